@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Mortar module shares: Swift 6 language mode plus the upcoming features that make
+/// dependencies explicit (see docs/ARCHITECTURE.md for who may import whom).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+let package = Package(
+    name: "Mortar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Mortar", targets: ["Mortar"]),
+        .executable(name: "mortar", targets: ["mortar"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // The vocabulary every other module speaks: the operation table, FileID, attributes, errors, limits.
+        .target(name: "MortarCore", dependencies: [nio, logging], swiftSettings: strictSettings),
+        // C shims for Linux calls Glibc does not expose to Swift (fallocate, xattrs, renameat2, …).
+        .target(name: "CMortarLinux", path: "Sources/CMortarLinux"),
+        // The binary wire format: frames, handshake, request and reply codecs. Pure, no sockets.
+        .target(name: "MortarWire", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
+        // NIO channels: framing, handshake, request-id multiplexing for client and server.
+        .target(name: "MortarTransport", dependencies: ["MortarCore", "MortarWire", nio, nioPosix, logging],
+                swiftSettings: strictSettings),
+        // Brick side: the operation table over a local directory, and the server that exposes it.
+        .target(name: "MortarPosixStorage", dependencies: ["MortarCore", "CMortarLinux", nio, nioPosix, logging,
+                                                           systemPackage],
+                path: "Sources/Brick/PosixStorage", swiftSettings: strictSettings),
+        .target(name: "MortarBrickServer", dependencies: ["MortarCore", "MortarWire", "MortarTransport",
+                                                          "MortarPosixStorage", nio, nioPosix, logging,
+                                                          serviceLifecycle],
+                path: "Sources/Brick/BrickServer", swiftSettings: strictSettings),
+        // Client layers, one module each, grouped by role.
+        .target(name: "MortarProtocolClient", dependencies: ["MortarCore", "MortarWire", "MortarTransport", nio,
+                                                             nioPosix, logging],
+                path: "Sources/Layers/Protocol/ProtocolClient", swiftSettings: strictSettings),
+        .target(name: "MortarDistribute", dependencies: ["MortarCore", nio, logging],
+                path: "Sources/Layers/Cluster/Distribute", swiftSettings: strictSettings),
+        // The volume spec (the graph as data) and the builder that turns it into layers.
+        .target(name: "MortarVolumeGraph", dependencies: ["MortarCore", "MortarProtocolClient", "MortarDistribute",
+                                                          nio, nioPosix, logging],
+                path: "Sources/VolumeGraph", swiftSettings: strictSettings),
+        // Management: the catalog as a pure state machine, and the daemon that shells it.
+        .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeGraph"],
+                path: "Sources/Management/Catalog", swiftSettings: strictSettings),
+        // The management API's messages and its HTTP/JSON client, shared by the daemon, the CLI and the library.
+        .target(name: "MortarManagementAPI", dependencies: ["MortarCore", "MortarVolumeGraph", nio, nioPosix,
+                                                            nioHTTP1, logging],
+                path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
+        .target(name: "MortarDaemon", dependencies: ["MortarCore", "MortarCatalog", "MortarManagementAPI",
+                                                     "MortarVolumeGraph", nio, nioPosix, nioHTTP1, logging,
+                                                     serviceLifecycle],
+                path: "Sources/Management/Daemon", swiftSettings: strictSettings),
+        // The client library applications link: `import Mortar`.
+        .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarTransport", "MortarWire",
+                                               "MortarManagementAPI", nio, nioPosix, logging],
+                swiftSettings: strictSettings),
+        // Test support shipped as a library: the in-memory reference file system and the conformance suite.
+        .target(name: "MortarTesting", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
+        // The `mortar` command: CLI, daemon, brick process.
+        .target(name: "MortarCommands", dependencies: ["Mortar", "MortarDaemon", "MortarManagementAPI", "MortarBrickServer", "MortarCatalog",
+                                                       "MortarCore", argumentParser, logging, serviceLifecycle, nio,
+                                                       nioPosix],
+                path: "Sources/MortarCommands", swiftSettings: strictSettings),
+        .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
+
+        .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
+        .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", nio]),
+        .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarTesting", "MortarCore",
+                                                               nio, nioPosix]),
+        .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
+                                                                  nio]),
+        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeGraph", "MortarCore",
+                                                               "MortarDaemon", "MortarManagementAPI"]),
+        .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrickServer", "MortarPosixStorage",
+                                                             "MortarTesting", "MortarCore", "MortarProtocolClient",
+                                                             "MortarDistribute", "MortarTransport", "MortarWire",
+                                                             nio, nioPosix, logging]),
+        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore"]),
+    ]
+)

@@ -1,0 +1,19 @@
+#ifndef CMORTAR_LINUX_H
+#define CMORTAR_LINUX_H
+#include <sys/types.h>
+#include <stdint.h>
+
+/// Linux calls that Glibc's Swift overlay does not expose directly (variadic, or behind _GNU_SOURCE).
+int cmortar_fallocate(int fd, int mode, int64_t offset, int64_t length);
+int cmortar_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+int cmortar_openat(int dirfd, const char *path, int flags, unsigned int mode);
+int cmortar_open_by_path(const char *path, int flags, unsigned int mode);
+
+extern const int cmortar_falloc_keep_size;
+extern const int cmortar_falloc_punch_hole;
+extern const int cmortar_falloc_zero_range;
+extern const int cmortar_rename_noreplace;
+extern const int cmortar_rename_exchange;
+extern const int cmortar_at_empty_path;
+extern const int cmortar_o_path;
+#endif

@@ -1,0 +1,54 @@
+/// Every bound in Mortar, in one place. Names end in `Max` or `Min`; units are in the name.
+///
+/// Queues, caches, frames and retries take their bounds from here so that a reviewer can see, in one file, how
+/// much memory or time any part of the system may use. `LimitsTests` checks the relations between them.
+public enum Limits {
+    /// Largest payload a single read or write request carries. Larger application I/O is split into chunks of this
+    /// size that are pipelined in parallel.
+    public static let ioByteCountMax = 1 << 20
+    /// Room for a frame's header and a request's fixed fields next to its data.
+    public static let frameHeaderByteCountMax = 64 * 1024
+    /// Largest frame either side accepts; a bigger length prefix closes the connection with a logged reason.
+    public static let frameByteCountMax = ioByteCountMax + frameHeaderByteCountMax
+    /// Requests one client connection may have outstanding; further callers wait for a slot.
+    public static let requestsInFlightPerConnectionMax = 256
+    /// Requests a brick works on at once for one connection; the connection stops reading beyond this.
+    public static let serverRequestsInFlightPerConnectionMax = 256
+    /// Threads a brick uses for blocking file-system calls.
+    public static let brickIOThreadCount = 16
+    /// Longest file name component, as on Linux.
+    public static let nameByteCountMax = 255
+    /// Longest path the client library accepts.
+    public static let pathByteCountMax = 4096
+    /// Deepest directory nesting a brick resolves through its handle index.
+    public static let directoryDepthMax = 512
+    /// Largest extended attribute value and the largest list of names.
+    public static let extendedAttributeValueByteCountMax = 64 * 1024
+    public static let extendedAttributeNamesByteCountMax = 64 * 1024
+    /// Entries one directory page may hold.
+    public static let directoryPageEntriesMax = 1024
+    /// Open files one connection may hold on a brick.
+    public static let openFilesPerConnectionMax = 65_536
+    /// Byte-range locks one brick keeps (all clients together), and waiters for a blocking lock.
+    public static let locksPerBrickMax = 1_000_000
+    public static let lockWaitersPerBrickMax = 4096
+    /// Symbolic links the client follows while resolving one path (as Linux's MAXSYMLINKS).
+    public static let symbolicLinkFollowsMax = 40
+    /// Bricks one volume may have, and replicas one set may have.
+    public static let bricksPerVolumeMax = 1024
+    /// Length of a volume name.
+    public static let volumeNameByteCountMax = 64
+    /// FileID → brick placements the distribute layer remembers.
+    public static let placementCacheEntriesMax = 1 << 20
+    /// How long a client waits to connect to a brick or a manager before the attempt fails.
+    public static let connectTimeoutMilliseconds: Int64 = 3_000
+    /// How long the client keeps retrying to reach a brick that went away before failing an operation.
+    public static let reconnectWindowMilliseconds: Int64 = 8_000
+    /// How long a request may wait for its reply before it fails with ETIMEDOUT.
+    public static let requestTimeoutMilliseconds: Int64 = 120_000
+    /// Restart backoff for a brick process that keeps exiting.
+    public static let brickRestartBackoffMinMilliseconds: Int64 = 200
+    public static let brickRestartBackoffMaxMilliseconds: Int64 = 10_000
+    /// Management messages are JSON and small.
+    public static let managementMessageByteCountMax = 4 << 20
+}

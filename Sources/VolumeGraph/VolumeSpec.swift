@@ -1,0 +1,69 @@
+/// A volume's layer graph as data (GlusterFS's volfile): the manager generates it, clients fetch it and build
+/// the stack from it, and tests write small ones by hand. JSON on the wire, through `Codable`.
+public struct VolumeSpec: Codable, Sendable, Hashable {
+    /// The volume's name, as users type it.
+    public var name: String
+    /// A stable identity for the volume (a FileID-style UUID string), reported by `glfs_get_volumeid`.
+    public var volumeID: String
+    /// The catalog version this spec was generated from; a client can tell a newer spec from an older one.
+    public var catalogVersion: UInt64
+    /// The root of the client layer graph.
+    public var graph: LayerSpec
+
+    public init(name: String, volumeID: String, catalogVersion: UInt64, graph: LayerSpec) {
+        self.name = name
+        self.volumeID = volumeID
+        self.catalogVersion = catalogVersion
+        self.graph = graph
+    }
+}
+
+/// One node of the client layer graph with its typed options. Adding a layer type adds a case here, and the
+/// compiler finds the builder's switch.
+public indirect enum LayerSpec: Codable, Sendable, Hashable {
+    /// Spreads files over its children by name hash; directories exist on every child.
+    case distribute(DistributeOptions, children: [LayerSpec])
+    /// Sends operations to one brick over the network.
+    case protocolClient(ProtocolClientOptions)
+
+    /// Every protocol-client leaf, left to right.
+    public var bricks: [ProtocolClientOptions] {
+        switch self {
+        case .distribute(_, let children): children.flatMap(\.bricks)
+        case .protocolClient(let options): [options]
+        }
+    }
+}
+
+/// Options of the distribute layer.
+public struct DistributeOptions: Codable, Sendable, Hashable {
+    /// Looks for a name on every child when its hashed child does not have it, before answering ENOENT. Turning
+    /// it off makes misses cheaper but finds files only where the layout says they are.
+    public var lookupEverywhere: Bool
+
+    public init(lookupEverywhere: Bool = true) {
+        self.lookupEverywhere = lookupEverywhere
+    }
+}
+
+/// Options of the protocol client: which brick to talk to.
+public struct ProtocolClientOptions: Codable, Sendable, Hashable {
+    /// Host name or address of the brick's host, as clients reach it.
+    public var host: String
+    /// The brick process's port; 0 with a `unixSocketPath` means "use the socket".
+    public var port: Int
+    /// A Unix-domain socket to use instead of TCP when the client runs on the brick's host.
+    public var unixSocketPath: String?
+    /// The exported directory on the brick's host, for messages and status only.
+    public var brickPath: String
+    /// The brick's position in the volume (0-based), for messages and placement.
+    public var brickIndex: Int
+
+    public init(host: String, port: Int, unixSocketPath: String? = nil, brickPath: String, brickIndex: Int) {
+        self.host = host
+        self.port = port
+        self.unixSocketPath = unixSocketPath
+        self.brickPath = brickPath
+        self.brickIndex = brickIndex
+    }
+}
