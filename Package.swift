@@ -54,23 +54,26 @@ let package = Package(
                 path: "Sources/Layers/Protocol/ProtocolClient", swiftSettings: strictSettings),
         .target(name: "MortarDistribute", dependencies: ["MortarCore", nio, logging],
                 path: "Sources/Layers/Cluster/Distribute", swiftSettings: strictSettings),
-        // The volume spec (the graph as data) and the builder that turns it into layers.
-        .target(name: "MortarVolumeGraph", dependencies: ["MortarCore", "MortarProtocolClient", "MortarDistribute",
+        // The volume spec: the layer graph as data, with typed options. Pure Codable values.
+        .target(name: "MortarVolumeSpec", path: "Sources/VolumeSpec", swiftSettings: strictSettings),
+        // The builder that turns a volume spec into a stack of layers.
+        .target(name: "MortarVolumeGraph", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarProtocolClient",
+                                                          "MortarDistribute",
                                                           nio, nioPosix, logging],
                 path: "Sources/VolumeGraph", swiftSettings: strictSettings),
         // Management: the catalog as a pure state machine, and the daemon that shells it.
-        .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeGraph"],
+        .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec"],
                 path: "Sources/Management/Catalog", swiftSettings: strictSettings),
         // The management API's messages and its HTTP/JSON client, shared by the daemon, the CLI and the library.
-        .target(name: "MortarManagementAPI", dependencies: ["MortarCore", "MortarVolumeGraph", nio, nioPosix,
+        .target(name: "MortarManagementAPI", dependencies: ["MortarCore", "MortarVolumeSpec", nio, nioPosix,
                                                             nioHTTP1, logging],
                 path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
         .target(name: "MortarDaemon", dependencies: ["MortarCore", "MortarCatalog", "MortarManagementAPI",
-                                                     "MortarVolumeGraph", nio, nioPosix, nioHTTP1, logging,
+                                                     "MortarVolumeSpec", nio, nioPosix, nioHTTP1, logging,
                                                      serviceLifecycle],
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
-        .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarTransport", "MortarWire",
+        .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarVolumeSpec", "MortarTransport", "MortarWire",
                                                "MortarManagementAPI", nio, nioPosix, logging],
                 swiftSettings: strictSettings),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
@@ -88,7 +91,7 @@ let package = Package(
                                                                nio, nioPosix]),
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
                                                                   nio]),
-        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeGraph", "MortarCore",
+        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore",
                                                                "MortarDaemon", "MortarManagementAPI"]),
         .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
