@@ -1,0 +1,76 @@
+import Logging
+import MortarCore
+import MortarTransport
+import MortarWire
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A brick process's server: the brick's stack (locks over storage) exposed on a TCP port and optionally a
+/// Unix-domain socket. A `Service`, so SIGTERM stops it gracefully through the service group.
+public final class BrickService: Service {
+    public let storage: any FileOperations
+    public let locks: LockLayer
+    private let endpoints: [Endpoint]
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let server: RequestServer
+
+    /// - Parameters:
+    ///   - storage: the brick's storage, usually a `PosixStorage` over the exported directory.
+    ///   - endpoints: where to listen; the first must succeed, or `run` throws.
+    public init(storage: any FileOperations, endpoints: [Endpoint], eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
+        self.storage = storage
+        self.endpoints = endpoints
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        let locks = LockLayer(next: storage)
+        self.locks = locks
+        self.server = RequestServer(logger: logger) { connectionID, _ in
+            BrickSession(stack: locks, locks: locks, connectionID: connectionID, logger: logger)
+        }
+    }
+
+    /// Binds every endpoint and returns the TCP port actually bound (useful with port 0 in tests).
+    public func start() async throws -> BoundBrick {
+        var channels: [NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>] = []
+        for endpoint in endpoints {
+            channels.append(try await server.bind(endpoint, eventLoopGroup: eventLoopGroup))
+        }
+        let port = channels.lazy.compactMap { $0.channel.localAddress?.port }.first
+        logger.info("brick listening", metadata: ["endpoints": "\(endpoints.map(\.description))"])
+        return BoundBrick(channels: channels, port: port)
+    }
+
+    /// Serves until the task is cancelled or graceful shutdown is triggered.
+    public func run() async throws {
+        let bound = try await start()
+        try await serve(bound)
+    }
+
+    public func serve(_ bound: BoundBrick) async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                for channel in bound.channels {
+                    group.addTask { try await self.server.serve(channel) }
+                }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("brick shutting down")
+            for channel in bound.channels { channel.channel.close(promise: nil) }
+        }
+    }
+}
+
+/// The listening channels of a started brick.
+public struct BoundBrick: Sendable {
+    let channels: [NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>]
+    /// The TCP port bound, if any endpoint is TCP.
+    public let port: Int?
+
+    /// Stops accepting connections (tests use it to simulate a brick going away).
+    public func close() {
+        for channel in channels { channel.channel.close(promise: nil) }
+    }
+}

@@ -1,0 +1,88 @@
+import Logging
+import MortarCore
+import MortarTransport
+import MortarWire
+import Synchronization
+
+/// One client connection's view of a brick: it runs requests against the brick's stack, remembers which open
+/// files belong to the connection, refuses handles that belong to other connections, and on close releases the
+/// connection's files and locks, so a client that vanishes leaves nothing behind.
+final class BrickSession: RequestSession {
+    private let stack: any FileOperations
+    private let locks: LockLayer
+    private let connectionID: UInt64
+    private let logger: Logger
+    private let openHandles = Mutex<[UInt64: OpenFile]>([:])
+
+    init(stack: any FileOperations, locks: LockLayer, connectionID: UInt64, logger: Logger) {
+        self.stack = stack
+        self.locks = locks
+        self.connectionID = connectionID
+        self.logger = logger
+    }
+
+    func handle(_ request: Request, context: OperationContext) async throws -> Reply {
+        if let file = request.openFile { try checkOwnership(file) }
+        if case .create = request { try checkRoomForAnotherFile() }
+        if case .open = request { try checkRoomForAnotherFile() }
+        let reply = try await request.perform(on: stack, context: context)
+        switch (request, reply) {
+        case (.create, .created(let created)):
+            openHandles.withLock { $0[created.file.handle] = created.file }
+        case (.open, .opened(let file)):
+            openHandles.withLock { $0[file.handle] = file }
+        case (.release(let file), _):
+            _ = openHandles.withLock { $0.removeValue(forKey: file.handle) }
+        default:
+            break
+        }
+        return reply
+    }
+
+    func close() async {
+        locks.releaseLocks(ofConnection: connectionID)
+        let files = openHandles.withLock { handles in
+            defer { handles.removeAll() }
+            return Array(handles.values)
+        }
+        let context = OperationContext(connectionID: connectionID, logger: logger)
+        for file in files {
+            do {
+                try await stack.release(file, context: context)
+            } catch {
+                logger.warning("could not release file \(file.id) of a closed connection: \(error)")
+            }
+        }
+        if !files.isEmpty { logger.debug("released \(files.count) files of a closed connection") }
+    }
+
+    private func checkOwnership(_ file: OpenFile) throws {
+        let owned = openHandles.withLock { $0[file.handle] }
+        guard let owned, owned.id == file.id else {
+            throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open on this connection")
+        }
+    }
+
+    private func checkRoomForAnotherFile() throws {
+        let count = openHandles.withLock { $0.count }
+        guard count < Limits.openFilesPerConnectionMax else {
+            throw FileSystemError(
+                .init(rawValue: 24), "connection has \(count) open files, the limit is \(Limits.openFilesPerConnectionMax)")
+        }
+    }
+}
+
+extension Request {
+    /// The open file a request acts on, if it acts on one.
+    var openFile: OpenFile? {
+        switch self {
+        case .attributesOfOpen(let file), .release(let file), .read(let file, _, _), .write(let file, _, _),
+            .truncate(let file, _), .synchronize(let file, _), .flush(let file), .allocate(let file, _, _, _),
+            .discard(let file, _, _), .zeroFill(let file, _, _), .seek(let file, _, _), .lock(let file, _, _),
+            .testLock(let file, _):
+            file
+        default:
+            nil
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import MortarCore
+import MortarTransport
+import MortarWire
+import Synchronization
+import NIOCore
+
+extension ProtocolClient {
+    public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
+        try await perform(.lookup(name: name, parent: parent), context: context).attributes()
+    }
+
+    public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
+        try await perform(.attributes(file), context: context).attributes()
+    }
+
+    public func attributes(ofOpen file: OpenFile, context: OperationContext) async throws -> FileAttributes {
+        try await perform(on: file, context: context) { .attributesOfOpen($0) }.attributes()
+    }
+
+    public func setAttributes(_ changes: AttributeChanges, of file: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await perform(.setAttributes(changes, file), context: context).attributes()
+    }
+
+    public func checkAccess(_ mask: AccessMask, to file: FileID, context: OperationContext) async throws {
+        try await perform(.checkAccess(mask, file), context: context).none()
+    }
+
+    public func create(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
+        context: OperationContext
+    ) async throws -> CreatedFile {
+        let request = Request.create(name: name, parent: parent, id: id, permissions: permissions, flags: flags)
+        let (reply, file) = try await performOpening(request, flags: flags, context: context)
+        return CreatedFile(file: file, attributes: try reply.created().attributes)
+    }
+
+    public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
+        try await performOpening(.open(file, flags: flags), flags: flags, context: context).1
+    }
+
+    public func release(_ file: OpenFile, context: OperationContext) async throws {
+        let removed = state.withLock { state -> (OpenState, BrickConnection?, UInt64)? in
+            guard let open = state.files.removeValue(forKey: file.handle) else { return nil }
+            return (open, state.connection, state.generation)
+        }
+        guard let (open, connection, generation) = removed else {
+            throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open")
+        }
+        // A handle from a replaced connection was already released by the brick when that connection went.
+        guard open.generation == generation, let connection, connection.isActive else { return }
+        let remote = OpenFile(id: open.id, handle: open.remoteHandle)
+        try await connection.call(.release(remote), credentials: WireCredentials(context)).none()
+    }
+
+    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
+        guard count >= 0, count <= Limits.ioByteCountMax else {
+            throw FileSystemError.invalidArgument("read of \(count) bytes; one request carries 0…\(Limits.ioByteCountMax)")
+        }
+        return try await perform(on: file, context: context) {
+            .read($0, offset: offset, count: UInt32(count))
+        }.data()
+    }
+
+    public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
+        async throws -> Int
+    {
+        guard data.readableBytes <= Limits.ioByteCountMax else {
+            throw FileSystemError.invalidArgument(
+                "write of \(data.readableBytes) bytes; one request carries at most \(Limits.ioByteCountMax)")
+        }
+        return Int(try await perform(on: file, context: context) { .write($0, offset: offset, data: data) }.number())
+    }
+
+    public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
+        try await perform(on: file, context: context) { .truncate($0, size: size) }.none()
+    }
+
+    public func synchronize(_ file: OpenFile, dataOnly: Bool, context: OperationContext) async throws {
+        try await perform(on: file, context: context) { .synchronize($0, dataOnly: dataOnly) }.none()
+    }
+
+    public func flush(_ file: OpenFile, context: OperationContext) async throws {
+        try await perform(on: file, context: context) { .flush($0) }.none()
+    }
+
+    public func allocate(
+        _ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext
+    ) async throws {
+        try await perform(on: file, context: context) {
+            .allocate($0, offset: offset, length: length, keepSize: keepSize)
+        }.none()
+    }
+
+    public func discard(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        try await perform(on: file, context: context) { .discard($0, offset: offset, length: length) }.none()
+    }
+
+    public func zeroFill(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        try await perform(on: file, context: context) { .zeroFill($0, offset: offset, length: length) }.none()
+    }
+
+    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
+        async throws -> UInt64
+    {
+        try await perform(on: file, context: context) { .seek($0, offset: offset, target: target) }.number()
+    }
+
+    public func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {
+        try await perform(on: file, context: context) { .lock($0, request, wait: wait) }.none()
+        if request.kind != .unlock {
+            state.withLock { $0.files[file.handle]?.holdsLocks = true }
+        }
+    }
+
+    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws
+        -> LockRequest?
+    {
+        try await perform(on: file, context: context) { .testLock($0, request) }.lock()
+    }
+}

@@ -1,0 +1,57 @@
+import Logging
+import MortarCore
+import MortarTransport
+import MortarWire
+import NIOCore
+import Synchronization
+
+/// The leaf of the client stack: sends every operation to one brick over one shared connection.
+///
+/// When the brick goes away, calls in flight fail with ENOTCONN (never hang). The next call reconnects, waiting up
+/// to `Limits.reconnectWindowMilliseconds` for a restarting brick; open files are reopened on the new connection by
+/// FileID, unless they held locks (those were released with the old connection, so the handle fails with EBADF).
+/// Idempotent requests that failed because the connection dropped are retried once on the new connection.
+public final class ProtocolClient: FileOperations {
+    public let endpoint: Endpoint
+    let clientName: String
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+
+    struct OpenState {
+        var id: FileID
+        var flags: OpenFlags
+        var remoteHandle: UInt64
+        var generation: UInt64
+        var holdsLocks = false
+    }
+
+    struct State {
+        var connection: BrickConnection?
+        var generation: UInt64 = 0
+        var connecting: EventLoopFuture<(BrickConnection, UInt64)>?
+        var unreachableSince: Bool = false
+        var files: [UInt64: OpenState] = [:]
+        var nextHandle: UInt64 = 1
+    }
+
+    let state = Mutex(State())
+
+    public init(endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.endpoint = endpoint
+        self.clientName = clientName
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// Closes the connection; later calls reconnect.
+    public func shutdown() {
+        let connection = state.withLock { state -> BrickConnection? in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        connection?.close()
+    }
+
+    /// Files this client holds open on the brick.
+    public var openFileCount: Int { state.withLock { $0.files.count } }
+}

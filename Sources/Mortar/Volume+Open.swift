@@ -1,0 +1,65 @@
+import MortarCore
+
+extension Volume {
+    /// Opens (and with `.create`, creates) the file at `path`. `.create` + `.exclusive` fails with EEXIST if it
+    /// exists; `.truncate` empties it. Directories cannot be opened as files (use ``openDirectory(_:)``).
+    public func open(_ path: String, flags: OpenFlags = .read, permissions: UInt32 = 0o644) async throws -> File {
+        let context = try context()
+        guard flags.contains(.create) else {
+            let attributes = try await resolve(path, followLast: !flags.contains(.noFollow), context: context)
+            try Self.checkOpenable(attributes, flags: flags, path: path)
+            let file = try await stack.open(attributes.id, flags: flags, context: context)
+            return File(volume: self, file: file, flags: flags, path: path)
+        }
+        let (parent, name) = try await resolveParent(path, context: context)
+        do {
+            let existing = try await stack.lookup(name, in: parent, context: context)
+            guard !flags.contains(.exclusive) else { throw FileSystemError(.exists, "'\(path)' already exists") }
+            if existing.type == .symbolicLink, !flags.contains(.noFollow) {
+                return try await open(path, flags: flags.subtracting([.create, .exclusive]), permissions: permissions)
+            }
+            try Self.checkOpenable(existing, flags: flags, path: path)
+            let file = try await stack.open(existing.id, flags: flags.subtracting([.create, .exclusive]),
+                                            context: context)
+            return File(volume: self, file: file, flags: flags, path: path)
+        } catch let error as FileSystemError where error.code == .notFound {
+            let created = try await stack.create(
+                name, in: parent, id: .random(), permissions: permissions, flags: flags, context: context)
+            return File(volume: self, file: created.file, flags: flags, path: path)
+        }
+    }
+
+    /// Creates a new file, failing with EEXIST if `path` exists (`glfs_creat` semantics differ: see the C ABI).
+    public func create(_ path: String, permissions: UInt32 = 0o644, flags: OpenFlags = .readWrite) async throws
+        -> File
+    {
+        try await open(path, flags: flags.union([.create, .exclusive]), permissions: permissions)
+    }
+
+    /// Opens a directory for listing.
+    public func openDirectory(_ path: String) async throws -> Directory {
+        let context = try context()
+        let attributes = try await resolve(path, context: context)
+        guard attributes.type == .directory else {
+            throw FileSystemError(.notDirectory, "'\(path)' is not a directory")
+        }
+        return Directory(volume: self, id: attributes.id)
+    }
+
+    /// Every entry of a directory, with attributes, read page by page.
+    public func listDirectory(_ path: String) async throws -> [DirectoryEntry] {
+        let directory = try await openDirectory(path)
+        var entries: [DirectoryEntry] = []
+        while let page = try await directory.nextPage() { entries += page }
+        return entries
+    }
+
+    private static func checkOpenable(_ attributes: FileAttributes, flags: OpenFlags, path: String) throws {
+        if attributes.type == .directory, flags.contains(.write) || !flags.contains(.directory) {
+            throw FileSystemError(.isDirectory, "'\(path)' is a directory")
+        }
+        if attributes.type == .symbolicLink {
+            throw FileSystemError(.symbolicLinkLoop, "'\(path)' is a symbolic link and no-follow was asked")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Logging
+import MortarCore
+import MortarWire
+import NIOCore
+import NIOPosix
+
+/// One client connection to a brick, shared by every open file on that brick. Many requests are in flight at
+/// once (bounded by `Limits.requestsInFlightPerConnectionMax`); replies complete them in any order.
+public final class BrickConnection: Sendable {
+    public let endpoint: Endpoint
+    private let channel: any Channel
+    private let slots = AsyncSemaphore(value: Limits.requestsInFlightPerConnectionMax)
+
+    private init(endpoint: Endpoint, channel: any Channel) {
+        self.endpoint = endpoint
+        self.channel = channel
+    }
+
+    /// Connects, performs the handshake and returns a ready connection. Fails with ECONNREFUSED/ENOTCONN naming
+    /// the endpoint, or with the brick's reason when it rejects the handshake.
+    public static func connect(
+        to endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup
+    ) async throws -> BrickConnection {
+        let description = endpoint.description
+        let bootstrap = ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(FrameDecoder()), FrameEncoder(),
+                        RequestMultiplexer(peerDescription: description),
+                    ])
+                }
+            }
+        let channel: any Channel
+        do {
+            switch endpoint {
+            case .tcp(let host, let port):
+                channel = try await bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .connect(host: host, port: port).get()
+            case .unixSocket(let path):
+                channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
+            }
+        } catch {
+            throw FileSystemError(.connectionRefused, "cannot connect to brick \(description): \(error)")
+        }
+        let connection = BrickConnection(endpoint: endpoint, channel: channel)
+        do {
+            try await connection.handshake(clientName: clientName)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    private func handshake(clientName: String) async throws {
+        var payload = channel.allocator.buffer(capacity: 64)
+        Handshake.Hello(clientName: clientName).encode(into: &payload)
+        let reply = try await send(kind: .hello, payload: payload)
+        guard reply.kind == .helloReply else {
+            throw FileSystemError.protocolError("brick \(endpoint) answered the hello with a \(reply.kind) frame")
+        }
+        _ = try Handshake.decodeReply(reply.payload)
+    }
+
+    /// Whether the connection is still open; a closed one is replaced by the protocol client.
+    public var isActive: Bool { channel.isActive }
+
+    /// Sends a request and waits for its reply. A failed reply is thrown as the brick's ``FileSystemError``.
+    public func call(_ request: Request, credentials: WireCredentials) async throws -> Reply {
+        var payload: ByteBuffer
+        if case .write(_, _, let data) = request {
+            payload = channel.allocator.buffer(capacity: 96 + data.readableBytes)
+        } else {
+            payload = channel.allocator.buffer(capacity: 96)
+        }
+        request.encode(credentials: credentials, into: &payload)
+        await slots.acquire()
+        defer { slots.release() }
+        let frame = try await send(kind: .request, payload: payload)
+        switch frame.kind {
+        case .reply: return try Reply.decode(frame.payload)
+        case .errorReply: throw try ErrorReply.decode(frame.payload)
+        default: throw FileSystemError.protocolError("brick \(endpoint) answered with a \(frame.kind) frame")
+        }
+    }
+
+    private func send(kind: FrameKind, payload: ByteBuffer) async throws -> Frame {
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        channel.writeAndFlush(PendingCall(kind: kind, payload: payload, promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    /// Closes the connection; calls in flight fail with ENOTCONN.
+    public func close() {
+        channel.close(promise: nil)
+    }
+}

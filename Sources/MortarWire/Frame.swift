@@ -1,0 +1,86 @@
+import MortarCore
+import NIOCore
+
+/// What a frame carries. One byte on the wire, after the length prefix.
+public enum FrameKind: UInt8, Sendable, Hashable {
+    /// The client's first frame: protocol version and what it wants to reach.
+    case hello = 1
+    /// The server's answer to `hello`: accepted, or rejected with an error.
+    case helloReply = 2
+    /// An operation request.
+    case request = 3
+    /// A successful reply to the request with the same id.
+    case reply = 4
+    /// A failed reply: errno and message.
+    case errorReply = 5
+}
+
+/// One unit of the wire protocol:
+///
+/// ```
+/// +-----------------+------------+-------------------+--------------------+
+/// | length: UInt32  | kind: UInt8| requestID: UInt64 | payload            |
+/// +-----------------+------------+-------------------+--------------------+
+/// ```
+///
+/// `length` counts every byte after itself (kind + request id + payload) and is bounded by
+/// `Limits.frameByteCountMax`; a peer that sends more is cut off before anything is allocated for it. Request ids
+/// let many requests share one connection and let replies come back in any order.
+public struct Frame: Sendable {
+    public var kind: FrameKind
+    public var requestID: UInt64
+    public var payload: ByteBuffer
+
+    public init(kind: FrameKind, requestID: UInt64, payload: ByteBuffer) {
+        self.kind = kind
+        self.requestID = requestID
+        self.payload = payload
+    }
+
+    /// Bytes before the payload: length prefix, kind and request id.
+    public static let headerByteCount = 4 + 1 + 8
+
+    /// Writes the whole frame (header and payload) to `buffer`.
+    public func write(to buffer: inout ByteBuffer) {
+        let length = 1 + 8 + payload.readableBytes
+        precondition(length <= Limits.frameByteCountMax, "frame of \(length) bytes exceeds the limit")
+        buffer.writeInteger(UInt32(length))
+        buffer.writeInteger(kind.rawValue)
+        buffer.writeInteger(requestID)
+        var payload = payload
+        buffer.writeBuffer(&payload)
+    }
+}
+
+/// Splits a byte stream into frames. Pure: feed it bytes, get frames or a ``WireError``.
+public struct FrameParser: Sendable {
+    public let frameByteCountMax: Int
+
+    public init(frameByteCountMax: Int = Limits.frameByteCountMax) {
+        self.frameByteCountMax = frameByteCountMax
+    }
+
+    /// Reads the next whole frame from `buffer`, or returns nil (consuming nothing) when more bytes are needed.
+    /// Throws on a length that is too small or over the limit, and on an unknown frame kind.
+    public func nextFrame(from buffer: inout ByteBuffer) throws(WireError) -> Frame? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard length >= 9 else { throw WireError("frame length \(length) is shorter than a frame header") }
+        guard length <= frameByteCountMax else {
+            throw WireError("frame of \(length) bytes exceeds the limit of \(frameByteCountMax)")
+        }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        let kindByte = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self) ?? 0
+        guard let kind = FrameKind(rawValue: kindByte) else { throw WireError("unknown frame kind \(kindByte)") }
+        buffer.moveReaderIndex(forwardBy: 5)
+        let requestID = buffer.readInteger(as: UInt64.self) ?? 0
+        let payload = buffer.readSlice(length: Int(length) - 9) ?? ByteBuffer()
+        return Frame(kind: kind, requestID: requestID, payload: payload)
+    }
+}
+
+/// A malformed frame or message. The connection that sent it is closed with this reason logged.
+public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

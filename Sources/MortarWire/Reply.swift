@@ -1,0 +1,147 @@
+import MortarCore
+import NIOCore
+
+/// The result of a successful request. Each request has exactly one reply shape; ``Request/perform(on:context:)``
+/// and the protocol client agree on it through the accessors below.
+public enum Reply: Sendable {
+    case none
+    case attributes(FileAttributes)
+    case created(CreatedFile)
+    case opened(OpenFile)
+    case data(ByteBuffer)
+    case number(UInt64)
+    case lock(LockRequest?)
+    case page(DirectoryPage)
+    case text(String)
+    case statistics(FileSystemStatistics)
+    case bytes([UInt8])
+    case names([String])
+
+    var tag: UInt8 {
+        switch self {
+        case .none: 0
+        case .attributes: 1
+        case .created: 2
+        case .opened: 3
+        case .data: 4
+        case .number: 5
+        case .lock: 6
+        case .page: 7
+        case .text: 8
+        case .statistics: 9
+        case .bytes: 10
+        case .names: 11
+        }
+    }
+
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(tag)
+        switch self {
+        case .none: break
+        case .attributes(let attributes): buffer.writeAttributes(attributes)
+        case .created(let created):
+            buffer.writeOpenFile(created.file)
+            buffer.writeAttributes(created.attributes)
+        case .opened(let file): buffer.writeOpenFile(file)
+        case .data(var data):
+            buffer.writeInteger(UInt32(data.readableBytes))
+            buffer.writeBuffer(&data)
+        case .number(let number): buffer.writeInteger(number)
+        case .lock(let lock): buffer.writeOptional(lock) { $0.writeLockRequest($1) }
+        case .page(let page): Self.encodePage(page, into: &buffer)
+        case .text(let text): buffer.writeWireString(text)
+        case .statistics(let statistics): Self.encodeStatistics(statistics, into: &buffer)
+        case .bytes(let bytes): buffer.writeWireBytes(bytes)
+        case .names(let names):
+            buffer.writeInteger(UInt32(names.count))
+            for name in names { buffer.writeWireString(name) }
+        }
+    }
+
+    private static func encodePage(_ page: DirectoryPage, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(page.entries.count))
+        for entry in page.entries {
+            buffer.writeWireString(entry.name)
+            buffer.writeAttributes(entry.attributes)
+        }
+        buffer.writeOptional(page.nextCookie) { $0.writeInteger($1) }
+    }
+
+    private static func encodeStatistics(_ s: FileSystemStatistics, into buffer: inout ByteBuffer) {
+        for value in [
+            s.blockSize, s.fragmentSize, s.blocks, s.blocksFree, s.blocksAvailable, s.files, s.filesFree,
+            s.filesAvailable, s.fileSystemID, s.flags, s.nameLengthMax,
+        ] {
+            buffer.writeInteger(value)
+        }
+    }
+
+    public static func decode(_ payload: ByteBuffer) throws(WireError) -> Reply {
+        var r = WireReader(payload)
+        let reply: Reply
+        switch try r.integer(UInt8.self, "reply tag") {
+        case 0: reply = .none
+        case 1: reply = .attributes(try r.attributes())
+        case 2: reply = .created(CreatedFile(file: try r.openFile("file"), attributes: try r.attributes()))
+        case 3: reply = .opened(try r.openFile("file"))
+        case 4: reply = .data(try r.slice("read data", byteCountMax: Limits.ioByteCountMax))
+        case 5: reply = .number(try r.integer(UInt64.self, "number"))
+        case 6: reply = .lock(try r.optional("lock") { (r) throws(WireError) in try r.lockRequest() })
+        case 7: reply = .page(try decodePage(&r))
+        case 8: reply = .text(try r.string("text"))
+        case 9: reply = .statistics(try decodeStatistics(&r))
+        case 10: reply = .bytes(try r.bytes("bytes", byteCountMax: Limits.extendedAttributeValueByteCountMax))
+        case 11: reply = .names(try decodeNames(&r))
+        case let tag: throw WireError("unknown reply tag \(tag)")
+        }
+        try r.expectEnd("reply")
+        return reply
+    }
+
+    private static func decodePage(_ r: inout WireReader) throws(WireError) -> DirectoryPage {
+        let count = Int(try r.integer(UInt32.self, "entry count"))
+        guard count <= Limits.directoryPageEntriesMax else {
+            throw WireError("directory page of \(count) entries exceeds \(Limits.directoryPageEntriesMax)")
+        }
+        var entries: [DirectoryEntry] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let name = try r.string("entry name", byteCountMax: Limits.nameByteCountMax)
+            entries.append(DirectoryEntry(name: name, attributes: try r.attributes()))
+        }
+        let next = try r.optional("next cookie") { (r) throws(WireError) in try r.integer(UInt64.self, "cookie") }
+        return DirectoryPage(entries: entries, nextCookie: next)
+    }
+
+    private static func decodeStatistics(_ r: inout WireReader) throws(WireError) -> FileSystemStatistics {
+        var values: [UInt64] = []
+        for _ in 0..<11 { values.append(try r.integer(UInt64.self, "statistics")) }
+        return FileSystemStatistics(
+            blockSize: values[0], fragmentSize: values[1], blocks: values[2], blocksFree: values[3],
+            blocksAvailable: values[4], files: values[5], filesFree: values[6], filesAvailable: values[7],
+            fileSystemID: values[8], flags: values[9], nameLengthMax: values[10])
+    }
+
+    private static func decodeNames(_ r: inout WireReader) throws(WireError) -> [String] {
+        let count = Int(try r.integer(UInt32.self, "name count"))
+        guard count <= Limits.extendedAttributeNamesByteCountMax else { throw WireError("too many names: \(count)") }
+        var names: [String] = []
+        for _ in 0..<count { names.append(try r.string("name", byteCountMax: Limits.nameByteCountMax)) }
+        return names
+    }
+}
+
+/// Errors travel as errno plus message.
+public enum ErrorReply {
+    public static func encode(_ error: FileSystemError, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(error.code.rawValue)
+        buffer.writeWireString(String(error.message.utf8.prefix(4096)) ?? "")
+    }
+
+    public static func decode(_ payload: ByteBuffer) throws(WireError) -> FileSystemError {
+        var r = WireReader(payload)
+        let code = try r.integer(Int32.self, "errno")
+        let message = try r.string("error message")
+        return FileSystemError(FileSystemError.Code(rawValue: code), message)
+    }
+}

@@ -1,0 +1,139 @@
+import MortarCore
+import NIOCore
+
+extension Request {
+    /// Decodes a request payload. Every length is checked against its bound before anything is allocated, and
+    /// every byte must be consumed: anything else is a ``WireError``.
+    public static func decode(_ payload: ByteBuffer) throws(WireError) -> (Request, WireCredentials) {
+        var reader = WireReader(payload)
+        let opcode = try reader.integer(UInt8.self, "opcode")
+        let credentials = try decodeCredentials(&reader)
+        let request = try decodeFields(opcode: opcode, &reader)
+        try reader.expectEnd("request \(opcode)")
+        return (request, credentials)
+    }
+
+    private static func decodeCredentials(_ reader: inout WireReader) throws(WireError) -> WireCredentials {
+        let userID = try reader.integer(UInt32.self, "user id")
+        let groupID = try reader.integer(UInt32.self, "group id")
+        let groupCount = Int(try reader.integer(UInt32.self, "group count"))
+        guard groupCount <= WireCredentials.supplementaryGroupsMax else {
+            throw WireError("\(groupCount) supplementary groups exceed \(WireCredentials.supplementaryGroupsMax)")
+        }
+        guard reader.buffer.readableBytes >= groupCount * 4 else { throw WireError("truncated group list") }
+        var groups: [UInt32] = []
+        groups.reserveCapacity(groupCount)
+        for _ in 0..<groupCount { groups.append(try reader.integer(UInt32.self, "group")) }
+        let processID = try reader.integer(Int32.self, "process id")
+        return WireCredentials(userID: userID, groupID: groupID, supplementaryGroupIDs: groups, processID: processID)
+    }
+
+    private static func decodeFields(opcode: UInt8, _ r: inout WireReader) throws(WireError) -> Request {
+        switch opcode {
+        case 1: return .lookup(name: try r.string("name"), parent: try r.fileID("parent"))
+        case 2: return .attributes(try r.fileID("file"))
+        case 3: return .attributesOfOpen(try r.openFile("file"))
+        case 4:
+            let id = try r.fileID("file")
+            return .setAttributes(try decodeChanges(&r), id)
+        case 5:
+            let id = try r.fileID("file")
+            return .checkAccess(AccessMask(rawValue: try r.integer(UInt32.self, "access mask")), id)
+        case 6:
+            let (name, parent, id) = try decodeEntry(&r)
+            return .create(
+                name: name, parent: parent, id: id, permissions: try r.integer(UInt32.self, "permissions"),
+                flags: OpenFlags(rawValue: try r.integer(UInt32.self, "open flags")))
+        case 7:
+            return .open(try r.fileID("file"), flags: OpenFlags(rawValue: try r.integer(UInt32.self, "open flags")))
+        case 8: return .release(try r.openFile("file"))
+        case 9:
+            return .read(
+                try r.openFile("file"), offset: try r.integer(UInt64.self, "offset"),
+                count: try r.integer(UInt32.self, "count"))
+        case 10:
+            let file = try r.openFile("file")
+            let offset = try r.integer(UInt64.self, "offset")
+            return .write(file, offset: offset, data: try r.slice("write data", byteCountMax: Limits.ioByteCountMax))
+        case 11: return .truncate(try r.openFile("file"), size: try r.integer(UInt64.self, "size"))
+        case 12: return .synchronize(try r.openFile("file"), dataOnly: try r.bool("data only"))
+        case 13: return .flush(try r.openFile("file"))
+        case 14:
+            let (file, offset, length) = try decodeRange(&r)
+            return .allocate(file, offset: offset, length: length, keepSize: try r.bool("keep size"))
+        case 15:
+            let (file, offset, length) = try decodeRange(&r)
+            return .discard(file, offset: offset, length: length)
+        case 16:
+            let (file, offset, length) = try decodeRange(&r)
+            return .zeroFill(file, offset: offset, length: length)
+        default:
+            return try decodeNamespaceFields(opcode: opcode, &r)
+        }
+    }
+
+    private static func decodeNamespaceFields(opcode: UInt8, _ r: inout WireReader) throws(WireError) -> Request {
+        switch opcode {
+        case 17:
+            return .seek(
+                try r.openFile("file"), offset: try r.integer(UInt64.self, "offset"),
+                target: try r.enumeration(SeekTarget.self, "seek target"))
+        case 18: return .lock(try r.openFile("file"), try r.lockRequest(), wait: try r.bool("wait"))
+        case 19: return .testLock(try r.openFile("file"), try r.lockRequest())
+        case 20: return .unlink(name: try r.string("name"), parent: try r.fileID("parent"))
+        case 21:
+            let (name, parent, id) = try decodeEntry(&r)
+            return .makeDirectory(
+                name: name, parent: parent, id: id, permissions: try r.integer(UInt32.self, "permissions"))
+        case 22: return .removeDirectory(name: try r.string("name"), parent: try r.fileID("parent"))
+        case 23:
+            return .readDirectory(
+                try r.fileID("directory"), cookie: try r.integer(UInt64.self, "cookie"),
+                countMax: try r.integer(UInt32.self, "count"))
+        case 24:
+            return .rename(
+                name: try r.string("name"), parent: try r.fileID("parent"), newName: try r.string("new name"),
+                newParent: try r.fileID("new parent"),
+                flags: RenameFlags(rawValue: try r.integer(UInt32.self, "rename flags")))
+        case 25: return .link(try r.fileID("file"), name: try r.string("name"), parent: try r.fileID("parent"))
+        case 26:
+            let (name, parent, id) = try decodeEntry(&r)
+            return .makeSymbolicLink(name: name, parent: parent, id: id, target: try r.string("link target"))
+        case 27: return .readSymbolicLink(try r.fileID("file"))
+        case 28:
+            let (name, parent, id) = try decodeEntry(&r)
+            return .makeNode(
+                name: name, parent: parent, id: id, type: try r.enumeration(FileType.self, "file type"),
+                permissions: try r.integer(UInt32.self, "permissions"))
+        case 29: return .fileSystemStatistics
+        case 30: return .extendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
+        case 31:
+            return .setExtendedAttribute(
+                name: try r.string("attribute name"),
+                value: try r.bytes("attribute value", byteCountMax: Limits.extendedAttributeValueByteCountMax),
+                mode: try r.enumeration(ExtendedAttributeMode.self, "attribute mode"), try r.fileID("file"))
+        case 32: return .extendedAttributeNames(try r.fileID("file"))
+        case 33: return .removeExtendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
+        default: throw WireError("unknown opcode \(opcode)")
+        }
+    }
+
+    private static func decodeEntry(_ r: inout WireReader) throws(WireError) -> (String, FileID, FileID) {
+        (try r.string("name"), try r.fileID("parent"), try r.fileID("new file id"))
+    }
+
+    private static func decodeRange(_ r: inout WireReader) throws(WireError) -> (OpenFile, UInt64, UInt64) {
+        (try r.openFile("file"), try r.integer(UInt64.self, "offset"), try r.integer(UInt64.self, "length"))
+    }
+
+    private static func decodeChanges(_ r: inout WireReader) throws(WireError) -> AttributeChanges {
+        var changes = AttributeChanges()
+        changes.permissions = try r.optional("permissions") { (r) throws(WireError) in try r.integer(UInt32.self, "mode") }
+        changes.userID = try r.optional("user id") { (r) throws(WireError) in try r.integer(UInt32.self, "uid") }
+        changes.groupID = try r.optional("group id") { (r) throws(WireError) in try r.integer(UInt32.self, "gid") }
+        changes.size = try r.optional("size") { (r) throws(WireError) in try r.integer(UInt64.self, "size") }
+        changes.accessTime = try r.optional("atime") { (r) throws(WireError) in try r.timeChange("atime") }
+        changes.modificationTime = try r.optional("mtime") { (r) throws(WireError) in try r.timeChange("mtime") }
+        return changes
+    }
+}
