@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/falloc.h>
+#include <signal.h>
+#include <sys/prctl.h>
 
 int cmortar_fallocate(int fd, int mode, int64_t offset, int64_t length) {
     return fallocate(fd, mode, (off_t)offset, (off_t)length);
@@ -29,3 +31,10 @@ const int cmortar_rename_noreplace = 1; /* RENAME_NOREPLACE */
 const int cmortar_rename_exchange = 2;  /* RENAME_EXCHANGE */
 const int cmortar_at_empty_path = AT_EMPTY_PATH;
 const int cmortar_o_path = O_PATH;
+
+int cmortar_exit_with_parent(int expected_parent_pid) {
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;
+    /* The parent may have exited before prctl took effect: then we were re-parented already. */
+    if (expected_parent_pid > 0 && getppid() != expected_parent_pid) return -1;
+    return 0;
+}

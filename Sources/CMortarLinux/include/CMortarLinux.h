@@ -16,4 +16,7 @@ extern const int cmortar_rename_noreplace;
 extern const int cmortar_rename_exchange;
 extern const int cmortar_at_empty_path;
 extern const int cmortar_o_path;
+/// Asks the kernel to send SIGTERM to this process when its parent exits (prctl PR_SET_PDEATHSIG), so a brick
+/// never outlives the daemon that supervises it. Returns -1 if the parent is already gone.
+int cmortar_exit_with_parent(int expected_parent_pid);
 #endif

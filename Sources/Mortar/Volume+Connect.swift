@@ -1,0 +1,75 @@
+import Logging
+import MortarCore
+import MortarManagementAPI
+import MortarVolumeGraph
+import NIOCore
+import NIOPosix
+
+/// A management daemon that serves volume specs: `HOST[:PORT]`, port 24007 by default.
+public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
+    public static let defaultPort = 24007
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int = ServerAddress.defaultPort) {
+        self.host = host
+        self.port = port == 0 ? Self.defaultPort : port
+    }
+
+    /// Parses `HOST`, `HOST:PORT` or `[IPv6]:PORT`.
+    public init(parsing text: String) throws {
+        var host = Substring(text)
+        var port = Self.defaultPort
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if rest.hasPrefix(":") { port = try Self.port(rest.dropFirst(), in: text) }
+        } else if let colon = host.lastIndex(of: ":"), host.filter({ $0 == ":" }).count == 1 {
+            port = try Self.port(host[host.index(after: colon)...], in: text)
+            host = host[..<colon]
+        }
+        guard !host.isEmpty else { throw FileSystemError.invalidArgument("no host in server address '\(text)'") }
+        self.init(host: String(host), port: port)
+    }
+
+    private static func port(_ text: Substring, in whole: String) throws -> Int {
+        guard let port = Int(text), (0...65535).contains(port) else {
+            throw FileSystemError.invalidArgument("invalid port in server address '\(whole)'")
+        }
+        return port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension Volume {
+    /// Connects to a volume: fetches its spec from the first of `servers` that answers, builds the layer stack,
+    /// and checks that the volume's root is reachable. Fails with ENOENT for a volume that does not exist,
+    /// ENOTCONN for one that is not started, ECONNREFUSED when no server answers.
+    public static func connect(
+        volume: String, servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1")], logger: Logger? = nil,
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) async throws -> Volume {
+        guard !servers.isEmpty else { throw FileSystemError.invalidArgument("no volume spec server given") }
+        let logger = logger ?? Logger(label: "mortar.client")
+        let group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        let spec = try await ManagementClient.fetchVolumeSpec(
+            volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, eventLoopGroup: group)
+        let graph = try VolumeGraph.build(
+            spec, clientName: "mortar-client/\(getpid())", eventLoopGroup: group, logger: logger)
+        let connected = Volume(
+            stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
+            onClose: { graph.shutdown() })
+        do {
+            _ = try await connected.attributes("/")
+        } catch {
+            await connected.close()
+            throw error
+        }
+        return connected
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
