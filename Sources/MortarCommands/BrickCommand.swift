@@ -1,0 +1,69 @@
+import ArgumentParser
+import CMortarLinux
+import Logging
+import MortarBrickServer
+import MortarCore
+import MortarPosixStorage
+import MortarTransport
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `mortar brick`: one brick process serving one exported directory. The daemon starts these; running one by
+/// hand is useful for tests and debugging.
+struct BrickCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "brick", abstract: "Serve one exported directory as a brick (started by the daemon).")
+
+    @Option(help: "The directory to export.") var export: String
+    @Option(help: "TCP port to listen on (0 picks a free one and prints it).") var port: Int
+    @Option(help: "Address to listen on.") var listenHost: String = "0.0.0.0"
+    @Option(help: "Also listen on this Unix-domain socket.") var unixSocket: String?
+    @Option(help: "The volume this brick belongs to (for logs).") var volume: String = "-"
+    @Option(help: "The brick's position in its volume (for logs).") var brickIndex: Int = 0
+    @Flag(help: "Exit when the parent process (the daemon) exits.") var exitWithParent = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
+    }
+
+    func run() async throws {
+        if exitWithParent, cmortar_exit_with_parent(getppid()) != 0 {
+            throw ValidationError("the parent process is already gone")
+        }
+        var logger = Logger(label: "mortar.brick")
+        logger[metadataKey: "volume"] = "\(volume)"
+        logger[metadataKey: "brick.index"] = "\(brickIndex)"
+        let threadPool = NIOThreadPool(numberOfThreads: Limits.brickIOThreadCount)
+        threadPool.start()
+        let storage = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
+        var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
+        if let unixSocket { endpoints.append(.unixSocket(path: unixSocket)) }
+        let brick = BrickService(
+            storage: storage, endpoints: endpoints, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger)
+        let bound = try await brick.start()
+        if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: BoundBrickService(brick: brick, bound: bound))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        try await threadPool.shutdownGracefully()
+        logger.info("brick stopped")
+    }
+}
+
+/// Runs an already bound brick as a service (binding first lets `--port 0` report its port before serving).
+private struct BoundBrickService: Service {
+    let brick: BrickService
+    let bound: BoundBrick
+
+    func run() async throws {
+        try await brick.serve(bound)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
