@@ -9,6 +9,17 @@ int cmortar_renameat2(int olddirfd, const char *oldpath, int newdirfd, const cha
 int cmortar_openat(int dirfd, const char *path, int flags, unsigned int mode);
 int cmortar_open_by_path(const char *path, int flags, unsigned int mode);
 
+// Extended attributes on the link itself (never following symlinks) and on open descriptors.
+ssize_t cmortar_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int cmortar_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+ssize_t cmortar_llistxattr(const char *path, char *list, size_t size);
+int cmortar_lremovexattr(const char *path, const char *name);
+ssize_t cmortar_fgetxattr(int fd, const char *name, void *value, size_t size);
+int cmortar_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
+int cmortar_mknod(const char *path, unsigned int mode, uint64_t device);
+int cmortar_utimens_nofollow(const char *path, int64_t access_seconds, long access_nanoseconds,
+                             int64_t modification_seconds, long modification_nanoseconds);
+
 extern const int cmortar_falloc_keep_size;
 extern const int cmortar_falloc_punch_hole;
 extern const int cmortar_falloc_zero_range;
@@ -16,4 +27,10 @@ extern const int cmortar_rename_noreplace;
 extern const int cmortar_rename_exchange;
 extern const int cmortar_at_empty_path;
 extern const int cmortar_o_path;
+extern const int cmortar_xattr_create;
+extern const int cmortar_xattr_replace;
+extern const long cmortar_utime_now;
+extern const long cmortar_utime_omit;
+extern const int cmortar_seek_data;
+extern const int cmortar_seek_hole;
 #endif
