@@ -39,9 +39,10 @@ extension PosixStorage {
 
     /// The attributes of an entry, adopting it (FileID and index entry) if an administrator created it.
     func describe(_ entry: EntryLocation) throws -> FileAttributes {
-        let status = try SystemCall.lstat(entry.path, entry.subject)
-        let id = try index.identify(
+        var status = try SystemCall.lstat(entry.path, entry.subject)
+        let (id, linked) = try index.identify(
             entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
+        if linked { status = try SystemCall.lstat(entry.path, entry.subject) }
         return try FileAttributes(status: status, id: id)
     }
 

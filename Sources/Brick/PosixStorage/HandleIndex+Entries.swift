@@ -67,11 +67,14 @@ extension HandleIndex {
 
     /// The FileID of the object at `path`, giving it one and an index entry if it has none (an administrator
     /// created it directly in the brick directory), and repairing a missing or outdated index entry.
-    func identify(_ path: String, status: stat, parent: FileID, name: String, _ subject: String) throws -> FileID {
+    ///
+    /// `linked` says a new index hard link was made, so a link count read before the call is now one short.
+    func identify(_ path: String, status: stat, parent: FileID, name: String, _ subject: String) throws
+        -> (id: FileID, linked: Bool)
+    {
         let isDirectory = status.st_mode & S_IFMT == S_IFDIR
         if let id = try SystemCall.fileID(at: path, subject) {
-            try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name)
-            return id
+            return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
         }
         let id = FileID.random()
         do {
@@ -79,14 +82,16 @@ extension HandleIndex {
         } catch let error as FileSystemError where error.code == .exists {
             // Someone adopted it at the same moment; use theirs.
             guard let existing = try SystemCall.fileID(at: path, subject) else { throw error }
-            return existing
+            return (existing, true)
         }
-        try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name)
-        return id
+        return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
     }
 
-    private func repairEntry(of id: FileID, at path: String, isDirectory: Bool, parent: FileID, name: String) throws {
-        guard id != .root else { return }
+    /// Returns true when it made a new hard link.
+    private func repairEntry(of id: FileID, at path: String, isDirectory: Bool, parent: FileID, name: String) throws
+        -> Bool
+    {
+        guard id != .root else { return false }
         let entry = entryPath(of: id)
         if isDirectory {
             let expected = Self.directoryEntryTarget(parent: parent, name: name)
@@ -97,12 +102,14 @@ extension HandleIndex {
             } catch let error as FileSystemError where error.code == .notFound {
                 try addDirectoryEntry(id: id, parent: parent, name: name)
             }
-            return
+            return false
         }
         do {
             _ = try SystemCall.lstat(entry, "index entry of FileID \(id)")
+            return false
         } catch let error as FileSystemError where error.code == .notFound {
             try addEntry(linking: path, id: id, "FileID \(id)")
+            return true
         }
     }
 }

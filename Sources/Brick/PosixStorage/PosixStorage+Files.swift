@@ -114,9 +114,10 @@ extension PosixStorage {
     /// The attributes of an existing file opened by `create`, adopting it if it has no FileID yet.
     private func describeExisting(_ descriptor: Int32, entry: EntryLocation) throws -> FileAttributes {
         do {
-            let status = try SystemCall.fstat(descriptor, entry.subject)
-            let id = try index.identify(
+            var status = try SystemCall.fstat(descriptor, entry.subject)
+            let (id, linked) = try index.identify(
                 entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
+            if linked { status = try SystemCall.fstat(descriptor, entry.subject) }
             return try FileAttributes(status: status, id: id)
         } catch {
             SystemCall.close(descriptor)

@@ -52,7 +52,7 @@ extension PosixStorage {
             let target = try entry(newName, in: newParent, use: .create)
             let sourceStatus = try SystemCall.lstat(source.path, source.subject)
             let sourceID = try index.identify(
-                source.path, status: sourceStatus, parent: parent, name: name, source.subject)
+                source.path, status: sourceStatus, parent: parent, name: name, source.subject).id
             let replaced = try existingObject(at: target)
             var systemFlags: UInt32 = 0
             if flags.contains(.noReplace) { systemFlags |= UInt32(cmortar_rename_noreplace) }
