@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import MortarCore
 
 /// Adding, rewriting and removing index entries, and adopting objects an administrator created directly.
@@ -84,6 +85,7 @@ extension HandleIndex {
             guard let existing = try SystemCall.fileID(at: path, subject) else { throw error }
             return (existing, true)
         }
+        logger.info("adopted an object made outside Mortar", metadata: ["path": "\(subject)", "id": "\(id)"])
         return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
     }
 
@@ -97,6 +99,7 @@ extension HandleIndex {
             let expected = Self.directoryEntryTarget(parent: parent, name: name)
             do {
                 if try SystemCall.readLink(entry, "index entry of directory \(id)") != expected {
+                    logger.info("repairing the index entry of a directory moved by hand", metadata: ["id": "\(id)"])
                     try rewriteDirectoryEntry(id: id, parent: parent, name: name)
                 }
             } catch let error as FileSystemError where error.code == .notFound {

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import MortarCore
 
 /// Where an object lives on the brick, found from its FileID.
@@ -21,6 +22,8 @@ struct Location: Sendable {
 struct HandleIndex: Sendable {
     /// The brick directory, absolute or as given, without a trailing slash.
     let root: String
+    /// Adoptions and repairs are worth an info line: they mean someone changed the brick directory by hand.
+    let logger: Logger
 
     static let hiddenName = ".mortar"
     /// The root's entry points four levels up: `handles/00/00` are three directories below `.mortar`.

@@ -1,5 +1,6 @@
 import CMortarLinux
 import Glibc
+import Logging
 import MortarCore
 
 extension PosixStorage {
@@ -15,6 +16,7 @@ extension PosixStorage {
             let id = try SystemCall.fileID(at: entry.path, entry.subject)
             try SystemCall.unlink(entry.path, entry.subject)
             if let id { try index.removeEntryIfLastLink(of: id) }
+            logger.debug("unlinked", metadata: ["path": "\(entry.subject)"])
         }
     }
 
@@ -24,6 +26,7 @@ extension PosixStorage {
         try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.makeDirectory(entry.path, permissions: permissions & 0o7777, entry.subject)
+            logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
             return try finishCreation(of: entry, id: id, isDirectory: true, context: context)
         }
     }
@@ -38,6 +41,7 @@ extension PosixStorage {
             let id = try SystemCall.fileID(at: entry.path, entry.subject)
             try SystemCall.removeDirectory(entry.path, entry.subject)
             if let id { try index.removeEntry(of: id) }
+            logger.debug("removed directory", metadata: ["path": "\(entry.subject)"])
         }
     }
 
@@ -59,6 +63,7 @@ extension PosixStorage {
             if flags.contains(.exchange) { systemFlags |= UInt32(cmortar_rename_exchange) }
             let subject = "\(source.subject) to \(target.subject)"
             try SystemCall.rename(source.path, to: target.path, flags: systemFlags, subject)
+            logger.debug("renamed", metadata: ["from": "\(source.subject)", "to": "\(target.subject)"])
             if sourceStatus.st_mode & S_IFMT == S_IFDIR {
                 try index.rewriteDirectoryEntry(id: sourceID, parent: newParent, name: newName)
             }

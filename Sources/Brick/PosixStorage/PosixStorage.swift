@@ -40,7 +40,7 @@ public final class PosixStorage: FileOperations {
             throw FileSystemError.invalidArgument("brick directory '\(root)' is empty or the file system root")
         }
         let storage = PosixStorage(
-            index: HandleIndex(root: trimmed), threadPool: threadPool, logger: logger,
+            index: HandleIndex(root: trimmed, logger: logger), threadPool: threadPool, logger: logger,
             openFilesMax: openFilesMax)
         try await storage.run { try storage.prepareDirectory() }
         logger.info("brick storage ready", metadata: ["root": "\(trimmed)"])
