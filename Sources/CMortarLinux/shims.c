@@ -7,6 +7,9 @@
 #include <linux/falloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 int cmortar_fallocate(int fd, int mode, int64_t offset, int64_t length) {
     return fallocate(fd, mode, (off_t)offset, (off_t)length);
@@ -38,3 +41,48 @@ int cmortar_exit_with_parent(int expected_parent_pid) {
     if (expected_parent_pid > 0 && getppid() != expected_parent_pid) return -1;
     return 0;
 }
+ssize_t cmortar_lgetxattr(const char *path, const char *name, void *value, size_t size) {
+    return lgetxattr(path, name, value, size);
+}
+
+int cmortar_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags) {
+    return lsetxattr(path, name, value, size, flags);
+}
+
+ssize_t cmortar_llistxattr(const char *path, char *list, size_t size) {
+    return llistxattr(path, list, size);
+}
+
+int cmortar_lremovexattr(const char *path, const char *name) {
+    return lremovexattr(path, name);
+}
+
+ssize_t cmortar_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    return fgetxattr(fd, name, value, size);
+}
+
+int cmortar_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags) {
+    return fsetxattr(fd, name, value, size, flags);
+}
+
+int cmortar_mknod(const char *path, unsigned int mode, uint64_t device) {
+    return mknod(path, (mode_t)mode, (dev_t)device);
+}
+
+/* Sets a path's times without following a final symlink; a nanosecond field may be UTIME_NOW or UTIME_OMIT. */
+int cmortar_utimens_nofollow(const char *path, int64_t access_seconds, long access_nanoseconds,
+                             int64_t modification_seconds, long modification_nanoseconds) {
+    struct timespec times[2];
+    times[0].tv_sec = (time_t)access_seconds;
+    times[0].tv_nsec = access_nanoseconds;
+    times[1].tv_sec = (time_t)modification_seconds;
+    times[1].tv_nsec = modification_nanoseconds;
+    return utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
+}
+
+const int cmortar_xattr_create = XATTR_CREATE;
+const int cmortar_xattr_replace = XATTR_REPLACE;
+const long cmortar_utime_now = UTIME_NOW;
+const long cmortar_utime_omit = UTIME_OMIT;
+const int cmortar_seek_data = SEEK_DATA;
+const int cmortar_seek_hole = SEEK_HOLE;

@@ -29,6 +29,8 @@ public enum Limits {
     public static let directoryPageEntriesMax = 1024
     /// Open files one connection may hold on a brick.
     public static let openFilesPerConnectionMax = 65_536
+    /// Open files one brick holds for all its clients together; each is a file descriptor of the brick process.
+    public static let openFilesPerBrickMax = 262_144
     /// Byte-range locks one brick keeps (all clients together), and waiters for a blocking lock.
     public static let locksPerBrickMax = 1_000_000
     public static let lockWaitersPerBrickMax = 4096

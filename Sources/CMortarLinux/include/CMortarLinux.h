@@ -9,6 +9,17 @@ int cmortar_renameat2(int olddirfd, const char *oldpath, int newdirfd, const cha
 int cmortar_openat(int dirfd, const char *path, int flags, unsigned int mode);
 int cmortar_open_by_path(const char *path, int flags, unsigned int mode);
 
+// Extended attributes on the link itself (never following symlinks) and on open descriptors.
+ssize_t cmortar_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int cmortar_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+ssize_t cmortar_llistxattr(const char *path, char *list, size_t size);
+int cmortar_lremovexattr(const char *path, const char *name);
+ssize_t cmortar_fgetxattr(int fd, const char *name, void *value, size_t size);
+int cmortar_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
+int cmortar_mknod(const char *path, unsigned int mode, uint64_t device);
+int cmortar_utimens_nofollow(const char *path, int64_t access_seconds, long access_nanoseconds,
+                             int64_t modification_seconds, long modification_nanoseconds);
+
 extern const int cmortar_falloc_keep_size;
 extern const int cmortar_falloc_punch_hole;
 extern const int cmortar_falloc_zero_range;
@@ -19,4 +30,10 @@ extern const int cmortar_o_path;
 /// Asks the kernel to send SIGTERM to this process when its parent exits (prctl PR_SET_PDEATHSIG), so a brick
 /// never outlives the daemon that supervises it. Returns -1 if the parent is already gone.
 int cmortar_exit_with_parent(int expected_parent_pid);
+extern const int cmortar_xattr_create;
+extern const int cmortar_xattr_replace;
+extern const long cmortar_utime_now;
+extern const long cmortar_utime_omit;
+extern const int cmortar_seek_data;
+extern const int cmortar_seek_hole;
 #endif

@@ -1,0 +1,118 @@
+import Glibc
+import Logging
+import MortarCore
+
+/// Adding, rewriting and removing index entries, and adopting objects an administrator created directly.
+extension HandleIndex {
+    /// Creates `handles/XX/YY` for a FileID if it is missing.
+    func makeBucket(for id: FileID) throws {
+        let bucket = Self.bucket(of: id)
+        try SystemCall.makeDirectoryIfMissing(handlesPath + "/" + bucket.prefix(2), "index bucket \(bucket)")
+        try SystemCall.makeDirectoryIfMissing(handlesPath + "/" + bucket, "index bucket \(bucket)")
+    }
+
+    /// Hard-links a non-directory into the index. EEXIST means the FileID is already in use.
+    func addEntry(linking path: String, id: FileID, _ subject: String) throws {
+        try makeBucket(for: id)
+        try SystemCall.link(path, to: entryPath(of: id), "index entry of \(subject) (FileID \(id))")
+    }
+
+    /// Hard-links an open file into the index by its descriptor, immune to a concurrent rename of its name.
+    func addEntry(descriptor: Int32, id: FileID, _ subject: String) throws {
+        try makeBucket(for: id)
+        try SystemCall.link(descriptor: descriptor, to: entryPath(of: id), "index entry of \(subject) (FileID \(id))")
+    }
+
+    /// Adds a directory's entry: a relative symbolic link through its parent's entry.
+    func addDirectoryEntry(id: FileID, parent: FileID, name: String) throws {
+        try makeBucket(for: id)
+        let target = id == .root ? Self.rootEntryTarget : Self.directoryEntryTarget(parent: parent, name: name)
+        try SystemCall.symbolicLink(target: target, at: entryPath(of: id), "index entry of directory \(id)")
+    }
+
+    /// Points a renamed directory's entry at its new parent and name, atomically (new link, then rename over).
+    func rewriteDirectoryEntry(id: FileID, parent: FileID, name: String) throws {
+        try makeBucket(for: id)
+        let entry = entryPath(of: id)
+        let temporary = entry + ".new-" + FileID.random().description
+        let subject = "index entry of directory \(id)"
+        try SystemCall.symbolicLink(
+            target: Self.directoryEntryTarget(parent: parent, name: name), at: temporary, subject)
+        do {
+            try SystemCall.rename(temporary, to: entry, flags: 0, subject)
+        } catch {
+            try? SystemCall.unlink(temporary, subject)
+            throw error
+        }
+    }
+
+    /// Removes an entry; a missing one is fine (the object was never indexed or already cleaned up).
+    func removeEntry(of id: FileID) throws {
+        do {
+            try SystemCall.unlink(entryPath(of: id), "index entry of FileID \(id)")
+        } catch let error as FileSystemError where error.code == .notFound {
+            return
+        }
+    }
+
+    /// Removes a non-directory's entry once the index holds its last link. Open descriptors keep the data alive.
+    func removeEntryIfLastLink(of id: FileID) throws {
+        let status: stat
+        do {
+            status = try SystemCall.lstat(entryPath(of: id), "index entry of FileID \(id)")
+        } catch let error as FileSystemError where error.code == .notFound {
+            return
+        }
+        if status.st_nlink <= 1 { try removeEntry(of: id) }
+    }
+
+    /// The FileID of the object at `path`, giving it one and an index entry if it has none (an administrator
+    /// created it directly in the brick directory), and repairing a missing or outdated index entry.
+    ///
+    /// `linked` says a new index hard link was made, so a link count read before the call is now one short.
+    func identify(_ path: String, status: stat, parent: FileID, name: String, _ subject: String) throws
+        -> (id: FileID, linked: Bool)
+    {
+        let isDirectory = status.st_mode & S_IFMT == S_IFDIR
+        if let id = try SystemCall.fileID(at: path, subject) {
+            return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
+        }
+        let id = FileID.random()
+        do {
+            try SystemCall.setFileID(id, at: path, subject)
+        } catch let error as FileSystemError where error.code == .exists {
+            // Someone adopted it at the same moment; use theirs.
+            guard let existing = try SystemCall.fileID(at: path, subject) else { throw error }
+            return (existing, true)
+        }
+        logger.info("adopted an object made outside Mortar", metadata: ["path": "\(subject)", "id": "\(id)"])
+        return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
+    }
+
+    /// Returns true when it made a new hard link.
+    private func repairEntry(of id: FileID, at path: String, isDirectory: Bool, parent: FileID, name: String) throws
+        -> Bool
+    {
+        guard id != .root else { return false }
+        let entry = entryPath(of: id)
+        if isDirectory {
+            let expected = Self.directoryEntryTarget(parent: parent, name: name)
+            do {
+                if try SystemCall.readLink(entry, "index entry of directory \(id)") != expected {
+                    logger.info("repairing the index entry of a directory moved by hand", metadata: ["id": "\(id)"])
+                    try rewriteDirectoryEntry(id: id, parent: parent, name: name)
+                }
+            } catch let error as FileSystemError where error.code == .notFound {
+                try addDirectoryEntry(id: id, parent: parent, name: name)
+            }
+            return false
+        }
+        do {
+            _ = try SystemCall.lstat(entry, "index entry of FileID \(id)")
+            return false
+        } catch let error as FileSystemError where error.code == .notFound {
+            try addEntry(linking: path, id: id, "FileID \(id)")
+            return true
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Glibc
+import MortarCore
+
+/// A file descriptor owned by the storage. It is closed when the last reference goes, so a read that is still
+/// running on another thread when the file is released keeps using the right file rather than a reused number.
+final class OwnedDescriptor: Sendable {
+    let value: Int32
+
+    init(_ value: Int32) { self.value = value }
+
+    deinit { SystemCall.close(value) }
+}
+
+/// The brick's open files: handle → descriptor, handles from a counter, bounded in size. A plain value; the
+/// storage keeps it behind a mutex.
+struct OpenFileTable: Sendable {
+    let capacity: Int
+    private var nextHandle: UInt64 = 1
+    private var descriptors: [UInt64: OwnedDescriptor] = [:]
+
+    init(capacity: Int) {
+        precondition(capacity > 0, "open file table needs room for at least one file")
+        self.capacity = capacity
+    }
+
+    var count: Int { descriptors.count }
+
+    /// Stores a descriptor and returns its new handle, or nil when the table is full.
+    mutating func insert(_ descriptor: OwnedDescriptor) -> UInt64? {
+        guard descriptors.count < capacity else { return nil }
+        let handle = nextHandle
+        nextHandle += 1
+        descriptors[handle] = descriptor
+        return handle
+    }
+
+    func descriptor(for handle: UInt64) -> OwnedDescriptor? { descriptors[handle] }
+
+    mutating func remove(_ handle: UInt64) -> OwnedDescriptor? { descriptors.removeValue(forKey: handle) }
+}

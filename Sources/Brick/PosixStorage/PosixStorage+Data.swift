@@ -1,0 +1,105 @@
+import CMortarLinux
+import Glibc
+import MortarCore
+import NIOCore
+
+extension PosixStorage {
+    /// Reads `count` bytes at `offset`; fewer only at the end of the file.
+    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
+        guard count >= 0, count <= Limits.ioByteCountMax else {
+            throw FileSystemError.invalidArgument("read of \(count) bytes is outside 0...\(Limits.ioByteCountMax)")
+        }
+        let descriptor = try descriptor(of: file)
+        return try await run { [allocator] in
+            let subject = "open file \(file.id)"
+            let start = try Self.offset(offset, subject)
+            var buffer = allocator.buffer(capacity: count)
+            while buffer.readableBytes < count {
+                let position = start + off_t(buffer.readableBytes)
+                let wanted = count - buffer.readableBytes
+                let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+                    try SystemCall.retrying("pread", subject) {
+                        Glibc.pread(descriptor.value, pointer.baseAddress, wanted, position)
+                    }
+                }
+                if got == 0 { break }
+            }
+            return buffer
+        }
+    }
+
+    /// Writes all of `data` at `offset` and returns its length.
+    public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
+        async throws -> Int
+    {
+        guard data.readableBytes <= Limits.ioByteCountMax else {
+            throw FileSystemError.invalidArgument("write of \(data.readableBytes) bytes exceeds \(Limits.ioByteCountMax)")
+        }
+        let descriptor = try descriptor(of: file)
+        return try await run {
+            let subject = "open file \(file.id)"
+            let start = try Self.offset(offset, subject)
+            try data.withUnsafeReadableBytes { bytes in
+                var written = 0
+                while written < bytes.count {
+                    let remaining = UnsafeRawBufferPointer(rebasing: bytes[written...])
+                    written += try SystemCall.retrying("pwrite", subject) {
+                        Glibc.pwrite(descriptor.value, remaining.baseAddress, remaining.count, start + off_t(written))
+                    }
+                }
+            }
+            return data.readableBytes
+        }
+    }
+
+    public func allocate(
+        _ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext
+    ) async throws {
+        try await fileAllocate(file, mode: keepSize ? cmortar_falloc_keep_size : 0, offset, length, "fallocate")
+    }
+
+    /// Deallocates a range, which then reads as zeros; the file keeps its size.
+    public func discard(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        let mode = cmortar_falloc_punch_hole | cmortar_falloc_keep_size
+        try await fileAllocate(file, mode: mode, offset, length, "fallocate(punch hole)")
+    }
+
+    /// Makes a range read as zeros with space allocated. File systems without ZERO_RANGE get the same result from
+    /// punching a hole and allocating it again.
+    public func zeroFill(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        do {
+            try await fileAllocate(file, mode: cmortar_falloc_zero_range, offset, length, "fallocate(zero range)")
+        } catch let error as FileSystemError where error.code == .notSupported {
+            try await discard(file, at: offset, length: length, context: context)
+            try await allocate(file, at: offset, length: length, keepSize: false, context: context)
+        }
+    }
+
+    /// The next data or hole at or after `offset`; ENXIO (no more data) passes through to the caller.
+    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
+        async throws -> UInt64
+    {
+        let descriptor = try descriptor(of: file)
+        return try await run {
+            let subject = "open file \(file.id)"
+            let start = try Self.offset(offset, subject)
+            let whence = target == .data ? cmortar_seek_data : cmortar_seek_hole
+            let position = try SystemCall.retrying("lseek", subject) { Glibc.lseek(descriptor.value, start, whence) }
+            return UInt64(position)
+        }
+    }
+
+    private func fileAllocate(_ file: OpenFile, mode: Int32, _ offset: UInt64, _ length: UInt64, _ call: String)
+        async throws
+    {
+        let descriptor = try descriptor(of: file)
+        try await run {
+            let subject = "open file \(file.id)"
+            let start = try Self.offset(offset, subject)
+            let count = try Self.offset(length, subject)
+            _ = try SystemCall.retrying(call, subject) { cmortar_fallocate(descriptor.value, mode, Int64(start), Int64(count)) }
+        }
+    }
+}

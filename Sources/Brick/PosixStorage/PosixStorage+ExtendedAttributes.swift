@@ -1,0 +1,64 @@
+import CMortarLinux
+import Glibc
+import MortarCore
+
+extension PosixStorage {
+    /// Attributes named `trusted.mortar.*` are the brick's own bookkeeping; clients can neither see nor touch them.
+    static let reservedAttributePrefix = "trusted.mortar."
+
+    public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws
+        -> [UInt8]
+    {
+        try Self.checkAttributeName(name)
+        return try await run { [self] in
+            let location = try index.locate(file)
+            return try SystemCall.extendedAttribute(name, at: location.path, location.subject)
+        }
+    }
+
+    public func setExtendedAttribute(
+        _ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext
+    ) async throws {
+        try Self.checkAttributeName(name)
+        guard value.count <= Limits.extendedAttributeValueByteCountMax else {
+            throw FileSystemError(
+                .argumentListTooLong,
+                "value of \(value.count) bytes for \(name) exceeds \(Limits.extendedAttributeValueByteCountMax)")
+        }
+        let flags: Int32 =
+            switch mode {
+            case .createOrReplace: 0
+            case .createOnly: cmortar_xattr_create
+            case .replaceOnly: cmortar_xattr_replace
+            }
+        try await run { [self] in
+            let location = try index.locate(file)
+            try SystemCall.setExtendedAttribute(name, to: value, flags: flags, at: location.path, location.subject)
+        }
+    }
+
+    public func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String] {
+        try await run { [self] in
+            let location = try index.locate(file)
+            return try SystemCall.extendedAttributeNames(at: location.path, location.subject)
+                .filter { !$0.hasPrefix(Self.reservedAttributePrefix) }
+        }
+    }
+
+    public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
+        try Self.checkAttributeName(name)
+        try await run { [self] in
+            let location = try index.locate(file)
+            try SystemCall.removeExtendedAttribute(name, at: location.path, location.subject)
+        }
+    }
+
+    private static func checkAttributeName(_ name: String) throws {
+        guard !name.isEmpty, !name.utf8.contains(0), name.utf8.count <= Int(XATTR_NAME_MAX) else {
+            throw FileSystemError.invalidArgument("invalid extended attribute name '\(name.prefix(64))'")
+        }
+        guard !name.hasPrefix(reservedAttributePrefix) else {
+            throw FileSystemError(.operationNotPermitted, "extended attribute \(name) is reserved for the brick")
+        }
+    }
+}

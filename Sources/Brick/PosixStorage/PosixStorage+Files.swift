@@ -1,0 +1,127 @@
+import CMortarLinux
+import Glibc
+import Logging
+import MortarCore
+import NIOCore
+import Synchronization
+
+extension PosixStorage {
+    /// Creates and opens a regular file. Without `.exclusive`, an existing file is opened instead and keeps its own
+    /// FileID and attributes.
+    public func create(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
+        context: OperationContext
+    ) async throws -> CreatedFile {
+        let (descriptor, attributes) = try await run { [self] in
+            let entry = try entry(name, in: parent, use: .create)
+            let access = flags.subtracting([.create, .exclusive]).posixFlags | O_NOFOLLOW
+            do {
+                let descriptor = try SystemCall.open(
+                    entry.path, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
+                return (descriptor, try finishCreatedFile(descriptor, entry: entry, id: id, context: context))
+            } catch let error as FileSystemError where error.code == .exists && !flags.contains(.exclusive) {
+                let descriptor = try SystemCall.open(entry.path, flags: access, entry.subject)
+                return (descriptor, try describeExisting(descriptor, entry: entry))
+            }
+        }
+        let file = try register(descriptor, id: attributes.id)
+        logger.debug("created", metadata: ["name": "\(name)", "id": "\(attributes.id)", "handle": "\(file.handle)"])
+        return CreatedFile(file: file, attributes: attributes)
+    }
+
+    /// Opens by FileID through the index. Directories open read-only; asking to write one is EISDIR.
+    public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
+        let descriptor = try await run { [self] in
+            let location = try index.locate(file)
+            if location.isDirectory {
+                guard !flags.contains(.write) else {
+                    throw FileSystemError(.isDirectory, "cannot open directory \(location.subject) for writing")
+                }
+                return try SystemCall.open(location.path, flags: O_RDONLY | O_DIRECTORY, location.subject)
+            }
+            var access = flags.subtracting([.create, .exclusive]).posixFlags | O_NOFOLLOW
+            // Opening a FIFO blocks until the other end opens; a brick thread must never wait for that.
+            if try describe(location).type == .fifo { access |= O_NONBLOCK }
+            return try SystemCall.open(location.path, flags: access, location.subject)
+        }
+        return try register(descriptor, id: file)
+    }
+
+    /// Forgets the handle. The descriptor closes once no operation still running on it holds it.
+    public func release(_ file: OpenFile, context: OperationContext) async throws {
+        guard openFiles.withLock({ $0.remove(file.handle) }) != nil else {
+            throw FileSystemError(.badFileHandle, "release of unknown handle \(file.handle) for FileID \(file.id)")
+        }
+    }
+
+    public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
+        let descriptor = try descriptor(of: file)
+        try await run {
+            let subject = "open file \(file.id)"
+            let length = try Self.offset(size, subject)
+            _ = try SystemCall.retrying("ftruncate", subject) { Glibc.ftruncate(descriptor.value, length) }
+        }
+    }
+
+    public func synchronize(_ file: OpenFile, dataOnly: Bool, context: OperationContext) async throws {
+        let descriptor = try descriptor(of: file)
+        try await run {
+            _ = try SystemCall.retrying(dataOnly ? "fdatasync" : "fsync", "open file \(file.id)") {
+                dataOnly ? Glibc.fdatasync(descriptor.value) : Glibc.fsync(descriptor.value)
+            }
+        }
+    }
+
+    /// Nothing is buffered in the storage, so there is nothing to flush; the handle must still be valid.
+    public func flush(_ file: OpenFile, context: OperationContext) async throws {
+        _ = try descriptor(of: file)
+    }
+
+    /// Byte-range locks are kept by the server layer above the storage, which sees every client.
+    public func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {
+        throw FileSystemError(.notSupported, "the brick's storage keeps no locks; the lock layer above does")
+    }
+
+    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws
+        -> LockRequest?
+    {
+        throw FileSystemError(.notSupported, "the brick's storage keeps no locks; the lock layer above does")
+    }
+
+    /// Gives a new file its FileID, index entry and owner; on failure the file is removed again.
+    private func finishCreatedFile(
+        _ descriptor: Int32, entry: EntryLocation, id: FileID, context: OperationContext
+    ) throws -> FileAttributes {
+        var indexed = false
+        do {
+            try SystemCall.setFileID(id, descriptor: descriptor, entry.subject)
+            try index.addEntry(descriptor: descriptor, id: id, entry.subject)
+            indexed = true
+            try SystemCall.changeOwner(
+                descriptor: descriptor, userID: context.userID, groupID: context.groupID, entry.subject)
+            return try FileAttributes(status: SystemCall.fstat(descriptor, entry.subject), id: id)
+        } catch let error as FileSystemError {
+            SystemCall.close(descriptor)
+            if indexed { try? index.removeEntry(of: id) }
+            try? SystemCall.unlink(entry.path, entry.subject)
+            if error.code == .exists {
+                throw FileSystemError(.exists, "FileID \(id) for \(entry.subject) is already in use on this brick")
+            }
+            throw error
+        }
+    }
+
+    /// The attributes of an existing file opened by `create`, adopting it if it has no FileID yet.
+    private func describeExisting(_ descriptor: Int32, entry: EntryLocation) throws -> FileAttributes {
+        do {
+            var status = try SystemCall.fstat(descriptor, entry.subject)
+            let (id, linked) = try index.identify(
+                entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
+            if linked { status = try SystemCall.fstat(descriptor, entry.subject) }
+            return try FileAttributes(status: status, id: id)
+        } catch {
+            SystemCall.close(descriptor)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import CMortarLinux
+import Glibc
+import Logging
+import MortarCore
+
+extension PosixStorage {
+    /// Removes a name; when only the index still links the file, its index entry goes too. Open handles keep
+    /// working through their descriptors.
+    public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await run { [self] in
+            let entry = try entry(name, in: parent, use: .find)
+            let status = try SystemCall.lstat(entry.path, entry.subject)
+            guard status.st_mode & S_IFMT != S_IFDIR else {
+                throw FileSystemError(.isDirectory, "cannot unlink \(entry.subject): it is a directory")
+            }
+            let id = try SystemCall.fileID(at: entry.path, entry.subject)
+            try SystemCall.unlink(entry.path, entry.subject)
+            if let id { try index.removeEntryIfLastLink(of: id) }
+            logger.debug("unlinked", metadata: ["path": "\(entry.subject)"])
+        }
+    }
+
+    public func makeDirectory(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
+    ) async throws -> FileAttributes {
+        try await run { [self] in
+            let entry = try entry(name, in: parent, use: .create)
+            try SystemCall.makeDirectory(entry.path, permissions: permissions & 0o7777, entry.subject)
+            logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
+            return try finishCreation(of: entry, id: id, isDirectory: true, context: context)
+        }
+    }
+
+    public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await run { [self] in
+            let entry = try entry(name, in: parent, use: .find)
+            let status = try SystemCall.lstat(entry.path, entry.subject)
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                throw FileSystemError(.notDirectory, "cannot remove \(entry.subject) as a directory: it is not one")
+            }
+            let id = try SystemCall.fileID(at: entry.path, entry.subject)
+            try SystemCall.removeDirectory(entry.path, entry.subject)
+            if let id { try index.removeEntry(of: id) }
+            logger.debug("removed directory", metadata: ["path": "\(entry.subject)"])
+        }
+    }
+
+    /// Renames with `renameat2`, then keeps the index right: a moved directory's entry is rewritten, a replaced
+    /// target loses its entry once its last name is gone.
+    public func rename(
+        _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
+        context: OperationContext
+    ) async throws {
+        try await run { [self] in
+            let source = try entry(name, in: parent, use: .create)
+            let target = try entry(newName, in: newParent, use: .create)
+            let sourceStatus = try SystemCall.lstat(source.path, source.subject)
+            let sourceID = try index.identify(
+                source.path, status: sourceStatus, parent: parent, name: name, source.subject).id
+            let replaced = try existingObject(at: target)
+            var systemFlags: UInt32 = 0
+            if flags.contains(.noReplace) { systemFlags |= UInt32(cmortar_rename_noreplace) }
+            if flags.contains(.exchange) { systemFlags |= UInt32(cmortar_rename_exchange) }
+            let subject = "\(source.subject) to \(target.subject)"
+            try SystemCall.rename(source.path, to: target.path, flags: systemFlags, subject)
+            logger.debug("renamed", metadata: ["from": "\(source.subject)", "to": "\(target.subject)"])
+            if sourceStatus.st_mode & S_IFMT == S_IFDIR {
+                try index.rewriteDirectoryEntry(id: sourceID, parent: newParent, name: newName)
+            }
+            guard let replaced, replaced.id != sourceID else { return }
+            if flags.contains(.exchange) {
+                if replaced.isDirectory { try index.rewriteDirectoryEntry(id: replaced.id, parent: parent, name: name) }
+            } else if replaced.isDirectory {
+                try index.removeEntry(of: replaced.id)
+            } else {
+                try index.removeEntryIfLastLink(of: replaced.id)
+            }
+        }
+    }
+
+    /// A new name for an existing file. Directories cannot be hard-linked.
+    public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await run { [self] in
+            let location = try index.locate(file)
+            guard !location.isDirectory else {
+                throw FileSystemError(.operationNotPermitted, "cannot hard-link directory \(location.subject)")
+            }
+            let entry = try entry(name, in: parent, use: .create)
+            try SystemCall.link(location.path, to: entry.path, entry.subject)
+            return try describe(location)
+        }
+    }
+
+    public func makeSymbolicLink(
+        _ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext
+    ) async throws -> FileAttributes {
+        try await run { [self] in
+            let entry = try entry(name, in: parent, use: .create)
+            try SystemCall.symbolicLink(target: target, at: entry.path, entry.subject)
+            return try finishCreation(of: entry, id: id, isDirectory: false, context: context)
+        }
+    }
+
+    public func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String {
+        try await run { [self] in
+            let location = try index.locate(file)
+            guard !location.isDirectory else {
+                throw FileSystemError.invalidArgument("\(location.subject) is a directory, not a symbolic link")
+            }
+            return try SystemCall.readLink(location.path, location.subject)
+        }
+    }
+
+    /// Makes a FIFO, socket or empty regular file. Device nodes would let clients reach the brick host's devices.
+    public func makeNode(
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        context: OperationContext
+    ) async throws -> FileAttributes {
+        switch type {
+        case .regular, .fifo, .socket: break
+        case .characterDevice, .blockDevice:
+            throw FileSystemError(.notSupported, "bricks do not store device nodes ('\(name)')")
+        case .directory, .symbolicLink:
+            throw FileSystemError.invalidArgument("makeNode cannot make a \(type) ('\(name)')")
+        }
+        return try await run { [self] in
+            let entry = try entry(name, in: parent, use: .create)
+            try SystemCall.makeNode(entry.path, mode: type.modeBits | (permissions & 0o7777), entry.subject)
+            return try finishCreation(of: entry, id: id, isDirectory: false, context: context)
+        }
+    }
+
+    public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
+        try await run { [index] in
+            var statistics = statvfs()
+            _ = try SystemCall.retrying("statvfs", "/") { statvfs(index.root, &statistics) }
+            return FileSystemStatistics(
+                blockSize: UInt64(statistics.f_bsize), fragmentSize: UInt64(statistics.f_frsize),
+                blocks: UInt64(statistics.f_blocks), blocksFree: UInt64(statistics.f_bfree),
+                blocksAvailable: UInt64(statistics.f_bavail), files: UInt64(statistics.f_files),
+                filesFree: UInt64(statistics.f_ffree), filesAvailable: UInt64(statistics.f_favail),
+                fileSystemID: UInt64(statistics.f_fsid), flags: UInt64(statistics.f_flag),
+                nameLengthMax: UInt64(statistics.f_namemax))
+        }
+    }
+
+    /// The FileID and kind of whatever a rename will replace, or nil when the target name is free.
+    private func existingObject(at entry: EntryLocation) throws -> (id: FileID, isDirectory: Bool)? {
+        let status: stat
+        do {
+            status = try SystemCall.lstat(entry.path, entry.subject)
+        } catch let error as FileSystemError where error.code == .notFound {
+            return nil
+        }
+        guard let id = try SystemCall.fileID(at: entry.path, entry.subject) else { return nil }
+        return (id, status.st_mode & S_IFMT == S_IFDIR)
+    }
+}

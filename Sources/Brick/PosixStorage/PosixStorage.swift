@@ -1,0 +1,109 @@
+import Glibc
+import Logging
+import MortarCore
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The brick's storage: the operation table over a local directory.
+///
+/// Files are stored natively (volume path `a/b/c` is `ROOT/a/b/c`), so an administrator can read a brick directly.
+/// Every object carries its FileID in the extended attribute `trusted.mortar.id`, and the hidden handle index under
+/// `ROOT/.mortar/handles` reaches it by FileID after renames (see ``HandleIndex``). Every blocking call runs on the
+/// given `NIOThreadPool`, never on the cooperative pool.
+public final class PosixStorage: FileOperations {
+    let index: HandleIndex
+    let threadPool: NIOThreadPool
+    let logger: Logger
+    let openFiles: Mutex<OpenFileTable>
+    let allocator = ByteBufferAllocator()
+
+    private init(index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int) {
+        self.index = index
+        self.threadPool = threadPool
+        self.logger = logger
+        self.openFiles = Mutex(OpenFileTable(capacity: openFilesMax))
+    }
+
+    /// Opens the brick directory `root` for serving: checks that it is a directory, creates the hidden handle index,
+    /// and gives the root directory ``FileID/root``. Safe to call again on every start.
+    ///
+    /// - Parameter openFilesMax: how many files may be open at once; more fail with EMFILE.
+    public static func prepare(
+        root: String, threadPool: NIOThreadPool, logger: Logger,
+        openFilesMax: Int = Limits.openFilesPerBrickMax
+    ) async throws -> PosixStorage {
+        guard openFilesMax > 0 else { throw FileSystemError.invalidArgument("openFilesMax must be positive") }
+        var trimmed = root
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard !trimmed.isEmpty, trimmed != "/" else {
+            throw FileSystemError.invalidArgument("brick directory '\(root)' is empty or the file system root")
+        }
+        let storage = PosixStorage(
+            index: HandleIndex(root: trimmed, logger: logger), threadPool: threadPool, logger: logger,
+            openFilesMax: openFilesMax)
+        try await storage.run { try storage.prepareDirectory() }
+        logger.info("brick storage ready", metadata: ["root": "\(trimmed)"])
+        return storage
+    }
+
+    /// How many files are open now (for tests and metrics).
+    public var openHandleCount: Int { openFiles.withLock { $0.count } }
+
+    private func prepareDirectory() throws {
+        let root = index.root
+        let status: stat
+        do {
+            status = try SystemCall.lstat(root, "brick directory \(root)")
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw FileSystemError(.notFound, "brick directory \(root) does not exist")
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw FileSystemError(.notDirectory, "brick directory \(root) is not a directory")
+        }
+        try SystemCall.makeDirectoryIfMissing(index.hiddenPath, "\(root)/\(HandleIndex.hiddenName)")
+        try SystemCall.makeDirectoryIfMissing(index.handlesPath, "\(root)/\(HandleIndex.hiddenName)/handles")
+        if let existing = try SystemCall.fileID(at: root, "brick directory \(root)") {
+            guard existing == .root else {
+                throw FileSystemError(
+                    .invalidArgument, "brick directory \(root) is directory \(existing) of another brick, not a root")
+            }
+        } else {
+            try SystemCall.setFileID(.root, at: root, "brick directory \(root)")
+        }
+        do {
+            try index.addDirectoryEntry(id: .root, parent: .root, name: "")
+        } catch let error as FileSystemError where error.code == .exists {
+            return
+        }
+    }
+
+    // MARK: Helpers shared by the operation files
+
+    /// Runs blocking work on the thread pool; any error becomes a ``FileSystemError``.
+    func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        do {
+            return try await threadPool.runIfActive(body)
+        } catch {
+            throw FileSystemError.wrapping(error)
+        }
+    }
+
+    /// The descriptor behind a handle this storage issued, or EBADF.
+    func descriptor(of file: OpenFile) throws -> OwnedDescriptor {
+        guard let descriptor = openFiles.withLock({ $0.descriptor(for: file.handle) }) else {
+            throw FileSystemError(.badFileHandle, "no open file with handle \(file.handle) for FileID \(file.id)")
+        }
+        return descriptor
+    }
+
+    /// Registers an open descriptor and returns its handle; EMFILE when the table is full (the descriptor closes).
+    func register(_ descriptor: Int32, id: FileID) throws -> OpenFile {
+        let owned = OwnedDescriptor(descriptor)
+        guard let handle = openFiles.withLock({ $0.insert(owned) }) else {
+            throw FileSystemError(
+                .init(rawValue: EMFILE), "too many open files on this brick (limit \(openFiles.withLock { $0.capacity }))")
+        }
+        return OpenFile(id: id, handle: handle)
+    }
+}
