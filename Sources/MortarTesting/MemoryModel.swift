@@ -38,7 +38,7 @@ struct MemoryModel: Sendable {
     init(clock: (@Sendable () -> Timestamp)?, fileByteCountMax: UInt64) {
         self.clock = clock
         self.fileByteCountMax = fileByteCountMax
-        let start = Timestamp(seconds: 0)
+        let start = Timestamp(seconds: Self.countingClockStartSeconds)
         var root = Inode(
             attributes: FileAttributes(
                 id: .root, type: .directory, permissions: 0o755, linkCount: 2, accessTime: start,
@@ -47,11 +47,15 @@ struct MemoryModel: Sendable {
         inodes[.root] = root
     }
 
+    /// Where the counting clock starts: a plausible present (November 2023), so that times a test sets in the past
+    /// compare as they would on a real file system.
+    static let countingClockStartSeconds: Int64 = 1_700_000_000
+
     /// The current time: the injected clock, or a counter that advances one second per call.
     mutating func now() -> Timestamp {
         if let clock { return clock() }
         tick += 1
-        return Timestamp(seconds: tick)
+        return Timestamp(seconds: Self.countingClockStartSeconds + tick)
     }
 
     // MARK: Looking things up
