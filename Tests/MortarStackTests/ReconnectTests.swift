@@ -1,0 +1,50 @@
+import MortarCore
+import MortarProtocolClient
+import NIOCore
+import Testing
+
+@Suite("Brick restarts")
+struct ReconnectTests {
+    /// A brick that goes away fails calls in flight and later calls with ENOTCONN (no hang); when it comes back on
+    /// the same port, open files carry on without the application reopening them.
+    @Test func openFilesSurviveABrickRestart() async throws {
+        let brick = try await LoopbackBrick.start()
+        let client = brick.makeClient()
+        let context = OperationContext()
+        let created = try await client.create(
+            "survivor", in: .root, id: .random(), permissions: 0o644, flags: .readWrite, context: context)
+        _ = try await client.write(ByteBuffer(string: "before"), to: created.file, at: 0, context: context)
+        let locked = try await client.create(
+            "locked", in: .root, id: .random(), permissions: 0o644, flags: .readWrite, context: context)
+        try await client.lock(locked.file, LockRequest(kind: .write, start: 0, length: 0, owner: 1), wait: false,
+                              context: context)
+
+        await brick.stop()
+        let restarted = try await LoopbackBrick.start(root: brick.root, port: brick.port)
+
+        _ = try await client.write(ByteBuffer(string: "after"), to: created.file, at: 6, context: context)
+        let data = try await client.read(from: created.file, at: 0, count: 100, context: context)
+        #expect(String(buffer: data) == "beforeafter")
+        let error = await #expect(throws: FileSystemError.self) {
+            _ = try await client.read(from: locked.file, at: 0, count: 1, context: context)
+        }
+        #expect(error?.code == .badFileHandle, "a file whose locks were lost must not silently carry on")
+        client.shutdown()
+        await restarted.stop()
+        brick.removeDirectory()
+    }
+
+    @Test func aBrickThatStaysDownGivesAnErrorNotAHang() async throws {
+        let brick = try await LoopbackBrick.start()
+        let client = brick.makeClient()
+        let context = OperationContext()
+        _ = try await client.attributes(of: .root, context: context)
+        await brick.stop()
+        let error = await #expect(throws: FileSystemError.self) {
+            _ = try await client.attributes(of: .root, context: context)
+        }
+        #expect(error?.code == .notConnected)
+        client.shutdown()
+        brick.removeDirectory()
+    }
+}
