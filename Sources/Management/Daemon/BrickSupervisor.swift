@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import MortarCore
 import MortarManagementAPI
@@ -86,18 +89,16 @@ actor BrickSupervisor {
         var backoff = Limits.brickRestartBackoffMinMilliseconds
         while let entry = entries[key], entry.generation == generation {
             let began = ContinuousClock.now
-            if let status = await runOnce(entry, key: key, generation: generation) {
-                logger.warning("brick exited; restarting after backoff", metadata: [
-                    "volume": "\(key.volume)", "index": "\(key.index)", "status": "\(status)",
-                    "backoffMilliseconds": "\(backoff)",
-                ])
-            }
-            guard isCurrent(key, generation) else { return }
+            let status = await runOnce(entry, key: key, generation: generation)
+            guard isCurrent(key, generation), !Task.isCancelled else { return }
             if ContinuousClock.now - began > .milliseconds(Limits.brickRestartBackoffMaxMilliseconds) {
                 backoff = Limits.brickRestartBackoffMinMilliseconds
             }
+            logger.warning("brick exited; restarting after backoff", metadata: [
+                "volume": "\(key.volume)", "index": "\(key.index)", "status": "\(status.map { "\($0)" } ?? "not started")",
+                "backoffMilliseconds": "\(backoff)",
+            ])
             if await entry.stopRequested.wait(milliseconds: backoff) != nil { return }
-            if Task.isCancelled { return }
             backoff = min(backoff * 2, Limits.brickRestartBackoffMaxMilliseconds)
         }
     }
@@ -118,12 +119,13 @@ actor BrickSupervisor {
             return nil
         }
         guard isCurrent(key, generation) else {
-            await process.terminate()
+            kill(process.pid, SIGKILL)
+            _ = await process.monitor()
             return nil
         }
         entries[key]?.process = process
         logger.info("brick started", metadata: ["volume": "\(key.volume)", "index": "\(key.index)",
                                                 "pid": "\(process.pid)", "port": "\(entry.brick.port)"])
-        return await process.waitForExit()
+        return await process.monitor()
     }
 }
