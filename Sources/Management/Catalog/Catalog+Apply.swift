@@ -1,9 +1,6 @@
 import MortarCore
 
 extension Catalog {
-    /// The first port handed to a brick; ports above it are allocated lowest-free-first, per host.
-    public static let brickPortMin = 49152
-
     /// Validates `command` against the catalog; on success changes the catalog, bumps ``version`` if anything
     /// changed, and returns what the shell must do. On failure the catalog is unchanged.
     public mutating func apply(_ command: CatalogCommand) throws(FileSystemError) -> [CatalogDirective] {
@@ -45,7 +42,7 @@ extension Catalog {
             try checkHostIsKnown(location.host)
             let candidate = BrickLocation(host: location.host, path: path)
             try checkNoConflict(candidate, newBricks: bricks)
-            let port = allocatePort(host: location.host, newBricks: bricks)
+            let port = try allocatePort(host: location.host, newBricks: bricks)
             bricks.append(Brick(host: location.host, path: path, port: port, index: index))
         }
         replaceVolumes(volumes + [Volume(name: name, id: id, state: .created, bricks: bricks)])

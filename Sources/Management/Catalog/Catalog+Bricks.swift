@@ -77,15 +77,18 @@ extension Catalog {
     }
 
     /// The lowest port from ``brickPortMin`` that no brick on the host uses; a deleted volume's ports come back.
-    func allocatePort(host: String, newBricks: [Brick]) -> Int {
+    func allocatePort(host: String, newBricks: [Brick]) throws(FileSystemError) -> Int {
         let key = hostKey(host)
         var used = Set<Int>()
         for brick in newBricks where hostKey(brick.host) == key { used.insert(brick.port) }
         for volume in volumes {
             for brick in volume.bricks where hostKey(brick.host) == key { used.insert(brick.port) }
         }
-        var port = Self.brickPortMin
+        var port = brickPortMin
         while used.contains(port) { port += 1 }
+        guard port <= 65535 else {
+            throw FileSystemError(.noSpace, "no free brick port left on \(host) from \(brickPortMin) to 65535")
+        }
         return port
     }
 }

@@ -14,11 +14,17 @@ public struct Catalog: Codable, Sendable, Hashable {
     public private(set) var peers: [Peer]
     /// Every volume, in creation order.
     public private(set) var volumes: [Volume]
+    /// The first port handed to a brick on each host; ports are allocated lowest-free-first from here.
+    public private(set) var brickPortMin: Int
+
+    /// The usual first brick port, as GlusterFS uses.
+    public static let defaultBrickPortMin = 49152
 
     /// An empty catalog owned by the manager reachable as `managerHost`.
-    public init(managerHost: String) {
+    public init(managerHost: String, brickPortMin: Int = Catalog.defaultBrickPortMin) {
         self.version = 0
         self.managerHost = managerHost
+        self.brickPortMin = brickPortMin
         self.peers = []
         self.volumes = []
     }

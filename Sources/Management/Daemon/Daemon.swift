@@ -15,7 +15,7 @@ public final class Daemon: Sendable {
     /// Loads (or creates) the state directory and binds the listener; serving begins with ``run()``.
     public static func start(
         configuration: DaemonConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        logger: Logger = Logger(label: "mortar.daemon")
     ) async throws(FileSystemError) -> Daemon {
         try AtomicFile.makeDirectory(configuration.stateDirectory)
         let agent = try HostAgent(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import MortarCatalog
 import MortarCore
 
 /// Everything a daemon needs to know before it starts.
@@ -14,11 +15,14 @@ public struct DaemonConfiguration: Sendable {
     /// --brick-index N --exit-with-parent`). By default this executable's own `brick` subcommand; tests point it
     /// at a stand-in.
     public var brickCommand: [String]
+    /// The first port a new catalog hands to bricks (an existing catalog keeps its own).
+    public var brickPortMin: Int
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 24007, stateDirectory: String,
-        advertisedHost: String? = nil, brickCommand: [String]? = nil
+        advertisedHost: String? = nil, brickCommand: [String]? = nil, brickPortMin: Int = Catalog.defaultBrickPortMin
     ) {
+        self.brickPortMin = brickPortMin
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.stateDirectory = stateDirectory

@@ -22,7 +22,8 @@ actor Manager {
          logger: Logger) throws(FileSystemError)
     {
         store = StateFile(path: configuration.catalogPath)
-        var loaded = try store.load() ?? Catalog(managerHost: configuration.advertisedHost)
+        var loaded = try store.load() ?? Catalog(
+            managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
         loaded.setManagerHost(configuration.advertisedHost)
         catalog = loaded
         try store.save(loaded)
