@@ -81,7 +81,8 @@ let package = Package(
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["Mortar", "MortarDaemon", "MortarManagementAPI", "MortarBrickServer", "MortarCatalog",
                                                        "MortarCore", argumentParser, logging, serviceLifecycle, nio,
-                                                       nioPosix],
+                                                       nioPosix,
+                                                       .product(name: "UnixSignals", package: "swift-service-lifecycle")],
                 path: "Sources/MortarCommands", swiftSettings: strictSettings),
         .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
 

@@ -53,4 +53,10 @@ public enum Limits {
     public static let brickRestartBackoffMaxMilliseconds: Int64 = 10_000
     /// Management messages are JSON and small.
     public static let managementMessageByteCountMax = 4 << 20
+    /// How long one management request may take, connection included, before the client gives up.
+    public static let managementRequestTimeoutMilliseconds: Int64 = 30_000
+    /// Management connections a daemon serves at once; a connection beyond it is closed with a logged reason.
+    public static let managementConnectionsMax = 64
+    /// How long a stopping brick may take to exit after SIGTERM before it gets SIGKILL.
+    public static let brickStopGraceMilliseconds: Int64 = 5_000
 }

@@ -1,0 +1,135 @@
+import MortarCore
+
+/// The cluster's management state as a pure value: which peers belong to the cluster and which volumes exist,
+/// with their bricks. The daemon that owns it (the manager) feeds it ``CatalogCommand``s and carries out the
+/// ``CatalogDirective``s it returns; the catalog itself performs no I/O, so every rule is testable in memory.
+public struct Catalog: Codable, Sendable, Hashable {
+    /// Bumped by every command that changes the catalog, never by one that fails or changes nothing; a spec
+    /// generated from a newer version supersedes an older one.
+    public private(set) var version: UInt64
+    /// The host name other hosts and clients use to reach the manager. Bricks on it, on `127.0.0.1` and on
+    /// `localhost` are bricks of the manager's own host.
+    public private(set) var managerHost: String
+    /// The other hosts of the cluster, in probe order.
+    public private(set) var peers: [Peer]
+    /// Every volume, in creation order.
+    public private(set) var volumes: [Volume]
+    /// The first port handed to a brick on each host; ports are allocated lowest-free-first from here.
+    public private(set) var brickPortMin: Int
+
+    /// The usual first brick port, as GlusterFS uses.
+    public static let defaultBrickPortMin = 49152
+
+    /// An empty catalog owned by the manager reachable as `managerHost`.
+    public init(managerHost: String, brickPortMin: Int = Catalog.defaultBrickPortMin) {
+        self.version = 0
+        self.managerHost = managerHost
+        self.brickPortMin = brickPortMin
+        self.peers = []
+        self.volumes = []
+    }
+
+    /// The volume called `name`, if there is one.
+    public func volume(named name: String) -> Volume? {
+        volumes.first { $0.name == name }
+    }
+
+    /// The peer reachable as `host`, if there is one.
+    public func peer(host: String) -> Peer? {
+        peers.first { $0.host == host }
+    }
+
+    /// Whether `host` names the manager's own host.
+    public func isLocal(_ host: String) -> Bool {
+        host == managerHost || host == "127.0.0.1" || host == "localhost"
+    }
+
+    /// The key under which bricks of one host are compared: every spelling of the manager's host is one host.
+    func hostKey(_ host: String) -> String {
+        isLocal(host) ? "" : host
+    }
+
+    /// Records the manager's host name, for a daemon restarted under another name. Not a command: it changes
+    /// how hosts are spelled, not what the cluster holds, so it does not bump the version.
+    public mutating func setManagerHost(_ host: String) {
+        managerHost = host
+    }
+
+    mutating func bumpVersion() {
+        version += 1
+    }
+
+    mutating func replaceVolumes(_ newVolumes: [Volume]) {
+        volumes = newVolumes
+    }
+
+    mutating func replacePeers(_ newPeers: [Peer]) {
+        peers = newPeers
+    }
+}
+
+/// Another host of the cluster, recorded when `mortar peer probe` reached its daemon.
+public struct Peer: Codable, Sendable, Hashable {
+    /// The peer daemon's identity, as its hello reported it.
+    public var id: String
+    /// Host name or address, as the user typed it when probing.
+    public var host: String
+    /// The peer daemon's management port.
+    public var port: Int
+    public var state: PeerState
+
+    public init(id: String, host: String, port: Int, state: PeerState) {
+        self.id = id
+        self.host = host
+        self.port = port
+        self.state = state
+    }
+}
+
+/// Whether the manager could reach a peer the last time it tried.
+public enum PeerState: String, Codable, Sendable, Hashable {
+    case connected
+    case disconnected
+}
+
+/// A volume: a name, a stable identity, a lifecycle state and the bricks that store its files.
+public struct Volume: Codable, Sendable, Hashable {
+    public var name: String
+    /// A UUID string, chosen by the shell when the volume was created (the catalog draws no randomness).
+    public var id: String
+    public var state: VolumeState
+    /// The bricks, ordered by ``Brick/index``.
+    public var bricks: [Brick]
+
+    public init(name: String, id: String, state: VolumeState, bricks: [Brick]) {
+        self.name = name
+        self.id = id
+        self.state = state
+        self.bricks = bricks
+    }
+}
+
+/// A volume's lifecycle: created, then started and stopped any number of times, deleted only while not started.
+public enum VolumeState: String, Codable, Sendable, Hashable {
+    case created
+    case started
+    case stopped
+}
+
+/// One exported directory of a volume, on one host, served by one brick process on `port`.
+public struct Brick: Codable, Sendable, Hashable {
+    public var host: String
+    /// An absolute, normalised path on `host`.
+    public var path: String
+    /// The brick process's TCP port, allocated by the catalog from ``Catalog/brickPortMin`` up, unique per host.
+    public var port: Int
+    /// The brick's position in the volume (0-based).
+    public var index: Int
+
+    public init(host: String, path: String, port: Int, index: Int) {
+        self.host = host
+        self.path = path
+        self.port = port
+        self.index = index
+    }
+}

@@ -1,0 +1,68 @@
+import MortarCore
+
+/// A change requested of the catalog. ``Catalog/apply(_:)`` validates it and either changes the catalog and
+/// returns what the shell must do, or throws and leaves the catalog as it was.
+public enum CatalogCommand: Sendable, Hashable {
+    /// Creates a volume over `bricks`, in order. `id` is the new volume's UUID string. `force` is honoured by the
+    /// host agents (a missing brick directory is created); the catalog's own rules hold regardless.
+    case createVolume(name: String, id: String, bricks: [BrickLocation], force: Bool)
+    case startVolume(name: String)
+    case stopVolume(name: String)
+    case deleteVolume(name: String)
+    /// Records a host whose daemon answered a probe.
+    case addPeer(Peer)
+    /// Forgets a peer; refused while it hosts bricks of any volume.
+    case removePeer(host: String)
+    /// Records whether a peer was reachable; changes nothing (and bumps nothing) when the state is the same.
+    case setPeerState(host: String, state: PeerState)
+}
+
+/// Where a brick goes, as the user named it: `HOST:/PATH`.
+public struct BrickLocation: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var path: String
+
+    public init(host: String, path: String) {
+        self.host = host
+        self.path = path
+    }
+
+    /// Parses `HOST:/PATH`; the path is everything after the first colon.
+    public init(parsing text: String) throws(FileSystemError) {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            throw FileSystemError.invalidArgument("brick '\(text)' is not of the form HOST:/PATH")
+        }
+        let path = String(text[text.index(after: colon)...])
+        guard !path.isEmpty else {
+            throw FileSystemError.invalidArgument("brick '\(text)' has no path; use HOST:/PATH")
+        }
+        self.init(host: String(text[..<colon]), path: path)
+    }
+
+    public var description: String { "\(host):\(path)" }
+}
+
+/// What the shell must do after a command succeeded. SWIM-style: the core decides, the shell performs.
+public enum CatalogDirective: Sendable, Hashable {
+    /// Write the catalog to stable storage before answering the request.
+    case persist
+    /// Ask `host`'s agent to run these bricks (idempotent: a running brick stays as it is).
+    case startBricks(host: String, [BrickAssignment])
+    /// Ask `host`'s agent to stop these bricks.
+    case stopBricks(host: String, [BrickAssignment])
+}
+
+/// One brick as a host agent needs it: enough to start, stop and report the brick process.
+public struct BrickAssignment: Codable, Sendable, Hashable {
+    public var volume: String
+    public var path: String
+    public var port: Int
+    public var index: Int
+
+    public init(volume: String, path: String, port: Int, index: Int) {
+        self.volume = volume
+        self.path = path
+        self.port = port
+        self.index = index
+    }
+}

@@ -1,0 +1,61 @@
+import Logging
+import MortarCore
+import NIOCore
+import NIOPosix
+
+/// A running mortar daemon: manager of its catalog, agent of its host, and the HTTP listener for both. Tests
+/// start one on port 0 and read ``port``; `mortar daemon` runs one inside ``DaemonService``.
+public final class Daemon: Sendable {
+    let configuration: DaemonConfiguration
+    let server: ManagementServer
+    let manager: Manager
+    let agent: HostAgent
+    let logger: Logger
+
+    /// Loads (or creates) the state directory and binds the listener; serving begins with ``run()``.
+    public static func start(
+        configuration: DaemonConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "mortar.daemon")
+    ) async throws(FileSystemError) -> Daemon {
+        try AtomicFile.makeDirectory(configuration.stateDirectory)
+        let agent = try HostAgent(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let manager = try Manager(configuration: configuration, localAgent: agent, eventLoopGroup: eventLoopGroup,
+                                  logger: logger)
+        let server = try await ManagementServer.bind(
+            host: configuration.listenHost, port: configuration.listenPort, group: eventLoopGroup, logger: logger)
+        return Daemon(configuration: configuration, server: server, manager: manager, agent: agent, logger: logger)
+    }
+
+    private init(configuration: DaemonConfiguration, server: ManagementServer, manager: Manager, agent: HostAgent,
+                 logger: Logger) {
+        self.configuration = configuration
+        self.server = server
+        self.manager = manager
+        self.agent = agent
+        self.logger = logger
+    }
+
+    /// The management port the daemon listens on.
+    public var port: Int { server.port }
+
+    /// Serves requests and supervises bricks until ``shutdown()``; then stops this host's bricks and returns.
+    public func run() async {
+        logger.info("mortar daemon listening", metadata: [
+            "address": "\(configuration.listenHost):\(port)", "stateDirectory": "\(configuration.stateDirectory)",
+        ])
+        let router = Router(manager: manager, agent: agent, host: configuration.advertisedHost)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.agent.supervisor.run() }
+            await agent.resume()
+            await manager.resume()
+            await server.serve(router)
+            await agent.supervisor.shutdown()
+        }
+        logger.info("mortar daemon stopped")
+    }
+
+    /// Stops accepting requests; ``run()`` then finishes the open ones, stops the bricks and returns.
+    public func shutdown() {
+        server.close()
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import MortarCatalog
+import MortarCore
+
+/// Everything a daemon needs to know before it starts.
+public struct DaemonConfiguration: Sendable {
+    /// The address to listen on for the management API; port 0 picks a free port (tests).
+    public var listenHost: String
+    public var listenPort: Int
+    /// Where the catalog, the host's brick assignments and the brick logs live.
+    public var stateDirectory: String
+    /// The name other hosts and clients use for this host: the manager host of its catalog.
+    public var advertisedHost: String
+    /// The command that runs a brick, before the brick arguments (`--export PATH --port PORT --volume NAME
+    /// --brick-index N --exit-with-parent`). By default this executable's own `brick` subcommand; tests point it
+    /// at a stand-in.
+    public var brickCommand: [String]
+    /// The first port a new catalog hands to bricks (an existing catalog keeps its own).
+    public var brickPortMin: Int
+
+    public init(
+        listenHost: String = "0.0.0.0", listenPort: Int = 24007, stateDirectory: String,
+        advertisedHost: String? = nil, brickCommand: [String]? = nil, brickPortMin: Int = Catalog.defaultBrickPortMin
+    ) {
+        self.brickPortMin = brickPortMin
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.stateDirectory = stateDirectory
+        self.advertisedHost = advertisedHost ?? Self.defaultAdvertisedHost(listenHost: listenHost)
+        self.brickCommand = brickCommand ?? [Self.runningExecutablePath(), "brick"]
+    }
+
+    /// The listen address when it names one interface, else the host name.
+    static func defaultAdvertisedHost(listenHost: String) -> String {
+        if listenHost != "0.0.0.0" && listenHost != "::" { return listenHost }
+        return ProcessInfo.processInfo.hostName
+    }
+
+    /// The path of the running executable, so the daemon starts bricks from the same build it runs.
+    public static func runningExecutablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments.first ?? "mortar"
+    }
+
+    var catalogPath: String { stateDirectory + "/catalog.json" }
+    var hostStatePath: String { stateDirectory + "/host.json" }
+    var brickLogDirectory: String { stateDirectory + "/logs/bricks" }
+}

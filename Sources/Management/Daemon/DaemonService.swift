@@ -1,0 +1,29 @@
+import Logging
+import MortarCore
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The daemon as a swift-service-lifecycle service: graceful shutdown (SIGTERM in `mortar daemon`) stops the
+/// listener and this host's bricks before ``run()`` returns.
+public struct DaemonService: Service {
+    public let configuration: DaemonConfiguration
+    public let eventLoopGroup: any EventLoopGroup
+    public let logger: Logger
+
+    public init(configuration: DaemonConfiguration,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let daemon = try await Daemon.start(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        await withGracefulShutdownHandler {
+            await daemon.run()
+        } onGracefulShutdown: {
+            daemon.shutdown()
+        }
+    }
+}

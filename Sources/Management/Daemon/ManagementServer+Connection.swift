@@ -1,0 +1,59 @@
+import Logging
+import MortarCore
+import NIOCore
+import NIOHTTP1
+
+extension ManagementServer {
+    /// Reads one request, answers it and closes the connection. Garbage or an oversized body ends the
+    /// connection without an answer; either way the reason is logged.
+    func handle(_ connection: Connection, router: Router) async {
+        let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                guard let (head, body) = try await readRequest(inbound, from: peer) else { return }
+                let response = await router.respond(method: head.method, uri: head.uri, body: body)
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
+                headers.add(name: "Connection", value: "close")
+                try await outbound.write(.head(HTTPResponseHead(version: head.version, status: response.status,
+                                                                headers: headers)))
+                try await outbound.write(.body(.byteBuffer(response.body)))
+                try await outbound.write(.end(nil))
+            }
+        } catch {
+            logger.notice("closed management connection", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+        }
+    }
+
+    /// The request's head and complete body, or nil when the client went away before sending a whole request.
+    private func readRequest(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>, from peer: String
+    ) async throws -> (HTTPRequestHead, ByteBuffer)? {
+        var head: HTTPRequestHead?
+        var body = ByteBuffer()
+        for try await part in inbound {
+            switch part {
+            case .head(let requestHead):
+                if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init),
+                    length > Limits.managementMessageByteCountMax
+                {
+                    throw FileSystemError.invalidArgument(
+                        "request body of \(length) bytes exceeds \(Limits.managementMessageByteCountMax)")
+                }
+                head = requestHead
+            case .body(var chunk):
+                guard body.readableBytes + chunk.readableBytes <= Limits.managementMessageByteCountMax else {
+                    throw FileSystemError.invalidArgument(
+                        "request body exceeds \(Limits.managementMessageByteCountMax) bytes")
+                }
+                body.writeBuffer(&chunk)
+            case .end:
+                guard let head else { throw FileSystemError.protocolError("request ended before its head") }
+                return (head, body)
+            }
+        }
+        logger.debug("management client left before its request was complete", metadata: ["peer": "\(peer)"])
+        return nil
+    }
+}

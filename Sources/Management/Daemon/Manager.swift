@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import MortarCatalog
+import MortarCore
+import MortarManagementAPI
+import MortarVolumeSpec
+import NIOCore
+
+/// The manager half of a daemon: the I/O shell around the pure ``Catalog``. It validates and applies commands
+/// one at a time, writes the catalog before answering, and carries out the directives through host agents.
+actor Manager {
+    private(set) var catalog: Catalog
+    private let store: StateFile<Catalog>
+    private let localAgent: HostAgent
+    let lock = AsyncLock()
+    private let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    /// The software and API version reported by hello.
+    static let version = "mortar 0.1 (management API v1)"
+
+    init(configuration: DaemonConfiguration, localAgent: HostAgent, eventLoopGroup: any EventLoopGroup,
+         logger: Logger) throws(FileSystemError)
+    {
+        store = StateFile(path: configuration.catalogPath)
+        var loaded = try store.load() ?? Catalog(
+            managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
+        loaded.setManagerHost(configuration.advertisedHost)
+        catalog = loaded
+        try store.save(loaded)
+        self.localAgent = localAgent
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// Starts this host's bricks of every started volume again; other hosts' agents restart their own.
+    func resume() async {
+        for volume in catalog.volumes where volume.state == .started {
+            let local = volume.bricks.filter { catalog.isLocal($0.host) }.map {
+                AgentBrick(volume: volume.name, path: $0.path, port: $0.port, index: $0.index)
+            }
+            do {
+                try await localAgent.start(local)
+            } catch {
+                logger.error("cannot restart bricks", metadata: ["volume": "\(volume.name)", "reason": "\(error)"])
+            }
+        }
+    }
+
+    func hello() -> HelloResponse {
+        HelloResponse(daemonID: localAgent.daemonID, version: Self.version, host: catalog.managerHost)
+    }
+
+    func agent(for host: String) -> any AgentEndpoint {
+        guard !catalog.isLocal(host), let peer = catalog.peer(host: host) else { return localAgent }
+        return RemoteAgent(client: ManagementClient(host: peer.host, port: peer.port, eventLoopGroup: eventLoopGroup))
+    }
+
+    /// Applies `command` to a copy, writes the copy if asked, and only then makes it the catalog.
+    func commit(_ command: CatalogCommand) async throws(FileSystemError) -> [CatalogDirective] {
+        var updated = catalog
+        let directives = try updated.apply(command)
+        if directives.contains(.persist) {
+            let store = self.store
+            let snapshot = updated
+            try await onThreadPool { try store.save(snapshot) }
+        }
+        catalog = updated
+        return directives
+    }
+
+    // MARK: Peers
+
+    func probe(host: String, port: Int) async throws(FileSystemError) -> PeerInfo {
+        await lock.acquire()
+        defer { lock.release() }
+        let hello: HelloResponse
+        do {
+            hello = try await ManagementClient(host: host, port: port, eventLoopGroup: eventLoopGroup).hello()
+        } catch {
+            let failure = FileSystemError.wrapping(error)
+            throw FileSystemError(failure.code, "cannot probe \(host):\(port): \(failure.message)")
+        }
+        guard hello.daemonID != localAgent.daemonID else {
+            throw FileSystemError.invalidArgument("\(host):\(port) is this daemon itself")
+        }
+        let peer = Peer(id: hello.daemonID, host: host, port: port, state: .connected)
+        _ = try await commit(.addPeer(peer))
+        logger.info("peer added", metadata: ["host": "\(host)", "port": "\(port)"])
+        return PeerInfo(peer)
+    }
+
+    /// The peers, each asked for its hello just now to refresh its state.
+    func peers() async throws(FileSystemError) -> [PeerInfo] {
+        await lock.acquire()
+        defer { lock.release() }
+        for peer in catalog.peers {
+            let client = ManagementClient(host: peer.host, port: peer.port, eventLoopGroup: eventLoopGroup)
+            let answered = (try? await client.hello()).map { $0.daemonID == peer.id } ?? false
+            _ = try await commit(.setPeerState(host: peer.host, state: answered ? .connected : .disconnected))
+        }
+        return catalog.peers.map(PeerInfo.init)
+    }
+
+    func detach(host: String) async throws(FileSystemError) {
+        await lock.acquire()
+        defer { lock.release() }
+        _ = try await commit(.removePeer(host: host))
+    }
+}

@@ -1,0 +1,119 @@
+import MortarCore
+import MortarManagementAPI
+import NIOCore
+import NIOHTTP1
+
+/// Maps each `/v1/` endpoint to the manager or the host agent and encodes the answer as JSON. Errors become an
+/// ``ErrorResponse`` carrying the errno and message, which the client rethrows as the same ``FileSystemError``.
+struct Router: Sendable {
+    let manager: Manager
+    let agent: HostAgent
+    let host: String
+
+    struct Response: Sendable {
+        var status: HTTPResponseStatus
+        var body: ByteBuffer
+    }
+
+    func respond(method: HTTPMethod, uri: String, body: ByteBuffer) async -> Response {
+        do {
+            let path = uri.split(separator: "?", maxSplits: 1).first ?? ""
+            let segments = path.split(separator: "/").map(String.init)
+            guard segments.first == "v1" else {
+                throw FileSystemError.notFound("no endpoint \(method) \(path); the API lives under /v1/")
+            }
+            return Response(status: .ok, body: try await route(method, Array(segments.dropFirst()), body))
+        } catch {
+            let failure = FileSystemError.wrapping(error)
+            let reply = ErrorResponse(code: failure.code.rawValue, message: failure.message)
+            let encoded = (try? ManagementJSON.encode(reply)) ?? ByteBuffer(string: failure.message)
+            return Response(status: Self.status(for: failure.code), body: encoded)
+        }
+    }
+
+    private func route(_ method: HTTPMethod, _ segments: [String], _ body: ByteBuffer) async throws -> ByteBuffer {
+        switch (method, segments.first ?? "") {
+        case (.GET, "hello") where segments.count == 1:
+            return try ManagementJSON.encode(await manager.hello())
+        case (_, "peers"):
+            return try await routePeers(method, Array(segments.dropFirst()), body)
+        case (_, "volumes"):
+            return try await routeVolumes(method, Array(segments.dropFirst()), body)
+        case (_, "agent"):
+            return try await routeAgent(method, Array(segments.dropFirst()), body)
+        default:
+            throw Self.noEndpoint(method, segments)
+        }
+    }
+
+    private func routePeers(_ method: HTTPMethod, _ rest: [String], _ body: ByteBuffer) async throws -> ByteBuffer {
+        switch (method, rest.count) {
+        case (.GET, 0):
+            return try ManagementJSON.encode(try await manager.peers())
+        case (.POST, 0):
+            let request = try ManagementJSON.decode(PeerProbeRequest.self, from: body)
+            return try ManagementJSON.encode(try await manager.probe(host: request.host, port: request.port))
+        case (.DELETE, 1):
+            try await manager.detach(host: rest[0])
+            return try ManagementJSON.encode(EmptyResponse())
+        default:
+            throw Self.noEndpoint(method, ["peers"] + rest)
+        }
+    }
+
+    private func routeVolumes(_ method: HTTPMethod, _ rest: [String], _ body: ByteBuffer) async throws -> ByteBuffer {
+        switch (method, rest.count, rest.last ?? "") {
+        case (.GET, 0, _):
+            return try ManagementJSON.encode(await manager.volumes())
+        case (.POST, 0, _):
+            let request = try ManagementJSON.decode(VolumeCreateRequest.self, from: body)
+            return try ManagementJSON.encode(try await manager.createVolume(request))
+        case (.GET, 1, _):
+            return try ManagementJSON.encode(try await manager.volumeInfo(name: rest[0]))
+        case (.DELETE, 1, _):
+            try await manager.deleteVolume(name: rest[0])
+            return try ManagementJSON.encode(EmptyResponse())
+        case (.POST, 2, "start"):
+            return try ManagementJSON.encode(try await manager.startVolume(name: rest[0]))
+        case (.POST, 2, "stop"):
+            return try ManagementJSON.encode(try await manager.stopVolume(name: rest[0]))
+        case (.GET, 2, "status"):
+            return try ManagementJSON.encode(try await manager.volumeStatus(name: rest[0]))
+        case (.GET, 2, "spec"):
+            return try ManagementJSON.encode(try await manager.volumeSpec(name: rest[0]))
+        default:
+            throw Self.noEndpoint(method, ["volumes"] + rest)
+        }
+    }
+
+    private func routeAgent(_ method: HTTPMethod, _ rest: [String], _ body: ByteBuffer) async throws -> ByteBuffer {
+        switch (method, rest.first ?? "") {
+        case (.POST, "check"):
+            try await agent.check(try ManagementJSON.decode(AgentCheckRequest.self, from: body))
+        case (.POST, "start"):
+            try await agent.start(try ManagementJSON.decode(AgentBricksRequest.self, from: body).bricks)
+        case (.POST, "stop"):
+            try await agent.stop(try ManagementJSON.decode(AgentBricksRequest.self, from: body).bricks)
+        case (.GET, "bricks"):
+            return try ManagementJSON.encode(await agent.status(host: host))
+        default:
+            throw Self.noEndpoint(method, ["agent"] + rest)
+        }
+        return try ManagementJSON.encode(EmptyResponse())
+    }
+
+    private static func noEndpoint(_ method: HTTPMethod, _ segments: [String]) -> FileSystemError {
+        FileSystemError(.notSupported, "no endpoint \(method) /v1/\(segments.joined(separator: "/"))")
+    }
+
+    static func status(for code: FileSystemError.Code) -> HTTPResponseStatus {
+        switch code {
+        case .notFound: .notFound
+        case .invalidArgument, .notDirectory, .protocolError: .badRequest
+        case .exists, .busy, .notConnected: .conflict
+        case .notSupported: .methodNotAllowed
+        case .connectionRefused, .timedOut: .badGateway
+        default: .internalServerError
+        }
+    }
+}

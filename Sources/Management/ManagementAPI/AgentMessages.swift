@@ -1,0 +1,37 @@
+/// Messages of the host-agent endpoints, which the manager calls on every host's daemon (itself included).
+
+/// A brick as its host's agent needs it; mirrors the catalog's brick assignment.
+public struct AgentBrick: Codable, Sendable, Hashable {
+    public var volume: String
+    public var path: String
+    public var port: Int
+    public var index: Int
+
+    public init(volume: String, path: String, port: Int, index: Int) {
+        self.volume = volume
+        self.path = path
+        self.port = port
+        self.index = index
+    }
+}
+
+/// `POST /v1/agent/check`: may these paths become bricks on this host?
+public struct AgentCheckRequest: Codable, Sendable, Hashable {
+    public var paths: [String]
+    /// Create a missing directory instead of refusing it.
+    public var force: Bool
+
+    public init(paths: [String], force: Bool) {
+        self.paths = paths
+        self.force = force
+    }
+}
+
+/// `POST /v1/agent/start` and `POST /v1/agent/stop`.
+public struct AgentBricksRequest: Codable, Sendable, Hashable {
+    public var bricks: [AgentBrick]
+
+    public init(bricks: [AgentBrick]) {
+        self.bricks = bricks
+    }
+}

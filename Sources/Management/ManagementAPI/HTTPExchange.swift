@@ -1,0 +1,92 @@
+import MortarCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One HTTP/1.1 request and its reply over a fresh connection: the management API is small and rare, so a
+/// connection per request keeps the client free of pooling state. The reply body is bounded.
+enum HTTPExchange {
+    struct Reply: Sendable {
+        var status: HTTPResponseStatus
+        var body: ByteBuffer
+    }
+
+    /// Sends `body` to `host:port` and returns the complete reply; the whole exchange is bounded in time.
+    static func perform(
+        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?,
+        eventLoopGroup: any EventLoopGroup
+    ) async throws -> Reply {
+        try await withThrowingTaskGroup(of: Reply?.self) { group in
+            group.addTask {
+                try await exchange(host: host, port: port, method: method, uri: uri, body: body, group: eventLoopGroup)
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Limits.managementRequestTimeoutMilliseconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let reply = first else {
+                throw FileSystemError(
+                    .timedOut,
+                    "\(method) \(uri) to \(host):\(port) got no reply within "
+                        + "\(Limits.managementRequestTimeoutMilliseconds) ms")
+            }
+            return reply
+        }
+    }
+
+    private static func exchange(
+        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, group: any EventLoopGroup
+    ) async throws -> Reply {
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                            wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw FileSystemError(.connectionRefused, "cannot reach the mortar daemon at \(host):\(port): \(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+            head.headers.add(name: "Host", value: host)
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: "\(body?.readableBytes ?? 0)")
+            head.headers.add(name: "Connection", value: "close")
+            try await outbound.write(.head(head))
+            if let body { try await outbound.write(.body(.byteBuffer(body))) }
+            try await outbound.write(.end(nil))
+            return try await readReply(inbound, from: "\(host):\(port)")
+        }
+    }
+
+    private static func readReply(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>, from server: String
+    ) async throws -> Reply {
+        var status: HTTPResponseStatus?
+        var collected = ByteBuffer()
+        for try await part in inbound {
+            switch part {
+            case .head(let head):
+                status = head.status
+            case .body(var chunk):
+                guard collected.readableBytes + chunk.readableBytes <= Limits.managementMessageByteCountMax else {
+                    throw FileSystemError.protocolError(
+                        "reply from \(server) exceeds \(Limits.managementMessageByteCountMax) bytes")
+                }
+                collected.writeBuffer(&chunk)
+            case .end:
+                guard let status else {
+                    throw FileSystemError.protocolError("reply from \(server) ended before its header")
+                }
+                return Reply(status: status, body: collected)
+            }
+        }
+        throw FileSystemError.protocolError("\(server) closed the connection before its reply was complete")
+    }
+}

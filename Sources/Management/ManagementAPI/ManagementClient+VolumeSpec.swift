@@ -1,0 +1,34 @@
+import MortarCore
+import MortarVolumeSpec
+import NIOCore
+
+extension ManagementClient {
+    /// Fetches a started volume's spec from the first of `servers` that answers. A server that cannot be reached
+    /// is skipped; a server's answer (the volume is missing, or not started) is final.
+    ///
+    /// - Throws: `.notFound` "volume X does not exist", `.notConnected` "volume X is not started", or
+    ///   `.connectionRefused` naming every server tried when none answered.
+    public static func fetchVolumeSpec(
+        volume: String, servers: [(host: String, port: Int)], eventLoopGroup: any EventLoopGroup
+    ) async throws -> VolumeSpec {
+        guard !servers.isEmpty else {
+            throw FileSystemError.invalidArgument("no management server given to fetch volume \(volume) from")
+        }
+        var failures: [String] = []
+        for server in servers {
+            let client = ManagementClient(host: server.host, port: server.port, eventLoopGroup: eventLoopGroup)
+            do {
+                return try await client.volumeSpec(name: volume)
+            } catch let error as FileSystemError where isUnreachable(error) {
+                failures.append("\(server.host):\(server.port) (\(error.message))")
+            }
+        }
+        throw FileSystemError(
+            .connectionRefused,
+            "no management server answered for volume \(volume); tried \(failures.joined(separator: ", "))")
+    }
+
+    private static func isUnreachable(_ error: FileSystemError) -> Bool {
+        error.code == .connectionRefused || error.code == .timedOut || error.code == .protocolError
+    }
+}

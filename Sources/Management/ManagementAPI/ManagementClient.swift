@@ -1,0 +1,159 @@
+import MortarCore
+import MortarVolumeSpec
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A client of one mortar daemon's HTTP/JSON management API. Every failure is a ``FileSystemError``: the daemon's
+/// own errno and message when it answered, `ECONNREFUSED` when it could not be reached.
+public struct ManagementClient: Sendable {
+    /// The management port a daemon listens on unless told otherwise.
+    public static let defaultPort = 24007
+
+    public var host: String
+    public var port: Int
+    public var eventLoopGroup: any EventLoopGroup
+
+    public init(host: String, port: Int = ManagementClient.defaultPort,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.host = host
+        self.port = port
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// Parses `HOST[:PORT]` (an IPv6 address goes in brackets when it has a port: `[::1]:24007`).
+    public static func parseAddress(
+        _ text: String, defaultPort: Int = ManagementClient.defaultPort
+    ) throws(FileSystemError) -> (host: String, port: Int) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.isEmpty else { return (host, try parsePort(rest.dropFirst(), in: text)) }
+            return (host, defaultPort)
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            guard !text.isEmpty else { throw FileSystemError.invalidArgument("empty daemon address") }
+            return (text, defaultPort)
+        }
+        guard !parts[0].isEmpty else { throw FileSystemError.invalidArgument("no host in address '\(text)'") }
+        return (String(parts[0]), try parsePort(parts[1], in: text))
+    }
+
+    private static func parsePort(_ text: Substring, in address: String) throws(FileSystemError) -> Int {
+        guard let port = Int(text), (0...65535).contains(port) else {
+            throw FileSystemError.invalidArgument("invalid port in address '\(address)'")
+        }
+        return port
+    }
+
+    // MARK: Transport
+
+    /// Sends one request and decodes the reply, or rethrows the daemon's error.
+    func send<Response: Decodable>(
+        _ method: HTTPMethod, _ uri: String, body: (some Encodable)? = EmptyResponse?.none,
+        expecting: Response.Type = Response.self
+    ) async throws -> Response {
+        let payload = try body.map { value throws(FileSystemError) in try ManagementJSON.encode(value) }
+        let reply: HTTPExchange.Reply
+        do {
+            reply = try await HTTPExchange.perform(
+                host: host, port: port, method: method, uri: uri, body: payload, eventLoopGroup: eventLoopGroup)
+        } catch {
+            throw FileSystemError.wrapping(error)
+        }
+        guard (200..<300).contains(reply.status.code) else {
+            if let failure = try? ManagementJSON.decode(ErrorResponse.self, from: reply.body) {
+                throw FileSystemError(FileSystemError.Code(rawValue: failure.code), failure.message)
+            }
+            throw FileSystemError.protocolError("\(host):\(port) answered \(method) \(uri) with \(reply.status)")
+        }
+        return try ManagementJSON.decode(Response.self, from: reply.body)
+    }
+
+    // MARK: Daemon and peers
+
+    /// Who the daemon is.
+    public func hello() async throws -> HelloResponse {
+        try await send(.GET, "/v1/hello")
+    }
+
+    /// Asks the daemon to probe `host:port` and add that host's daemon to its cluster.
+    public func probePeer(host: String, port: Int = ManagementClient.defaultPort) async throws -> PeerInfo {
+        try await send(.POST, "/v1/peers", body: PeerProbeRequest(host: host, port: port))
+    }
+
+    /// The cluster's peers, with whether each answered just now.
+    public func peers() async throws -> [PeerInfo] {
+        try await send(.GET, "/v1/peers")
+    }
+
+    /// Removes `host` from the cluster; refused while it holds bricks.
+    public func detachPeer(host: String) async throws {
+        let _: EmptyResponse = try await send(.DELETE, "/v1/peers/\(host)")
+    }
+
+    // MARK: Volumes
+
+    /// Creates a volume over bricks given as `HOST:/PATH`.
+    public func createVolume(name: String, bricks: [String], force: Bool = false) async throws -> VolumeInfo {
+        try await send(.POST, "/v1/volumes", body: VolumeCreateRequest(name: name, bricks: bricks, force: force))
+    }
+
+    /// Starts a volume's bricks; clients can fetch its spec afterwards.
+    public func startVolume(name: String) async throws -> VolumeInfo {
+        try await send(.POST, "/v1/volumes/\(name)/start")
+    }
+
+    /// Stops a volume's bricks.
+    public func stopVolume(name: String) async throws -> VolumeInfo {
+        try await send(.POST, "/v1/volumes/\(name)/stop")
+    }
+
+    /// Deletes a volume that is not started. Its brick directories and their files stay where they are.
+    public func deleteVolume(name: String) async throws {
+        let _: EmptyResponse = try await send(.DELETE, "/v1/volumes/\(name)")
+    }
+
+    /// One volume's configuration.
+    public func volumeInfo(name: String) async throws -> VolumeInfo {
+        try await send(.GET, "/v1/volumes/\(name)")
+    }
+
+    /// Every volume's configuration.
+    public func volumes() async throws -> [VolumeInfo] {
+        try await send(.GET, "/v1/volumes")
+    }
+
+    /// A volume's bricks with their processes and whether each is online.
+    public func volumeStatus(name: String) async throws -> VolumeStatus {
+        try await send(.GET, "/v1/volumes/\(name)/status")
+    }
+
+    /// The client layer graph of a started volume.
+    public func volumeSpec(name: String) async throws -> VolumeSpec {
+        try await send(.GET, "/v1/volumes/\(name)/spec")
+    }
+
+    // MARK: Host agent (called by the manager)
+
+    /// Checks that `paths` may become bricks on this daemon's host.
+    public func checkBricks(_ request: AgentCheckRequest) async throws {
+        let _: EmptyResponse = try await send(.POST, "/v1/agent/check", body: request)
+    }
+
+    /// Starts (or keeps running) these bricks on this daemon's host.
+    public func startBricks(_ bricks: [AgentBrick]) async throws {
+        let _: EmptyResponse = try await send(.POST, "/v1/agent/start", body: AgentBricksRequest(bricks: bricks))
+    }
+
+    /// Stops these bricks on this daemon's host.
+    public func stopBricks(_ bricks: [AgentBrick]) async throws {
+        let _: EmptyResponse = try await send(.POST, "/v1/agent/stop", body: AgentBricksRequest(bricks: bricks))
+    }
+
+    /// Every brick this daemon's host runs, with its process and whether it is online.
+    public func brickStatus() async throws -> [BrickStatus] {
+        try await send(.GET, "/v1/agent/bricks")
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MortarCore
+import MortarDaemon
+import MortarManagementAPI
+import ServiceLifecycle
+import UnixSignals
+
+/// `mortar daemon`: the per-host management daemon, in the foreground until SIGTERM or SIGINT.
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon", abstract: "Run the management daemon of this host.")
+
+    @Option(help: "Directory for the catalog, this host's brick assignments and brick logs.")
+    var stateDir: String = "/var/lib/mortar"
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen: String = "0.0.0.0:24007"
+
+    @Option(help: "The name other hosts and clients use for this host (default: the listen host, or the host name).")
+    var advertise: String?
+
+    @Option(help: "Write the daemon's process id to this file.")
+    var pidFile: String?
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Command that runs a brick (tests only).", visibility: .hidden))
+    var brickCommand: [String] = []
+
+    @Flag(help: ArgumentHelp("Start a new session, detached from the terminal.", visibility: .hidden))
+    var newSession = false
+
+    func run() async throws {
+        try await reportingFailure {
+            if newSession { _ = setsid() }
+            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+            var logger = Logger(label: "mortar.daemon")
+            logger.logLevel = .info
+            let address = try ManagementClient.parseAddress(listen)
+            let configuration = DaemonConfiguration(
+                listenHost: address.host, listenPort: address.port, stateDirectory: absolutePath(stateDir),
+                advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand)
+            if let pidFile {
+                try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
+            }
+            defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [DaemonService(configuration: configuration, logger: logger)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+/// `path` made absolute against the current directory, so a daemon's state does not move with its cwd.
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    return FileManager.default.currentDirectoryPath + "/" + path
+}

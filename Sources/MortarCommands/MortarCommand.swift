@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import MortarCore
+import MortarManagementAPI
+
+/// The `mortar` command: the daemon, cluster and volume management, and a one-command local demo cluster.
+public struct MortarCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "mortar",
+        abstract: "Mortar: a scale-out distributed file system.",
+        subcommands: [
+            DaemonCommand.self,
+            PeerCommand.self,
+            VolumeCommand.self,
+            UpCommand.self,
+            DownCommand.self,
+            // The lead adds the data-plane subcommands here: brick, cp, cat, ls, stat, rm, mkdir.
+        ]
+    )
+
+    public init() {}
+}
+
+/// `--manager HOST[:PORT]`, else `MORTAR_MANAGER`, else the local daemon.
+struct ManagerOptions: ParsableArguments {
+    @Option(name: .long, help: "The managing daemon as HOST[:PORT] (default: $MORTAR_MANAGER or 127.0.0.1:24007).")
+    var manager: String?
+
+    func client() throws -> ManagementClient {
+        let text = manager ?? ProcessInfo.processInfo.environment["MORTAR_MANAGER"] ?? "127.0.0.1:24007"
+        let address = try ManagementClient.parseAddress(text)
+        return ManagementClient(host: address.host, port: address.port)
+    }
+}
+
+/// Runs a command's body and turns any failure into one line on standard error (`mortar: <reason>`) and a
+/// non-zero exit status, instead of ArgumentParser's generic error report.
+func reportingFailure(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let failure = FileSystemError.wrapping(error)
+        let reason = failure.message.isEmpty ? failure.code.description : failure.message
+        FileHandle.standardError.write(Data("mortar: \(reason)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Pretty, stable JSON for `--json` output.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+extension MortarCommand {
+    /// Parses the process's arguments and runs the chosen subcommand, for the `mortar` executable's `main.swift`
+    /// (which then needs no import of ArgumentParser).
+    public static func runFromCommandLine() async {
+        await main()
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import MortarCore
+import MortarDaemon
+import MortarManagementAPI
+
+/// `mortar up`: a one-host demo cluster — a background daemon and a started volume `demo` over N local bricks.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Start a local daemon and a demo volume over local brick directories.")
+
+    @Option(help: "Directory holding the daemon's state, log and the bricks.") var dir: String = "./mortar-cluster"
+    @Option(help: "Number of bricks of the demo volume.") var bricks: Int = 3
+
+    static let volumeName = "demo"
+    static let client = ManagementClient(host: "127.0.0.1", port: ManagementClient.defaultPort)
+
+    func run() async throws {
+        try await reportingFailure {
+            guard (1...Limits.bricksPerVolumeMax).contains(bricks) else {
+                throw FileSystemError.invalidArgument("--bricks must be between 1 and \(Limits.bricksPerVolumeMax)")
+            }
+            let root = absolutePath(dir)
+            try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
+            if (try? await Self.client.hello()) != nil {
+                print("A mortar daemon already answers on 127.0.0.1:\(ManagementClient.defaultPort); using it.")
+            } else {
+                try startDaemon(root: root)
+                try await waitForDaemon(root: root)
+                print("Started the mortar daemon (state in \(root)/state, log in \(root)/daemon.log).")
+            }
+            let paths = try (1...bricks).map { number in
+                let path = "\(root)/bricks/brick\(number)"
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                return path
+            }
+            try await ensureVolume(paths)
+            printUsage(root: root)
+        }
+    }
+
+    private func startDaemon(root: String) throws {
+        let logPath = root + "/daemon.log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        guard let log = FileHandle(forWritingAtPath: logPath) else {
+            throw FileSystemError.inputOutput("cannot open \(logPath)")
+        }
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonConfiguration.runningExecutablePath())
+        process.arguments = [
+            "daemon", "--state-dir", root + "/state", "--listen", "127.0.0.1:\(ManagementClient.defaultPort)",
+            "--pid-file", root + "/daemon.pid", "--new-session",
+        ]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    /// Polls the daemon's hello until it answers, within a bounded time.
+    private func waitForDaemon(root: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if (try? await Self.client.hello()) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw FileSystemError(.timedOut, "the daemon did not answer within 15 seconds; see \(root)/daemon.log")
+    }
+
+    private func ensureVolume(_ paths: [String]) async throws {
+        let name = Self.volumeName
+        let volume: VolumeInfo
+        do {
+            volume = try await Self.client.volumeInfo(name: name)
+            print("Volume \(name) already exists with \(volume.bricks.count) bricks.")
+        } catch let error as FileSystemError where error.code == .notFound {
+            volume = try await Self.client.createVolume(name: name, bricks: paths.map { "127.0.0.1:\($0)" })
+            print("Created volume \(name) over \(paths.count) bricks: \(paths.joined(separator: ", ")).")
+        }
+        if volume.state != "started" {
+            _ = try await Self.client.startVolume(name: name)
+            print("Started volume \(name).")
+        } else {
+            print("Volume \(name) is already started.")
+        }
+    }
+
+    private func printUsage(root: String) {
+        print("""
+
+            Try:
+              mortar volume status \(Self.volumeName)
+              mortar volume info \(Self.volumeName)
+            Stop everything with:
+              mortar down --dir \(dir)
+            """)
+    }
+}
+
+/// `mortar down`: stops the volumes and the daemon that `mortar up` started.
+struct DownCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down", abstract: "Stop the volumes and the daemon started by `mortar up`.")
+
+    @Option(help: "The directory given to `mortar up`.") var dir: String = "./mortar-cluster"
+
+    func run() async throws {
+        try await reportingFailure {
+            let root = absolutePath(dir)
+            let pidPath = root + "/daemon.pid"
+            if let volumes = try? await UpCommand.client.volumes() {
+                for volume in volumes where volume.state == "started" {
+                    _ = try await UpCommand.client.stopVolume(name: volume.name)
+                    print("Stopped volume \(volume.name).")
+                }
+            }
+            guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+            else {
+                throw FileSystemError.notFound("no daemon pid file at \(pidPath); is the cluster up?")
+            }
+            guard kill(pid, SIGTERM) == 0 else {
+                try? FileManager.default.removeItem(atPath: pidPath)
+                throw FileSystemError.fromErrno("kill", "daemon process \(pid)")
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while kill(pid, 0) == 0 {
+                guard ContinuousClock.now < deadline else {
+                    throw FileSystemError(.timedOut, "daemon process \(pid) did not exit within 30 seconds")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            print("Stopped the mortar daemon (pid \(pid)).")
+        }
+    }
+}

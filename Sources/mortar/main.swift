@@ -1,0 +1,3 @@
+import MortarCommands
+
+await MortarCommand.runFromCommandLine()
