@@ -14,7 +14,13 @@ public struct MortarCommand: AsyncParsableCommand {
             VolumeCommand.self,
             UpCommand.self,
             DownCommand.self,
-            // The lead adds the data-plane subcommands here: brick, cp, cat, ls, stat, rm, mkdir.
+            CopyCommand.self,
+            CatCommand.self,
+            ListCommand.self,
+            StatCommand.self,
+            RemoveCommand.self,
+            MakeDirectoryCommand.self,
+            BrickCommand.self,
         ]
     )
 
