@@ -79,9 +79,10 @@ let package = Package(
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
         .target(name: "MortarTesting", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
-        .target(name: "MortarCommands", dependencies: ["Mortar", "MortarDaemon", "MortarManagementAPI", "MortarBrickServer", "MortarCatalog",
-                                                       "MortarCore", argumentParser, logging, serviceLifecycle, nio,
-                                                       nioPosix,
+        .target(name: "MortarCommands", dependencies: ["Mortar", "MortarDaemon", "MortarManagementAPI",
+                                                       "MortarBrickServer", "MortarPosixStorage", "MortarTransport",
+                                                       "MortarCatalog", "CMortarLinux", "MortarCore", argumentParser,
+                                                       logging, serviceLifecycle, nio, nioPosix,
                                                        .product(name: "UnixSignals", package: "swift-service-lifecycle")],
                 path: "Sources/MortarCommands", swiftSettings: strictSettings),
         .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
