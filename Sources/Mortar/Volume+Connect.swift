@@ -2,6 +2,7 @@ import Logging
 import MortarCore
 import MortarManagementAPI
 import MortarVolumeGraph
+import MortarVolumeSpec
 import NIOCore
 import NIOPosix
 

@@ -8,6 +8,7 @@ import MortarTransport
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import UnixSignals
 
 /// `mortar brick`: one brick process serving one exported directory. The daemon starts these; running one by
 /// hand is useful for tests and debugging.
