@@ -116,6 +116,39 @@ struct FileTests {
         }
     }
 
+    @Test func handleWithAnotherFileIDIsRefused() async throws {
+        try await TestBrick.with { brick in
+            let created = try await brick.createFile("mine", contents: "x")
+            let forged = OpenFile(id: .random(), handle: created.file.handle)
+            await expectError(.badFileHandle) { try await brick.readAll(forged) }
+            await expectError(.badFileHandle) { try await brick.storage.release(forged, context: brick.context) }
+            #expect(try await brick.readAll(created.file) == "x")
+        }
+    }
+
+    @Test func concurrentWritesAtDifferentOffsetsAllLand() async throws {
+        try await TestBrick.with { brick in
+            let created = try await brick.createFile("parallel")
+            let storage = brick.storage
+            let context = brick.context
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<32 {
+                    group.addTask {
+                        let block = ByteBuffer(repeating: UInt8(65 + index % 26), count: 1024)
+                        return try await storage.write(block, to: created.file, at: UInt64(index * 1024),
+                                                       context: context)
+                    }
+                }
+                for try await written in group { #expect(written == 1024) }
+            }
+            let bytes = Array(try await brick.storage.read(from: created.file, at: 0, count: 32 * 1024,
+                                                           context: brick.context).readableBytesView)
+            for index in 0..<32 {
+                #expect(bytes[(index * 1024)..<((index + 1) * 1024)].allSatisfy { $0 == UInt8(65 + index % 26) })
+            }
+        }
+    }
+
     @Test func openFileTableIsBounded() async throws {
         try await TestBrick.with(openFilesMax: 2) { brick in
             let first = try await brick.createFile("a")

@@ -5,8 +5,13 @@ import MortarCore
 /// running on another thread when the file is released keeps using the right file rather than a reused number.
 final class OwnedDescriptor: Sendable {
     let value: Int32
+    /// The file it was opened for, so that a handle presented with another FileID is refused.
+    let id: FileID
 
-    init(_ value: Int32) { self.value = value }
+    init(_ value: Int32, id: FileID) {
+        self.value = value
+        self.id = id
+    }
 
     deinit { SystemCall.close(value) }
 }

@@ -49,7 +49,11 @@ extension PosixStorage {
 
     /// Forgets the handle. The descriptor closes once no operation still running on it holds it.
     public func release(_ file: OpenFile, context: OperationContext) async throws {
-        guard openFiles.withLock({ $0.remove(file.handle) }) != nil else {
+        let removed = openFiles.withLock { table -> OwnedDescriptor? in
+            guard table.descriptor(for: file.handle)?.id == file.id else { return nil }
+            return table.remove(file.handle)
+        }
+        guard removed != nil else {
             throw FileSystemError(.badFileHandle, "release of unknown handle \(file.handle) for FileID \(file.id)")
         }
     }

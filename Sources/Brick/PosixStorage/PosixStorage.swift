@@ -91,7 +91,7 @@ public final class PosixStorage: FileOperations {
 
     /// The descriptor behind a handle this storage issued, or EBADF.
     func descriptor(of file: OpenFile) throws -> OwnedDescriptor {
-        guard let descriptor = openFiles.withLock({ $0.descriptor(for: file.handle) }) else {
+        guard let descriptor = openFiles.withLock({ $0.descriptor(for: file.handle) }), descriptor.id == file.id else {
             throw FileSystemError(.badFileHandle, "no open file with handle \(file.handle) for FileID \(file.id)")
         }
         return descriptor
@@ -99,7 +99,7 @@ public final class PosixStorage: FileOperations {
 
     /// Registers an open descriptor and returns its handle; EMFILE when the table is full (the descriptor closes).
     func register(_ descriptor: Int32, id: FileID) throws -> OpenFile {
-        let owned = OwnedDescriptor(descriptor)
+        let owned = OwnedDescriptor(descriptor, id: id)
         guard let handle = openFiles.withLock({ $0.insert(owned) }) else {
             throw FileSystemError(
                 .init(rawValue: EMFILE), "too many open files on this brick (limit \(openFiles.withLock { $0.capacity }))")
