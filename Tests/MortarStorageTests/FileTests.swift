@@ -46,6 +46,21 @@ struct FileTests {
         }
     }
 
+    /// The brick process's umask must not strip bits the client asked for.
+    @Test func permissionsAreExactlyAsRequested() async throws {
+        try await TestBrick.with { brick in
+            let file = try await brick.storage.create(
+                "open", in: .root, id: .random(), permissions: 0o666, flags: [.write, .create], context: brick.context)
+            #expect(file.attributes.permissions == 0o666)
+            let directory = try await brick.storage.makeDirectory(
+                "shared", in: .root, id: .random(), permissions: 0o2777, context: OperationContext(userID: 5))
+            #expect(directory.permissions == 0o2777)
+            let fifo = try await brick.storage.makeNode(
+                "pipe", in: .root, id: .random(), type: .fifo, permissions: 0o622, context: brick.context)
+            #expect(fifo.permissions == 0o622)
+        }
+    }
+
     @Test func createTakesTheCallersOwnership() async throws {
         try await TestBrick.with { brick in
             let context = OperationContext(userID: 1234, groupID: 5678)

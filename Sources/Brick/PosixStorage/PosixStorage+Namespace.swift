@@ -27,7 +27,8 @@ extension PosixStorage {
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.makeDirectory(entry.path, permissions: permissions & 0o7777, entry.subject)
             logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
-            return try finishCreation(of: entry, id: id, isDirectory: true, context: context)
+            return try finishCreation(
+                of: entry, id: id, isDirectory: true, permissions: permissions, context: context)
         }
     }
 
@@ -99,7 +100,7 @@ extension PosixStorage {
         try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.symbolicLink(target: target, at: entry.path, entry.subject)
-            return try finishCreation(of: entry, id: id, isDirectory: false, context: context)
+            return try finishCreation(of: entry, id: id, isDirectory: false, permissions: nil, context: context)
         }
     }
 
@@ -128,7 +129,8 @@ extension PosixStorage {
         return try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.makeNode(entry.path, mode: type.modeBits | (permissions & 0o7777), entry.subject)
-            return try finishCreation(of: entry, id: id, isDirectory: false, context: context)
+            return try finishCreation(
+                of: entry, id: id, isDirectory: false, permissions: permissions, context: context)
         }
     }
 
