@@ -26,7 +26,7 @@ extension PosixStorage {
                 return (descriptor, try describeExisting(descriptor, entry: entry))
             }
         }
-        let file = try register(descriptor, id: attributes.id)
+        let file = try register(descriptor, id: attributes.id, context: context)
         logger.debug("created", metadata: ["name": "\(name)", "id": "\(attributes.id)", "handle": "\(file.handle)"])
         return CreatedFile(file: file, attributes: attributes)
     }
@@ -46,7 +46,7 @@ extension PosixStorage {
             if try describe(location).type == .fifo { access |= O_NONBLOCK }
             return try SystemCall.open(location.path, flags: access, location.subject)
         }
-        return try register(descriptor, id: file)
+        return try register(descriptor, id: file, context: context)
     }
 
     /// Forgets the handle. The descriptor closes once no operation still running on it holds it.
