@@ -148,7 +148,7 @@ extension PosixStorage {
         }
     }
 
-    /// The FileID and kind of whatever a rename will replace, or nil when the target name is free.
+    /// The FileID and kind of whatever a rename will replace or exchange, or nil when the target name is free.
     private func existingObject(at entry: EntryLocation) throws -> (id: FileID, isDirectory: Bool)? {
         let status: stat
         do {
@@ -156,7 +156,10 @@ extension PosixStorage {
         } catch let error as FileSystemError where error.code == .notFound {
             return nil
         }
-        guard let id = try SystemCall.fileID(at: entry.path, entry.subject) else { return nil }
+        // Identified (adopted, or re-identified if it is a copy) so that cleaning up after it never touches the
+        // index entry of another object.
+        let id = try index.identify(
+            entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject).id
         return (id, status.st_mode & S_IFMT == S_IFDIR)
     }
 }
