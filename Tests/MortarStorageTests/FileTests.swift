@@ -46,6 +46,21 @@ struct FileTests {
         }
     }
 
+    /// The brick process's umask must not strip bits the client asked for.
+    @Test func permissionsAreExactlyAsRequested() async throws {
+        try await TestBrick.with { brick in
+            let file = try await brick.storage.create(
+                "open", in: .root, id: .random(), permissions: 0o666, flags: [.write, .create], context: brick.context)
+            #expect(file.attributes.permissions == 0o666)
+            let directory = try await brick.storage.makeDirectory(
+                "shared", in: .root, id: .random(), permissions: 0o2777, context: OperationContext(userID: 5))
+            #expect(directory.permissions == 0o2777)
+            let fifo = try await brick.storage.makeNode(
+                "pipe", in: .root, id: .random(), type: .fifo, permissions: 0o622, context: brick.context)
+            #expect(fifo.permissions == 0o622)
+        }
+    }
+
     @Test func createTakesTheCallersOwnership() async throws {
         try await TestBrick.with { brick in
             let context = OperationContext(userID: 1234, groupID: 5678)
@@ -113,6 +128,53 @@ struct FileTests {
             try await brick.storage.unlink("two", in: .root, context: brick.context)
             #expect(!brick.indexEntryExists(id))
             await expectError(.notFound) { try await brick.storage.unlink("two", in: .root, context: brick.context) }
+        }
+    }
+
+    @Test func handleWithAnotherFileIDIsRefused() async throws {
+        try await TestBrick.with { brick in
+            let created = try await brick.createFile("mine", contents: "x")
+            let forged = OpenFile(id: .random(), handle: created.file.handle)
+            await expectError(.badFileHandle) { try await brick.readAll(forged) }
+            await expectError(.badFileHandle) { try await brick.storage.release(forged, context: brick.context) }
+            #expect(try await brick.readAll(created.file) == "x")
+        }
+    }
+
+    @Test func concurrentWritesAtDifferentOffsetsAllLand() async throws {
+        try await TestBrick.with { brick in
+            let created = try await brick.createFile("parallel")
+            let storage = brick.storage
+            let context = brick.context
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<32 {
+                    group.addTask {
+                        let block = ByteBuffer(repeating: UInt8(65 + index % 26), count: 1024)
+                        return try await storage.write(block, to: created.file, at: UInt64(index * 1024),
+                                                       context: context)
+                    }
+                }
+                for try await written in group { #expect(written == 1024) }
+            }
+            let bytes = Array(try await brick.storage.read(from: created.file, at: 0, count: 32 * 1024,
+                                                           context: brick.context).readableBytesView)
+            for index in 0..<32 {
+                #expect(bytes[(index * 1024)..<((index + 1) * 1024)].allSatisfy { $0 == UInt8(65 + index % 26) })
+            }
+        }
+    }
+
+    @Test func aClosedConnectionsFilesAreReleasedTogether() async throws {
+        try await TestBrick.with { brick in
+            let id = try await brick.createFile("shared").attributes.id
+            let first = OperationContext(connectionID: 1)
+            let second = OperationContext(connectionID: 2)
+            let kept = try await brick.storage.open(id, flags: .read, context: first)
+            _ = try await brick.storage.open(id, flags: .read, context: second)
+            _ = try await brick.storage.open(id, flags: .read, context: second)
+            #expect(brick.storage.releaseAll(ofConnection: 2) == 2)
+            #expect(brick.storage.openHandleCount == 2)  // the creator's handle and the first connection's
+            try await brick.storage.release(kept, context: first)
         }
     }
 

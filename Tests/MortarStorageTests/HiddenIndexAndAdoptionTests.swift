@@ -61,4 +61,26 @@ struct HiddenIndexAndAdoptionTests {
             #expect(try await brick.storage.attributes(of: directory.id, context: brick.context).id == directory.id)
         }
     }
+
+    /// `cp -a` run as root copies `trusted.mortar.id`; the copy must get its own FileID, not steal the original's.
+    @Test func copiesWithTheOriginalsFileIDGetTheirOwn() async throws {
+        try await TestBrick.with { brick in
+            let file = try await brick.createFile("original", contents: "1")
+            let directory = try await brick.makeDirectory("folder")
+            for (source, copy) in [("original", "copy"), ("folder", "folder-copy")] {
+                let process = try Process.run(
+                    URL(fileURLWithPath: "/bin/cp"), arguments: ["-a", brick.root + "/" + source, brick.root + "/" + copy])
+                process.waitUntilExit()
+                try #require(process.terminationStatus == 0, "cp -a \(source) failed")
+            }
+            let fileCopy = try await brick.storage.lookup("copy", in: .root, context: brick.context)
+            let directoryCopy = try await brick.storage.lookup("folder-copy", in: .root, context: brick.context)
+            #expect(fileCopy.id != file.attributes.id && fileCopy.linkCount == 1)
+            #expect(directoryCopy.id != directory.id)
+            #expect(try await brick.storage.lookup("original", in: .root, context: brick.context).id == file.attributes.id)
+            #expect(try await brick.storage.lookup("folder", in: .root, context: brick.context).id == directory.id)
+            #expect(try await brick.storage.attributes(of: directory.id, context: brick.context).id == directory.id)
+            #expect(try await brick.storage.attributes(of: directoryCopy.id, context: brick.context).id == directoryCopy.id)
+        }
+    }
 }

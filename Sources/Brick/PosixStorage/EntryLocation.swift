@@ -51,10 +51,11 @@ extension PosixStorage {
         try FileAttributes(status: SystemCall.lstat(location.path, location.subject), id: location.id)
     }
 
-    /// Gives a newly made object its FileID, index entry and owner, removing it again if any step fails so that
-    /// no half-made object is left behind.
+    /// Gives a newly made object its FileID, index entry, owner and exact permissions (the brick process's umask
+    /// must not change what the client asked for), removing it again if any step fails so that no half-made object
+    /// is left behind. `permissions` is nil for symbolic links, whose mode cannot be changed.
     func finishCreation(
-        of entry: EntryLocation, id: FileID, isDirectory: Bool, context: OperationContext
+        of entry: EntryLocation, id: FileID, isDirectory: Bool, permissions: UInt32?, context: OperationContext
     ) throws -> FileAttributes {
         var indexed = false
         do {
@@ -66,6 +67,7 @@ extension PosixStorage {
             }
             indexed = true
             try SystemCall.changeOwner(entry.path, userID: context.userID, groupID: context.groupID, entry.subject)
+            if let permissions { try SystemCall.changePermissions(entry.path, permissions & 0o7777, entry.subject) }
             return try FileAttributes(status: SystemCall.lstat(entry.path, entry.subject), id: id)
         } catch let error as FileSystemError {
             if indexed { try? index.removeEntry(of: id) }

@@ -2,7 +2,7 @@ import Glibc
 import Logging
 import MortarCore
 
-/// Adding, rewriting and removing index entries, and adopting objects an administrator created directly.
+/// Adding, rewriting and removing index entries.
 extension HandleIndex {
     /// Creates `handles/XX/YY` for a FileID if it is missing.
     func makeBucket(for id: FileID) throws {
@@ -64,55 +64,5 @@ extension HandleIndex {
             return
         }
         if status.st_nlink <= 1 { try removeEntry(of: id) }
-    }
-
-    /// The FileID of the object at `path`, giving it one and an index entry if it has none (an administrator
-    /// created it directly in the brick directory), and repairing a missing or outdated index entry.
-    ///
-    /// `linked` says a new index hard link was made, so a link count read before the call is now one short.
-    func identify(_ path: String, status: stat, parent: FileID, name: String, _ subject: String) throws
-        -> (id: FileID, linked: Bool)
-    {
-        let isDirectory = status.st_mode & S_IFMT == S_IFDIR
-        if let id = try SystemCall.fileID(at: path, subject) {
-            return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
-        }
-        let id = FileID.random()
-        do {
-            try SystemCall.setFileID(id, at: path, subject)
-        } catch let error as FileSystemError where error.code == .exists {
-            // Someone adopted it at the same moment; use theirs.
-            guard let existing = try SystemCall.fileID(at: path, subject) else { throw error }
-            return (existing, true)
-        }
-        logger.info("adopted an object made outside Mortar", metadata: ["path": "\(subject)", "id": "\(id)"])
-        return (id, try repairEntry(of: id, at: path, isDirectory: isDirectory, parent: parent, name: name))
-    }
-
-    /// Returns true when it made a new hard link.
-    private func repairEntry(of id: FileID, at path: String, isDirectory: Bool, parent: FileID, name: String) throws
-        -> Bool
-    {
-        guard id != .root else { return false }
-        let entry = entryPath(of: id)
-        if isDirectory {
-            let expected = Self.directoryEntryTarget(parent: parent, name: name)
-            do {
-                if try SystemCall.readLink(entry, "index entry of directory \(id)") != expected {
-                    logger.info("repairing the index entry of a directory moved by hand", metadata: ["id": "\(id)"])
-                    try rewriteDirectoryEntry(id: id, parent: parent, name: name)
-                }
-            } catch let error as FileSystemError where error.code == .notFound {
-                try addDirectoryEntry(id: id, parent: parent, name: name)
-            }
-            return false
-        }
-        do {
-            _ = try SystemCall.lstat(entry, "index entry of FileID \(id)")
-            return false
-        } catch let error as FileSystemError where error.code == .notFound {
-            try addEntry(linking: path, id: id, "FileID \(id)")
-            return true
-        }
     }
 }

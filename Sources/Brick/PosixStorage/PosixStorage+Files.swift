@@ -18,13 +18,15 @@ extension PosixStorage {
             do {
                 let descriptor = try SystemCall.open(
                     entry.path, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
-                return (descriptor, try finishCreatedFile(descriptor, entry: entry, id: id, context: context))
+                let attributes = try finishCreatedFile(
+                    descriptor, entry: entry, id: id, permissions: permissions, context: context)
+                return (descriptor, attributes)
             } catch let error as FileSystemError where error.code == .exists && !flags.contains(.exclusive) {
                 let descriptor = try SystemCall.open(entry.path, flags: access, entry.subject)
                 return (descriptor, try describeExisting(descriptor, entry: entry))
             }
         }
-        let file = try register(descriptor, id: attributes.id)
+        let file = try register(descriptor, id: attributes.id, context: context)
         logger.debug("created", metadata: ["name": "\(name)", "id": "\(attributes.id)", "handle": "\(file.handle)"])
         return CreatedFile(file: file, attributes: attributes)
     }
@@ -44,12 +46,16 @@ extension PosixStorage {
             if try describe(location).type == .fifo { access |= O_NONBLOCK }
             return try SystemCall.open(location.path, flags: access, location.subject)
         }
-        return try register(descriptor, id: file)
+        return try register(descriptor, id: file, context: context)
     }
 
     /// Forgets the handle. The descriptor closes once no operation still running on it holds it.
     public func release(_ file: OpenFile, context: OperationContext) async throws {
-        guard openFiles.withLock({ $0.remove(file.handle) }) != nil else {
+        let removed = openFiles.withLock { table -> OwnedDescriptor? in
+            guard table.descriptor(for: file.handle)?.id == file.id else { return nil }
+            return table.remove(file.handle)
+        }
+        guard removed != nil else {
             throw FileSystemError(.badFileHandle, "release of unknown handle \(file.handle) for FileID \(file.id)")
         }
     }
@@ -88,9 +94,9 @@ extension PosixStorage {
         throw FileSystemError(.notSupported, "the brick's storage keeps no locks; the lock layer above does")
     }
 
-    /// Gives a new file its FileID, index entry and owner; on failure the file is removed again.
+    /// Gives a new file its FileID, index entry, owner and mode; on failure the file is removed again.
     private func finishCreatedFile(
-        _ descriptor: Int32, entry: EntryLocation, id: FileID, context: OperationContext
+        _ descriptor: Int32, entry: EntryLocation, id: FileID, permissions: UInt32, context: OperationContext
     ) throws -> FileAttributes {
         var indexed = false
         do {
@@ -99,6 +105,8 @@ extension PosixStorage {
             indexed = true
             try SystemCall.changeOwner(
                 descriptor: descriptor, userID: context.userID, groupID: context.groupID, entry.subject)
+            // After the owner: chown clears set-user-id bits. Exact bits: the brick's umask is not the client's.
+            _ = try SystemCall.retrying("fchmod", entry.subject) { Glibc.fchmod(descriptor, permissions & 0o7777) }
             return try FileAttributes(status: SystemCall.fstat(descriptor, entry.subject), id: id)
         } catch let error as FileSystemError {
             SystemCall.close(descriptor)

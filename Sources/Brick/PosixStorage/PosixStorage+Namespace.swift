@@ -27,7 +27,8 @@ extension PosixStorage {
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.makeDirectory(entry.path, permissions: permissions & 0o7777, entry.subject)
             logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
-            return try finishCreation(of: entry, id: id, isDirectory: true, context: context)
+            return try finishCreation(
+                of: entry, id: id, isDirectory: true, permissions: permissions, context: context)
         }
     }
 
@@ -99,7 +100,7 @@ extension PosixStorage {
         try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.symbolicLink(target: target, at: entry.path, entry.subject)
-            return try finishCreation(of: entry, id: id, isDirectory: false, context: context)
+            return try finishCreation(of: entry, id: id, isDirectory: false, permissions: nil, context: context)
         }
     }
 
@@ -128,7 +129,8 @@ extension PosixStorage {
         return try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.makeNode(entry.path, mode: type.modeBits | (permissions & 0o7777), entry.subject)
-            return try finishCreation(of: entry, id: id, isDirectory: false, context: context)
+            return try finishCreation(
+                of: entry, id: id, isDirectory: false, permissions: permissions, context: context)
         }
     }
 
@@ -146,7 +148,7 @@ extension PosixStorage {
         }
     }
 
-    /// The FileID and kind of whatever a rename will replace, or nil when the target name is free.
+    /// The FileID and kind of whatever a rename will replace or exchange, or nil when the target name is free.
     private func existingObject(at entry: EntryLocation) throws -> (id: FileID, isDirectory: Bool)? {
         let status: stat
         do {
@@ -154,7 +156,10 @@ extension PosixStorage {
         } catch let error as FileSystemError where error.code == .notFound {
             return nil
         }
-        guard let id = try SystemCall.fileID(at: entry.path, entry.subject) else { return nil }
+        // Identified (adopted, or re-identified if it is a copy) so that cleaning up after it never touches the
+        // index entry of another object.
+        let id = try index.identify(
+            entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject).id
         return (id, status.st_mode & S_IFMT == S_IFDIR)
     }
 }

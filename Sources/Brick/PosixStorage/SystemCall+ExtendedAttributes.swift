@@ -22,13 +22,12 @@ extension SystemCall {
         return try count.map { try decodeID($0, bytes, subject) }
     }
 
-    /// Stores a FileID on the object at `path`. Fails with EEXIST when it already has one.
-    static func setFileID(_ id: FileID, at path: String, _ subject: String) throws {
+    /// Stores a FileID on the object at `path`. Fails with EEXIST when it already has one, unless `replacing`.
+    static func setFileID(_ id: FileID, at path: String, replacing: Bool = false, _ subject: String) throws {
         let bytes = id.bytes
+        let flags = replacing ? cmortar_xattr_replace : cmortar_xattr_create
         _ = try retrying("lsetxattr", subject) {
-            bytes.withUnsafeBytes {
-                cmortar_lsetxattr(path, idAttributeName, $0.baseAddress, 16, cmortar_xattr_create)
-            }
+            bytes.withUnsafeBytes { cmortar_lsetxattr(path, idAttributeName, $0.baseAddress, 16, flags) }
         }
     }
 
