@@ -17,8 +17,9 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         self.message = message
     }
 
+    /// `message: reason`, the way `perror` prints, e.g. "open /a/b: No such file or directory".
     public var description: String {
-        message.isEmpty ? code.description : "\(message) (\(code.description))"
+        message.isEmpty ? code.description : "\(message): \(code.description)"
     }
 
     /// A POSIX error number with a readable name.
@@ -87,7 +88,6 @@ extension FileSystemError {
 
     /// The error for the current `errno` after a failed system call named `call` on `subject`.
     public static func fromErrno(_ call: String, _ subject: String, errno value: Int32 = errno) -> FileSystemError {
-        let code = Code(rawValue: value)
-        return FileSystemError(code, "\(call) \(subject): \(code.description)")
+        FileSystemError(Code(rawValue: value), "\(call) \(subject)")
     }
 }
