@@ -99,6 +99,6 @@ let package = Package(
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",
                                                              nio, nioPosix, logging]),
-        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore"]),
+        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", nio]),
     ]
 )

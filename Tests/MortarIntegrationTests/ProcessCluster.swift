@@ -1,0 +1,180 @@
+import Foundation
+import MortarCore
+import Synchronization
+import Testing
+
+/// The outcome of running the `mortar` binary.
+struct CommandResult {
+    var status: Int32
+    var output: String
+    var error: String
+
+    var succeeded: Bool { status == 0 }
+}
+
+/// A real daemon process on loopback with its own state directory and port range, driven through the real CLI.
+/// Every test gets its own, so tests can run in parallel.
+final class ProcessCluster: @unchecked Sendable {
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["MORTAR_BINARY"] { return path }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return packageRoot.appendingPathComponent(".build/debug/mortar").path
+    }()
+
+    private static let clusterCounter = Atomic<Int>(0)
+
+    let directory: String
+    let daemonPort: Int
+    let brickPortMin: Int
+    private(set) var daemon: Process?
+
+    var manager: String { "127.0.0.1:\(daemonPort)" }
+
+    init() throws {
+        let number = Self.clusterCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        directory = try Self.makeTemporaryDirectory()
+        daemonPort = try Self.freePort()
+        brickPortMin = 20_000 + Int(getpid() % 200) * 100 + number * 10
+    }
+
+    /// Starts the daemon and waits (bounded) until it answers.
+    func startDaemon() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = [
+            "daemon", "--state-dir", directory + "/state", "--listen", manager,
+            "--brick-port-min", String(brickPortMin),
+        ]
+        let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        daemon = process
+        try await waitUntil("the daemon answers on \(manager)", seconds: 20) {
+            (try? self.run("volume", "list"))?.succeeded == true
+        }
+    }
+
+    private func logPath() throws -> String {
+        let path = directory + "/daemon.log"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        return path
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it to exit.
+    func stopDaemon() async throws {
+        guard let daemon, daemon.isRunning else { return }
+        daemon.terminate()
+        try await waitUntil("the daemon exits after SIGTERM", seconds: 20) { !daemon.isRunning }
+        self.daemon = nil
+    }
+
+    /// Runs `mortar ARGS…` against this cluster's daemon and returns its status and output.
+    func run(_ arguments: String...) throws -> CommandResult {
+        try run(arguments)
+    }
+
+    func run(_ arguments: [String]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["MORTAR_MANAGER"] = manager
+        process.environment = environment
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// Runs a command that must succeed; a failure records its output.
+    @discardableResult
+    func expectSuccess(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws
+        -> CommandResult
+    {
+        let result = try run(arguments)
+        #expect(result.succeeded, "mortar \(arguments.joined(separator: " ")) failed: \(result.error)",
+                sourceLocation: sourceLocation)
+        return result
+    }
+
+    /// Runs a command that must fail with one line on stderr containing `reason`.
+    func expectFailure(_ arguments: String..., mentioning reason: String, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
+        let result = try run(arguments)
+        #expect(!result.succeeded, "mortar \(arguments.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
+        #expect(result.error.localizedCaseInsensitiveContains(reason),
+                "stderr of mortar \(arguments.joined(separator: " ")) should mention '\(reason)': \(result.error)",
+                sourceLocation: sourceLocation)
+        let lines = result.error.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "expected a one-line reason, got: \(result.error)", sourceLocation: sourceLocation)
+    }
+
+    func makeBrickDirectory(_ name: String) throws -> String {
+        let path = directory + "/bricks/" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Brick pids and online flags, from `volume status --json`.
+    func brickProcesses(_ volume: String) throws -> [(pid: Int32?, online: Bool)] {
+        let result = try run("volume", "status", volume, "--json")
+        guard result.succeeded, let data = result.output.data(using: .utf8),
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let bricks = object["bricks"] as? [[String: Any]]
+        else { throw FileSystemError.protocolError("unreadable volume status: \(result.output) \(result.error)") }
+        return bricks.map { ((($0["pid"] as? NSNumber)?.int32Value), ($0["online"] as? Bool) ?? false) }
+    }
+
+    func tearDown() async {
+        if let volumes = try? run("volume", "list").output.split(separator: "\n") {
+            for volume in volumes { _ = try? run("volume", "stop", String(volume)) }
+        }
+        try? await stopDaemon()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func makeTemporaryDirectory() throws -> String {
+        var template = Array("/tmp/mortar-it-XXXXXX".utf8CString)
+        guard let pointer = mkdtemp(&template) else { throw FileSystemError.fromErrno("mkdtemp", "/tmp") }
+        return String(cString: pointer)
+    }
+
+    /// A TCP port nobody listens on right now (bind to port 0, read it back, release it).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw FileSystemError.fromErrno("bind", "127.0.0.1:0") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Polls `condition` until it holds, failing after `seconds`: a bounded wait for something another process does,
+/// never a fixed sleep.
+func waitUntil(_ what: String, seconds: Double, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw FileSystemError(.timedOut, "gave up after \(seconds) s waiting until \(what)")
+}
