@@ -27,7 +27,12 @@ struct DaemonHarness {
         """
 
     let directory: String
-    let configuration: DaemonConfiguration
+    var configuration: DaemonConfiguration
+
+    init(directory: String, configuration: DaemonConfiguration) {
+        self.directory = directory
+        self.configuration = configuration
+    }
 
     init(_ label: String) throws {
         directory = try makeTemporaryDirectory(label)
