@@ -89,8 +89,9 @@ import Testing
         }
     }
 
-    @Test func garbageAndOversizedRequestsCloseOnlyTheirConnection() async throws {
-        let harness = try DaemonHarness("garbage")
+    @Test func garbageOversizedAndStalledRequestsCloseOnlyTheirConnection() async throws {
+        var harness = try DaemonHarness("garbage")
+        harness.configuration.requestTimeoutMilliseconds = 300
         defer { harness.removeDirectory() }
         try await harness.withDaemon { client, daemon in
             let garbage = ByteBuffer(bytes: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
@@ -98,6 +99,8 @@ import Testing
             let oversized = ByteBuffer(string: "POST /v1/volumes HTTP/1.1\r\nHost: x\r\nContent-Length: "
                 + "\(Limits.managementMessageByteCountMax + 1)\r\n\r\n{\"name\":")
             #expect(try await RawConnection.sendAndAwaitClose(oversized, port: daemon.port))
+            let partial = ByteBuffer(string: "GET /v1/hello HTTP/1.1\r\nHost: x\r\n")
+            #expect(try await RawConnection.sendAndAwaitClose(partial, port: daemon.port))
             let hello = try await client.hello()
             #expect(!hello.daemonID.isEmpty)
             await expectError(.notSupported, "no endpoint") { let _: [VolumeInfo] = try await client.peersAsVolumes() }
