@@ -71,7 +71,10 @@ actor BrickSupervisor {
     /// Stops every brick and ends ``run()``. The host's assignments are kept, so a restarted daemon runs the
     /// same bricks again.
     func shutdown() async {
-        for key in Array(entries.keys) { await stop(key) }
+        // All at once: each brick may take the whole stop grace period, and they do not depend on each other.
+        await withDiscardingTaskGroup { group in
+            for key in entries.keys { group.addTask { await self.stop(key) } }
+        }
         requestSink.finish()
     }
 
