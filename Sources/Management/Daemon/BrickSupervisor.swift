@@ -26,6 +26,8 @@ actor BrickSupervisor {
     private let logger: Logger
     private var entries: [Key: Entry] = [:]
     private var nextGeneration = 0
+    /// Start requests for ``run()``. Unbounded in type, bounded in practice: one element per brick start, and
+    /// starts come from the manager one command at a time.
     private let requests: AsyncStream<(Key, Int)>
     private let requestSink: AsyncStream<(Key, Int)>.Continuation
 
