@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
                                                                   nio]),
         .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore",
-                                                               "MortarDaemon", "MortarManagementAPI"]),
+                                                               "MortarDaemon", "MortarManagementAPI", nio, nioPosix]),
         .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",

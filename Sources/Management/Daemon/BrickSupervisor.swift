@@ -26,6 +26,8 @@ actor BrickSupervisor {
     private let logger: Logger
     private var entries: [Key: Entry] = [:]
     private var nextGeneration = 0
+    /// Start requests for ``run()``. Unbounded in type, bounded in practice: one element per brick start, and
+    /// starts come from the manager one command at a time.
     private let requests: AsyncStream<(Key, Int)>
     private let requestSink: AsyncStream<(Key, Int)>.Continuation
 
@@ -71,7 +73,10 @@ actor BrickSupervisor {
     /// Stops every brick and ends ``run()``. The host's assignments are kept, so a restarted daemon runs the
     /// same bricks again.
     func shutdown() async {
-        for key in Array(entries.keys) { await stop(key) }
+        // All at once: each brick may take the whole stop grace period, and they do not depend on each other.
+        await withDiscardingTaskGroup { group in
+            for key in entries.keys { group.addTask { await self.stop(key) } }
+        }
         requestSink.finish()
     }
 

@@ -22,7 +22,8 @@ public final class Daemon: Sendable {
         let manager = try Manager(configuration: configuration, localAgent: agent, eventLoopGroup: eventLoopGroup,
                                   logger: logger)
         let server = try await ManagementServer.bind(
-            host: configuration.listenHost, port: configuration.listenPort, group: eventLoopGroup, logger: logger)
+            host: configuration.listenHost, port: configuration.listenPort,
+            requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, group: eventLoopGroup, logger: logger)
         return Daemon(configuration: configuration, server: server, manager: manager, agent: agent, logger: logger)
     }
 

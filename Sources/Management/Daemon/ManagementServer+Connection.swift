@@ -10,7 +10,7 @@ extension ManagementServer {
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         do {
             try await connection.executeThenClose { inbound, outbound in
-                guard let (head, body) = try await readRequest(inbound, from: peer) else { return }
+                guard let (head, body) = try await readRequestBeforeDeadline(inbound, from: peer) else { return }
                 let response = await router.respond(method: head.method, uri: head.uri, body: body)
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: "application/json")
@@ -23,6 +23,37 @@ extension ManagementServer {
             }
         } catch {
             logger.notice("closed management connection", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+        }
+    }
+
+    private enum ReadOutcome: Sendable {
+        case request(HTTPRequestHead, ByteBuffer)
+        case closed
+        case timedOut
+    }
+
+    /// ``readRequest(_:from:)`` bounded by ``requestTimeoutMilliseconds``: a client that connects and then sends
+    /// nothing, or trickles a request, must not hold one of the few connection slots for ever.
+    private func readRequestBeforeDeadline(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>, from peer: String
+    ) async throws -> (HTTPRequestHead, ByteBuffer)? {
+        let outcome = try await withThrowingTaskGroup(of: ReadOutcome.self) { group in
+            group.addTask {
+                guard let (head, body) = try await readRequest(inbound, from: peer) else { return .closed }
+                return .request(head, body)
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(requestTimeoutMilliseconds))
+                return .timedOut
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? .closed
+        }
+        switch outcome {
+        case .request(let head, let body): return (head, body)
+        case .closed: return nil
+        case .timedOut:
+            throw FileSystemError(.timedOut, "no complete request within \(requestTimeoutMilliseconds) ms")
         }
     }
 

@@ -12,13 +12,16 @@ struct ManagementServer: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
     let listener: NIOAsyncChannel<Connection, Never>
     let logger: Logger
+    /// How long a connection may take to send its whole request.
+    let requestTimeoutMilliseconds: Int64
     private let openConnections = ConnectionCounter()
 
     /// The port the listener is bound to (useful when it was asked for port 0).
     var port: Int { listener.channel.localAddress?.port ?? 0 }
 
-    static func bind(host: String, port: Int, group: any EventLoopGroup, logger: Logger)
-        async throws(FileSystemError) -> ManagementServer
+    static func bind(
+        host: String, port: Int, requestTimeoutMilliseconds: Int64, group: any EventLoopGroup, logger: Logger
+    ) async throws(FileSystemError) -> ManagementServer
     {
         do {
             let listener = try await ServerBootstrap(group: group)
@@ -30,7 +33,8 @@ struct ManagementServer: Sendable {
                         return try Connection(wrappingChannelSynchronously: channel)
                     }
                 }
-            return ManagementServer(listener: listener, logger: logger)
+            return ManagementServer(
+                listener: listener, logger: logger, requestTimeoutMilliseconds: requestTimeoutMilliseconds)
         } catch {
             throw FileSystemError(.busy, "cannot listen on \(host):\(port): \(error)")
         }

@@ -50,7 +50,8 @@ enum HTTPExchange {
                     }
                 }
         } catch {
-            throw FileSystemError(.connectionRefused, "cannot reach the mortar daemon at \(host):\(port): \(error)")
+            throw FileSystemError(
+                .connectionRefused, "cannot reach the mortar daemon at \(host):\(port): \(reason(error))")
         }
         return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
@@ -63,6 +64,17 @@ enum HTTPExchange {
             try await outbound.write(.end(nil))
             return try await readReply(inbound, from: "\(host):\(port)")
         }
+    }
+
+    /// The system's reason for a failed connection, without NIO's wrapping.
+    private static func reason(_ error: any Error) -> String {
+        if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
+            return reason(first.error)
+        }
+        if let system = error as? IOError {
+            return FileSystemError.Code(rawValue: system.errnoCode).description
+        }
+        return "\(error)"
     }
 
     private static func readReply(

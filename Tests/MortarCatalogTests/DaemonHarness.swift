@@ -1,0 +1,103 @@
+import Foundation
+import MortarCore
+import MortarDaemon
+import MortarManagementAPI
+import Testing
+
+/// A daemon in this process on an ephemeral port, with its own state directory, and bricks played by a small
+/// Python program that listens on the brick's port. The program records each start in `.starts` in its brick
+/// directory, and exits at once on its first start when that directory holds `.exit-first`.
+struct DaemonHarness {
+    static let fakeBrick = """
+        import os, socket, sys
+        arguments = sys.argv[1:]
+        def option(name): return arguments[arguments.index(name) + 1]
+        export, port = option("--export"), int(option("--port"))
+        starts = os.path.join(export, ".starts")
+        with open(starts, "a") as log: log.write("start\\n")
+        with open(starts) as log: count = len(log.readlines())
+        if os.path.exists(os.path.join(export, ".exit-first")) and count == 1: sys.exit(3)
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(16)
+        while True:
+            connection, _ = listener.accept()
+            connection.close()
+        """
+
+    let directory: String
+    var configuration: DaemonConfiguration
+
+    init(directory: String, configuration: DaemonConfiguration) {
+        self.directory = directory
+        self.configuration = configuration
+    }
+
+    init(_ label: String) throws {
+        directory = try makeTemporaryDirectory(label)
+        let script = directory + "/fake-brick.py"
+        try Data(Self.fakeBrick.utf8).write(to: URL(fileURLWithPath: script))
+        configuration = DaemonConfiguration(
+            listenHost: "127.0.0.1", listenPort: 0, stateDirectory: directory + "/state", advertisedHost: "127.0.0.1",
+            brickCommand: ["/usr/bin/python3", script], brickPortMin: 20000 + Int.random(in: 0..<600) * 16)
+    }
+
+    /// A new brick directory under the harness's directory.
+    func brickDirectory(_ name: String) throws -> String {
+        let path = directory + "/bricks/" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Runs a daemon for the duration of `body`, then shuts it down (stopping its bricks) and waits for it.
+    func withDaemon(_ body: (ManagementClient, Daemon) async throws -> Void) async throws {
+        let daemon = try await Daemon.start(configuration: configuration)
+        let client = ManagementClient(host: "127.0.0.1", port: daemon.port)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await daemon.run() }
+            do {
+                try await body(client, daemon)
+            } catch {
+                daemon.shutdown()
+                try await group.waitForAll()
+                throw error
+            }
+            daemon.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    func removeDirectory() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Polls `condition` until it holds, failing the test if it does not within `seconds`.
+func eventually(
+    _ what: String, seconds: Int = 30, _ condition: () async throws -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+}
+
+/// Expects `body` to throw a ``FileSystemError`` with `code` whose message contains `text`.
+func expectError(
+    _ code: FileSystemError.Code, _ text: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(code) mentioning '\(text)'", sourceLocation: sourceLocation)
+    } catch let error as FileSystemError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.message.contains(text), "message: \(error.message)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected a FileSystemError, got \(error)", sourceLocation: sourceLocation)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import MortarCore
+import MortarDaemon
+@testable import MortarManagementAPI
+import MortarVolumeSpec
+import NIOCore
+import NIOPosix
+import Testing
+
+/// A daemon driven through its HTTP API by ``ManagementClient``, with fake bricks.
+@Suite(.serialized) struct DaemonTests {
+    @Test func createIsRefusedWithAReason() async throws {
+        let harness = try DaemonHarness("create")
+        defer { harness.removeDirectory() }
+        try await harness.withDaemon { client, _ in
+            let brick = try harness.brickDirectory("one")
+            await expectError(.notFound, "\(harness.directory)/missing does not exist") {
+                _ = try await client.createVolume(name: "data", bricks: ["127.0.0.1:\(harness.directory)/missing"])
+            }
+            await expectError(.invalidArgument, "invalid volume name") {
+                _ = try await client.createVolume(name: "no good", bricks: ["127.0.0.1:\(brick)"])
+            }
+            await expectError(.notFound, "elsewhere is not a peer of this cluster; run `mortar peer probe elsewhere`") {
+                _ = try await client.createVolume(name: "data", bricks: ["elsewhere:\(brick)"])
+            }
+            let created = try await client.createVolume(name: "data", bricks: ["127.0.0.1:\(brick)"])
+            #expect(created.state == "created")
+            #expect(created.bricks.count == 1)
+            await expectError(.exists, "volume data already exists") {
+                _ = try await client.createVolume(name: "data", bricks: ["127.0.0.1:\(try harness.brickDirectory("two"))"])
+            }
+            let nested = try harness.brickDirectory("one/inner")
+            await expectError(.exists, "nested") {
+                _ = try await client.createVolume(name: "other", bricks: ["localhost:\(nested)"])
+            }
+            // With --force a missing directory is created.
+            let forced = harness.directory + "/bricks/forced"
+            _ = try await client.createVolume(name: "forced", bricks: ["127.0.0.1:\(forced)"], force: true)
+            #expect(FileManager.default.fileExists(atPath: forced))
+            #expect(try await client.volumes().map(\.name) == ["data", "forced"])
+        }
+    }
+
+    @Test func lifecycleAndSpecFetch() async throws {
+        let harness = try DaemonHarness("lifecycle")
+        defer { harness.removeDirectory() }
+        try await harness.withDaemon { client, daemon in
+            let group = MultiThreadedEventLoopGroup.singleton
+            let servers = [(host: "127.0.0.1", port: 1), (host: "127.0.0.1", port: daemon.port)]
+            let bricks = try ["a", "b"].map { "127.0.0.1:\(try harness.brickDirectory($0))" }
+            _ = try await client.createVolume(name: "data", bricks: bricks)
+            await expectError(.notConnected, "volume data is not started") {
+                _ = try await ManagementClient.fetchVolumeSpec(volume: "data", servers: servers, eventLoopGroup: group)
+            }
+            await expectError(.notFound, "volume ghost does not exist") {
+                _ = try await ManagementClient.fetchVolumeSpec(volume: "ghost", servers: servers, eventLoopGroup: group)
+            }
+            await expectError(.invalidArgument, "volume data is not started") { _ = try await client.stopVolume(name: "data") }
+            _ = try await client.startVolume(name: "data")
+            await expectError(.busy, "volume data is already started") { _ = try await client.startVolume(name: "data") }
+            await expectError(.busy, "stop it first") { try await client.deleteVolume(name: "data") }
+
+            let spec = try await ManagementClient.fetchVolumeSpec(volume: "data", servers: servers, eventLoopGroup: group)
+            #expect(spec.name == "data")
+            #expect(spec.graph.bricks.count == 2)
+            guard case .distribute = spec.graph else { throw FileSystemError.inputOutput("expected distribute") }
+
+            try await eventually("both bricks online") {
+                try await client.volumeStatus(name: "data").bricks.allSatisfy { $0.online && $0.pid != nil }
+            }
+            _ = try await client.stopVolume(name: "data")
+            let stopped = try await client.volumeStatus(name: "data")
+            #expect(stopped.state == "stopped")
+            #expect(stopped.bricks.allSatisfy { $0.pid == nil && !$0.online })
+            try await client.deleteVolume(name: "data")
+            await expectError(.notFound, "volume data does not exist") { _ = try await client.volumeInfo(name: "data") }
+        }
+    }
+
+    @Test func fetchNamesEveryServerWhenNoneAnswers() async {
+        let servers = [(host: "127.0.0.1", port: 1), (host: "127.0.0.1", port: 2)]
+        await expectError(.connectionRefused, "127.0.0.1:1") {
+            _ = try await ManagementClient.fetchVolumeSpec(
+                volume: "data", servers: servers, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        }
+        await expectError(.connectionRefused, "127.0.0.1:2") {
+            _ = try await ManagementClient.fetchVolumeSpec(
+                volume: "data", servers: servers, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        }
+    }
+
+    @Test func garbageOversizedAndStalledRequestsCloseOnlyTheirConnection() async throws {
+        var harness = try DaemonHarness("garbage")
+        harness.configuration.requestTimeoutMilliseconds = 300
+        defer { harness.removeDirectory() }
+        try await harness.withDaemon { client, daemon in
+            let garbage = ByteBuffer(bytes: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
+            #expect(try await RawConnection.sendAndAwaitClose(garbage, port: daemon.port))
+            let oversized = ByteBuffer(string: "POST /v1/volumes HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                + "\(Limits.managementMessageByteCountMax + 1)\r\n\r\n{\"name\":")
+            #expect(try await RawConnection.sendAndAwaitClose(oversized, port: daemon.port))
+            let partial = ByteBuffer(string: "GET /v1/hello HTTP/1.1\r\nHost: x\r\n")
+            #expect(try await RawConnection.sendAndAwaitClose(partial, port: daemon.port))
+            let hello = try await client.hello()
+            #expect(!hello.daemonID.isEmpty)
+            await expectError(.notSupported, "no endpoint") { let _: [VolumeInfo] = try await client.peersAsVolumes() }
+        }
+    }
+
+    @Test func supervisorRestartsABrickThatExits() async throws {
+        let harness = try DaemonHarness("restart")
+        defer { harness.removeDirectory() }
+        try await harness.withDaemon { client, _ in
+            let brick = try harness.brickDirectory("flaky")
+            #expect(FileManager.default.createFile(atPath: brick + "/.exit-first", contents: nil))
+            _ = try await client.createVolume(name: "flaky", bricks: ["127.0.0.1:\(brick)"])
+            _ = try await client.startVolume(name: "flaky")
+            try await eventually("the brick to be back online") {
+                try await client.volumeStatus(name: "flaky").bricks.allSatisfy(\.online)
+            }
+            let starts = try String(contentsOfFile: brick + "/.starts", encoding: .utf8)
+            #expect(starts.split(separator: "\n").count >= 2)
+            _ = try await client.stopVolume(name: "flaky")
+        }
+    }
+
+    @Test func startedVolumeIsStartedAgainAfterADaemonRestart() async throws {
+        let harness = try DaemonHarness("reboot")
+        defer { harness.removeDirectory() }
+        let brick = try harness.brickDirectory("kept")
+        try await harness.withDaemon { client, _ in
+            _ = try await client.createVolume(name: "kept", bricks: ["127.0.0.1:\(brick)"])
+            _ = try await client.startVolume(name: "kept")
+        }
+        try await harness.withDaemon { client, _ in
+            #expect(try await client.volumeInfo(name: "kept").state == "started")
+            try await eventually("the brick to run again") {
+                try await client.volumeStatus(name: "kept").bricks.allSatisfy { $0.online && $0.pid != nil }
+            }
+            _ = try await client.stopVolume(name: "kept")
+        }
+    }
+}
+
+extension ManagementClient {
+    /// A request to an endpoint that does not exist, to check the daemon's answer.
+    func peersAsVolumes() async throws -> [VolumeInfo] {
+        try await send(.PATCH, "/v1/nothing")
+    }
+}
+
+/// A plain TCP connection that sends bytes and waits for the daemon to close it.
+enum RawConnection {
+    static func sendAndAwaitClose(_ bytes: ByteBuffer, port: Int) async throws -> Bool {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        try? await channel.writeAndFlush(bytes)
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await channel.closeFuture.get()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return false
+            }
+            let closed = try await group.next() ?? false
+            group.cancelAll()
+            if !closed { channel.close(promise: nil) }
+            return closed
+        }
+    }
+}
