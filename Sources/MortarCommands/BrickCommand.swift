@@ -29,6 +29,10 @@ struct BrickCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         if exitWithParent, cmortar_exit_with_parent(getppid()) != 0 {
             throw ValidationError("the parent process is already gone")
         }
@@ -61,6 +65,10 @@ private struct BoundBrickService: Service {
     let bound: BoundBrick
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         try await brick.serve(bound)
     }
 }

@@ -15,6 +15,10 @@ struct CopyCommand: AsyncParsableCommand {
     static let chunkByteCount = 4 << 20
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         try await withSide(source) { sourceTree, sourcePath in
             try await withSide(destination) { destinationTree, destinationPath in
                 let progress = Progress()

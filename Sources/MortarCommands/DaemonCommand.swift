@@ -27,6 +27,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Command that runs a brick (tests only).", visibility: .hidden))
     var brickCommand: [String] = []
 
+    @Option(help: "Lowest TCP port handed to this cluster's bricks (the catalog's first allocation).")
+    var brickPortMin: Int = 49152
+
     @Flag(help: ArgumentHelp("Start a new session, detached from the terminal.", visibility: .hidden))
     var newSession = false
 
@@ -39,7 +42,8 @@ struct DaemonCommand: AsyncParsableCommand {
             let address = try ManagementClient.parseAddress(listen)
             let configuration = DaemonConfiguration(
                 listenHost: address.host, listenPort: address.port, stateDirectory: absolutePath(stateDir),
-                advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand)
+                advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand,
+                brickPortMin: brickPortMin)
             if let pidFile {
                 try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
             }

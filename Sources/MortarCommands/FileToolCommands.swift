@@ -9,6 +9,10 @@ struct CatCommand: AsyncParsableCommand {
     @Argument(help: "mortar://HOST[:PORT]/VOLUME/PATH") var url: String
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         let target = try MortarURL(parsing: url)
         try await target.withVolume { volume in
             let file = try await volume.open(target.path, flags: .read)
@@ -30,6 +34,10 @@ struct StatCommand: AsyncParsableCommand {
     @Argument(help: "mortar://HOST[:PORT]/VOLUME/PATH") var url: String
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         let target = try MortarURL(parsing: url)
         try await target.withVolume { volume in
             let attributes = try await volume.linkAttributes(target.path)
@@ -52,6 +60,10 @@ struct ListCommand: AsyncParsableCommand {
     @Argument(help: "mortar://HOST[:PORT]/VOLUME/PATH") var url: String
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         let target = try MortarURL(parsing: url)
         try await target.withVolume { volume in
             let attributes = try await volume.attributes(target.path)
@@ -75,6 +87,10 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     @Argument(help: "mortar://HOST[:PORT]/VOLUME/PATH") var url: String
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         let target = try MortarURL(parsing: url)
         try await target.withVolume { volume in
             if parents {
@@ -93,6 +109,10 @@ struct RemoveCommand: AsyncParsableCommand {
     @Argument(help: "mortar://HOST[:PORT]/VOLUME/PATH") var url: String
 
     func run() async throws {
+        try await reportingFailure { try await execute() }
+    }
+
+    private func execute() async throws {
         let target = try MortarURL(parsing: url)
         try await target.withVolume { volume in
             let attributes = try await volume.linkAttributes(target.path)

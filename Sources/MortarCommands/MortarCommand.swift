@@ -48,7 +48,7 @@ func reportingFailure(_ body: () async throws -> Void) async throws {
         throw exit
     } catch {
         let failure = FileSystemError.wrapping(error)
-        let reason = failure.message.isEmpty ? failure.code.description : failure.message
+        let reason = failure.description
         FileHandle.standardError.write(Data("mortar: \(reason)\n".utf8))
         throw ExitCode.failure
     }

@@ -100,6 +100,13 @@ final class ProcessCluster: @unchecked Sendable {
     func expectSuccess(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws
         -> CommandResult
     {
+        try expectSuccess(arguments, sourceLocation: sourceLocation)
+    }
+
+    @discardableResult
+    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws
+        -> CommandResult
+    {
         let result = try run(arguments)
         #expect(result.succeeded, "mortar \(arguments.joined(separator: " ")) failed: \(result.error)",
                 sourceLocation: sourceLocation)

@@ -1,0 +1,113 @@
+import Foundation
+import Mortar
+import MortarCore
+import NIOCore
+import Testing
+
+/// Faults with real processes: a brick killed with SIGKILL, a full disk, a daemon restart.
+@Suite("Faults with real processes", .serialized)
+struct FaultTests {
+    /// Starts a one-brick volume and returns the brick directory.
+    func startVolume(_ cluster: ProcessCluster, _ name: String, brick: String? = nil) async throws -> String {
+        let directory = try brick ?? cluster.makeBrickDirectory(name)
+        try cluster.expectSuccess("volume", "create", name, "127.0.0.1:" + directory)
+        try cluster.expectSuccess("volume", "start", name)
+        try await waitUntil("the brick of \(name) is online", seconds: 20) {
+            try cluster.brickProcesses(name).allSatisfy(\.online)
+        }
+        return directory
+    }
+
+    /// A brick killed mid-request: the client's calls fail with an error (never hang), the daemon restarts the
+    /// brick, and the same open file works again without being reopened by the application.
+    @Test func brickKilledMidRequest() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        _ = try await startVolume(cluster, "victim")
+        let volume = try await Volume.connect(
+            volume: "victim", servers: [ServerAddress(host: "127.0.0.1", port: cluster.daemonPort)])
+        let file = try await volume.create("/data")
+        let block = ByteBuffer(repeating: 0x5A, count: 1 << 20)
+        try await file.write(block, at: 0)
+        let pid = try #require(try cluster.brickProcesses("victim").first?.pid)
+
+        let sawError = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for round in 0..<100_000 {
+                    do {
+                        _ = try await file.read(count: 1 << 20, at: 0)
+                    } catch {
+                        return true
+                    }
+                    if round == 20 { kill(pid, SIGKILL) }
+                }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                throw FileSystemError(.timedOut, "reads neither failed nor finished within 60 s: a hang")
+            }
+            let result = try await group.next()!
+            group.cancelAll()
+            return result
+        }
+        #expect(sawError, "reads across a SIGKILL of the brick must fail at least once")
+        try await waitUntil("the daemon restarted the brick", seconds: 30) {
+            let brick = try cluster.brickProcesses("victim").first
+            return brick?.online == true && brick?.pid != pid
+        }
+        let data = try await file.read(count: 1 << 20, at: 0)
+        #expect(data == block, "acknowledged data must be intact after the brick restart")
+        try await file.close()
+        await volume.close()
+        await cluster.tearDown()
+    }
+
+    /// ENOSPC from a brick on a tiny file system reaches the writer as a clear error.
+    @Test func fullDiskReachesTheWriter() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let mountPoint = try cluster.makeBrickDirectory("tiny")
+        let mount = try cluster.runSystem("/bin/mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint)
+        try #require(mount == 0, "mounting a 2 MiB tmpfs failed (status \(mount)); this test needs root")
+        defer { _ = try? cluster.runSystem("/bin/umount", "-l", mountPoint) }
+        _ = try await startVolume(cluster, "tiny", brick: mountPoint)
+        let big = cluster.directory + "/big"
+        FileManager.default.createFile(atPath: big, contents: Data(repeating: 7, count: 8 << 20))
+        try cluster.expectFailure("cp", big, "mortar://\(cluster.manager)/tiny/big", mentioning: "no space left")
+        // The brick keeps serving after the error.
+        try cluster.expectSuccess("ls", "mortar://\(cluster.manager)/tiny/")
+        try cluster.expectSuccess("volume", "stop", "tiny")
+        await cluster.tearDown()
+    }
+
+    /// A volume that was started is started again when its daemon restarts, and its files are intact.
+    @Test func daemonRestartRestartsStartedVolumes() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        _ = try await startVolume(cluster, "durable")
+        let local = cluster.directory + "/note"
+        FileManager.default.createFile(atPath: local, contents: Data("survives restarts\n".utf8))
+        try cluster.expectSuccess("cp", local, "mortar://\(cluster.manager)/durable/note")
+        try await cluster.stopDaemon()
+        try await cluster.startDaemon()
+        try await waitUntil("the brick is back online", seconds: 20) {
+            try cluster.brickProcesses("durable").allSatisfy(\.online)
+        }
+        let note = try cluster.expectSuccess("cat", "mortar://\(cluster.manager)/durable/note")
+        #expect(note.output == "survives restarts\n")
+        await cluster.tearDown()
+    }
+}
+
+extension ProcessCluster {
+    /// Runs a system command and returns its exit status.
+    func runSystem(_ path: String, _ arguments: String...) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
