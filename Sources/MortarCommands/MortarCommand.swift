@@ -21,6 +21,7 @@ public struct MortarCommand: AsyncParsableCommand {
             RemoveCommand.self,
             MakeDirectoryCommand.self,
             BrickCommand.self,
+            BenchCommand.self,
         ]
     )
 
