@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
-swift build -c release 2>&1 | tail -1
-mortar="$PWD/.build/release/mortar"
+configuration="${CONFIGURATION:-release}"
+swift build -c "$configuration" 2>&1 | tail -1
+mortar="$PWD/.build/$configuration/mortar"
 work="${BENCH_DIR:-/var/tmp/mortar-bench}"
 port="${BENCH_PORT:-24117}"
 rm -rf "$work"; mkdir -p "$work/brick" "$work/local"

@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "The volume to measure, mortar://HOST[:PORT]/VOLUME.") var volume: String
     @Option(help: "A local directory on the same disk as the brick, for the baseline.") var localDirectory: String
-    @Option(help: "Size of the sequential file in MiB.") var sizeMiB: Int = 1024
+    @Option(name: .customLong("size-mib"), help: "Size of the sequential file in MiB.") var sizeMiB: Int = 1024
     @Option(help: "Seconds each random workload runs.") var seconds: Int = 20
     @Option(help: "Parallel 1 MiB requests in the sequential workloads (the library's pipelining window).")
     var sequentialWindow: Int = 8
