@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "MortarProtocolClient", dependencies: ["MortarCore", "MortarWire", "MortarTransport", nio,
                                                              nioPosix, logging],
                 path: "Sources/Layers/Protocol/ProtocolClient", swiftSettings: strictSettings),
-        .target(name: "MortarDistribute", dependencies: ["MortarCore", nio, logging],
+        .target(name: "MortarDistribute", dependencies: ["MortarCore", "MortarVolumeSpec", nio, logging],
                 path: "Sources/Layers/Cluster/Distribute", swiftSettings: strictSettings),
         // The volume spec: the layer graph as data, with typed options. Pure Codable values.
         .target(name: "MortarVolumeSpec", path: "Sources/VolumeSpec", swiftSettings: strictSettings),
