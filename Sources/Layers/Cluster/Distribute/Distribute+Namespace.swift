@@ -86,6 +86,8 @@ extension Distribute {
         guard case .child(let holder) = try await placement(of: file, context: context) else {
             throw FileSystemError(.operationNotPermitted, "cannot hard-link directory \(file)")
         }
+        // The placement may be cached from before the file was removed: make sure it still exists.
+        _ = try await children[holder].attributes(of: file, context: context)
         try await requireAbsent(name, in: parent, context: context)
         let linked = try await children[holder].link(file, as: name, in: parent, context: context)
         try await placeLinkFile(name, in: parent, id: file, holder: holder, context: context)

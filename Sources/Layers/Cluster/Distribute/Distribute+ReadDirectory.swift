@@ -18,8 +18,8 @@ extension Distribute {
         var entries: [DirectoryEntry] = []
         // Each round either fills the page or moves on, so the rounds are bounded by the page size plus children.
         for _ in 0..<(Limits.directoryPageEntriesMax + children.count + 1) {
-            let page = try await children[child].readDirectory(
-                directory, after: childCookie, countMax: wanted - entries.count, context: context)
+            let page = try await childPage(
+                directory, on: child, after: childCookie, countMax: wanted - entries.count, context: context)
             entries += try await visibleEntries(of: page, on: child, context: context)
             if let next = page.nextCookie {
                 childCookie = next
@@ -37,6 +37,21 @@ extension Distribute {
             }
         }
         return DirectoryPage(entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: childCookie))
+    }
+
+    /// One page from one child. A child without the directory gives an empty page when the directory exists
+    /// elsewhere (not yet repaired there), and ENOTDIR when the FileID is a file held by another child.
+    private func childPage(
+        _ directory: FileID, on child: Int, after cookie: UInt64, countMax: Int, context: OperationContext
+    ) async throws -> DirectoryPage {
+        do {
+            return try await children[child].readDirectory(directory, after: cookie, countMax: countMax, context: context)
+        } catch where isNotFound(error) {
+            guard case .everyChild = try await placement(of: directory, context: context) else {
+                throw FileSystemError(.notDirectory, "FileID \(directory) is not a directory")
+            }
+            return DirectoryPage(entries: [], nextCookie: nil)
+        }
     }
 
     /// The entries of a child's page that this layer shows, learning where each file lives.
