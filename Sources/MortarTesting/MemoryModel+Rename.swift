@@ -88,7 +88,9 @@ extension MemoryModel {
     }
 
     private mutating func exchange(_ name: String, in parent: FileID, with newName: String, in newParent: FileID) {
-        guard let first = inodes[parent]?.entries[name], let second = inodes[newParent]?.entries[newName] else { return }
+        guard let first = inodes[parent]?.entries[name], let second = inodes[newParent]?.entries[newName] else {
+            return
+        }
         inodes[parent]?.entries[name] = second
         inodes[newParent]?.entries[newName] = first
         if parent != newParent {

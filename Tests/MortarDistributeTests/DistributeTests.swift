@@ -40,7 +40,9 @@ struct Cluster {
         let created = try await layer.create(
             name, in: parent, id: .random(), permissions: 0o644, flags: [.readWrite, .create, .exclusive],
             context: context)
-        if !bytes.isEmpty { _ = try await layer.write(ByteBuffer(bytes: bytes), to: created.file, at: 0, context: context) }
+        if !bytes.isEmpty {
+            _ = try await layer.write(ByteBuffer(bytes: bytes), to: created.file, at: 0, context: context)
+        }
         try await layer.release(created.file, context: context)
         return created.file.id
     }
@@ -72,7 +74,9 @@ struct Cluster {
 
 @Suite("Distribute")
 struct DistributeTests {
-    @Test("agrees with a single MemoryFileSystem over random sequences", arguments: [11, 12, 13, 14, 15, 0xD157] as [UInt64])
+    @Test(
+        "agrees with a single MemoryFileSystem over random sequences",
+        arguments: [11, 12, 13, 14, 15, 0xD157] as [UInt64])
     func randomSequence(seed: UInt64) async throws {
         let cluster = Cluster()
         try await RandomOperationSequence(seed: seed, stepCount: 400).run(
@@ -106,7 +110,8 @@ struct DistributeTests {
         let oldName = cluster.name(hashingTo: 0, in: directory, prefix: "old")
         let newName = cluster.name(hashingTo: 2, in: directory, prefix: "new")
         let id = try await cluster.makeFile(oldName, in: directory, [1, 2, 3])
-        try await cluster.layer.rename(oldName, in: directory, to: newName, in: directory, flags: [], context: cluster.context)
+        try await cluster.layer.rename(
+            oldName, in: directory, to: newName, in: directory, flags: [], context: cluster.context)
         let looked = try await cluster.layer.lookup(newName, in: directory, context: cluster.context)
         #expect(looked.id == id)
         #expect(try await cluster.contents(id) == [1, 2, 3])
@@ -162,7 +167,8 @@ struct DistributeTests {
     func repairsMissingDirectory() async throws {
         let cluster = Cluster()
         let id = try await cluster.makeDirectory("repair-me")
-        _ = try await cluster.layer.setAttributes(AttributeChanges(permissions: 0o700), of: id, context: cluster.context)
+        _ = try await cluster.layer.setAttributes(
+            AttributeChanges(permissions: 0o700), of: id, context: cluster.context)
         try await cluster.children[1].removeDirectory("repair-me", in: .root, context: cluster.context)
         #expect(await cluster.entry("repair-me", in: .root, onChild: 1) == nil)
         #expect(try await cluster.layer.lookup("repair-me", in: .root, context: cluster.context).id == id)
@@ -185,7 +191,8 @@ struct DistributeTests {
             expected.append("d\(index)")
         }
         for index in 0..<10 {  // some renames leave link files behind
-            try await cluster.layer.rename("f\(index)", in: directory, to: "r\(index)", in: directory, flags: [], context: cluster.context)
+            try await cluster.layer.rename(
+                "f\(index)", in: directory, to: "r\(index)", in: directory, flags: [], context: cluster.context)
             expected[index] = "r\(index)"
         }
         let names = try await cluster.listing(directory, countMax: countMax)
@@ -199,5 +206,45 @@ struct DistributeTests {
         let total = try await cluster.layer.fileSystemStatistics(context: cluster.context)
         #expect(total.blocks == 3 * one.blocks)
         #expect(total.files == 3 * one.files)
+    }
+}
+
+@Suite("Distribute with faults")
+struct DistributeFaultTests {
+    @Test("a child failing mid makeDirectory makes the call throw; the next lookup completes the directory")
+    func failedFanOutIsRepaired() async throws {
+        let memories = (0..<3).map { _ in MemoryFileSystem() }
+        let harnesses = memories.map { LayerHarness(next: $0) }
+        let layer = Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
+        let context = OperationContext()
+        harnesses[2].failNext(.makeDirectory, with: FileSystemError(.inputOutput, "injected disk error"))
+        let id = FileID.random()
+        await #expect(throws: FileSystemError(.inputOutput, "injected disk error")) {
+            try await layer.makeDirectory("half", in: .root, id: id, permissions: 0o755, context: context)
+        }
+        #expect(try await memories[0].lookup("half", in: .root, context: context).id == id)
+        await #expect(throws: FileSystemError.self) { try await memories[2].lookup("half", in: .root, context: context) }
+        #expect(try await layer.lookup("half", in: .root, context: context).id == id)
+        #expect(try await memories[2].lookup("half", in: .root, context: context).id == id)
+    }
+
+    @Test("operations on an open file go only to the child that opened it")
+    func openFilesStayOnTheirChild() async throws {
+        let harnesses = (0..<3).map { _ in LayerHarness(next: MemoryFileSystem()) }
+        let layer = Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
+        let context = OperationContext()
+        let created = try await layer.create(
+            "only-here", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context)
+        _ = try await layer.write(ByteBuffer(bytes: [1, 2]), to: created.file, at: 0, context: context)
+        _ = try await layer.read(from: created.file, at: 0, count: 2, context: context)
+        try await layer.release(created.file, context: context)
+        let holder = Layout.default(childCount: 3, directory: .root).child(for: "only-here")
+        for (index, harness) in harnesses.enumerated() {
+            let expected = index == holder ? 1 : 0
+            #expect(harness.count(of: .write) == expected && harness.count(of: .read) == expected, "child \(index)")
+        }
+        await #expect(throws: FileSystemError.self) {
+            try await layer.read(from: created.file, at: 0, count: 1, context: context)
+        }
     }
 }

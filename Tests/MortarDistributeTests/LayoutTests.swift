@@ -60,7 +60,8 @@ struct LayoutTests {
     @Test("layouts are deterministic and rotate between directories")
     func determinismAndRotation() {
         let directory = FileID(high: 0x1234, low: 0x5678)
-        #expect(Layout.default(childCount: 5, directory: directory) == Layout.default(childCount: 5, directory: directory))
+        #expect(
+            Layout.default(childCount: 5, directory: directory) == Layout.default(childCount: 5, directory: directory))
         var firstChildren: Set<Int> = []
         for index in 0..<200 {
             let layout = Layout.default(childCount: 3, directory: FileID(high: UInt64(index), low: 99))

@@ -1,8 +1,8 @@
 import Logging
 import MortarCore
 import MortarVolumeSpec
-import Synchronization
 import NIOCore
+import Synchronization
 
 /// Attributes, open files and extended attributes: operations addressed by FileID or by open file.
 extension Distribute {

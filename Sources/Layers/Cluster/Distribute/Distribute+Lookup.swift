@@ -73,7 +73,8 @@ extension Distribute {
             let real = try await lookupIfPresent(name, in: parent, on: target, context: context),
             try await linkTarget(of: real, on: target, context: context) == nil
         else {
-            logger.warning("link file '\(name)' in \(parent) on child \(child) points at child \(target), which lacks it")
+            logger.warning(
+                "link file '\(name)' in \(parent) on child \(child) points at child \(target), which lacks it")
             return nil
         }
         if real.type == .directory { return nil }
@@ -99,7 +100,8 @@ extension Distribute {
                         context: context)
                     logger.info("repaired directory '\(name)' (\(attributes.id)) missing on child \(index)")
                 } catch {
-                    logger.warning("could not repair directory '\(name)' (\(attributes.id)) on child \(index): \(error)")
+                    logger.warning(
+                        "could not repair directory '\(name)' (\(attributes.id)) on child \(index): \(error)")
                 }
             } catch {
                 logger.warning("could not check directory '\(name)' on child \(index): \(error)")
@@ -126,8 +128,8 @@ extension Distribute {
                 }
                 state.withLock { $0.learn(id, placement) }
                 return placement
-            } catch where !isNotFound(error) {
-                firstError = firstError ?? error
+            } catch {
+                if !isNotFound(error) { firstError = firstError ?? error }
             }
         }
         if let firstError { throw firstError }

@@ -48,7 +48,8 @@ extension Distribute {
     ) async throws -> FileAttributes {
         try await requireAbsent(name, in: parent, context: context)
         let child = hashedChild(name, in: parent)
-        let made = try await children[child].makeSymbolicLink(name, in: parent, id: id, target: target, context: context)
+        let made = try await children[child].makeSymbolicLink(
+            name, in: parent, id: id, target: target, context: context)
         state.withLock { $0.learn(id, .child(child)) }
         return made
     }

@@ -13,7 +13,8 @@ extension Distribute {
         let wanted = min(countMax, Limits.directoryPageEntriesMax)
         var (child, childCookie) = DirectoryCookie.decode(cookie)
         guard children.indices.contains(child) else {
-            throw FileSystemError.invalidArgument("directory cookie \(cookie) names child \(child) of \(children.count)")
+            throw FileSystemError.invalidArgument(
+                "directory cookie \(cookie) names child \(child) of \(children.count)")
         }
         var entries: [DirectoryEntry] = []
         // Each round either fills the page or moves on, so the rounds are bounded by the page size plus children.
@@ -24,19 +25,22 @@ extension Distribute {
             if let next = page.nextCookie {
                 childCookie = next
                 if entries.count >= wanted || page.entries.isEmpty {
-                    return DirectoryPage(entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: next))
+                    return DirectoryPage(
+                        entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: next))
                 }
             } else if child + 1 < children.count {
                 child += 1
                 childCookie = 0
                 if entries.count >= wanted {
-                    return DirectoryPage(entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: 0))
+                    return DirectoryPage(
+                        entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: 0))
                 }
             } else {
                 return DirectoryPage(entries: entries, nextCookie: nil)
             }
         }
-        return DirectoryPage(entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: childCookie))
+        return DirectoryPage(
+            entries: entries, nextCookie: try DirectoryCookie.encode(child: child, cookie: childCookie))
     }
 
     /// One page from one child. A child without the directory gives an empty page when the directory exists
@@ -45,8 +49,11 @@ extension Distribute {
         _ directory: FileID, on child: Int, after cookie: UInt64, countMax: Int, context: OperationContext
     ) async throws -> DirectoryPage {
         do {
-            return try await children[child].readDirectory(directory, after: cookie, countMax: countMax, context: context)
+            return try await children[child].readDirectory(
+                directory, after: cookie, countMax: countMax, context: context)
         } catch where isNotFound(error) {
+            // The cached placement may predate the directory's removal: ask every child afresh.
+            state.withLock { $0.forget(directory) }
             guard case .everyChild = try await placement(of: directory, context: context) else {
                 throw FileSystemError(.notDirectory, "FileID \(directory) is not a directory")
             }

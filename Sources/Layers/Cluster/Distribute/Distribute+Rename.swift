@@ -35,7 +35,8 @@ extension Distribute {
         case (.directory(let moving), .directory(let existing)):
             if moving.id == existing.id { return }
             if let child = try await childWithEntries(existing.id, context: context) {
-                try await children[child].rename(name, in: parent, to: newName, in: newParent, flags: [], context: context)
+                try await children[child].rename(
+                    name, in: parent, to: newName, in: newParent, flags: [], context: context)
                 throw FileSystemError(.notEmpty, "rename: directory '\(newName)' is not empty on child \(child)")
             }
             try await renameEverywhere(names, flags: [], context: context)
@@ -44,7 +45,8 @@ extension Distribute {
         case (.directory, .object(let holder, _, _)), (.object(let holder, _, _), .directory):
             // Always an error (ENOTDIR, EISDIR, EINVAL or ENOTEMPTY); the holder sees both names.
             try await children[holder].rename(name, in: parent, to: newName, in: newParent, flags: [], context: context)
-            throw FileSystemError.inputOutput("rename of '\(name)' over '\(newName)' unexpectedly succeeded on child \(holder)")
+            throw FileSystemError.inputOutput(
+                "rename of '\(name)' over '\(newName)' unexpectedly succeeded on child \(holder)")
         case (.object(let holder, let attributes, _), let target):
             if case .object(_, let existing, _) = target, existing.id == attributes.id { return }
             try await renameFile(holder: holder, id: attributes.id, replacing: target, names, context: context)
@@ -94,8 +96,10 @@ extension Distribute {
                 try await children[targetHolder].rename(
                     names.newName, in: names.newParent, to: names.name, in: names.parent, flags: [], context: context)
             }
-            try await placeLinkFile(names.name, in: names.parent, id: targetFile.id, holder: targetHolder, context: context)
-            try await placeLinkFile(names.newName, in: names.newParent, id: sourceFile.id, holder: sourceHolder, context: context)
+            try await placeLinkFile(
+                names.name, in: names.parent, id: targetFile.id, holder: targetHolder, context: context)
+            try await placeLinkFile(
+                names.newName, in: names.newParent, id: sourceFile.id, holder: sourceHolder, context: context)
         }
     }
 

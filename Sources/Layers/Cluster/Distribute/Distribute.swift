@@ -55,7 +55,8 @@ public final class Distribute: FileOperations {
         else { return nil }
         let value: [UInt8]
         do {
-            value = try await children[child].extendedAttribute(Self.linkToAttribute, of: attributes.id, context: context)
+            value = try await children[child].extendedAttribute(
+                Self.linkToAttribute, of: attributes.id, context: context)
         } catch let error as FileSystemError where error.code == .noData || error.code == .notFound {
             return nil
         }
@@ -88,7 +89,8 @@ public final class Distribute: FileOperations {
     }
 
     /// Removes the link file for `name` from its hashed child, if there is one and that child is not `holder`.
-    func removeLinkFile(_ name: String, in parent: FileID, keeping holder: Int?, context: OperationContext) async throws {
+    func removeLinkFile(_ name: String, in parent: FileID, keeping holder: Int?, context: OperationContext) async throws
+    {
         let hashed = hashedChild(name, in: parent)
         guard hashed != holder else { return }
         guard let attributes = try? await children[hashed].lookup(name, in: parent, context: context),

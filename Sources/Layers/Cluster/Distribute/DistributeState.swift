@@ -63,7 +63,8 @@ enum DirectoryCookie {
 
     static func encode(child: Int, cookie: UInt64) throws -> UInt64 {
         guard cookie <= childCookieMask else {
-            throw FileSystemError.inputOutput("child \(child) returned directory cookie \(cookie), wider than \(childCookieBits) bits")
+            throw FileSystemError.inputOutput(
+                "child \(child) returned directory cookie \(cookie), wider than \(childCookieBits) bits")
         }
         return UInt64(child) << childCookieBits | cookie
     }

@@ -47,7 +47,8 @@ public struct Layout: Sendable, Hashable {
     /// Equal ranges, one per child, rotated by a hash of the directory's FileID so that different directories
     /// start on different children (otherwise child 0 would hold the first range of every directory).
     public static func `default`(childCount: Int, directory: FileID) -> Layout {
-        precondition(childCount >= 1 && childCount <= Limits.bricksPerVolumeMax, "child count \(childCount) out of range")
+        precondition(
+            childCount >= 1 && childCount <= Limits.bricksPerVolumeMax, "child count \(childCount) out of range")
         let width = (UInt64(1) << 32) / UInt64(childCount)
         let rotation = Int(directoryHash(directory) % UInt64(childCount))
         let ranges = (0..<childCount).map { position in
