@@ -111,8 +111,10 @@ struct Scratch: Sendable {
         var entries: [DirectoryEntry] = []
         var cookie: UInt64 = 0
         for _ in 0..<100_000 {
-            let page = try await subject.readDirectory(id ?? directory, after: cookie, countMax: countMax, context: context)
-            try expect(page.entries.count <= countMax, "page of \(page.entries.count) entries exceeds countMax \(countMax)")
+            let page = try await subject.readDirectory(
+                id ?? directory, after: cookie, countMax: countMax, context: context)
+            try expect(
+                page.entries.count <= countMax, "page of \(page.entries.count) entries exceeds countMax \(countMax)")
             entries += page.entries.filter { $0.name != "." && $0.name != ".." }
             guard let next = page.nextCookie else { return entries }
             cookie = next

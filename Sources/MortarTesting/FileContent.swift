@@ -51,7 +51,7 @@ struct FileContent: Sendable {
         if offset < end {
             for index in Int(offset)..<Int(end) { bytes[index] = 0 }
         }
-        let firstWhole = (offset + Self.blockByteCount - 1) / Self.blockByteCount
+        let firstWhole = offset / Self.blockByteCount + (offset % Self.blockByteCount == 0 ? 0 : 1)
         let requestedEnd = offset &+ length < offset ? UInt64.max : offset + length
         let endWhole = requestedEnd / Self.blockByteCount
         guard firstWhole < endWhole else { return }

@@ -68,13 +68,15 @@ extension FileOperationsConformance {
             try expectEqual(seen.modificationTime, time, "modification time")
             try expectEqual(seen.accessTime, time, "access time")
             try expectEqual(try await scratch.contents(id), [1, 2, 3] + [UInt8](repeating: 0, count: 97), "content")
-            let shrunk = try await scratch.subject.setAttributes(AttributeChanges(size: 1), of: id, context: scratch.context)
+            let shrunk = try await scratch.subject.setAttributes(
+                AttributeChanges(size: 1), of: id, context: scratch.context)
             try expectEqual(shrunk.size, 1, "size after shrinking by setAttributes")
         },
         check("writeUpdatesModificationTime") { scratch in
             let id = try await scratch.makeFile("timed")
             let old = Timestamp(seconds: 1_000)
-            _ = try await scratch.subject.setAttributes(AttributeChanges(modificationTime: .set(old)), of: id, context: scratch.context)
+            _ = try await scratch.subject.setAttributes(
+                AttributeChanges(modificationTime: .set(old)), of: id, context: scratch.context)
             try await scratch.write([1], to: id, at: 0)
             let after = try await scratch.attributes(id).modificationTime
             try expect(after > old, "modification time after a write: expected later than \(old), got \(after)")
@@ -83,20 +85,29 @@ extension FileOperationsConformance {
             let id = try await scratch.makeFile("tagged")
             let subject = scratch.subject
             let context = scratch.context
-            try await subject.setExtendedAttribute("user.colour", to: Array("blue".utf8), mode: .createOrReplace, of: id, context: context)
+            try await subject.setExtendedAttribute(
+                "user.colour", to: Array("blue".utf8), mode: .createOrReplace, of: id, context: context)
             try await subject.setExtendedAttribute("user.empty", to: [], mode: .createOnly, of: id, context: context)
-            try expectEqual(try await subject.extendedAttribute("user.colour", of: id, context: context), Array("blue".utf8), "value")
-            try expectEqual(try await subject.extendedAttribute("user.empty", of: id, context: context), [], "empty value")
-            let names = try await subject.extendedAttributeNames(of: id, context: context).filter { $0.hasPrefix("user.") }
+            try expectEqual(
+                try await subject.extendedAttribute("user.colour", of: id, context: context), Array("blue".utf8),
+                "value")
+            try expectEqual(
+                try await subject.extendedAttribute("user.empty", of: id, context: context), [], "empty value")
+            let names = try await subject.extendedAttributeNames(of: id, context: context).filter {
+                $0.hasPrefix("user.")
+            }
             try expectEqual(names.sorted(), ["user.colour", "user.empty"], "names")
             try await expectError(.exists, "createOnly of an existing attribute") {
-                try await subject.setExtendedAttribute("user.colour", to: [1], mode: .createOnly, of: id, context: context)
+                try await subject.setExtendedAttribute(
+                    "user.colour", to: [1], mode: .createOnly, of: id, context: context)
             }
             try await expectError(.noData, "replaceOnly of a missing attribute") {
-                try await subject.setExtendedAttribute("user.missing", to: [1], mode: .replaceOnly, of: id, context: context)
+                try await subject.setExtendedAttribute(
+                    "user.missing", to: [1], mode: .replaceOnly, of: id, context: context)
             }
             try await subject.setExtendedAttribute("user.colour", to: [2], mode: .replaceOnly, of: id, context: context)
-            try expectEqual(try await subject.extendedAttribute("user.colour", of: id, context: context), [2], "replaced value")
+            try expectEqual(
+                try await subject.extendedAttribute("user.colour", of: id, context: context), [2], "replaced value")
             try await subject.removeExtendedAttribute("user.colour", of: id, context: context)
             try await expectError(.noData, "get of a removed attribute") {
                 try await subject.extendedAttribute("user.colour", of: id, context: context)
@@ -107,7 +118,8 @@ extension FileOperationsConformance {
         },
         check("extendedAttributesOnDirectories") { scratch in
             let directory = try await scratch.makeDirectory("tagged")
-            try await scratch.subject.setExtendedAttribute("user.k", to: [1, 2], mode: .createOrReplace, of: directory, context: scratch.context)
+            try await scratch.subject.setExtendedAttribute(
+                "user.k", to: [1, 2], mode: .createOrReplace, of: directory, context: scratch.context)
             let value = try await scratch.subject.extendedAttribute("user.k", of: directory, context: scratch.context)
             try expectEqual(value, [1, 2], "value on a directory")
         },
@@ -130,10 +142,14 @@ extension FileOperationsConformance {
         },
         check("missingFileIDIsNotFound") { scratch in
             let missing = FileID.random()
-            try await expectError(.notFound, "attributes of an unknown FileID") { try await scratch.attributes(missing) }
+            try await expectError(.notFound, "attributes of an unknown FileID") {
+                try await scratch.attributes(missing)
+            }
             let id = try await scratch.makeFile("gone")
             try await scratch.subject.unlink("gone", in: scratch.directory, context: scratch.context)
-            try await expectError(.notFound, "attributes of an unlinked, closed file") { try await scratch.attributes(id) }
+            try await expectError(.notFound, "attributes of an unlinked, closed file") {
+                try await scratch.attributes(id)
+            }
         },
     ]
 }

@@ -66,7 +66,8 @@ public enum FileOperationsConformance {
                     let got = try await scratch.read(file, at: UInt64(offset), count: count)
                     try expectEqual(got, Array(data[offset..<offset + count]), "read of \(count) at \(offset)")
                 }
-                try expectEqual(try await scratch.read(file, at: 9_995, count: 100), Array(data[9_995...]), "short read at end")
+                try expectEqual(
+                    try await scratch.read(file, at: 9_995, count: 100), Array(data[9_995...]), "short read at end")
                 try expectEqual(try await scratch.read(file, at: 10_000, count: 10), [], "read at end of file")
                 try expectEqual(try await scratch.read(file, at: 50_000, count: 10), [], "read past end of file")
             }
@@ -146,21 +147,26 @@ public enum FileOperationsConformance {
                 }
                 try expectEqual(try await seek(0, .data), 0, "SEEK_DATA from 0")
                 let hole = try await seek(0, .hole)
-                try expect(hole == UInt64(block) || hole == size, "SEEK_HOLE from 0: expected \(block) or \(size), got \(hole)")
+                try expect(
+                    hole == UInt64(block) || hole == size, "SEEK_HOLE from 0: expected \(block) or \(size), got \(hole)"
+                )
                 let data = try await seek(UInt64(2 * block), .data)
                 try expect(
                     data == UInt64(2 * block) || data == UInt64(256 * block),
                     "SEEK_DATA from \(2 * block): expected \(2 * block) or \(256 * block), got \(data)")
                 try expectEqual(try await seek(size - 1, .hole), size, "SEEK_HOLE in the last block")
                 try await expectError(.noSuchDeviceOrAddress, "SEEK_DATA at the end") { try await seek(size, .data) }
-                try await expectError(.noSuchDeviceOrAddress, "SEEK_HOLE past the end") { try await seek(size + 1, .hole) }
+                try await expectError(.noSuchDeviceOrAddress, "SEEK_HOLE past the end") {
+                    try await seek(size + 1, .hole)
+                }
             }
         },
         check("discardReadsBackZeros") { scratch in
             let block = 4096
             let id = try await scratch.makeFile("punched", [UInt8](repeating: 0xAB, count: 3 * block))
             try await scratch.withOpen(id, .readWrite) { file in
-                try await scratch.subject.discard(file, at: UInt64(block), length: UInt64(block), context: scratch.context)
+                try await scratch.subject.discard(
+                    file, at: UInt64(block), length: UInt64(block), context: scratch.context)
                 try await scratch.subject.discard(file, at: 10, length: 5, context: scratch.context)
             }
             var expected = [UInt8](repeating: 0xAB, count: 3 * block)
@@ -182,7 +188,8 @@ public enum FileOperationsConformance {
             try await scratch.withOpen(id, .readWrite) { file in
                 try await scratch.subject.allocate(file, at: 0, length: 8_192, keepSize: true, context: scratch.context)
                 try expectEqual(try await scratch.attributes(id).size, 1, "size after allocate keeping size")
-                try await scratch.subject.allocate(file, at: 0, length: 8_192, keepSize: false, context: scratch.context)
+                try await scratch.subject.allocate(
+                    file, at: 0, length: 8_192, keepSize: false, context: scratch.context)
             }
             let content = try await scratch.contents(id)
             try expectEqual(content.count, 8_192, "size after allocate")

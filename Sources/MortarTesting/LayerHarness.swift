@@ -99,7 +99,9 @@ public final class LayerHarness: Layer {
         return try await next.attributes(ofOpen: file, context: context)
     }
 
-    public func setAttributes(_ changes: AttributeChanges, of file: FileID, context: OperationContext) async throws -> FileAttributes {
+    public func setAttributes(_ changes: AttributeChanges, of file: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
         try intercept(.setAttributes)
         return try await next.setAttributes(changes, of: file, context: context)
     }
@@ -109,7 +111,9 @@ public final class LayerHarness: Layer {
         return try await next.checkAccess(mask, to: file, context: context)
     }
 
-    public func create(_ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags, context: OperationContext) async throws -> CreatedFile {
+    public func create(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags, context: OperationContext
+    ) async throws -> CreatedFile {
         try intercept(.create)
         return try await next.create(name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
     }
@@ -124,12 +128,16 @@ public final class LayerHarness: Layer {
         return try await next.release(file, context: context)
     }
 
-    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws -> ByteBuffer {
+    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
         try intercept(.read)
         return try await next.read(from: file, at: offset, count: count, context: context)
     }
 
-    public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws -> Int {
+    public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
+        -> Int
+    {
         try intercept(.write)
         return try await next.write(data, to: file, at: offset, context: context)
     }
@@ -149,7 +157,9 @@ public final class LayerHarness: Layer {
         return try await next.flush(file, context: context)
     }
 
-    public func allocate(_ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext) async throws {
+    public func allocate(_ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext)
+        async throws
+    {
         try intercept(.allocate)
         return try await next.allocate(file, at: offset, length: length, keepSize: keepSize, context: context)
     }
@@ -164,7 +174,9 @@ public final class LayerHarness: Layer {
         return try await next.zeroFill(file, at: offset, length: length, context: context)
     }
 
-    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext) async throws -> UInt64 {
+    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
+        async throws -> UInt64
+    {
         try intercept(.seek)
         return try await next.seek(file, from: offset, to: target, context: context)
     }
@@ -174,7 +186,9 @@ public final class LayerHarness: Layer {
         return try await next.lock(file, request, wait: wait, context: context)
     }
 
-    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws -> LockRequest? {
+    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws
+        -> LockRequest?
+    {
         try intercept(.testLock)
         return try await next.testLock(file, request, context: context)
     }
@@ -184,7 +198,9 @@ public final class LayerHarness: Layer {
         return try await next.unlink(name, in: parent, context: context)
     }
 
-    public func makeDirectory(_ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext) async throws -> FileAttributes {
+    public func makeDirectory(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
+    ) async throws -> FileAttributes {
         try intercept(.makeDirectory)
         return try await next.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context)
     }
@@ -194,22 +210,31 @@ public final class LayerHarness: Layer {
         return try await next.removeDirectory(name, in: parent, context: context)
     }
 
-    public func readDirectory(_ directory: FileID, after cookie: UInt64, countMax: Int, context: OperationContext) async throws -> DirectoryPage {
+    public func readDirectory(_ directory: FileID, after cookie: UInt64, countMax: Int, context: OperationContext)
+        async throws -> DirectoryPage
+    {
         try intercept(.readDirectory)
         return try await next.readDirectory(directory, after: cookie, countMax: countMax, context: context)
     }
 
-    public func rename(_ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags, context: OperationContext) async throws {
+    public func rename(
+        _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
+        context: OperationContext
+    ) async throws {
         try intercept(.rename)
         return try await next.rename(name, in: parent, to: newName, in: newParent, flags: flags, context: context)
     }
 
-    public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
+    public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
         try intercept(.link)
         return try await next.link(file, as: name, in: parent, context: context)
     }
 
-    public func makeSymbolicLink(_ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext) async throws -> FileAttributes {
+    public func makeSymbolicLink(
+        _ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext
+    ) async throws -> FileAttributes {
         try intercept(.makeSymbolicLink)
         return try await next.makeSymbolicLink(name, in: parent, id: id, target: target, context: context)
     }
@@ -219,7 +244,9 @@ public final class LayerHarness: Layer {
         return try await next.readSymbolicLink(file, context: context)
     }
 
-    public func makeNode(_ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, context: OperationContext) async throws -> FileAttributes {
+    public func makeNode(
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, context: OperationContext
+    ) async throws -> FileAttributes {
         try intercept(.makeNode)
         return try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
     }
@@ -234,7 +261,9 @@ public final class LayerHarness: Layer {
         return try await next.extendedAttribute(name, of: file, context: context)
     }
 
-    public func setExtendedAttribute(_ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext) async throws {
+    public func setExtendedAttribute(
+        _ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext
+    ) async throws {
         try intercept(.setExtendedAttribute)
         return try await next.setExtendedAttribute(name, to: value, mode: mode, of: file, context: context)
     }

@@ -16,8 +16,8 @@ import Synchronization
 /// Listings contain neither `.` nor `..`.
 ///
 /// Times come from the clock given to ``init(clock:fileByteCountMax:)``; by default a counter that advances one
-/// second on every change from 1_700_000_000 (November 2023), so tests are deterministic. Byte-range locks are not modelled (`.notSupported`): they
-/// belong to a server layer.
+/// second on every change from 1_700_000_000 (November 2023), so tests are deterministic. Byte-range locks are not
+/// modelled (`.notSupported`): they belong to a server layer.
 public final class MemoryFileSystem: FileOperations {
     private let state: Mutex<MemoryModel>
 

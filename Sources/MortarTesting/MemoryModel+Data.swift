@@ -141,7 +141,8 @@ extension MemoryModel {
     private func requireSize(_ offset: UInt64, plus length: UInt64) throws {
         let (end, overflow) = offset.addingReportingOverflow(length)
         guard !overflow, end <= fileByteCountMax else {
-            throw FileSystemError(.fileTooLarge, "file would reach \(offset)+\(length) bytes, past the model's \(fileByteCountMax)")
+            throw FileSystemError(
+                .fileTooLarge, "file would reach \(offset)+\(length) bytes, past the model's \(fileByteCountMax)")
         }
     }
 }

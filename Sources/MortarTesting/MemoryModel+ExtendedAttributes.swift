@@ -69,7 +69,8 @@ extension MemoryModel {
         let usedBlocks = inodes.values.reduce(UInt64(0)) { $0 + $1.content.usedSectors / 8 }
         let usedFiles = UInt64(inodes.count)
         return FileSystemStatistics(
-            blockSize: 4096, fragmentSize: 4096, blocks: blockCount, blocksFree: blockCount - min(blockCount, usedBlocks),
+            blockSize: 4096, fragmentSize: 4096, blocks: blockCount,
+            blocksFree: blockCount - min(blockCount, usedBlocks),
             blocksAvailable: blockCount - min(blockCount, usedBlocks), files: fileCount,
             filesFree: fileCount - min(fileCount, usedFiles), filesAvailable: fileCount - min(fileCount, usedFiles))
     }

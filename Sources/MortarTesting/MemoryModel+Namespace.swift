@@ -53,7 +53,8 @@ extension MemoryModel {
         context: OperationContext
     ) throws -> FileAttributes {
         guard type != .directory, type != .symbolicLink else {
-            throw FileSystemError.invalidArgument("makeNode cannot make a \(type); use makeDirectory or makeSymbolicLink")
+            throw FileSystemError.invalidArgument(
+                "makeNode cannot make a \(type); use makeDirectory or makeSymbolicLink")
         }
         _ = try requireFreeName(name, in: parent)
         try requireUnused(id)

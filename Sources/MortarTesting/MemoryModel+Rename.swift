@@ -9,28 +9,37 @@ extension MemoryModel {
         guard !flags.isSuperset(of: [.noReplace, .exchange]) else {
             throw FileSystemError.invalidArgument("rename flags noReplace and exchange exclude each other")
         }
+        // Checks in the order Linux makes them, so that error codes agree when several apply.
         let sourceID = try entry(name, in: parent)
         try EntryName.validate(newName)
         let targetID = try directory(newParent).entries[newName]
+        if flags.contains(.noReplace), targetID != nil {
+            throw FileSystemError(.exists, "rename: '\(newName)' already exists in \(newParent)")
+        }
+        if flags.contains(.exchange), targetID == nil {
+            throw FileSystemError.notFound("rename exchange: no entry '\(newName)' in \(newParent)")
+        }
         let source = try inode(sourceID)
         if source.type == .directory { try requireNotInside(newParent, directory: sourceID) }
-        if flags.contains(.exchange) {
-            guard let targetID else {
-                throw FileSystemError.notFound("rename exchange: no entry '\(newName)' in \(newParent)")
+        if let targetID, let target = inodes[targetID], target.type == .directory {
+            do {
+                try requireNotInside(parent, directory: targetID)
+            } catch where !flags.contains(.exchange) {
+                throw FileSystemError(.notEmpty, "rename: '\(newName)' contains the source")
             }
-            if try inode(targetID).type == .directory { try requireNotInside(parent, directory: targetID) }
+        }
+        guard let targetID else {
+            move(name, from: parent, to: newName, in: newParent)
+            return
+        }
+        // Two names of one file: POSIX says rename does nothing.
+        if targetID == sourceID { return }
+        if flags.contains(.exchange) {
             exchange(name, in: parent, with: newName, in: newParent)
             return
         }
-        if let targetID {
-            guard !flags.contains(.noReplace) else {
-                throw FileSystemError(.exists, "rename: '\(newName)' already exists in \(newParent)")
-            }
-            // Two names of one file: POSIX says rename does nothing.
-            if targetID == sourceID { return }
-            try requireReplaceable(try inode(targetID), by: source, name: newName)
-        }
-        if let targetID { remove(newName, id: targetID, from: newParent) }
+        try requireReplaceable(try inode(targetID), by: source, name: newName)
+        remove(newName, id: targetID, from: newParent)
         move(name, from: parent, to: newName, in: newParent)
     }
 
@@ -79,7 +88,9 @@ extension MemoryModel {
     }
 
     private mutating func exchange(_ name: String, in parent: FileID, with newName: String, in newParent: FileID) {
-        guard let first = inodes[parent]?.entries[name], let second = inodes[newParent]?.entries[newName] else { return }
+        guard let first = inodes[parent]?.entries[name], let second = inodes[newParent]?.entries[newName] else {
+            return
+        }
         inodes[parent]?.entries[name] = second
         inodes[newParent]?.entries[newName] = first
         if parent != newParent {

@@ -149,7 +149,9 @@ struct MemoryModel: Sendable {
         var inode = try inode(id)
         if let size = changes.size {
             guard inode.type != .directory else { throw FileSystemError(.isDirectory, "cannot resize directory \(id)") }
-            guard inode.type == .regular else { throw FileSystemError.invalidArgument("cannot resize \(inode.type) \(id)") }
+            guard inode.type == .regular else {
+                throw FileSystemError.invalidArgument("cannot resize \(inode.type) \(id)")
+            }
             guard size <= fileByteCountMax else {
                 throw FileSystemError(.fileTooLarge, "size \(size) exceeds the model's \(fileByteCountMax)")
             }

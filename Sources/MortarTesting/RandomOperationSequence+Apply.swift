@@ -18,7 +18,8 @@ extension RandomOperationSequence {
         switch operation {
         case .create(let name, let parent, let id, let exclusive):
             let flags: OpenFlags = exclusive ? [.readWrite, .create, .exclusive] : [.readWrite, .create]
-            let created = try await fileSystem.create(name, in: parent, id: id, permissions: 0o644, flags: flags, context: context)
+            let created = try await fileSystem.create(
+                name, in: parent, id: id, permissions: 0o644, flags: flags, context: context)
             try await fileSystem.release(created.file, context: context)
             return normalised(created.attributes)
         case .write(let id, let offset, let bytes, let append):
@@ -33,7 +34,8 @@ extension RandomOperationSequence {
             }
             return digest(Array(buffer.readableBytesView))
         case .resize(let id, let size):
-            return normalised(try await fileSystem.setAttributes(AttributeChanges(size: size), of: id, context: context))
+            return normalised(
+                try await fileSystem.setAttributes(AttributeChanges(size: size), of: id, context: context))
         case .rename(let name, let parent, let newName, let newParent, let flags):
             try await fileSystem.rename(name, in: parent, to: newName, in: newParent, flags: flags, context: context)
             return "renamed"
@@ -109,7 +111,9 @@ extension RandomOperationSequence {
         var cookie: UInt64 = 0
         for _ in 0..<10_000 {
             let page = try await fileSystem.readDirectory(id, after: cookie, countMax: countMax, context: context)
-            lines += page.entries.filter { $0.name != "." && $0.name != ".." }.map { "\($0.name)=\(normalised($0.attributes))" }
+            lines += page.entries.filter { $0.name != "." && $0.name != ".." }.map {
+                "\($0.name)=\(normalised($0.attributes))"
+            }
             guard let next = page.nextCookie else { return lines.sorted().joined(separator: "; ") }
             cookie = next
         }

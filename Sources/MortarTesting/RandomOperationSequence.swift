@@ -58,7 +58,8 @@ public struct RandomOperationSequence: Sendable {
         let object = generator.below(20) == 0 ? generator.fileID() : generator.pick(objects)
         let attributeName = generator.pick(Self.attributeNames)
         switch generator.below(20) {
-        case 0, 1, 2: return .create(name: name, in: directory, id: generator.fileID(), exclusive: generator.below(2) == 0)
+        case 0, 1, 2:
+            return .create(name: name, in: directory, id: generator.fileID(), exclusive: generator.below(2) == 0)
         case 3, 4:
             let bytes = generator.bytes(generator.below(600))
             return .write(object, at: UInt64(generator.below(20_000)), bytes: bytes, append: generator.below(4) == 0)
@@ -71,17 +72,20 @@ public struct RandomOperationSequence: Sendable {
                 name, in: directory, to: generator.pick(Self.names), newParent: generator.pick(directories),
                 flags: generator.pick(flags))
         case 10: return .link(object, as: name, in: directory)
-        case 11: return .makeSymbolicLink(name, in: directory, id: generator.fileID(), target: generator.pick(Self.names))
+        case 11:
+            return .makeSymbolicLink(name, in: directory, id: generator.fileID(), target: generator.pick(Self.names))
         case 12: return .unlink(name, in: directory)
         case 13: return .makeDirectory(name, in: directory, id: generator.fileID())
         case 14: return .removeDirectory(name, in: directory)
         case 15:
             let modes: [ExtendedAttributeMode] = [.createOrReplace, .createOnly, .replaceOnly]
-            return .setExtendedAttribute(attributeName, of: object, value: generator.bytes(generator.below(8)), mode: generator.pick(modes))
+            return .setExtendedAttribute(
+                attributeName, of: object, value: generator.bytes(generator.below(8)), mode: generator.pick(modes))
         case 16:
             return generator.below(3) == 0
                 ? .removeExtendedAttribute(attributeName, of: object)
-                : generator.below(2) == 0 ? .extendedAttribute(attributeName, of: object) : .extendedAttributeNames(of: object)
+                : generator.below(2) == 0
+                    ? .extendedAttribute(attributeName, of: object) : .extendedAttributeNames(of: object)
         case 17: return .readDirectory(directory, countMax: 1 + generator.below(4))
         case 18: return .lookup(name, in: directory)
         default: return generator.below(4) == 0 ? .readSymbolicLink(object) : .attributes(of: object)

@@ -69,10 +69,12 @@ private final class CorruptingLayer: Layer {
         -> ByteBuffer
     {
         var buffer = try await next.read(from: file, at: offset, count: count, context: context)
-        guard buffer.readableBytes > 0, !corrupted.withLock({ alreadyDone in
-            defer { alreadyDone = true }
-            return alreadyDone
-        }) else { return buffer }
+        guard buffer.readableBytes > 0,
+            !corrupted.withLock({ alreadyDone in
+                defer { alreadyDone = true }
+                return alreadyDone
+            })
+        else { return buffer }
         let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0
         buffer.setInteger(first ^ 0xFF, at: buffer.readerIndex)
         return buffer

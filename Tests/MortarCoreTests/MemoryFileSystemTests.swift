@@ -55,7 +55,9 @@ struct MemoryFileSystemTests {
         try await fileSystem.unlink("temporary", in: .root, context: context)
         #expect(try await fileSystem.attributes(ofOpen: file, context: context).linkCount == 0)
         try await fileSystem.release(file, context: context)
-        await #expect(throws: FileSystemError.self) { try await fileSystem.attributes(of: file.id, context: self.context) }
+        await #expect(throws: FileSystemError.self) {
+            try await fileSystem.attributes(of: file.id, context: self.context)
+        }
         #expect(fileSystem.openHandleCount == 0)
     }
 

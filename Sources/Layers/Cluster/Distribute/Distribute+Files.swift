@@ -1,0 +1,166 @@
+import Logging
+import MortarCore
+import MortarVolumeSpec
+import NIOCore
+import Synchronization
+
+/// Attributes, open files and extended attributes: operations addressed by FileID or by open file.
+extension Distribute {
+    public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
+        try await resolve(name, in: parent, context: context).attributes
+    }
+
+    public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
+        try await query(file, context: context) { try await $0.attributes(of: file, context: context) }
+    }
+
+    public func attributes(ofOpen file: OpenFile, context: OperationContext) async throws -> FileAttributes {
+        let (child, childFile) = try state.withLock { try $0.openFile(file) }
+        return try await children[child].attributes(ofOpen: childFile, context: context)
+    }
+
+    public func setAttributes(_ changes: AttributeChanges, of file: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await change(file, "setAttributes", context: context) {
+            try await $0.setAttributes(changes, of: file, context: context)
+        }
+    }
+
+    public func checkAccess(_ mask: AccessMask, to file: FileID, context: OperationContext) async throws {
+        try await query(file, context: context) { try await $0.checkAccess(mask, to: file, context: context) }
+    }
+
+    public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
+        let child = try await readingChild(for: file, context: context)
+        let opened = try await children[child].open(file, flags: flags, context: context)
+        return try await register(child: child, file: opened, context: context)
+    }
+
+    /// Gives a child's open file a handle of this layer; releases it on the child when this layer has no handle left.
+    func register(child: Int, file: OpenFile, context: OperationContext) async throws -> OpenFile {
+        do {
+            return try state.withLock { try $0.register(child: child, file: file) }
+        } catch {
+            try? await children[child].release(file, context: context)
+            throw error
+        }
+    }
+
+    public func release(_ file: OpenFile, context: OperationContext) async throws {
+        let (child, childFile) = try state.withLock { try $0.openFile(file) }
+        state.withLock { $0.unregister(file) }
+        try await children[child].release(childFile, context: context)
+    }
+
+    /// Runs `body` with the child and child handle behind one of this layer's open files.
+    func onOpenFile<Result: Sendable>(
+        _ file: OpenFile, _ body: (any FileOperations, OpenFile) async throws -> Result
+    ) async throws -> Result {
+        let (child, childFile) = try state.withLock { try $0.openFile(file) }
+        return try await body(children[child], childFile)
+    }
+
+    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
+        try await onOpenFile(file) { try await $0.read(from: $1, at: offset, count: count, context: context) }
+    }
+
+    public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
+        async throws -> Int
+    {
+        try await onOpenFile(file) { try await $0.write(data, to: $1, at: offset, context: context) }
+    }
+
+    public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
+        try await onOpenFile(file) { try await $0.truncate($1, to: size, context: context) }
+    }
+
+    public func synchronize(_ file: OpenFile, dataOnly: Bool, context: OperationContext) async throws {
+        try await onOpenFile(file) { try await $0.synchronize($1, dataOnly: dataOnly, context: context) }
+    }
+
+    public func flush(_ file: OpenFile, context: OperationContext) async throws {
+        try await onOpenFile(file) { try await $0.flush($1, context: context) }
+    }
+
+    public func allocate(
+        _ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext
+    ) async throws {
+        try await onOpenFile(file) {
+            try await $0.allocate($1, at: offset, length: length, keepSize: keepSize, context: context)
+        }
+    }
+
+    public func discard(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        try await onOpenFile(file) { try await $0.discard($1, at: offset, length: length, context: context) }
+    }
+
+    public func zeroFill(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        try await onOpenFile(file) { try await $0.zeroFill($1, at: offset, length: length, context: context) }
+    }
+
+    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
+        async throws -> UInt64
+    {
+        try await onOpenFile(file) { try await $0.seek($1, from: offset, to: target, context: context) }
+    }
+
+    public func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {
+        try await onOpenFile(file) { try await $0.lock($1, request, wait: wait, context: context) }
+    }
+
+    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws
+        -> LockRequest?
+    {
+        try await onOpenFile(file) { try await $0.testLock($1, request, context: context) }
+    }
+
+    public func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String {
+        try await query(file, context: context) { try await $0.readSymbolicLink(file, context: context) }
+    }
+
+    // MARK: Extended attributes
+
+    public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws
+        -> [UInt8]
+    {
+        try await query(file, context: context) { try await $0.extendedAttribute(name, of: file, context: context) }
+    }
+
+    public func setExtendedAttribute(
+        _ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext
+    ) async throws {
+        try await change(file, "setExtendedAttribute", context: context) {
+            try await $0.setExtendedAttribute(name, to: value, mode: mode, of: file, context: context)
+        }
+    }
+
+    public func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String] {
+        try await query(file, context: context) { try await $0.extendedAttributeNames(of: file, context: context) }
+    }
+
+    public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
+        try await change(file, "removeExtendedAttribute", context: context) {
+            try await $0.removeExtendedAttribute(name, of: file, context: context)
+        }
+    }
+
+    public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
+        let all = try await everyChild("fileSystemStatistics") { try await $0.fileSystemStatistics(context: context) }
+        guard var total = all.first else { throw FileSystemError.inputOutput("distribute has no children") }
+        for other in all.dropFirst() {
+            // Counts are in each child's fragment size; convert to the first child's.
+            let scale = { (blocks: UInt64) in blocks * max(other.fragmentSize, 1) / max(total.fragmentSize, 1) }
+            total.blocks += scale(other.blocks)
+            total.blocksFree += scale(other.blocksFree)
+            total.blocksAvailable += scale(other.blocksAvailable)
+            total.files += other.files
+            total.filesFree += other.filesFree
+            total.filesAvailable += other.filesAvailable
+            total.nameLengthMax = min(total.nameLengthMax, other.nameLengthMax)
+        }
+        return total
+    }
+}

@@ -1,0 +1,127 @@
+import Logging
+import MortarCore
+import MortarVolumeSpec
+import NIOCore
+import Synchronization
+
+/// The distribute layer (GlusterFS's DHT): spreads a volume's files over its children by a hash of their names.
+///
+/// - **Directories exist on every child**, with the same FileID. `makeDirectory`, `removeDirectory`, directory
+///   renames, and `setAttributes` and extended-attribute changes of directories go to every child. A lookup that
+///   finds a directory missing on some child creates it there (same FileID, permissions and owner).
+/// - **Files live on exactly one child**: the one whose range in the parent's ``Layout`` covers the name's hash.
+///   A file renamed (or hard-linked) to a name that hashes elsewhere stays where its data is, and the hashed child
+///   gets a *link file* for the name: empty, mode 0o1000, with the extended attribute `trusted.mortar.linkto` =
+///   the holding child's index in decimal. Lookups follow link files; listings hide them.
+/// - FileID-addressed operations find their child through a bounded placement cache, learned from lookups,
+///   creates and listings; on a miss every child is asked.
+/// - Open files carry this layer's own handle numbers, each mapped to the child and the child's handle.
+///
+/// Operations that touch several children are not atomic. When a child fails part way, the operation throws that
+/// child's error and the children already changed stay changed: a directory made on some children is completed by
+/// the next lookup; a removal or rename stops where it failed, and the error names the child.
+public final class Distribute: FileOperations {
+    public let children: [any FileOperations]
+    let options: DistributeOptions
+    let logger: Logger
+    let state = Mutex(DistributeState())
+
+    /// Name of the extended attribute of a link file that names the child holding the data.
+    public static let linkToAttribute = "trusted.mortar.linkto"
+    /// Permissions that mark a link file (sticky bit only).
+    public static let linkFilePermissions: UInt32 = 0o1000
+
+    public init(children: [any FileOperations], options: DistributeOptions = DistributeOptions(), logger: Logger) {
+        precondition(!children.isEmpty, "distribute needs at least one child")
+        precondition(children.count <= 1 << DirectoryCookie.childIndexBits, "too many children: \(children.count)")
+        self.children = children
+        self.options = options
+        self.logger = logger
+    }
+
+    func layout(of directory: FileID) -> Layout {
+        .default(childCount: children.count, directory: directory)
+    }
+
+    func hashedChild(_ name: String, in parent: FileID) -> Int {
+        layout(of: parent).child(for: name)
+    }
+
+    // MARK: Link files
+
+    /// The child a link file points at, or `nil` when `attributes` are not those of a link file on `child`.
+    func linkTarget(of attributes: FileAttributes, on child: Int, context: OperationContext) async throws -> Int? {
+        guard attributes.type == .regular, attributes.permissions == Self.linkFilePermissions, attributes.size == 0
+        else { return nil }
+        let value: [UInt8]
+        do {
+            value = try await children[child].extendedAttribute(
+                Self.linkToAttribute, of: attributes.id, context: context)
+        } catch let error as FileSystemError where error.code == .noData || error.code == .notFound {
+            return nil
+        }
+        guard let target = Int(String(decoding: value, as: UTF8.self)), children.indices.contains(target) else {
+            throw FileSystemError.inputOutput("link file \(attributes.id) on child \(child) names no child: \(value)")
+        }
+        return target
+    }
+
+    /// Makes `name` on its hashed child point at `holder`, replacing any link file there. Nothing is needed
+    /// when the hashed child is the holder.
+    func placeLinkFile(
+        _ name: String, in parent: FileID, id: FileID, holder: Int, context: OperationContext
+    ) async throws {
+        let hashed = hashedChild(name, in: parent)
+        guard hashed != holder else { return }
+        try await removeLinkFile(name, in: parent, keeping: holder, context: context)
+        let child = children[hashed]
+        if (try? await child.attributes(of: id, context: context)) != nil {
+            // Another name of the same file already has a link file here: link to it, as the data is linked.
+            _ = try await child.link(id, as: name, in: parent, context: context)
+            return
+        }
+        let created = try await child.create(
+            name, in: parent, id: id, permissions: Self.linkFilePermissions, flags: [.write, .create, .exclusive],
+            context: context)
+        try await child.release(created.file, context: context)
+        try await child.setExtendedAttribute(
+            Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: id, context: context)
+    }
+
+    /// Removes the link file for `name` from its hashed child, if there is one and that child is not `holder`.
+    func removeLinkFile(_ name: String, in parent: FileID, keeping holder: Int?, context: OperationContext) async throws
+    {
+        let hashed = hashedChild(name, in: parent)
+        guard hashed != holder else { return }
+        guard let attributes = try? await children[hashed].lookup(name, in: parent, context: context),
+            try await linkTarget(of: attributes, on: hashed, context: context) != nil
+        else { return }
+        try await children[hashed].unlink(name, in: parent, context: context)
+    }
+
+    // MARK: Fan-out helpers
+
+    /// Runs `body` on every child in order, stopping at the first error, which is rethrown naming the child.
+    func everyChild<Result: Sendable>(
+        _ operation: String, order: [Int]? = nil, _ body: (any FileOperations) async throws -> Result
+    ) async throws -> [Result] {
+        var results: [Result] = []
+        for index in order ?? Array(children.indices) {
+            do {
+                results.append(try await body(children[index]))
+            } catch {
+                let error = FileSystemError.wrapping(error)
+                if index != (order ?? Array(children.indices)).first {
+                    logger.warning("\(operation) failed on child \(index) after earlier children changed: \(error)")
+                }
+                throw error
+            }
+        }
+        return results
+    }
+}
+
+/// Whether an error is ENOENT.
+func isNotFound(_ error: any Error) -> Bool {
+    (error as? FileSystemError)?.code == .notFound
+}
