@@ -29,10 +29,7 @@ extension MemoryModel {
         guard value.count <= Limits.extendedAttributeValueByteCountMax else {
             throw FileSystemError(.argumentListTooLong, "extended attribute value of \(value.count) bytes is too large")
         }
-        // Linux keeps user attributes off symbolic links and special files.
-        if name.hasPrefix("user."), inode.type != .regular, inode.type != .directory {
-            throw FileSystemError(.operationNotPermitted, "user extended attributes are not allowed on a \(inode.type)")
-        }
+        try Self.checkUserAttributeWritable(name, on: inode.type)
         let exists = inode.extendedAttributes[name] != nil
         switch mode {
         case .createOnly where exists:
@@ -54,8 +51,17 @@ extension MemoryModel {
         try inode(id).extendedAttributes.keys.sorted()
     }
 
+    /// Linux keeps user attributes off symbolic links and special files: changing one there is EPERM (reading
+    /// one is just ENODATA), checked before whether the attribute exists.
+    static func checkUserAttributeWritable(_ name: String, on type: FileType) throws {
+        if name.hasPrefix("user."), type != .regular, type != .directory {
+            throw FileSystemError(.operationNotPermitted, "user extended attributes are not allowed on a \(type)")
+        }
+    }
+
     mutating func removeExtendedAttribute(_ name: String, of id: FileID) throws {
         try validateExtendedAttributeName(name)
+        try Self.checkUserAttributeWritable(name, on: try inode(id).type)
         guard try inode(id).extendedAttributes[name] != nil else {
             throw FileSystemError(.noData, "no extended attribute '\(name)' on \(id) to remove")
         }
