@@ -69,16 +69,11 @@ public final class BrickConnection: Sendable {
 
     /// Sends a request and waits for its reply. A failed reply is thrown as the brick's ``FileSystemError``.
     public func call(_ request: Request, credentials: WireCredentials) async throws -> Reply {
-        var payload: ByteBuffer
-        if case .write(_, _, let data) = request {
-            payload = channel.allocator.buffer(capacity: 96 + data.readableBytes)
-        } else {
-            payload = channel.allocator.buffer(capacity: 96)
-        }
-        request.encode(credentials: credentials, into: &payload)
+        var payload = channel.allocator.buffer(capacity: 96)
+        let trailer = request.encodeHead(credentials: credentials, into: &payload)
         await slots.acquire()
         defer { slots.release() }
-        let frame = try await send(kind: .request, payload: payload)
+        let frame = try await send(kind: .request, payload: payload, trailer: trailer)
         switch frame.kind {
         case .reply: return try Reply.decode(frame.payload)
         case .errorReply: throw try ErrorReply.decode(frame.payload)
@@ -86,9 +81,9 @@ public final class BrickConnection: Sendable {
         }
     }
 
-    private func send(kind: FrameKind, payload: ByteBuffer) async throws -> Frame {
+    private func send(kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil) async throws -> Frame {
         let promise = channel.eventLoop.makePromise(of: Frame.self)
-        channel.writeAndFlush(PendingCall(kind: kind, payload: payload, promise: promise), promise: nil)
+        channel.writeAndFlush(PendingCall(kind: kind, payload: payload, trailer: trailer, promise: promise), promise: nil)
         return try await promise.futureResult.get()
     }
 

@@ -36,20 +36,23 @@ public final class FrameEncoder: ChannelOutboundHandler, Sendable {
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
-        let length = 1 + 8 + frame.payload.readableBytes
+        let length = frame.length
         guard length <= Limits.frameByteCountMax else {
             promise?.fail(FileSystemError.invalidArgument("frame of \(length) bytes exceeds the limit"))
             return
         }
-        var header = context.channel.allocator.buffer(capacity: Frame.headerByteCount)
+        var header = context.channel.allocator.buffer(capacity: Frame.headerByteCount + frame.payload.readableBytes)
         header.writeInteger(UInt32(length))
         header.writeInteger(frame.kind.rawValue)
         header.writeInteger(frame.requestID)
-        if frame.payload.readableBytes == 0 {
+        // Small frames are gathered into the header buffer (one buffer, one iovec); bulk data goes as its own
+        // buffer, uncopied.
+        header.writeImmutableBuffer(frame.payload)
+        guard let trailer = frame.trailer, trailer.readableBytes > 0 else {
             context.write(wrapOutboundOut(header), promise: promise)
-        } else {
-            context.write(wrapOutboundOut(header), promise: nil)
-            context.write(wrapOutboundOut(frame.payload), promise: promise)
+            return
         }
+        context.write(wrapOutboundOut(header), promise: nil)
+        context.write(wrapOutboundOut(trailer), promise: promise)
     }
 }

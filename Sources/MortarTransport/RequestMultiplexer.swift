@@ -6,6 +6,7 @@ import NIOCore
 struct PendingCall {
     var kind: FrameKind
     var payload: ByteBuffer
+    var trailer: ByteBuffer?
     var promise: EventLoopPromise<Frame>
 }
 
@@ -35,7 +36,7 @@ final class RequestMultiplexer: ChannelDuplexHandler {
         let requestID = nextRequestID
         nextRequestID &+= 1
         pending[requestID] = call.promise
-        let frame = Frame(kind: call.kind, requestID: requestID, payload: call.payload)
+        let frame = Frame(kind: call.kind, requestID: requestID, payload: call.payload, trailer: call.trailer)
         context.write(wrapOutboundOut(frame), promise: promise)
     }
 

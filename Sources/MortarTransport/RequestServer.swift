@@ -143,9 +143,8 @@ public final class RequestServer: Sendable {
         var payload = ByteBuffer()
         do {
             let reply = try await session.handle(request, context: context)
-            if case .data(let data) = reply { payload.reserveCapacity(16 + data.readableBytes) }
-            reply.encode(into: &payload)
-            return Frame(kind: .reply, requestID: id, payload: payload)
+            let trailer = reply.encodeHead(into: &payload)
+            return Frame(kind: .reply, requestID: id, payload: payload, trailer: trailer)
         } catch {
             ErrorReply.encode(FileSystemError.wrapping(error), into: &payload)
             return Frame(kind: .errorReply, requestID: id, payload: payload)

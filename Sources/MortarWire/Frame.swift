@@ -30,25 +30,33 @@ public struct Frame: Sendable {
     public var kind: FrameKind
     public var requestID: UInt64
     public var payload: ByteBuffer
+    /// Bulk data that follows the payload on the wire (a write's data, a read's reply). Kept as a separate
+    /// buffer when sending, so that a megabyte is handed to the socket without being copied into the frame; a
+    /// received frame has everything in `payload`.
+    public var trailer: ByteBuffer?
 
-    public init(kind: FrameKind, requestID: UInt64, payload: ByteBuffer) {
+    public init(kind: FrameKind, requestID: UInt64, payload: ByteBuffer, trailer: ByteBuffer? = nil) {
         self.kind = kind
         self.requestID = requestID
         self.payload = payload
+        self.trailer = trailer
     }
+
+    /// Bytes after the length prefix.
+    public var length: Int { 1 + 8 + payload.readableBytes + (trailer?.readableBytes ?? 0) }
 
     /// Bytes before the payload: length prefix, kind and request id.
     public static let headerByteCount = 4 + 1 + 8
 
     /// Writes the whole frame (header and payload) to `buffer`.
     public func write(to buffer: inout ByteBuffer) {
-        let length = 1 + 8 + payload.readableBytes
         precondition(length <= Limits.frameByteCountMax, "frame of \(length) bytes exceeds the limit")
         buffer.writeInteger(UInt32(length))
         buffer.writeInteger(kind.rawValue)
         buffer.writeInteger(requestID)
         var payload = payload
         buffer.writeBuffer(&payload)
+        if var trailer { buffer.writeBuffer(&trailer) }
     }
 }
 

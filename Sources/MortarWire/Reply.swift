@@ -35,7 +35,21 @@ public enum Reply: Sendable {
     }
 
     public func encode(into buffer: inout ByteBuffer) {
+        if var trailer = encodeHead(into: &buffer) { buffer.writeBuffer(&trailer) }
+    }
+
+    /// Encodes everything but read data, which it returns to be sent after `buffer` without a copy.
+    public func encodeHead(into buffer: inout ByteBuffer) -> ByteBuffer? {
         buffer.writeInteger(tag)
+        if case .data(let data) = self {
+            buffer.writeInteger(UInt32(data.readableBytes))
+            return data
+        }
+        encodeBody(into: &buffer)
+        return nil
+    }
+
+    private func encodeBody(into buffer: inout ByteBuffer) {
         switch self {
         case .none: break
         case .attributes(let attributes): buffer.writeAttributes(attributes)
@@ -43,9 +57,8 @@ public enum Reply: Sendable {
             buffer.writeOpenFile(created.file)
             buffer.writeAttributes(created.attributes)
         case .opened(let file): buffer.writeOpenFile(file)
-        case .data(var data):
-            buffer.writeInteger(UInt32(data.readableBytes))
-            buffer.writeBuffer(&data)
+        case .data:
+            preconditionFailure("read data is encoded by encodeHead")
         case .number(let number): buffer.writeInteger(number)
         case .lock(let lock): buffer.writeOptional(lock) { $0.writeLockRequest($1) }
         case .page(let page): Self.encodePage(page, into: &buffer)

@@ -4,13 +4,25 @@ import NIOCore
 extension Request {
     /// Encodes credentials, opcode and fields as a request payload.
     public func encode(credentials: WireCredentials, into buffer: inout ByteBuffer) {
+        if var trailer = encodeHead(credentials: credentials, into: &buffer) { buffer.writeBuffer(&trailer) }
+    }
+
+    /// Encodes everything but a write's data, which it returns to be sent after `buffer` without a copy.
+    public func encodeHead(credentials: WireCredentials, into buffer: inout ByteBuffer) -> ByteBuffer? {
         buffer.writeInteger(opcode)
         buffer.writeInteger(credentials.userID)
         buffer.writeInteger(credentials.groupID)
         buffer.writeInteger(UInt32(credentials.supplementaryGroupIDs.count))
         for group in credentials.supplementaryGroupIDs { buffer.writeInteger(group) }
         buffer.writeInteger(credentials.processID)
+        if case .write(let file, let offset, let data) = self {
+            buffer.writeOpenFile(file)
+            buffer.writeInteger(offset)
+            buffer.writeInteger(UInt32(data.readableBytes))
+            return data
+        }
         encodeFields(into: &buffer)
+        return nil
     }
 
     private func encodeFields(into buffer: inout ByteBuffer) {
@@ -39,11 +51,8 @@ extension Request {
             buffer.writeOpenFile(file)
             buffer.writeInteger(offset)
             buffer.writeInteger(count)
-        case .write(let file, let offset, var data):
-            buffer.writeOpenFile(file)
-            buffer.writeInteger(offset)
-            buffer.writeInteger(UInt32(data.readableBytes))
-            buffer.writeBuffer(&data)
+        case .write:
+            preconditionFailure("writes are encoded by encodeHead")
         case .truncate(let file, let size):
             buffer.writeOpenFile(file)
             buffer.writeInteger(size)

@@ -2,8 +2,12 @@ import Glibc
 import MortarCore
 
 extension PosixStorage {
-    /// One page of a directory with each entry's attributes. Stateless: the cookie is the directory stream position
-    /// (`telldir`) after the last entry returned, so any later call on any connection continues from there.
+    /// One page of a directory with each entry's attributes. Stateless: the cookie counts the visible entries
+    /// already returned, so any later call on any connection continues from there.
+    ///
+    /// Why not `telldir`: on ext4 it is a 63-bit hash, and the layers above need cookie bits of their own
+    /// (distribute keeps the child's index in the top bits). A count is small and means the same on every file
+    /// system; the price is re-reading skipped names, which the kernel serves from its cache.
     public func readDirectory(_ directory: FileID, after cookie: UInt64, countMax: Int, context: OperationContext)
         async throws -> DirectoryPage
     {
@@ -18,8 +22,7 @@ extension PosixStorage {
                 throw FileSystemError.fromErrno("opendir", location.subject)
             }
             defer { closedir(stream) }
-            if cookie != 0 { seekdir(stream, Int(bitPattern: UInt(cookie))) }
-            let names = try readNames(stream, location: location, count: count)
+            let names = try readNames(stream, location: location, skipping: cookie, count: count)
             var entries: [DirectoryEntry] = []
             entries.reserveCapacity(names.names.count)
             for name in names.names {
@@ -38,11 +41,11 @@ extension PosixStorage {
 
     /// Reads up to `count` names, skipping `.`, `..` and the hidden index. Peeks one entry further so that the last
     /// page says it is the last (`nextCookie == nil`) rather than needing an extra empty page.
-    private func readNames(_ stream: OpaquePointer, location: Location, count: Int) throws
+    private func readNames(_ stream: OpaquePointer, location: Location, skipping: UInt64, count: Int) throws
         -> (names: [String], nextCookie: UInt64?)
     {
         var names: [String] = []
-        var position = telldir(stream)
+        var skipped: UInt64 = 0
         while true {
             errno = 0
             guard let record = readdir(stream) else {
@@ -54,9 +57,12 @@ extension PosixStorage {
             }
             if name == "." || name == ".." { continue }
             if location.id == .root, name == HandleIndex.hiddenName { continue }
-            if names.count == count { return (names, UInt64(bitPattern: Int64(position))) }
+            if skipped < skipping {
+                skipped += 1
+                continue
+            }
+            if names.count == count { return (names, skipping + UInt64(count)) }
             names.append(name)
-            position = telldir(stream)
         }
     }
 }

@@ -3,8 +3,14 @@ import Glibc
 import MortarCore
 
 extension PosixStorage {
-    /// Attributes named `trusted.mortar.*` are the brick's own bookkeeping; clients can neither see nor touch them.
-    static let reservedAttributePrefix = "trusted.mortar."
+    /// The brick's own bookkeeping (`trusted.mortar.id`, and anything under `trusted.mortar.brick.`): clients can
+    /// neither see nor touch it. Other `trusted.mortar.*` names belong to client layers (distribute's
+    /// `trusted.mortar.linkto` on link files) and are stored like any attribute.
+    static let reservedAttributePrefix = "trusted.mortar.brick."
+
+    static func isReserved(_ name: String) -> Bool {
+        name == SystemCall.idAttributeName || name.hasPrefix(reservedAttributePrefix)
+    }
 
     public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws
         -> [UInt8]
@@ -41,7 +47,7 @@ extension PosixStorage {
         try await run { [self] in
             let location = try index.locate(file)
             return try SystemCall.extendedAttributeNames(at: location.path, location.subject)
-                .filter { !$0.hasPrefix(Self.reservedAttributePrefix) }
+                .filter { !Self.isReserved($0) }
         }
     }
 
@@ -57,7 +63,7 @@ extension PosixStorage {
         guard !name.isEmpty, !name.utf8.contains(0), name.utf8.count <= Int(XATTR_NAME_MAX) else {
             throw FileSystemError.invalidArgument("invalid extended attribute name '\(name.prefix(64))'")
         }
-        guard !name.hasPrefix(reservedAttributePrefix) else {
+        guard !isReserved(name) else {
             throw FileSystemError(.operationNotPermitted, "extended attribute \(name) is reserved for the brick")
         }
     }

@@ -1,0 +1,38 @@
+import MortarBrickServer
+import MortarCore
+import MortarPosixStorage
+import MortarProtocolClient
+import MortarTransport
+import NIOCore
+import NIOPosix
+import Testing
+
+@Suite("Unix-domain sockets")
+struct UnixSocketTests {
+    /// A brick serves the same protocol on a Unix-domain socket as on TCP.
+    @Test func clientTalksToABrickOverAUnixSocket() async throws {
+        let root = try LoopbackBrick.makeTemporaryDirectory("mortar-unix")
+        let storage = try await PosixStorage.prepare(
+            root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
+        let socketPath = root + ".sock"
+        let service = BrickService(
+            storage: storage, endpoints: [.unixSocket(path: socketPath)],
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: OperationContext.silentLogger)
+        let bound = try await service.start()
+        let serving = Task { try await service.serve(bound) }
+        let client = ProtocolClient(
+            endpoint: .unixSocket(path: socketPath), clientName: "unix", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: OperationContext.silentLogger)
+        let context = OperationContext()
+        let created = try await client.create(
+            "over-unix", in: .root, id: .random(), permissions: 0o600, flags: .readWrite, context: context)
+        _ = try await client.write(ByteBuffer(string: "local"), to: created.file, at: 0, context: context)
+        let data = try await client.read(from: created.file, at: 0, count: 10, context: context)
+        #expect(String(buffer: data) == "local")
+        try await client.release(created.file, context: context)
+        client.shutdown()
+        serving.cancel()
+        bound.close()
+        _ = try? await serving.value
+    }
+}
