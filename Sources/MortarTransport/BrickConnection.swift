@@ -24,6 +24,7 @@ public final class BrickConnection: Sendable {
         let description = endpoint.description
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
+            .channelOption(.recvAllocator, value: TransportTuning.receiveAllocator)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([

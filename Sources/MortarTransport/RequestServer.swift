@@ -36,6 +36,7 @@ public final class RequestServer: Sendable {
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.recvAllocator, value: TransportTuning.receiveAllocator)
         let initialize: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, Frame>> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), FrameEncoder()])
