@@ -1,6 +1,7 @@
 import Mortar
 import MortarCore
 import NIOCore
+import NIOPosix
 
 /// One side of a copy: the local file system or a volume. `mortar cp` copies between any two.
 protocol CopyTree: Sendable {
@@ -35,24 +36,29 @@ struct LocalTree: CopyTree {
     }
 }
 
-/// Local reads are sequential here: the copy loop asks for consecutive ranges.
+/// Local reads are sequential here: the copy loop asks for consecutive ranges. Blocking calls run on NIO's
+/// thread pool, never on a task's thread.
 struct LocalReader: CopyReader {
     let file: LocalFile
     func read(count: Int, at offset: UInt64) async throws -> ByteBuffer {
-        var result = ByteBuffer()
-        while result.readableBytes < count {
-            var piece = try file.read(count: count - result.readableBytes)
-            if piece.readableBytes == 0 { break }
-            result.writeBuffer(&piece)
+        try await NIOThreadPool.singleton.runIfActive { [file] in
+            var result = ByteBuffer()
+            while result.readableBytes < count {
+                var piece = try file.read(count: count - result.readableBytes)
+                if piece.readableBytes == 0 { break }
+                result.writeBuffer(&piece)
+            }
+            return result
         }
-        return result
     }
     func close() async throws { try file.close() }
 }
 
 struct LocalWriter: CopyWriter {
     let file: LocalFile
-    func write(_ data: ByteBuffer, at offset: UInt64) async throws { try file.writeAll(data) }
+    func write(_ data: ByteBuffer, at offset: UInt64) async throws {
+        try await NIOThreadPool.singleton.runIfActive { [file] in try file.writeAll(data) }
+    }
     func close() async throws { try file.close() }
 }
 

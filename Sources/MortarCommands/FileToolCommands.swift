@@ -2,6 +2,7 @@ import ArgumentParser
 import Mortar
 import MortarCore
 import NIOCore
+import NIOPosix
 
 /// A file tool: one `mortar://` URL, one volume connection for the length of the command, and a one-line reason on
 /// failure.
@@ -30,7 +31,7 @@ struct CatCommand: FileToolCommand {
         while true {
             let data = try await file.read(count: 4 << 20, at: offset)
             if data.readableBytes == 0 { break }
-            try LocalFile.standardOutput.writeAll(data)
+            try await NIOThreadPool.singleton.runIfActive { try LocalFile.standardOutput.writeAll(data) }
             offset += UInt64(data.readableBytes)
         }
         try await file.close()

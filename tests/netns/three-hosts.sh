@@ -87,8 +87,9 @@ for i in 1 2 3; do
 done
 
 # Restart host 2's daemon: its brick stops with it and comes back with it.
-kill -TERM "$(cat "$work/h2/daemon.pid")"
-for _ in $(seq 1 100); do kill -0 "$(cat "$work/h2/daemon.pid")" 2>/dev/null || break; sleep 0.1; done
+daemon2=$(cat "$work/h2/daemon.pid")
+kill -TERM "$daemon2"
+for _ in $(seq 1 100); do kill -0 "$daemon2" 2>/dev/null || break; sleep 0.1; done
 start_daemon 2
 wait_for_daemon 2
 for _ in $(seq 1 100); do
