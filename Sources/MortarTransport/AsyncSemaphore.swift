@@ -18,6 +18,13 @@ public final class AsyncSemaphore: Sendable {
     }
 
     public func acquire() async {
+        // Fast path: a free slot costs a lock, not a suspension (which could move the task to another thread).
+        let acquired = state.withLock { state -> Bool in
+            guard state.available > 0 else { return false }
+            state.available -= 1
+            return true
+        }
+        if acquired { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in
                 if state.available > 0 {
