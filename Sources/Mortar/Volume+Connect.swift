@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import MortarCore
 import MortarManagementAPI
@@ -70,7 +71,3 @@ extension Volume {
         return connected
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

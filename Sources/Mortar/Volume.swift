@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import MortarCore
 import NIOCore
@@ -72,7 +73,3 @@ public final class Volume: Sendable {
             supplementaryGroupIDs: credentials.supplementaryGroupIDs, processID: Int32(getpid()), logger: logger)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMortarLinux
+import Glibc
 import Logging
 import MortarBrickServer
 import MortarCore
@@ -72,7 +73,3 @@ private struct BoundBrickService: Service {
         try await brick.serve(bound)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

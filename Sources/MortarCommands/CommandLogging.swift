@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 
 /// Logging for short-lived commands: warnings and errors only, to stderr, so that a command's output stays its
@@ -19,7 +20,3 @@ enum ProcessEnvironment {
         getenv(name).map { String(cString: $0) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

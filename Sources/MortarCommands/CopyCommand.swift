@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Mortar
 import MortarCore
 import NIOCore
@@ -123,7 +124,3 @@ final class Progress: @unchecked Sendable {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,4 @@
+import Glibc
 import MortarCore
 
 /// Text forms shared by the file tools.
@@ -41,7 +42,3 @@ enum Format {
         return "\(permissions(a)) \(a.linkCount) \(a.userID) \(a.groupID) \(padded) \(time(a.modificationTime).prefix(19)) \(entry.name)"
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,4 @@
+import Glibc
 import MortarCore
 import NIOCore
 
@@ -77,7 +78,3 @@ struct LocalFile {
         return names.sorted()
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

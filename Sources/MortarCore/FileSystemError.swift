@@ -36,6 +36,7 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let badFileHandle = Code(rawValue: EBADF)
         public static let wouldBlock = Code(rawValue: EAGAIN)
         public static let outOfMemory = Code(rawValue: ENOMEM)
+        public static let tooManyOpenFiles = Code(rawValue: EMFILE)
         public static let permissionDenied = Code(rawValue: EACCES)
         public static let busy = Code(rawValue: EBUSY)
         public static let exists = Code(rawValue: EEXIST)

@@ -34,7 +34,7 @@ extension MemoryModel {
             break
         }
         guard handles.count < Limits.openFilesPerConnectionMax else {
-            throw FileSystemError(.init(rawValue: 24), "too many open files (\(handles.count))")  // EMFILE
+            throw FileSystemError(.tooManyOpenFiles, "too many open files (\(handles.count))")
         }
         if flags.contains(.truncate), flags.contains(.write), inode.type == .regular, inode.content.size > 0 {
             inodes[id]?.content.resize(to: 0)

@@ -67,7 +67,7 @@ final class BrickSession: RequestSession {
         let count = openHandles.withLock { $0.count }
         guard count < Limits.openFilesPerConnectionMax else {
             throw FileSystemError(
-                .init(rawValue: 24), "connection has \(count) open files, the limit is \(Limits.openFilesPerConnectionMax)")
+                .tooManyOpenFiles, "connection has \(count) open files, the limit is \(Limits.openFilesPerConnectionMax)")
         }
     }
 }

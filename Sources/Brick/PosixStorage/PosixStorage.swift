@@ -114,7 +114,7 @@ public final class PosixStorage: FileOperations {
         let owned = OwnedDescriptor(descriptor, id: id, connectionID: context.connectionID)
         guard let handle = openFiles.withLock({ $0.insert(owned) }) else {
             throw FileSystemError(
-                .init(rawValue: EMFILE), "too many open files on this brick (limit \(openFiles.withLock { $0.capacity }))")
+                .tooManyOpenFiles, "too many open files on this brick (limit \(openFiles.withLock { $0.capacity }))")
         }
         return OpenFile(id: id, handle: handle)
     }

@@ -30,7 +30,7 @@ struct DistributeState: Sendable {
 
     mutating func register(child: Int, file: OpenFile) throws -> OpenFile {
         guard openFiles.count < Limits.openFilesPerConnectionMax else {
-            throw FileSystemError(.init(rawValue: 24), "distribute holds \(openFiles.count) open files")  // EMFILE
+            throw FileSystemError(.tooManyOpenFiles, "distribute holds \(openFiles.count) open files")
         }
         let handle = nextHandle
         nextHandle += 1
