@@ -79,8 +79,12 @@ struct DistributeTests {
         arguments: [11, 12, 13, 14, 15, 0xD157] as [UInt64])
     func randomSequence(seed: UInt64) async throws {
         let cluster = Cluster()
-        try await RandomOperationSequence(seed: seed, stepCount: 400).run(
+        let summary = try await RandomOperationSequence(seed: seed, stepCount: 400).run(
             subject: cluster.layer, reference: MemoryFileSystem())
+        for kind in ["create", "write", "read", "rename", "unlink", "makeDirectory"] {
+            #expect(summary.successes[kind, default: 0] > 0, "no \(kind) succeeded: \(summary)")
+        }
+        for child in cluster.children { #expect(child.openHandleCount == 0) }
     }
 
     @Test(arguments: FileOperationsConformance.checks)
