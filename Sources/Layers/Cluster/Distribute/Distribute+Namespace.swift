@@ -76,7 +76,11 @@ extension Distribute {
         case .object(let holder, _, let linkFileChild):
             try await children[holder].unlink(name, in: parent, context: context)
             if let linkFileChild {
-                try await children[linkFileChild].unlink(name, in: parent, context: context)
+                do {
+                    try await children[linkFileChild].unlink(name, in: parent, context: context)
+                } catch where isNotFound(error) {
+                    // Already gone (a concurrent unlink): the name is removed either way.
+                }
             }
         }
     }
