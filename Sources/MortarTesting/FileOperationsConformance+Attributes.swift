@@ -58,13 +58,13 @@ extension FileOperationsConformance {
             let time = Timestamp(seconds: 1_000_000_000, nanoseconds: 500)
             let changed = try await scratch.subject.setAttributes(
                 AttributeChanges(
-                    permissions: 0o4751, userID: owner.userID, groupID: owner.groupID, size: 100,
+                    permissions: 0o751, userID: owner.userID, groupID: owner.groupID, size: 100,
                     accessTime: .set(time), modificationTime: .set(time)),
                 of: id, context: scratch.context)
-            try expectEqual(changed.permissions, 0o4751, "permissions returned")
+            try expectEqual(changed.permissions, 0o751, "permissions returned")
             try expectEqual(changed.size, 100, "size returned")
             let seen = try await scratch.attributes(id)
-            try expectEqual(seen.permissions, 0o4751, "permissions seen afterwards")
+            try expectEqual(seen.permissions, 0o751, "permissions seen afterwards")
             try expectEqual(seen.modificationTime, time, "modification time")
             try expectEqual(seen.accessTime, time, "access time")
             try expectEqual(try await scratch.contents(id), [1, 2, 3] + [UInt8](repeating: 0, count: 97), "content")
@@ -138,6 +138,25 @@ extension FileOperationsConformance {
                 let attributes = try await scratch.subject.attributes(ofOpen: file, context: scratch.context)
                 try expectEqual(attributes.id, id, "FileID of an open file")
                 try expectEqual(attributes.size, 3, "size of an open file")
+            }
+        },
+        check("checkAccessAsRoot") { scratch in
+            let id = try await scratch.makeFile("private", permissions: 0o600)
+            try await scratch.subject.checkAccess([], to: id, context: scratch.context)
+            try await scratch.subject.checkAccess([.read, .write], to: id, context: scratch.context)
+            try await expectError(.notFound, "checkAccess of an unknown FileID") {
+                try await scratch.subject.checkAccess([], to: .random(), context: scratch.context)
+            }
+        },
+        check("synchronizeAndFlushOpenFile") { scratch in
+            let id = try await scratch.makeFile("durable", [1, 2, 3])
+            let file = try await scratch.subject.open(id, flags: .readWrite, context: scratch.context)
+            try await scratch.subject.synchronize(file, dataOnly: false, context: scratch.context)
+            try await scratch.subject.synchronize(file, dataOnly: true, context: scratch.context)
+            try await scratch.subject.flush(file, context: scratch.context)
+            try await scratch.subject.release(file, context: scratch.context)
+            try await expectError(.badFileHandle, "flush of a released handle") {
+                try await scratch.subject.flush(file, context: scratch.context)
             }
         },
         check("missingFileIDIsNotFound") { scratch in

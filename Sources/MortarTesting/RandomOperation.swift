@@ -71,6 +71,23 @@ enum RandomOperation: Sendable {
         }
     }
 
+    /// The operation's name without its arguments, for summaries.
+    var kind: String {
+        String(summary.prefix { $0 != "(" })
+    }
+
+    /// The existing object this step addresses by FileID, if any.
+    var addressedID: FileID? {
+        switch self {
+        case .write(let id, _, _, _), .read(let id, _, _), .resize(let id, _), .link(let id, _, _),
+            .setExtendedAttribute(_, let id, _, _), .extendedAttribute(_, let id), .extendedAttributeNames(let id),
+            .removeExtendedAttribute(_, let id), .attributes(let id), .readSymbolicLink(let id):
+            id
+        default:
+            nil
+        }
+    }
+
     /// The FileID this step creates when it succeeds, for later steps to use.
     var createdID: FileID? {
         switch self {

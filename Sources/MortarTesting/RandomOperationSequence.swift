@@ -20,11 +20,17 @@ public struct RandomOperationSequence: Sendable {
         self.includesExchange = includesExchange
     }
 
-    static let names = ["a", "b", "c", "d e", "été", "f"]
+    /// Names for files and for directories; renames and lookups mix them, so types collide now and then.
+    static let fileNames = ["a", "b", "c", "été"]
+    static let directoryNames = ["d e", "f"]
+    static let names = fileNames + directoryNames
     static let attributeNames = ["user.one", "user.two"]
 
     /// Runs the sequence under a fresh directory `random-<seed>` of the root of both file systems.
-    public func run(subject: any FileOperations, reference: any FileOperations) async throws {
+    /// - Returns: how many steps of each kind succeeded and failed on both, so tests can check that a sequence
+    ///   is not vacuous (every step failing alike proves little).
+    @discardableResult
+    public func run(subject: any FileOperations, reference: any FileOperations) async throws -> Summary {
         var generator = SplitMix64(seed: seed)
         let base = generator.fileID()
         let baseName = "random-\(String(seed, radix: 16))-\(String(base.low & 0xFFFF, radix: 16))"
@@ -33,8 +39,10 @@ public struct RandomOperationSequence: Sendable {
         }
         var directories = [base]
         var objects = [base]
+        var files: [FileID] = []
+        var summary = Summary()
         for step in 0..<stepCount {
-            let operation = nextOperation(&generator, directories: directories, objects: objects)
+            let operation = nextOperation(&generator, directories: directories, objects: objects, files: files)
             let expected = await Self.outcome(of: operation, on: reference)
             let got = await Self.outcome(of: operation, on: subject)
             guard got == expected else {
@@ -42,20 +50,52 @@ public struct RandomOperationSequence: Sendable {
                     "random sequence seed=\(seed) step=\(step) operation=\(operation.summary): "
                         + "subject gave \(got), reference gave \(expected)")
             }
-            if case .success = expected, let id = operation.createdID {
+            guard case .success = expected else {
+                summary.failures[operation.kind, default: 0] += 1
+                // An object gone on both sides stays gone: stop picking it, so later steps do more than fail.
+                if expected == .failure(.notFound), let gone = operation.addressedID, gone != base {
+                    objects.removeAll { $0 == gone }
+                    files.removeAll { $0 == gone }
+                }
+                continue
+            }
+            summary.successes[operation.kind, default: 0] += 1
+            if let id = operation.createdID {
                 objects.append(id)
                 if case .makeDirectory = operation { directories.append(id) }
+                if case .create = operation { files.append(id) }
             }
+        }
+        return summary
+    }
+
+    /// Steps per kind of operation (`"rename"`, `"write"`, …) that succeeded, and that failed alike on both.
+    public struct Summary: Sendable, CustomStringConvertible {
+        public var successes: [String: Int] = [:]
+        public var failures: [String: Int] = [:]
+
+        public var description: String {
+            Set(successes.keys).union(failures.keys).sorted()
+                .map { "\($0): \(successes[$0, default: 0]) ok, \(failures[$0, default: 0]) failed" }
+                .joined(separator: "; ")
         }
     }
 
     // MARK: Choosing operations
 
-    func nextOperation(_ generator: inout SplitMix64, directories: [FileID], objects: [FileID]) -> RandomOperation {
-        let name = generator.pick(Self.names)
+    func nextOperation(
+        _ generator: inout SplitMix64, directories: [FileID], objects: [FileID], files: [FileID]
+    ) -> RandomOperation {
+        let name = generator.pick(Self.fileNames)
+        let directoryName = generator.pick(Self.directoryNames)
         let directory = generator.pick(directories)
-        // Now and then an object that never existed, to compare error paths.
-        let object = generator.below(20) == 0 ? generator.fileID() : generator.pick(objects)
+        // Mostly a file that was created; sometimes any object, or one that never existed, for the error paths.
+        let object: FileID
+        switch generator.below(20) {
+        case 0: object = generator.fileID()
+        case 1...4: object = generator.pick(objects)
+        default: object = files.isEmpty ? generator.pick(objects) : generator.pick(files)
+        }
         let attributeName = generator.pick(Self.attributeNames)
         switch generator.below(20) {
         case 0, 1, 2:
@@ -69,14 +109,15 @@ public struct RandomOperationSequence: Sendable {
             var flags: [RenameFlags] = [[], [], [], .noReplace]
             if includesExchange { flags.append(.exchange) }
             return .rename(
-                name, in: directory, to: generator.pick(Self.names), newParent: generator.pick(directories),
+                generator.pick(Self.names), in: directory, to: generator.pick(Self.names),
+                newParent: generator.pick(directories),
                 flags: generator.pick(flags))
         case 10: return .link(object, as: name, in: directory)
         case 11:
             return .makeSymbolicLink(name, in: directory, id: generator.fileID(), target: generator.pick(Self.names))
         case 12: return .unlink(name, in: directory)
-        case 13: return .makeDirectory(name, in: directory, id: generator.fileID())
-        case 14: return .removeDirectory(name, in: directory)
+        case 13: return .makeDirectory(directoryName, in: directory, id: generator.fileID())
+        case 14: return .removeDirectory(directoryName, in: directory)
         case 15:
             let modes: [ExtendedAttributeMode] = [.createOrReplace, .createOnly, .replaceOnly]
             return .setExtendedAttribute(
@@ -87,7 +128,7 @@ public struct RandomOperationSequence: Sendable {
                 : generator.below(2) == 0
                     ? .extendedAttribute(attributeName, of: object) : .extendedAttributeNames(of: object)
         case 17: return .readDirectory(directory, countMax: 1 + generator.below(4))
-        case 18: return .lookup(name, in: directory)
+        case 18: return .lookup(generator.pick(Self.names), in: directory)
         default: return generator.below(4) == 0 ? .readSymbolicLink(object) : .attributes(of: object)
         }
     }

@@ -79,8 +79,12 @@ struct DistributeTests {
         arguments: [11, 12, 13, 14, 15, 0xD157] as [UInt64])
     func randomSequence(seed: UInt64) async throws {
         let cluster = Cluster()
-        try await RandomOperationSequence(seed: seed, stepCount: 400).run(
+        let summary = try await RandomOperationSequence(seed: seed, stepCount: 400).run(
             subject: cluster.layer, reference: MemoryFileSystem())
+        for kind in ["create", "write", "read", "rename", "unlink", "makeDirectory"] {
+            #expect(summary.successes[kind, default: 0] > 0, "no \(kind) succeeded: \(summary)")
+        }
+        for child in cluster.children { #expect(child.openHandleCount == 0) }
     }
 
     @Test(arguments: FileOperationsConformance.checks)
@@ -219,9 +223,11 @@ struct DistributeFaultTests {
         let context = OperationContext()
         harnesses[2].failNext(.makeDirectory, with: FileSystemError(.inputOutput, "injected disk error"))
         let id = FileID.random()
-        await #expect(throws: FileSystemError(.inputOutput, "injected disk error")) {
+        let error = await #expect(throws: FileSystemError.self) {
             try await layer.makeDirectory("half", in: .root, id: id, permissions: 0o755, context: context)
         }
+        #expect(error?.code == .inputOutput)
+        #expect(error?.message.contains("child 2") == true, "\(String(describing: error))")
         #expect(try await memories[0].lookup("half", in: .root, context: context).id == id)
         await #expect(throws: FileSystemError.self) { try await memories[2].lookup("half", in: .root, context: context) }
         #expect(try await layer.lookup("half", in: .root, context: context).id == id)

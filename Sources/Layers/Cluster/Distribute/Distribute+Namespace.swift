@@ -58,8 +58,8 @@ extension Distribute {
         _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
         context: OperationContext
     ) async throws -> FileAttributes {
-        guard type != .directory else {
-            throw FileSystemError.invalidArgument("makeNode cannot make a directory; use makeDirectory")
+        guard type != .directory, type != .symbolicLink else {
+            throw FileSystemError.invalidArgument("makeNode cannot make a \(type); use makeDirectory or makeSymbolicLink")
         }
         try await requireAbsent(name, in: parent, context: context)
         let child = hashedChild(name, in: parent)
@@ -76,7 +76,11 @@ extension Distribute {
         case .object(let holder, _, let linkFileChild):
             try await children[holder].unlink(name, in: parent, context: context)
             if let linkFileChild {
-                try await children[linkFileChild].unlink(name, in: parent, context: context)
+                do {
+                    try await children[linkFileChild].unlink(name, in: parent, context: context)
+                } catch where isNotFound(error) {
+                    // Already gone (a concurrent unlink): the name is removed either way.
+                }
             }
         }
     }

@@ -19,7 +19,8 @@ import Synchronization
 ///
 /// Operations that touch several children are not atomic. When a child fails part way, the operation throws that
 /// child's error and the children already changed stay changed: a directory made on some children is completed by
-/// the next lookup; a removal or rename stops where it failed, and the error names the child.
+/// the next lookup; a removal or rename stops where it failed, and the error names the child. Listings take
+/// directories from child 0, so a directory missing there is listed again once a lookup has repaired it.
 public final class Distribute: FileOperations {
     public let children: [any FileOperations]
     let options: DistributeOptions
@@ -101,20 +102,22 @@ public final class Distribute: FileOperations {
 
     // MARK: Fan-out helpers
 
-    /// Runs `body` on every child in order, stopping at the first error, which is rethrown naming the child.
+    /// Runs `body` on every child in `order` (default: index order), stopping at the first error, which is
+    /// rethrown with the child's index added to its message.
     func everyChild<Result: Sendable>(
         _ operation: String, order: [Int]? = nil, _ body: (any FileOperations) async throws -> Result
     ) async throws -> [Result] {
+        let order = order ?? Array(children.indices)
         var results: [Result] = []
-        for index in order ?? Array(children.indices) {
+        for index in order {
             do {
                 results.append(try await body(children[index]))
             } catch {
                 let error = FileSystemError.wrapping(error)
-                if index != (order ?? Array(children.indices)).first {
+                if index != order.first {
                     logger.warning("\(operation) failed on child \(index) after earlier children changed: \(error)")
                 }
-                throw error
+                throw FileSystemError(error.code, "\(operation) on child \(index): \(error.message)")
             }
         }
         return results
