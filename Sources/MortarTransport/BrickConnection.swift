@@ -19,7 +19,8 @@ public final class BrickConnection: Sendable {
     /// Connects, performs the handshake and returns a ready connection. Fails with ECONNREFUSED/ENOTCONN naming
     /// the endpoint, or with the brick's reason when it rejects the handshake.
     public static func connect(
-        to endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup
+        to endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup,
+        requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds)
     ) async throws -> BrickConnection {
         let description = endpoint.description
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
@@ -29,7 +30,7 @@ public final class BrickConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(FrameDecoder()), FrameEncoder(),
-                        RequestMultiplexer(peerDescription: description),
+                        RequestMultiplexer(peerDescription: description, requestTimeout: requestTimeout),
                     ])
                 }
             }
@@ -74,7 +75,10 @@ public final class BrickConnection: Sendable {
         let trailer = request.encodeHead(credentials: credentials, into: &payload)
         await slots.acquire()
         defer { slots.release() }
-        let frame = try await send(kind: .request, payload: payload, trailer: trailer)
+        var waitsIndefinitely = false
+        if case .lock(_, _, wait: true) = request { waitsIndefinitely = true }
+        let frame = try await send(
+            kind: .request, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely)
         switch frame.kind {
         case .reply: return try Reply.decode(frame.payload)
         case .errorReply: throw try ErrorReply.decode(frame.payload)
@@ -82,9 +86,13 @@ public final class BrickConnection: Sendable {
         }
     }
 
-    private func send(kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil) async throws -> Frame {
+    private func send(
+        kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false
+    ) async throws -> Frame {
         let promise = channel.eventLoop.makePromise(of: Frame.self)
-        channel.writeAndFlush(PendingCall(kind: kind, payload: payload, trailer: trailer, promise: promise), promise: nil)
+        let call = PendingCall(
+            kind: kind, payload: payload, trailer: trailer, promise: promise, waitsIndefinitely: waitsIndefinitely)
+        channel.writeAndFlush(call, promise: nil)
         return try await promise.futureResult.get()
     }
 

@@ -41,8 +41,10 @@ public struct VolumeGraph: Sendable {
                 options.unixSocketPath.map { .unixSocket(path: $0) } ?? .tcp(host: options.host, port: options.port)
             var brickLogger = logger
             brickLogger[metadataKey: "brick"] = "\(options.host):\(options.brickPath)"
+            let timeout = options.requestTimeoutMilliseconds ?? Limits.requestTimeoutMilliseconds
             let client = ProtocolClient(
-                endpoint: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: brickLogger)
+                endpoint: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: brickLogger,
+                requestTimeout: .milliseconds(timeout))
             clients.append(client)
             return client
         }

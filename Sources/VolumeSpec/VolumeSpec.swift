@@ -58,8 +58,15 @@ public struct ProtocolClientOptions: Codable, Sendable, Hashable {
     public var brickPath: String
     /// The brick's position in the volume (0-based), for messages and placement.
     public var brickIndex: Int
+    /// How long one reply may take before the client declares the brick dead and reconnects; nil means the
+    /// built-in default (`Limits.requestTimeoutMilliseconds`).
+    public var requestTimeoutMilliseconds: Int64?
 
-    public init(host: String, port: Int, unixSocketPath: String? = nil, brickPath: String, brickIndex: Int) {
+    public init(
+        host: String, port: Int, unixSocketPath: String? = nil, brickPath: String, brickIndex: Int,
+        requestTimeoutMilliseconds: Int64? = nil
+    ) {
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         self.host = host
         self.port = port
         self.unixSocketPath = unixSocketPath

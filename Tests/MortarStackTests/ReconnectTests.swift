@@ -1,6 +1,8 @@
 import MortarCore
 import MortarProtocolClient
+import MortarPosixStorage
 import NIOCore
+import NIOPosix
 import Testing
 
 @Suite("Brick restarts")
@@ -45,6 +47,46 @@ struct ReconnectTests {
         }
         #expect(error?.code == .notConnected)
         client.shutdown()
+        brick.removeDirectory()
+    }
+}
+
+/// A brick stack whose reads never answer: a stand-in for a stopped or wedged brick process.
+private final class NeverAnsweringReads: Layer {
+    let next: any FileOperations
+    init(next: any FileOperations) { self.next = next }
+
+    func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
+        try await Task.sleep(for: .seconds(3600))
+        throw FileSystemError(.interrupted, "unreachable")
+    }
+}
+
+@Suite("Bricks that stop answering")
+struct RequestTimeoutTests {
+    /// A request the brick never answers fails with ETIMEDOUT after the configured timeout, and the client
+    /// carries on with a fresh connection.
+    @Test func unansweredRequestTimesOut() async throws {
+        let root = try LoopbackBrick.makeTemporaryDirectory("mortar-hang")
+        let storage = try await PosixStorage.prepare(
+            root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
+        let brick = try await LoopbackBrick.start(root: root, storage: NeverAnsweringReads(next: storage))
+        let client = ProtocolClient(
+            endpoint: brick.endpoint, clientName: "impatient", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: OperationContext.silentLogger, requestTimeout: .milliseconds(500))
+        let context = OperationContext()
+        let created = try await client.create(
+            "stuck", in: .root, id: .random(), permissions: 0o644, flags: .readWrite, context: context)
+        let error = await #expect(throws: FileSystemError.self) {
+            _ = try await client.read(from: created.file, at: 0, count: 10, context: context)
+        }
+        #expect(error?.code == .timedOut)
+        #expect(try await client.attributes(of: .root, context: context).type == .directory,
+                "the next call reconnects")
+        client.shutdown()
+        await brick.stop()
         brick.removeDirectory()
     }
 }

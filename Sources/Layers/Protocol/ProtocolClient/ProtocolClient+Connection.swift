@@ -62,7 +62,8 @@ extension ProtocolClient {
         while true {
             do {
                 return try await BrickConnection.connect(
-                    to: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup)
+                    to: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup,
+                    requestTimeout: requestTimeout)
             } catch let error as FileSystemError where error.code == .protocolError {
                 throw error
             } catch {

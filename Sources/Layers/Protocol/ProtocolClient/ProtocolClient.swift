@@ -16,6 +16,7 @@ public final class ProtocolClient: FileOperations {
     let clientName: String
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
+    let requestTimeout: TimeAmount
 
     struct OpenState {
         var id: FileID
@@ -36,7 +37,13 @@ public final class ProtocolClient: FileOperations {
 
     let state = Mutex(State())
 
-    public init(endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    /// - Parameter requestTimeout: how long one reply may take before the connection is declared dead (blocking
+    ///   lock waits excepted).
+    public init(
+        endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds)
+    ) {
+        self.requestTimeout = requestTimeout
         self.endpoint = endpoint
         self.clientName = clientName
         self.eventLoopGroup = eventLoopGroup
