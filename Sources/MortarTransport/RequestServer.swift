@@ -62,7 +62,8 @@ public final class RequestServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await self.serveConnection(connection) }
+                    let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
+                    group.addTask(executorPreference: executor) { await self.serveConnection(connection) }
                 }
             }
             // The listener closed (shutdown): end the connections too, so the server's task can finish.
