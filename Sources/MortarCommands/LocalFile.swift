@@ -16,17 +16,16 @@ struct LocalFile {
         return LocalFile(descriptor: descriptor, path: path)
     }
 
+    /// Up to `count` bytes from the current position; empty at the end of the file.
     func read(count: Int) throws -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(count)
-        let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
             while true {
                 let result = Glibc.read(descriptor, bytes.baseAddress, count)
                 if result >= 0 { return result }
                 if errno != EINTR { throw FileSystemError.fromErrno("read", path) }
             }
         }
-        _ = got
         return buffer
     }
 

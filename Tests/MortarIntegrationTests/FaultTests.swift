@@ -83,7 +83,7 @@ struct FaultTests {
         defer { _ = try? cluster.runSystem("/bin/umount", "-l", mountPoint) }
         _ = try await startVolume(cluster, "tiny", brick: mountPoint)
         let big = cluster.directory + "/big"
-        FileManager.default.createFile(atPath: big, contents: Data(repeating: 7, count: 8 << 20))
+        #expect(FileManager.default.createFile(atPath: big, contents: Data(repeating: 7, count: 8 << 20)))
         try cluster.expectFailure("cp", big, "mortar://\(cluster.manager)/tiny/big", mentioning: "no space left")
         // The brick keeps serving after the error.
         try cluster.expectSuccess("ls", "mortar://\(cluster.manager)/tiny/")
@@ -97,7 +97,7 @@ struct FaultTests {
         try await cluster.startDaemon()
         _ = try await startVolume(cluster, "durable")
         let local = cluster.directory + "/note"
-        FileManager.default.createFile(atPath: local, contents: Data("survives restarts\n".utf8))
+        #expect(FileManager.default.createFile(atPath: local, contents: Data("survives restarts\n".utf8)))
         try cluster.expectSuccess("cp", local, "mortar://\(cluster.manager)/durable/note")
         try await cluster.stopDaemon()
         try await cluster.startDaemon()

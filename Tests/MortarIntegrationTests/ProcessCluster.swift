@@ -58,7 +58,7 @@ final class ProcessCluster: @unchecked Sendable {
 
     private func logPath() throws -> String {
         let path = directory + "/daemon.log"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         return path
     }
 

@@ -127,9 +127,9 @@ struct FullStackTests {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<UInt64, any Error>, Never>) in
             let thread = Thread {
                 continuation.resume(returning: Result {
-                    try Blocking.run { try await volume.makeDirectory("/from-thread") }
+                    _ = try Blocking.run { try await volume.makeDirectory("/from-thread") }
                     let file = try Blocking.run { try await volume.create("/from-thread/f") }
-                    try Blocking.run { try await file.write(Array("abc".utf8), at: 0) }
+                    _ = try Blocking.run { try await file.write(Array("abc".utf8), at: 0) }
                     try Blocking.run { try await file.close() }
                     return try Blocking.run { try await volume.attributes("/from-thread/f").size }
                 })
