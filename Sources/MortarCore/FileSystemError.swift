@@ -61,6 +61,7 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let notSupported = Code(rawValue: EOPNOTSUPP)
         public static let notConnected = Code(rawValue: ENOTCONN)
         public static let connectionRefused = Code(rawValue: ECONNREFUSED)
+        public static let connectionReset = Code(rawValue: ECONNRESET)
         public static let timedOut = Code(rawValue: ETIMEDOUT)
         public static let staleHandle = Code(rawValue: ESTALE)
         public static let quotaExceeded = Code(rawValue: EDQUOT)

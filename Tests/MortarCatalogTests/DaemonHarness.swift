@@ -2,6 +2,7 @@ import Foundation
 import MortarCore
 import MortarDaemon
 import MortarManagementAPI
+import Synchronization
 import Testing
 
 /// A daemon in this process on an ephemeral port, with its own state directory, and bricks played by a small
@@ -40,7 +41,16 @@ struct DaemonHarness {
         try Data(Self.fakeBrick.utf8).write(to: URL(fileURLWithPath: script))
         configuration = DaemonConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, stateDirectory: directory + "/state", advertisedHost: "127.0.0.1",
-            brickCommand: ["/usr/bin/python3", script], brickPortMin: 20000 + Int.random(in: 0..<600) * 16)
+            brickCommand: ["/usr/bin/python3", script], brickPortMin: Self.nextBrickPortMin())
+    }
+
+    private static let harnessCounter = Atomic<Int>(0)
+
+    /// A port range of 16 per harness, distinct within this test process (a counter, not a random pick, so two
+    /// daemons of one run never share a range), below the ephemeral ports and apart from the CLI tests' range.
+    static func nextBrickPortMin() -> Int {
+        let number = harnessCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        return 20_000 + Int(getpid() % 40) * 240 + (number % 15) * 16
     }
 
     /// A new brick directory under the harness's directory.

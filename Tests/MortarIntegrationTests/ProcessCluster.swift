@@ -35,7 +35,8 @@ final class ProcessCluster: @unchecked Sendable {
         let number = Self.clusterCounter.wrappingAdd(1, ordering: .relaxed).newValue
         directory = try Self.makeTemporaryDirectory()
         daemonPort = try Self.freePort()
-        brickPortMin = 20_000 + Int(getpid() % 200) * 100 + number * 10
+        // Below the ephemeral range (32768+), and apart from the daemon tests' 20000–29615.
+        brickPortMin = 10_000 + Int(getpid() % 100) * 80 + number * 10
     }
 
     /// Starts the daemon and waits (bounded) until it answers.

@@ -93,9 +93,14 @@ public final class PosixStorage: FileOperations {
     // MARK: Helpers shared by the operation files
 
     /// Runs blocking work on the thread pool; any error becomes a ``FileSystemError``.
+    ///
+    /// A pool that no longer runs means the brick is shutting down: that is ENOTCONN ("this brick is going away",
+    /// which clients answer by reconnecting and retrying), not an I/O error on the file.
     func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
         do {
             return try await threadPool.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw FileSystemError.notConnected("brick \(index.root) is shutting down")
         } catch {
             throw FileSystemError.wrapping(error)
         }

@@ -29,6 +29,7 @@ extension ManagementClient {
     }
 
     private static func isUnreachable(_ error: FileSystemError) -> Bool {
-        error.code == .connectionRefused || error.code == .timedOut || error.code == .protocolError
+        error.code == .connectionRefused || error.code == .connectionReset || error.code == .timedOut
+            || error.code == .protocolError
     }
 }

@@ -49,6 +49,18 @@ public struct ManagementClient: Sendable {
 
     // MARK: Transport
 
+    private func exchange(_ method: HTTPMethod, _ uri: String, payload: ByteBuffer?) async throws
+        -> HTTPExchange.Reply
+    {
+        try await HTTPExchange.perform(
+            host: host, port: port, method: method, uri: uri, body: payload, eventLoopGroup: eventLoopGroup)
+    }
+
+    private func lostConnection(_ error: any Error) -> FileSystemError {
+        if let error = error as? FileSystemError { return error }
+        return FileSystemError(.connectionReset, "lost the connection to the mortar daemon at \(host):\(port): \(error)")
+    }
+
     /// Sends one request and decodes the reply, or rethrows the daemon's error.
     func send<Response: Decodable>(
         _ method: HTTPMethod, _ uri: String, body: (some Encodable)? = EmptyResponse?.none,
@@ -57,10 +69,19 @@ public struct ManagementClient: Sendable {
         let payload = try body.map { value throws(FileSystemError) in try ManagementJSON.encode(value) }
         let reply: HTTPExchange.Reply
         do {
-            reply = try await HTTPExchange.perform(
-                host: host, port: port, method: method, uri: uri, body: payload, eventLoopGroup: eventLoopGroup)
+            reply = try await exchange(method, uri, payload: payload)
+        } catch let error as FileSystemError {
+            throw error
+        } catch where method == .GET {
+            // A read is safe to repeat: a daemon that dropped the connection (restarting, at its connection limit)
+            // gets one more try before the caller sees an error.
+            do {
+                reply = try await exchange(method, uri, payload: payload)
+            } catch {
+                throw lostConnection(error)
+            }
         } catch {
-            throw FileSystemError.wrapping(error)
+            throw lostConnection(error)
         }
         guard (200..<300).contains(reply.status.code) else {
             if let failure = try? ManagementJSON.decode(ErrorResponse.self, from: reply.body) {
