@@ -44,7 +44,14 @@ struct BrickCommand: AsyncParsableCommand {
         threadPool.start()
         let storage = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
         var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
-        if let unixSocket { endpoints.append(.unixSocket(path: unixSocket)) }
+        if let unixSocket {
+            let directory = String(unixSocket[..<(unixSocket.lastIndex(of: "/") ?? unixSocket.endIndex)])
+            if !directory.isEmpty, mkdir(directory, 0o755) != 0, errno != EEXIST {
+                logger.warning("cannot create \(directory) for the brick's local socket; serving TCP only")
+            } else {
+                endpoints.append(.unixSocket(path: unixSocket))
+            }
+        }
         let brick = BrickService(
             storage: storage, endpoints: endpoints, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger)

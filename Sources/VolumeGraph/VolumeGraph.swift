@@ -37,8 +37,7 @@ public struct VolumeGraph: Sendable {
             }
             return Distribute(children: built, options: options, logger: logger)
         case .protocolClient(let options):
-            let endpoint: Endpoint =
-                options.unixSocketPath.map { .unixSocket(path: $0) } ?? .tcp(host: options.host, port: options.port)
+            let endpoint = LocalBrick.endpoint(for: options)
             var brickLogger = logger
             brickLogger[metadataKey: "brick"] = "\(options.host):\(options.brickPath)"
             let timeout = options.requestTimeoutMilliseconds ?? Limits.requestTimeoutMilliseconds

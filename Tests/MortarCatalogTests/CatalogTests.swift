@@ -157,8 +157,11 @@ import Testing
         _ = try catalog.apply(try create("solo", ["node1:/a"]))
         let volume = try #require(catalog.volume(named: "solo"))
         let spec = catalog.spec(for: volume)
-        #expect(spec.graph == .protocolClient(ProtocolClientOptions(host: "node1", port: 49152, brickPath: "/a",
-                                                                     brickIndex: 0)))
+        let socket = ProtocolClientOptions.localSocketPath(port: 49152, brickPath: "/a")
+        #expect(spec.graph == .protocolClient(ProtocolClientOptions(host: "node1", port: 49152, unixSocketPath: socket,
+                                                                     brickPath: "/a", brickIndex: 0)))
+        #expect(socket != ProtocolClientOptions.localSocketPath(port: 49152, brickPath: "/b"))
+        #expect(socket != ProtocolClientOptions.localSocketPath(port: 49153, brickPath: "/a"))
         #expect(spec.volumeID == "id-solo")
         #expect(spec.catalogVersion == catalog.version)
     }

@@ -11,7 +11,9 @@ import Testing
         var manager = try DaemonHarness("manager")
         manager.configuration.listenHost = "0.0.0.0"
         defer { manager.removeDirectory() }
-        var agentConfiguration = try DaemonHarness("agent").configuration
+        let agentHarness = try DaemonHarness("agent")
+        defer { agentHarness.removeDirectory() }
+        var agentConfiguration = agentHarness.configuration
         agentConfiguration.listenHost = "127.0.0.2"
         agentConfiguration.advertisedHost = "127.0.0.2"
         let agent = DaemonHarness(directory: manager.directory + "/agent", configuration: agentConfiguration)

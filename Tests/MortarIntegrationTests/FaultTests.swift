@@ -88,6 +88,7 @@ struct FaultTests {
         // The brick keeps serving after the error.
         try cluster.expectSuccess("ls", "mortar://\(cluster.manager)/tiny/")
         try cluster.expectSuccess("volume", "stop", "tiny")
+        _ = try cluster.runSystem("/bin/umount", mountPoint)
         await cluster.tearDown()
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import MortarCore
 import MortarProtocolClient
 import MortarPosixStorage
@@ -70,6 +71,7 @@ struct RequestTimeoutTests {
     /// carries on with a fresh connection.
     @Test func unansweredRequestTimesOut() async throws {
         let root = try LoopbackBrick.makeTemporaryDirectory("mortar-hang")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let storage = try await PosixStorage.prepare(
             root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
         let brick = try await LoopbackBrick.start(root: root, storage: NeverAnsweringReads(next: storage))

@@ -1,3 +1,4 @@
+import Foundation
 import MortarCore
 import MortarPosixStorage
 import MortarTesting
@@ -13,6 +14,7 @@ struct StackConformanceTests {
         let root = try LoopbackBrick.makeTemporaryDirectory("mortar-conformance")
         let storage = try await PosixStorage.prepare(
             root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try await check.run(storage)
         #expect(storage.openHandleCount == 0, "check \(check.name) left files open")
     }
@@ -48,6 +50,7 @@ struct StackRandomTests {
         let root = try LoopbackBrick.makeTemporaryDirectory("mortar-random")
         let storage = try await PosixStorage.prepare(
             root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try await RandomOperationSequence(seed: seed, stepCount: 300).run(subject: storage, reference: MemoryFileSystem())
     }
 }

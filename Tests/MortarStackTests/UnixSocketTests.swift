@@ -1,3 +1,4 @@
+import Foundation
 import MortarBrickServer
 import MortarCore
 import MortarPosixStorage
@@ -12,6 +13,7 @@ struct UnixSocketTests {
     /// A brick serves the same protocol on a Unix-domain socket as on TCP.
     @Test func clientTalksToABrickOverAUnixSocket() async throws {
         let root = try LoopbackBrick.makeTemporaryDirectory("mortar-unix")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let storage = try await PosixStorage.prepare(
             root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
         let socketPath = root + ".sock"

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import MortarCore
 import MortarTransport
@@ -34,9 +35,16 @@ public final class BrickService: Service {
 
     /// Binds every endpoint and returns the TCP port actually bound (useful with port 0 in tests).
     public func start() async throws -> BoundBrick {
-        var channels: [NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>] = []
-        for endpoint in endpoints {
-            channels.append(try await server.bind(endpoint, eventLoopGroup: eventLoopGroup))
+        var channels = [try await server.bind(endpoints[0], eventLoopGroup: eventLoopGroup)]
+        for endpoint in endpoints.dropFirst() {
+            do {
+                channels.append(try await server.bind(endpoint, eventLoopGroup: eventLoopGroup))
+            } catch {
+                // Extra endpoints (the local Unix socket) are a shortcut. Without it, a stale socket file left by an
+                // earlier run would send local clients to nobody, so it goes; they then use TCP.
+                logger.warning("not listening on \(endpoint), serving TCP only: \(error)")
+                if case .unixSocket(let path) = endpoint { unlink(path) }
+            }
         }
         let port = channels.lazy.compactMap { $0.channel.localAddress?.port }.first
         logger.info("brick listening", metadata: ["endpoints": "\(endpoints.map(\.description))"])

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import MortarCore
 import MortarManagementAPI
+import MortarVolumeSpec
 
 /// Runs this host's brick processes and keeps them running: a brick that exits while it is wanted is started
 /// again after an exponential backoff. ``run()`` owns every supervising task, so they all end with it.
@@ -114,6 +115,7 @@ actor BrickSupervisor {
         let arguments = brickCommand + [
             "--export", entry.brick.path, "--port", "\(entry.brick.port)", "--volume", key.volume,
             "--brick-index", "\(key.index)", "--exit-with-parent",
+            "--unix-socket", ProtocolClientOptions.localSocketPath(port: entry.brick.port, brickPath: entry.brick.path),
         ]
         let process: ChildProcess
         do {
