@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",
+                                                             "MortarVolumeGraph", "MortarVolumeSpec",
                                                              nio, nioPosix, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", nio]),
     ]

@@ -18,6 +18,8 @@ public final class Volume: Sendable {
     let logger: Logger
     let state: Mutex<VolumeState>
     let onClose: @Sendable () async -> Void
+    /// Read once: `getpid` is a system call, and every operation carries the caller's process id.
+    let processID = Int32(getpid())
 
     struct VolumeState {
         var credentials = Credentials()
@@ -70,6 +72,6 @@ public final class Volume: Sendable {
         guard !isClosed else { throw FileSystemError(.badFileHandle, "volume \(name) is closed") }
         return OperationContext(
             userID: credentials.userID, groupID: credentials.groupID,
-            supplementaryGroupIDs: credentials.supplementaryGroupIDs, processID: Int32(getpid()), logger: logger)
+            supplementaryGroupIDs: credentials.supplementaryGroupIDs, processID: processID, logger: logger)
     }
 }

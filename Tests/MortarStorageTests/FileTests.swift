@@ -164,20 +164,6 @@ struct FileTests {
         }
     }
 
-    @Test func aClosedConnectionsFilesAreReleasedTogether() async throws {
-        try await TestBrick.with { brick in
-            let id = try await brick.createFile("shared").attributes.id
-            let first = OperationContext(connectionID: 1)
-            let second = OperationContext(connectionID: 2)
-            let kept = try await brick.storage.open(id, flags: .read, context: first)
-            _ = try await brick.storage.open(id, flags: .read, context: second)
-            _ = try await brick.storage.open(id, flags: .read, context: second)
-            #expect(brick.storage.releaseAll(ofConnection: 2) == 2)
-            #expect(brick.storage.openHandleCount == 2)  // the creator's handle and the first connection's
-            try await brick.storage.release(kept, context: first)
-        }
-    }
-
     @Test func openFileTableIsBounded() async throws {
         try await TestBrick.with(openFilesMax: 2) { brick in
             let first = try await brick.createFile("a")

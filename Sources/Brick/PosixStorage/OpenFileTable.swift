@@ -7,13 +7,9 @@ final class OwnedDescriptor: Sendable {
     let value: Int32
     /// The file it was opened for, so that a handle presented with another FileID is refused.
     let id: FileID
-    /// The connection that opened it, so that a closed connection's files can be released together.
-    let connectionID: UInt64
-
-    init(_ value: Int32, id: FileID, connectionID: UInt64) {
+    init(_ value: Int32, id: FileID) {
         self.value = value
         self.id = id
-        self.connectionID = connectionID
     }
 
     deinit { SystemCall.close(value) }
@@ -45,10 +41,4 @@ struct OpenFileTable: Sendable {
     func descriptor(for handle: UInt64) -> OwnedDescriptor? { descriptors[handle] }
 
     mutating func remove(_ handle: UInt64) -> OwnedDescriptor? { descriptors.removeValue(forKey: handle) }
-
-    /// Removes every file a connection opened and returns them (closing happens when they are dropped).
-    mutating func removeAll(ofConnection connectionID: UInt64) -> [OwnedDescriptor] {
-        let handles = descriptors.filter { $0.value.connectionID == connectionID }.map(\.key)
-        return handles.compactMap { descriptors.removeValue(forKey: $0) }
-    }
 }

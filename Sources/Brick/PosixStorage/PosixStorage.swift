@@ -50,18 +50,6 @@ public final class PosixStorage: FileOperations {
     /// How many files are open now (for tests and metrics).
     public var openHandleCount: Int { openFiles.withLock { $0.count } }
 
-    /// Releases every file opened with `connectionID` in its context, for a server whose client went away.
-    /// Returns how many there were.
-    @discardableResult
-    public func releaseAll(ofConnection connectionID: UInt64) -> Int {
-        let released = openFiles.withLock { $0.removeAll(ofConnection: connectionID) }
-        if !released.isEmpty {
-            logger.debug("released files of a closed connection",
-                         metadata: ["connection": "\(connectionID)", "count": "\(released.count)"])
-        }
-        return released.count
-    }
-
     private func prepareDirectory() throws {
         let root = index.root
         let status: stat
@@ -116,7 +104,7 @@ public final class PosixStorage: FileOperations {
 
     /// Registers an open descriptor and returns its handle; EMFILE when the table is full (the descriptor closes).
     func register(_ descriptor: Int32, id: FileID, context: OperationContext) throws -> OpenFile {
-        let owned = OwnedDescriptor(descriptor, id: id, connectionID: context.connectionID)
+        let owned = OwnedDescriptor(descriptor, id: id)
         guard let handle = openFiles.withLock({ $0.insert(owned) }) else {
             throw FileSystemError(
                 .tooManyOpenFiles, "too many open files on this brick (limit \(openFiles.withLock { $0.capacity }))")

@@ -136,8 +136,7 @@ extension Catalog {
         var assignments: [String: [BrickAssignment]] = [:]
         for brick in volume.bricks {
             if assignments[brick.host] == nil { hosts.append(brick.host) }
-            assignments[brick.host, default: []].append(
-                BrickAssignment(volume: volume.name, path: brick.path, port: brick.port, index: brick.index))
+            assignments[brick.host, default: []].append(volume.assignment(of: brick))
         }
         return hosts.map { host in
             let list = assignments[host] ?? []

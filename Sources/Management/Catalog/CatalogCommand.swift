@@ -66,3 +66,10 @@ public struct BrickAssignment: Codable, Sendable, Hashable {
         self.index = index
     }
 }
+
+extension Volume {
+    /// What a host agent needs to run one of this volume's bricks.
+    public func assignment(of brick: Brick) -> BrickAssignment {
+        BrickAssignment(volume: name, path: brick.path, port: brick.port, index: brick.index)
+    }
+}

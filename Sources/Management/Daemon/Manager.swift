@@ -35,9 +35,7 @@ actor Manager {
     /// Starts this host's bricks of every started volume again; other hosts' agents restart their own.
     func resume() async {
         for volume in catalog.volumes where volume.state == .started {
-            let local = volume.bricks.filter { catalog.isLocal($0.host) }.map {
-                AgentBrick(volume: volume.name, path: $0.path, port: $0.port, index: $0.index)
-            }
+            let local = volume.bricks.filter { catalog.isLocal($0.host) }.map { AgentBrick(volume.assignment(of: $0)) }
             do {
                 try await localAgent.start(local)
             } catch {

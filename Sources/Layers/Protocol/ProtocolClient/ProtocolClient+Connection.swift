@@ -23,7 +23,7 @@ extension ProtocolClient {
             let promise = eventLoopGroup.any().makePromise(of: (BrickConnection, UInt64).self)
             state.connecting = promise.futureResult
             state.connection = nil
-            return .connect(promise, patient: !state.unreachableSince)
+            return .connect(promise, patient: !state.lastConnectFailed)
         }
         switch step {
         case .ready(let connection, let generation):
@@ -37,7 +37,7 @@ extension ProtocolClient {
                     state.generation += 1
                     state.connection = connection
                     state.connecting = nil
-                    state.unreachableSince = false
+                    state.lastConnectFailed = false
                     return (connection, state.generation)
                 }
                 promise.succeed(result)
@@ -45,7 +45,7 @@ extension ProtocolClient {
             } catch {
                 state.withLock { state in
                     state.connecting = nil
-                    state.unreachableSince = true
+                    state.lastConnectFailed = true
                 }
                 promise.fail(error)
                 throw error

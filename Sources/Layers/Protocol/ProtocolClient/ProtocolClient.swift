@@ -30,7 +30,8 @@ public final class ProtocolClient: FileOperations {
         var connection: BrickConnection?
         var generation: UInt64 = 0
         var connecting: EventLoopFuture<(BrickConnection, UInt64)>?
-        var unreachableSince: Bool = false
+        /// The last connection attempt failed, so the next one tries once instead of waiting out the window.
+        var lastConnectFailed = false
         var files: [UInt64: OpenState] = [:]
         var nextHandle: UInt64 = 1
     }
