@@ -1,5 +1,5 @@
 # One command for each job. See README.md.
-.PHONY: demo test bench down build
+.PHONY: demo test bench down build gfapi
 
 build:
 	swift build
@@ -15,3 +15,7 @@ test:
 
 bench:
 	bash scripts/bench.sh
+
+# The libgfapi drop-in (release, static Swift runtime) in .build-gfapi/lib; `mortar gfapi-path` finds it.
+gfapi:
+	bash scripts/build-gfapi.sh

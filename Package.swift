@@ -10,11 +10,15 @@ let strictSettings: [SwiftSetting] = [
 
 let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioConcurrency: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+/// libgfapi.so.0's symbol versions; absolute, because the linker's working directory is not the package's.
+let gfapiVersionScript = Context.packageDirectory + "/Sources/GFAPI/gfapi.map"
 
 let package = Package(
     name: "Mortar",
@@ -22,6 +26,9 @@ let package = Package(
     products: [
         .library(name: "Mortar", targets: ["Mortar"]),
         .executable(name: "mortar", targets: ["mortar"]),
+        // The libgfapi drop-in. SwiftPM names it libgfapi.so; scripts/build-gfapi.sh builds it with the Swift
+        // runtime linked in statically and installs it as libgfapi.so.0.
+        .library(name: "gfapi", type: .dynamic, targets: ["MortarGFAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -74,8 +81,14 @@ let package = Package(
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
         .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarVolumeSpec", "MortarTransport", "MortarWire",
-                                               "MortarManagementAPI", nio, nioPosix, logging],
+                                               "MortarManagementAPI", nio, nioPosix, nioConcurrency, logging],
                 swiftSettings: strictSettings),
+        // The libgfapi-compatible C library: `glfs_*` functions that convert C arguments and forward to `Mortar`.
+        .target(name: "CMortarGFAPI", path: "Sources/GFAPI/CShims"),
+        .target(name: "MortarGFAPI", dependencies: ["Mortar", "CMortarGFAPI", "MortarCore", nio, nioPosix, logging],
+                path: "Sources/GFAPI/Library", swiftSettings: strictSettings,
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(gfapiVersionScript)",
+                                               "-Xlinker", "-soname=libgfapi.so.0"])]),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
         .target(name: "MortarTesting", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.

@@ -94,4 +94,46 @@ extension Volume {
         }
         return (stack, last)
     }
+
+    /// The path of what `path` names with every symbolic link, `.` and `..` resolved (`realpath`). What it names
+    /// must exist.
+    public func canonicalPath(_ path: String) async throws -> String {
+        let context = try context()
+        try Self.validate(path)
+        var pending = ArraySlice(Self.components(absolute(path)))
+        var names: [String] = []
+        var parents: [FileID] = [.root]
+        var follows = 0
+        while let name = pending.popFirst() {
+            if name == ".." {
+                guard !names.isEmpty else {
+                    throw FileSystemError(.permissionDenied, "path climbs above the volume root with '..'")
+                }
+                names.removeLast()
+                parents.removeLast()
+                continue
+            }
+            try EntryName.validate(name)
+            let found = try await stack.lookup(name, in: parents[parents.count - 1], context: context)
+            if found.type == .symbolicLink {
+                follows += 1
+                guard follows <= Limits.symbolicLinkFollowsMax else {
+                    throw FileSystemError(.symbolicLinkLoop, "too many symbolic links while resolving '\(name)'")
+                }
+                let target = try await stack.readSymbolicLink(found.id, context: context)
+                if target.hasPrefix("/") {
+                    names = []
+                    parents = [.root]
+                }
+                pending = ArraySlice(Self.components(target)) + pending
+                continue
+            }
+            if !pending.isEmpty, found.type != .directory {
+                throw FileSystemError(.notDirectory, "'\(name)' in '\(path)' is not a directory")
+            }
+            names.append(name)
+            parents.append(found.id)
+        }
+        return "/" + names.joined(separator: "/")
+    }
 }

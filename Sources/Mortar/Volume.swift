@@ -53,7 +53,11 @@ public final class Volume: Sendable {
         self.onClose = onClose
     }
 
-    /// Performs operations as this identity from now on (`glfs_setfsuid`/`glfs_setfsgid`).
+    /// An identity for the calls made inside `Volume.$callerCredentials.withValue(…)`, in place of the volume's
+    /// own: the C library's per-thread identities (`glfs_setfsuid`) bind it around each call.
+    @TaskLocal public static var callerCredentials: Credentials?
+
+    /// Performs operations as this identity from now on.
     public func setCredentials(_ credentials: Credentials) {
         state.withLock { $0.credentials = credentials }
     }
@@ -68,7 +72,8 @@ public final class Volume: Sendable {
     }
 
     func context() throws -> OperationContext {
-        let (credentials, isClosed) = state.withLock { ($0.credentials, $0.isClosed) }
+        var (credentials, isClosed) = state.withLock { ($0.credentials, $0.isClosed) }
+        if let override = Self.callerCredentials { credentials = override }
         guard !isClosed else { throw FileSystemError(.badFileHandle, "volume \(name) is closed") }
         return OperationContext(
             userID: credentials.userID, groupID: credentials.groupID,

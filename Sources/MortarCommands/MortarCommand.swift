@@ -22,6 +22,7 @@ public struct MortarCommand: AsyncParsableCommand {
             MakeDirectoryCommand.self,
             BrickCommand.self,
             BenchCommand.self,
+            GFAPIPathCommand.self,
         ]
     )
 

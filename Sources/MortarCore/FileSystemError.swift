@@ -66,6 +66,11 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let staleHandle = Code(rawValue: ESTALE)
         public static let quotaExceeded = Code(rawValue: EDQUOT)
         public static let canceled = Code(rawValue: ECANCELED)
+        public static let alreadyInProgress = Code(rawValue: EALREADY)
+        public static let protocolNotSupported = Code(rawValue: EPROTONOSUPPORT)
+        public static let badDescriptorState = Code(rawValue: EBADFD)
+        public static let valueOverflow = Code(rawValue: EOVERFLOW)
+        public static let badAddress = Code(rawValue: EFAULT)
 
         public var description: String {
             guard let text = strerror(rawValue) else { return "errno \(rawValue)" }

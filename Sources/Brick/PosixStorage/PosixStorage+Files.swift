@@ -14,7 +14,7 @@ extension PosixStorage {
     ) async throws -> CreatedFile {
         let (descriptor, attributes) = try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
-            let access = flags.subtracting([.create, .exclusive]).posixFlags | O_NOFOLLOW
+            let access = Self.localFlags(flags)
             do {
                 let descriptor = try SystemCall.open(
                     entry.path, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
@@ -31,6 +31,14 @@ extension PosixStorage {
         return CreatedFile(file: file, attributes: attributes)
     }
 
+    /// The `open(2)` flags for a brick file. `.direct` means "no client-side caching", which Mortar's client
+    /// honours by not caching; passed on, O_DIRECT would make the brick's reads and writes fail with EINVAL
+    /// whenever a request's buffer or offset is not block-aligned (tgt and qemu open images O_DIRECT). Synchronous
+    /// modes are kept: they make every write durable before it is acknowledged, which is what they promise.
+    static func localFlags(_ flags: OpenFlags) -> Int32 {
+        flags.subtracting([.create, .exclusive, .direct]).posixFlags | O_NOFOLLOW
+    }
+
     /// Opens by FileID through the index. Directories open read-only; asking to write one is EISDIR.
     public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
         let descriptor = try await run { [self] in
@@ -41,7 +49,7 @@ extension PosixStorage {
                 }
                 return try SystemCall.open(location.path, flags: O_RDONLY | O_DIRECTORY, location.subject)
             }
-            var access = flags.subtracting([.create, .exclusive]).posixFlags | O_NOFOLLOW
+            var access = Self.localFlags(flags)
             // Opening a FIFO blocks until the other end opens; a brick thread must never wait for that.
             if try describe(location).type == .fifo { access |= O_NONBLOCK }
             return try SystemCall.open(location.path, flags: access, location.subject)

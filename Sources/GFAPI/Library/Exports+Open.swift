@@ -1,0 +1,108 @@
+import CMortarGFAPI
+import Glibc
+import Mortar
+import MortarCore
+import Synchronization
+
+// Opening, duplicating and closing descriptors (`glfs_fd_t`).
+
+/// Opens an existing file. Directories are EISDIR (use glfs_opendir); O_DIRECT and O_SYNC are accepted.
+@_cdecl("glfs_open")
+public func glfs_open(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?, _ flags: CInt)
+    -> UnsafeMutableRawPointer?
+{
+    openDescriptor(handle, path, flags: flags, permissions: 0)
+}
+
+/// Opens `path`, creating it if missing — also when `flags` lacks O_CREAT (fio relies on that). O_EXCL on an
+/// existing file is EEXIST; an existing directory is EISDIR; O_TRUNC empties an existing file.
+@_cdecl("glfs_creat")
+public func glfs_creat(
+    _ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?, _ flags: CInt, _ mode: mode_t
+) -> UnsafeMutableRawPointer? {
+    openDescriptor(handle, path, flags: flags | O_CREAT, permissions: mode & 0o7777)
+}
+
+/// A second descriptor for the same open file, sharing its position; the file closes with the last of them.
+@_cdecl("glfs_dup")
+public func glfs_dup(_ handle: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    CallBridge.immediate(returning: nil) {
+        guard let descriptor = Registry.descriptors.lookup(handle) else {
+            throw FileSystemError(.badFileHandle, "not an open glfs_fd_t")
+        }
+        guard case .file(let shared) = descriptor.target else {
+            throw FileSystemError.invalidArgument("directory streams cannot be duplicated")
+        }
+        shared.retain()
+        do {
+            return try Registry.open(Descriptor(client: descriptor.client, target: .file(shared)))
+        } catch {
+            _ = CallBridge.blocking(returning: ()) { try await shared.release() }
+            throw error
+        }
+    }
+}
+
+/// Waits for the descriptor's calls in flight and their callbacks, then releases it. EBADF if not open.
+@_cdecl("glfs_close")
+public func glfs_close(_ handle: UnsafeMutableRawPointer?) -> CInt {
+    closeDescriptor(handle)
+}
+
+@_cdecl("glfs_closedir")
+public func glfs_closedir(_ handle: UnsafeMutableRawPointer?) -> CInt {
+    closeDescriptor(handle)
+}
+
+func closeDescriptor(_ handle: UnsafeMutableRawPointer?) -> CInt {
+    guard let descriptor = Registry.descriptors.remove(handle) else {
+        mortar_set_errno(EBADF)
+        return -1
+    }
+    descriptor.client.state.withLock { _ = $0.descriptors.remove(UInt(bitPattern: handle)) }
+    let insideOwnCallback = mortar_current_callback_descriptor() == UnsafeMutableRawPointer(handle)
+    descriptor.activity.close(waitingUntil: insideOwnCallback ? 1 : 0)
+    switch descriptor.target {
+    case .file(let shared):
+        return CallBridge.blocking(returning: -1) {
+            try await shared.release()
+            return 0
+        }
+    case .directory:
+        return 0
+    }
+}
+
+private func openDescriptor(
+    _ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?, flags: CInt, permissions: UInt32
+) -> UnsafeMutableRawPointer? {
+    let arguments = CallBridge.immediate(returning: nil as (ClientInstance, String)?) {
+        (try clientInstance(handle), try String(cArgument: path, "path"))
+    }
+    guard let (client, path) = arguments else { return nil }
+    let handleBits = CallBridge.blocking(returning: UInt(0)) {
+        let volume = try client.volume()
+        let file = try await volume.openForLibrary(path, flags: OpenFlags(posixFlags: flags), permissions: permissions)
+        do {
+            return UInt(bitPattern: try Registry.open(Descriptor(client: client, target: .file(SharedFile(file)))))
+        } catch {
+            try? await file.close()
+            throw error
+        }
+    }
+    return UnsafeMutableRawPointer(bitPattern: handleBits)
+}
+
+extension Volume {
+    /// `open(2)` as GlusterFS's library does it: only regular files open (directories are EISDIR, anything else
+    /// EINVAL), with or without creating.
+    func openForLibrary(_ path: String, flags: OpenFlags, permissions: UInt32) async throws -> File {
+        if let existing = try? await attributes(path) {
+            if existing.type == .directory { throw FileSystemError(.isDirectory, "'\(path)' is a directory") }
+            if existing.type != .regular {
+                throw FileSystemError.invalidArgument("'\(path)' is not a regular file")
+            }
+        }
+        return try await open(path, flags: flags, permissions: permissions)
+    }
+}
