@@ -26,7 +26,7 @@ public final class BrickService: Service {
         self.endpoints = endpoints
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        let locks = LockLayer(next: storage)
+        let locks = LockLayer(next: PermissionLayer(next: storage))
         self.locks = locks
         self.server = RequestServer(logger: logger) { connectionID, _ in
             BrickSession(stack: locks, locks: locks, connectionID: connectionID, logger: logger)

@@ -27,26 +27,3 @@ extension Timestamp {
         self.init(seconds: Int64(time.tv_sec), nanoseconds: nanoseconds)
     }
 }
-
-/// The permission check `access(2)` would make for an unprivileged caller. The brick runs as root, so the kernel
-/// would allow everything; the storage checks the caller's identity against the mode bits itself.
-enum AccessPolicy {
-    static func permits(_ mask: AccessMask, attributes: FileAttributes, context: OperationContext) -> Bool {
-        if context.userID == 0 {
-            // Root may read and write anything, search any directory, and run a file with any execute bit.
-            guard mask.contains(.execute), attributes.type != .directory else { return true }
-            return attributes.permissions & 0o111 != 0
-        }
-        let granted: UInt32
-        if attributes.userID == context.userID {
-            granted = (attributes.permissions >> 6) & 0o7
-        } else if attributes.groupID == context.groupID
-            || context.supplementaryGroupIDs.contains(attributes.groupID)
-        {
-            granted = (attributes.permissions >> 3) & 0o7
-        } else {
-            granted = attributes.permissions & 0o7
-        }
-        return mask.rawValue & ~granted == 0
-    }
-}

@@ -1,0 +1,117 @@
+import MortarBrickServer
+import MortarCore
+import MortarTesting
+import Testing
+
+/// The brick's permission layer over the in-memory file system: what an unprivileged caller may and may not do.
+@Suite("Permissions for unprivileged callers")
+struct PermissionLayerTests {
+    let root = OperationContext()
+    let alice = OperationContext(userID: 1000, groupID: 1000)
+    let bob = OperationContext(userID: 2000, groupID: 2000, supplementaryGroupIDs: [1000])
+
+    /// Root makes `/shared` (mode given) holding `file` owned by root (0644); returns the layer and the IDs.
+    private func setUp(sharedMode: UInt32 = 0o755) async throws -> (PermissionLayer, FileID, FileID) {
+        let layer = PermissionLayer(next: MemoryFileSystem())
+        let shared = try await layer.makeDirectory("shared", in: .root, id: .random(), permissions: sharedMode,
+                                                   context: root)
+        let file = try await layer.create("file", in: shared.id, id: .random(), permissions: 0o644,
+                                          flags: .readWrite, context: root)
+        try await layer.release(file.file, context: root)
+        return (layer, shared.id, file.file.id)
+    }
+
+    private func expectCode(
+        _ code: FileSystemError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        let error = await #expect(throws: FileSystemError.self, sourceLocation: sourceLocation) { try await body() }
+        #expect(error?.code == code, sourceLocation: sourceLocation)
+    }
+
+    @Test func othersReadButDoNotWriteRootsFiles() async throws {
+        let (layer, shared, file) = try await setUp()
+        let opened = try await layer.open(file, flags: .read, context: alice)
+        try await layer.release(opened, context: alice)
+        await expectCode(.permissionDenied) { _ = try await layer.open(file, flags: .readWrite, context: alice) }
+        await expectCode(.permissionDenied) {
+            _ = try await layer.create("mine", in: shared, id: .random(), permissions: 0o644, flags: .readWrite,
+                                       context: alice)
+        }
+        await expectCode(.permissionDenied) { try await layer.unlink("file", in: shared, context: alice) }
+        await expectCode(.permissionDenied) {
+            _ = try await layer.makeDirectory("d", in: shared, id: .random(), permissions: 0o755, context: alice)
+        }
+        await expectCode(.permissionDenied) {
+            try await layer.rename("file", in: shared, to: "moved", in: .root, flags: [], context: alice)
+        }
+        // Root is never refused.
+        try await layer.unlink("file", in: shared, context: root)
+    }
+
+    @Test func searchPermissionGuardsNames() async throws {
+        let (layer, shared, _) = try await setUp(sharedMode: 0o700)
+        await expectCode(.permissionDenied) { _ = try await layer.lookup("file", in: shared, context: alice) }
+        await expectCode(.permissionDenied) {
+            _ = try await layer.readDirectory(shared, after: 0, countMax: 10, context: alice)
+        }
+        _ = try await layer.lookup("file", in: shared, context: root)
+    }
+
+    @Test func onlyTheOwnerChangesModeGroupAndTimes() async throws {
+        let (layer, shared, file) = try await setUp(sharedMode: 0o777)
+        await expectCode(.operationNotPermitted) {
+            _ = try await layer.setAttributes(AttributeChanges(permissions: 0o666), of: file, context: alice)
+        }
+        let own = try await layer.create("own", in: shared, id: .random(), permissions: 0o644, flags: .readWrite,
+                                         context: alice)
+        _ = try await layer.setAttributes(AttributeChanges(permissions: 0o600), of: own.file.id, context: alice)
+        await expectCode(.operationNotPermitted) {
+            _ = try await layer.setAttributes(AttributeChanges(userID: 2000), of: own.file.id, context: alice)
+        }
+        await expectCode(.operationNotPermitted) {
+            _ = try await layer.setAttributes(AttributeChanges(groupID: 2000), of: own.file.id, context: alice)
+        }
+        await expectCode(.operationNotPermitted) {
+            _ = try await layer.setAttributes(
+                AttributeChanges(modificationTime: .set(Timestamp(seconds: 5))), of: own.file.id, context: bob)
+        }
+        await expectCode(.permissionDenied) {
+            _ = try await layer.setAttributes(AttributeChanges(size: 0), of: own.file.id, context: bob)
+        }
+    }
+
+    @Test func groupMembershipGrantsGroupBits() async throws {
+        let (layer, shared, _) = try await setUp(sharedMode: 0o777)
+        let created = try await layer.create("team", in: shared, id: .random(), permissions: 0o660,
+                                             flags: .readWrite, context: alice)
+        let opened = try await layer.open(created.file.id, flags: .readWrite, context: bob)
+        try await layer.release(opened, context: bob)
+        await expectCode(.permissionDenied) {
+            _ = try await layer.open(created.file.id, flags: .read, context: OperationContext(userID: 3000, groupID: 3000))
+        }
+    }
+
+    @Test func theStickyBitProtectsOthersEntries() async throws {
+        let (layer, shared, _) = try await setUp(sharedMode: 0o1777)
+        _ = try await layer.create("alices", in: shared, id: .random(), permissions: 0o644, flags: .readWrite,
+                                   context: alice)
+        await expectCode(.permissionDenied) { try await layer.unlink("alices", in: shared, context: bob) }
+        await expectCode(.permissionDenied) {
+            try await layer.rename("alices", in: shared, to: "bobs", in: shared, flags: [], context: bob)
+        }
+        try await layer.unlink("alices", in: shared, context: alice)
+    }
+
+    @Test func extendedAttributesFollowTheFilesPermissions() async throws {
+        let (layer, _, file) = try await setUp()
+        await expectCode(.permissionDenied) {
+            try await layer.setExtendedAttribute("user.note", to: [1], mode: .createOrReplace, of: file, context: alice)
+        }
+        await expectCode(.operationNotPermitted) {
+            try await layer.setExtendedAttribute("trusted.other", to: [1], mode: .createOrReplace, of: file,
+                                                 context: alice)
+        }
+        try await layer.setExtendedAttribute("user.note", to: [1], mode: .createOrReplace, of: file, context: root)
+        #expect(try await layer.extendedAttribute("user.note", of: file, context: alice) == [1])
+    }
+}
