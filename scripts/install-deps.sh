@@ -13,8 +13,11 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 # Debian packages: iproute2 (network namespaces for the multi-host test), python3 (test helpers),
-# attr (getfattr, to show FileIDs on bricks), util-linux (mount for the disk-full test), procps (pgrep/pkill).
-packages=(iproute2 python3 attr util-linux procps)
+# attr (getfattr, to show FileIDs on bricks), util-linux (mount for the disk-full test), procps (pgrep/pkill);
+# for the libgfapi drop-in's tests: the programs that link libgfapi (fio, qemu's gluster block driver, tgt's glfs
+# backing store), libiscsi's tools, GlusterFS's header and gcc for the C API test, binutils (readelf), jq.
+packages=(iproute2 python3 attr util-linux procps
+          fio qemu-utils qemu-block-extra tgt tgt-glusterfs libiscsi-bin libglusterfs-dev gcc binutils jq)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

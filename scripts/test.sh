@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test: installs what is missing, builds, runs the Swift test suite
-# (unit, layer, conformance, randomised, integration with real processes) and the three-host network test.
+# (unit, layer, conformance, randomised, integration with real processes), the three-host network test, and the
+# libgfapi drop-in under its ABI check, a C test of every exported function, and fio, qemu and tgt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
@@ -16,5 +17,10 @@ swift test --skip-build
 
 echo "== three hosts in network namespaces"
 bash tests/netns/three-hosts.sh
+
+echo "== libgfapi drop-in (release build, static Swift runtime)"
+GFAPI_DIR=$(bash scripts/build-gfapi.sh)
+export GFAPI_DIR
+bash tests/gfapi/run.sh
 
 echo "All tests passed."

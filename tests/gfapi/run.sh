@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every test of the libgfapi drop-in, as scripts/test.sh runs them: the ABI check against the Debian programs that
+# link libgfapi, the C API test against a fresh two-brick volume, then fio, qemu and tgt (programs.sh, which starts
+# its own cluster). Needs: GFAPI_DIR (the built library), MORTAR_BINARY; port 24007 free (tgt's glfs backing store
+# only talks to the default port).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${GFAPI_DIR:?set GFAPI_DIR to the directory holding libgfapi.so.0}"
+: "${MORTAR_BINARY:?set MORTAR_BINARY to the mortar executable}"
+
+if (exec 3<>/dev/tcp/127.0.0.1/24007) 2>/dev/null; then
+    echo "gfapi tests: FAILED: something already listens on 127.0.0.1:24007 (a daemon or glusterd); stop it first" >&2
+    exit 1
+fi
+
+echo "== gfapi: mortar gfapi-path"
+found=$("$MORTAR_BINARY" gfapi-path)
+cmp -s "$found/libgfapi.so.0" "$GFAPI_DIR/libgfapi.so.0" \
+    || { echo "gfapi tests: FAILED: mortar gfapi-path printed '$found', not the library just built" >&2; exit 1; }
+found=$(MORTAR_GFAPI_DIR="$GFAPI_DIR" "$MORTAR_BINARY" gfapi-path)
+[ "$found" = "$(cd "$GFAPI_DIR" && pwd -P)" ] || [ "$found" = "$GFAPI_DIR" ] \
+    || { echo "gfapi tests: FAILED: MORTAR_GFAPI_DIR=$GFAPI_DIR but mortar gfapi-path printed '$found'" >&2; exit 1; }
+echo "ok: mortar gfapi-path finds $found"
+
+echo "== gfapi: ABI check"
+bash "$here/abi-check.sh"
+
+echo "== gfapi: C API test"
+cluster=$(mktemp -d /tmp/mortar-gfapi-api.XXXXXX)
+cleanup() {
+    "$MORTAR_BINARY" down --dir "$cluster" >/dev/null 2>&1 || true
+    rm -rf "$cluster"
+}
+trap cleanup EXIT
+"$MORTAR_BINARY" up --dir "$cluster" --bricks 2 >/dev/null
+VOLUME=demo HOST=127.0.0.1 PORT=24007 bash "$here/api-test.sh"
+cleanup
+trap - EXIT
+
+echo "== gfapi: fio, qemu and tgt"
+bash "$here/programs.sh"
