@@ -3,7 +3,9 @@
 # disk as baseline, on this host over loopback. Not part of CI.
 #
 #   MORTAR_BINARY=/path/mortar GFAPI_DIR=/dir/with/mortar/libgfapi.so.0 scripts/bench-gfapi.sh
-#   QUICK=1 MORTAR_BINARY=… GFAPI_DIR=… scripts/bench-gfapi.sh        # a few minutes
+#   QUICK=1 MORTAR_BINARY=… GFAPI_DIR=… scripts/bench-gfapi.sh        # ~15 min (full run: ~45 min)
+#   scripts/bench-gfapi.sh --summarize /tmp/mortar-bench-gfapi/<run id> # rebuild results.json + summary.md
+# Needs root and a free 127.0.0.1:24007. Knobs below (environment overrides them).
 #
 # What runs, per repetition (systems in turn, one at a time, order rotating; 127.0.0.1:24007 is never shared):
 #   local      psync and libaio O_DIRECT on a plain directory on the same disk
@@ -33,9 +35,155 @@ DEPTH_HI=${DEPTH_HI:-16}
 RESULTS_DIR=${RESULTS_DIR:-/tmp/mortar-bench-gfapi}
 BENCH_ROOT=${BENCH_ROOT:-/srv/mortar-bench-gfapi}   # Mortar cluster + local baseline files; same disk as /srv/gbase
 SHARED_BENCH=${SHARED_BENCH:-/work/shared/bench}
+GLUSTER_PURGE=${GLUSTER_PURGE:-0}  # 1: the final teardown also deletes the GlusterFS volumes and /srv/gbase
 # -------------------------------------------------------------------------------------------------------------------
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# ---- summary: results.json (every raw figure + medians) and summary.md ----------------------------------------------
+summarize() {  # results dir
+python3 - "$1" <<'PY' | tee "$1/summary.md"
+import glob, json, os, statistics, sys
+
+out = sys.argv[1]
+meta = json.load(open(os.path.join(out, "meta.json")))
+runs = []
+for mp in sorted(glob.glob(os.path.join(out, "raw", "*", "rep*", "*.meta.json"))):
+    m = json.load(open(mp))
+    jp = mp[: -len(".meta.json")] + ".json"
+    m["value"] = m["p50_us"] = m["p99_us"] = m["error"] = None
+    seq = m["workload"].startswith("seq")
+    m["unit"] = "MiB/s" if seq else "IOPS"
+    try:
+        j = json.load(open(jp))["jobs"][0]
+        x = j["read"] if "read" in m["workload"] else j["write"]
+        m["error"] = j["error"]
+        if m["rc"] == 0 and j["error"] == 0:
+            m["value"] = x["bw"] / 1024 if seq else x["iops"]
+            pct = x.get("clat_ns", {}).get("percentile", {})
+            m["p50_us"] = pct.get("50.000000", 0) / 1000
+            m["p99_us"] = pct.get("99.000000", 0) / 1000
+    except Exception as e:  # no or broken JSON: the run failed
+        m["error"] = f"no fio result: {e}"
+    m["fio_json"] = os.path.relpath(jp, out)
+    runs.append(m)
+
+def agg(values):
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+
+# figures: (workload, cluster engine, depth) rows; local baseline engine for the same row
+local_for = {("gfapi", 1): ("psync", 1), ("gfapi_async", 1): ("libaio-direct", 1)}
+depths = sorted({r["iodepth"] for r in runs} | {1})
+hi = max(depths)
+local_for[("gfapi_async", hi)] = ("libaio-direct", hi)
+rows = []
+for w in ["seqwrite", "seqread", "randread", "randwrite"]:
+    for eng, d in [("gfapi", 1), ("gfapi_async", 1), ("gfapi_async", hi)]:
+        le, ld = local_for[(eng, d)]
+        cell = {}
+        for sysname, e, dd in [("local", le, ld), ("glusterfs", eng, d), ("mortar", eng, d)]:
+            sel = [r for r in runs if r["system"] == sysname and r["workload"] == w and r["engine"] == e and r["iodepth"] == dd]
+            cell[sysname] = {"agg": agg([r["value"] for r in sel]), "runs": len(sel),
+                             "failed": sum(1 for r in sel if r["value"] is None),
+                             "busy_start": sum(1 for r in sel if r["gate_busy_pct"] >= meta["quiet_pct"]),
+                             "p99_us": agg([r["p99_us"] for r in sel]), "engine": e, "iodepth": dd,
+                             "wall_s": agg([r["wall_s"] for r in sel])}
+        rows.append({"workload": w, "engine": eng, "iodepth": d, "cells": cell})
+
+def hyper(sysname):
+    p = os.path.join(out, "raw", sysname, "qemu-img-info.hyperfine.json")
+    if not os.path.exists(p):
+        return None
+    r = json.load(open(p))["results"][0]
+    return {"times_s": r["times"], "median_s": r["median"], "min_s": r["min"], "max_s": r["max"], "n": len(r["times"])}
+
+def rss(sysname):
+    res = {}
+    for p in sorted(glob.glob(os.path.join(out, "raw", sysname, "rss.*.txt"))):
+        prog = os.path.basename(p)[4:-4]
+        for line in open(p):
+            if "Maximum resident set size" in line:
+                res[prog] = int(line.split(":")[1])
+            if "Exit status" in line:
+                res[prog + ".exit_status"] = int(line.split(":")[1])
+    return res
+
+systems = ["local", "glusterfs", "mortar"]
+result = {"meta": meta, "fio_runs": runs, "fio_summary": rows,
+          "qemu_img_info": {s: hyper(s) for s in systems}, "peak_rss_kb": {s: rss(s) for s in systems}}
+json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=1)
+
+def fmt(a, unit):
+    if a is None:
+        return "—"
+    f = (lambda v: f"{v:,.0f}") if (unit == "IOPS" or a["median"] >= 100) else (lambda v: f"{v:,.1f}")
+    return f"{f(a['median'])}" if a["n"] == 1 else f"{f(a['median'])} [{f(a['min'])}–{f(a['max'])}]"
+
+def ratio(a, b):
+    if a is None or b is None or not b["median"]:
+        return "—"
+    return f"{a['median'] / b['median']:.2f}"
+
+print(f"# Mortar libgfapi drop-in vs GlusterFS 10.3 vs local disk — run {meta['runid']}\n")
+print(f"fio {meta['fio']}, SIZE={meta['size']}, RUNTIME={meta['runtime_s']} s (random jobs), REPS={meta['reps']}"
+      f"{' (QUICK)' if meta['quick'] else ''}; one-brick volumes (Mortar `up --bricks 1`, GlusterFS gv1); "
+      f"{meta['nproc']} CPUs, kernel {meta['kernel']}.")
+if "mortar_libgfapi_mtime" in meta:
+    print(f"Mortar library {meta['mortar_libgfapi']} ({meta['mortar_libgfapi_mtime'][:19]}, sha256 {meta['mortar_libgfapi_sha256']}…).")
+print("\nCells: median [min–max] over the repetitions; sequential rows in MiB/s, random rows in IOPS. "
+      "Local baseline for each row: gfapi qd1 ↔ psync (buffered), gfapi_async ↔ libaio O_DIRECT at the same depth. "
+      "A dash means no successful run.\n")
+print("| workload | engine | qd | local | GlusterFS | Mortar | Mortar/GlusterFS | Mortar/local | p99 µs GlusterFS / Mortar |")
+print("|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    c = r["cells"]; unit = "MiB/s" if r["workload"].startswith("seq") else "IOPS"
+    fails = [f"{s} {c[s]['failed']}/{c[s]['runs']} failed" for s in systems if c[s]["failed"]]
+    p99 = lambda s: "—" if c[s]["p99_us"] is None else f"{c[s]['p99_us']['median']:,.0f}"
+    note = f" ⚠ {', '.join(fails)}" if fails else ""
+    busy = lambda s: " †" if c[s]["busy_start"] else ""
+    print(f"| {r['workload']} ({unit}) | {r['engine']} | {r['iodepth']} | {fmt(c['local']['agg'], unit)}{busy('local')} ({c['local']['engine']}) "
+          f"| {fmt(c['glusterfs']['agg'], unit)}{busy('glusterfs')} | {fmt(c['mortar']['agg'], unit)}{busy('mortar')}{note} "
+          f"| {ratio(c['mortar']['agg'], c['glusterfs']['agg'])} | {ratio(c['mortar']['agg'], c['local']['agg'])} "
+          f"| {p99('glusterfs')} / {p99('mortar')} |")
+
+nbusy = sum(1 for r in runs if r["gate_busy_pct"] >= meta["quiet_pct"])
+if nbusy:
+    print(f"\n† {nbusy} of {len(runs)} runs started although the machine was still busy (CPU ≥ {meta['quiet_pct']} % "
+          f"after waiting {meta['quiet_max_s']} s for it to calm down): another workload shared the CPUs; "
+          "their figures are likely low (gate_busy_pct per run in results.json).")
+print("\n## Client costs\n")
+print("| figure | local file | GlusterFS | Mortar | Mortar/GlusterFS |")
+print("|---|---|---|---|---|")
+h = {s: result["qemu_img_info"][s] for s in systems}
+def hs(x):
+    return "—" if x is None else f"{x['median_s'] * 1000:,.0f} ms [{x['min_s'] * 1000:,.0f}–{x['max_s'] * 1000:,.0f}] (n={x['n']})"
+hr = "—" if not (h["mortar"] and h["glusterfs"]) else f"{h['mortar']['median_s'] / h['glusterfs']['median_s']:.3f}"
+print(f"| `qemu-img info` wall time, median [min–max] | {hs(h['local'])} | {hs(h['glusterfs'])} | {hs(h['mortar'])} | {hr} |")
+R = result["peak_rss_kb"]
+for prog, label in [("qemu-img-info", "peak RSS `qemu-img info`"), ("fio-gfapi", "peak RSS fio gfapi qd1, 3 s randread (local: psync)"),
+                    ("fio-gfapi_async", f"peak RSS fio gfapi_async qd{hi}, 3 s randread (local: libaio)")]:
+    v = {s: R[s].get(prog) for s in systems}
+    bad = [s for s in systems if R[s].get(prog + ".exit_status", 0) != 0]
+    cells = [("—" if v[s] is None else f"{v[s] / 1024:,.1f} MiB") + (" (exit≠0)" if s in bad else "") for s in systems]
+    rr = "—" if not (v["mortar"] and v["glusterfs"]) else f"{v['mortar'] / v['glusterfs']:.2f}"
+    print(f"| {label} | {cells[0]} | {cells[1]} | {cells[2]} | {rr} |")
+walls = [(r["workload"], r["engine"], r["iodepth"], r["cells"]) for r in rows if r["workload"] == "randread"]
+print("\nfio process wall time (connect + 2 s sleep + run + teardown), randread, median s: " + "; ".join(
+    f"{e} qd{d}: GlusterFS {c['glusterfs']['wall_s']['median'] if c['glusterfs']['wall_s'] else '—'}, "
+    f"Mortar {c['mortar']['wall_s']['median'] if c['mortar']['wall_s'] else '—'}" for _, e, d, c in walls))
+print(f"\nRaw figures: {os.path.join(out, 'results.json')}; fio JSON per run under {os.path.join(out, 'raw')}.")
+PY
+}
+
+# scripts/bench-gfapi.sh --summarize RESULTS/<run id>: rebuild results.json and summary.md from the raw files
+if [ "${1:-}" = --summarize ]; then
+    [ -f "${2:-}/meta.json" ] || { echo "bench-gfapi: --summarize needs a run directory (with meta.json)" >&2; exit 2; }
+    summarize "$2"
+    exit 0
+fi
 RUNID=$(date +%Y%m%d-%H%M%S)
 OUT=$RESULTS_DIR/$RUNID
 GHOST=127.0.0.1
@@ -74,7 +222,9 @@ MORTAR_UP=0 GLUSTER_UP=0
 MDIR=$BENCH_ROOT/mortar LDIR=$BENCH_ROOT/local
 mortar_down() {
     [ "$MORTAR_UP" = 1 ] || return 0
-    timeout -k 10 90 "$MORTAR_BINARY" down --dir "$MDIR" >>"$LOG" 2>&1 || log "WARNING: mortar down failed"
+    if [ -s "$MDIR/daemon.pid" ]; then    # only the daemon this script started
+        timeout -k 10 90 "$MORTAR_BINARY" down --dir "$MDIR" >>"$LOG" 2>&1 || log "WARNING: mortar down failed"
+    fi
     MORTAR_UP=0
     local p
     for p in $(ps -eo pid=,args= | awk -v d="$MDIR" 'index($0, d) && !/awk/ { print $1 }'); do
@@ -93,6 +243,9 @@ cleanup() {
     trap - EXIT INT TERM
     mortar_down
     gluster_down
+    if [ "$GLUSTER_PURGE" = 1 ] && [[ " $SYSTEMS " == *" glusterfs "* ]]; then
+        PURGE=1 "$SHARED_BENCH/gluster-teardown.sh" >>"$LOG" 2>&1 || log "WARNING: gluster-teardown.sh (PURGE=1) failed"
+    fi
     rm -rf "$BENCH_ROOT"
     [ "$rc" = 0 ] || echo "bench-gfapi: stopped with status $rc; partial results in $OUT" >&2
     exit "$rc"
@@ -241,7 +394,11 @@ system_up() {
             port_busy 24007 && die "127.0.0.1:24007 busy before mortar up"
             mkdir -p "$MDIR"
             MORTAR_UP=1
-            timeout -k 10 90 "$MORTAR_BINARY" up --dir "$MDIR" --bricks 1 >>"$LOG" 2>&1 || die "mortar up failed (see $LOG)" ;;
+            timeout -k 10 90 "$MORTAR_BINARY" up --dir "$MDIR" --bricks 1 >"$OUT/mortar-up.log" 2>&1 || { cat "$OUT/mortar-up.log" >>"$LOG"; die "mortar up failed (see $LOG)"; }
+            cat "$OUT/mortar-up.log" >>"$LOG"
+            if grep -q 'already answers' "$OUT/mortar-up.log"; then
+                MORTAR_UP=0; die "another mortar daemon took 127.0.0.1:24007 meanwhile; not benchmarking (or stopping) it"
+            fi ;;
         glusterfs)
             port_busy 24007 && die "127.0.0.1:24007 busy before gluster-setup.sh"
             GLUSTER_UP=1
@@ -291,132 +448,5 @@ for rep in $(seq 1 "$REPS"); do
 done
 log "measurements done in $((SECONDS - T0)) s; summarising"
 
-# ---- summary: results.json (every raw figure + medians) and summary.md ----------------------------------------------
-python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
-import glob, json, os, statistics, sys
-
-out = sys.argv[1]
-meta = json.load(open(os.path.join(out, "meta.json")))
-runs = []
-for mp in sorted(glob.glob(os.path.join(out, "raw", "*", "rep*", "*.meta.json"))):
-    m = json.load(open(mp))
-    jp = mp[: -len(".meta.json")] + ".json"
-    m["value"] = m["p50_us"] = m["p99_us"] = m["error"] = None
-    seq = m["workload"].startswith("seq")
-    m["unit"] = "MiB/s" if seq else "IOPS"
-    try:
-        j = json.load(open(jp))["jobs"][0]
-        x = j["read"] if "read" in m["workload"] else j["write"]
-        m["error"] = j["error"]
-        if m["rc"] == 0 and j["error"] == 0:
-            m["value"] = x["bw"] / 1024 if seq else x["iops"]
-            pct = x.get("clat_ns", {}).get("percentile", {})
-            m["p50_us"] = pct.get("50.000000", 0) / 1000
-            m["p99_us"] = pct.get("99.000000", 0) / 1000
-    except Exception as e:  # no or broken JSON: the run failed
-        m["error"] = f"no fio result: {e}"
-    m["fio_json"] = os.path.relpath(jp, out)
-    runs.append(m)
-
-def agg(values):
-    v = [x for x in values if x is not None]
-    if not v:
-        return None
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
-
-# figures: (workload, cluster engine, depth) rows; local baseline engine for the same row
-local_for = {("gfapi", 1): ("psync", 1), ("gfapi_async", 1): ("libaio-direct", 1)}
-depths = sorted({r["iodepth"] for r in runs} | {1})
-hi = max(depths)
-local_for[("gfapi_async", hi)] = ("libaio-direct", hi)
-rows = []
-for w in ["seqwrite", "seqread", "randread", "randwrite"]:
-    for eng, d in [("gfapi", 1), ("gfapi_async", 1), ("gfapi_async", hi)]:
-        le, ld = local_for[(eng, d)]
-        cell = {}
-        for sysname, e, dd in [("local", le, ld), ("glusterfs", eng, d), ("mortar", eng, d)]:
-            sel = [r for r in runs if r["system"] == sysname and r["workload"] == w and r["engine"] == e and r["iodepth"] == dd]
-            cell[sysname] = {"agg": agg([r["value"] for r in sel]), "runs": len(sel),
-                             "failed": sum(1 for r in sel if r["value"] is None),
-                             "p99_us": agg([r["p99_us"] for r in sel]), "engine": e, "iodepth": dd,
-                             "wall_s": agg([r["wall_s"] for r in sel])}
-        rows.append({"workload": w, "engine": eng, "iodepth": d, "cells": cell})
-
-def hyper(sysname):
-    p = os.path.join(out, "raw", sysname, "qemu-img-info.hyperfine.json")
-    if not os.path.exists(p):
-        return None
-    r = json.load(open(p))["results"][0]
-    return {"times_s": r["times"], "median_s": r["median"], "min_s": r["min"], "max_s": r["max"], "n": len(r["times"])}
-
-def rss(sysname):
-    res = {}
-    for p in sorted(glob.glob(os.path.join(out, "raw", sysname, "rss.*.txt"))):
-        prog = os.path.basename(p)[4:-4]
-        for line in open(p):
-            if "Maximum resident set size" in line:
-                res[prog] = int(line.split(":")[1])
-            if "Exit status" in line:
-                res[prog + ".exit_status"] = int(line.split(":")[1])
-    return res
-
-systems = ["local", "glusterfs", "mortar"]
-result = {"meta": meta, "fio_runs": runs, "fio_summary": rows,
-          "qemu_img_info": {s: hyper(s) for s in systems}, "peak_rss_kb": {s: rss(s) for s in systems}}
-json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=1)
-
-def fmt(a, unit):
-    if a is None:
-        return "—"
-    f = (lambda v: f"{v:,.0f}") if (unit == "IOPS" or a["median"] >= 100) else (lambda v: f"{v:,.1f}")
-    return f"{f(a['median'])}" if a["n"] == 1 else f"{f(a['median'])} [{f(a['min'])}–{f(a['max'])}]"
-
-def ratio(a, b):
-    if a is None or b is None or not b["median"]:
-        return "—"
-    return f"{a['median'] / b['median']:.2f}"
-
-print(f"# Mortar libgfapi drop-in vs GlusterFS 10.3 vs local disk — run {meta['runid']}\n")
-print(f"fio {meta['fio']}, SIZE={meta['size']}, RUNTIME={meta['runtime_s']} s (random jobs), REPS={meta['reps']}"
-      f"{' (QUICK)' if meta['quick'] else ''}; one-brick volumes (Mortar `up --bricks 1`, GlusterFS gv1); "
-      f"{meta['nproc']} CPUs, kernel {meta['kernel']}.")
-if "mortar_libgfapi_mtime" in meta:
-    print(f"Mortar library {meta['mortar_libgfapi']} ({meta['mortar_libgfapi_mtime'][:19]}, sha256 {meta['mortar_libgfapi_sha256']}…).")
-print("\nCells: median [min–max] over the repetitions; sequential rows in MiB/s, random rows in IOPS. "
-      "Local baseline for each row: gfapi qd1 ↔ psync (buffered), gfapi_async ↔ libaio O_DIRECT at the same depth. "
-      "A dash means no successful run.\n")
-print("| workload | engine | qd | local | GlusterFS | Mortar | Mortar/GlusterFS | Mortar/local | p99 µs GlusterFS / Mortar |")
-print("|---|---|---|---|---|---|---|---|---|")
-for r in rows:
-    c = r["cells"]; unit = "MiB/s" if r["workload"].startswith("seq") else "IOPS"
-    fails = [f"{s} {c[s]['failed']}/{c[s]['runs']} failed" for s in systems if c[s]["failed"]]
-    p99 = lambda s: "—" if c[s]["p99_us"] is None else f"{c[s]['p99_us']['median']:,.0f}"
-    note = f" ⚠ {', '.join(fails)}" if fails else ""
-    print(f"| {r['workload']} ({unit}) | {r['engine']} | {r['iodepth']} | {fmt(c['local']['agg'], unit)} ({c['local']['engine']}) "
-          f"| {fmt(c['glusterfs']['agg'], unit)} | {fmt(c['mortar']['agg'], unit)}{note} "
-          f"| {ratio(c['mortar']['agg'], c['glusterfs']['agg'])} | {ratio(c['mortar']['agg'], c['local']['agg'])} "
-          f"| {p99('glusterfs')} / {p99('mortar')} |")
-
-print("\n## Client costs\n")
-print("| figure | local file | GlusterFS | Mortar | Mortar/GlusterFS |")
-print("|---|---|---|---|---|")
-h = {s: result["qemu_img_info"][s] for s in systems}
-def hs(x):
-    return "—" if x is None else f"{x['median_s'] * 1000:,.0f} ms [{x['min_s'] * 1000:,.0f}–{x['max_s'] * 1000:,.0f}] (n={x['n']})"
-hr = "—" if not (h["mortar"] and h["glusterfs"]) else f"{h['mortar']['median_s'] / h['glusterfs']['median_s']:.3f}"
-print(f"| `qemu-img info` wall time, median [min–max] | {hs(h['local'])} | {hs(h['glusterfs'])} | {hs(h['mortar'])} | {hr} |")
-R = result["peak_rss_kb"]
-for prog, label in [("qemu-img-info", "peak RSS `qemu-img info`"), ("fio-gfapi", "peak RSS fio gfapi qd1, 3 s randread (local: psync)"),
-                    ("fio-gfapi_async", f"peak RSS fio gfapi_async qd{hi}, 3 s randread (local: libaio)")]:
-    v = {s: R[s].get(prog) for s in systems}
-    bad = [s for s in systems if R[s].get(prog + ".exit_status", 0) != 0]
-    cells = [("—" if v[s] is None else f"{v[s] / 1024:,.1f} MiB") + (" (exit≠0)" if s in bad else "") for s in systems]
-    rr = "—" if not (v["mortar"] and v["glusterfs"]) else f"{v['mortar'] / v['glusterfs']:.2f}"
-    print(f"| {label} | {cells[0]} | {cells[1]} | {cells[2]} | {rr} |")
-walls = [(r["workload"], r["engine"], r["iodepth"], r["cells"]) for r in rows if r["workload"] == "randread"]
-print("\nfio process wall time (connect + 2 s sleep + run + teardown), randread, median s: " + "; ".join(
-    f"{e} qd{d}: GlusterFS {c['glusterfs']['wall_s']['median'] if c['glusterfs']['wall_s'] else '—'}, "
-    f"Mortar {c['mortar']['wall_s']['median'] if c['mortar']['wall_s'] else '—'}" for _, e, d, c in walls))
-print(f"\nRaw figures: {os.path.join(out, 'results.json')}; fio JSON per run under {os.path.join(out, 'raw')}.")
-PY
+summarize "$OUT"
 log "summary: $OUT/summary.md; all figures: $OUT/results.json"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/gfapi/programs.sh — Mortar's libgfapi.so.0 drop-in under the unmodified programs that use libgfapi:
 #   fio   ioengine=gfapi and gfapi_async: 256 MiB written and verified (crc32c) sequentially, randomly and mixed,
-#         re-verified from a new process; a wrong volume name must fail cleanly
+#         re-verified from a new process; a clobbered block must be caught; a wrong volume name must fail cleanly
 #   qemu  block-gluster (qemu-img, qemu-io): qcow2 create/info/check, patterns at several offsets, convert of a
 #         sparse raw image into the volume (raw and qcow2) and back, compared byte for byte
 #   tgt   tgtd with the glfs backing store: the LUN is listed, inquiry and capacity over iSCSI, data written over
@@ -150,6 +150,9 @@ check_loads() {  # ELF file
     [ -e "$elf" ] || fail "$elf is missing (package not installed?)"
     want=$(readlink -f "$GFAPI_DIR/libgfapi.so.0")
     out=$(LD_LIBRARY_PATH="$GFAPI_DIR" ldd -r "$elf" 2>&1) || true
+    if grep -q 'error while loading shared libraries' <<<"$out"; then
+        fail "$elf cannot load libgfapi.so.0 from GFAPI_DIR: $(grep -m1 'error while loading' <<<"$out")"
+    fi
     resolved=$(awk '$1 == "libgfapi.so.0" { print $3 }' <<<"$out")
     [ -n "$resolved" ] || fail "$elf does not link libgfapi.so.0 (ldd: $(head -3 <<<"$out" | tr '\n' ' '))"
     [ "$(readlink -f "$resolved")" = "$want" ] \
@@ -171,6 +174,11 @@ start_mortar() {
     t0=$(now)
     CLUSTER_STARTED=1
     timeout -k 10 60 "$MORTAR_BINARY" up --dir "$WORK/cluster" --bricks 2 >"$LOGS/mortar-up.log" 2>&1 || rc=$?
+    if grep -q 'already answers' "$LOGS/mortar-up.log"; then
+        # someone else's daemon took the port meanwhile: not ours to use or to stop
+        CLUSTER_STARTED=0
+        excerpt "$LOGS/mortar-up.log"; fail "another mortar daemon started on 127.0.0.1:24007 meanwhile; not using it"
+    fi
     if [ "$rc" != 0 ]; then
         excerpt "$LOGS/mortar-up.log"; excerpt "$WORK/cluster/daemon.log"
         fail "mortar up --dir $WORK/cluster --bricks 2: exit status $rc"
@@ -213,14 +221,17 @@ cleanup() {
     trap - EXIT INT TERM
     stop_tgtd
     if [ "$CLUSTER_STARTED" = 1 ]; then
-        local daemon_pid=""
-        [ -s "$WORK/cluster/daemon.pid" ] && daemon_pid=$(cat "$WORK/cluster/daemon.pid")
-        if ! timeout -k 10 60 "$MORTAR_BINARY" down --dir "$WORK/cluster" >"$LOGS/mortar-down.log" 2>&1; then
-            echo "programs.sh: mortar down failed:" >&2; excerpt "$LOGS/mortar-down.log"; rc=1
-        fi
-        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-            echo "programs.sh: mortar daemon $daemon_pid still running after 'mortar down'; killing it" >&2
-            kill -KILL "$daemon_pid" 2>/dev/null; rc=1
+        # only a daemon this script started (its pid file is in our directory) is stopped
+        if [ -s "$WORK/cluster/daemon.pid" ]; then
+            local daemon_pid
+            daemon_pid=$(cat "$WORK/cluster/daemon.pid")
+            if ! timeout -k 10 60 "$MORTAR_BINARY" down --dir "$WORK/cluster" >"$LOGS/mortar-down.log" 2>&1; then
+                echo "programs.sh: mortar down failed:" >&2; excerpt "$LOGS/mortar-down.log"; rc=1
+            fi
+            if kill -0 "$daemon_pid" 2>/dev/null; then
+                echo "programs.sh: mortar daemon $daemon_pid still running after 'mortar down'; killing it" >&2
+                kill -KILL "$daemon_pid" 2>/dev/null; rc=1
+            fi
         fi
         # Anything else still running from our cluster directory (bricks) was started by this script.
         local leftovers
@@ -751,6 +762,7 @@ run_part() {  # name
 }
 
 T_START=$(now)
+[ "$(id -u)" = 0 ] || fail "run as root (apt-get, tgtd, bricks keep trusted.* extended attributes)"
 say "target $TARGET, volume $VOL, GFAPI_DIR=$GFAPI_DIR, parts: ${PARTS[*]}, work dir $WORK"
 ensure_packages
 if [ "$TARGET" = mortar ]; then

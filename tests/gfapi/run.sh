@@ -8,6 +8,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${GFAPI_DIR:?set GFAPI_DIR to the directory holding libgfapi.so.0}"
 : "${MORTAR_BINARY:?set MORTAR_BINARY to the mortar executable}"
 
+# The tests own 127.0.0.1:24007 (tgt's glfs backing store only talks to the default port). They run in a network
+# namespace of their own, so a daemon or glusterd on this host's loopback neither disturbs them nor is disturbed.
+if [ -z "${MORTAR_GFAPI_IN_NETNS:-}" ]; then
+    namespace="mortar-gfapi-$$"
+    ip netns add "$namespace"
+    trap 'ip netns pids "$namespace" 2>/dev/null | xargs -r kill -KILL 2>/dev/null; ip netns del "$namespace"' EXIT
+    ip -n "$namespace" link set lo up
+    status=0
+    MORTAR_GFAPI_IN_NETNS=1 ip netns exec "$namespace" bash "${BASH_SOURCE[0]}" || status=$?
+    exit "$status"
+fi
+
 if (exec 3<>/dev/tcp/127.0.0.1/24007) 2>/dev/null; then
     echo "gfapi tests: FAILED: something already listens on 127.0.0.1:24007 (a daemon or glusterd); stop it first" >&2
     exit 1
