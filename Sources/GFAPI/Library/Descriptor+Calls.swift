@@ -12,12 +12,7 @@ enum DescriptorCall {
         _ handle: UnsafeMutableRawPointer?, returning failure: T,
         _ body: @escaping @Sendable (File, Descriptor) async throws -> T
     ) -> T {
-        guard let descriptor = Registry.descriptors.lookup(handle), descriptor.activity.begin() else {
-            mortar_set_errno(EBADF)
-            return failure
-        }
-        defer { descriptor.activity.end() }
-        return CallBridge.blocking(returning: failure) { try await body(try descriptor.file(), descriptor) }
+        onDescriptor(handle, returning: failure) { descriptor in try await body(try descriptor.file(), descriptor) }
     }
 
     /// Runs a blocking call on the directory stream behind `handle` (ENOTDIR for an open file).
@@ -25,12 +20,21 @@ enum DescriptorCall {
         _ handle: UnsafeMutableRawPointer?, returning failure: T,
         _ body: @escaping @Sendable (DirectoryStream, Descriptor) async throws -> T
     ) -> T {
+        onDescriptor(handle, returning: failure) { descriptor in
+            try await body(try descriptor.directory(), descriptor)
+        }
+    }
+
+    private static func onDescriptor<T: Sendable>(
+        _ handle: UnsafeMutableRawPointer?, returning failure: T,
+        _ body: @escaping @Sendable (Descriptor) async throws -> T
+    ) -> T {
         guard let descriptor = Registry.descriptors.lookup(handle), descriptor.activity.begin() else {
             mortar_set_errno(EBADF)
             return failure
         }
         defer { descriptor.activity.end() }
-        return CallBridge.blocking(returning: failure) { try await body(try descriptor.directory(), descriptor) }
+        return CallBridge.blocking(returning: failure) { try await body(descriptor) }
     }
 
     /// Starts an asynchronous call on the file behind `handle` and returns 0; `callback` then runs exactly once,
