@@ -22,6 +22,9 @@ public struct MortarCommand: AsyncParsableCommand {
             MakeDirectoryCommand.self,
             BrickCommand.self,
             BenchCommand.self,
+            MountCommand.self,
+            UnmountCommand.self,
+            InstallMountHelperCommand.self,
         ]
     )
 
@@ -65,7 +68,21 @@ func printJSON(_ value: some Encodable) throws {
 extension MortarCommand {
     /// Parses the process's arguments and runs the chosen subcommand, for the `mortar` executable's `main.swift`
     /// (which then needs no import of ArgumentParser).
+    /// Called as `mount.mortar` (the symbolic link `install-mount-helper` makes), it is mount(8)'s helper.
     public static func runFromCommandLine() async {
-        await main()
+        let arguments = CommandLine.arguments
+        guard arguments.first?.split(separator: "/").last.map(String.init) == MountHelper.name else {
+            await main()
+            return
+        }
+        do {
+            switch try MountHelper.plan(Array(arguments.dropFirst())) {
+            case .run(let translated): await main(translated)
+            case .nothing: return
+            }
+        } catch {
+            FileHandle.standardError.write(Data("\(MountHelper.name): \(FileSystemError.wrapping(error).message)\n".utf8))
+            Foundation.exit(1)
+        }
     }
 }

@@ -1,0 +1,57 @@
+import CFuse
+import Glibc
+import MortarCore
+import Synchronization
+
+/// Extended attributes. A size of 0 asks only how large the value (or the list of names) is; a buffer that is too
+/// small is ERANGE, as getxattr(2) says.
+extension MountedFileSystem {
+    func extendedAttribute(_ request: Request, node: UInt64, name: String, size: Int) {
+        serve(request) { context in
+            let value = try await self.stack.extendedAttribute(name, of: try self.fileID(of: node), context: context)
+            try Self.replySized(request, value, size: size)
+        }
+    }
+
+    func extendedAttributeNames(_ request: Request, node: UInt64, size: Int) {
+        serve(request) { context in
+            let names = try await self.stack.extendedAttributeNames(of: try self.fileID(of: node), context: context)
+            let list: [UInt8] = names.flatMap { Array($0.utf8) + [0] }
+            try Self.replySized(request, list, size: size)
+        }
+    }
+
+    /// The value arrives in libfuse's buffer, so the caller copies it first.
+    func setExtendedAttribute(_ request: Request, node: UInt64, name: String, value: [UInt8], flags: Int32) {
+        serve(request) { context in
+            let mode: ExtendedAttributeMode
+            switch flags {
+            case 0: mode = .createOrReplace
+            case cfuse_xattr_create: mode = .createOnly
+            case cfuse_xattr_replace: mode = .replaceOnly
+            default: throw FileSystemError.invalidArgument("setxattr flags \(flags)")
+            }
+            try await self.stack.setExtendedAttribute(
+                name, to: value, mode: mode, of: try self.fileID(of: node), context: context)
+            request.succeed()
+        }
+    }
+
+    func removeExtendedAttribute(_ request: Request, node: UInt64, name: String) {
+        serve(request) { context in
+            try await self.stack.removeExtendedAttribute(name, of: try self.fileID(of: node), context: context)
+            request.succeed()
+        }
+    }
+
+    private static func replySized(_ request: Request, _ bytes: [UInt8], size: Int) throws {
+        if size == 0 {
+            fuse_reply_xattr(request.raw, bytes.count)
+            return
+        }
+        guard bytes.count <= size else {
+            throw FileSystemError(.resultOutOfRange, "\(bytes.count) bytes do not fit in \(size)")
+        }
+        bytes.withUnsafeBytes { request.reply(bytes: $0) }
+    }
+}
