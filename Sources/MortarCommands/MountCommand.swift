@@ -83,7 +83,7 @@ enum BackgroundMount {
     static let readyLine = "ready"
 
     /// Runs this binary again with the same arguments plus `--notify-ready`, and returns once it says it is ready;
-    /// if it exits first, its reason (one line on stderr) becomes this command's failure.
+    /// if it exits first, its reason (one line on stderr) is passed on as this command's.
     static func start(arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -96,13 +96,12 @@ enum BackgroundMount {
         try process.run()
         let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         if said.split(separator: "\n").contains(Substring(readyLine)) { return }
-        let reason = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // The background process failed before it was ready: its one-line reason is this command's.
+        let reason = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let line = reason.split(separator: "\n").last(where: { $0.hasPrefix("mortar: ") }).map(String.init)
-        throw FileSystemError(
-            .inputOutput,
-            String((line ?? "mortar: the background mount exited with status \(process.terminationStatus)")
-                .dropFirst("mortar: ".count)))
+        FileHandle.standardError.write(
+            reason.isEmpty ? Data("mortar: the background mount exited with status \(process.terminationStatus)\n".utf8) : reason)
+        throw ExitCode.failure
     }
 
     /// Tells the waiting parent the mount is ready, then lets go of its pipes: standard output and error go to the
