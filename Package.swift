@@ -106,5 +106,6 @@ let package = Package(
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
                                                              nio, nioPosix, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", nio]),
+        .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore"]),
     ]
 )

@@ -13,8 +13,10 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 # Debian packages: iproute2 (network namespaces for the multi-host test), python3 (test helpers),
-# attr (getfattr, to show FileIDs on bricks), util-linux (mount for the disk-full test), procps (pgrep/pkill).
-packages=(iproute2 python3 attr util-linux procps)
+# attr (getfattr, to show FileIDs on bricks), util-linux (mount for the disk-full test), procps (pgrep/pkill),
+# fuse3 and libfuse3-dev (the FUSE mount: fusermount3, the library and its headers), and the real tools the mount's
+# tests run on it: rsync, git, sqlite3, fio, tar.
+packages=(iproute2 python3 attr util-linux procps fuse3 libfuse3-dev rsync git sqlite3 fio tar)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -28,18 +28,30 @@ actor DirectoryStream {
     }
 
     /// Entries from listing index `index` on, as many as the stream has at hand (at least one unless the listing
-    /// has ended). Each comes with its listing index.
-    func entries(from index: Int, context: OperationContext) async throws -> ArraySlice<DirectoryEntry> {
-        if !(hasPage && index >= pageStart && index < pageStart + page.count) {
-            try await load(containing: index, context: context)
+    /// has ended), and whether they were read from the volume during this call. Pages hold up to `countMax`
+    /// entries. With `fresh`, a page read for an earlier call is not used: its attributes may be older than a
+    /// change the kernel has seen since, and the kernel would take them as newer.
+    func entries(from index: Int, countMax: Int, fresh: Bool, context: OperationContext) async throws
+        -> (entries: ArraySlice<DirectoryEntry>, isFresh: Bool)
+    {
+        let cached = hasPage && index >= pageStart && index < pageStart + page.count
+        if cached, !fresh {
+            return (page[(index - pageStart)...], false)
         }
+        try await load(containing: index, countMax: countMax, rereading: cached, context: context)
         let offset = index - pageStart
-        guard offset >= 0, offset < page.count else { return [] }
-        return page[offset...]
+        guard offset >= 0, offset < page.count else { return ([], true) }
+        return (page[offset...], true)
     }
 
-    /// Reads pages until the one holding `index` (or the end of the listing).
-    private func load(containing index: Int, context: OperationContext) async throws {
+    /// Reads pages until the one holding `index` (or the end of the listing). With `rereading`, the page that holds
+    /// `index` is read again from its start.
+    private func load(containing index: Int, countMax: Int, rereading: Bool, context: OperationContext) async throws {
+        if rereading {
+            nextCookie = cookies[pageStart]
+            page = []
+            hasPage = false
+        }
         // Continue forward from the current page when that is where `index` lies; else start from the nearest
         // remembered page start at or before it.
         if !(hasPage && index >= pageStart + page.count) {
@@ -57,7 +69,7 @@ actor DirectoryStream {
             }
             guard let cookie = nextCookie else { return }
             let read = try await fileOperations.readDirectory(
-                directory, after: cookie, countMax: Limits.directoryPageEntriesMax, context: context)
+                directory, after: cookie, countMax: countMax, context: context)
             page = read.entries
             nextCookie = read.nextCookie
             hasPage = true

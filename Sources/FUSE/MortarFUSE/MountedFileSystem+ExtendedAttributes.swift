@@ -7,9 +7,19 @@ import Synchronization
 /// small is ERANGE, as getxattr(2) says.
 extension MountedFileSystem {
     func extendedAttribute(_ request: Request, node: UInt64, name: String, size: Int) {
+        if let id = inodes.withLock({ $0.id(of: node) }), absentAttributes.withLock({ $0.isKnownAbsent(name, on: id) }) {
+            request.fail(FileSystemError.Code.noData.rawValue)
+            return
+        }
         serve(request) { context in
-            let value = try await self.stack.extendedAttribute(name, of: try self.fileID(of: node), context: context)
-            try Self.replySized(request, value, size: size)
+            let id = try self.fileID(of: node)
+            do {
+                let value = try await self.stack.extendedAttribute(name, of: id, context: context)
+                try Self.replySized(request, value, size: size)
+            } catch let error as FileSystemError where error.code == .noData {
+                self.absentAttributes.withLock { $0.noteAbsent(name, on: id) }
+                throw error
+            }
         }
     }
 
@@ -31,15 +41,18 @@ extension MountedFileSystem {
             case cfuse_xattr_replace: mode = .replaceOnly
             default: throw FileSystemError.invalidArgument("setxattr flags \(flags)")
             }
-            try await self.stack.setExtendedAttribute(
-                name, to: value, mode: mode, of: try self.fileID(of: node), context: context)
+            let id = try self.fileID(of: node)
+            self.absentAttributes.withLock { $0.forget(name, on: id) }
+            try await self.stack.setExtendedAttribute(name, to: value, mode: mode, of: id, context: context)
             request.succeed()
         }
     }
 
     func removeExtendedAttribute(_ request: Request, node: UInt64, name: String) {
         serve(request) { context in
-            try await self.stack.removeExtendedAttribute(name, of: try self.fileID(of: node), context: context)
+            let id = try self.fileID(of: node)
+            self.absentAttributes.withLock { $0.forget(name, on: id) }
+            try await self.stack.removeExtendedAttribute(name, of: id, context: context)
             request.succeed()
         }
     }

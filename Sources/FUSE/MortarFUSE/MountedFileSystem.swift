@@ -19,6 +19,7 @@ final class MountedFileSystem: Sendable {
     let files = Mutex(OpenFileTable())
     let directories = Mutex(DirectoryTable())
     let requests = RequestTracker()
+    let absentAttributes: Mutex<AbsentAttributeCache>
 
     var stack: any FileOperations { volume.stack }
 
@@ -26,6 +27,7 @@ final class MountedFileSystem: Sendable {
         self.volume = volume
         self.options = options
         self.logger = logger
+        absentAttributes = Mutex(AbsentAttributeCache(lifetime: .milliseconds(Int64(options.attributeTimeout * 1000))))
     }
 
     /// Runs `body` for `request` as a tracked task, with the calling process's identity. `body` replies on
