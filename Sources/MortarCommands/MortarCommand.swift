@@ -75,14 +75,27 @@ extension MortarCommand {
             await main()
             return
         }
+        let translated: [String]
         do {
             switch try MountHelper.plan(Array(arguments.dropFirst())) {
-            case .run(let translated): await main(translated)
+            case .run(let mortarArguments): translated = mortarArguments
             case .nothing: return
             }
         } catch {
             FileHandle.standardError.write(Data("\(MountHelper.name): \(FileSystemError.wrapping(error).message)\n".utf8))
             Foundation.exit(1)
+        }
+        // Parsed and run by hand: `main(_:)` with explicit arguments takes the synchronous path, which cannot run
+        // an async subcommand.
+        do {
+            var command = try MortarCommand.parseAsRoot(translated)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            MortarCommand.exit(withError: error)
         }
     }
 }

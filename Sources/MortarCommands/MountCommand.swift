@@ -51,7 +51,8 @@ struct MountCommand: AsyncParsableCommand {
             let target = try MountTable.checkMountPoint(mountPoint)
             try MountTable.checkFUSEDevice()
             guard foreground || notifyReady else {
-                try BackgroundMount.start(arguments: Array(CommandLine.arguments.dropFirst()))
+                // Rebuilt from what was parsed: called as mount.mortar, the process's own arguments are mount(8)'s.
+                try BackgroundMount.start(arguments: ["mount"] + options.flatMap { ["-o", $0] } + [source, mountPoint])
                 return
             }
             if notifyReady { _ = setsid() }

@@ -30,6 +30,10 @@ make_source() {
     head -c 2500000 /dev/urandom > "$source/random.bin"
     touch -h -d '2001-02-03 04:05:06.123456789' "$source/dangling" "$source/random.bin"
     chown 1234:2345 "$source/private"
+    # Directories and symbolic links get a time far from now, so every copy has to carry it over (rsync leaves alone a directory
+    # whose time already agrees to the second, which one made a moment ago may do by chance).
+    find "$source" -type l -exec touch -h -d '2002-03-04 05:06:07.25' {} +
+    find "$source" -type d -exec touch -d '2002-03-04 05:06:07.5' {} +
 }
 
 # Names, types, modes, owners, sizes, link targets, link counts and modification times: what cp -a, tar and rsync

@@ -143,8 +143,14 @@ extension MountedFileSystem {
         }
     }
 
-    /// SEEK_DATA and SEEK_HOLE; the kernel answers the other kinds of lseek itself.
+    /// SEEK_DATA and SEEK_HOLE; the kernel answers the other kinds of lseek itself. With the writeback cache the
+    /// bricks may not have data the kernel still holds, so the mount declines (ENOSYS) and the kernel answers as
+    /// for a file without holes, which POSIX allows.
     func seek(_ request: Request, handle: UInt64, offset: Int64, whence: Int32) {
+        if options.writebackCache {
+            request.fail(FileSystemError.Code.notImplemented.rawValue)
+            return
+        }
         serve(request) { context in
             let file = try self.files.withLock { try $0.handle(handle) }.file
             guard whence == cfuse_seek_data || whence == cfuse_seek_hole, offset >= 0 else {

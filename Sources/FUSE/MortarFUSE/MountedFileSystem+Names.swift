@@ -57,8 +57,16 @@ extension MountedFileSystem {
                 self.replyAttributes(request, try await self.stack.attributes(ofOpen: handle.file, context: context))
                 return
             }
-            let attributes = try await self.stack.setAttributes(changes, of: id, context: context)
-            self.replyAttributes(request, attributes)
+            do {
+                self.replyAttributes(request, try await self.stack.setAttributes(changes, of: id, context: context))
+            } catch let error as FileSystemError where error.code == .notFound || error.code == .staleHandle {
+                // The file lost its last name while open (the writeback cache sends times and sizes at close).
+                // Only its size can still change, through an open file; its times and modes no one can see any
+                // more but through fstat.
+                guard let open = handle?.file ?? self.files.withLock({ $0.anyOpenFile(of: id) }) else { throw error }
+                if let size = changes.size { try await self.stack.truncate(open, to: size, context: context) }
+                self.replyAttributes(request, try await self.stack.attributes(ofOpen: open, context: context))
+            }
         }
     }
 
