@@ -123,11 +123,39 @@ PY
     drop_caches
     local start end
     start=$(date +%s.%N); find "$directory" > /dev/null; end=$(date +%s.%N)
-    echo "$name find-$entries $(echo "$end - $start" | bc) s"
+    echo "$name find-$entries $(awk "BEGIN { printf \"%.2f\", $end - $start }") s"
     drop_caches
     start=$(date +%s.%N); ls -lR "$directory" > /dev/null; end=$(date +%s.%N)
-    echo "$name ls-lR-$entries $(echo "$end - $start" | bc) s"
+    echo "$name ls-lR-$entries $(awk "BEGIN { printf \"%.2f\", $end - $start }") s"
     rm -rf "$directory"
+}
+
+# Small files through the client library as the CLI uses it: a tree of the same files copied in (create + write),
+# copied out (lookup + read) and removed, one file after another.
+library_small_files() {
+    local tree="$work/library-tree" url="mortar://127.0.0.1:$port/bench/library-tree"
+    rm -rf "$tree"; mkdir -p "$tree"
+    python3 - "$tree" "$small_files" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+block = os.urandom(4096)
+for index in range(100):
+    os.mkdir(os.path.join(root, f"d{index:02}"))
+for index in range(count):
+    with open(os.path.join(root, f"d{index % 100:02}", f"f{index}"), "wb") as handle:
+        handle.write(block)
+PY
+    local start end
+    drop_caches
+    start=$(date +%s.%N); "$mortar" cp -r "$tree" "$url"; end=$(date +%s.%N)
+    echo "library small-create $(awk "BEGIN { printf \"%d\", $small_files / ($end - $start) }") files/s (mortar cp -r in)"
+    rm -rf "$tree.back"
+    drop_caches
+    start=$(date +%s.%N); "$mortar" cp -r "$url" "$tree.back"; end=$(date +%s.%N)
+    echo "library small-read $(awk "BEGIN { printf \"%d\", $small_files / ($end - $start) }") files/s (mortar cp -r out)"
+    start=$(date +%s.%N); "$mortar" rm -r "$url"; end=$(date +%s.%N)
+    echo "library small-delete $(awk "BEGIN { printf \"%d\", $small_files / ($end - $start) }") files/s (mortar rm -r)"
+    rm -rf "$tree" "$tree.back"
 }
 
 {
@@ -138,6 +166,7 @@ PY
     small_file_suite local "$work/local"
     small_file_suite mount "$work/mnt"
     for target in ${TARGETS:-}; do small_file_suite "$(basename "$target")" "$target"; done
+    library_small_files
     drop_caches
     echo "# the client library (mortar bench; random workloads at queue depth 1 ≈ 1 job, 4 ≈ 4 jobs)"
     "$mortar" bench --volume "mortar://127.0.0.1:$port/bench" --local-directory "$work/local" \
