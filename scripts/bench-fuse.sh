@@ -30,7 +30,7 @@ if pgrep -x glusterd >/dev/null && [ "$port" = 24007 ]; then
     exit 1
 fi
 rm -rf "$work"; mkdir -p "$work/brick" "$work/local" "$work/mnt" "$results"
-"$mortar" daemon --state-dir "$work/state" --listen "127.0.0.1:$port" --brick-port-min 24300 \
+"$mortar" daemon --state-dir "$work/state" --listen "127.0.0.1:$port" --brick-port-min "${BENCH_BRICK_PORT:-24410}" \
     --pid-file "$work/daemon.pid" >"$work/daemon.log" 2>&1 &
 cleanup() {
     "$mortar" umount "$work/mnt" 2>/dev/null || true

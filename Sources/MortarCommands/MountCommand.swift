@@ -4,6 +4,7 @@ import Logging
 import Mortar
 import MortarCore
 import MortarFUSE
+import NIOPosix
 
 /// `mortar mount [-f] [-o OPTIONS] SOURCE MOUNTPOINT`: shows a volume as a directory through FUSE.
 ///
@@ -58,14 +59,19 @@ struct MountCommand: AsyncParsableCommand {
             if notifyReady { _ = setsid() }
             let logger = MountLogging.bootstrap(options: mountOptions, background: notifyReady)
             let volume: Volume
+            // One event loop for the volume's connections and the mount's requests: a request then needs no thread
+            // switch between being sent and being answered.
+            let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
             do {
-                volume = try await Volume.connect(volume: volumeSource.volume, servers: [volumeSource.server], logger: logger)
+                volume = try await Volume.connect(
+                    volume: volumeSource.volume, servers: [volumeSource.server], logger: logger, eventLoopGroup: eventLoop)
             } catch {
                 let failure = FileSystemError.wrapping(error)
                 throw FileSystemError(failure.code, "cannot mount \(volumeSource): \(failure.message)")
             }
             let outcome = try await FUSEMount.serve(
-                volume, source: volumeSource.description, at: target, options: mountOptions, logger: logger
+                volume, source: volumeSource.description, at: target, options: mountOptions, logger: logger,
+                eventLoop: mountOptions.eventLoopRequests ? eventLoop : nil
             ) {
                 logger.info("mounted", metadata: ["source": "\(volumeSource)", "mount_point": "\(target)"])
                 if notifyReady { BackgroundMount.reportReady(logFile: mountOptions.logFile) }

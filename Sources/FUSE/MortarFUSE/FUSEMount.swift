@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Mortar
 import MortarCore
+import NIOCore
 
 /// Mounts a connected volume with libfuse's low-level API and serves it until it is unmounted.
 ///
@@ -21,11 +22,12 @@ public enum FUSEMount {
 
     /// Mounts `volume` at `mountPoint` (checked with ``checkMountPoint(_:)`` first) and serves it. `ready` runs
     /// once the kernel mount exists and the loop is running: from then on the mount point shows the volume.
+    /// Requests run on `eventLoop` when one is given (best: the one the volume's connections use).
     public static func serve(
         _ volume: Volume, source: String, at mountPoint: String, options: MountOptions, logger: Logger,
-        ready: @Sendable () -> Void
+        eventLoop: (any EventLoop)? = nil, ready: @Sendable () -> Void
     ) async throws -> Outcome {
-        let fileSystem = MountedFileSystem(volume: volume, options: options, logger: logger)
+        let fileSystem = MountedFileSystem(volume: volume, options: options, logger: logger, eventLoop: eventLoop)
         let session = try makeSession(fileSystem, source: source)
         guard fuse_session_mount(session, mountPoint) == 0 else {
             fuse_session_destroy(session)

@@ -24,6 +24,8 @@ public struct MountOptions: Sendable, Equatable {
     public var cloneDescriptor = true
     /// Lets users other than the one who mounted reach the mount (the kernel checks permissions from the modes).
     public var allowOther = true
+    /// Requests run on the event loop of the volume's connections (else on Swift's cooperative pool).
+    public var eventLoopRequests = true
     public var readOnly = false
     /// Where a mount in the background writes its log, and how much.
     public var logFile: String?
@@ -79,6 +81,7 @@ public struct MountOptions: Sendable, Equatable {
         case ("allow_other", nil): allowOther = true
         case ("noallow_other", nil): allowOther = false
         case ("ro", nil): readOnly = true
+        case ("pool_requests", nil): eventLoopRequests = false
         case ("log", let path?): logFile = path
         case ("log_level", let level?): logLevel = level
         default:

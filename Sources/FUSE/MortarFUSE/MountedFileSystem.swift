@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Mortar
 import MortarCore
+import NIOCore
 import Synchronization
 
 /// A volume as the kernel sees it through FUSE: the low-level requests (by node id and file handle) turned into
@@ -18,15 +19,16 @@ final class MountedFileSystem: Sendable {
     let inodes = Mutex(InodeTable())
     let files = Mutex(OpenFileTable())
     let directories = Mutex(DirectoryTable())
-    let requests = RequestTracker()
+    let requests: RequestTracker
     let absentAttributes: Mutex<AbsentAttributeCache>
 
     var stack: any FileOperations { volume.stack }
 
-    init(volume: Volume, options: MountOptions, logger: Logger) {
+    init(volume: Volume, options: MountOptions, logger: Logger, eventLoop: (any EventLoop)? = nil) {
         self.volume = volume
         self.options = options
         self.logger = logger
+        requests = RequestTracker(executor: eventLoop.map(EventLoopExecutor.init))
         absentAttributes = Mutex(AbsentAttributeCache(lifetime: .milliseconds(Int64(options.attributeTimeout * 1000))))
     }
 

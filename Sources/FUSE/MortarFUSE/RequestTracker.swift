@@ -20,10 +20,13 @@ final class RequestTracker: Sendable {
 
     private let state = Mutex(State())
     private let slots: DispatchSemaphore
+    private let executor: EventLoopExecutor?
     let capacity: Int
 
-    init(capacity: Int = Limits.mountRequestsInFlightMax) {
+    /// With an executor, tasks prefer it (see ``EventLoopExecutor``); without, they run on the cooperative pool.
+    init(capacity: Int = Limits.mountRequestsInFlightMax, executor: EventLoopExecutor? = nil) {
         self.capacity = capacity
+        self.executor = executor
         slots = DispatchSemaphore(value: capacity)
     }
 
@@ -37,7 +40,7 @@ final class RequestTracker: Sendable {
         return state.withLock { state in
             let token = state.nextToken
             state.nextToken += 1
-            state.tasks[token] = Task {
+            state.tasks[token] = Task(executorPreference: executor) {
                 await body()
                 self.finish(token)
             }
