@@ -25,6 +25,7 @@ struct MountCommand: AsyncParsableCommand {
               readahead_kb=N                   kernel read-ahead (default 1024)
               threads=N, noclone_fd            libfuse reader threads (default 4, each with its own fd)
               noallow_other                    only the mounting user may enter the mount
+              pool_requests                    run requests on the cooperative pool, not the event loop
               ro, nosuid, nodev, noexec, noatime, …   passed to the kernel
               log=PATH, log_level=LEVEL        where a background mount logs (default: nowhere)
             fstab lines may add defaults, _netdev, nofail, noauto, x-…; they are ignored.
