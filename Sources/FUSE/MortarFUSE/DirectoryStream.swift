@@ -18,6 +18,8 @@ actor DirectoryStream {
     /// Cookie of each page start that was read, by listing index (index 0 has cookie 0).
     private var cookies: [Int: UInt64] = [0: 0]
     private var hasPage = false
+    /// The mount's change count when `page` was read.
+    private var pageGeneration: UInt64?
 
     /// Offsets of the two entries every listing starts with.
     static let dotCount = 2
@@ -28,25 +30,26 @@ actor DirectoryStream {
     }
 
     /// Entries from listing index `index` on, as many as the stream has at hand (at least one unless the listing
-    /// has ended), and whether they were read from the volume during this call. Pages hold up to `countMax`
-    /// entries. With `fresh`, a page read for an earlier call is not used: its attributes may be older than a
-    /// change the kernel has seen since, and the kernel would take them as newer.
-    func entries(from index: Int, countMax: Int, fresh: Bool, context: OperationContext) async throws
-        -> (entries: ArraySlice<DirectoryEntry>, isFresh: Bool)
+    /// has ended). `generation` names the changes made through the mount so far (nil: one is running): a page
+    /// read under another is read again, because its attributes may be older than ones the kernel has seen since,
+    /// and the kernel would take them as newer (readdirplus).
+    func entries(from index: Int, generation: UInt64?, context: OperationContext) async throws
+        -> ArraySlice<DirectoryEntry>
     {
         let cached = hasPage && index >= pageStart && index < pageStart + page.count
-        if cached, !fresh {
-            return (page[(index - pageStart)...], false)
+        if cached, let generation, pageGeneration == generation {
+            return page[(index - pageStart)...]
         }
-        try await load(containing: index, countMax: countMax, rereading: cached, context: context)
+        try await load(containing: index, rereading: cached, context: context)
+        pageGeneration = generation
         let offset = index - pageStart
-        guard offset >= 0, offset < page.count else { return ([], true) }
-        return (page[offset...], true)
+        guard offset >= 0, offset < page.count else { return [] }
+        return page[offset...]
     }
 
     /// Reads pages until the one holding `index` (or the end of the listing). With `rereading`, the page that holds
     /// `index` is read again from its start.
-    private func load(containing index: Int, countMax: Int, rereading: Bool, context: OperationContext) async throws {
+    private func load(containing index: Int, rereading: Bool, context: OperationContext) async throws {
         if rereading {
             nextCookie = cookies[pageStart]
             page = []
@@ -69,7 +72,7 @@ actor DirectoryStream {
             }
             guard let cookie = nextCookie else { return }
             let read = try await fileOperations.readDirectory(
-                directory, after: cookie, countMax: countMax, context: context)
+                directory, after: cookie, countMax: Limits.directoryPageEntriesMax, context: context)
             page = read.entries
             nextCookie = read.nextCookie
             hasPage = true

@@ -39,22 +39,14 @@ extension MountedFileSystem {
                 guard self.add(dot, request, &buffer, &used, nextOffset: position + 1, plus: plus) else { break }
                 position += 1
             }
-            // With readdirplus a page is read for this request only, sized to what the kernel's buffer takes, so that
-            // the attributes handed over are not older than the request (see DirectoryStream).
-            let countMax = plus ? max(1, min(Limits.directoryPageEntriesMax, size / Self.plusEntryByteCountGuess))
-                : Limits.directoryPageEntriesMax
-            var firstRead = true
             filling: while position >= DirectoryStream.dotCount {
                 let index = position - DirectoryStream.dotCount
-                let (entries, isFresh) = try await stream.entries(
-                    from: index, countMax: countMax, fresh: plus && firstRead, context: context)
-                firstRead = false
+                let entries = try await stream.entries(
+                    from: index, generation: self.quietGeneration(), context: context)
                 if entries.isEmpty { break }
                 for entry in entries {
-                    // Entries left from a page read for an earlier request go without attributes (node 0): the
-                    // kernel lists them and looks them up when it needs them.
                     let data = DirectoryEntryData(
-                        name: entry.name, status: stat(entry.attributes), attributes: isFresh ? entry.attributes : nil)
+                        name: entry.name, status: stat(entry.attributes), attributes: entry.attributes)
                     guard self.add(data, request, &buffer, &used, nextOffset: position + 1, plus: plus) else {
                         break filling
                     }
@@ -64,9 +56,6 @@ extension MountedFileSystem {
             buffer.withUnsafeBytes { request.reply(bytes: UnsafeRawBufferPointer(rebasing: $0[..<used])) }
         }
     }
-
-    /// A readdirplus entry takes 152 bytes plus its name rounded up to 8; names are guessed at 64 bytes.
-    static let plusEntryByteCountGuess = 216
 
     private struct DirectoryEntryData {
         var name: String

@@ -33,7 +33,7 @@ extension MountedFileSystem {
 
     /// The value arrives in libfuse's buffer, so the caller copies it first.
     func setExtendedAttribute(_ request: Request, node: UInt64, name: String, value: [UInt8], flags: Int32) {
-        serve(request) { context in
+        serveChange(request) { context in
             let mode: ExtendedAttributeMode
             switch flags {
             case 0: mode = .createOrReplace
@@ -49,7 +49,7 @@ extension MountedFileSystem {
     }
 
     func removeExtendedAttribute(_ request: Request, node: UInt64, name: String) {
-        serve(request) { context in
+        serveChange(request) { context in
             let id = try self.fileID(of: node)
             self.absentAttributes.withLock { $0.forget(name, on: id) }
             try await self.stack.removeExtendedAttribute(name, of: id, context: context)

@@ -18,7 +18,7 @@ extension MountedFileSystem {
     }
 
     func create(_ request: Request, parent: UInt64, name: String, mode: mode_t, info: fuse_file_info) {
-        serve(request) { context in
+        serveChange(request) { context in
             let parentID = try self.fileID(of: parent)
             let flags = self.brickFlags(forKernel: info.flags)
             let created = try await self.stack.create(
@@ -69,7 +69,7 @@ extension MountedFileSystem {
 
     /// The kernel's buffer is only valid during the callback, so the caller copies it into `data` first.
     func write(_ request: Request, handle: UInt64, data: ByteBuffer, offset: Int64) {
-        serve(request) { context in
+        serveChange(request) { context in
             let file = try self.files.withLock { try $0.handle(handle) }.file
             let written = try await self.stack.write(data, to: file, at: UInt64(max(0, offset)), context: context)
             fuse_reply_write(request.raw, written)
@@ -121,7 +121,7 @@ extension MountedFileSystem {
     /// fallocate(2) modes the operation table has: plain allocation (with or without KEEP_SIZE), punching a hole,
     /// zeroing a range. Others are EOPNOTSUPP, as on a local file system that lacks them.
     func allocate(_ request: Request, handle: UInt64, mode: Int32, offset: Int64, length: Int64) {
-        serve(request) { context in
+        serveChange(request) { context in
             let file = try self.files.withLock { try $0.handle(handle) }.file
             guard offset >= 0, length > 0 else {
                 throw FileSystemError.invalidArgument("fallocate of \(length) bytes at \(offset)")

@@ -49,7 +49,7 @@ extension MountedFileSystem {
     ) {
         let changes = Self.changes(status, fields: fields)
         let handle = existingHandle(info)
-        serve(request) { context in
+        serveChange(request) { context in
             let id = try self.fileID(of: node)
             // ftruncate on a file that may have lost its last name goes through the open file.
             if let handle, let size = changes.size, changes == AttributeChanges(size: size) {
@@ -98,7 +98,7 @@ extension MountedFileSystem {
     }
 
     func makeNode(_ request: Request, parent: UInt64, name: String, mode: mode_t) {
-        serve(request) { context in
+        serveChange(request) { context in
             guard let type = FileType(modeBits: UInt32(mode)), [.regular, .fifo, .socket].contains(type) else {
                 throw FileSystemError(.notSupported, "mknod of devices is not supported on Mortar volumes")
             }
@@ -110,7 +110,7 @@ extension MountedFileSystem {
     }
 
     func makeDirectory(_ request: Request, parent: UInt64, name: String, mode: mode_t) {
-        serve(request) { context in
+        serveChange(request) { context in
             let attributes = try await self.stack.makeDirectory(
                 name, in: try self.fileID(of: parent), id: .random(), permissions: UInt32(mode) & 0o7777,
                 context: context)
@@ -119,21 +119,21 @@ extension MountedFileSystem {
     }
 
     func unlink(_ request: Request, parent: UInt64, name: String) {
-        serve(request) { context in
+        serveChange(request) { context in
             try await self.stack.unlink(name, in: try self.fileID(of: parent), context: context)
             request.succeed()
         }
     }
 
     func removeDirectory(_ request: Request, parent: UInt64, name: String) {
-        serve(request) { context in
+        serveChange(request) { context in
             try await self.stack.removeDirectory(name, in: try self.fileID(of: parent), context: context)
             request.succeed()
         }
     }
 
     func makeSymbolicLink(_ request: Request, target: String, parent: UInt64, name: String) {
-        serve(request) { context in
+        serveChange(request) { context in
             let attributes = try await self.stack.makeSymbolicLink(
                 name, in: try self.fileID(of: parent), id: .random(), target: target, context: context)
             try self.replyEntry(request, attributes)
@@ -145,7 +145,7 @@ extension MountedFileSystem {
     func rename(
         _ request: Request, parent: UInt64, name: String, newParent: UInt64, newName: String, flags: UInt32
     ) {
-        serve(request) { context in
+        serveChange(request) { context in
             guard flags & ~UInt32(cfuse_rename_noreplace | cfuse_rename_exchange) == 0 else {
                 throw FileSystemError.invalidArgument("rename flags \(flags) are not supported")
             }
@@ -164,7 +164,7 @@ extension MountedFileSystem {
     }
 
     func link(_ request: Request, node: UInt64, newParent: UInt64, newName: String) {
-        serve(request) { context in
+        serveChange(request) { context in
             let attributes = try await self.stack.link(
                 try self.fileID(of: node), as: newName, in: try self.fileID(of: newParent), context: context)
             try self.replyEntry(request, attributes)

@@ -21,6 +21,11 @@ final class MountedFileSystem: Sendable {
     let directories = Mutex(DirectoryTable())
     let requests: RequestTracker
     let absentAttributes: Mutex<AbsentAttributeCache>
+    /// Changes made through the mount: how many began, and how many are running. A directory page read while no
+    /// change ran, and before the latest one began, may be handed to the kernel again; any other is read afresh,
+    /// since its attributes could be older than ones the kernel has seen since (see DirectoryStream).
+    let changesBegun = Atomic<UInt64>(0)
+    let changesRunning = Atomic<Int>(0)
 
     var stack: any FileOperations { volume.stack }
 
@@ -45,6 +50,24 @@ final class MountedFileSystem: Sendable {
                 request.fail(failure.code.rawValue)
             }
         }
+    }
+
+    /// Runs `body` like ``serve(_:_:)`` for a request that changes something, counted as described at
+    /// ``changesBegun``.
+    func serveChange(_ request: Request, _ body: @escaping @Sendable (OperationContext) async throws -> Void) {
+        serve(request) { context in
+            self.changesRunning.add(1, ordering: .sequentiallyConsistent)
+            self.changesBegun.add(1, ordering: .sequentiallyConsistent)
+            defer { self.changesRunning.subtract(1, ordering: .sequentiallyConsistent) }
+            try await body(context)
+        }
+    }
+
+    /// The token a directory page read now is filed under: nil while a change runs or began during the reads.
+    func quietGeneration() -> UInt64? {
+        let before = changesBegun.load(ordering: .sequentiallyConsistent)
+        guard changesRunning.load(ordering: .sequentiallyConsistent) == 0 else { return nil }
+        return changesBegun.load(ordering: .sequentiallyConsistent) == before ? before : nil
     }
 
     /// Errors that mean the volume is in trouble are worth a warning; the rest are the caller's business.
@@ -102,9 +125,9 @@ final class MountedFileSystem: Sendable {
         fuse_reply_attr(request.raw, &status, options.attributeTimeout)
     }
 
-    /// How the brick opens a file for a kernel open: O_DIRECT only steers the kernel's page cache here (bricks read
-    /// into unaligned buffers, where O_DIRECT fails), and with the writeback cache the kernel may read pages of a
-    /// write-only file and appends by itself.
+    /// How the brick opens a file for a kernel open: O_DIRECT only steers this client's page cache (on the brick it
+    /// would need aligned buffers and sizes, which neither its read buffers nor a kernel request promise), and with
+    /// the writeback cache the kernel may read pages of a write-only file and appends by itself.
     func brickFlags(forKernel posixFlags: Int32) -> OpenFlags {
         var flags = OpenFlags(posixFlags: posixFlags).subtracting(.direct)
         if options.writebackCache {
