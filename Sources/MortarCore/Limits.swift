@@ -69,7 +69,7 @@ public enum Limits {
     public static let mountInodesMax = 4_000_000
     /// Open files and directories the mount keeps for the kernel at once (EMFILE beyond).
     public static let mountOpenHandlesMax = 1_000_000
-    /// Files the mount remembers as having no `security.capability` attribute (asked before every write).
+    /// Extended attributes (file and name) the mount remembers as absent (the kernel asks for some all the time).
     public static let mountAbsentAttributeEntriesMax = 65_536
     /// Threads libfuse may start to read kernel requests; each only decodes a request and hands it on.
     public static let mountThreadsMax = 8

@@ -86,16 +86,21 @@ struct MountTablesTests {
         #expect(error?.message.contains("modprobe fuse") == true)
     }
 
-    @Test func absentCapabilityIsRememberedForTheAttributeTimeout() {
+    @Test func absentAttributesAreRememberedForTheAttributeTimeout() {
         var cache = AbsentAttributeCache(lifetime: .seconds(1), capacity: 2)
         let id = FileID.random()
         let start = ContinuousClock.now
-        cache.noteAbsent("user.other", on: id, now: start)
-        #expect(!cache.isKnownAbsent("user.other", on: id, now: start), "only security.capability is cached")
-        cache.noteAbsent(AbsentAttributeCache.attributeName, on: id, now: start)
-        #expect(cache.isKnownAbsent(AbsentAttributeCache.attributeName, on: id, now: start))
-        #expect(!cache.isKnownAbsent(AbsentAttributeCache.attributeName, on: id, now: start + .seconds(2)))
-        cache.forget(AbsentAttributeCache.attributeName, on: id)
-        #expect(!cache.isKnownAbsent(AbsentAttributeCache.attributeName, on: id, now: start))
+        cache.noteAbsent("security.capability", on: id, now: start)
+        #expect(cache.isKnownAbsent("security.capability", on: id, now: start))
+        #expect(!cache.isKnownAbsent("user.other", on: id, now: start), "absence is per name")
+        #expect(!cache.isKnownAbsent("security.capability", on: .random(), now: start), "absence is per file")
+        #expect(!cache.isKnownAbsent("security.capability", on: id, now: start + .seconds(2)), "it expires")
+        cache.forget("security.capability", on: id)
+        #expect(!cache.isKnownAbsent("security.capability", on: id, now: start))
+        cache.noteAbsent("a", on: id, now: start)
+        cache.noteAbsent("b", on: id, now: start)
+        cache.noteAbsent("c", on: id, now: start)
+        #expect(!cache.isKnownAbsent("a", on: id, now: start), "a full cache starts over rather than grow")
+        #expect(cache.isKnownAbsent("c", on: id, now: start))
     }
 }

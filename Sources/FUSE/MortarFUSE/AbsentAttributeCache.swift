@@ -1,16 +1,20 @@
 import MortarCore
 
-/// Files known not to carry `security.capability`, for as long as attributes may be cached.
+/// Extended attributes known to be absent, for as long as attributes may be cached.
 ///
-/// Before every write the kernel asks whether the file has file capabilities it would have to clear
-/// (`file_remove_privs`), and FUSE passes that question on as a getxattr: one extra round trip to a brick per
-/// write, which halved small-write throughput. The answer is almost always "no", and it changes only through
-/// setxattr or removexattr, so it is remembered for the attribute timeout (as GlusterFS's md-cache does);
-/// changes made through this mount forget it at once.
+/// The kernel asks for some attributes all the time and almost always hears "no such attribute": before every
+/// write it asks for `security.capability` (whether it must clear file capabilities), and `ls -l` asks every file
+/// for `security.selinux` and `system.posix_acl_access`. Each question would be a round trip to a brick, which
+/// halved small-write throughput and made `ls -l` several times slower. Absence is remembered per file and name
+/// for the attribute timeout, like the attributes themselves (GlusterFS's md-cache does the same); a change made
+/// through this mount forgets it at once, one made by another client shows after the timeout.
 struct AbsentAttributeCache: Sendable {
-    static let attributeName = "security.capability"
+    private struct Key: Hashable {
+        var id: FileID
+        var name: String
+    }
 
-    private var expiries: [FileID: ContinuousClock.Instant] = [:]
+    private var expiries: [Key: ContinuousClock.Instant] = [:]
     let capacity: Int
     let lifetime: Duration
 
@@ -21,21 +25,20 @@ struct AbsentAttributeCache: Sendable {
 
     /// Whether `name` on `id` is known to be absent right now.
     func isKnownAbsent(_ name: String, on id: FileID, now: ContinuousClock.Instant = .now) -> Bool {
-        guard name == Self.attributeName, let expiry = expiries[id] else { return false }
+        guard let expiry = expiries[Key(id: id, name: name)] else { return false }
         return now < expiry
     }
 
     mutating func noteAbsent(_ name: String, on id: FileID, now: ContinuousClock.Instant = .now) {
-        guard name == Self.attributeName, lifetime > .zero else { return }
+        guard lifetime > .zero else { return }
         if expiries.count >= capacity {
-            expiries.removeAll(keepingCapacity: true)  // crude but bounded; the next writes ask once more
+            expiries.removeAll(keepingCapacity: true)  // crude but bounded: the next questions go to the bricks once
         }
-        expiries[id] = now + lifetime
+        expiries[Key(id: id, name: name)] = now + lifetime
     }
 
     /// The attribute may have been set or removed: ask the volume next time.
     mutating func forget(_ name: String, on id: FileID) {
-        guard name == Self.attributeName else { return }
-        expiries[id] = nil
+        expiries[Key(id: id, name: name)] = nil
     }
 }
