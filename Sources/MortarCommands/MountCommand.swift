@@ -16,19 +16,20 @@ struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount", abstract: "Mount a volume with FUSE.",
         discussion: """
-            SOURCE is mortar://HOST[:PORT]/VOLUME or HOST[:PORT]:/VOLUME. Options (-o, comma-separated):
-              attr_timeout=S, entry_timeout=S  how long the kernel trusts attributes and names (default 1 s)
-              negative_timeout=S               how long it remembers that a name is absent (default 0)
-              writeback_cache                  gather writes in the kernel's page cache
-              direct_io                        bypass the page cache for every file
-              keep_cache                       keep cached pages across opens (single-client use)
-              readahead_kb=N                   kernel read-ahead (default 1024)
-              threads=N, noclone_fd            libfuse reader threads (default 4, each with its own fd)
-              noallow_other                    only the mounting user may enter the mount
-              pool_requests                    run requests on the cooperative pool, not the event loop
-              ro, nosuid, nodev, noexec, noatime, …   passed to the kernel
-              log=PATH, log_level=LEVEL        where a background mount logs (default: nowhere)
-            fstab lines may add defaults, _netdev, nofail, noauto, x-…; they are ignored.
+            SOURCE is mortar://HOST[:PORT]/VOLUME or HOST[:PORT]:/VOLUME.
+            Options (-o, comma-separated; see README.md):
+              attr_timeout=S, entry_timeout=S   kernel caching of attributes, names
+              negative_timeout=S                caching of absent names (default 0)
+              writeback_cache                   gather writes in the page cache
+              direct_io                         bypass the page cache for all files
+              keep_cache                        keep cached pages across opens
+              readahead_kb=N                    kernel read-ahead (default 1024)
+              threads=N, noclone_fd             libfuse reader threads (default 4)
+              noallow_other                     only the mounting user may enter
+              pool_requests                     serve on the cooperative pool
+              ro, nosuid, nodev, noexec, ...    passed to the kernel
+              log=PATH, log_level=LEVEL         log of a background mount
+            fstab's defaults, _netdev, nofail, noauto, x-... are ignored.
             """)
 
     @Option(name: .customShort("o"), help: "Mount options, comma-separated (see below).")
@@ -43,7 +44,7 @@ struct MountCommand: AsyncParsableCommand {
     @Argument(help: "The volume: mortar://HOST[:PORT]/VOLUME or HOST[:PORT]:/VOLUME.")
     var source: String
 
-    @Argument(help: "An existing, empty directory.")
+    @Argument(help: "An existing directory.")
     var mountPoint: String
 
     func run() async throws {

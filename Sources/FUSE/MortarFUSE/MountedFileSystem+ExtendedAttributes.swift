@@ -6,7 +6,19 @@ import Synchronization
 /// Extended attributes. A size of 0 asks only how large the value (or the list of names) is; a buffer that is too
 /// small is ERANGE, as getxattr(2) says.
 extension MountedFileSystem {
+    /// Names the mount does not carry, answered EOPNOTSUPP without asking a brick: POSIX ACLs (the kernel checks
+    /// permissions from the mode bits here, so a stored ACL would promise what nobody enforces) and SELinux labels
+    /// (no policy on the client applies them). `ls -l` asks every file for both; a brick round trip each made
+    /// `ls -lR` four times slower.
+    static func isUnsupported(_ name: String) -> Bool {
+        name.hasPrefix("system.posix_acl_") || name == "security.selinux"
+    }
+
     func extendedAttribute(_ request: Request, node: UInt64, name: String, size: Int) {
+        if Self.isUnsupported(name) {
+            request.fail(FileSystemError.Code.notSupported.rawValue)
+            return
+        }
         if let id = inodes.withLock({ $0.id(of: node) }), absentAttributes.withLock({ $0.isKnownAbsent(name, on: id) }) {
             request.fail(FileSystemError.Code.noData.rawValue)
             return
@@ -33,6 +45,10 @@ extension MountedFileSystem {
 
     /// The value arrives in libfuse's buffer, so the caller copies it first.
     func setExtendedAttribute(_ request: Request, node: UInt64, name: String, value: [UInt8], flags: Int32) {
+        if Self.isUnsupported(name) {
+            request.fail(FileSystemError.Code.notSupported.rawValue)
+            return
+        }
         serveChange(request) { context in
             let mode: ExtendedAttributeMode
             switch flags {
@@ -49,6 +65,10 @@ extension MountedFileSystem {
     }
 
     func removeExtendedAttribute(_ request: Request, node: UInt64, name: String) {
+        if Self.isUnsupported(name) {
+            request.fail(FileSystemError.Code.notSupported.rawValue)
+            return
+        }
         serveChange(request) { context in
             let id = try self.fileID(of: node)
             self.absentAttributes.withLock { $0.forget(name, on: id) }
