@@ -115,7 +115,8 @@ SQL
     ;;
 fio)
     # Write then read back and verify, through the page cache (psync) and around it (libaio, O_DIRECT).
-    common=(--size=32m --verify=crc32c --verify_fatal=1 --do_verify=1 --directory="$mount" --group_reporting)
+    # No verify state files: fio would leave them in the current directory.
+    common=(--size=32m --verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 --directory="$mount" --group_reporting)
     fio --name=psync-random --ioengine=psync --rw=randwrite --bs=4k "${common[@]}" --output="$scratch/psync.txt" \
         || fail "fio psync: $(cat "$scratch/psync.txt")"
     fio --name=psync-sequential --ioengine=psync --rw=write --bs=1m "${common[@]}" --output="$scratch/seq.txt" \
