@@ -89,10 +89,15 @@ let package = Package(
                 path: "Sources/GFAPI/Library", swiftSettings: strictSettings,
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(gfapiVersionScript)",
                                                "-Xlinker", "-soname=libgfapi.so.0"])]),
+        // The FUSE mount: libfuse3's low-level API (a C target for what its macros and bit fields hide from Swift)
+        // and the bridge from kernel requests to the client library's layer stack.
+        .target(name: "CFuse", path: "Sources/FUSE/CFuse", linkerSettings: [.linkedLibrary("fuse3")]),
+        .target(name: "MortarFUSE", dependencies: ["Mortar", "MortarCore", "CFuse", nio, logging],
+                path: "Sources/FUSE/MortarFUSE", swiftSettings: strictSettings),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
         .target(name: "MortarTesting", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
-        .target(name: "MortarCommands", dependencies: ["Mortar", "MortarDaemon", "MortarManagementAPI",
+        .target(name: "MortarCommands", dependencies: ["Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
                                                        "MortarBrickServer", "MortarPosixStorage", "MortarTransport",
                                                        "MortarCatalog", "CMortarLinux", "MortarCore", argumentParser,
                                                        logging, serviceLifecycle, nio, nioPosix,
@@ -114,5 +119,6 @@ let package = Package(
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
                                                              nio, nioPosix, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", nio]),
+        .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore"]),
     ]
 )

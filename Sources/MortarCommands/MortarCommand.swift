@@ -23,6 +23,9 @@ public struct MortarCommand: AsyncParsableCommand {
             BrickCommand.self,
             BenchCommand.self,
             GFAPIPathCommand.self,
+            MountCommand.self,
+            UnmountCommand.self,
+            InstallMountHelperCommand.self,
         ]
     )
 
@@ -66,7 +69,34 @@ func printJSON(_ value: some Encodable) throws {
 extension MortarCommand {
     /// Parses the process's arguments and runs the chosen subcommand, for the `mortar` executable's `main.swift`
     /// (which then needs no import of ArgumentParser).
+    /// Called as `mount.mortar` (the symbolic link `install-mount-helper` makes), it is mount(8)'s helper.
     public static func runFromCommandLine() async {
-        await main()
+        let arguments = CommandLine.arguments
+        guard arguments.first?.split(separator: "/").last.map(String.init) == MountHelper.name else {
+            await main()
+            return
+        }
+        let translated: [String]
+        do {
+            switch try MountHelper.plan(Array(arguments.dropFirst())) {
+            case .run(let mortarArguments): translated = mortarArguments
+            case .nothing: return
+            }
+        } catch {
+            FileHandle.standardError.write(Data("\(MountHelper.name): \(FileSystemError.wrapping(error).message)\n".utf8))
+            Foundation.exit(1)
+        }
+        // Parsed and run by hand: `main(_:)` with explicit arguments takes the synchronous path, which cannot run
+        // an async subcommand.
+        do {
+            var command = try MortarCommand.parseAsRoot(translated)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            MortarCommand.exit(withError: error)
+        }
     }
 }

@@ -59,4 +59,24 @@ public enum Limits {
     public static let managementConnectionsMax = 64
     /// How long a stopping brick may take to exit after SIGTERM before it gets SIGKILL.
     public static let brickStopGraceMilliseconds: Int64 = 5_000
+
+    // MARK: The FUSE mount
+    /// Kernel requests a mount works on at once; the thread that reads the next request waits for a free slot
+    /// beyond this, which stops the kernel's queue from growing without bound in our memory.
+    public static let mountRequestsInFlightMax = 256
+    /// Inodes the mount remembers for the kernel (it forgets them as its own cache shrinks); a lookup beyond this
+    /// fails with ENFILE rather than growing the table without bound.
+    public static let mountInodesMax = 4_000_000
+    /// Open files and directories the mount keeps for the kernel at once (EMFILE beyond).
+    public static let mountOpenHandlesMax = 1_000_000
+    /// Extended attributes (file and name) the mount remembers as absent (the kernel asks for some all the time).
+    public static let mountAbsentAttributeEntriesMax = 65_536
+    /// Threads libfuse may start to read kernel requests; each only decodes a request and hands it on.
+    public static let mountThreadsMax = 8
+    /// How long an unmount waits for requests still in flight before it tears the session down anyway.
+    public static let mountDrainMilliseconds: Int64 = 5_000
+    /// How often a blocking lock request (F_SETLKW, flock without LOCK_NB) tries again while the range is held,
+    /// at first and at most: it polls so that a signal can interrupt it and no brick keeps a waiter nobody wants.
+    public static let mountLockRetryMinMilliseconds: Int64 = 5
+    public static let mountLockRetryMaxMilliseconds: Int64 = 500
 }

@@ -63,7 +63,10 @@ extension Distribute {
         if attributes.type == .directory {
             state.withLock { $0.learn(attributes.id, .everyChild) }
             await repairDirectory(name, in: parent, attributes: attributes, foundOn: child, context: context)
-            return .directory(attributes)
+            // Child 0's copy speaks for a directory (see Distribute+DirectoryTimes).
+            guard child != 0, let first = try? await children[0].attributes(of: attributes.id, context: context)
+            else { return .directory(attributes) }
+            return .directory(first)
         }
         guard let target = try await linkTarget(of: attributes, on: child, context: context) else {
             state.withLock { $0.learn(attributes.id, .child(child)) }

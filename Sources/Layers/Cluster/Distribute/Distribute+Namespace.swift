@@ -26,6 +26,7 @@ extension Distribute {
         context: OperationContext
     ) async throws -> CreatedFile {
         var child = hashedChild(name, in: parent)
+        var isNew = false
         switch try await resolveIfPresent(name, in: parent, context: context) {
         case .directory where flags.contains(.exclusive), .object where flags.contains(.exclusive):
             throw FileSystemError(.exists, "'\(name)' already exists in directory \(parent)")
@@ -34,11 +35,12 @@ extension Distribute {
         case .object(let holder, _, _):
             child = holder  // the holder's create opens the existing file
         case nil:
-            break
+            isNew = true
         }
         let created = try await children[child].create(
             name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
         state.withLock { $0.learn(created.file.id, .child(child)) }
+        if isNew { await touchDirectory(parent, changedOn: child, context: context) }
         let file = try await register(child: child, file: created.file, context: context)
         return CreatedFile(file: file, attributes: created.attributes)
     }
@@ -51,6 +53,7 @@ extension Distribute {
         let made = try await children[child].makeSymbolicLink(
             name, in: parent, id: id, target: target, context: context)
         state.withLock { $0.learn(id, .child(child)) }
+        await touchDirectory(parent, changedOn: child, context: context)
         return made
     }
 
@@ -66,6 +69,7 @@ extension Distribute {
         let made = try await children[child].makeNode(
             name, in: parent, id: id, type: type, permissions: permissions, context: context)
         state.withLock { $0.learn(id, .child(child)) }
+        await touchDirectory(parent, changedOn: child, context: context)
         return made
     }
 
@@ -82,6 +86,7 @@ extension Distribute {
                     // Already gone (a concurrent unlink): the name is removed either way.
                 }
             }
+            await touchDirectory(parent, changedOn: holder, context: context)
         }
     }
 
@@ -96,6 +101,7 @@ extension Distribute {
         try await requireAbsent(name, in: parent, context: context)
         let linked = try await children[holder].link(file, as: name, in: parent, context: context)
         try await placeLinkFile(name, in: parent, id: file, holder: holder, context: context)
+        await touchDirectory(parent, changedOn: holder, context: context)
         return linked
     }
 

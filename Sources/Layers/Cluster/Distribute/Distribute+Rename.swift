@@ -10,7 +10,8 @@ import Synchronization
 /// over a directory) are left to a child that sees both, so they come out exactly as POSIX orders them; such a
 /// child call fails before anything changes.
 extension Distribute {
-    public func rename(
+    /// The rename itself; ``rename(_:in:to:in:flags:context:)`` also moves the directories' times.
+    func moveEntry(
         _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
         context: OperationContext
     ) async throws {

@@ -1,0 +1,165 @@
+import Foundation
+import MortarCore
+import Testing
+
+/// The FUSE mount with real processes: POSIX semantics against a local directory, real tools, a random operation
+/// sequence, mounting and unmounting every way a user can, clear errors, and a brick that goes away. CI runs as
+/// root, which mounting needs; without /dev/fuse these tests fail loudly rather than skip.
+@Suite("FUSE mount", .serialized)
+struct MountTests {
+    @Test func posixSemanticsMatchALocalDirectory() async throws {
+        try await MountedVolume.with { mounted in
+            let result = try MountedVolume.runProgram(
+                "/usr/bin/python3", [MountedVolume.script("posix_semantics.py"), mounted.mountPoint, mounted.local])
+            #expect(result.succeeded, "POSIX semantics differ from a local directory:\n\(result.output)")
+        }
+    }
+
+    /// fsx-style: seeded random calls in lock step on the mount and a local directory. A failure names the seed.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func randomOperationsMatchALocalDirectory(seed: UInt64) async throws {
+        try await MountedVolume.with { mounted in
+            let result = try MountedVolume.runProgram(
+                "/usr/bin/python3",
+                [MountedVolume.script("random_operations.py"), mounted.mountPoint, mounted.local, "\(seed)", "2500"])
+            #expect(result.succeeded, "\(result.output)")
+        }
+    }
+
+    @Test(arguments: ["copy-tar", "rsync", "git", "sqlite", "fio"])
+    func realTools(tool: String) async throws {
+        try await MountedVolume.with { mounted in
+            let scratch = mounted.local + "/" + tool
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let result = try MountedVolume.runProgram(
+                "/bin/bash", [MountedVolume.script("tools.sh"), tool, mounted.mountPoint, scratch])
+            #expect(result.succeeded, "\(tool) on the mount:\n\(result.output)\nmount log:\n\(mounted.mountLog())")
+        }
+    }
+
+    /// The writeback cache and direct I/O options change how data reaches the volume, not what it is.
+    @Test(arguments: ["writeback_cache", "direct_io"])
+    func cachingOptionsKeepSemantics(option: String) async throws {
+        try await MountedVolume.with(options: [option]) { mounted in
+            let result = try MountedVolume.runProgram(
+                "/usr/bin/python3",
+                [MountedVolume.script("random_operations.py"), mounted.mountPoint, mounted.local, "21", "1500"]
+                    + (option == "writeback_cache" ? ["writeback"] : []))
+            #expect(result.succeeded, "with -o \(option): \(result.output)")
+        }
+    }
+
+    /// `mortar mount` without -f returns once the mount is ready and leaves it serving; `mortar umount` ends it.
+    @Test func backgroundMountAndUnmount() async throws {
+        try await MountedVolume.with { mounted in
+            try await mounted.unmount()
+            #expect(!MountedVolume.isMounted(mounted.mountPoint))
+            try mounted.cluster.expectSuccess("mount", "-o", "attr_timeout=2,noatime", mounted.source, mounted.mountPoint)
+            #expect(MountedVolume.isMounted(mounted.mountPoint), "mount returned before the mount was there")
+            try "visible".write(toFile: mounted.mountPoint + "/file", atomically: false, encoding: .utf8)
+            #expect(try String(contentsOfFile: mounted.mountPoint + "/file", encoding: .utf8) == "visible")
+            try mounted.cluster.expectSuccess("umount", mounted.mountPoint)
+            #expect(!MountedVolume.isMounted(mounted.mountPoint))
+            try mounted.cluster.expectFailure("umount", mounted.mountPoint, mentioning: "not a mount point")
+        }
+    }
+
+    /// SIGTERM and SIGINT unmount cleanly: the process exits 0 and leaves no mount behind.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func signalsUnmount(signal: Int32) async throws {
+        try await MountedVolume.with { mounted in
+            let process = try #require(mounted.mountProcess)
+            kill(process.processIdentifier, signal)
+            try await waitUntil("the mount process exits after signal \(signal)", seconds: 20) { !process.isRunning }
+            #expect(process.terminationStatus == 0, "exit status after signal \(signal): \(mounted.mountLog())")
+            #expect(!MountedVolume.isMounted(mounted.mountPoint), "signal \(signal) left the mount behind")
+        }
+    }
+
+    @Test func clearErrors() async throws {
+        try await MountedVolume.with { mounted in
+            let cluster = mounted.cluster
+            try cluster.expectFailure("mount", mounted.source, mounted.mountPoint, mentioning: "already a mount point")
+            try cluster.expectFailure("mount", mounted.source, cluster.directory + "/missing", mentioning: "does not exist")
+            let file = cluster.directory + "/plain-file"
+            #expect(FileManager.default.createFile(atPath: file, contents: nil))
+            try cluster.expectFailure("mount", mounted.source, file, mentioning: "not a directory")
+            let spare = cluster.directory + "/spare"
+            try FileManager.default.createDirectory(atPath: spare, withIntermediateDirectories: true)
+            try cluster.expectFailure(
+                "mount", "127.0.0.1:\(cluster.daemonPort):/nosuchvolume", spare, mentioning: "does not exist")
+            try cluster.expectFailure("mount", "-o", "bogus_option", mounted.source, spare, mentioning: "unknown mount option")
+            try cluster.expectFailure("mount", "not-a-source", spare, mentioning: "not a volume")
+            try cluster.expectSuccess("volume", "create", "idle", "127.0.0.1:" + (try cluster.makeBrickDirectory("idle")))
+            try cluster.expectFailure("mount", "127.0.0.1:\(cluster.daemonPort):/idle", spare, mentioning: "not started")
+            #expect(!MountedVolume.isMounted(spare))
+        }
+    }
+
+    /// mount(8) runs `mount.mortar SPEC DIR -o OPTIONS`: through a link with that name, and through an fstab line
+    /// with `mount -T` once `mortar install-mount-helper` has put the link in /sbin.
+    @Test func mountHelperAndFstab() async throws {
+        try await MountedVolume.with { mounted in
+            try await mounted.unmount()
+            let helper = mounted.cluster.directory + "/mount.mortar"
+            try FileManager.default.createSymbolicLink(atPath: helper, withDestinationPath: ProcessCluster.binary)
+            let direct = try MountedVolume.runProgram(
+                helper, [mounted.source, mounted.mountPoint, "-o", "rw,_netdev,entry_timeout=2"])
+            #expect(direct.succeeded, "mount.mortar: \(direct.output)")
+            #expect(MountedVolume.isMounted(mounted.mountPoint))
+            try mounted.cluster.expectSuccess("umount", mounted.mountPoint)
+
+            let installed = "/sbin/mount.mortar"
+            let previous = try? FileManager.default.destinationOfSymbolicLink(atPath: installed)
+            try mounted.cluster.expectSuccess("install-mount-helper")
+            let fstab = mounted.cluster.directory + "/fstab"
+            try "\(mounted.source) \(mounted.mountPoint) mortar defaults,_netdev,attr_timeout=3 0 0\n"
+                .write(toFile: fstab, atomically: true, encoding: .utf8)
+            let viaMount = try MountedVolume.runProgram("/bin/mount", ["-T", fstab, mounted.mountPoint])
+            if let previous {
+                try? FileManager.default.removeItem(atPath: installed)
+                try? FileManager.default.createSymbolicLink(atPath: installed, withDestinationPath: previous)
+            } else {
+                try? FileManager.default.removeItem(atPath: installed)
+            }
+            #expect(viaMount.succeeded, "mount -T fstab: \(viaMount.output)")
+            #expect(MountedVolume.isMounted(mounted.mountPoint))
+            let viaUmount = try MountedVolume.runProgram("/bin/umount", [mounted.mountPoint])
+            #expect(viaUmount.succeeded, "umount: \(viaUmount.output)")
+            try await waitUntil("the mount is gone", seconds: 10) { !MountedVolume.isMounted(mounted.mountPoint) }
+        }
+    }
+
+    /// A brick that goes away: calls fail with an error (ENOTCONN or EIO) within a bounded time instead of hanging,
+    /// and once it is back the same mount serves the same files again.
+    @Test func brickGoingAwayAndComingBack() async throws {
+        try await MountedVolume.with(bricks: 1) { mounted in
+            let path = mounted.mountPoint + "/data"
+            let payload = String(repeating: "mortar ", count: 10_000)
+            try payload.write(toFile: path, atomically: false, encoding: .utf8)
+            try mounted.cluster.expectSuccess("volume", "stop", mounted.volume)
+            let started = ContinuousClock.now
+            let failed = try MountedVolume.runProgram("/usr/bin/python3", ["-c", """
+                import os, errno, sys
+                try:
+                    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+                    os.read(fd, 4096)
+                    print("read succeeded")
+                except OSError as error:
+                    print(errno.errorcode[error.errno])
+                """, path])
+            let output = failed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(["ENOTCONN", "EIO"].contains(output), "reading with the brick gone gave: \(output)")
+            #expect(ContinuousClock.now - started < .seconds(60), "the failure took \(ContinuousClock.now - started)")
+            try mounted.cluster.expectSuccess("volume", "start", mounted.volume)
+            try await waitUntil("the brick is back", seconds: 20) {
+                try mounted.cluster.brickProcesses(mounted.volume).allSatisfy(\.online)
+            }
+            try await waitUntil("the mount serves the file again", seconds: 30) {
+                (try? String(contentsOfFile: path, encoding: .utf8)) == payload
+            }
+            try "after".write(toFile: mounted.mountPoint + "/after", atomically: false, encoding: .utf8)
+            #expect(try String(contentsOfFile: mounted.mountPoint + "/after", encoding: .utf8) == "after")
+        }
+    }
+}
