@@ -68,8 +68,11 @@ let package = Package(
                                                           "MortarDistribute",
                                                           nio, nioPosix, logging],
                 path: "Sources/VolumeGraph", swiftSettings: strictSettings),
+        // Replication: each replica set's membership (epochs, in-sync members, heal sources) as a pure state machine.
+        .target(name: "MortarMembership", dependencies: ["MortarCore"],
+                path: "Sources/Replication/Membership", swiftSettings: strictSettings),
         // Management: the catalog as a pure state machine, and the daemon that shells it.
-        .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec"],
+        .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarMembership"],
                 path: "Sources/Management/Catalog", swiftSettings: strictSettings),
         // The management API's messages and its HTTP/JSON client, shared by the daemon, the CLI and the library.
         .target(name: "MortarManagementAPI", dependencies: ["MortarCore", "MortarVolumeSpec", nio, nioPosix,
@@ -106,6 +109,7 @@ let package = Package(
         .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
 
         .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
+        .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore"]),
         .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", nio]),
         .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarTesting", "MortarCore",
                                                                nio, nioPosix]),
