@@ -61,6 +61,8 @@ let package = Package(
                 path: "Sources/Layers/Protocol/ProtocolClient", swiftSettings: strictSettings),
         .target(name: "MortarDistribute", dependencies: ["MortarCore", "MortarVolumeSpec", nio, logging],
                 path: "Sources/Layers/Cluster/Distribute", swiftSettings: strictSettings),
+        .target(name: "MortarReplicate", dependencies: ["MortarCore", "MortarMembership", nio, logging],
+                path: "Sources/Layers/Cluster/Replicate", swiftSettings: strictSettings),
         // The volume spec: the layer graph as data, with typed options. Pure Codable values.
         .target(name: "MortarVolumeSpec", path: "Sources/VolumeSpec", swiftSettings: strictSettings),
         // The builder that turns a volume spec into a stack of layers.
@@ -71,6 +73,9 @@ let package = Package(
         // Replication: each replica set's membership (epochs, in-sync members, heal sources) as a pure state machine.
         .target(name: "MortarMembership", dependencies: ["MortarCore"],
                 path: "Sources/Replication/Membership", swiftSettings: strictSettings),
+        // Replication, brick side: a member's layer — primary ordering and forwarding, epoch checks.
+        .target(name: "MortarReplicaMember", dependencies: ["MortarCore", "MortarMembership", nio, logging],
+                path: "Sources/Replication/Member", swiftSettings: strictSettings),
         // Management: the catalog as a pure state machine, and the daemon that shells it.
         .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarMembership"],
                 path: "Sources/Management/Catalog", swiftSettings: strictSettings),
@@ -121,7 +126,8 @@ let package = Package(
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
-                                                             nio, nioPosix, logging]),
+                                                             "MortarReplicate", "MortarReplicaMember",
+                                                             "MortarMembership", nio, nioPosix, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", nio]),
         .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore"]),
     ]

@@ -71,6 +71,9 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let badDescriptorState = Code(rawValue: EBADFD)
         public static let valueOverflow = Code(rawValue: EOVERFLOW)
         public static let badAddress = Code(rawValue: EFAULT)
+        /// A replica set's membership changed under the request (its epoch is not the member's): the sender
+        /// fetches the new membership and sends again. Never reaches applications; no brick uses EREMCHG else.
+        public static let membershipChanged = Code(rawValue: EREMCHG)
 
         public var description: String {
             guard let text = strerror(rawValue) else { return "errno \(rawValue)" }

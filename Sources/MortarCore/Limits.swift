@@ -79,4 +79,18 @@ public enum Limits {
     /// at first and at most: it polls so that a signal can interrupt it and no brick keeps a waiter nobody wants.
     public static let mountLockRetryMinMilliseconds: Int64 = 5
     public static let mountLockRetryMaxMilliseconds: Int64 = 500
+
+    // MARK: Replication
+
+    /// How long a member waits for news of a newer epoch that a request already carries, before refusing it as
+    /// stale. The manager pushes a new view to every member at once, so this only covers delivery delay.
+    public static let replicaEpochWaitMilliseconds: Int64 = 2_000
+    /// How long a client keeps asking for a newer view (and retrying) after a member failed, before giving up
+    /// with the error. Failure detection plus a new epoch takes about `replicaHeartbeatMissesMax` heartbeats.
+    public static let replicaFailoverWindowMilliseconds: Int64 = 15_000
+    /// The manager checks every member of a replicated volume this often…
+    public static let replicaHeartbeatIntervalMilliseconds: Int64 = 500
+    /// …and takes a member out of its set after this many missed answers in a row (about 2 s: well inside the
+    /// 5 s in which I/O must resume, far from GlusterFS's 42 s ping timeout).
+    public static let replicaHeartbeatMissesMax = 4
 }

@@ -9,12 +9,16 @@ public struct OperationContext: Sendable {
     public var processID: Int32
     /// Set by the brick server: the connection the request came on, which scopes open files and locks.
     public var connectionID: UInt64
+    /// Replicated volumes: the epoch the sender believes in and who sent it (``ReplicationStamp/none`` otherwise).
+    public var replication: ReplicationStamp
     public var logger: Logger
 
     public init(
         userID: UInt32 = 0, groupID: UInt32 = 0, supplementaryGroupIDs: [UInt32] = [], processID: Int32 = 0,
-        connectionID: UInt64 = 0, logger: Logger = OperationContext.silentLogger
+        connectionID: UInt64 = 0, replication: ReplicationStamp = .none,
+        logger: Logger = OperationContext.silentLogger
     ) {
+        self.replication = replication
         self.userID = userID
         self.groupID = groupID
         self.supplementaryGroupIDs = supplementaryGroupIDs

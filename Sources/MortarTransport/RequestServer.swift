@@ -129,7 +129,7 @@ public final class RequestServer: Sendable {
                     let context = OperationContext(
                         userID: credentials.userID, groupID: credentials.groupID,
                         supplementaryGroupIDs: credentials.supplementaryGroupIDs, processID: credentials.processID,
-                        connectionID: connectionID, logger: logger)
+                        connectionID: connectionID, replication: credentials.replication, logger: logger)
                     let reply = await Self.answer(request, session: session, context: context, id: frame.requestID)
                     try? await outbound.write(reply)
                 }

@@ -15,6 +15,8 @@ extension Request {
         buffer.writeInteger(UInt32(credentials.supplementaryGroupIDs.count))
         for group in credentials.supplementaryGroupIDs { buffer.writeInteger(group) }
         buffer.writeInteger(credentials.processID)
+        buffer.writeInteger(credentials.replication.epoch)
+        buffer.writeInteger(credentials.replication.role.rawValue)
         if case .write(let file, let offset, let data) = self {
             buffer.writeOpenFile(file)
             buffer.writeInteger(offset)

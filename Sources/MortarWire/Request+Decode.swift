@@ -25,7 +25,14 @@ extension Request {
         groups.reserveCapacity(groupCount)
         for _ in 0..<groupCount { groups.append(try reader.integer(UInt32.self, "group")) }
         let processID = try reader.integer(Int32.self, "process id")
-        return WireCredentials(userID: userID, groupID: groupID, supplementaryGroupIDs: groups, processID: processID)
+        let epoch = try reader.integer(UInt64.self, "epoch")
+        let roleValue = try reader.integer(UInt8.self, "replication role")
+        guard let role = ReplicationStamp.Role(rawValue: roleValue) else {
+            throw WireError("invalid replication role \(roleValue)")
+        }
+        return WireCredentials(
+            userID: userID, groupID: groupID, supplementaryGroupIDs: groups, processID: processID,
+            replication: ReplicationStamp(epoch: epoch, role: role))
     }
 
     private static func decodeFields(opcode: UInt8, _ r: inout WireReader) throws(WireError) -> Request {

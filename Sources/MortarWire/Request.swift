@@ -91,24 +91,29 @@ public enum Request: Sendable {
     }
 }
 
-/// The caller's identity as it travels with each request.
+/// The caller's identity, and for replicated volumes the epoch and role, as they travel with each request.
 public struct WireCredentials: Sendable, Hashable {
     public var userID: UInt32
     public var groupID: UInt32
     public var supplementaryGroupIDs: [UInt32]
     public var processID: Int32
+    public var replication: ReplicationStamp
 
-    public init(userID: UInt32, groupID: UInt32, supplementaryGroupIDs: [UInt32], processID: Int32) {
+    public init(
+        userID: UInt32, groupID: UInt32, supplementaryGroupIDs: [UInt32], processID: Int32,
+        replication: ReplicationStamp = .none
+    ) {
         self.userID = userID
         self.groupID = groupID
         self.supplementaryGroupIDs = supplementaryGroupIDs
         self.processID = processID
+        self.replication = replication
     }
 
     public init(_ context: OperationContext) {
         self.init(
             userID: context.userID, groupID: context.groupID, supplementaryGroupIDs: context.supplementaryGroupIDs,
-            processID: context.processID)
+            processID: context.processID, replication: context.replication)
     }
 
     /// Supplementary groups one request may carry (as Linux's NGROUPS_MAX).

@@ -37,7 +37,7 @@ public func glfs_dup(_ handle: UnsafeMutableRawPointer?) -> UnsafeMutableRawPoin
         do {
             return try Registry.open(Descriptor(client: descriptor.client, target: .file(shared)))
         } catch {
-            _ = CallBridge.blocking(returning: ()) { try await shared.release() }
+            CallBridge.blocking(returning: ()) { try await shared.release() }
             throw error
         }
     }

@@ -57,7 +57,7 @@ extension ProtocolClient {
     /// restarted is waited for. After a failed window, attempts are single-shot until one succeeds, so a brick
     /// that is down for good costs callers one refused connection each, not the whole window.
     private func connectWithRetry(patient: Bool) async throws -> BrickConnection {
-        let deadline = ContinuousClock.now + .milliseconds(patient ? Limits.reconnectWindowMilliseconds : 0)
+        let deadline = ContinuousClock.now + .milliseconds(patient ? reconnectWindowMilliseconds : 0)
         var delay = Duration.milliseconds(50)
         while true {
             do {

@@ -17,6 +17,7 @@ public final class ProtocolClient: FileOperations {
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let requestTimeout: TimeAmount
+    let reconnectWindowMilliseconds: Int64
 
     struct OpenState {
         var id: FileID
@@ -38,13 +39,18 @@ public final class ProtocolClient: FileOperations {
 
     let state = Mutex(State())
 
-    /// - Parameter requestTimeout: how long one reply may take before the connection is declared dead (blocking
-    ///   lock waits excepted).
+    /// - Parameters:
+    ///   - requestTimeout: how long one reply may take before the connection is declared dead (blocking lock
+    ///     waits excepted).
+    ///   - reconnectWindowMilliseconds: how long a call waits for a brick that went away to come back. A member
+    ///     of a replica set waits for nothing: the replicate layer above fails over to another member instead.
     public init(
         endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds)
+        requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds),
+        reconnectWindowMilliseconds: Int64 = Limits.reconnectWindowMilliseconds
     ) {
         self.requestTimeout = requestTimeout
+        self.reconnectWindowMilliseconds = reconnectWindowMilliseconds
         self.endpoint = endpoint
         self.clientName = clientName
         self.eventLoopGroup = eventLoopGroup

@@ -1,0 +1,292 @@
+import Logging
+import MortarCore
+import MortarMembership
+import NIOCore
+import Synchronization
+
+/// Every operation, routed: by FileID to the file's primary, namespace changes to the namespace primary.
+extension Replicate {
+    public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
+        try await run(.primary(of: parent), context: context) { member, stamped in
+            try await children[member].lookup(name, in: parent, context: stamped)
+        }
+    }
+
+    public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].attributes(of: file, context: stamped)
+        }
+    }
+
+    public func attributes(ofOpen file: OpenFile, context: OperationContext) async throws -> FileAttributes {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].attributes(ofOpen: handle, context: stamped)
+        }
+    }
+
+    public func setAttributes(_ changes: AttributeChanges, of file: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].setAttributes(changes, of: file, context: stamped)
+        }
+    }
+
+    public func checkAccess(_ mask: AccessMask, to file: FileID, context: OperationContext) async throws {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].checkAccess(mask, to: file, context: stamped)
+        }
+    }
+
+    public func create(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
+        context: OperationContext
+    ) async throws -> CreatedFile {
+        let (member, created) = try await run(.namespace, context: context) { member, stamped in
+            do {
+                let created = try await children[member].create(
+                    name, in: parent, id: id, permissions: permissions, flags: flags, context: stamped)
+                return (member, created)
+            } catch let error as FileSystemError where error.code == .exists {
+                // A retry after a failover finds the file this very call made before the old primary failed.
+                guard let existing = try? await children[member].lookup(name, in: parent, context: stamped),
+                    existing.id == id
+                else { throw error }
+                let opened = try await children[member].open(
+                    id, flags: flags.subtracting(OpenFlags.creationOnly), context: stamped)
+                return (member, CreatedFile(file: opened, attributes: existing))
+            }
+        }
+        let file = register(id, flags: flags, member: member, file: created.file)
+        return CreatedFile(file: file, attributes: created.attributes)
+    }
+
+    public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
+        let (member, opened) = try await run(.primary(of: file), context: context) { member, stamped in
+            (member, try await children[member].open(file, flags: flags, context: stamped))
+        }
+        return register(file, flags: flags, member: member, file: opened)
+    }
+
+    public func release(_ file: OpenFile, context: OperationContext) async throws {
+        let open = openFiles.withLock { $0.files.removeValue(forKey: file.handle) }
+        guard let open, open.id == file.id else {
+            throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open")
+        }
+        var stamped = context
+        stamped.replication = ReplicationStamp(epoch: membership.view(ofSet: setIndex).epoch, role: .client)
+        for (member, handle) in open.members {
+            do {
+                try await children[member].release(handle, context: stamped)
+            } catch {
+                logger.debug("release of \(file.id) on member \(member) failed: \(error)")
+            }
+        }
+    }
+
+    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].read(from: handle, at: offset, count: count, context: stamped)
+        }
+    }
+
+    public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
+        -> Int
+    {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].write(data, to: handle, at: offset, context: stamped)
+        }
+    }
+
+    public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].truncate(handle, to: size, context: stamped)
+        }
+    }
+
+    public func synchronize(_ file: OpenFile, dataOnly: Bool, context: OperationContext) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].synchronize(handle, dataOnly: dataOnly, context: stamped)
+        }
+    }
+
+    public func flush(_ file: OpenFile, context: OperationContext) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].flush(handle, context: stamped)
+        }
+    }
+
+    public func allocate(
+        _ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext
+    ) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].allocate(handle, at: offset, length: length, keepSize: keepSize, context: stamped)
+        }
+    }
+
+    public func discard(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].discard(handle, at: offset, length: length, context: stamped)
+        }
+    }
+
+    public func zeroFill(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].zeroFill(handle, at: offset, length: length, context: stamped)
+        }
+    }
+
+    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
+        async throws -> UInt64
+    {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].seek(handle, from: offset, to: target, context: stamped)
+        }
+    }
+
+    public func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].lock(handle, request, wait: wait, context: stamped)
+        }
+    }
+
+    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws
+        -> LockRequest?
+    {
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].testLock(handle, request, context: stamped)
+        }
+    }
+
+    public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await run(.namespace, context: context) { member, stamped in
+            try await children[member].unlink(name, in: parent, context: stamped)
+        }
+    }
+
+    public func makeDirectory(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
+    ) async throws -> FileAttributes {
+        try await run(.namespace, context: context) { member, stamped in
+            do {
+                return try await children[member].makeDirectory(
+                    name, in: parent, id: id, permissions: permissions, context: stamped)
+            } catch let error as FileSystemError where error.code == .exists {
+                return try await Self.madeByThisCall(name, in: parent, id: id, on: children[member], stamped, error)
+            }
+        }
+    }
+
+    public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await run(.namespace, context: context) { member, stamped in
+            try await children[member].removeDirectory(name, in: parent, context: stamped)
+        }
+    }
+
+    public func readDirectory(_ directory: FileID, after cookie: UInt64, countMax: Int, context: OperationContext)
+        async throws -> DirectoryPage
+    {
+        try await run(.primary(of: directory), context: context) { member, stamped in
+            try await children[member].readDirectory(directory, after: cookie, countMax: countMax, context: stamped)
+        }
+    }
+
+    public func rename(
+        _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
+        context: OperationContext
+    ) async throws {
+        try await run(.namespace, context: context) { member, stamped in
+            try await children[member].rename(name, in: parent, to: newName, in: newParent, flags: flags, context: stamped)
+        }
+    }
+
+    public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await run(.namespace, context: context) { member, stamped in
+            do {
+                return try await children[member].link(file, as: name, in: parent, context: stamped)
+            } catch let error as FileSystemError where error.code == .exists {
+                return try await Self.madeByThisCall(name, in: parent, id: file, on: children[member], stamped, error)
+            }
+        }
+    }
+
+    public func makeSymbolicLink(
+        _ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext
+    ) async throws -> FileAttributes {
+        try await run(.namespace, context: context) { member, stamped in
+            do {
+                return try await children[member].makeSymbolicLink(
+                    name, in: parent, id: id, target: target, context: stamped)
+            } catch let error as FileSystemError where error.code == .exists {
+                return try await Self.madeByThisCall(name, in: parent, id: id, on: children[member], stamped, error)
+            }
+        }
+    }
+
+    public func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].readSymbolicLink(file, context: stamped)
+        }
+    }
+
+    public func makeNode(
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        context: OperationContext
+    ) async throws -> FileAttributes {
+        try await run(.namespace, context: context) { member, stamped in
+            do {
+                return try await children[member].makeNode(
+                    name, in: parent, id: id, type: type, permissions: permissions, context: stamped)
+            } catch let error as FileSystemError where error.code == .exists {
+                return try await Self.madeByThisCall(name, in: parent, id: id, on: children[member], stamped, error)
+            }
+        }
+    }
+
+    public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
+        try await run(.namespace, context: context) { member, stamped in
+            try await children[member].fileSystemStatistics(context: stamped)
+        }
+    }
+
+    public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws -> [UInt8] {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].extendedAttribute(name, of: file, context: stamped)
+        }
+    }
+
+    public func setExtendedAttribute(
+        _ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext
+    ) async throws {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].setExtendedAttribute(name, to: value, mode: mode, of: file, context: stamped)
+        }
+    }
+
+    public func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String] {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].extendedAttributeNames(of: file, context: stamped)
+        }
+    }
+
+    public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
+        try await run(.primary(of: file), context: context) { member, stamped in
+            try await children[member].removeExtendedAttribute(name, of: file, context: stamped)
+        }
+    }
+
+    /// EEXIST on a retry after a failover: the name holds the object this very call made (same FileID).
+    static func madeByThisCall(
+        _ name: String, in parent: FileID, id: FileID, on member: any FileOperations, _ context: OperationContext,
+        _ error: FileSystemError
+    ) async throws -> FileAttributes {
+        guard let existing = try? await member.lookup(name, in: parent, context: context), existing.id == id else {
+            throw error
+        }
+        return existing
+    }
+}

@@ -1,0 +1,146 @@
+import Logging
+import MortarCore
+import MortarMembership
+import NIOCore
+import Synchronization
+
+/// The client side of primary-copy replication: one replica set, its members as children. Changes to a file go
+/// to the file's primary, namespace changes to the set's namespace primary, reads to the primary too (every
+/// in-sync member holds every acknowledged change, and the primary also holds the newest unacknowledged one); the
+/// primary does the rest. Every request carries the set's epoch. When a member fails or refuses a request as
+/// stale, the layer asks for the newer view and sends the request again to whoever is primary then, for up to
+/// `Limits.replicaFailoverWindowMilliseconds` — so a member's death costs callers a pause of about the
+/// failure-detection time, never an error.
+///
+/// Open files carry this layer's own handle numbers, each mapped to the file's handle on every member it has been
+/// opened on (a file is reopened on a new primary when the primary changes).
+public final class Replicate: FileOperations {
+    public let children: [any FileOperations]
+    let setIndex: Int
+    let membership: any MembershipSource
+    let logger: Logger
+    let openFiles = Mutex(OpenFiles())
+
+    struct OpenFiles {
+        var files: [UInt64: ReplicatedOpen] = [:]
+        var nextHandle: UInt64 = 1
+    }
+
+    struct ReplicatedOpen {
+        var id: FileID
+        var flags: OpenFlags
+        var members: [Int: OpenFile]
+    }
+
+    public init(children: [any FileOperations], setIndex: Int, membership: any MembershipSource, logger: Logger) {
+        precondition(!children.isEmpty, "replicate needs at least one member")
+        self.children = children
+        self.setIndex = setIndex
+        self.membership = membership
+        self.logger = logger
+    }
+
+    /// Who a request goes to.
+    enum Target {
+        case primary(of: FileID)
+        case namespace
+    }
+
+    /// Sends `body` to the member `target` names in the current view, stamped with its epoch; on a failure that a
+    /// newer view can cure, waits for one and sends again.
+    func run<Result: Sendable>(
+        _ target: Target, context: OperationContext,
+        _ body: (_ member: Int, _ context: OperationContext) async throws -> Result
+    ) async throws -> Result {
+        var view = membership.view(ofSet: setIndex)
+        let deadline = ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+        while true {
+            let member = try Self.member(for: target, in: view)
+            var stamped = context
+            stamped.replication = ReplicationStamp(epoch: view.epoch, role: .client)
+            do {
+                return try await body(member, stamped)
+            } catch let error as FileSystemError where Self.curedByNewView(error) {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { throw error }
+                logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch): \(error)")
+                view = await membership.refresh(
+                    set: setIndex, newerThan: view.epoch, waitingAtMost: remaining.milliseconds)
+            }
+        }
+    }
+
+    static func member(for target: Target, in view: ReplicaSetView) throws -> Int {
+        let member: Int?
+        switch target {
+        case .primary(let file): member = view.primary(for: file)
+        case .namespace: member = view.namespacePrimary
+        }
+        guard let member else {
+            throw FileSystemError(.notConnected, "replica set \(view.setIndex) has no in-sync member")
+        }
+        return member
+    }
+
+    /// Errors of a member that is gone, or of a view that is no longer current.
+    static func curedByNewView(_ error: FileSystemError) -> Bool {
+        switch error.code {
+        case .membershipChanged, .notConnected, .timedOut, .connectionRefused, .connectionReset: true
+        default: false
+        }
+    }
+
+    // MARK: Open files
+
+    func register(_ id: FileID, flags: OpenFlags, member: Int, file: OpenFile) -> OpenFile {
+        openFiles.withLock { state in
+            let handle = state.nextHandle
+            state.nextHandle += 1
+            state.files[handle] = ReplicatedOpen(id: id, flags: flags, members: [member: file])
+            return OpenFile(id: id, handle: handle)
+        }
+    }
+
+    /// The file's handle on `member`, opening it there first if this is the first request that goes to it.
+    func handle(of file: OpenFile, on member: Int, context: OperationContext) async throws -> OpenFile {
+        let open = try openFiles.withLock { state in
+            guard let open = state.files[file.handle], open.id == file.id else {
+                throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open")
+            }
+            return open
+        }
+        if let existing = open.members[member] { return existing }
+        let opened = try await children[member].open(
+            file.id, flags: open.flags.subtracting(OpenFlags.creationOnly), context: context)
+        let kept = openFiles.withLock { state -> OpenFile? in
+            guard state.files[file.handle] != nil else { return nil }
+            if let raced = state.files[file.handle]?.members[member] { return raced }
+            state.files[file.handle]?.members[member] = opened
+            return opened
+        }
+        guard let kept else {
+            try? await children[member].release(opened, context: context)
+            throw FileSystemError(.badFileHandle, "file handle \(file.handle) was released")
+        }
+        if kept != opened { try? await children[member].release(opened, context: context) }
+        return kept
+    }
+
+    /// Runs `body` on the file's primary with the primary's handle.
+    func onPrimary<Result: Sendable>(
+        _ file: OpenFile, context: OperationContext,
+        _ body: (_ member: Int, _ handle: OpenFile, _ context: OperationContext) async throws -> Result
+    ) async throws -> Result {
+        try await run(.primary(of: file.id), context: context) { member, stamped in
+            let handle = try await handle(of: file, on: member, context: stamped)
+            return try await body(member, handle, stamped)
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,154 @@
+import MortarCore
+
+/// Namespace changes: one namespace primary per set orders them all, names as sequence keys. A member that
+/// already holds an object of the same FileID under the name (a client's retry after a failover) counts as having
+/// applied the change.
+extension ReplicaMemberLayer {
+    public func create(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
+        context: OperationContext
+    ) async throws -> CreatedFile {
+        let isClient = context.replication.role == .client
+        let localFlags = isClient ? flags.subtracting(.append) : flags
+        let created = try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: {
+                try await next.create(
+                    name, in: parent, id: id, permissions: permissions, flags: localFlags, context: context)
+            },
+            forward: { target, forwarded in
+                let peer = self.agent.peer(target)
+                do {
+                    let backup = try await peer.create(
+                        name, in: parent, id: id, permissions: permissions, flags: flags.subtracting(.append),
+                        context: forwarded)
+                    if !self.backups.adopt(backup.file, of: id, on: target) {
+                        try? await peer.release(backup.file, context: forwarded)
+                    }
+                } catch let error as FileSystemError where error.code == .exists {
+                    try await Self.requireSameObject(name, in: parent, id: id, on: peer, context: forwarded, error)
+                }
+            })
+        if isClient { noteClientOpen(created.file, flags: flags) }
+        return created
+    }
+
+    public func makeDirectory(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
+    ) async throws -> FileAttributes {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: { try await next.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context) },
+            forward: { target, forwarded in
+                let peer = self.agent.peer(target)
+                do {
+                    _ = try await peer.makeDirectory(name, in: parent, id: id, permissions: permissions, context: forwarded)
+                } catch let error as FileSystemError where error.code == .exists {
+                    try await Self.requireSameObject(name, in: parent, id: id, on: peer, context: forwarded, error)
+                }
+            })
+    }
+
+    public func makeSymbolicLink(
+        _ name: String, in parent: FileID, id: FileID, target linkTarget: String, context: OperationContext
+    ) async throws -> FileAttributes {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: { try await next.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: context) },
+            forward: { target, forwarded in
+                let peer = self.agent.peer(target)
+                do {
+                    _ = try await peer.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: forwarded)
+                } catch let error as FileSystemError where error.code == .exists {
+                    try await Self.requireSameObject(name, in: parent, id: id, on: peer, context: forwarded, error)
+                }
+            })
+    }
+
+    public func makeNode(
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        context: OperationContext
+    ) async throws -> FileAttributes {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: {
+                try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
+            },
+            forward: { target, forwarded in
+                let peer = self.agent.peer(target)
+                do {
+                    _ = try await peer.makeNode(
+                        name, in: parent, id: id, type: type, permissions: permissions, context: forwarded)
+                } catch let error as FileSystemError where error.code == .exists {
+                    try await Self.requireSameObject(name, in: parent, id: id, on: peer, context: forwarded, error)
+                }
+            })
+    }
+
+    public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: { try await next.link(file, as: name, in: parent, context: context) },
+            forward: { target, forwarded in
+                let peer = self.agent.peer(target)
+                do {
+                    _ = try await peer.link(file, as: name, in: parent, context: forwarded)
+                } catch let error as FileSystemError where error.code == .exists {
+                    try await Self.requireSameObject(name, in: parent, id: file, on: peer, context: forwarded, error)
+                }
+            })
+    }
+
+    public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: { try await next.unlink(name, in: parent, context: context) },
+            forward: { target, forwarded in
+                try await Self.ignoringAbsent { try await self.agent.peer(target).unlink(name, in: parent, context: forwarded) }
+            })
+    }
+
+    public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            local: { try await next.removeDirectory(name, in: parent, context: context) },
+            forward: { target, forwarded in
+                try await Self.ignoringAbsent {
+                    try await self.agent.peer(target).removeDirectory(name, in: parent, context: forwarded)
+                }
+            })
+    }
+
+    public func rename(
+        _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
+        context: OperationContext
+    ) async throws {
+        try await change(
+            context, orderedBy: .namespace, keys: [.name(parent, name), .name(newParent, newName)],
+            local: { try await next.rename(name, in: parent, to: newName, in: newParent, flags: flags, context: context) },
+            forward: { target, forwarded in
+                try await self.agent.peer(target).rename(
+                    name, in: parent, to: newName, in: newParent, flags: flags, context: forwarded)
+            })
+    }
+
+    /// A member that answers EEXIST has applied the change already if the name holds the same FileID.
+    static func requireSameObject(
+        _ name: String, in parent: FileID, id: FileID, on peer: any FileOperations, context: OperationContext,
+        _ error: FileSystemError
+    ) async throws {
+        guard let existing = try? await peer.lookup(name, in: parent, context: context), existing.id == id else {
+            throw error
+        }
+    }
+
+    /// A removal a member has applied already (a retry after a failover) leaves the name absent, as asked.
+    static func ignoringAbsent(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as FileSystemError where error.code == .notFound {
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import MortarCore
+import NIOCore
+
+/// Requests that change nothing: served by the member they reach, once its epoch and state are checked, so a
+/// client with an old view, or a member being healed, never answers a read. Locks live on the file's primary.
+extension ReplicaMemberLayer {
+    public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
+        _ = try await admit(context)
+        return try await next.lookup(name, in: parent, context: context)
+    }
+
+    public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
+        _ = try await admit(context)
+        return try await next.attributes(of: file, context: context)
+    }
+
+    public func attributes(ofOpen file: OpenFile, context: OperationContext) async throws -> FileAttributes {
+        _ = try await admit(context)
+        return try await next.attributes(ofOpen: file, context: context)
+    }
+
+    public func checkAccess(_ mask: AccessMask, to file: FileID, context: OperationContext) async throws {
+        _ = try await admit(context)
+        try await next.checkAccess(mask, to: file, context: context)
+    }
+
+    public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
+        -> ByteBuffer
+    {
+        _ = try await admit(context)
+        return try await next.read(from: file, at: offset, count: count, context: context)
+    }
+
+    public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
+        async throws -> UInt64
+    {
+        _ = try await admit(context)
+        return try await next.seek(file, from: offset, to: target, context: context)
+    }
+
+    public func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {
+        _ = try await admit(context)
+        try await next.lock(file, request, wait: wait, context: context)
+    }
+
+    public func testLock(_ file: OpenFile, _ request: LockRequest, context: OperationContext) async throws
+        -> LockRequest?
+    {
+        _ = try await admit(context)
+        return try await next.testLock(file, request, context: context)
+    }
+
+    public func readDirectory(_ directory: FileID, after cookie: UInt64, countMax: Int, context: OperationContext)
+        async throws -> DirectoryPage
+    {
+        _ = try await admit(context)
+        return try await next.readDirectory(directory, after: cookie, countMax: countMax, context: context)
+    }
+
+    public func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String {
+        _ = try await admit(context)
+        return try await next.readSymbolicLink(file, context: context)
+    }
+
+    public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws -> [UInt8] {
+        _ = try await admit(context)
+        return try await next.extendedAttribute(name, of: file, context: context)
+    }
+
+    public func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String] {
+        _ = try await admit(context)
+        return try await next.extendedAttributeNames(of: file, context: context)
+    }
+
+    /// Also the manager's heartbeat, which carries no epoch: it asks whether the brick answers, not what it holds.
+    public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
+        if context.replication.isReplicated { _ = try await admit(context) }
+        return try await next.fileSystemStatistics(context: context)
+    }
+}

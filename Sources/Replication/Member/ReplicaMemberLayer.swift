@@ -1,0 +1,172 @@
+import Logging
+import MortarCore
+import MortarMembership
+import Synchronization
+
+/// A brick's part in primary-copy replication, above its storage. For a client's change it is the primary: it
+/// orders the change against conflicting ones (``RangeSequencer``), applies it, forwards it to the other members
+/// and answers only when every in-sync member has applied it — or, for a member that could not, once the manager
+/// has taken that member out of the in-sync set. For a forwarded change it is a backup: it applies the change as
+/// it is. Either way a request whose epoch is not the member's own is refused, so a primary deposed by a newer
+/// epoch can acknowledge nothing.
+public final class ReplicaMemberLayer: Layer, Sendable {
+    public let next: any FileOperations
+    let agent: any ReplicaSetAgent
+    let sequencer = RangeSequencer()
+    let backups = BackupHandles()
+    /// Client opens with O_APPEND: the primary writes them at the end itself, so every member writes the same
+    /// offset (a backup's own O_APPEND would land wherever its copy ends).
+    let appendHandles = Mutex<Set<UInt64>>([])
+    let logger: Logger
+
+    public init(next: any FileOperations, agent: any ReplicaSetAgent, logger: Logger) {
+        self.next = next
+        self.agent = agent
+        self.logger = logger
+    }
+
+    var member: Int { agent.member }
+
+    /// The view a request runs under: the one of the request's epoch, which must be this member's (a sender that
+    /// is ahead is waited for briefly, while the manager's news reaches this brick).
+    func admit(_ context: OperationContext) async throws -> ReplicaSetView {
+        let stamp = context.replication
+        guard stamp.isReplicated else {
+            throw FileSystemError.invalidArgument(
+                "this brick is a member of a replicated volume; the request carries no replica-set epoch "
+                    + "(is the client older than the volume?)")
+        }
+        var view = agent.view
+        if stamp.epoch > view.epoch {
+            view = await agent.view(atLeast: stamp.epoch, waitingAtMost: Limits.replicaEpochWaitMilliseconds)
+        }
+        guard stamp.epoch == view.epoch else {
+            throw FileSystemError(
+                .membershipChanged, "request of epoch \(stamp.epoch); replica set \(view.setIndex) is in epoch \(view.epoch)")
+        }
+        let state = view.members[member]
+        let admitted = stamp.role == .client ? state == .inSync : state != .outOfSync
+        guard admitted else {
+            throw FileSystemError(
+                .membershipChanged, "member \(member) of replica set \(view.setIndex) is \(state.rawValue) in epoch \(view.epoch)")
+        }
+        return view
+    }
+
+    /// Who orders a change: the file's primary, or for namespace changes the set's namespace primary.
+    enum Orderer {
+        case file(FileID)
+        case namespace
+    }
+
+    /// Runs a change: as the primary for a client's request (ordered, applied, forwarded, settled), as it is for a
+    /// forwarded one.
+    func change<Result: Sendable>(
+        _ context: OperationContext, orderedBy orderer: Orderer, keys: [SequenceKey],
+        local: () async throws -> Result,
+        forward: @escaping @Sendable (_ member: Int, _ context: OperationContext) async throws -> Void
+    ) async throws -> Result {
+        let view = try await admit(context)
+        guard context.replication.role == .client else { return try await local() }
+        try checkPrimary(view, orderer)
+        let ticket = await sequencer.begin(keys)
+        defer { sequencer.finish(ticket) }
+        let result = try await local()
+        try await forwardAndSettle(view, context: context, forward: forward)
+        return result
+    }
+
+    func checkPrimary(_ view: ReplicaSetView, _ orderer: Orderer) throws {
+        guard view.isWritable else {
+            throw FileSystemError(
+                .readOnlyFileSystem,
+                "replica set \(view.setIndex) has \(view.inSyncMembers.count) in-sync members, fewer than the "
+                    + "\(view.minInSync) it needs to accept changes")
+        }
+        let primary: Int?
+        switch orderer {
+        case .file(let file): primary = view.primary(for: file)
+        case .namespace: primary = view.namespacePrimary
+        }
+        guard primary == member else {
+            throw FileSystemError(
+                .membershipChanged,
+                "member \(member) is not the primary for this change in epoch \(view.epoch) (member \(primary ?? -1) is)")
+        }
+    }
+
+    /// Sends an applied change to the other members and decides whether it may be acknowledged.
+    func forwardAndSettle(
+        _ view: ReplicaSetView, context: OperationContext,
+        forward: @escaping @Sendable (_ member: Int, _ context: OperationContext) async throws -> Void
+    ) async throws {
+        let targets = view.forwardTargets(from: member)
+        guard !targets.isEmpty else { return }
+        var forwarded = context
+        forwarded.replication = ReplicationStamp(epoch: view.epoch, role: .forwarded)
+        let sent = forwarded
+        let failures = await withTaskGroup(of: (Int, (any Error)?).self) { group in
+            for target in targets {
+                group.addTask {
+                    do {
+                        try await forward(target, sent)
+                        return (target, nil)
+                    } catch {
+                        return (target, error)
+                    }
+                }
+            }
+            var failures: [(member: Int, error: any Error)] = []
+            for await (target, error) in group { if let error { failures.append((target, error)) } }
+            return failures
+        }
+        try await settle(view, failures: failures)
+    }
+
+    /// Every in-sync member of the newest view must hold the change. A member that failed is reported, and the
+    /// change is acknowledged only once the manager has taken it out of the in-sync set.
+    private func settle(_ view: ReplicaSetView, failures: [(member: Int, error: any Error)]) async throws {
+        var latest = view
+        var reported = false
+        for failure in failures {
+            if Self.isStaleEpoch(failure.error) {
+                throw FileSystemError(
+                    .membershipChanged, "member \(failure.member) is past epoch \(view.epoch): \(failure.error)")
+            }
+            if view.members[failure.member] == .healing && Self.isNotYetHealed(failure.error) {
+                // The heal source's record covers this change; the member gets it when its file is healed.
+                continue
+            }
+            logger.warning(
+                "member \(failure.member) of replica set \(view.setIndex) failed a change in epoch \(view.epoch): \(failure.error); reporting it to the manager")
+            backups.forget(member: failure.member)
+            latest = try await agent.reportForwardFailed(member: failure.member, epoch: view.epoch)
+            reported = true
+        }
+        guard reported else { return }
+        let holders = Set([member] + view.forwardTargets(from: member)).subtracting(failures.map(\.member))
+        guard latest.inSyncMembers.allSatisfy(holders.contains), latest.isWritable else {
+            throw FileSystemError(
+                .membershipChanged,
+                "replica set \(view.setIndex) moved to epoch \(latest.epoch) and the change is not on every in-sync member")
+        }
+    }
+
+    static func isStaleEpoch(_ error: any Error) -> Bool {
+        (error as? FileSystemError)?.code == .membershipChanged
+    }
+
+    /// What a healing member answers for a file or name the heal has not reached yet.
+    static func isNotYetHealed(_ error: any Error) -> Bool {
+        guard let code = (error as? FileSystemError)?.code else { return false }
+        return code == .notFound || code == .staleHandle || code == .badFileHandle
+    }
+
+    /// The handle of `file` on `target`, opened read-write the first time a change needs it.
+    func backupHandle(of file: FileID, on target: Int, context: OperationContext) async throws -> OpenFile {
+        let peer = agent.peer(target)
+        return try await backups.handle(of: file, on: target) {
+            try await peer.open(file, flags: .readWrite, context: context)
+        }
+    }
+}

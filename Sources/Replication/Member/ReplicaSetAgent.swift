@@ -1,0 +1,18 @@
+import MortarCore
+import MortarMembership
+
+/// What a member's layer needs from its surroundings, provided by the brick process: the set's current view
+/// (kept up to date from the manager), the other members' bricks, and the way to tell the manager that a
+/// member could not apply a change.
+public protocol ReplicaSetAgent: Sendable {
+    /// This brick's position in its replica set.
+    var member: Int { get }
+    /// The newest view this brick knows.
+    var view: ReplicaSetView { get }
+    /// Waits (at most `milliseconds`) until the brick knows a view of at least `epoch`; returns the newest view.
+    func view(atLeast epoch: UInt64, waitingAtMost milliseconds: Int64) async -> ReplicaSetView
+    /// Reports that `member` failed to apply a change in `epoch`; returns the view the manager decided on.
+    func reportForwardFailed(member: Int, epoch: UInt64) async throws -> ReplicaSetView
+    /// The operation table of another member's brick.
+    func peer(_ member: Int) -> any FileOperations
+}
