@@ -74,7 +74,8 @@ let package = Package(
         .target(name: "MortarMembership", dependencies: ["MortarCore"],
                 path: "Sources/Replication/Membership", swiftSettings: strictSettings),
         // Replication, brick side: a member's layer — primary ordering and forwarding, epoch checks.
-        .target(name: "MortarReplicaMember", dependencies: ["MortarCore", "MortarMembership", nio, logging],
+        .target(name: "MortarReplicaMember", dependencies: ["MortarCore", "MortarMembership", nio, nioPosix,
+                                                            logging],
                 path: "Sources/Replication/Member", swiftSettings: strictSettings),
         // Management: the catalog as a pure state machine, and the daemon that shells it.
         .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarMembership"],

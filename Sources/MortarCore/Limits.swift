@@ -93,4 +93,11 @@ public enum Limits {
     /// …and takes a member out of its set after this many missed answers in a row (about 2 s: well inside the
     /// 5 s in which I/O must resume, far from GlusterFS's 42 s ping timeout).
     public static let replicaHeartbeatMissesMax = 4
+    /// Separate changed ranges a heal record keeps per file; past it the whole file is copied (a random-write
+    /// storm would otherwise grow the record without bound).
+    public static let healRangesPerFileMax = 1_024
+    /// Bytes one heal copy moves per request, and heal copies in flight per heal source: heal takes its share of
+    /// the disk and the network, never all of it.
+    public static let healChunkByteCount = 1 << 20
+    public static let healCopiesInFlightMax = 2
 }

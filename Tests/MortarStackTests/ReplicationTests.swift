@@ -58,9 +58,9 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
         await manager.refresh(set: 0, newerThan: epoch - 1, waitingAtMost: milliseconds)
     }
 
-    func reportForwardFailed(member failed: Int, epoch: UInt64) async throws -> ReplicaSetView {
-        manager.reports.withLock { $0.append(.forwardFailed(member: failed, epoch: epoch)) }
-        return try manager.apply(.forwardFailed(member: failed, epoch: epoch))
+    func report(_ event: MembershipEvent) async throws -> ReplicaSetView {
+        manager.reports.withLock { $0.append(event) }
+        return try manager.apply(event)
     }
 
     func peer(_ member: Int) -> any FileOperations {
@@ -69,23 +69,36 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
 }
 
 /// Three bricks on loopback, each a real brick service over PosixStorage with a replica member layer, and a
-/// client's replicate layer over them.
-struct ReplicaSetFixture {
+/// client's replicate layer over them. Members can be stopped and started again on the same directory and port.
+final class ReplicaSetFixture: @unchecked Sendable {
     let manager: InMemoryManager
-    let bricks: [LoopbackBrick]
+    private(set) var bricks: [LoopbackBrick]
+    private(set) var layers: [ReplicaMemberLayer]
+    let agents: [InMemoryAgent]
     let client: Replicate
+    private var workers: [Task<Void, Never>] = []
+
+    private init(manager: InMemoryManager, bricks: [LoopbackBrick], layers: [ReplicaMemberLayer], agents: [InMemoryAgent]) {
+        self.manager = manager
+        self.bricks = bricks
+        self.layers = layers
+        self.agents = agents
+        client = Replicate(
+            children: bricks.map(Self.memberClient), setIndex: 0, membership: manager,
+            logger: OperationContext.silentLogger)
+    }
 
     static func start(members: Int = 3, minInSync: Int = 2) async throws -> ReplicaSetFixture {
         let manager = InMemoryManager(members: members, minInSync: minInSync)
         var bricks: [LoopbackBrick] = []
+        var layers: [ReplicaMemberLayer] = []
         var agents: [InMemoryAgent] = []
         for member in 0..<members {
             let directory = try LoopbackBrick.makeTemporaryDirectory("mortar-replica")
-            let storage = try await PosixStorage.prepare(
-                root: directory, threadPool: .singleton, logger: OperationContext.silentLogger)
             let agent = InMemoryAgent(member: member, manager: manager)
-            let layer = ReplicaMemberLayer(next: storage, agent: agent, logger: OperationContext.silentLogger)
-            bricks.append(try await LoopbackBrick.start(root: directory, storage: layer))
+            let (brick, layer) = try await startMember(directory: directory, port: 0, agent: agent)
+            bricks.append(brick)
+            layers.append(layer)
             agents.append(agent)
         }
         for agent in agents {
@@ -93,10 +106,19 @@ struct ReplicaSetFixture {
                 agent.peers.withLock { $0[index] = Self.memberClient(brick) }
             }
         }
-        let client = Replicate(
-            children: bricks.map(Self.memberClient), setIndex: 0, membership: manager,
-            logger: OperationContext.silentLogger)
-        return ReplicaSetFixture(manager: manager, bricks: bricks, client: client)
+        return ReplicaSetFixture(manager: manager, bricks: bricks, layers: layers, agents: agents)
+    }
+
+    private static func startMember(directory: String, port: Int, agent: InMemoryAgent) async throws
+        -> (LoopbackBrick, ReplicaMemberLayer)
+    {
+        let storage = try await PosixStorage.prepare(
+            root: directory, threadPool: .singleton, logger: OperationContext.silentLogger)
+        let journal = HealJournal(directory: directory + "/.mortar/heal", logger: OperationContext.silentLogger)
+        try journal.load()
+        let layer = ReplicaMemberLayer(
+            next: storage, agent: agent, journal: journal, logger: OperationContext.silentLogger)
+        return (try await LoopbackBrick.start(root: directory, port: port, storage: layer), layer)
     }
 
     static func memberClient(_ brick: LoopbackBrick) -> ProtocolClient {
@@ -105,7 +127,29 @@ struct ReplicaSetFixture {
             logger: OperationContext.silentLogger, requestTimeout: .seconds(10), reconnectWindowMilliseconds: 0)
     }
 
+    /// Stops member `index`'s brick, as if its process died.
+    func stopMember(_ index: Int) async {
+        await bricks[index].stop()
+    }
+
+    /// Starts member `index` again on its directory and port (its journal reloads from its markers).
+    func restartMember(_ index: Int) async throws {
+        let (brick, layer) = try await Self.startMember(
+            directory: bricks[index].root, port: bricks[index].port, agent: agents[index])
+        bricks[index] = brick
+        layers[index] = layer
+    }
+
+    /// Starts every member's heal worker.
+    func startHealing() {
+        for layer in layers {
+            let worker = HealWorker(layer: layer, logger: OperationContext.silentLogger)
+            workers.append(Task { await worker.run(idleMilliseconds: 50) })
+        }
+    }
+
     func stop() async {
+        for worker in workers { worker.cancel() }
         for brick in bricks {
             await brick.stop()
             brick.removeDirectory()
@@ -115,6 +159,27 @@ struct ReplicaSetFixture {
     /// The bytes of a file as stored in brick `index`'s directory.
     func contents(ofBrick index: Int, _ name: String) -> Data? {
         FileManager.default.contents(atPath: bricks[index].root + "/" + name)
+    }
+
+    /// Every path under brick `index`'s directory (without `.mortar`), with its type, mode and content.
+    func tree(ofBrick index: Int) throws -> [String: String] {
+        let root = bricks[index].root
+        var result: [String: String] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            if path == ".mortar" || path.hasPrefix(".mortar/") { continue }
+            let attributes = try FileManager.default.attributesOfItem(atPath: root + "/" + path)
+            let type = attributes[.type] as? FileAttributeType
+            let mode = (attributes[.posixPermissions] as? Int).map { String($0, radix: 8) } ?? "?"
+            var description = "\(type?.rawValue ?? "?") \(mode)"
+            if type == .typeRegular, let data = FileManager.default.contents(atPath: root + "/" + path) {
+                description += " \(data.count) bytes \(data.hashValue)"
+            } else if type == .typeSymbolicLink {
+                description += " -> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/" + path)) ?? "?")
+            }
+            result[path] = description
+        }
+        return result
     }
 }
 
@@ -174,7 +239,7 @@ struct ReplicationTests {
         let primary = try #require(set.manager.view.primary(for: id))
         let victim = (primary + 1) % 3
         _ = try await client.write(Self.bytes("before "), to: file, at: 0, context: context)
-        await set.bricks[victim].stop()
+        await set.stopMember(victim)
         let written = try await client.write(Self.bytes("after"), to: file, at: 7, context: context)
         #expect(written == 5)
         let view = set.manager.view
@@ -198,7 +263,7 @@ struct ReplicationTests {
         ).file
         _ = try await client.write(Self.bytes("first "), to: file, at: 0, context: context)
         let primary = try #require(set.manager.view.primary(for: id))
-        await set.bricks[primary].stop()
+        await set.stopMember(primary)
         // The failure detector's part: the manager takes the member out while the client is retrying.
         let detector = Task {
             try await Task.sleep(for: .milliseconds(200))
@@ -237,5 +302,63 @@ struct ReplicationTests {
         } catch let error as FileSystemError {
             #expect(error.code == .membershipChanged)
         }
+    }
+
+    /// A member down while a large file is partly rewritten, files and directories are made and removed: when it
+    /// returns, the heal copies what changed (not the whole file), the member rejoins, and every brick directory is
+    /// identical.
+    @Test func aReturningMemberIsHealedIncrementallyAndRejoins() async throws {
+        let set = try await ReplicaSetFixture.start()
+        defer { Task { await set.stop() } }
+        let client = set.client
+        let big = try await client.create(
+            "big", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
+        ).file
+        let megabyte = ByteBuffer(repeating: 0x61, count: 1 << 20)
+        for index in 0..<8 {
+            _ = try await client.write(megabyte, to: big, at: UInt64(index) << 20, context: context)
+        }
+        let doomed = try await client.create(
+            "doomed", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
+        ).file
+        try await client.release(doomed, context: context)
+        let away = 2
+        await set.stopMember(away)
+        _ = try set.manager.apply(.unreachable(member: away))
+        // While it is away: 64 KiB rewritten in the middle of the 8 MiB file, a new directory with a file and a
+        // symbolic link, a removal, a rename and a mode change.
+        let changed = ByteBuffer(repeating: 0x62, count: 64 << 10)
+        _ = try await client.write(changed, to: big, at: 3 << 20, context: context)
+        let directoryID = FileID.random()
+        _ = try await client.makeDirectory("new", in: .root, id: directoryID, permissions: 0o750, context: context)
+        let inner = try await client.create(
+            "inner", in: directoryID, id: .random(), permissions: 0o600, flags: [.readWrite, .create], context: context
+        ).file
+        _ = try await client.write(ByteBuffer(string: "made while away"), to: inner, at: 0, context: context)
+        try await client.release(inner, context: context)
+        _ = try await client.makeSymbolicLink("link", in: directoryID, id: .random(), target: "inner", context: context)
+        try await client.unlink("doomed", in: .root, context: context)
+        try await client.rename("big", in: .root, to: "large", in: .root, flags: [], context: context)
+        _ = try await client.setAttributes(AttributeChanges(permissions: 0o640), of: big.id, context: context)
+        try await client.release(big, context: context)
+
+        try await set.restartMember(away)
+        set.startHealing()
+        _ = try set.manager.apply(.reachable(member: away))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while set.manager.view.members[away] != .inSync && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+        let reference = try set.tree(ofBrick: 0)
+        #expect(reference["new/inner"] != nil && reference["large"] != nil && reference["doomed"] == nil)
+        for member in 1..<3 {
+            let tree = try set.tree(ofBrick: member)
+            let differing = Set(tree.keys).union(reference.keys).filter { tree[$0] != reference[$0] }.sorted()
+            #expect(differing.isEmpty, "brick \(member) differs from brick 0: \(differing.map { "\($0): \(tree[$0] ?? "absent") vs \(reference[$0] ?? "absent")" })")
+        }
+        let healed = set.layers.map(\.bytesHealed).reduce(0, +)
+        #expect(healed >= 64 << 10, "heal copied \(healed) bytes")
+        #expect(healed < 1 << 20, "heal copied \(healed) bytes: more than what changed")
     }
 }

@@ -50,6 +50,7 @@ extension ReplicaMemberLayer {
         let end = offset &+ UInt64(data.readableBytes)
         return try await change(
             context, orderedBy: .file(file.id), keys: [.bytes(file.id, lower: offset, upper: max(end, offset + 1))],
+            records: [.bytes(file.id, offset..<max(end, offset + 1))],
             local: { try await next.write(data, to: file, at: offset, context: context) },
             forward: { target, forwarded in
                 let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
@@ -64,6 +65,7 @@ extension ReplicaMemberLayer {
         let ticket = await sequencer.begin([.wholeFile(file.id)])
         defer { sequencer.finish(ticket) }
         let offset = try await next.attributes(ofOpen: file, context: context).size
+        await record([.bytes(file.id, offset..<offset + UInt64(max(data.readableBytes, 1)))], view: view)
         let written = try await next.write(data, to: file, at: offset, context: context)
         let sent = data.getSlice(at: data.readerIndex, length: written) ?? data
         try await forwardAndSettle(view, context: context) { target, forwarded in
@@ -75,7 +77,7 @@ extension ReplicaMemberLayer {
 
     public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
         try await change(
-            context, orderedBy: .file(file.id), keys: [.wholeFile(file.id)],
+            context, orderedBy: .file(file.id), keys: [.wholeFile(file.id)], records: [.metadata(file.id)],
             local: { try await next.truncate(file, to: size, context: context) },
             forward: { target, forwarded in
                 let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
@@ -86,7 +88,7 @@ extension ReplicaMemberLayer {
     /// Durable on every in-sync member before it is acknowledged.
     public func synchronize(_ file: OpenFile, dataOnly: Bool, context: OperationContext) async throws {
         try await change(
-            context, orderedBy: .file(file.id), keys: [],
+            context, orderedBy: .file(file.id), keys: [], records: [],
             local: { try await next.synchronize(file, dataOnly: dataOnly, context: context) },
             forward: { target, forwarded in
                 let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
@@ -100,6 +102,7 @@ extension ReplicaMemberLayer {
         let key: SequenceKey = keepSize ? .bytes(file.id, lower: offset, upper: offset &+ max(length, 1)) : .wholeFile(file.id)
         try await change(
             context, orderedBy: .file(file.id), keys: [key],
+            records: [.bytes(file.id, offset..<offset &+ max(length, 1))],
             local: { try await next.allocate(file, at: offset, length: length, keepSize: keepSize, context: context) },
             forward: { target, forwarded in
                 let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
@@ -111,6 +114,7 @@ extension ReplicaMemberLayer {
     public func discard(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
         try await change(
             context, orderedBy: .file(file.id), keys: [.bytes(file.id, lower: offset, upper: offset &+ max(length, 1))],
+            records: [.bytes(file.id, offset..<offset &+ max(length, 1))],
             local: { try await next.discard(file, at: offset, length: length, context: context) },
             forward: { target, forwarded in
                 let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
@@ -122,6 +126,7 @@ extension ReplicaMemberLayer {
     public func zeroFill(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
         try await change(
             context, orderedBy: .file(file.id), keys: [.wholeFile(file.id)],
+            records: [.bytes(file.id, offset..<offset &+ max(length, 1))],
             local: { try await next.zeroFill(file, at: offset, length: length, context: context) },
             forward: { target, forwarded in
                 let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
@@ -133,7 +138,7 @@ extension ReplicaMemberLayer {
         -> FileAttributes
     {
         try await change(
-            context, orderedBy: .file(file), keys: [.wholeFile(file), .name(file, "")],
+            context, orderedBy: .file(file), keys: [.wholeFile(file), .name(file, "")], records: [.metadata(file)],
             local: { try await next.setAttributes(changes, of: file, context: context) },
             forward: { target, forwarded in
                 _ = try await self.agent.peer(target).setAttributes(changes, of: file, context: forwarded)
@@ -143,8 +148,11 @@ extension ReplicaMemberLayer {
     public func setExtendedAttribute(
         _ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext
     ) async throws {
+        if name == HealRequest.attributeName {
+            return try await performHeal(HealRequest(decoding: value), of: file, context: context)
+        }
         try await change(
-            context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)],
+            context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)], records: [.metadata(file)],
             local: { try await next.setExtendedAttribute(name, to: value, mode: mode, of: file, context: context) },
             forward: { target, forwarded in
                 try await self.agent.peer(target).setExtendedAttribute(
@@ -154,7 +162,7 @@ extension ReplicaMemberLayer {
 
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try await change(
-            context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)],
+            context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)], records: [.metadata(file)],
             local: { try await next.removeExtendedAttribute(name, of: file, context: context) },
             forward: { target, forwarded in
                 try await self.agent.peer(target).removeExtendedAttribute(name, of: file, context: forwarded)

@@ -12,6 +12,7 @@ extension ReplicaMemberLayer {
         let localFlags = isClient ? flags.subtracting(.append) : flags
         let created = try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)],
+            records: [.directory(parent), .wholeFile(id)],
             local: {
                 try await next.create(
                     name, in: parent, id: id, permissions: permissions, flags: localFlags, context: context)
@@ -37,7 +38,7 @@ extension ReplicaMemberLayer {
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
     ) async throws -> FileAttributes {
         try await change(
-            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent), .directory(id)],
             local: { try await next.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context) },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
@@ -53,7 +54,7 @@ extension ReplicaMemberLayer {
         _ name: String, in parent: FileID, id: FileID, target linkTarget: String, context: OperationContext
     ) async throws -> FileAttributes {
         try await change(
-            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
             local: { try await next.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: context) },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
@@ -70,7 +71,7 @@ extension ReplicaMemberLayer {
         context: OperationContext
     ) async throws -> FileAttributes {
         try await change(
-            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
             local: {
                 try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
             },
@@ -89,7 +90,7 @@ extension ReplicaMemberLayer {
         -> FileAttributes
     {
         try await change(
-            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent), .metadata(file)],
             local: { try await next.link(file, as: name, in: parent, context: context) },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
@@ -103,7 +104,7 @@ extension ReplicaMemberLayer {
 
     public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
         try await change(
-            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
             local: { try await next.unlink(name, in: parent, context: context) },
             forward: { target, forwarded in
                 try await Self.ignoringAbsent { try await self.agent.peer(target).unlink(name, in: parent, context: forwarded) }
@@ -112,7 +113,7 @@ extension ReplicaMemberLayer {
 
     public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
         try await change(
-            context, orderedBy: .namespace, keys: [.name(parent, name)],
+            context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
             local: { try await next.removeDirectory(name, in: parent, context: context) },
             forward: { target, forwarded in
                 try await Self.ignoringAbsent {
@@ -125,8 +126,16 @@ extension ReplicaMemberLayer {
         _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
         context: OperationContext
     ) async throws {
+        // The moved objects are recorded too: a heal that finds one gone from its old directory on the healing
+        // member makes it anew under the new name, and must then know to copy it whole.
+        var records: [HealJournal.Change] = [.directory(parent), .directory(newParent)]
+        if let moved = try? await next.lookup(name, in: parent, context: context) { records.append(.metadata(moved.id)) }
+        if flags.contains(.exchange), let swapped = try? await next.lookup(newName, in: newParent, context: context) {
+            records.append(.metadata(swapped.id))
+        }
         try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name), .name(newParent, newName)],
+            records: records,
             local: { try await next.rename(name, in: parent, to: newName, in: newParent, flags: flags, context: context) },
             forward: { target, forwarded in
                 try await self.agent.peer(target).rename(

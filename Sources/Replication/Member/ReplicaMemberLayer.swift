@@ -14,16 +14,22 @@ public final class ReplicaMemberLayer: Layer, Sendable {
     let agent: any ReplicaSetAgent
     let sequencer = RangeSequencer()
     let backups = BackupHandles()
+    public let journal: HealJournal
+    /// Bytes this member has copied to healing members, for `heal info` and the incremental-heal test.
+    let healedBytes = Atomic<UInt64>(0)
     /// Client opens with O_APPEND: the primary writes them at the end itself, so every member writes the same
     /// offset (a backup's own O_APPEND would land wherever its copy ends).
     let appendHandles = Mutex<Set<UInt64>>([])
     let logger: Logger
 
-    public init(next: any FileOperations, agent: any ReplicaSetAgent, logger: Logger) {
+    public init(next: any FileOperations, agent: any ReplicaSetAgent, journal: HealJournal, logger: Logger) {
         self.next = next
         self.agent = agent
+        self.journal = journal
         self.logger = logger
     }
+
+    public var bytesHealed: UInt64 { healedBytes.load(ordering: .relaxed) }
 
     var member: Int { agent.member }
 
@@ -63,17 +69,29 @@ public final class ReplicaMemberLayer: Layer, Sendable {
     /// forwarded one.
     func change<Result: Sendable>(
         _ context: OperationContext, orderedBy orderer: Orderer, keys: [SequenceKey],
+        records: [HealJournal.Change],
         local: () async throws -> Result,
         forward: @escaping @Sendable (_ member: Int, _ context: OperationContext) async throws -> Void
     ) async throws -> Result {
         let view = try await admit(context)
-        guard context.replication.role == .client else { return try await local() }
+        guard context.replication.role == .client else {
+            if context.replication.role == .forwarded { await record(records, view: view) }
+            return try await local()
+        }
         try checkPrimary(view, orderer)
         let ticket = await sequencer.begin(keys)
         defer { sequencer.finish(ticket) }
+        await record(records, view: view)
         let result = try await local()
         try await forwardAndSettle(view, context: context, forward: forward)
         return result
+    }
+
+    /// An in-sync member records, before applying it, what every member that is not in sync misses.
+    func record(_ records: [HealJournal.Change], view: ReplicaSetView) async {
+        guard view.members[member] == .inSync else { return }
+        let missing = view.members.indices.filter { view.members[$0] != .inSync }
+        await journal.record(records, for: missing)
     }
 
     func checkPrimary(_ view: ReplicaSetView, _ orderer: Orderer) throws {
@@ -140,7 +158,7 @@ public final class ReplicaMemberLayer: Layer, Sendable {
             logger.warning(
                 "member \(failure.member) of replica set \(view.setIndex) failed a change in epoch \(view.epoch): \(failure.error); reporting it to the manager")
             backups.forget(member: failure.member)
-            latest = try await agent.reportForwardFailed(member: failure.member, epoch: view.epoch)
+            latest = try await agent.report(.forwardFailed(member: failure.member, epoch: view.epoch))
             reported = true
         }
         guard reported else { return }

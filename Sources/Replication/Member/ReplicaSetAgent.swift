@@ -11,8 +11,9 @@ public protocol ReplicaSetAgent: Sendable {
     var view: ReplicaSetView { get }
     /// Waits (at most `milliseconds`) until the brick knows a view of at least `epoch`; returns the newest view.
     func view(atLeast epoch: UInt64, waitingAtMost milliseconds: Int64) async -> ReplicaSetView
-    /// Reports that `member` failed to apply a change in `epoch`; returns the view the manager decided on.
-    func reportForwardFailed(member: Int, epoch: UInt64) async throws -> ReplicaSetView
+    /// Tells the manager what this member saw (a member that failed a change, a member caught up); returns the
+    /// view the manager decided on.
+    func report(_ event: MembershipEvent) async throws -> ReplicaSetView
     /// The operation table of another member's brick.
     func peer(_ member: Int) -> any FileOperations
 }

@@ -53,6 +53,13 @@ public struct ReplicaSetMembership: Codable, Sendable, Hashable {
     /// asked for and must not do (replacing the last in-sync member).
     @discardableResult
     public mutating func apply(_ event: MembershipEvent) throws(FileSystemError) -> MembershipOutcome {
+        let outcome = try decide(event)
+        view.healSources = view.members.indices.map { healSource(for: $0) }
+        view.fullResync = needsFullResync
+        return outcome
+    }
+
+    private mutating func decide(_ event: MembershipEvent) throws(FileSystemError) -> MembershipOutcome {
         switch event {
         case .unreachable(let member):
             return leave(member, reason: "unreachable")

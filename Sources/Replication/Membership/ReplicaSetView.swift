@@ -22,12 +22,21 @@ public struct ReplicaSetView: Codable, Sendable, Hashable {
     public var members: [MemberState]
     /// How many members must be in sync for the set to accept changes.
     public var minInSync: Int
+    /// For each healing member, the member that heals it (reads its record and has the items copied).
+    public var healSources: [Int?]
+    /// For each member, whether its heal must compare everything (no complete record of what it missed exists).
+    public var fullResync: [Bool]
 
-    public init(setIndex: Int, epoch: UInt64, members: [MemberState], minInSync: Int) {
+    public init(
+        setIndex: Int, epoch: UInt64, members: [MemberState], minInSync: Int, healSources: [Int?]? = nil,
+        fullResync: [Bool]? = nil
+    ) {
         self.setIndex = setIndex
         self.epoch = epoch
         self.members = members
         self.minInSync = minInSync
+        self.healSources = healSources ?? Array(repeating: nil, count: members.count)
+        self.fullResync = fullResync ?? Array(repeating: false, count: members.count)
     }
 
     /// A new set whose members all start in sync (every brick of a new volume is empty).

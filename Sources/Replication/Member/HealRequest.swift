@@ -1,0 +1,62 @@
+import MortarCore
+
+/// A heal source's request to the member that orders an item (the file's primary, or the namespace primary for
+/// a directory) to bring one member's copy up to date. It travels as a change of a reserved extended attribute,
+/// stamped with the heal role, so the operation table stays the POSIX one; the receiving member runs it under its
+/// sequencer, so a heal copy can never overwrite a newer change.
+public struct HealRequest: Sendable, Hashable {
+    public static let attributeName = "trusted.mortar.heal"
+
+    public enum Item: Sendable, Hashable {
+        /// The file's content (`nil`: whole, else these ranges; none: metadata only), size, attributes and
+        /// extended attributes.
+        case file(ranges: [Range<UInt64>]?)
+        /// The directory's entries and attributes.
+        case directory
+    }
+
+    public var member: Int
+    public var item: Item
+
+    public init(member: Int, item: Item) {
+        self.member = member
+        self.item = item
+    }
+
+    /// `file M whole`, `file M 0-4096,8192-12288`, `directory M`.
+    public var encoded: [UInt8] {
+        switch item {
+        case .directory: Array("directory \(member)".utf8)
+        case .file(nil): Array("file \(member) whole".utf8)
+        case .file(let ranges?) where ranges.isEmpty: Array("file \(member) none".utf8)
+        case .file(let ranges?):
+            Array("file \(member) \(ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))".utf8)
+        }
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        let words = String(decoding: bytes, as: UTF8.self).split(separator: " ")
+        guard words.count >= 2, let member = Int(words[1]), member >= 0 else {
+            throw FileSystemError.invalidArgument("malformed heal request")
+        }
+        switch (words[0], words.count) {
+        case ("directory", 2):
+            self.init(member: member, item: .directory)
+        case ("file", 3) where words[2] == "whole":
+            self.init(member: member, item: .file(ranges: nil))
+        case ("file", 3) where words[2] == "none":
+            self.init(member: member, item: .file(ranges: []))
+        case ("file", 3):
+            var ranges: [Range<UInt64>] = []
+            for part in words[2].split(separator: ",") {
+                let bounds = part.split(separator: "-")
+                guard bounds.count == 2, let lower = UInt64(bounds[0]), let upper = UInt64(bounds[1]), lower < upper
+                else { throw FileSystemError.invalidArgument("malformed range '\(part)' in a heal request") }
+                ranges.append(lower..<upper)
+            }
+            self.init(member: member, item: .file(ranges: ranges))
+        default:
+            throw FileSystemError.invalidArgument("malformed heal request")
+        }
+    }
+}

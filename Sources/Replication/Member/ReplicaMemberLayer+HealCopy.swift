@@ -1,0 +1,244 @@
+import MortarCore
+import MortarMembership
+import NIOCore
+import Synchronization
+
+/// The ordering member's side of a heal: copies one file or reconciles one directory from this member's copy to
+/// a healing member, holding the same sequence keys a client's change would, chunk by chunk, so client changes
+/// keep flowing meanwhile and none is overwritten by an older copy.
+extension ReplicaMemberLayer {
+    func performHeal(_ request: HealRequest, of item: FileID, context: OperationContext) async throws {
+        guard context.replication.role == .heal, context.userID == 0 else {
+            throw FileSystemError(.operationNotPermitted, "\(HealRequest.attributeName) is set by heal sources only")
+        }
+        var asClient = context
+        asClient.replication.role = .client
+        let view = try await admit(asClient)
+        guard view.members.indices.contains(request.member), view.members[request.member] == .healing else {
+            throw FileSystemError(.membershipChanged, "member \(request.member) is not healing in epoch \(view.epoch)")
+        }
+        var toTarget = context
+        toTarget.replication = ReplicationStamp(epoch: view.epoch, role: .heal)
+        switch request.item {
+        case .directory:
+            try checkPrimary(view, .namespace)
+            try await healDirectory(item, on: request.member, local: asClient, target: toTarget)
+        case .file(let ranges):
+            try checkPrimary(view, .file(item))
+            try await healFile(item, ranges: ranges, on: request.member, local: asClient, target: toTarget)
+        }
+    }
+
+    // MARK: Files
+
+    private func healFile(
+        _ id: FileID, ranges: [Range<UInt64>]?, on target: Int, local: OperationContext, target remote: OperationContext
+    ) async throws {
+        let peer = agent.peer(target)
+        let attributes = try await next.attributes(of: id, context: local)
+        guard attributes.type == .regular else {
+            return try await copyMetadata(id, attributes, on: peer, context: remote)
+        }
+        // The directory heal makes the file; until it has, there is nothing to copy into. A file it made anew is
+        // copied whole.
+        _ = try await peer.attributes(of: id, context: remote)
+        let madeByHeal = (try? await peer.extendedAttribute(Self.madeByHealAttribute, of: id, context: remote)) != nil
+        let ranges = madeByHeal ? nil : ranges
+        let source = try await next.open(id, flags: .read, context: local)
+        let destination = try await peer.open(id, flags: .readWrite, context: remote)
+        do {
+            try await copyContent(source, to: destination, ranges: ranges, on: peer, local: local, remote: remote)
+            try await copyMetadata(id, try await next.attributes(of: id, context: local), on: peer, context: remote)
+            if madeByHeal { try await peer.removeExtendedAttribute(Self.madeByHealAttribute, of: id, context: remote) }
+        } catch {
+            try? await next.release(source, context: local)
+            try? await peer.release(destination, context: remote)
+            throw error
+        }
+        try? await next.release(source, context: local)
+        try? await peer.release(destination, context: remote)
+    }
+
+    private func copyContent(
+        _ source: OpenFile, to destination: OpenFile, ranges: [Range<UInt64>]?, on peer: any FileOperations,
+        local: OperationContext, remote: OperationContext
+    ) async throws {
+        let id = source.id
+        // Size first, under the whole-file key: a whole-file copy starts from an empty file of the right size
+        // (holes stay holes), a range copy only needs the size to match.
+        let size: UInt64 = try await sequenced([.wholeFile(id)]) {
+            let size = try await next.attributes(ofOpen: source, context: local).size
+            if ranges == nil { try await peer.truncate(destination, to: 0, context: remote) }
+            try await peer.truncate(destination, to: size, context: remote)
+            return size
+        }
+        let segments: [Range<UInt64>]
+        if let ranges {
+            segments = ranges
+        } else {
+            segments = try await dataSegments(of: source, size: size, context: local)
+        }
+        for segment in segments {
+            var offset = segment.lowerBound
+            while offset < min(segment.upperBound, size) {
+                let count = Int(min(UInt64(Limits.healChunkByteCount), segment.upperBound - offset))
+                let chunkEnd = offset + UInt64(count)
+                try await sequenced([.bytes(id, lower: offset, upper: chunkEnd)]) {
+                    let data = try await next.read(from: source, at: offset, count: count, context: local)
+                    guard data.readableBytes > 0 else { return }
+                    _ = try await peer.write(data, to: destination, at: offset, context: remote)
+                    healedBytes.add(UInt64(data.readableBytes), ordering: .relaxed)
+                }
+                offset = chunkEnd
+            }
+        }
+    }
+
+    /// The file's data segments (SEEK_DATA / SEEK_HOLE), so a sparse VM image heals its data only.
+    private func dataSegments(of file: OpenFile, size: UInt64, context: OperationContext) async throws
+        -> [Range<UInt64>]
+    {
+        var segments: [Range<UInt64>] = []
+        var position: UInt64 = 0
+        while position < size {
+            let start: UInt64
+            do {
+                start = try await next.seek(file, from: position, to: .data, context: context)
+            } catch let error as FileSystemError where error.code == .noSuchDeviceOrAddress {
+                break
+            }
+            let end = min(try await next.seek(file, from: start, to: .hole, context: context), size)
+            guard end > start else { break }
+            segments.append(start..<end)
+            position = end
+        }
+        return segments
+    }
+
+    /// Mode, owner, times and extended attributes, as this member has them.
+    private func copyMetadata(
+        _ id: FileID, _ attributes: FileAttributes, on peer: any FileOperations, context: OperationContext
+    ) async throws {
+        try await sequenced([.name(id, "")]) {
+            if attributes.type != .symbolicLink {
+                _ = try await peer.setAttributes(
+                    AttributeChanges(permissions: attributes.permissions), of: id, context: context)
+            }
+            _ = try await peer.setAttributes(
+                AttributeChanges(
+                    userID: attributes.userID, groupID: attributes.groupID,
+                    accessTime: .set(attributes.accessTime), modificationTime: .set(attributes.modificationTime)),
+                of: id, context: context)
+        }
+        guard attributes.type == .regular || attributes.type == .directory else { return }
+        let names = try await next.extendedAttributeNames(of: id, context: context)
+        let theirs = Set(try await peer.extendedAttributeNames(of: id, context: context))
+        for name in names where !name.hasPrefix("trusted.mortar.") {
+            let value = try await next.extendedAttribute(name, of: id, context: context)
+            try await peer.setExtendedAttribute(name, to: value, mode: .createOrReplace, of: id, context: context)
+        }
+        for name in theirs.subtracting(names) where !name.hasPrefix("trusted.mortar.") {
+            try? await peer.removeExtendedAttribute(name, of: id, context: context)
+        }
+    }
+
+    private func sequenced<Result>(_ keys: [SequenceKey], _ body: () async throws -> Result) async throws -> Result {
+        let ticket = await sequencer.begin(keys)
+        defer { sequencer.finish(ticket) }
+        return try await body()
+    }
+
+    // MARK: Directories
+
+    private func healDirectory(
+        _ directory: FileID, on target: Int, local: OperationContext, target remote: OperationContext
+    ) async throws {
+        let peer = agent.peer(target)
+        try await sequenced([.directory(directory)]) {
+            let ours = try await Self.listing(of: directory, on: next, context: local)
+            let theirs = try await Self.listing(of: directory, on: peer, context: remote)
+            // Names taken by another object first, then what is missing (a renamed file is linked under its new
+            // name while its old name still holds it), then what is left over.
+            for (name, entry) in theirs where ours[name] != nil && !Self.same(ours[name], entry) {
+                try await remove(name, entry, in: directory, on: peer, context: remote)
+            }
+            for (name, entry) in ours where !Self.same(theirs[name], entry) {
+                try await make(name, entry, in: directory, on: peer, local: local, remote: remote)
+            }
+            for (name, entry) in theirs where ours[name] == nil {
+                try await remove(name, entry, in: directory, on: peer, context: remote)
+            }
+        }
+        let attributes = try await next.attributes(of: directory, context: local)
+        try await copyMetadata(directory, attributes, on: peer, context: remote)
+    }
+
+    static func same(_ first: FileAttributes?, _ second: FileAttributes) -> Bool {
+        first?.id == second.id && first?.type == second.type
+    }
+
+    /// Marks a file the heal made anew on a healing member: its content is copied whole, whatever its record says.
+    static let madeByHealAttribute = "trusted.mortar.heal-incomplete"
+
+    static func listing(of directory: FileID, on storage: any FileOperations, context: OperationContext) async throws
+        -> [String: FileAttributes]
+    {
+        var entries: [String: FileAttributes] = [:]
+        var cookie: UInt64 = 0
+        while true {
+            let page = try await storage.readDirectory(directory, after: cookie, countMax: 1024, context: context)
+            for entry in page.entries where entry.name != "." && entry.name != ".." {
+                entries[entry.name] = entry.attributes
+            }
+            guard let next = page.nextCookie else { return entries }
+            cookie = next
+        }
+    }
+
+    /// Makes on the healing member an entry this member has; a file's content follows from its own record.
+    private func make(
+        _ name: String, _ entry: FileAttributes, in directory: FileID, on peer: any FileOperations,
+        local: OperationContext, remote: OperationContext
+    ) async throws {
+        switch entry.type {
+        case .regular:
+            if (try? await peer.attributes(of: entry.id, context: remote)) != nil {
+                _ = try await peer.link(entry.id, as: name, in: directory, context: remote)
+            } else {
+                let created = try await peer.create(
+                    name, in: directory, id: entry.id, permissions: entry.permissions,
+                    flags: [.write, .create, .exclusive], context: remote)
+                try await peer.release(created.file, context: remote)
+                try await peer.setExtendedAttribute(
+                    Self.madeByHealAttribute, to: [1], mode: .createOrReplace, of: entry.id, context: remote)
+            }
+        case .directory:
+            _ = try await peer.makeDirectory(
+                name, in: directory, id: entry.id, permissions: entry.permissions, context: remote)
+        case .symbolicLink:
+            let target = try await next.readSymbolicLink(entry.id, context: local)
+            _ = try await peer.makeSymbolicLink(name, in: directory, id: entry.id, target: target, context: remote)
+        default:
+            _ = try await peer.makeNode(
+                name, in: directory, id: entry.id, type: entry.type, permissions: entry.permissions, context: remote)
+        }
+        if entry.type != .regular || entry.linkCount <= 1 {
+            try await copyMetadata(entry.id, entry, on: peer, context: remote)
+        }
+    }
+
+    /// Removes from the healing member an entry this member does not have, a directory with all it holds.
+    private func remove(
+        _ name: String, _ entry: FileAttributes, in directory: FileID, on peer: any FileOperations,
+        context: OperationContext
+    ) async throws {
+        guard entry.type == .directory else {
+            return try await Self.ignoringAbsent { try await peer.unlink(name, in: directory, context: context) }
+        }
+        let inside = try await Self.listing(of: entry.id, on: peer, context: context)
+        for (childName, child) in inside {
+            try await remove(childName, child, in: entry.id, on: peer, context: context)
+        }
+        try await Self.ignoringAbsent { try await peer.removeDirectory(name, in: directory, context: context) }
+    }
+}
