@@ -231,6 +231,26 @@ import Testing
         #expect(membership.witnesses[1] == [0, 2])
     }
 
+    /// One write finds members 1 and 2 dead: the first report ends epoch 1, so the second names an earlier epoch.
+    /// Member 2 missed a change of epoch 1, but the witnesses' records of its absence start in epoch 2.
+    @Test func secondFailureOfOneWriteForcesFullResync() throws {
+        var membership = try Self.membership(after: [.forwardFailed(member: 1, epoch: 1)])
+        let outcome = try membership.apply(.forwardFailed(member: 2, epoch: 1))
+        #expect(outcome.changed)
+        #expect(membership.view.members == [.inSync, .outOfSync, .outOfSync])
+        #expect(membership.needsFullResync == [false, false, true])
+        try membership.apply(.reachable(member: 2))
+        #expect(membership.healSource(for: 2) == 0)
+    }
+
+    @Test func failureReportedAfterAnUnrelatedChangeForcesFullResync() throws {
+        var membership = try Self.membership(memberCount: 4, after: [.unreachable(member: 3)])
+        try membership.apply(.forwardFailed(member: 1, epoch: 1))
+        #expect(membership.view.members[1] == .outOfSync)
+        #expect(membership.needsFullResync[1], "the change of epoch 1 predates every record of member 1's absence")
+        #expect(!membership.needsFullResync[3])
+    }
+
     @Test func forwardFailedFromAFutureEpochIsIgnored() throws {
         var membership = try Self.membership()
         let reason = try Self.expectUnchanged(&membership, .forwardFailed(member: 1, epoch: 2))
