@@ -24,7 +24,8 @@ public enum MembershipEvent: Sendable, Hashable, Codable {
 /// - a member becomes in sync only when the heal source it was assigned reports, in the current epoch, that it
 ///   is caught up;
 /// - the heal source is a *witness*: a member that has been in sync without a break since the healing member left,
-///   so its record of what the member missed is complete. With no witness left the member needs a full resync.
+///   so its record of what the member missed (from the epoch in which the member was last in sync) is complete.
+///   With no witness left, or a miss older than that epoch, the member needs a full resync.
 public struct ReplicaSetMembership: Codable, Sendable, Hashable {
     public private(set) var view: ReplicaSetView
     /// For each member not in sync: the in-sync members whose records of what it missed are complete.
@@ -102,10 +103,11 @@ public struct ReplicaSetMembership: Codable, Sendable, Hashable {
     private mutating func forwardFailed(_ member: Int, epoch: UInt64) -> MembershipOutcome {
         guard epoch <= view.epoch else { return .unchanged("report from epoch \(epoch), ahead of \(view.epoch)") }
         guard view.members.indices.contains(member) else { return .unchanged("member \(member) does not exist") }
-        // A change of an earlier epoch that the member missed, reported after it rejoined: its record of that
-        // change may be gone, so only a full comparison can be trusted.
-        let missedBeforeRejoin = view.members[member] == .inSync && joinedEpoch[member] > epoch
-        return leave(member, reason: "a forward failed in epoch \(epoch)", fullResync: missedBeforeRejoin)
+        // A witness records what the member misses from the epoch in which it was last in sync (this one). A change
+        // of an earlier epoch that the member missed — reported late, after another failure of the same write, or
+        // after the member rejoined — is in no witness's record, so only a full comparison can be trusted.
+        let missedBeforeRecords = view.members[member] == .inSync && epoch < view.epoch
+        return leave(member, reason: "a forward failed in epoch \(epoch)", fullResync: missedBeforeRecords)
     }
 
     private mutating func returned(_ member: Int) -> MembershipOutcome {
