@@ -44,7 +44,8 @@ struct VolumeCreateArguments: Equatable {
             position += 2
         }
         bricks = Array(words[position...])
-        if let misplaced = bricks.first(where: { Keyword(rawValue: $0) != nil || Self.unsupportedKeywords.contains($0) }) {
+        let isKeyword = { (word: String) in Keyword(rawValue: word) != nil || Self.unsupportedKeywords.contains(word) }
+        if let misplaced = bricks.first(where: isKeyword) {
             throw FileSystemError.invalidArgument("\(misplaced) goes before the bricks: \(Self.usage)")
         }
         guard !bricks.isEmpty else {

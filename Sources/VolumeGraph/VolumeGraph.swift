@@ -38,7 +38,8 @@ public struct VolumeGraph: Sendable {
             return Distribute(children: built, options: options, logger: logger)
         case .replicate:
             throw FileSystemError(
-                .protocolNotSupported, "replicated volumes need the replicate layer, which this build does not have yet")
+                .protocolNotSupported,
+                "replicated volumes need the replicate layer, which this build does not have yet")
         case .protocolClient(let options):
             let endpoint = LocalBrick.endpoint(for: options)
             var brickLogger = logger
