@@ -1,23 +1,66 @@
 import ArgumentParser
 import MortarManagementAPI
 
-/// `mortar volume create|start|stop|delete|info|status|list`, in GlusterFS's style.
+/// `mortar volume create|start|stop|delete|info|status|list|replace-brick`, in GlusterFS's style.
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, start, stop, delete and inspect volumes.",
-        subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self])
+        subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self,
+                      ReplaceBrick.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a volume over bricks HOST:/PATH.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a volume over bricks HOST:/PATH.",
+            usage: "mortar volume create NAME [replica N] [min-in-sync K] HOST:/PATH… [--force]",
+            discussion: """
+                With replica N every N consecutive bricks form a replica set that keeps a copy of each of its \
+                files; min-in-sync K (default: a majority of N) members must be in sync for the set to accept \
+                changes. Two bricks of one set on one host are refused unless --force.
+                """)
         @OptionGroup var options: ManagerOptions
         @Argument(help: "The volume's name: letters, digits, '-' and '_'.") var name: String
-        @Argument(help: "The bricks, as HOST:/PATH, in order.") var bricks: [String]
-        @Flag(help: "Create missing brick directories.") var force = false
+        @Argument(help: ArgumentHelp("[replica N] [min-in-sync K], then the bricks as HOST:/PATH, in order.",
+                                     valueName: "bricks"))
+        var words: [String]
+        @Option(help: "Members of each replica set, as the keyword replica N.") var replica: Int?
+        @Option(name: .customLong("min-in-sync"), help: "In-sync members a replica set needs to accept changes.")
+        var minInSync: Int?
+        @Flag(help: "Create missing brick directories; allow two bricks of one replica set on one host.")
+        var force = false
 
         func run() async throws {
             try await reportingFailure {
-                let volume = try await options.client().createVolume(name: name, bricks: bricks, force: force)
+                let arguments = try VolumeCreateArguments(
+                    parsing: words, replicaOption: replica, minInSyncOption: minInSync)
+                let volume = try await options.client().createVolume(
+                    name: name, bricks: arguments.bricks, replicaCount: arguments.replicaCount,
+                    minInSync: arguments.minInSync, force: force)
                 print("volume create: \(volume.name): success: please start the volume to access data")
+            }
+        }
+    }
+
+    struct ReplaceBrick: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replace-brick",
+            abstract: "Put a new, empty brick in the place of one of a replicated volume's.",
+            discussion: """
+                The new brick takes the old one's place in its replica set and is out of sync until it has been \
+                healed from the other members. A started volume's old brick is stopped and the new one started.
+                """)
+        @OptionGroup var options: ManagerOptions
+        @Argument(help: "The volume's name.") var name: String
+        @Argument(help: "The brick to replace, as HOST:/PATH.") var oldBrick: String
+        @Argument(help: "The new brick, as HOST:/PATH.") var newBrick: String
+        @Flag(help: "Create a missing brick directory; allow two bricks of one replica set on one host.")
+        var force = false
+
+        func run() async throws {
+            try await reportingFailure {
+                _ = try await options.client().replaceBrick(
+                    volume: name, oldBrick: oldBrick, newBrick: newBrick, force: force)
+                print("volume replace-brick: \(name): success: \(newBrick) replaced \(oldBrick) "
+                      + "(out of sync until it is healed)")
             }
         }
     }
@@ -80,7 +123,8 @@ struct VolumeCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a volume's bricks and their processes.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a volume's bricks and their processes, and each replica set's membership.")
         @OptionGroup var options: ManagerOptions
         @Argument var name: String?
         @Flag(help: "Print JSON.") var json = false

@@ -1,15 +1,24 @@
 import MortarManagementAPI
+import MortarMembership
 
 /// The human-readable forms of `volume info` and `volume status`.
 enum VolumeFormatting {
     static func info(_ volume: VolumeInfo) -> String {
+        let replicated = volume.replicaCount > 1
+        let setCount = replicated ? volume.bricks.count / volume.replicaCount : volume.bricks.count
         var lines = [
             "Volume Name: \(volume.name)",
+            "Type: \(replicated ? (setCount > 1 ? "Distributed-Replicate" : "Replicate") : "Distribute")",
             "Volume ID: \(volume.id)",
             "Status: \(volume.state.titleCased)",
-            "Number of Bricks: \(volume.bricks.count)",
-            "Bricks:",
+            replicated
+                ? "Number of Bricks: \(setCount) x \(volume.replicaCount) = \(volume.bricks.count)"
+                : "Number of Bricks: \(volume.bricks.count)",
         ]
+        if replicated, let minInSync = volume.minInSync {
+            lines.append("Min In Sync: \(minInSync) of \(volume.replicaCount) members of each replica set")
+        }
+        lines.append("Bricks:")
         for brick in volume.bricks {
             lines.append("Brick\(brick.index + 1): \(brick.host):\(brick.path) (port \(brick.port))")
         }
@@ -17,11 +26,37 @@ enum VolumeFormatting {
     }
 
     static func status(_ volume: VolumeStatus) -> String {
-        let header = ["Host", "Path", "Port", "Pid", "Online"]
-        let rows = volume.bricks.map { brick in
-            [brick.host, brick.path, "\(brick.port)", brick.pid.map { "\($0)" } ?? "N/A", brick.online ? "Y" : "N"]
+        let title = "Status of volume: \(volume.name) (\(volume.state))\n"
+        guard !volume.replicaSets.isEmpty else {
+            return title + table([brickHeader] + volume.bricks.map(brickRow))
         }
-        return "Status of volume: \(volume.name) (\(volume.state))\n" + table([header] + rows)
+        // One block per replica set: its epoch and namespace primary, then its members with their states.
+        let blocks = volume.replicaSets.map { view in
+            let first = view.setIndex * view.members.count
+            let members = volume.bricks.filter { (first..<first + view.members.count).contains($0.index) }
+            let rows = members.map { brick in
+                brickRow(brick) + [view.members[brick.index - first].rawValue]
+            }
+            return replicaSetSummary(view, members: members) + "\n" + table([brickHeader + ["State"]] + rows)
+        }
+        return title + blocks.joined(separator: "\n")
+    }
+
+    private static let brickHeader = ["Host", "Path", "Port", "Pid", "Online"]
+
+    private static func brickRow(_ brick: BrickStatus) -> [String] {
+        [brick.host, brick.path, "\(brick.port)", brick.pid.map { "\($0)" } ?? "N/A", brick.online ? "Y" : "N"]
+    }
+
+    /// `Replica set 0: epoch 3, namespace primary HOST:/PATH, 2 of 3 in sync (needs 2): writable`.
+    private static func replicaSetSummary(_ view: ReplicaSetView, members: [BrickStatus]) -> String {
+        let primary = view.namespacePrimary.map { member in
+            members.indices.contains(member) ? "\(members[member].host):\(members[member].path)" : "member \(member)"
+        } ?? "none"
+        let inSync = view.inSyncMembers.count
+        return "Replica set \(view.setIndex): epoch \(view.epoch), namespace primary \(primary), "
+            + "\(inSync) of \(view.members.count) in sync (needs \(view.minInSync)): "
+            + (view.isWritable ? "writable" : "read-only")
     }
 
     /// Left-aligned columns two spaces apart.

@@ -36,8 +36,13 @@ public enum Limits {
     public static let lockWaitersPerBrickMax = 4096
     /// Symbolic links the client follows while resolving one path (as Linux's MAXSYMLINKS).
     public static let symbolicLinkFollowsMax = 40
-    /// Bricks one volume may have, and replicas one set may have.
+    /// Bricks one volume may have.
     public static let bricksPerVolumeMax = 1024
+    /// Members one replica set may have. Every write waits for every in-sync member and the primary sends each
+    /// change to all the others, so a write's latency is the slowest member's and its network cost grows with
+    /// each replica; past five copies that buys almost no durability (any two of five may fail already) and
+    /// costs every write.
+    public static let replicaCountMax = 5
     /// Length of a volume name.
     public static let volumeNameByteCountMax = 64
     /// FileID → brick placements the distribute layer remembers.

@@ -36,6 +36,10 @@ public struct VolumeGraph: Sendable {
                 try build($0, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: logger, clients: &clients)
             }
             return Distribute(children: built, options: options, logger: logger)
+        case .replicate:
+            throw FileSystemError(
+                .protocolNotSupported,
+                "replicated volumes need the replicate layer, which this build does not have yet")
         case .protocolClient(let options):
             let endpoint = LocalBrick.endpoint(for: options)
             var brickLogger = logger

@@ -23,6 +23,9 @@ public struct VolumeSpec: Codable, Sendable, Hashable {
 public indirect enum LayerSpec: Codable, Sendable, Hashable {
     /// Spreads files over its children by name hash; directories exist on every child.
     case distribute(DistributeOptions, children: [LayerSpec])
+    /// Keeps a copy of every file on each child (the members of one replica set, in member order): each file's
+    /// primary orders its changes and forwards them to the other in-sync members.
+    case replicate(ReplicateOptions, children: [LayerSpec])
     /// Sends operations to one brick over the network.
     case protocolClient(ProtocolClientOptions)
 
@@ -30,6 +33,7 @@ public indirect enum LayerSpec: Codable, Sendable, Hashable {
     public var bricks: [ProtocolClientOptions] {
         switch self {
         case .distribute(_, let children): children.flatMap(\.bricks)
+        case .replicate(_, let children): children.flatMap(\.bricks)
         case .protocolClient(let options): [options]
         }
     }
@@ -43,6 +47,20 @@ public struct DistributeOptions: Codable, Sendable, Hashable {
 
     public init(lookupEverywhere: Bool = true) {
         self.lookupEverywhere = lookupEverywhere
+    }
+}
+
+/// Options of the replicate layer: which replica set it serves. The set's membership (epoch, which members are in
+/// sync) is not part of the spec: it changes without the spec changing, and the layer reads it from the manager.
+public struct ReplicateOptions: Codable, Sendable, Hashable {
+    /// The set's position in the volume (consecutive bricks, `replica` at a time): the key of its membership.
+    public var setIndex: Int
+    /// How many members must be in sync for the set to accept changes; fewer make it read-only.
+    public var minInSync: Int
+
+    public init(setIndex: Int, minInSync: Int) {
+        self.setIndex = setIndex
+        self.minInSync = minInSync
     }
 }
 

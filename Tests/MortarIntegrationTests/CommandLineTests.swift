@@ -77,4 +77,59 @@ struct CommandLineTests {
         #expect(!list.output.contains("first"))
         await cluster.tearDown()
     }
+
+    /// Replicated volumes as far as they exist: created, shown and changed in the catalog. None is started: the
+    /// client's replicate layer does not exist yet.
+    @Test func replicatedVolumesAreCreatedShownAndChanged() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let three = try (1...3).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("r\($0)")) }
+        let six = try (1...6).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("s\($0)")) }
+        try cluster.expectFailure(["volume", "create", "rep", "replica", "3"] + three,
+                                  mentioning: "bricks 0 and 1 of replica set 0 are both on host 127.0.0.1")
+        try cluster.expectSuccess(["volume", "create", "rep", "replica", "3"] + three + ["--force"])
+        try cluster.expectSuccess(["volume", "create", "wide", "replica", "3"] + six + ["--force"])
+        let wide = try cluster.expectSuccess("volume", "info", "wide")
+        #expect(wide.output.contains("Type: Distributed-Replicate"), "\(wide.output)")
+        #expect(wide.output.contains("Number of Bricks: 2 x 3 = 6"), "\(wide.output)")
+        #expect(wide.output.contains("Min In Sync: 2 of 3"), "\(wide.output)")
+
+        let spare = (1...4).map { "127.0.0.1:\(cluster.directory)/spare\($0)" }
+        try cluster.expectFailure(["volume", "create", "bad", "replica", "3"] + spare + ["--force"],
+                                  mentioning: "4 bricks do not divide into sets of 3")
+        try cluster.expectFailure(["volume", "create", "bad", "replica", "3", "min-in-sync", "4"]
+                                      + spare.prefix(3) + ["--force"],
+                                  mentioning: "min-in-sync 4 is not possible with replica 3")
+        try cluster.expectFailure(["volume", "create", "bad"] + spare.prefix(3) + ["replica", "3"],
+                                  mentioning: "replica goes before the bricks")
+        try cluster.expectSuccess(["volume", "create", "opts", "--replica", "2", "--min-in-sync", "1"]
+                                      + spare.prefix(2) + ["--force"])
+        let options = try cluster.expectSuccess("volume", "info", "opts")
+        #expect(options.output.contains("Type: Replicate") && options.output.contains("Min In Sync: 1 of 2"),
+                "\(options.output)")
+
+        let fresh = try cluster.expectSuccess("volume", "status", "rep")
+        #expect(fresh.output.contains("Replica set 0: epoch 1,"), "\(fresh.output)")
+        #expect(Self.lines(fresh.output, containing: " in-sync").count == 3, "\(fresh.output)")
+        #expect(!fresh.output.contains("out-of-sync"), "\(fresh.output)")
+
+        let replacement = cluster.directory + "/bricks/new"
+        try cluster.expectFailure("volume", "replace-brick", "rep", three[1], "127.0.0.1:" + replacement,
+                                  mentioning: "add --force to accept that")
+        try cluster.expectFailure("volume", "replace-brick", "rep", "127.0.0.1:/nowhere", "127.0.0.1:" + replacement,
+                                  "--force", mentioning: "is not part of volume rep")
+        try cluster.expectSuccess("volume", "replace-brick", "rep", three[1], "127.0.0.1:" + replacement, "--force")
+        let info = try cluster.expectSuccess("volume", "info", "rep")
+        #expect(info.output.contains("Brick2: 127.0.0.1:\(replacement) "), "\(info.output)")
+        let moved = try cluster.expectSuccess("volume", "status", "rep")
+        #expect(moved.output.contains("Replica set 0: epoch 2,"), "\(moved.output)")
+        let replaced = Self.lines(moved.output, containing: replacement)
+        #expect(replaced.count == 1 && replaced[0].hasSuffix("out-of-sync"), "\(moved.output)")
+        #expect(Self.lines(moved.output, containing: " in-sync").count == 2, "\(moved.output)")
+        await cluster.tearDown()
+    }
+
+    static func lines(_ text: String, containing part: String) -> [Substring] {
+        text.split(separator: "\n").filter { $0.contains(part) }
+    }
 }

@@ -118,6 +118,12 @@ final class ProcessCluster: @unchecked Sendable {
     func expectFailure(_ arguments: String..., mentioning reason: String, sourceLocation: SourceLocation = #_sourceLocation)
         throws
     {
+        try expectFailure(arguments, mentioning: reason, sourceLocation: sourceLocation)
+    }
+
+    func expectFailure(_ arguments: [String], mentioning reason: String, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         let result = try run(arguments)
         #expect(!result.succeeded, "mortar \(arguments.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
         #expect(result.error.localizedCaseInsensitiveContains(reason),

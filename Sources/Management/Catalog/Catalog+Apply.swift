@@ -1,18 +1,25 @@
 import MortarCore
+import MortarMembership
 
 extension Catalog {
     /// Validates `command` against the catalog; on success changes the catalog, bumps ``version`` if anything
     /// changed, and returns what the shell must do. On failure the catalog is unchanged.
     public mutating func apply(_ command: CatalogCommand) throws(FileSystemError) -> [CatalogDirective] {
         switch command {
-        case .createVolume(let name, let id, let bricks, _):
-            return try createVolume(name: name, id: id, locations: bricks)
+        case .createVolume(let name, let id, let bricks, let replicaCount, let minInSync, let force):
+            return try createVolume(
+                name: name, id: id, locations: bricks, replicaCount: replicaCount, minInSync: minInSync, force: force)
         case .startVolume(let name):
             return try startVolume(name: name)
         case .stopVolume(let name):
             return try stopVolume(name: name)
         case .deleteVolume(let name):
             return try deleteVolume(name: name)
+        case .membership(let volume, let setIndex, let event):
+            let outcome = try applyMembership(volume: volume, setIndex: setIndex, event: event)
+            return outcome.changed ? [.persist] : []
+        case .replaceBrick(let volume, let old, let new, let force):
+            return try replaceBrick(volume: volume, old: old, new: new, force: force)
         case .addPeer(let peer):
             return try addPeer(peer)
         case .removePeer(let host):
@@ -23,7 +30,7 @@ extension Catalog {
     }
 
     private mutating func createVolume(
-        name: String, id: String, locations: [BrickLocation]
+        name: String, id: String, locations: [BrickLocation], replicaCount: Int, minInSync: Int?, force: Bool
     ) throws(FileSystemError) -> [CatalogDirective] {
         try Self.validateVolumeName(name)
         guard volume(named: name) == nil else {
@@ -36,6 +43,8 @@ extension Catalog {
             throw FileSystemError.invalidArgument(
                 "volume \(name) has \(locations.count) bricks; at most \(Limits.bricksPerVolumeMax) are allowed")
         }
+        let setMinInSync = try Self.validateReplication(
+            brickCount: locations.count, replicaCount: replicaCount, minInSync: minInSync)
         var bricks: [Brick] = []
         for (index, location) in locations.enumerated() {
             let path = try Self.normalizedBrickPath(location)
@@ -45,7 +54,15 @@ extension Catalog {
             let port = try allocatePort(host: location.host, newBricks: bricks)
             bricks.append(Brick(host: location.host, path: path, port: port, index: index))
         }
-        replaceVolumes(volumes + [Volume(name: name, id: id, state: .created, bricks: bricks)])
+        var volume = Volume(name: name, id: id, state: .created, bricks: bricks)
+        if let setMinInSync {
+            try checkReplicaSetHosts(bricks, replicaCount: replicaCount, force: force)
+            volume.replicaCount = replicaCount
+            volume.replicaSets = (0..<bricks.count / replicaCount).map { setIndex in
+                ReplicaSetMembership(setIndex: setIndex, memberCount: replicaCount, minInSync: setMinInSync)
+            }
+        }
+        replaceVolumes(volumes + [volume])
         bumpVersion()
         return [.persist]
     }
@@ -118,14 +135,15 @@ extension Catalog {
         return [.persist]
     }
 
-    private func existingVolume(_ name: String) throws(FileSystemError) -> Volume {
+    func existingVolume(_ name: String) throws(FileSystemError) -> Volume {
         guard let volume = volume(named: name) else {
             throw FileSystemError.notFound("volume \(name) does not exist")
         }
         return volume
     }
 
-    private mutating func replace(_ volume: Volume) {
+    /// Puts `volume` in the place of the volume of the same name and bumps the version.
+    mutating func replace(_ volume: Volume) {
         replaceVolumes(volumes.map { $0.name == volume.name ? volume : $0 })
         bumpVersion()
     }

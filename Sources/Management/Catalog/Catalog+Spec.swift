@@ -1,8 +1,10 @@
+import MortarMembership
 import MortarVolumeSpec
 
 extension Catalog {
-    /// The client layer graph for `volume`: a lone brick is just its protocol client; several bricks sit under a
-    /// distribute layer, in brick order.
+    /// The client layer graph for `volume`. Not replicated: a lone brick is just its protocol client, several
+    /// bricks sit under a distribute layer in brick order. Replicated: each set is a replicate layer over its
+    /// members' protocol clients in member order; a lone set is the root, several sit under a distribute layer.
     public func spec(for volume: Volume) -> VolumeSpec {
         let clients = volume.bricks.sorted { $0.index < $1.index }.map { brick in
             LayerSpec.protocolClient(
@@ -11,8 +13,20 @@ extension Catalog {
                     unixSocketPath: ProtocolClientOptions.localSocketPath(port: brick.port, brickPath: brick.path),
                     brickPath: brick.path, brickIndex: brick.index))
         }
+        let children: [LayerSpec] =
+            if volume.isReplicated {
+                volume.replicaSets.map { membership in
+                    let setIndex = membership.view.setIndex
+                    let members = clients[setIndex * volume.replicaCount..<(setIndex + 1) * volume.replicaCount]
+                    return LayerSpec.replicate(
+                        ReplicateOptions(setIndex: setIndex, minInSync: membership.view.minInSync),
+                        children: Array(members))
+                }
+            } else {
+                clients
+            }
         let graph: LayerSpec =
-            clients.count == 1 ? clients[0] : .distribute(DistributeOptions(), children: clients)
+            children.count == 1 ? children[0] : .distribute(DistributeOptions(), children: children)
         return VolumeSpec(name: volume.name, volumeID: volume.id, catalogVersion: version, graph: graph)
     }
 }

@@ -1,4 +1,5 @@
 import MortarCore
+import MortarMembership
 
 /// The cluster's management state as a pure value: which peers belong to the cluster and which volumes exist,
 /// with their bricks. The daemon that owns it (the manager) feeds it ``CatalogCommand``s and carries out the
@@ -100,12 +101,49 @@ public struct Volume: Codable, Sendable, Hashable {
     public var state: VolumeState
     /// The bricks, ordered by ``Brick/index``.
     public var bricks: [Brick]
+    /// Copies of each file: 1 for a volume that is not replicated, else the members of each replica set.
+    /// Consecutive bricks form a set: bricks `0..<replicaCount` are set 0, the next `replicaCount` set 1, and so on.
+    public var replicaCount: Int
+    /// Each replica set's membership, by set index; empty when ``replicaCount`` is 1.
+    public var replicaSets: [ReplicaSetMembership]
 
-    public init(name: String, id: String, state: VolumeState, bricks: [Brick]) {
+    public init(
+        name: String, id: String, state: VolumeState, bricks: [Brick], replicaCount: Int = 1,
+        replicaSets: [ReplicaSetMembership] = []
+    ) {
         self.name = name
         self.id = id
         self.state = state
         self.bricks = bricks
+        self.replicaCount = replicaCount
+        self.replicaSets = replicaSets
+    }
+
+    /// Reads catalogs written before replication existed (no `replicaCount`, no `replicaSets`): their volumes
+    /// are plain distribute volumes, so clusters keep working across the upgrade.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        id = try container.decode(String.self, forKey: .id)
+        state = try container.decode(VolumeState.self, forKey: .state)
+        bricks = try container.decode([Brick].self, forKey: .bricks)
+        replicaCount = try container.decodeIfPresent(Int.self, forKey: .replicaCount) ?? 1
+        replicaSets = try container.decodeIfPresent([ReplicaSetMembership].self, forKey: .replicaSets) ?? []
+    }
+
+    /// Whether each file is kept on several bricks.
+    public var isReplicated: Bool {
+        replicaCount > 1
+    }
+
+    /// The replica set a brick belongs to and its member position in that set.
+    public func replicaPosition(ofBrick index: Int) -> (setIndex: Int, member: Int) {
+        (index / replicaCount, index % replicaCount)
+    }
+
+    /// The bricks of one replica set, in member order.
+    public func bricks(ofSet setIndex: Int) -> [Brick] {
+        Array(bricks[setIndex * replicaCount..<(setIndex + 1) * replicaCount])
     }
 }
 

@@ -1,14 +1,24 @@
 import MortarCore
+import MortarMembership
 
 /// A change requested of the catalog. ``Catalog/apply(_:)`` validates it and either changes the catalog and
 /// returns what the shell must do, or throws and leaves the catalog as it was.
 public enum CatalogCommand: Sendable, Hashable {
-    /// Creates a volume over `bricks`, in order. `id` is the new volume's UUID string. `force` is honoured by the
-    /// host agents (a missing brick directory is created); the catalog's own rules hold regardless.
-    case createVolume(name: String, id: String, bricks: [BrickLocation], force: Bool)
+    /// Creates a volume over `bricks`, in order. `id` is the new volume's UUID string. With `replicaCount` above
+    /// 1 consecutive bricks form replica sets of that many members, of which `minInSync` (nil: a majority) must
+    /// be in sync for the set to accept changes. `force` accepts two bricks of one replica set on one host, and
+    /// the host agents honour it by creating a missing brick directory; every other rule holds regardless.
+    case createVolume(
+        name: String, id: String, bricks: [BrickLocation], replicaCount: Int = 1, minInSync: Int? = nil, force: Bool)
     case startVolume(name: String)
     case stopVolume(name: String)
     case deleteVolume(name: String)
+    /// Applies what the manager learned about a member of replica set `setIndex` of a replicated volume; see
+    /// ``Catalog/applyMembership(volume:setIndex:event:)``.
+    case membership(volume: String, setIndex: Int, event: MembershipEvent)
+    /// Puts a new, empty brick in the place of `old` in a replicated volume: same index, same member position,
+    /// out of sync until healed. `force` as for ``createVolume(name:id:bricks:replicaCount:minInSync:force:)``.
+    case replaceBrick(volume: String, old: BrickLocation, new: BrickLocation, force: Bool)
     /// Records a host whose daemon answered a probe.
     case addPeer(Peer)
     /// Forgets a peer; refused while it hosts bricks of any volume.

@@ -1,6 +1,7 @@
 import MortarCatalog
 import MortarCore
 import MortarManagementAPI
+import MortarMembership
 
 /// How the manager reaches a host's agent: its own in-process agent, or another daemon over HTTP.
 protocol AgentEndpoint: Sendable {
@@ -38,7 +39,8 @@ extension VolumeInfo {
     init(_ volume: Volume) {
         self.init(
             name: volume.name, id: volume.id, state: volume.state.rawValue,
-            bricks: volume.bricks.map { BrickInfo(host: $0.host, path: $0.path, port: $0.port, index: $0.index) })
+            bricks: volume.bricks.map { BrickInfo(host: $0.host, path: $0.path, port: $0.port, index: $0.index) },
+            replicaCount: volume.replicaCount, minInSync: volume.replicaSets.first?.view.minInSync)
     }
 }
 

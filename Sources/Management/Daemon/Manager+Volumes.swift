@@ -3,6 +3,7 @@ import Logging
 import MortarCatalog
 import MortarCore
 import MortarManagementAPI
+import MortarMembership
 import MortarVolumeSpec
 
 extension Manager {
@@ -12,7 +13,8 @@ extension Manager {
         var locations: [BrickLocation] = []
         for text in request.bricks { locations.append(try BrickLocation(parsing: text)) }
         let command = CatalogCommand.createVolume(
-            name: request.name, id: UUID().uuidString.lowercased(), bricks: locations, force: request.force)
+            name: request.name, id: UUID().uuidString.lowercased(), bricks: locations,
+            replicaCount: request.replicaCount ?? 1, minInSync: request.minInSync, force: request.force)
         // The catalog's own rules first: they need no I/O and name the conflicting volume.
         var trial = catalog
         _ = try trial.apply(command)
@@ -101,10 +103,11 @@ extension Manager {
             return BrickStatus(volume: name, host: brick.host, path: brick.path, port: brick.port, index: brick.index,
                                pid: status?.pid, online: status?.online ?? false)
         }
-        return VolumeStatus(name: name, state: volume.state.rawValue, bricks: bricks)
+        return VolumeStatus(
+            name: name, state: volume.state.rawValue, bricks: bricks, replicaSets: volume.replicaSets.map(\.view))
     }
 
-    private func existingVolume(_ name: String) throws(FileSystemError) -> Volume {
+    func existingVolume(_ name: String) throws(FileSystemError) -> Volume {
         guard let volume = catalog.volume(named: name) else {
             throw FileSystemError.notFound("volume \(name) does not exist")
         }

@@ -57,13 +57,18 @@ actor Manager {
     func commit(_ command: CatalogCommand) async throws(FileSystemError) -> [CatalogDirective] {
         var updated = catalog
         let directives = try updated.apply(command)
-        if directives.contains(.persist) {
+        try await install(updated, persist: directives.contains(.persist))
+        return directives
+    }
+
+    /// Makes `updated` the catalog, writing it to stable storage first when `persist`: no change is answered or
+    /// acted on before it would survive a crash of the daemon.
+    func install(_ updated: Catalog, persist: Bool) async throws(FileSystemError) {
+        if persist {
             let store = self.store
-            let snapshot = updated
-            try await onThreadPool { try store.save(snapshot) }
+            try await onThreadPool { try store.save(updated) }
         }
         catalog = updated
-        return directives
     }
 
     // MARK: Peers

@@ -81,6 +81,11 @@ struct Router: Sendable {
             return try ManagementJSON.encode(try await manager.volumeStatus(name: rest[0]))
         case (.GET, 2, "spec"):
             return try ManagementJSON.encode(try await manager.volumeSpec(name: rest[0]))
+        case (.GET, 2, "membership"):
+            return try ManagementJSON.encode(try await manager.membership(volume: rest[0]))
+        case (.POST, 2, "replace-brick"):
+            let request = try ManagementJSON.decode(VolumeReplaceBrickRequest.self, from: body)
+            return try ManagementJSON.encode(try await manager.replaceBrick(volume: rest[0], request))
         default:
             throw Self.noEndpoint(method, ["volumes"] + rest)
         }

@@ -1,4 +1,5 @@
 import MortarCore
+import MortarMembership
 import MortarVolumeSpec
 import NIOCore
 import NIOHTTP1
@@ -116,9 +117,29 @@ public struct ManagementClient: Sendable {
 
     // MARK: Volumes
 
-    /// Creates a volume over bricks given as `HOST:/PATH`.
-    public func createVolume(name: String, bricks: [String], force: Bool = false) async throws -> VolumeInfo {
-        try await send(.POST, "/v1/volumes", body: VolumeCreateRequest(name: name, bricks: bricks, force: force))
+    /// Creates a volume over bricks given as `HOST:/PATH`; with `replicaCount` above 1, consecutive bricks form
+    /// replica sets of that many members, of which `minInSync` (nil: a majority) must be in sync to write.
+    public func createVolume(
+        name: String, bricks: [String], replicaCount: Int = 1, minInSync: Int? = nil, force: Bool = false
+    ) async throws -> VolumeInfo {
+        let request = VolumeCreateRequest(
+            name: name, bricks: bricks, replicaCount: replicaCount == 1 ? nil : replicaCount, minInSync: minInSync,
+            force: force)
+        return try await send(.POST, "/v1/volumes", body: request)
+    }
+
+    /// Puts a new, empty brick `newBrick` in the place of `oldBrick` (both `HOST:/PATH`) in a replicated volume.
+    public func replaceBrick(
+        volume: String, oldBrick: String, newBrick: String, force: Bool = false
+    ) async throws -> VolumeInfo {
+        try await send(
+            .POST, "/v1/volumes/\(volume)/replace-brick",
+            body: VolumeReplaceBrickRequest(oldBrick: oldBrick, newBrick: newBrick, force: force))
+    }
+
+    /// Every replica set's current view, by set index; empty for a volume that is not replicated.
+    public func volumeMembership(name: String) async throws -> [ReplicaSetView] {
+        try await send(.GET, "/v1/volumes/\(name)/membership")
     }
 
     /// Starts a volume's bricks; clients can fetch its spec afterwards.

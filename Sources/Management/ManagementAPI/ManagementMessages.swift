@@ -1,5 +1,11 @@
+import MortarMembership
+
 /// The management API's messages, JSON on the wire. The daemon, the CLI and the client library share them; they
-/// mirror the catalog without depending on it, so a client never links the manager's state machine.
+/// mirror the catalog without depending on it, so a client never links the manager's state machine. Replica set
+/// views are the membership core's own values: clients and bricks route and check by them.
+///
+/// Fields added after the first release are optional or decoded with a default, so a client and a daemon of
+/// different builds still understand each other.
 
 /// `GET /v1/hello`: who a daemon is.
 public struct HelloResponse: Codable, Sendable, Hashable {
@@ -48,12 +54,35 @@ public struct PeerInfo: Codable, Sendable, Hashable {
 public struct VolumeCreateRequest: Codable, Sendable, Hashable {
     public var name: String
     public var bricks: [String]
-    /// Create missing brick directories instead of refusing them.
+    /// Members of each replica set (consecutive bricks); nil, as older clients send, means 1: not replicated.
+    public var replicaCount: Int?
+    /// In-sync members each replica set needs to accept changes; nil means a majority.
+    public var minInSync: Int?
+    /// Create missing brick directories instead of refusing them, and accept two members of one replica set on
+    /// one host.
     public var force: Bool
 
-    public init(name: String, bricks: [String], force: Bool) {
+    public init(name: String, bricks: [String], replicaCount: Int? = nil, minInSync: Int? = nil, force: Bool) {
         self.name = name
         self.bricks = bricks
+        self.replicaCount = replicaCount
+        self.minInSync = minInSync
+        self.force = force
+    }
+}
+
+/// `POST /v1/volumes/NAME/replace-brick`: put a new, empty brick in the place of one of a replicated volume's.
+public struct VolumeReplaceBrickRequest: Codable, Sendable, Hashable {
+    /// The brick to replace, as `HOST:/PATH`.
+    public var oldBrick: String
+    /// Its replacement, as `HOST:/PATH`.
+    public var newBrick: String
+    /// Create a missing brick directory, and accept two members of one replica set on one host.
+    public var force: Bool
+
+    public init(oldBrick: String, newBrick: String, force: Bool) {
+        self.oldBrick = oldBrick
+        self.newBrick = newBrick
         self.force = force
     }
 }
@@ -65,12 +94,31 @@ public struct VolumeInfo: Codable, Sendable, Hashable {
     /// `created`, `started` or `stopped`.
     public var state: String
     public var bricks: [BrickInfo]
+    /// Members of each replica set; 1 for a volume that is not replicated.
+    public var replicaCount: Int
+    /// In-sync members each replica set needs to accept changes; nil for a volume that is not replicated.
+    public var minInSync: Int?
 
-    public init(name: String, id: String, state: String, bricks: [BrickInfo]) {
+    public init(
+        name: String, id: String, state: String, bricks: [BrickInfo], replicaCount: Int = 1, minInSync: Int? = nil
+    ) {
         self.name = name
         self.id = id
         self.state = state
         self.bricks = bricks
+        self.replicaCount = replicaCount
+        self.minInSync = minInSync
+    }
+
+    /// An older daemon sends no replication fields: its volumes are not replicated.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        id = try container.decode(String.self, forKey: .id)
+        state = try container.decode(String.self, forKey: .state)
+        bricks = try container.decode([BrickInfo].self, forKey: .bricks)
+        replicaCount = try container.decodeIfPresent(Int.self, forKey: .replicaCount) ?? 1
+        minInSync = try container.decodeIfPresent(Int.self, forKey: .minInSync)
     }
 }
 
@@ -94,11 +142,24 @@ public struct VolumeStatus: Codable, Sendable, Hashable {
     public var name: String
     public var state: String
     public var bricks: [BrickStatus]
+    /// Each replica set's current view, by set index (member `m` of set `s` is brick `s × members + m`); empty
+    /// for a volume that is not replicated.
+    public var replicaSets: [ReplicaSetView]
 
-    public init(name: String, state: String, bricks: [BrickStatus]) {
+    public init(name: String, state: String, bricks: [BrickStatus], replicaSets: [ReplicaSetView] = []) {
         self.name = name
         self.state = state
         self.bricks = bricks
+        self.replicaSets = replicaSets
+    }
+
+    /// An older daemon sends no replica sets: its volumes are not replicated.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        state = try container.decode(String.self, forKey: .state)
+        bricks = try container.decode([BrickStatus].self, forKey: .bricks)
+        replicaSets = try container.decodeIfPresent([ReplicaSetView].self, forKey: .replicaSets) ?? []
     }
 }
 

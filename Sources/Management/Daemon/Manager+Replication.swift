@@ -1,0 +1,88 @@
+import Logging
+import MortarCatalog
+import MortarCore
+import MortarManagementAPI
+import MortarMembership
+
+extension Manager {
+    /// Puts a new, empty brick in the place of one of a replicated volume's. The catalog's rules come first (no
+    /// I/O), then the new brick's host checks its directory, then the catalog records the change (written before
+    /// anything else happens). On a started volume the old brick is then stopped, which may fail when its host is
+    /// gone (often the reason for the replacement) and is only logged, and the new brick is started.
+    func replaceBrick(volume name: String, _ request: VolumeReplaceBrickRequest) async throws(FileSystemError)
+        -> VolumeInfo
+    {
+        await lock.acquire()
+        defer { lock.release() }
+        let old = try BrickLocation(parsing: request.oldBrick)
+        let new = try BrickLocation(parsing: request.newBrick)
+        let command = CatalogCommand.replaceBrick(volume: name, old: old, new: new, force: request.force)
+        var trial = catalog
+        _ = try trial.apply(command)
+        let newPath = try Catalog.normalizedBrickPath(new)
+        do {
+            try await agent(for: new.host).check(AgentCheckRequest(paths: [newPath], force: request.force))
+        } catch {
+            let failure = FileSystemError.wrapping(error)
+            throw FileSystemError(failure.code, "\(new.host): \(failure.message)")
+        }
+        let directives = try await commit(command)
+        logger.info("brick replaced", metadata: ["volume": "\(name)", "old": "\(old)", "new": "\(new)"])
+        for directive in directives {
+            switch directive {
+            case .persist:
+                continue
+            case .stopBricks(let host, let assignments):
+                do {
+                    try await agent(for: host).stop(assignments.map(AgentBrick.init))
+                } catch {
+                    logger.warning("cannot stop the replaced brick", metadata: [
+                        "host": "\(host)", "volume": "\(name)", "reason": "\(error)",
+                    ])
+                }
+            case .startBricks(let host, let assignments):
+                do {
+                    try await agent(for: host).start(assignments.map(AgentBrick.init))
+                } catch {
+                    let failure = FileSystemError.wrapping(error)
+                    throw FileSystemError(
+                        failure.code,
+                        "\(new) replaced \(old) in volume \(name), but cannot start it on \(host): \(failure.message)")
+                }
+            }
+        }
+        return try volumeInfo(name: name)
+    }
+
+    /// Applies what the failure detector or a heal source reported about a member of a replica set, through the
+    /// same path as every command: the catalog is written before the answer when the view changed. Returns the
+    /// outcome (why the view did or did not change) and the set's view afterwards.
+    func applyMembership(
+        volume name: String, setIndex: Int, event: MembershipEvent
+    ) async throws(FileSystemError) -> (outcome: MembershipOutcome, view: ReplicaSetView) {
+        await lock.acquire()
+        defer { lock.release() }
+        var updated = catalog
+        let outcome = try updated.applyMembership(volume: name, setIndex: setIndex, event: event)
+        try await install(updated, persist: outcome.changed)
+        guard let view = updated.volume(named: name)?.replicaSets[setIndex].view else {
+            preconditionFailure("replica set \(setIndex) of volume \(name) vanished after applying \(event)")
+        }
+        switch outcome {
+        case .changed(let reason):
+            logger.info("replica set changed", metadata: [
+                "volume": "\(name)", "view": "\(view)", "event": "\(event)", "reason": "\(reason)",
+            ])
+        case .unchanged(let reason):
+            logger.debug("replica set unchanged", metadata: [
+                "volume": "\(name)", "view": "\(view)", "event": "\(event)", "reason": "\(reason)",
+            ])
+        }
+        return (outcome, view)
+    }
+
+    /// Every replica set's current view, by set index; empty for a volume that is not replicated.
+    func membership(volume name: String) throws(FileSystemError) -> [ReplicaSetView] {
+        try existingVolume(name).replicaSets.map(\.view)
+    }
+}
