@@ -361,4 +361,48 @@ struct ReplicationTests {
         #expect(healed >= 64 << 10, "heal copied \(healed) bytes")
         #expect(healed < 1 << 20, "heal copied \(healed) bytes: more than what changed")
     }
+
+    /// The change that found a member dead is on nobody's record when it is admitted (the member was in sync);
+    /// the primary has every in-sync member record it before acknowledging, so the heal brings it back.
+    @Test func theChangeAMemberFailedIsHealedToo() async throws {
+        let set = try await ReplicaSetFixture.start()
+        defer { Task { await set.stop() } }
+        let client = set.client
+        let id = FileID.random()
+        let file = try await client.create(
+            "file", in: .root, id: id, permissions: 0o644, flags: [.readWrite, .create], context: context
+        ).file
+        _ = try await client.write(ByteBuffer(string: "before "), to: file, at: 0, context: context)
+        let primary = try #require(set.manager.view.primary(for: id))
+        let victim = (primary + 1) % 3
+        await set.stopMember(victim)
+        _ = try await client.write(ByteBuffer(string: "after"), to: file, at: 7, context: context)
+        try await client.release(file, context: context)
+        #expect(set.manager.view.members[victim] == .outOfSync)
+        try await set.restartMember(victim)
+        set.startHealing()
+        _ = try set.manager.apply(.reachable(member: victim))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while set.manager.view.members[victim] != .inSync && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(set.manager.view.members[victim] == .inSync, "member \(victim) did not rejoin: \(set.manager.view)")
+        #expect(set.contents(ofBrick: victim, "file") == Data("before after".utf8))
+    }
+
+    @Test func healMessagesRoundTripAndRejectGarbage() throws {
+        let id = FileID.random()
+        let note = HealNote(members: [1, 2], changes: [.bytes(id, 4..<9), .metadata(id), .wholeFile(id), .directory(.root)])
+        #expect(try HealNote(decoding: note.encoded) == note)
+        for request in [HealRequest(member: 2, item: .directory), HealRequest(member: 0, item: .file(ranges: nil)),
+                        HealRequest(member: 1, item: .file(ranges: [])), HealRequest(member: 1, item: .file(ranges: [0..<5, 9..<12]))] {
+            #expect(try HealRequest(decoding: request.encoded) == request)
+        }
+        for garbage in ["", "file", "file x whole", "file 1 9-3", "directory 1 2", "bytes"] {
+            #expect(throws: FileSystemError.self) { try HealRequest(decoding: Array(garbage.utf8)) }
+        }
+        for garbage in ["", "x;bytes", "1;bytes \(id) 9 3", "1;teleport \(id)"] {
+            #expect(throws: FileSystemError.self) { try HealNote(decoding: Array(garbage.utf8)) }
+        }
+    }
 }

@@ -60,3 +60,60 @@ public struct HealRequest: Sendable, Hashable {
         }
     }
 }
+
+/// A primary's message to the other in-sync members after a member failed a change: record the change as missed
+/// by that member. Travels like ``HealRequest``.
+public struct HealNote: Sendable, Hashable {
+    public static let attributeName = "trusted.mortar.heal-note"
+
+    public var members: [Int]
+    public var changes: [HealJournal.Change]
+
+    public init(members: [Int], changes: [HealJournal.Change]) {
+        self.members = members
+        self.changes = changes
+    }
+
+    /// `1,2;bytes ID 0 4096;metadata ID;whole ID;directory ID`.
+    public var encoded: [UInt8] {
+        var parts = [members.map(String.init).joined(separator: ",")]
+        for change in changes {
+            switch change {
+            case .bytes(let id, let range): parts.append("bytes \(id) \(range.lowerBound) \(range.upperBound)")
+            case .metadata(let id): parts.append("metadata \(id)")
+            case .wholeFile(let id): parts.append("whole \(id)")
+            case .directory(let id): parts.append("directory \(id)")
+            }
+        }
+        return Array(parts.joined(separator: ";").utf8)
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: ";", omittingEmptySubsequences: false)
+        guard let first = parts.first else { throw FileSystemError.invalidArgument("malformed heal note") }
+        let members = first.split(separator: ",").compactMap { Int($0) }
+        guard !members.isEmpty, members.allSatisfy({ $0 >= 0 }) else {
+            throw FileSystemError.invalidArgument("malformed heal note: no members")
+        }
+        var changes: [HealJournal.Change] = []
+        for part in parts.dropFirst() {
+            let words = part.split(separator: " ")
+            guard words.count >= 2, let id = FileID(String(words[1])) else {
+                throw FileSystemError.invalidArgument("malformed heal note entry '\(part)'")
+            }
+            switch (words[0], words.count) {
+            case ("metadata", 2): changes.append(.metadata(id))
+            case ("whole", 2): changes.append(.wholeFile(id))
+            case ("directory", 2): changes.append(.directory(id))
+            case ("bytes", 4):
+                guard let lower = UInt64(words[2]), let upper = UInt64(words[3]), lower < upper else {
+                    throw FileSystemError.invalidArgument("malformed range in heal note entry '\(part)'")
+                }
+                changes.append(.bytes(id, lower..<upper))
+            default:
+                throw FileSystemError.invalidArgument("malformed heal note entry '\(part)'")
+            }
+        }
+        self.init(members: members, changes: changes)
+    }
+}

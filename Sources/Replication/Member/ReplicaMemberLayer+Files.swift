@@ -65,10 +65,11 @@ extension ReplicaMemberLayer {
         let ticket = await sequencer.begin([.wholeFile(file.id)])
         defer { sequencer.finish(ticket) }
         let offset = try await next.attributes(ofOpen: file, context: context).size
-        await record([.bytes(file.id, offset..<offset + UInt64(max(data.readableBytes, 1)))], view: view)
+        let records: [HealJournal.Change] = [.bytes(file.id, offset..<offset + UInt64(max(data.readableBytes, 1)))]
+        await record(records, view: view)
         let written = try await next.write(data, to: file, at: offset, context: context)
         let sent = data.getSlice(at: data.readerIndex, length: written) ?? data
-        try await forwardAndSettle(view, context: context) { target, forwarded in
+        try await forwardAndSettle(view, context: context, records: records) { target, forwarded in
             let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
             _ = try await self.agent.peer(target).write(sent, to: handle, at: offset, context: forwarded)
         }
@@ -150,6 +151,9 @@ extension ReplicaMemberLayer {
     ) async throws {
         if name == HealRequest.attributeName {
             return try await performHeal(HealRequest(decoding: value), of: file, context: context)
+        }
+        if name == HealNote.attributeName {
+            return try await recordNote(HealNote(decoding: value), context: context)
         }
         try await change(
             context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)], records: [.metadata(file)],

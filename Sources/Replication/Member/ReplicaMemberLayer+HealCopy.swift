@@ -29,6 +29,18 @@ extension ReplicaMemberLayer {
         }
     }
 
+    /// Records what a primary reports a member missed (see ``HealNote``).
+    func recordNote(_ note: HealNote, context: OperationContext) async throws {
+        guard context.replication.role == .heal, context.userID == 0 else {
+            throw FileSystemError(.operationNotPermitted, "\(HealNote.attributeName) is set by primaries only")
+        }
+        let view = try await admit(context)
+        guard view.members[member] == .inSync else {
+            throw FileSystemError(.membershipChanged, "member \(member) is not in sync in epoch \(view.epoch)")
+        }
+        await journal.record(note.changes, for: note.members)
+    }
+
     // MARK: Files
 
     private func healFile(

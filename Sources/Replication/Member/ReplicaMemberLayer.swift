@@ -83,7 +83,7 @@ public final class ReplicaMemberLayer: Layer, Sendable {
         defer { sequencer.finish(ticket) }
         await record(records, view: view)
         let result = try await local()
-        try await forwardAndSettle(view, context: context, forward: forward)
+        try await forwardAndSettle(view, context: context, records: records, forward: forward)
         return result
     }
 
@@ -115,7 +115,7 @@ public final class ReplicaMemberLayer: Layer, Sendable {
 
     /// Sends an applied change to the other members and decides whether it may be acknowledged.
     func forwardAndSettle(
-        _ view: ReplicaSetView, context: OperationContext,
+        _ view: ReplicaSetView, context: OperationContext, records: [HealJournal.Change],
         forward: @escaping @Sendable (_ member: Int, _ context: OperationContext) async throws -> Void
     ) async throws {
         let targets = view.forwardTargets(from: member)
@@ -138,31 +138,57 @@ public final class ReplicaMemberLayer: Layer, Sendable {
             for await (target, error) in group { if let error { failures.append((target, error)) } }
             return failures
         }
-        try await settle(view, failures: failures)
+        try await settle(view, failures: failures, records: records, context: context)
     }
 
     /// Every in-sync member of the newest view must hold the change. A member that failed is reported, and the
-    /// change is acknowledged only once the manager has taken it out of the in-sync set.
-    private func settle(_ view: ReplicaSetView, failures: [(member: Int, error: any Error)]) async throws {
+    /// change is acknowledged only once the manager has taken it out of the in-sync set — and once every member
+    /// still in sync has recorded the change for it: nobody recorded it when it was admitted (the member was in
+    /// sync then), and its heal source must know to copy it.
+    private func settle(
+        _ view: ReplicaSetView, failures: [(member: Int, error: any Error)], records: [HealJournal.Change],
+        context: OperationContext
+    ) async throws {
         var latest = view
-        var reported = false
+        var missed: [Int] = []
         for failure in failures {
             if Self.isStaleEpoch(failure.error) {
                 throw FileSystemError(
                     .membershipChanged, "member \(failure.member) is past epoch \(view.epoch): \(failure.error)")
             }
             if view.members[failure.member] == .healing && Self.isNotYetHealed(failure.error) {
-                // The heal source's record covers this change; the member gets it when its file is healed.
+                // Recorded for it when admitted; the member gets it when its file is healed.
                 continue
             }
             logger.warning(
                 "member \(failure.member) of replica set \(view.setIndex) failed a change in epoch \(view.epoch): \(failure.error); reporting it to the manager")
             backups.forget(member: failure.member)
             latest = try await agent.report(.forwardFailed(member: failure.member, epoch: view.epoch))
-            reported = true
+            missed.append(failure.member)
         }
-        guard reported else { return }
-        let holders = Set([member] + view.forwardTargets(from: member)).subtracting(failures.map(\.member))
+        guard !missed.isEmpty else { return }
+        try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed)
+        await journal.record(records, for: missed)
+        let note = HealNote(members: missed, changes: records)
+        var noteContext = context
+        noteContext.userID = 0
+        noteContext.groupID = 0
+        for other in latest.inSyncMembers where other != member {
+            noteContext.replication = ReplicationStamp(epoch: latest.epoch, role: .heal)
+            do {
+                try await agent.peer(other).setExtendedAttribute(
+                    HealNote.attributeName, to: note.encoded, mode: .createOrReplace, of: .root, context: noteContext)
+            } catch {
+                // Its record may now lack the change, so it must not heal anyone: out of the set it goes.
+                logger.warning("member \(other) could not record a missed change: \(error); reporting it")
+                latest = try await agent.report(.forwardFailed(member: other, epoch: latest.epoch))
+                try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed + [other])
+            }
+        }
+    }
+
+    private func requireHeldByEveryInSyncMember(_ view: ReplicaSetView, latest: ReplicaSetView, missed: [Int]) throws {
+        let holders = Set([member] + view.forwardTargets(from: member)).subtracting(missed)
         guard latest.inSyncMembers.allSatisfy(holders.contains), latest.isWritable else {
             throw FileSystemError(
                 .membershipChanged,
