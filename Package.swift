@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "MortarVolumeSpec", path: "Sources/VolumeSpec", swiftSettings: strictSettings),
         // The builder that turns a volume spec into a stack of layers.
         .target(name: "MortarVolumeGraph", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarProtocolClient",
-                                                          "MortarDistribute",
+                                                          "MortarDistribute", "MortarReplicate", "MortarMembership",
                                                           nio, nioPosix, logging],
                 path: "Sources/VolumeGraph", swiftSettings: strictSettings),
         // Replication: each replica set's membership (epochs, in-sync members, heal sources) as a pure state machine.
@@ -85,7 +85,8 @@ let package = Package(
                                                             nioPosix, nioHTTP1, logging],
                 path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
         .target(name: "MortarDaemon", dependencies: ["MortarCore", "MortarCatalog", "MortarManagementAPI",
-                                                     "MortarMembership", "MortarVolumeSpec", nio, nioPosix, nioHTTP1, logging,
+                                                     "MortarMembership", "MortarVolumeSpec", "MortarTransport",
+                                                     "MortarWire", nio, nioPosix, nioHTTP1, logging,
                                                      serviceLifecycle],
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
@@ -108,7 +109,9 @@ let package = Package(
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
                                                        "MortarBrickServer", "MortarPosixStorage", "MortarTransport",
-                                                       "MortarCatalog", "MortarMembership", "CMortarLinux",
+                                                       "MortarCatalog", "MortarMembership", "MortarReplicaMember",
+                                                       "MortarVolumeGraph", "MortarVolumeSpec", "MortarProtocolClient",
+                                                       "CMortarLinux",
                                                        "MortarCore", argumentParser,
                                                        logging, serviceLifecycle, nio, nioPosix,
                                                        .product(name: "UnixSignals", package: "swift-service-lifecycle")],

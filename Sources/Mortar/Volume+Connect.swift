@@ -57,8 +57,10 @@ extension Volume {
         let group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         let spec = try await ManagementClient.fetchVolumeSpec(
             volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, eventLoopGroup: group)
+        let membership = try await Self.membership(of: spec, servers: servers, eventLoopGroup: group)
         let graph = try VolumeGraph.build(
-            spec, clientName: "mortar-client/\(getpid())", eventLoopGroup: group, logger: logger)
+            spec, clientName: "mortar-client/\(getpid())", eventLoopGroup: group, logger: logger,
+            membership: membership)
         let connected = Volume(
             stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
@@ -69,5 +71,22 @@ extension Volume {
             throw error
         }
         return connected
+    }
+
+    /// The replica-set views of a replicated volume, from the first server that answers; nil for other volumes.
+    static func membership(
+        of spec: VolumeSpec, servers: [ServerAddress], eventLoopGroup: any EventLoopGroup
+    ) async throws -> ManagedMembership? {
+        guard spec.graph.isReplicated else { return nil }
+        var lastError: (any Error)?
+        for server in servers {
+            do {
+                let client = ManagementClient(host: server.host, port: server.port, eventLoopGroup: eventLoopGroup)
+                return try await ManagedMembership.fetch(volume: spec.name, client: client)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? FileSystemError(.connectionRefused, "no server answered for volume \(spec.name)")
     }
 }

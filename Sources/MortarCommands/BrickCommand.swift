@@ -5,6 +5,7 @@ import Logging
 import MortarBrickServer
 import MortarCore
 import MortarPosixStorage
+import MortarReplicaMember
 import MortarTransport
 import NIOCore
 import NIOPosix
@@ -24,9 +25,14 @@ struct BrickCommand: AsyncParsableCommand {
     @Option(help: "The volume this brick belongs to (for logs).") var volume: String = "-"
     @Option(help: "The brick's position in its volume (for logs).") var brickIndex: Int = 0
     @Flag(help: "Exit when the parent process (the daemon) exits.") var exitWithParent = false
+    @Option(help: "The manager's HOST:PORT; a brick of a replicated volume learns its replica set there.")
+    var manager: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
+        if let manager, ServerAddressText(manager) == nil {
+            throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
+        }
     }
 
     func run() async throws {
@@ -42,7 +48,15 @@ struct BrickCommand: AsyncParsableCommand {
         logger[metadataKey: "brick.index"] = "\(brickIndex)"
         let threadPool = NIOThreadPool(numberOfThreads: Limits.brickIOThreadCount)
         threadPool.start()
-        let storage = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
+        let posix = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
+        var storage: any FileOperations = posix
+        var replication: BrickReplication?
+        if let manager, let address = ServerAddressText(manager) {
+            replication = try await BrickReplication.prepare(
+                manager: address, volume: volume, brickIndex: brickIndex, export: export, storage: posix,
+                logger: logger)
+            if let replication { storage = replication.layer }
+        }
         var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
         if let unixSocket {
             let directory = String(unixSocket[..<(unixSocket.lastIndex(of: "/") ?? unixSocket.endIndex)])
@@ -57,11 +71,16 @@ struct BrickCommand: AsyncParsableCommand {
             logger: logger)
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: BoundBrickService(brick: brick, bound: bound))
+        ]
+        if let replication { services.append(.init(service: HealService(worker: replication.worker))) }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: BoundBrickService(brick: brick, bound: bound))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        replication?.agent.shutdown()
         try await threadPool.shutdownGracefully()
         logger.info("brick stopped")
     }
@@ -78,5 +97,14 @@ private struct BoundBrickService: Service {
 
     private func execute() async throws {
         try await brick.serve(bound)
+    }
+}
+
+/// The heal worker as a service: runs until the brick shuts down.
+private struct HealService: Service {
+    let worker: HealWorker
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await worker.run() }
     }
 }

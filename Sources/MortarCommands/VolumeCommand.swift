@@ -5,7 +5,7 @@ import MortarManagementAPI
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, start, stop, delete and inspect volumes.",
-        subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self,
+        subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self, Heal.self,
                       ReplaceBrick.self])
 
     struct Create: AsyncParsableCommand {

@@ -98,6 +98,11 @@ public enum Limits {
     /// …and takes a member out of its set after this many missed answers in a row (about 2 s: well inside the
     /// 5 s in which I/O must resume, far from GlusterFS's 42 s ping timeout).
     public static let replicaHeartbeatMissesMax = 4
+    /// How long a member of a replica set may take to answer before it is treated as failed (a hung member
+    /// must cost a failover, not the two minutes a lone brick is given).
+    public static let replicaRequestTimeoutMilliseconds: Int64 = 15_000
+    /// How often a client or brick that waits for a newer replica-set view asks the manager for it.
+    public static let membershipPollMilliseconds: Int64 = 100
     /// Separate changed ranges a heal record keeps per file; past it the whole file is copied (a random-write
     /// storm would otherwise grow the record without bound).
     public static let healRangesPerFileMax = 1_024

@@ -89,10 +89,21 @@ public final class BrickConnection: Sendable {
     private func send(
         kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false
     ) async throws -> Frame {
+        guard channel.isActive else {
+            throw FileSystemError(.notConnected, "the connection to brick \(endpoint) is closed")
+        }
         let promise = channel.eventLoop.makePromise(of: Frame.self)
         let call = PendingCall(
             kind: kind, payload: payload, trailer: trailer, promise: promise, waitsIndefinitely: waitsIndefinitely)
-        channel.writeAndFlush(call, promise: nil)
+        // A write the channel refuses (it closed meanwhile) never reaches the multiplexer, which would otherwise
+        // be the one to fail the call: without this the caller would wait forever. (A promise completed twice
+        // keeps its first result.)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        let endpoint = self.endpoint
+        written.futureResult.whenFailure { error in
+            promise.fail(FileSystemError(.notConnected, "cannot send to brick \(endpoint): \(error)"))
+        }
+        channel.writeAndFlush(call, promise: written)
         return try await promise.futureResult.get()
     }
 

@@ -1,7 +1,9 @@
 import Logging
 import MortarCore
 import MortarDistribute
+import MortarMembership
 import MortarProtocolClient
+import MortarReplicate
 import MortarTransport
 import MortarVolumeSpec
 import NIOCore
@@ -13,44 +15,76 @@ public struct VolumeGraph: Sendable {
     public let protocolClients: [ProtocolClient]
 
     /// Builds the layers the spec names, bottom-up. Each layer type appears once in the switch below; a new layer
-    /// type is a new `LayerSpec` case and the compiler points here.
+    /// type is a new `LayerSpec` case and the compiler points here. A spec with replica sets needs `membership`,
+    /// where the replicate layers learn each set's view.
     public static func build(
-        _ spec: VolumeSpec, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger
+        _ spec: VolumeSpec, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        membership: (any MembershipSource)? = nil
     ) throws -> VolumeGraph {
-        var clients: [ProtocolClient] = []
-        let root = try build(spec.graph, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: logger,
-                             clients: &clients)
-        return VolumeGraph(root: root, protocolClients: clients)
+        var builder = Builder(
+            clientName: clientName, eventLoopGroup: eventLoopGroup, logger: logger, membership: membership)
+        let root = try builder.build(spec.graph, replicated: false)
+        return VolumeGraph(root: root, protocolClients: builder.clients)
     }
 
-    private static func build(
-        _ layer: LayerSpec, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        clients: inout [ProtocolClient]
-    ) throws -> any FileOperations {
-        switch layer {
-        case .distribute(let options, let children):
-            guard !children.isEmpty, children.count <= Limits.bricksPerVolumeMax else {
-                throw FileSystemError.invalidArgument("distribute layer with \(children.count) children")
-            }
-            let built = try children.map {
-                try build($0, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: logger, clients: &clients)
-            }
-            return Distribute(children: built, options: options, logger: logger)
-        case .replicate:
-            throw FileSystemError(
-                .protocolNotSupported,
-                "replicated volumes need the replicate layer, which this build does not have yet")
-        case .protocolClient(let options):
-            let endpoint = LocalBrick.endpoint(for: options)
-            var brickLogger = logger
-            brickLogger[metadataKey: "brick"] = "\(options.host):\(options.brickPath)"
-            let timeout = options.requestTimeoutMilliseconds ?? Limits.requestTimeoutMilliseconds
-            let client = ProtocolClient(
-                endpoint: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: brickLogger,
-                requestTimeout: .milliseconds(timeout))
-            clients.append(client)
-            return client
+    private struct Builder {
+        let clientName: String
+        let eventLoopGroup: any EventLoopGroup
+        let logger: Logger
+        let membership: (any MembershipSource)?
+        var clients: [ProtocolClient] = []
+
+        init(clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger, membership: (any MembershipSource)?) {
+            self.clientName = clientName
+            self.eventLoopGroup = eventLoopGroup
+            self.logger = logger
+            self.membership = membership
         }
+
+        mutating func build(_ layer: LayerSpec, replicated: Bool) throws -> any FileOperations {
+            switch layer {
+            case .distribute(let options, let children):
+                guard !children.isEmpty, children.count <= Limits.bricksPerVolumeMax else {
+                    throw FileSystemError.invalidArgument("distribute layer with \(children.count) children")
+                }
+                let built = try children.map { try build($0, replicated: replicated) }
+                return Distribute(children: built, options: options, logger: logger)
+            case .replicate(let options, let children):
+                guard let membership else {
+                    throw FileSystemError.invalidArgument("a replicated volume's graph needs its membership")
+                }
+                guard (1...Limits.replicaCountMax).contains(children.count) else {
+                    throw FileSystemError.invalidArgument("replicate layer with \(children.count) members")
+                }
+                let built = try children.map { try build($0, replicated: true) }
+                var setLogger = logger
+                setLogger[metadataKey: "replica.set"] = "\(options.setIndex)"
+                return Replicate(children: built, setIndex: options.setIndex, membership: membership, logger: setLogger)
+            case .protocolClient(let options):
+                let client = VolumeGraph.protocolClient(
+                    options, replicaMember: replicated, clientName: clientName, eventLoopGroup: eventLoopGroup,
+                    logger: logger)
+                clients.append(client)
+                return client
+            }
+        }
+    }
+
+    /// The client of one brick. A member of a replica set waits for nothing when its brick goes away (the
+    /// replicate layer fails over to another member), and answers within `Limits.replicaRequestTimeoutMilliseconds`.
+    public static func protocolClient(
+        _ options: ProtocolClientOptions, replicaMember: Bool, clientName: String, eventLoopGroup: any EventLoopGroup,
+        logger: Logger
+    ) -> ProtocolClient {
+        let endpoint = LocalBrick.endpoint(for: options)
+        var brickLogger = logger
+        brickLogger[metadataKey: "brick"] = "\(options.host):\(options.brickPath)"
+        let defaultTimeout = replicaMember ? Limits.replicaRequestTimeoutMilliseconds : Limits.requestTimeoutMilliseconds
+        let timeout = options.requestTimeoutMilliseconds ?? defaultTimeout
+        return ProtocolClient(
+            endpoint: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: brickLogger,
+            requestTimeout: .milliseconds(timeout),
+            reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds)
     }
 
     /// Closes every brick connection.

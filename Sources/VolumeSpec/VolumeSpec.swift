@@ -29,6 +29,15 @@ public indirect enum LayerSpec: Codable, Sendable, Hashable {
     /// Sends operations to one brick over the network.
     case protocolClient(ProtocolClientOptions)
 
+    /// Whether the graph has replica sets (its clients then need the sets' membership).
+    public var isReplicated: Bool {
+        switch self {
+        case .distribute(_, let children): children.contains(where: \.isReplicated)
+        case .replicate: true
+        case .protocolClient: false
+        }
+    }
+
     /// Every protocol-client leaf, left to right.
     public var bricks: [ProtocolClientOptions] {
         switch self {

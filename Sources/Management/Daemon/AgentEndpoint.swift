@@ -30,8 +30,10 @@ struct RemoteAgent: AgentEndpoint {
 }
 
 extension AgentBrick {
-    init(_ assignment: BrickAssignment) {
-        self.init(volume: assignment.volume, path: assignment.path, port: assignment.port, index: assignment.index)
+    init(_ assignment: BrickAssignment, manager: String? = nil) {
+        self.init(
+            volume: assignment.volume, path: assignment.path, port: assignment.port, index: assignment.index,
+            manager: manager)
     }
 }
 

@@ -116,7 +116,7 @@ actor BrickSupervisor {
             "--export", entry.brick.path, "--port", "\(entry.brick.port)", "--volume", key.volume,
             "--brick-index", "\(key.index)", "--exit-with-parent",
             "--unix-socket", ProtocolClientOptions.localSocketPath(port: entry.brick.port, brickPath: entry.brick.path),
-        ]
+        ] + (entry.brick.manager.map { ["--manager", $0] } ?? [])
         let process: ChildProcess
         do {
             process = try await ChildProcess.spawn(arguments: arguments, logPath: logPath)

@@ -10,6 +10,7 @@ public final class Daemon: Sendable {
     let server: ManagementServer
     let manager: Manager
     let agent: HostAgent
+    let monitor: ReplicaMonitor
     let logger: Logger
 
     /// Loads (or creates) the state directory and binds the listener; serving begins with ``run()``.
@@ -24,11 +25,15 @@ public final class Daemon: Sendable {
         let server = try await ManagementServer.bind(
             host: configuration.listenHost, port: configuration.listenPort,
             requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, group: eventLoopGroup, logger: logger)
-        return Daemon(configuration: configuration, server: server, manager: manager, agent: agent, logger: logger)
+        let monitor = ReplicaMonitor(manager: manager, eventLoopGroup: eventLoopGroup, logger: logger)
+        return Daemon(
+            configuration: configuration, server: server, manager: manager, agent: agent, monitor: monitor,
+            logger: logger)
     }
 
     private init(configuration: DaemonConfiguration, server: ManagementServer, manager: Manager, agent: HostAgent,
-                 logger: Logger) {
+                 monitor: ReplicaMonitor, logger: Logger) {
+        self.monitor = monitor
         self.configuration = configuration
         self.server = server
         self.manager = manager
@@ -44,12 +49,15 @@ public final class Daemon: Sendable {
         logger.info("mortar daemon listening", metadata: [
             "address": "\(configuration.listenHost):\(port)", "stateDirectory": "\(configuration.stateDirectory)",
         ])
-        let router = Router(manager: manager, agent: agent, host: configuration.advertisedHost)
+        await manager.setListenPort(port)
+        let router = Router(manager: manager, agent: agent, monitor: monitor, host: configuration.advertisedHost)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.agent.supervisor.run() }
             await agent.resume()
             await manager.resume()
+            let heartbeats = Task { await monitor.run() }
             await server.serve(router)
+            heartbeats.cancel()
             await agent.supervisor.shutdown()
         }
         logger.info("mortar daemon stopped")

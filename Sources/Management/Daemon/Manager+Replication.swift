@@ -34,7 +34,7 @@ extension Manager {
                 continue
             case .stopBricks(let host, let assignments):
                 do {
-                    try await agent(for: host).stop(assignments.map(AgentBrick.init))
+                    try await agent(for: host).stop(assignments.map { AgentBrick($0) })
                 } catch {
                     logger.warning("cannot stop the replaced brick", metadata: [
                         "host": "\(host)", "volume": "\(name)", "reason": "\(error)",
@@ -42,7 +42,7 @@ extension Manager {
                 }
             case .startBricks(let host, let assignments):
                 do {
-                    try await agent(for: host).start(assignments.map(AgentBrick.init))
+                    try await agent(for: host).start(agentBricks(assignments, host: host))
                 } catch {
                     let failure = FileSystemError.wrapping(error)
                     throw FileSystemError(
@@ -84,5 +84,14 @@ extension Manager {
     /// Every replica set's current view, by set index; empty for a volume that is not replicated.
     func membership(volume name: String) throws(FileSystemError) -> [ReplicaSetView] {
         try existingVolume(name).replicaSets.map(\.view)
+    }
+
+    /// A started replicated volume, for heal requests; a clear error for any other.
+    func replicatedVolume(_ name: String) throws(FileSystemError) -> Volume {
+        let volume = try existingVolume(name)
+        guard volume.replicaCount > 1 else {
+            throw FileSystemError.invalidArgument("volume \(name) is not replicated; there is nothing to heal")
+        }
+        return volume
     }
 }

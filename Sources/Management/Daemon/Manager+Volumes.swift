@@ -40,7 +40,7 @@ extension Manager {
         let directives = try trial.apply(.startVolume(name: name))
         var started: [(String, [AgentBrick])] = []
         for case .startBricks(let host, let assignments) in directives {
-            let bricks = assignments.map(AgentBrick.init)
+            let bricks = agentBricks(assignments, host: host)
             do {
                 try await agent(for: host).start(bricks)
                 started.append((host, bricks))
@@ -60,7 +60,7 @@ extension Manager {
         let directives = try await commit(.stopVolume(name: name))
         for case .stopBricks(let host, let assignments) in directives {
             do {
-                try await agent(for: host).stop(assignments.map(AgentBrick.init))
+                try await agent(for: host).stop(assignments.map { AgentBrick($0) })
             } catch {
                 logger.warning("cannot stop bricks", metadata: ["host": "\(host)", "volume": "\(name)",
                                                                 "reason": "\(error)"])

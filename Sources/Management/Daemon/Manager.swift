@@ -15,6 +15,8 @@ actor Manager {
     let lock = AsyncLock()
     private let eventLoopGroup: any EventLoopGroup
     let logger: Logger
+    /// The port this daemon's management API listens on (known once it is bound).
+    private(set) var listenPort = 0
     /// The software and API version reported by hello.
     static let version = "mortar 0.1 (management API v1)"
 
@@ -32,10 +34,27 @@ actor Manager {
         self.logger = logger
     }
 
+    func setListenPort(_ port: Int) {
+        listenPort = port
+    }
+
+    /// What a host agent needs to run `assignments`: bricks of replicated volumes also get the manager's address
+    /// as seen from their host.
+    func agentBricks(_ assignments: [BrickAssignment], host: String) -> [AgentBrick] {
+        assignments.map { assignment in
+            guard let volume = catalog.volume(named: assignment.volume), volume.replicaCount > 1 else {
+                return AgentBrick(assignment)
+            }
+            let managerHost = catalog.isLocal(host) ? "127.0.0.1" : catalog.managerHost
+            return AgentBrick(assignment, manager: "\(managerHost):\(listenPort)")
+        }
+    }
+
     /// Starts this host's bricks of every started volume again; other hosts' agents restart their own.
     func resume() async {
         for volume in catalog.volumes where volume.state == .started {
-            let local = volume.bricks.filter { catalog.isLocal($0.host) }.map { AgentBrick(volume.assignment(of: $0)) }
+            let local = agentBricks(
+                volume.bricks.filter { catalog.isLocal($0.host) }.map { volume.assignment(of: $0) }, host: "127.0.0.1")
             do {
                 try await localAgent.start(local)
             } catch {

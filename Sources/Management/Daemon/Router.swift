@@ -8,6 +8,7 @@ import NIOHTTP1
 struct Router: Sendable {
     let manager: Manager
     let agent: HostAgent
+    let monitor: ReplicaMonitor
     let host: String
 
     struct Response: Sendable {
@@ -83,6 +84,17 @@ struct Router: Sendable {
             return try ManagementJSON.encode(try await manager.volumeSpec(name: rest[0]))
         case (.GET, 2, "membership"):
             return try ManagementJSON.encode(try await manager.membership(volume: rest[0]))
+        case (.POST, 2, "membership"):
+            let request = try ManagementJSON.decode(MembershipEventRequest.self, from: body)
+            let (_, view) = try await manager.applyMembership(
+                volume: rest[0], setIndex: request.setIndex, event: request.event)
+            return try ManagementJSON.encode(view)
+        case (.GET, 2, "heal"):
+            return try ManagementJSON.encode(await monitor.healInfo(volume: try await manager.replicatedVolume(rest[0])))
+        case (.POST, 2, "heal"):
+            let volume = try await manager.replicatedVolume(rest[0])
+            await monitor.startHeal(volume: volume)
+            return try ManagementJSON.encode(await monitor.healInfo(volume: try await manager.replicatedVolume(rest[0])))
         case (.POST, 2, "replace-brick"):
             let request = try ManagementJSON.decode(VolumeReplaceBrickRequest.self, from: body)
             return try ManagementJSON.encode(try await manager.replaceBrick(volume: rest[0], request))

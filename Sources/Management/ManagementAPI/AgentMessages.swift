@@ -6,12 +6,15 @@ public struct AgentBrick: Codable, Sendable, Hashable {
     public var path: String
     public var port: Int
     public var index: Int
+    /// The manager's `HOST:PORT`, for a brick of a replicated volume (it learns its replica set there).
+    public var manager: String?
 
-    public init(volume: String, path: String, port: Int, index: Int) {
+    public init(volume: String, path: String, port: Int, index: Int, manager: String? = nil) {
         self.volume = volume
         self.path = path
         self.port = port
         self.index = index
+        self.manager = manager
     }
 }
 

@@ -137,6 +137,24 @@ public struct ManagementClient: Sendable {
             body: VolumeReplaceBrickRequest(oldBrick: oldBrick, newBrick: newBrick, force: force))
     }
 
+    /// Tells the manager what a member saw; returns the replica set's view afterwards.
+    public func reportMembership(volume: String, setIndex: Int, event: MembershipEvent) async throws
+        -> ReplicaSetView
+    {
+        try await send(
+            .POST, "/v1/volumes/\(volume)/membership", body: MembershipEventRequest(setIndex: setIndex, event: event))
+    }
+
+    /// What every brick of a replicated volume has recorded for heal, as of the last heartbeat.
+    public func healInfo(volume: String) async throws -> [BrickHealInfo] {
+        try await send(.GET, "/v1/volumes/\(volume)/heal")
+    }
+
+    /// Starts healing now every out-of-sync member that answers; returns heal info afterwards.
+    public func startHeal(volume: String) async throws -> [BrickHealInfo] {
+        try await send(.POST, "/v1/volumes/\(volume)/heal")
+    }
+
     /// Every replica set's current view, by set index; empty for a volume that is not replicated.
     public func volumeMembership(name: String) async throws -> [ReplicaSetView] {
         try await send(.GET, "/v1/volumes/\(name)/membership")

@@ -1,4 +1,5 @@
 import MortarCore
+import MortarMembership
 import NIOCore
 
 /// Requests that change nothing: served by the member they reach, once its epoch and state are checked, so a
@@ -63,6 +64,7 @@ extension ReplicaMemberLayer {
     }
 
     public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws -> [UInt8] {
+        if name == MemberStatus.attributeName && file == .root { return status.encoded }
         _ = try await admit(context)
         return try await next.extendedAttribute(name, of: file, context: context)
     }
@@ -70,6 +72,16 @@ extension ReplicaMemberLayer {
     public func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String] {
         _ = try await admit(context)
         return try await next.extendedAttributeNames(of: file, context: context)
+    }
+
+    /// What the manager's heartbeat reads (without an epoch: it asks whether the brick answers, and what it has
+    /// recorded for heal).
+    public var status: MemberStatus {
+        let pending = journal.summary().sorted { $0.key < $1.key }.map { member, summary in
+            MemberStatus.Pending(
+                member: member, files: summary.files, directories: summary.directories, bytes: summary.bytes)
+        }
+        return MemberStatus(epoch: agent.view.epoch, bytesHealed: bytesHealed, pending: pending)
     }
 
     /// Also the manager's heartbeat, which carries no epoch: it asks whether the brick answers, not what it holds.

@@ -1,5 +1,3 @@
-import MortarMembership
-
 /// Where a client learns a replica set's membership: the manager, through the client library.
 public protocol MembershipSource: Sendable {
     /// The newest view of set `setIndex` the client knows.

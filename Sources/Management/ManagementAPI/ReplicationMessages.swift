@@ -1,0 +1,57 @@
+import MortarMembership
+
+/// `POST /v1/volumes/NAME/membership`: what a member saw (a member that failed a change, a member caught up).
+/// The answer is the set's view afterwards.
+public struct MembershipEventRequest: Codable, Sendable, Hashable {
+    public var setIndex: Int
+    public var event: MembershipEvent
+
+    public init(setIndex: Int, event: MembershipEvent) {
+        self.setIndex = setIndex
+        self.event = event
+    }
+}
+
+/// One brick's part of `GET /v1/volumes/NAME/heal`: what it has recorded for each member that is not in sync,
+/// as of the manager's last heartbeat.
+public struct BrickHealInfo: Codable, Sendable, Hashable {
+    public var brick: String
+    public var setIndex: Int
+    public var member: Int
+    /// False when the last heartbeat got no answer (the figures are then the last known).
+    public var reachable: Bool
+    public var state: MemberState
+    /// Per member of the set that this brick records changes for.
+    public var pending: [PendingHeal]
+    /// Bytes this brick has copied to healing members since it started.
+    public var bytesHealed: UInt64
+
+    public init(
+        brick: String, setIndex: Int, member: Int, reachable: Bool, state: MemberState, pending: [PendingHeal],
+        bytesHealed: UInt64
+    ) {
+        self.brick = brick
+        self.setIndex = setIndex
+        self.member = member
+        self.reachable = reachable
+        self.state = state
+        self.pending = pending
+        self.bytesHealed = bytesHealed
+    }
+}
+
+/// What one brick has recorded for one member: files and directories to heal, and changed bytes (files to copy
+/// whole count 0 bytes here: their size is read when they are healed).
+public struct PendingHeal: Codable, Sendable, Hashable {
+    public var member: Int
+    public var files: Int
+    public var directories: Int
+    public var bytes: UInt64
+
+    public init(member: Int, files: Int, directories: Int, bytes: UInt64) {
+        self.member = member
+        self.files = files
+        self.directories = directories
+        self.bytes = bytes
+    }
+}

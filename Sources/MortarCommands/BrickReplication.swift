@@ -1,0 +1,125 @@
+import Logging
+import MortarCore
+import MortarManagementAPI
+import MortarMembership
+import MortarProtocolClient
+import MortarReplicaMember
+import MortarVolumeGraph
+import MortarVolumeSpec
+import NIOCore
+import NIOPosix
+
+/// A brick's place in a replicated volume, read from the volume's spec: which set, which member, and how to
+/// reach the other members.
+struct ReplicaPlacement {
+    var setIndex: Int
+    var member: Int
+    var members: [ProtocolClientOptions]
+
+    /// Finds the replica set that holds brick `brickIndex`; nil when the volume is not replicated.
+    static func find(brickIndex: Int, in layer: LayerSpec) -> ReplicaPlacement? {
+        switch layer {
+        case .distribute(_, let children):
+            return children.lazy.compactMap { find(brickIndex: brickIndex, in: $0) }.first
+        case .replicate(let options, let children):
+            let members = children.flatMap(\.bricks)
+            guard let member = members.firstIndex(where: { $0.brickIndex == brickIndex }) else { return nil }
+            return ReplicaPlacement(setIndex: options.setIndex, member: member, members: members)
+        case .protocolClient:
+            return nil
+        }
+    }
+}
+
+/// The brick process's side of a replica set: views from the manager, reports to it, and clients of the other
+/// members' bricks (which wait for nothing when a member is gone: its failure is the manager's to handle).
+final class ManagerAgent: ReplicaSetAgent {
+    let member: Int
+    let setIndex: Int
+    let membership: ManagedMembership
+    private let peers: [Int: ProtocolClient]
+
+    init(placement: ReplicaPlacement, membership: ManagedMembership, logger: Logger) {
+        member = placement.member
+        setIndex = placement.setIndex
+        self.membership = membership
+        var peers: [Int: ProtocolClient] = [:]
+        for (index, options) in placement.members.enumerated() where index != placement.member {
+            peers[index] = VolumeGraph.protocolClient(
+                options, replicaMember: true, clientName: "mortar-brick/member-\(placement.member)",
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        }
+        self.peers = peers
+    }
+
+    var view: ReplicaSetView { membership.view(ofSet: setIndex) }
+
+    func view(atLeast epoch: UInt64, waitingAtMost milliseconds: Int64) async -> ReplicaSetView {
+        let current = view
+        guard current.epoch < epoch else { return current }
+        return await membership.refresh(set: setIndex, newerThan: epoch - 1, waitingAtMost: milliseconds)
+    }
+
+    func report(_ event: MembershipEvent) async throws -> ReplicaSetView {
+        try await membership.report(setIndex: setIndex, event)
+    }
+
+    func peer(_ member: Int) -> any FileOperations {
+        guard let peer = peers[member] else { preconditionFailure("member \(member) is this brick or not in the set") }
+        return peer
+    }
+
+    func shutdown() {
+        for peer in peers.values { peer.shutdown() }
+    }
+}
+
+/// What `mortar brick --manager` sets up before serving: for a member of a replica set, the member layer over
+/// the storage, its heal journal (reloaded from its markers) and its heal worker.
+struct BrickReplication {
+    let layer: ReplicaMemberLayer
+    let worker: HealWorker
+    let agent: ManagerAgent
+
+    /// Asks the manager (retrying while it is unreachable or the volume is not started yet) where this brick
+    /// stands; nil for a brick of a volume that is not replicated.
+    static func prepare(
+        manager: ServerAddressText, volume: String, brickIndex: Int, export: String, storage: any FileOperations,
+        logger: Logger
+    ) async throws -> BrickReplication? {
+        let client = ManagementClient(host: manager.host, port: manager.port)
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                let spec = try await client.volumeSpec(name: volume)
+                guard let placement = ReplicaPlacement.find(brickIndex: brickIndex, in: spec.graph) else { return nil }
+                let membership = try await ManagedMembership.fetch(volume: volume, client: client)
+                let agent = ManagerAgent(placement: placement, membership: membership, logger: logger)
+                let journal = HealJournal(directory: export + "/.mortar/heal", logger: logger)
+                try journal.load()
+                let layer = ReplicaMemberLayer(next: storage, agent: agent, journal: journal, logger: logger)
+                logger.info("member \(placement.member) of replica set \(placement.setIndex): \(agent.view)")
+                return BrickReplication(layer: layer, worker: HealWorker(layer: layer, logger: logger), agent: agent)
+            } catch {
+                guard !Task.isCancelled else { throw error }
+                logger.info("waiting for the manager at \(manager.host):\(manager.port): \(error)")
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            }
+        }
+    }
+}
+
+/// `HOST:PORT` of a manager, as `--manager` takes it.
+struct ServerAddressText {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port), colon != text.startIndex
+        else { return nil }
+        host = String(text[..<colon])
+        self.port = port
+    }
+}

@@ -1,0 +1,55 @@
+/// What a member of a replica set tells the manager's heartbeat: the epoch it is in, and what it has recorded
+/// for heal. Read as the reserved extended attribute `trusted.mortar.member-status` of the brick's root, so the
+/// heartbeat is an ordinary request that exercises the brick's whole request path.
+public struct MemberStatus: Sendable, Hashable {
+    public static let attributeName = "trusted.mortar.member-status"
+
+    public struct Pending: Sendable, Hashable {
+        public var member: Int
+        public var files: Int
+        public var directories: Int
+        public var bytes: UInt64
+
+        public init(member: Int, files: Int, directories: Int, bytes: UInt64) {
+            self.member = member
+            self.files = files
+            self.directories = directories
+            self.bytes = bytes
+        }
+    }
+
+    public var epoch: UInt64
+    public var bytesHealed: UInt64
+    public var pending: [Pending]
+
+    public init(epoch: UInt64, bytesHealed: UInt64, pending: [Pending]) {
+        self.epoch = epoch
+        self.bytesHealed = bytesHealed
+        self.pending = pending
+    }
+
+    /// `epoch E healed B` then one `pending M F D B` line per member.
+    public var encoded: [UInt8] {
+        var lines = ["epoch \(epoch) healed \(bytesHealed)"]
+        for item in pending { lines.append("pending \(item.member) \(item.files) \(item.directories) \(item.bytes)") }
+        return Array(lines.joined(separator: "\n").utf8)
+    }
+
+    public init?(decoding bytes: [UInt8]) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        guard let first = lines.first else { return nil }
+        let head = first.split(separator: " ")
+        guard head.count == 4, head[0] == "epoch", head[2] == "healed", let epoch = UInt64(head[1]),
+            let healed = UInt64(head[3])
+        else { return nil }
+        var pending: [Pending] = []
+        for line in lines.dropFirst() {
+            let words = line.split(separator: " ")
+            guard words.count == 5, words[0] == "pending", let member = Int(words[1]), let files = Int(words[2]),
+                let directories = Int(words[3]), let bytes = UInt64(words[4])
+            else { return nil }
+            pending.append(Pending(member: member, files: files, directories: directories, bytes: bytes))
+        }
+        self.init(epoch: epoch, bytesHealed: healed, pending: pending)
+    }
+}
