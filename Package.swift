@@ -134,7 +134,8 @@ let package = Package(
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
                                                              "MortarReplicate", "MortarReplicaMember",
                                                              "MortarMembership", nio, nioPosix, logging]),
-        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", nio]),
+        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", "MortarManagementAPI",
+                                                                   "MortarMembership", nio]),
         .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore"]),
     ]
 )

@@ -154,6 +154,8 @@ final class ProcessCluster: @unchecked Sendable {
             for volume in volumes { _ = try? run("volume", "stop", String(volume)) }
         }
         try? await stopDaemon()
+        // MORTAR_KEEP_CLUSTERS=1 keeps the directories (logs, brick contents) for a look after a failure.
+        guard ProcessInfo.processInfo.environment["MORTAR_KEEP_CLUSTERS"] == nil else { return }
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -82,15 +82,40 @@ public final class ReplicaMemberLayer: Layer, Sendable {
         let ticket = await sequencer.begin(keys)
         defer { sequencer.finish(ticket) }
         await record(records, view: view)
-        let result = try await local()
+        let result: Result
+        do {
+            result = try await local()
+        } catch let error as FileSystemError where Self.isStorageFailure(error) && view.inSyncMembers.count > 1 {
+            try await stepDown(view, because: error)
+        }
         try await forwardAndSettle(view, context: context, records: records, forward: forward)
         return result
     }
 
-    /// An in-sync member records, before applying it, what every member that is not in sync misses.
+    /// A primary whose own disk fails a change (full, I/O error) leaves the in-sync set instead of failing the
+    /// client: the change is then made by the next primary, on members that can hold it. The last in-sync member
+    /// cannot leave, and reports the error as it is.
+    func stepDown(_ view: ReplicaSetView, because error: FileSystemError) async throws -> Never {
+        logger.error("member \(member) of replica set \(view.setIndex) cannot apply a change: \(error); leaving the in-sync set")
+        let latest = try await agent.report(.forwardFailed(member: member, epoch: view.epoch))
+        guard latest.members[member] != .inSync else { throw error }
+        throw FileSystemError(.membershipChanged, "member \(member) left replica set \(view.setIndex): \(error)")
+    }
+
+    /// Errors of the member's own storage, as opposed to errors of the request (a missing name, a permission).
+    static func isStorageFailure(_ error: FileSystemError) -> Bool {
+        switch error.code {
+        case .noSpace, .inputOutput, .quotaExceeded, .readOnlyFileSystem: true
+        default: false
+        }
+    }
+
+    /// An in-sync member records, before applying it, what every out-of-sync member misses. A healing member
+    /// is sent every change; only what it fails to apply is recorded for it (see ``settle``), so a heal under
+    /// constant writes converges instead of chasing changes the member already has.
     func record(_ records: [HealJournal.Change], view: ReplicaSetView) async {
         guard view.members[member] == .inSync else { return }
-        let missing = view.members.indices.filter { view.members[$0] != .inSync }
+        let missing = view.members.indices.filter { view.members[$0] == .outOfSync }
         await journal.record(records, for: missing)
     }
 
@@ -157,7 +182,9 @@ public final class ReplicaMemberLayer: Layer, Sendable {
                     .membershipChanged, "member \(failure.member) is past epoch \(view.epoch): \(failure.error)")
             }
             if view.members[failure.member] == .healing && Self.isNotYetHealed(failure.error) {
-                // Recorded for it when admitted; the member gets it when its file is healed.
+                // Its heal has not reached this item yet: recorded below (here and on every in-sync member), the
+                // member gets the change when the item is healed.
+                missed.append(failure.member)
                 continue
             }
             logger.warning(
@@ -167,6 +194,10 @@ public final class ReplicaMemberLayer: Layer, Sendable {
             missed.append(failure.member)
         }
         guard !missed.isEmpty else { return }
+        for healing in missed where view.members[healing] == .healing && latest.members[healing] == .inSync {
+            // It rejoined while this change was under way, without the change: it must be healed again.
+            latest = try await agent.report(.forwardFailed(member: healing, epoch: view.epoch))
+        }
         try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed)
         await journal.record(records, for: missed)
         let note = HealNote(members: missed, changes: records)

@@ -64,8 +64,11 @@ public final class Replicate: FileOperations {
                 let remaining = deadline - ContinuousClock.now
                 guard remaining > .zero else { throw error }
                 logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch): \(error)")
+                // A newer view, or after a short pause the same one: a member that restarted (faster than the
+                // failure detector notices) is simply asked again.
                 view = await membership.refresh(
-                    set: setIndex, newerThan: view.epoch, waitingAtMost: remaining.milliseconds)
+                    set: setIndex, newerThan: view.epoch,
+                    waitingAtMost: min(remaining.milliseconds, Limits.replicaRetryPauseMilliseconds))
             }
         }
     }

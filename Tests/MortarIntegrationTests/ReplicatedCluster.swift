@@ -1,0 +1,110 @@
+import Foundation
+import Mortar
+import MortarCore
+import MortarManagementAPI
+import MortarMembership
+import Testing
+
+/// A replicated volume under a real daemon, with the helpers the replication fault tests share: the set's view,
+/// the brick processes, waiting for every member to be in sync, and comparing the brick directories.
+struct ReplicatedCluster: Sendable {
+    let cluster: ProcessCluster
+    let volume: String
+    let brickDirectories: [String]
+
+    /// Starts a daemon and a `replica` volume over `replica × sets` brick directories on this host (`--force`:
+    /// one host), and waits until its bricks are online and every member is in sync.
+    static func start(
+        volume: String = "rep", replica: Int = 3, sets: Int = 1, directories: [String]? = nil
+    ) async throws -> ReplicatedCluster {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let bricks = try directories ?? (0..<(replica * sets)).map { try cluster.makeBrickDirectory("b\($0)") }
+        try cluster.expectSuccess(
+            ["volume", "create", volume, "replica", "\(replica)"] + bricks.map { "127.0.0.1:" + $0 } + ["--force"])
+        try cluster.expectSuccess("volume", "start", volume)
+        let replicated = ReplicatedCluster(cluster: cluster, volume: volume, brickDirectories: bricks)
+        try await replicated.waitUntilInSync()
+        return replicated
+    }
+
+    var server: ServerAddress { ServerAddress(host: "127.0.0.1", port: cluster.daemonPort) }
+
+    func connect() async throws -> Volume {
+        try await Volume.connect(volume: volume, servers: [server])
+    }
+
+    func status() throws -> VolumeStatus {
+        let result = try cluster.run("volume", "status", volume, "--json")
+        guard result.succeeded else { throw FileSystemError(.inputOutput, "volume status failed: \(result.error)") }
+        return try JSONDecoder().decode(VolumeStatus.self, from: Data(result.output.utf8))
+    }
+
+    /// Waits until every brick is online and every member of every set is in sync.
+    func waitUntilInSync(seconds: Double = 60) async throws {
+        try await waitUntil("every member of \(volume) is online and in sync", seconds: seconds) {
+            let status = try status()
+            return status.bricks.allSatisfy(\.online)
+                && status.replicaSets.allSatisfy { $0.members.allSatisfy { $0 == .inSync } }
+        }
+    }
+
+    func pid(ofBrick index: Int) throws -> Int32? {
+        try status().bricks.first { $0.index == index }?.pid
+    }
+
+    /// Every path under a brick directory (without `.mortar`) with its type, mode, owner and, for files, an
+    /// FNV-1a hash of the content.
+    static func tree(of root: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            if path == ".mortar" || path.hasPrefix(".mortar/") { continue }
+            let attributes = try FileManager.default.attributesOfItem(atPath: root + "/" + path)
+            let type = (attributes[.type] as? FileAttributeType)?.rawValue ?? "?"
+            let mode = (attributes[.posixPermissions] as? Int).map { String($0, radix: 8) } ?? "?"
+            var description = "\(type) \(mode)"
+            if attributes[.type] as? FileAttributeType == .typeRegular {
+                description += " " + (try contentHash(root + "/" + path))
+            }
+            result[path] = description
+        }
+        return result
+    }
+
+    static func contentHash(_ path: String) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var size = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            size += chunk.count
+            for byte in chunk {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+        }
+        return "\(size) bytes \(String(hash, radix: 16))"
+    }
+
+    /// Expects every member's brick directory of set `setIndex` to hold exactly what member 0's holds.
+    func expectIdenticalReplicas(setIndex: Int = 0, replica: Int = 3, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
+        let directories = Array(brickDirectories[(setIndex * replica)..<((setIndex + 1) * replica)])
+        let reference = try Self.tree(of: directories[0])
+        #expect(!reference.isEmpty, "brick \(directories[0]) is empty", sourceLocation: sourceLocation)
+        for directory in directories.dropFirst() {
+            let tree = try Self.tree(of: directory)
+            let differing = Set(tree.keys).union(reference.keys).filter { tree[$0] != reference[$0] }.sorted()
+            #expect(
+                differing.isEmpty,
+                "\(directory) differs from \(directories[0]) in \(differing.count) paths: \(differing.prefix(5))",
+                sourceLocation: sourceLocation)
+        }
+    }
+
+    func tearDown() async {
+        await cluster.tearDown()
+    }
+}
