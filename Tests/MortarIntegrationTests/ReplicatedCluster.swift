@@ -15,9 +15,10 @@ struct ReplicatedCluster: Sendable {
     /// Starts a daemon and a `replica` volume over `replica × sets` brick directories on this host (`--force`:
     /// one host), and waits until its bricks are online and every member is in sync.
     static func start(
-        volume: String = "rep", replica: Int = 3, sets: Int = 1, directories: [String]? = nil
+        cluster given: ProcessCluster? = nil, volume: String = "rep", replica: Int = 3, sets: Int = 1,
+        directories: [String]? = nil
     ) async throws -> ReplicatedCluster {
-        let cluster = try ProcessCluster()
+        let cluster = try given ?? ProcessCluster()
         try await cluster.startDaemon()
         let bricks = try directories ?? (0..<(replica * sets)).map { try cluster.makeBrickDirectory("b\($0)") }
         try cluster.expectSuccess(
@@ -49,12 +50,17 @@ struct ReplicatedCluster: Sendable {
         }
     }
 
+    func healInfo() throws -> [BrickHealInfo] {
+        let result = try cluster.run("volume", "heal", volume, "info", "--json")
+        guard result.succeeded else { throw FileSystemError(.inputOutput, "heal info failed: \(result.error)") }
+        return try JSONDecoder().decode([BrickHealInfo].self, from: Data(result.output.utf8))
+    }
+
     func pid(ofBrick index: Int) throws -> Int32? {
         try status().bricks.first { $0.index == index }?.pid
     }
 
-    /// Every path under a brick directory (without `.mortar`) with its type, mode, owner and, for files, an
-    /// FNV-1a hash of the content.
+    /// Every path under a brick directory (without `.mortar`) with its type, mode and, for files, size.
     static func tree(of root: String) throws -> [String: String] {
         var result: [String: String] = [:]
         let enumerator = FileManager.default.enumerator(atPath: root)
@@ -63,31 +69,14 @@ struct ReplicatedCluster: Sendable {
             let attributes = try FileManager.default.attributesOfItem(atPath: root + "/" + path)
             let type = (attributes[.type] as? FileAttributeType)?.rawValue ?? "?"
             let mode = (attributes[.posixPermissions] as? Int).map { String($0, radix: 8) } ?? "?"
-            var description = "\(type) \(mode)"
-            if attributes[.type] as? FileAttributeType == .typeRegular {
-                description += " " + (try contentHash(root + "/" + path))
-            }
-            result[path] = description
+            let size = attributes[.type] as? FileAttributeType == .typeRegular ? " \(attributes[.size] ?? "?") bytes" : ""
+            result[path] = "\(type) \(mode)\(size)"
         }
         return result
     }
 
-    static func contentHash(_ path: String) throws -> String {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var size = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            size += chunk.count
-            for byte in chunk {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01B3
-            }
-        }
-        return "\(size) bytes \(String(hash, radix: 16))"
-    }
-
-    /// Expects every member's brick directory of set `setIndex` to hold exactly what member 0's holds.
+    /// Expects every member's brick directory of set `setIndex` to hold exactly what member 0's holds: the same
+    /// paths, types, modes and sizes, and byte for byte the same files (compared with cmp(1)).
     func expectIdenticalReplicas(setIndex: Int = 0, replica: Int = 3, sourceLocation: SourceLocation = #_sourceLocation)
         throws
     {
@@ -99,8 +88,13 @@ struct ReplicatedCluster: Sendable {
             let differing = Set(tree.keys).union(reference.keys).filter { tree[$0] != reference[$0] }.sorted()
             #expect(
                 differing.isEmpty,
-                "\(directory) differs from \(directories[0]) in \(differing.count) paths: \(differing.prefix(5))",
+                "\(directory) differs from \(directories[0]) in \(differing.count) paths: \(differing.prefix(5).map { "\($0): \(tree[$0] ?? "absent") vs \(reference[$0] ?? "absent")" })",
                 sourceLocation: sourceLocation)
+            for (path, description) in reference where description.hasPrefix("NSFileTypeRegular") {
+                let status = try MountedVolume.runProgram(
+                    "/usr/bin/cmp", ["-s", directories[0] + "/" + path, directory + "/" + path]).status
+                #expect(status == 0, "\(directory)/\(path) differs from member 0's copy", sourceLocation: sourceLocation)
+            }
         }
     }
 

@@ -110,6 +110,76 @@ struct ReplicationFaultTests {
         try set.expectIdenticalReplicas()
         await set.tearDown()
     }
+
+    /// One member's disk fills up: the writer never sees ENOSPC (a backup that cannot apply a change is taken out
+    /// of the set; a primary that cannot steps down and the change goes to the next), everything written reads
+    /// back, and once the disk has room again the member heals and all three copies are identical.
+    @Test func aMemberWhoseDiskFillsIsTakenOutAndHealedLater() async throws {
+        let cluster = try ProcessCluster()
+        let small = try cluster.makeBrickDirectory("small")
+        let mounted = try cluster.runSystem("/bin/mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small)
+        try #require(mounted == 0, "mounting an 8 MiB tmpfs failed (status \(mounted)); this test needs root")
+        defer { _ = try? cluster.runSystem("/bin/umount", "-l", small) }
+        let directories = [try cluster.makeBrickDirectory("b0"), try cluster.makeBrickDirectory("b1"), small]
+        let set = try await ReplicatedCluster.start(cluster: cluster, directories: directories)
+        let volume = try await set.connect()
+        var expected: [UInt8] = []
+        for index in 0..<24 {
+            let file = try await volume.create("/file-\(index)")
+            let bytes = Self.record(writer: 9, index: index, size: 1 << 20)
+            let written = try await file.write(bytes, at: 0)
+            #expect(written == bytes.count, "file \(index): the writer saw a short write")
+            try await file.close()
+            if index == 23 { expected = bytes }
+        }
+        let status = try set.status()
+        #expect(status.replicaSets[0].members[2] != .inSync, "the full member is still in sync: \(status.replicaSets[0])")
+        let last = try await volume.open("/file-23")
+        #expect(Array(try await last.read(count: 1 << 20, at: 0).readableBytesView) == expected)
+        try await last.close()
+        await volume.close()
+
+        let grown = try cluster.runSystem("/bin/mount", "-o", "remount,size=64m", small)
+        #expect(grown == 0)
+        try await set.waitUntilInSync(seconds: 60)
+        try set.expectIdenticalReplicas()
+        await set.tearDown()
+    }
+
+    /// The incremental heal: a 1 GiB file, one member down while 10 MiB of it is rewritten; the heal
+    /// copies about those 10 MiB (counted by the bricks), not the gigabyte, and the copies end identical.
+    @Test func healCopiesWhatChangedNotTheWholeFile() async throws {
+        let set = try await ReplicatedCluster.start()
+        let volume = try await set.connect()
+        let file = try await volume.create("/image")
+        let megabyte = ByteBuffer(repeating: 0x41, count: 1 << 20)
+        for index in 0..<1024 { try await file.write(megabyte, at: UInt64(index) << 20) }
+        try await set.waitUntilInSync()
+
+        // Down: killed, and its directory moved away so that its restarts fail until it is put back.
+        let away = 2
+        let directory = set.brickDirectories[away]
+        let pid = try #require(try set.pid(ofBrick: away))
+        try FileManager.default.moveItem(atPath: directory, toPath: directory + ".away")
+        kill(pid, SIGKILL)
+        var generator = SystemRandomNumberGenerator()
+        let changed = ByteBuffer(repeating: 0x42, count: 1 << 20)
+        var offsets = Set<UInt64>()
+        while offsets.count < 10 { offsets.insert(UInt64.random(in: 0..<1024, using: &generator) << 20) }
+        for offset in offsets.sorted() { try await file.write(changed, at: offset) }
+        try await file.close()
+        await volume.close()
+        #expect(try set.status().replicaSets[0].members[away] == .outOfSync)
+        try FileManager.default.moveItem(atPath: directory + ".away", toPath: directory)
+
+        try await set.waitUntilInSync(seconds: 90)
+        let healed = try set.healInfo().reduce(0) { $0 + $1.bytesHealed }
+        print("incremental heal: 10 MiB rewritten of 1 GiB while a member was down; heal copied \(healed) bytes")
+        #expect(healed >= 10 << 20, "heal copied \(healed) bytes, less than the 10 MiB that changed")
+        #expect(healed < 64 << 20, "heal copied \(healed) bytes: far more than the 10 MiB that changed")
+        try set.expectIdenticalReplicas()
+        await set.tearDown()
+    }
 }
 
 /// A flag one task raises and others read.
