@@ -61,6 +61,7 @@ extension Volume {
         let graph = try VolumeGraph.build(
             spec, clientName: "mortar-client/\(getpid())", eventLoopGroup: group, logger: logger,
             membership: membership)
+        membership?.watchSpec { newer in graph.follow(newer) }
         let connected = Volume(
             stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })

@@ -4,6 +4,7 @@ import MortarManagementAPI
 import MortarMembership
 import MortarProtocolClient
 import MortarReplicaMember
+import MortarTransport
 import MortarVolumeGraph
 import MortarVolumeSpec
 import NIOCore
@@ -50,6 +51,13 @@ final class ManagerAgent: ReplicaSetAgent {
                 eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         }
         self.peers = peers
+        membership.watchSpec { [peers, placement] spec in
+            guard let newer = ReplicaPlacement.find(brickIndex: placement.members[placement.member].brickIndex, in: spec.graph)
+            else { return }
+            for (index, options) in newer.members.enumerated() {
+                peers[index]?.retarget(to: VolumeGraph.endpoint(for: options))
+            }
+        }
     }
 
     var view: ReplicaSetView { membership.view(ofSet: setIndex) }

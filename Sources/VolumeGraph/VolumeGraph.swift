@@ -87,6 +87,21 @@ public struct VolumeGraph: Sendable {
             reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds)
     }
 
+    /// How a client on this host reaches the brick `options` names (its Unix socket when it is local).
+    public static func endpoint(for options: ProtocolClientOptions) -> Endpoint {
+        LocalBrick.endpoint(for: options)
+    }
+
+    /// Points the protocol clients at the bricks of a newer spec of the same volume (replace-brick moves a brick:
+    /// same position, new place). Leaves are in brick order in both specs.
+    public func follow(_ newer: VolumeSpec) {
+        let bricks = newer.graph.bricks
+        guard bricks.count == protocolClients.count else { return }
+        for (client, options) in zip(protocolClients, bricks) {
+            client.retarget(to: LocalBrick.endpoint(for: options))
+        }
+    }
+
     /// Closes every brick connection.
     public func shutdown() {
         for client in protocolClients { client.shutdown() }

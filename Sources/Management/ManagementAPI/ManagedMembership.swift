@@ -1,6 +1,7 @@
 import Logging
 import MortarCore
 import MortarMembership
+import MortarVolumeSpec
 import Synchronization
 
 /// A volume's replica-set views as the manager publishes them, for clients (``MembershipSource``) and for bricks.
@@ -11,6 +12,8 @@ public final class ManagedMembership: MembershipSource, Sendable {
     let client: ManagementClient
     let volume: String
     private let views: Mutex<[ReplicaSetView]>
+    /// Called with the volume's spec after a view moved to a new epoch (a brick may have been replaced).
+    private let specHandler = Mutex<(@Sendable (VolumeSpec) -> Void)?>(nil)
 
     /// Fetches the current views once; fails like any management request (volume missing, daemon unreachable).
     public static func fetch(volume: String, client: ManagementClient) async throws -> ManagedMembership {
@@ -47,10 +50,27 @@ public final class ManagedMembership: MembershipSource, Sendable {
 
     /// Installs a view the manager returned to a report.
     public func install(_ view: ReplicaSetView) {
-        views.withLock { views in
-            if views.indices.contains(view.setIndex), views[view.setIndex].epoch < view.epoch {
-                views[view.setIndex] = view
-            }
+        let newer = views.withLock { views -> Bool in
+            guard views.indices.contains(view.setIndex), views[view.setIndex].epoch < view.epoch else { return false }
+            views[view.setIndex] = view
+            return true
+        }
+        if newer { refreshSpec() }
+    }
+
+    /// Has `handler` called with the volume's spec whenever a set moves to a new epoch, so the owner can follow a
+    /// brick that replace-brick moved (its members' connections are retargeted; nothing else changes).
+    public func watchSpec(_ handler: @escaping @Sendable (VolumeSpec) -> Void) {
+        specHandler.withLock { $0 = handler }
+    }
+
+    private func refreshSpec() {
+        guard let handler = specHandler.withLock({ $0 }) else { return }
+        let client = self.client
+        let volume = self.volume
+        Task {
+            guard let spec = try? await client.volumeSpec(name: volume) else { return }
+            handler(spec)
         }
     }
 

@@ -12,7 +12,9 @@ import Synchronization
 /// FileID, unless they held locks (those were released with the old connection, so the handle fails with EBADF).
 /// Idempotent requests that failed because the connection dropped are retried once on the new connection.
 public final class ProtocolClient: FileOperations {
-    public let endpoint: Endpoint
+    /// Where the brick is; changes when the brick is moved (replace-brick), see ``retarget(to:)``.
+    public var endpoint: Endpoint { target.withLock { $0 } }
+    private let target: Mutex<Endpoint>
     let clientName: String
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
@@ -51,7 +53,7 @@ public final class ProtocolClient: FileOperations {
     ) {
         self.requestTimeout = requestTimeout
         self.reconnectWindowMilliseconds = reconnectWindowMilliseconds
-        self.endpoint = endpoint
+        self.target = Mutex(endpoint)
         self.clientName = clientName
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -64,6 +66,20 @@ public final class ProtocolClient: FileOperations {
             return state.connection
         }
         connection?.close()
+    }
+
+    /// Points the client at the brick's new place (replace-brick moved it): the current connection closes and the
+    /// next call connects there; open files are reopened by FileID as after any reconnect.
+    public func retarget(to endpoint: Endpoint) {
+        let changed = target.withLock { current -> Bool in
+            guard current != endpoint else { return false }
+            current = endpoint
+            return true
+        }
+        if changed {
+            logger.info("brick moved to \(endpoint)")
+            shutdown()
+        }
     }
 
     /// Files this client holds open on the brick.
