@@ -102,7 +102,7 @@ let package = Package(
         // The FUSE mount: libfuse3's low-level API (a C target for what its macros and bit fields hide from Swift)
         // and the bridge from kernel requests to the client library's layer stack.
         .target(name: "CFuse", path: "Sources/FUSE/CFuse", linkerSettings: [.linkedLibrary("fuse3")]),
-        .target(name: "MortarFUSE", dependencies: ["Mortar", "MortarCore", "CFuse", nio, logging],
+        .target(name: "MortarFUSE", dependencies: ["Mortar", "MortarCore", "MortarTransport", "CFuse", nio, logging],
                 path: "Sources/FUSE/MortarFUSE", swiftSettings: strictSettings),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
         .target(name: "MortarTesting", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),

@@ -9,6 +9,7 @@ import MortarVolumeGraph
 import MortarVolumeSpec
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A brick's place in a replicated volume, read from the volume's spec: which set, which member, and how to
 /// reach the other members.
@@ -48,15 +49,20 @@ final class ManagerAgent: ReplicaSetAgent {
         for (index, options) in placement.members.enumerated() where index != placement.member {
             peers[index] = VolumeGraph.protocolClient(
                 options, replicaMember: true, clientName: "mortar-brick/member-\(placement.member)",
-                eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                requestTimeoutMilliseconds: Limits.replicaForwardTimeoutMilliseconds)
         }
         self.peers = peers
+        // replace-brick moves a member: follow it (only it — the other connections and their requests go on).
+        let known = Mutex(placement.members)
         membership.watchSpec { [peers, placement] spec in
-            guard let newer = ReplicaPlacement.find(brickIndex: placement.members[placement.member].brickIndex, in: spec.graph)
-            else { return }
-            for (index, options) in newer.members.enumerated() {
-                peers[index]?.retarget(to: VolumeGraph.endpoint(for: options))
+            let ownIndex = placement.members[placement.member].brickIndex
+            guard let newer = ReplicaPlacement.find(brickIndex: ownIndex, in: spec.graph) else { return }
+            let moved = known.withLock { members -> [Int] in
+                defer { members = newer.members }
+                return newer.members.indices.filter { !members.indices.contains($0) || members[$0] != newer.members[$0] }
             }
+            for index in moved { peers[index]?.retarget(to: VolumeGraph.endpoint(for: newer.members[index])) }
         }
     }
 
@@ -70,6 +76,10 @@ final class ManagerAgent: ReplicaSetAgent {
 
     func report(_ event: MembershipEvent) async throws -> ReplicaSetView {
         try await membership.report(setIndex: setIndex, event)
+    }
+
+    func install(_ view: ReplicaSetView) {
+        membership.install(view)
     }
 
     func peer(_ member: Int) -> any FileOperations {

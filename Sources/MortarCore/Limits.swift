@@ -101,6 +101,10 @@ public enum Limits {
     /// How long a member of a replica set may take to answer before it is treated as failed (a hung member
     /// must cost a failover, not the two minutes a lone brick is given).
     public static let replicaRequestTimeoutMilliseconds: Int64 = 15_000
+    /// How long a primary waits for another member to apply a forwarded change before it reports the member
+    /// failed. Shorter than a client's wait, so a member cut off mid-change costs a failover, not the client's
+    /// whole window.
+    public static let replicaForwardTimeoutMilliseconds: Int64 = 5_000
     /// How long a client waits for a newer view after a member failed before it sends the request again anyway.
     public static let replicaRetryPauseMilliseconds: Int64 = 300
     /// How often a client or brick that waits for a newer replica-set view asks the manager for it.

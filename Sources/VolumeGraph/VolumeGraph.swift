@@ -7,12 +7,21 @@ import MortarReplicate
 import MortarTransport
 import MortarVolumeSpec
 import NIOCore
+import Synchronization
 
 /// A volume's client stack built from its spec: the root to send operations to, and the protocol clients at the
 /// leaves so the stack can be shut down.
 public struct VolumeGraph: Sendable {
     public let root: any FileOperations
     public let protocolClients: [ProtocolClient]
+    /// The bricks the protocol clients talk to, as the spec last named them.
+    private let placements: Placements
+
+    init(root: any FileOperations, protocolClients: [ProtocolClient], bricks: [ProtocolClientOptions]) {
+        self.root = root
+        self.protocolClients = protocolClients
+        placements = Placements(bricks)
+    }
 
     /// Builds the layers the spec names, bottom-up. Each layer type appears once in the switch below; a new layer
     /// type is a new `LayerSpec` case and the compiler points here. A spec with replica sets needs `membership`,
@@ -24,7 +33,7 @@ public struct VolumeGraph: Sendable {
         var builder = Builder(
             clientName: clientName, eventLoopGroup: eventLoopGroup, logger: logger, membership: membership)
         let root = try builder.build(spec.graph, replicated: false)
-        return VolumeGraph(root: root, protocolClients: builder.clients)
+        return VolumeGraph(root: root, protocolClients: builder.clients, bricks: spec.graph.bricks)
     }
 
     private struct Builder {
@@ -74,13 +83,13 @@ public struct VolumeGraph: Sendable {
     /// replicate layer fails over to another member), and answers within `Limits.replicaRequestTimeoutMilliseconds`.
     public static func protocolClient(
         _ options: ProtocolClientOptions, replicaMember: Bool, clientName: String, eventLoopGroup: any EventLoopGroup,
-        logger: Logger
+        logger: Logger, requestTimeoutMilliseconds: Int64? = nil
     ) -> ProtocolClient {
         let endpoint = LocalBrick.endpoint(for: options)
         var brickLogger = logger
         brickLogger[metadataKey: "brick"] = "\(options.host):\(options.brickPath)"
         let defaultTimeout = replicaMember ? Limits.replicaRequestTimeoutMilliseconds : Limits.requestTimeoutMilliseconds
-        let timeout = options.requestTimeoutMilliseconds ?? defaultTimeout
+        let timeout = requestTimeoutMilliseconds ?? options.requestTimeoutMilliseconds ?? defaultTimeout
         return ProtocolClient(
             endpoint: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: brickLogger,
             requestTimeout: .milliseconds(timeout),
@@ -93,17 +102,34 @@ public struct VolumeGraph: Sendable {
     }
 
     /// Points the protocol clients at the bricks of a newer spec of the same volume (replace-brick moves a brick:
-    /// same position, new place). Leaves are in brick order in both specs.
+    /// same position, new place). Leaves are in brick order in both specs; a client whose brick is where it was is
+    /// left alone (its connection and the requests on it carry on).
     public func follow(_ newer: VolumeSpec) {
         let bricks = newer.graph.bricks
         guard bricks.count == protocolClients.count else { return }
-        for (client, options) in zip(protocolClients, bricks) {
-            client.retarget(to: LocalBrick.endpoint(for: options))
+        let moved = placements.withLock { known -> [Int] in
+            let moved = bricks.indices.filter { known[$0] != bricks[$0] }
+            known = bricks
+            return moved
         }
+        for index in moved { protocolClients[index].retarget(to: LocalBrick.endpoint(for: bricks[index])) }
     }
 
     /// Closes every brick connection.
     public func shutdown() {
         for client in protocolClients { client.shutdown() }
+    }
+}
+
+/// The bricks a graph's clients talk to, updated as the volume's spec changes.
+final class Placements: Sendable {
+    private let bricks: Mutex<[ProtocolClientOptions]>
+
+    init(_ bricks: [ProtocolClientOptions]) {
+        self.bricks = Mutex(bricks)
+    }
+
+    func withLock<Result>(_ body: (inout [ProtocolClientOptions]) -> Result) -> Result {
+        bricks.withLock { body(&$0) }
     }
 }

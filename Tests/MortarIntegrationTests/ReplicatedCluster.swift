@@ -56,6 +56,18 @@ struct ReplicatedCluster: Sendable {
         return try JSONDecoder().decode([BrickHealInfo].self, from: Data(result.output.utf8))
     }
 
+    /// The member that is primary for the file at `path` (relative to the brick root) in the current view: its
+    /// FileID is read from member 0's copy (`trusted.mortar.id`), the primary computed as clients do.
+    func primary(of path: String, setIndex: Int = 0) throws -> Int? {
+        let result = try MountedVolume.runProgram(
+            "/usr/bin/getfattr", ["-n", "trusted.mortar.id", "-e", "hex", brickDirectories[0] + "/" + path])
+        let line = result.output.split(separator: "\n").first { $0.hasPrefix("trusted.mortar.id=0x") }
+        guard result.succeeded, let line, let id = FileID(String(line.dropFirst("trusted.mortar.id=0x".count))) else {
+            return nil
+        }
+        return try status().replicaSets[setIndex].primary(for: id)
+    }
+
     func pid(ofBrick index: Int) throws -> Int32? {
         try status().bricks.first { $0.index == index }?.pid
     }

@@ -63,6 +63,8 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
         return try manager.apply(event)
     }
 
+    func install(_ view: ReplicaSetView) {}
+
     func peer(_ member: Int) -> any FileOperations {
         peers.withLock { $0[member]! }
     }

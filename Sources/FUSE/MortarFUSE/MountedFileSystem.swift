@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Mortar
 import MortarCore
+import MortarTransport
 import NIOCore
 import Synchronization
 
@@ -33,7 +34,7 @@ final class MountedFileSystem: Sendable {
         self.volume = volume
         self.options = options
         self.logger = logger
-        requests = RequestTracker(executor: eventLoop.map(EventLoopExecutor.init))
+        requests = RequestTracker(executor: eventLoop.map(EventLoopTaskExecutor.init))
         absentAttributes = Mutex(AbsentAttributeCache(lifetime: .milliseconds(Int64(options.attributeTimeout * 1000))))
     }
 

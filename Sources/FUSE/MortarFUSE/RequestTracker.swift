@@ -1,5 +1,6 @@
 import Dispatch
 import MortarCore
+import MortarTransport
 import Synchronization
 
 /// The kernel requests the mount is working on.
@@ -20,11 +21,11 @@ final class RequestTracker: Sendable {
 
     private let state = Mutex(State())
     private let slots: DispatchSemaphore
-    private let executor: EventLoopExecutor?
+    private let executor: EventLoopTaskExecutor?
     let capacity: Int
 
-    /// With an executor, tasks prefer it (see ``EventLoopExecutor``); without, they run on the cooperative pool.
-    init(capacity: Int = Limits.mountRequestsInFlightMax, executor: EventLoopExecutor? = nil) {
+    /// With an executor, tasks prefer it (see ``EventLoopTaskExecutor``); without, they run on the cooperative pool.
+    init(capacity: Int = Limits.mountRequestsInFlightMax, executor: EventLoopTaskExecutor? = nil) {
         self.capacity = capacity
         self.executor = executor
         slots = DispatchSemaphore(value: capacity)

@@ -17,6 +17,8 @@ actor Manager {
     let logger: Logger
     /// The port this daemon's management API listens on (known once it is bound).
     private(set) var listenPort = 0
+    /// The address this daemon listens on; its own bricks reach it there (127.0.0.1 when it listens on all).
+    private let listenHost: String
     /// The software and API version reported by hello.
     static let version = "mortar 0.1 (management API v1)"
 
@@ -30,6 +32,7 @@ actor Manager {
         catalog = loaded
         try store.save(loaded)
         self.localAgent = localAgent
+        listenHost = configuration.listenHost
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
@@ -45,7 +48,9 @@ actor Manager {
             guard let volume = catalog.volume(named: assignment.volume), volume.replicaCount > 1 else {
                 return AgentBrick(assignment)
             }
-            let managerHost = catalog.isLocal(host) ? "127.0.0.1" : catalog.managerHost
+            let wildcard = listenHost.isEmpty || listenHost == "0.0.0.0" || listenHost == "::"
+            let localHost = wildcard ? "127.0.0.1" : listenHost
+            let managerHost = catalog.isLocal(host) ? localHost : catalog.managerHost
             return AgentBrick(assignment, manager: "\(managerHost):\(listenPort)")
         }
     }

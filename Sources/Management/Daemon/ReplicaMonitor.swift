@@ -76,6 +76,8 @@ actor ReplicaMonitor {
     /// One heartbeat: answered within the interval, or a miss.
     private func probe(_ key: MemberKey, endpoint: Endpoint, connection: BrickConnection?, volume: Volume) async {
         let group = eventLoopGroup
+        let setIndex = key.brickIndex / max(volume.replicaCount, 1)
+        let view = volume.replicaSets.indices.contains(setIndex) ? volume.replicaSets[setIndex].view : nil
         let attempt = Task { () -> (BrickConnection, MemberStatus) in
             let live: BrickConnection
             if let connection {
@@ -86,6 +88,13 @@ actor ReplicaMonitor {
                     requestTimeout: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds * 2))
             }
             do {
+                if let view {
+                    // Push: the member learns a new epoch within a heartbeat, whether or not a request brings it.
+                    _ = try await live.call(
+                        .setExtendedAttribute(
+                            name: ReplicaSetView.pushAttributeName, value: view.encoded, mode: .createOrReplace, .root),
+                        credentials: WireCredentials(OperationContext()))
+                }
                 let reply = try await live.call(
                     .extendedAttribute(name: MemberStatus.attributeName, .root),
                     credentials: WireCredentials(OperationContext()))
@@ -143,7 +152,9 @@ actor ReplicaMonitor {
             members[key]?.answered = true
             members[key]?.status = status
             let view = try? await manager.membership(volume: volume.name)[setIndex]
-            if view?.members[member] == .outOfSync {
+            // A member that still holds changes it applied without an acknowledgement hands them over first.
+            let unsettled = status.pending.contains { $0.member == member && $0.files + $0.directories > 0 }
+            if view?.members[member] == .outOfSync && !unsettled {
                 await report(volume.name, setIndex, .reachable(member: member))
             }
         case .failure(let error):
@@ -181,9 +192,7 @@ actor ReplicaMonitor {
             let record = members[MemberKey(volume: volume.name, brickIndex: brick.index)]
             let setIndex = brick.index / max(volume.replicaCount, 1)
             let member = brick.index % max(volume.replicaCount, 1)
-            let pending = (record?.status?.pending ?? []).map {
-                PendingHeal(member: $0.member, files: $0.files, directories: $0.directories, bytes: $0.bytes)
-            }
+            let pending = record?.status?.pending ?? []
             return BrickHealInfo(
                 brick: "\(brick.host):\(brick.path)", setIndex: setIndex, member: member,
                 reachable: record?.answered ?? false,

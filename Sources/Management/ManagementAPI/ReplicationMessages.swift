@@ -22,12 +22,12 @@ public struct BrickHealInfo: Codable, Sendable, Hashable {
     public var reachable: Bool
     public var state: MemberState
     /// Per member of the set that this brick records changes for.
-    public var pending: [PendingHeal]
+    public var pending: [MemberStatus.Pending]
     /// Bytes this brick has copied to healing members since it started.
     public var bytesHealed: UInt64
 
     public init(
-        brick: String, setIndex: Int, member: Int, reachable: Bool, state: MemberState, pending: [PendingHeal],
+        brick: String, setIndex: Int, member: Int, reachable: Bool, state: MemberState, pending: [MemberStatus.Pending],
         bytesHealed: UInt64
     ) {
         self.brick = brick
@@ -37,21 +37,5 @@ public struct BrickHealInfo: Codable, Sendable, Hashable {
         self.state = state
         self.pending = pending
         self.bytesHealed = bytesHealed
-    }
-}
-
-/// What one brick has recorded for one member: files and directories to heal, and changed bytes (files to copy
-/// whole count 0 bytes here: their size is read when they are healed).
-public struct PendingHeal: Codable, Sendable, Hashable {
-    public var member: Int
-    public var files: Int
-    public var directories: Int
-    public var bytes: UInt64
-
-    public init(member: Int, files: Int, directories: Int, bytes: UInt64) {
-        self.member = member
-        self.files = files
-        self.directories = directories
-        self.bytes = bytes
     }
 }

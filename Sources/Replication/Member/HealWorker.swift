@@ -25,6 +25,7 @@ public final class HealWorker: Sendable {
         while !Task.isCancelled {
             let view = agent.view
             await dropRecordsOfRejoinedMembers(view)
+            await handOverUnsettledChanges(view)
             for member in view.members.indices where view.members[member] == .healing {
                 guard view.healSources[member] == agent.member else { continue }
                 let scanKey = "\(member)@\(view.epoch)"
@@ -39,9 +40,38 @@ public final class HealWorker: Sendable {
     }
 
     private func dropRecordsOfRejoinedMembers(_ view: ReplicaSetView) async {
-        for member in view.members.indices where view.members[member] == .inSync && !journal.isEmpty(for: member) {
+        for member in view.members.indices
+        where member != agent.member && view.members[member] == .inSync && !journal.isEmpty(for: member) {
             await journal.forget(member: member)
         }
+    }
+
+    /// Changes this member applied without an acknowledgement (see ``ReplicaMemberLayer/recordUnsettled``): while
+    /// it is out of sync, every in-sync member records them as missed by it, so its heal overwrites them. While it
+    /// is in sync nobody heals it, and the writer that got the error sends the change again, so they are dropped.
+    private func handOverUnsettledChanges(_ view: ReplicaSetView) async {
+        let own = agent.member
+        guard !journal.isEmpty(for: own) else { return }
+        guard view.members[own] != .inSync else { return await journal.forget(member: own) }
+        var changes: [HealJournal.Change] = journal.pendingDirectories(of: own).map { .directory($0.id) }
+        changes += journal.pendingFiles(of: own).flatMap { file -> [HealJournal.Change] in
+            file.record.wholeFile || file.record.ranges.isEmpty
+                ? [.wholeFile(file.id)] : file.record.ranges.map { .bytes(file.id, $0) }
+        }
+        var context = OperationContext(logger: logger)
+        context.replication = ReplicationStamp(epoch: view.epoch, role: .heal)
+        let note = HealNote(members: [own], changes: changes)
+        for member in view.inSyncMembers {
+            do {
+                try await agent.peer(member).setExtendedAttribute(
+                    HealNote.attributeName, to: note.encoded, mode: .createOrReplace, of: .root, context: context)
+            } catch {
+                logger.info("could not hand unacknowledged changes to member \(member) yet: \(error)")
+                return
+            }
+        }
+        await journal.forget(member: own)
+        logger.info("handed \(changes.count) unacknowledged changes to the in-sync members for heal")
     }
 
     /// One pass over the member's record: directories first (a file's heal needs its name made), then files.

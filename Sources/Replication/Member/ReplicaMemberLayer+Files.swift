@@ -1,4 +1,5 @@
 import MortarCore
+import MortarMembership
 import Synchronization
 import NIOCore
 
@@ -69,9 +70,14 @@ extension ReplicaMemberLayer {
         await record(records, view: view)
         let written = try await next.write(data, to: file, at: offset, context: context)
         let sent = data.getSlice(at: data.readerIndex, length: written) ?? data
-        try await forwardAndSettle(view, context: context, records: records) { target, forwarded in
-            let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
-            _ = try await self.agent.peer(target).write(sent, to: handle, at: offset, context: forwarded)
+        do {
+            try await forwardAndSettle(view, context: context, records: records) { target, forwarded in
+                let handle = try await self.backupHandle(of: file.id, on: target, context: forwarded)
+                _ = try await self.agent.peer(target).write(sent, to: handle, at: offset, context: forwarded)
+            }
+        } catch {
+            await recordUnsettled(records, because: error)
+            throw error
         }
         return written
     }
@@ -151,6 +157,15 @@ extension ReplicaMemberLayer {
     ) async throws {
         if name == HealRequest.attributeName {
             return try await performHeal(HealRequest(decoding: value), of: file, context: context)
+        }
+        if name == ReplicaSetView.pushAttributeName && file == .root {
+            guard context.userID == 0, !context.replication.isReplicated else {
+                throw FileSystemError(.operationNotPermitted, "\(name) is set by the manager only")
+            }
+            guard let view = ReplicaSetView(decoding: value), view.setIndex == agent.view.setIndex,
+                view.members.count == agent.view.members.count
+            else { throw FileSystemError.invalidArgument("malformed replica-set view") }
+            return agent.install(view)
         }
         if name == HealNote.attributeName {
             return try await recordNote(HealNote(decoding: value), context: context)

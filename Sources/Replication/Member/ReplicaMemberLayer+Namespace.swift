@@ -14,8 +14,16 @@ extension ReplicaMemberLayer {
             context, orderedBy: .namespace, keys: [.name(parent, name)],
             records: [.directory(parent), .wholeFile(id)],
             local: {
-                try await next.create(
-                    name, in: parent, id: id, permissions: permissions, flags: localFlags, context: context)
+                do {
+                    return try await next.create(
+                        name, in: parent, id: id, permissions: permissions, flags: localFlags, context: context)
+                } catch let error as FileSystemError where error.code == .exists && isClient {
+                    // A client's retry: made here by its first try, which never reached the others.
+                    let existing = try await self.appliedAlready(name, in: parent, id: id, context: context, error)
+                    let opened = try await next.open(
+                        id, flags: localFlags.subtracting(OpenFlags.creationOnly), context: context)
+                    return CreatedFile(file: opened, attributes: existing)
+                }
             },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
@@ -39,7 +47,11 @@ extension ReplicaMemberLayer {
     ) async throws -> FileAttributes {
         try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent), .directory(id)],
-            local: { try await next.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context) },
+            local: {
+                try await self.retrying(name, in: parent, id: id, context: context) {
+                    try await next.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context)
+                }
+            },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
                 do {
@@ -55,7 +67,11 @@ extension ReplicaMemberLayer {
     ) async throws -> FileAttributes {
         try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
-            local: { try await next.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: context) },
+            local: {
+                try await self.retrying(name, in: parent, id: id, context: context) {
+                    try await next.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: context)
+                }
+            },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
                 do {
@@ -73,7 +89,10 @@ extension ReplicaMemberLayer {
         try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
             local: {
-                try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
+                try await self.retrying(name, in: parent, id: id, context: context) {
+                    try await next.makeNode(
+                        name, in: parent, id: id, type: type, permissions: permissions, context: context)
+                }
             },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
@@ -91,7 +110,11 @@ extension ReplicaMemberLayer {
     {
         try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent), .metadata(file)],
-            local: { try await next.link(file, as: name, in: parent, context: context) },
+            local: {
+                try await self.retrying(name, in: parent, id: file, context: context) {
+                    try await next.link(file, as: name, in: parent, context: context)
+                }
+            },
             forward: { target, forwarded in
                 let peer = self.agent.peer(target)
                 do {
@@ -103,23 +126,25 @@ extension ReplicaMemberLayer {
     }
 
     public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
-        try await change(
+        let absent = try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
-            local: { try await next.unlink(name, in: parent, context: context) },
+            local: { try await Self.absentHere { try await next.unlink(name, in: parent, context: context) } },
             forward: { target, forwarded in
                 try await Self.ignoringAbsent { try await self.agent.peer(target).unlink(name, in: parent, context: forwarded) }
             })
+        if let absent { throw absent }
     }
 
     public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
-        try await change(
+        let absent = try await change(
             context, orderedBy: .namespace, keys: [.name(parent, name)], records: [.directory(parent)],
-            local: { try await next.removeDirectory(name, in: parent, context: context) },
+            local: { try await Self.absentHere { try await next.removeDirectory(name, in: parent, context: context) } },
             forward: { target, forwarded in
                 try await Self.ignoringAbsent {
                     try await self.agent.peer(target).removeDirectory(name, in: parent, context: forwarded)
                 }
             })
+        if let absent { throw absent }
     }
 
     public func rename(
@@ -141,6 +166,39 @@ extension ReplicaMemberLayer {
                 try await self.agent.peer(target).rename(
                     name, in: parent, to: newName, in: newParent, flags: flags, context: forwarded)
             })
+    }
+
+    /// Runs a making change here; EEXIST for an object of the same FileID is a client's retry (its first try made
+    /// it here and never reached the others), which goes on to the others.
+    func retrying(
+        _ name: String, in parent: FileID, id: FileID, context: OperationContext,
+        _ make: () async throws -> FileAttributes
+    ) async throws -> FileAttributes {
+        do {
+            return try await make()
+        } catch let error as FileSystemError where error.code == .exists && context.replication.role == .client {
+            return try await appliedAlready(name, in: parent, id: id, context: context, error)
+        }
+    }
+
+    func appliedAlready(
+        _ name: String, in parent: FileID, id: FileID, context: OperationContext, _ error: FileSystemError
+    ) async throws -> FileAttributes {
+        guard let existing = try? await next.lookup(name, in: parent, context: context), existing.id == id else {
+            throw error
+        }
+        return existing
+    }
+
+    /// A removal of a name this member does not have still goes to the others (a client's retry whose first try
+    /// removed it only here); the caller then answers ENOENT, which a retrying client takes as done.
+    static func absentHere(_ remove: () async throws -> Void) async throws -> FileSystemError? {
+        do {
+            try await remove()
+            return nil
+        } catch let error as FileSystemError where error.code == .notFound {
+            return error
+        }
     }
 
     /// A member that answers EEXIST has applied the change already if the name holds the same FileID.

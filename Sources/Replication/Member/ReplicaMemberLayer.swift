@@ -88,8 +88,22 @@ public final class ReplicaMemberLayer: Layer, Sendable {
         } catch let error as FileSystemError where Self.isStorageFailure(error) && view.inSyncMembers.count > 1 {
             try await stepDown(view, because: error)
         }
-        try await forwardAndSettle(view, context: context, records: records, forward: forward)
+        do {
+            try await forwardAndSettle(view, context: context, records: records, forward: forward)
+        } catch {
+            await recordUnsettled(records, because: error)
+            throw error
+        }
         return result
+    }
+
+    /// A change applied here that could not be acknowledged (the set moved on, a member failed and the manager
+    /// could not be told) may be on this member only. It is recorded as something this member must have healed:
+    /// while it is out of sync it hands the record to the in-sync members (``HealWorker``), and the manager waits
+    /// for that before letting it heal, so its copy ends up as theirs.
+    func recordUnsettled(_ records: [HealJournal.Change], because error: any Error) async {
+        logger.warning("a change applied here was not acknowledged (\(error)); recorded for heal")
+        await journal.record(records, for: [member])
     }
 
     /// A primary whose own disk fails a change (full, I/O error) leaves the in-sync set instead of failing the
@@ -148,21 +162,7 @@ public final class ReplicaMemberLayer: Layer, Sendable {
         var forwarded = context
         forwarded.replication = ReplicationStamp(epoch: view.epoch, role: .forwarded)
         let sent = forwarded
-        let failures = await withTaskGroup(of: (Int, (any Error)?).self) { group in
-            for target in targets {
-                group.addTask {
-                    do {
-                        try await forward(target, sent)
-                        return (target, nil)
-                    } catch {
-                        return (target, error)
-                    }
-                }
-            }
-            var failures: [(member: Int, error: any Error)] = []
-            for await (target, error) in group { if let error { failures.append((target, error)) } }
-            return failures
-        }
+        let failures = try await Self.forward(to: targets, view: view) { target in try await forward(target, sent) }
         try await settle(view, failures: failures, records: records, context: context)
     }
 
@@ -225,6 +225,40 @@ public final class ReplicaMemberLayer: Layer, Sendable {
                 .membershipChanged,
                 "replica set \(view.setIndex) moved to epoch \(latest.epoch) and the change is not on every in-sync member")
         }
+    }
+
+    /// Sends a change to every target at once and collects the failures. A target that refuses it as stale ends
+    /// the wait at once: the set has moved on and nothing can be acknowledged here, so there is no point waiting
+    /// for a member that is cut off (its forward would take the whole request timeout).
+    static func forward(
+        to targets: [Int], view: ReplicaSetView, _ send: @escaping @Sendable (Int) async throws -> Void
+    ) async throws -> [(member: Int, error: any Error)] {
+        let (results, sink) = AsyncStream.makeStream(of: (Int, (any Error)?).self)
+        for target in targets {
+            Task {
+                do {
+                    try await send(target)
+                    sink.yield((target, nil))
+                } catch {
+                    sink.yield((target, error))
+                }
+            }
+        }
+        var failures: [(member: Int, error: any Error)] = []
+        var answered = 0
+        for await (target, error) in results {
+            answered += 1
+            if let error {
+                if isStaleEpoch(error) {
+                    sink.finish()
+                    throw FileSystemError(.membershipChanged, "member \(target) is past epoch \(view.epoch): \(error)")
+                }
+                failures.append((target, error))
+            }
+            if answered == targets.count { break }
+        }
+        sink.finish()
+        return failures
     }
 
     static func isStaleEpoch(_ error: any Error) -> Bool {

@@ -14,6 +14,8 @@ public protocol ReplicaSetAgent: Sendable {
     /// Tells the manager what this member saw (a member that failed a change, a member caught up); returns the
     /// view the manager decided on.
     func report(_ event: MembershipEvent) async throws -> ReplicaSetView
+    /// Takes a view the manager pushed (kept only if newer than the one known).
+    func install(_ view: ReplicaSetView)
     /// The operation table of another member's brick.
     func peer(_ member: Int) -> any FileOperations
 }

@@ -4,7 +4,9 @@
 public struct MemberStatus: Sendable, Hashable {
     public static let attributeName = "trusted.mortar.member-status"
 
-    public struct Pending: Sendable, Hashable {
+    /// What one member has recorded for another: files and directories to heal, and changed bytes (files to
+    /// copy whole count 0 bytes: their size is read when they are healed).
+    public struct Pending: Codable, Sendable, Hashable {
         public var member: Int
         public var files: Int
         public var directories: Int
@@ -51,5 +53,43 @@ public struct MemberStatus: Sendable, Hashable {
             pending.append(Pending(member: member, files: files, directories: directories, bytes: bytes))
         }
         self.init(epoch: epoch, bytesHealed: healed, pending: pending)
+    }
+}
+
+extension ReplicaSetView {
+    /// The manager pushes each new view to every member as this reserved extended attribute of the brick's root
+    /// (with its heartbeat), so members learn a new epoch without waiting for a request that carries it.
+    public static let pushAttributeName = "trusted.mortar.member-view"
+
+    /// `set S epoch E min M` then one line per member: `state healSource fullResync` (`-` for no source).
+    public var encoded: [UInt8] {
+        var lines = ["set \(setIndex) epoch \(epoch) min \(minInSync)"]
+        for member in members.indices {
+            let source = healSources.indices.contains(member) ? healSources[member].map(String.init) ?? "-" : "-"
+            let full = fullResync.indices.contains(member) && fullResync[member]
+            lines.append("\(members[member].rawValue) \(source) \(full ? 1 : 0)")
+        }
+        return Array(lines.joined(separator: "\n").utf8)
+    }
+
+    public init?(decoding bytes: [UInt8]) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        guard let head = lines.first?.split(separator: " "), head.count == 6, head[0] == "set", head[2] == "epoch",
+            head[4] == "min", let setIndex = Int(head[1]), let epoch = UInt64(head[3]), let minInSync = Int(head[5])
+        else { return nil }
+        var members: [MemberState] = []
+        var sources: [Int?] = []
+        var full: [Bool] = []
+        for line in lines.dropFirst() {
+            let words = line.split(separator: " ")
+            guard words.count == 3, let state = MemberState(rawValue: String(words[0])) else { return nil }
+            members.append(state)
+            sources.append(words[1] == "-" ? nil : Int(words[1]))
+            full.append(words[2] == "1")
+        }
+        guard !members.isEmpty else { return nil }
+        self.init(
+            setIndex: setIndex, epoch: epoch, members: members, minInSync: minInSync, healSources: sources,
+            fullResync: full)
     }
 }

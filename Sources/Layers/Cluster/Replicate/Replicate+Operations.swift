@@ -161,8 +161,14 @@ extension Replicate {
     }
 
     public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        var retry = false
         try await run(.namespace, context: context) { member, stamped in
-            try await children[member].unlink(name, in: parent, context: stamped)
+            defer { retry = true }
+            do {
+                try await children[member].unlink(name, in: parent, context: stamped)
+            } catch let error as FileSystemError where error.code == .notFound && retry {
+                // The first try removed it before its member failed.
+            }
         }
     }
 
@@ -180,8 +186,14 @@ extension Replicate {
     }
 
     public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        var retry = false
         try await run(.namespace, context: context) { member, stamped in
-            try await children[member].removeDirectory(name, in: parent, context: stamped)
+            defer { retry = true }
+            do {
+                try await children[member].removeDirectory(name, in: parent, context: stamped)
+            } catch let error as FileSystemError where error.code == .notFound && retry {
+                // The first try removed it before its member failed.
+            }
         }
     }
 

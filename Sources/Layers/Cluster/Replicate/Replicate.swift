@@ -53,7 +53,8 @@ public final class Replicate: FileOperations {
         _ body: (_ member: Int, _ context: OperationContext) async throws -> Result
     ) async throws -> Result {
         var view = membership.view(ofSet: setIndex)
-        let deadline = ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+        // The failover window starts at the first failure: a request that failed slowly still gets its retries.
+        var deadline: ContinuousClock.Instant?
         while true {
             let member = try Self.member(for: target, in: view)
             var stamped = context
@@ -61,7 +62,9 @@ public final class Replicate: FileOperations {
             do {
                 return try await body(member, stamped)
             } catch let error as FileSystemError where Self.curedByNewView(error) {
-                let remaining = deadline - ContinuousClock.now
+                let end = deadline ?? ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+                deadline = end
+                let remaining = end - ContinuousClock.now
                 guard remaining > .zero else { throw error }
                 logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch): \(error)")
                 // A newer view, or after a short pause the same one: a member that restarted (faster than the
