@@ -18,6 +18,9 @@ swift test --skip-build
 echo "== three hosts in network namespaces"
 bash tests/netns/three-hosts.sh
 
+echo "== a replica's host cut off from the manager (network namespaces)"
+bash tests/netns/replica-partition.sh
+
 echo "== libgfapi drop-in (release build, static Swift runtime)"
 GFAPI_DIR=$(bash scripts/build-gfapi.sh)
 export GFAPI_DIR
