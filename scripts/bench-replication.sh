@@ -152,20 +152,25 @@ def timeline(path):
     return res
 
 def member_events(tl, member, after):
-    """Times (s after `after`) the member first left in-sync, first was healing, and was in-sync again."""
-    left = healing = back = None
+    """The member's state changes after `after` (the kill): when it first left in-sync, how many times it turned
+    healing, when it was finally in sync again and when its last turn to healing before that began (a brick
+    killed again, or back and healed with nothing to copy before the client wrote, turns healing more than once).
+    Times in s after `after`; *_t are absolute."""
+    trans, prev = [], None
     for t, sets in tl:
-        if t < after or sets is None:
+        if sets is None:
             continue
         st = sets[0][member]
-        if st != "in-sync" and left is None:
-            left = t
-        if st == "healing" and healing is None:
-            healing = t
-        if st == "in-sync" and left is not None and back is None:
-            back = t
+        if st != prev:
+            trans.append((t, st)); prev = st
+    post = [(t, st) for t, st in trans if t >= after]
+    left = next((t for t, st in post if st != "in-sync"), None)
+    back = post[-1][0] if left is not None and post[-1][1] == "in-sync" and post[-1][0] > left else None
+    starts = [t for t, st in post if st == "healing" and (back is None or t < back)]
+    healing = starts[-1] if starts and back is not None else None
     rel = lambda x: None if x is None else x - after
-    return {"left_s": rel(left), "healing_s": rel(healing), "in_sync_s": rel(back), "healing_t": healing, "in_sync_t": back}
+    return {"left_s": rel(left), "healing_s": rel(healing), "in_sync_s": rel(back), "healing_t": healing,
+            "in_sync_t": back, "heal_cycles": len(starts)}
 
 kills = []
 for mp in sorted(glob.glob(os.path.join(out, "raw", "*", "rep*", "kill-*.meta.json"))):
@@ -220,24 +225,23 @@ for mp in sorted(glob.glob(os.path.join(out, "raw", "*", "rep*", "heal.meta.json
             m["recorded_bytes"] = max((p["bytes"] for p in rec), default=0)
             m["recorded_files"] = max((p["files"] for p in rec), default=0)
         ev = member_events(timeline(os.path.join(d, "heal.members.log")), m["victim"], m["t_kill"])
-        m.update({k: ev[k] for k in ("left_s", "healing_s", "in_sync_s")})
+        m.update({k: ev[k] for k in ("left_s", "healing_s", "in_sync_s", "heal_cycles")})
+        # bytes the last heal copied: growth of bytesHealed from the snapshot taken just before the brick was let
+        # back (heal-pending.json) to the end
+        if pending is not None and after is not None:
+            b = {x["brick"]: x["bytesHealed"] for x in pending}
+            m["bytes_last_heal"] = sum(x["bytesHealed"] - b.get(x["brick"], 0) if x["bytesHealed"] >= b.get(x["brick"], 0)
+                                       else x["bytesHealed"] for x in after)
+        else:
+            m["bytes_last_heal"] = m["bytes_healed"]
         if ev["in_sync_t"] is not None:
-            # from the member's last turn to healing before it was in sync again (a brick killed again while
-            # healing turns healing more than once)
-            start, prev = None, None
-            for t, sets in timeline(os.path.join(d, "heal.members.log")):
-                if sets is None or t < m["t_kill"] or t > ev["in_sync_t"]:
-                    continue
-                st = sets[0][m["victim"]]
-                if st == "healing" and prev != "healing":
-                    start = t
-                prev = st
-            if start is None:   # never seen healing: faster than the poll; bound it by the release of the brick
-                start = m.get("t_hold_end") or m["t_kill"]
+            if ev["healing_t"] is not None:
+                m["heal_s"] = ev["in_sync_t"] - ev["healing_t"]
+            else:   # never seen healing: faster than the poll; bound it by the release of the brick
+                m["heal_s"] = ev["in_sync_t"] - (m.get("t_hold_end") or m["t_kill"])
                 m["heal_s_is_upper_bound"] = True
-            m["heal_s"] = ev["in_sync_t"] - start
-        if m["heal_s"] and m["bytes_healed"] is not None:
-            m["rate_mib_s"] = m["bytes_healed"] / 2**20 / m["heal_s"]
+        if m["heal_s"] and m["bytes_last_heal"] is not None:
+            m["rate_mib_s"] = m["bytes_last_heal"] / 2**20 / m["heal_s"]
     else:
         if m.get("t_healed") and m.get("t_restart"):
             m["heal_s"] = m["t_healed"] - m["t_restart"]
@@ -271,6 +275,9 @@ print(f"# Replication benchmark — Mortar replica 3 vs 1 brick vs GlusterFS 10.
 print(f"{meta['date']}; commit {meta['commit']}{' (+ uncommitted changes in the work tree)' if meta['dirty'] else ''}; "
       f"{meta['cpu']} × {meta['nproc']}, {meta['mem']}, kernel {meta['kernel']}, disk {meta['disk']}; fio {meta['fio']}, "
       f"{meta['glusterfs']}. Systems: {meta['systems']}.")
+if meta.get("mortar_built_before_head"):
+    print(f"⚠ The mortar binary ({meta.get('mortar_mtime', '?')[:19]}) or libgfapi.so.0 ({meta.get('mortar_libgfapi_mtime', '?')[:19]}) "
+          f"is older than commit {meta['commit']}: these figures may not include that commit's changes.")
 print(f"SIZE={meta['size']}, RUNTIME={meta['runtime_s']} s, REPS={meta['reps']}{' (QUICK)' if meta['quick'] else ''}; "
       f"kill test {meta['kill_runtime_s']} s of 4 KiB writes, SIGKILL {meta['kill_after_s']} s in; heal test "
       f"{meta['heal_size']} file, {meta['heal_pct']} % overwritten, HEAL_HOLD={meta['heal_hold']}. "
@@ -338,7 +345,8 @@ if kills:
             ev = "; ".join(
                 ("member %s: " % k.get("victim")) + (
                     "never left in-sync (brick back before the manager noticed)" if k.get("left_s") is None else
-                    f"out at +{k['left_s']:.2f} s, healing +{num(k.get('healing_s'), digits=2)} s, in-sync +{num(k.get('in_sync_s'), digits=2)} s")
+                    f"out at +{k['left_s']:.2f} s, healing +{num(k.get('healing_s'), digits=2)} s, in-sync +{num(k.get('in_sync_s'), digits=2)} s"
+                    + ("" if k.get("heal_cycles", 1) <= 1 else f" ({k['heal_cycles']} heals)"))
                 for k in mk)
             print(f"| Mortar membership after the kill | {role} | {ev} | | |")
         gk = ks["gluster3"]
@@ -361,15 +369,17 @@ if heals:
     print(f"| recorded for the member before it returned (MiB, files) | "
           + ("—" if not hs["mortar3"] else ", ".join("—" if h.get("recorded_bytes") is None else f"{h['recorded_bytes'] / 2**20:,.1f} MiB in {h['recorded_files']} file(s)" for h in hs["mortar3"]))
           + " | (not reported by GlusterFS) | |")
-    print(f"| bytes healed (MiB; Mortar: Σ bytesHealed growth) | {cell(hc('mortar3', 'bytes_healed', 1 / 2**20))} | (no counter) | |")
+    print(f"| bytes healed (MiB; Mortar: Σ bytesHealed growth over the test / in the last heal) | "
+          f"{cell(hc('mortar3', 'bytes_healed', 1 / 2**20))} / {cell(hc('mortar3', 'bytes_last_heal', 1 / 2**20))} | (no counter) | |")
     hsm, hsg = hc("mortar3", "heal_s"), hc("gluster3", "heal_s")
     ub = any(h.get("heal_s_is_upper_bound") for h in hs["mortar3"])
-    print(f"| heal time (s): Mortar healing → in-sync; GlusterFS start force → 0 entries | {cell(hsm, digits=2)}{' (upper bound: healing never seen by the poll)' if ub else ''} | {cell(hsg, digits=1)} | {rs(ratio(hsm, hsg))} |")
+    print(f"| heal time (s): Mortar last healing → in-sync; GlusterFS start force → 0 entries | {cell(hsm, digits=2)}{' (upper bound: healing never seen by the poll)' if ub else ''} | {cell(hsg, digits=1)} | {rs(ratio(hsm, hsg))} |")
     rm, rg = hc("mortar3", "rate_mib_s"), hc("gluster3", "rate_mib_s")
-    print(f"| heal throughput (MiB/s; GlusterFS: overwritten bytes / heal time) | {cell(rm)} | {cell(rg)} | {rs(ratio(rm, rg))} |")
+    print(f"| heal throughput (MiB/s; Mortar: bytes of the last heal / its time; GlusterFS: overwritten bytes / heal time) | {cell(rm)} | {cell(rg)} | {rs(ratio(rm, rg))} |")
     if hs["mortar3"]:
         print("| Mortar membership of the member | " + "; ".join(
-            f"out +{num(h.get('left_s'), digits=2)} s, healing +{num(h.get('healing_s'), digits=2)} s, in-sync +{num(h.get('in_sync_s'), digits=2)} s after the first kill"
+            f"out +{num(h.get('left_s'), digits=2)} s, last healing +{num(h.get('healing_s'), digits=2)} s, in-sync +{num(h.get('in_sync_s'), digits=2)} s "
+            f"after the first kill; {h.get('heal_cycles')} heal(s) in all; brick let back at +{num(None if not h.get('t_hold_end') else h['t_hold_end'] - h['t_kill'], digits=2)} s"
             for h in hs["mortar3"]) + " | | |")
     print("| replica copies identical afterwards | " + " | ".join(", ".join(h.get("identical", "—") for h in hs[s]) or "—" for s in hs) + " | |")
     for s in hs:
@@ -690,6 +700,16 @@ for n in ET.parse(sys.stdin).getroot().iter("node"):
         print(n.findtext("pid"))' "/srv/gbase/gv3/b$((m + 1))"
     fi
 }
+# The daemon's child process that runs the member's brick (faster than asking the daemon: the heal test's kill
+# loop must catch a restarted brick before it answers the manager).
+mortar_child_brick() {  # member → pid
+    local dir c
+    dir=$(brick_dirs mortar3 | tr ' ' '\n' | sed -n "$(($1 + 1))p")
+    for c in $(cat "/proc/$MDAEMON_PID/task/"*/children 2>/dev/null); do
+        tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q -- "--export $dir " && { echo "$c"; return 0; }
+    done
+    return 1
+}
 # SIGKILLs a brick process, after checking that the pid is that brick's (never a recycled pid).
 kill_brick() {  # system member pid
     local sys=$1 m=$2 pid=$3 dir
@@ -838,12 +858,19 @@ heal_test() {  # system rep
     fi
     if [ "$sys" = mortar3 ] && [ "$HEAL_HOLD" = 1 ] && [ "$killed" = true ]; then
         ( while :; do
-              p=$(brick_pid mortar3 "$victim" 2>/dev/null) || p=""
+              p=$(mortar_child_brick "$victim") || p=""
               [ -n "$p" ] && kill_brick mortar3 "$victim" "$p" 2>/dev/null && echo "$(now) killed again: pid $p" >>"$dir/heal.hold.log"
-              sleep 0.05
+              sleep 0.02
           done ) &
         hold_pid=$!
         BG_PIDS+=("$hold_pid")
+        # Start writing once the manager has taken the member out (a client that opens a file while the namespace
+        # primary is dead but still counted in sync waits for that), so every overwritten block is recorded for it.
+        local i
+        for i in $(seq 1 150); do
+            [ "$(mortar_api "volumes/$MVOL/membership" | jq -r --argjson m "$victim" '.[0].members[$m]' 2>/dev/null)" = out-of-sync ] && break
+            sleep 0.1
+        done
     fi
     t_ow0=$(now)
     env "${envs[@]}" timeout -k 10 600 fio --section=heal-overwrite --output-format=json --output="$dir/heal-overwrite.json" \
@@ -899,6 +926,10 @@ dirty=false; [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -1)" ]
     echo "\"glusterfs\": \"$(glusterfs --version 2>/dev/null | head -1)\","
     if has mortar1 || has mortar3; then
         echo "\"mortar_binary\": \"$MORTAR_BINARY\", \"mortar_mtime\": \"$(stat -c %y "$MORTAR_BINARY")\","
+        head_time=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)
+        stale=false
+        { [ "$(stat -c %Y "$MORTAR_BINARY")" -lt "$head_time" ] || [ "$(stat -c %Y "$GFAPI_DIR/libgfapi.so.0")" -lt "$head_time" ]; } && stale=true
+        echo "\"mortar_built_before_head\": $stale,"
         echo "\"mortar_libgfapi\": \"$(readlink -f "$GFAPI_DIR/libgfapi.so.0")\", \"mortar_libgfapi_mtime\": \"$(stat -c %y "$GFAPI_DIR/libgfapi.so.0")\","
     fi
     echo "\"disk\": \"$(findmnt -no SOURCE,FSTYPE --target "$(dirname "$BENCH_ROOT")" | tr -s ' ')\""
