@@ -91,13 +91,18 @@ public enum Limits {
     /// stale. The manager pushes a new view to every member at once, so this only covers delivery delay.
     public static let replicaEpochWaitMilliseconds: Int64 = 2_000
     /// How long a client keeps asking for a newer view (and retrying) after a member failed, before giving up
-    /// with the error. Failure detection plus a new epoch takes about `replicaHeartbeatMissesMax` heartbeats.
+    /// with the error. Failure detection plus a new epoch takes about `replicaSilenceMaxMilliseconds`.
     public static let replicaFailoverWindowMilliseconds: Int64 = 15_000
     /// The manager checks every member of a replicated volume this often…
     public static let replicaHeartbeatIntervalMilliseconds: Int64 = 500
-    /// …and takes a member out of its set after this many missed answers in a row (about 2 s: well inside the
-    /// 5 s in which I/O must resume, far from GlusterFS's 42 s ping timeout).
-    public static let replicaHeartbeatMissesMax = 4
+    /// …waits this long for each answer (a loaded machine answers late; late is not dead)…
+    public static let replicaHeartbeatTimeoutMilliseconds: Int64 = 1_500
+    /// …and takes a member out of its set once it has not answered for this long, over at least
+    /// `replicaHeartbeatMissesMax` failed heartbeats: about 2.5–3 s for a silent host, well inside the 5 s in which
+    /// I/O must resume and far from GlusterFS's 42 s ping timeout. (A dead process is usually noticed sooner: the
+    /// primary that fails to reach it reports it.)
+    public static let replicaSilenceMaxMilliseconds: Int64 = 2_500
+    public static let replicaHeartbeatMissesMax = 2
     /// How long a member of a replica set may take to answer before it is treated as failed (a hung member
     /// must cost a failover, not the two minutes a lone brick is given).
     public static let replicaRequestTimeoutMilliseconds: Int64 = 15_000

@@ -11,7 +11,8 @@ import Synchronization
 /// The manager's failure detector for replicated volumes. Every `Limits.replicaHeartbeatIntervalMilliseconds` it
 /// asks every member of every started replicated volume for its status (a real request through the brick's
 /// whole request path, answered within the same interval or counted as missed). After
-/// `Limits.replicaHeartbeatMissesMax` misses in a row the member is reported unreachable; an out-of-sync member
+/// `Limits.replicaSilenceMaxMilliseconds` without an answer (over at least `Limits.replicaHeartbeatMissesMax`
+/// failed heartbeats) the member is reported unreachable; an out-of-sync member
 /// that answers again is reported reachable, which starts its heal. The last answers are kept for `heal info`.
 actor ReplicaMonitor {
     struct MemberKey: Hashable {
@@ -24,6 +25,8 @@ actor ReplicaMonitor {
         var connection: BrickConnection?
         var probing = false
         var misses = 0
+        /// When the member last answered (or monitoring began).
+        var lastAnswer = ContinuousClock.now
         var answered = false
         var status: MemberStatus?
     }
@@ -85,7 +88,7 @@ actor ReplicaMonitor {
             } else {
                 live = try await BrickConnection.connect(
                     to: endpoint, clientName: "mortar-manager/heartbeat", eventLoopGroup: group,
-                    requestTimeout: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds * 2))
+                    requestTimeout: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
             }
             do {
                 if let view {
@@ -108,7 +111,7 @@ actor ReplicaMonitor {
             }
         }
         let result = await Self.first(
-            attempt, orTimeoutAfter: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds * 2),
+            attempt, orTimeoutAfter: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds),
             endpoint: endpoint)
         await settle(key, result: result, volume: volume)
     }
@@ -149,6 +152,7 @@ actor ReplicaMonitor {
         case .success(let (connection, status)):
             members[key]?.connection = connection
             members[key]?.misses = 0
+            members[key]?.lastAnswer = .now
             members[key]?.answered = true
             members[key]?.status = status
             let view = try? await manager.membership(volume: volume.name)[setIndex]
@@ -166,7 +170,8 @@ actor ReplicaMonitor {
             logger.debug("heartbeat missed", metadata: [
                 "volume": "\(volume.name)", "brick": "\(key.brickIndex)", "misses": "\(misses)", "error": "\(error)",
             ])
-            if misses >= Limits.replicaHeartbeatMissesMax {
+            let silence = ContinuousClock.now - (members[key]?.lastAnswer ?? .now)
+            if misses >= Limits.replicaHeartbeatMissesMax && silence >= .milliseconds(Limits.replicaSilenceMaxMilliseconds) {
                 let view = try? await manager.membership(volume: volume.name)[setIndex]
                 if view?.members[member] != .outOfSync {
                     await report(volume.name, setIndex, .unreachable(member: member))
