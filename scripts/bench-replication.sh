@@ -329,15 +329,18 @@ if kills:
             t = cell(st[s], digits=3)
             if notk[s]:
                 t += f" ⚠ {notk[s]} run(s) without a kill ({'; '.join(k.get('note', '') for k in ks[s] if not k.get('killed'))})"
+            died = [k for k in ks[s] if k.get("killed") and k.get("fio_rc", 0) >= 128]
+            if died:
+                t += " ⚠ " + "; ".join(k.get("note") or f"fio rc {k['fio_rc']}" for k in died)
             timeouts = sum(1 for k in ks[s] if k.get("fio_rc") == 124)
             if timeouts:
                 t += f" ⚠ fio killed by its timeout in {timeouts} run(s): the stall is at least the time to the timeout"
             return t
         print(f"| stall: longest write (s) | {role} | {stc('mortar3')} | {stc('gluster3')} | {rs(ratio(st['mortar3'], st['gluster3']))} |")
         print(f"| writes slower than 1 s / 100 ms | {role} | "
-              + " | ".join("—" if not ks[s] else ", ".join(f"{k['ios_over_1s']} / {k['ios_over_100ms']}" for k in ks[s]) for s in ks) + " | |")
+              + " | ".join("—" if not ks[s] else ", ".join("—" if k.get("ios_over_1s") is None else f"{k['ios_over_1s']} / {k['ios_over_100ms']}" for k in ks[s]) for s in ks) + " | |")
         print(f"| failed writes (fio total_err) | {role} | "
-              + " | ".join("—" if not ks[s] else ", ".join(str(k["errors"]) for k in ks[s]) for s in ks) + " | |")
+              + " | ".join("—" if not ks[s] else ", ".join("—" if k.get("errors") is None else str(k["errors"]) for k in ks[s]) for s in ks) + " | |")
         it = {s: kc(s, "iops") for s in ks}
         print(f"| IOPS over the whole job | {role} | {cell(it['mortar3'], 'IOPS')} | {cell(it['gluster3'], 'IOPS')} | {rs(ratio(it['mortar3'], it['gluster3']))} |")
         mk = ks["mortar3"]
@@ -756,13 +759,35 @@ first_data() {  # system file fio_pid → waits until a brick copy has data bloc
     return 1
 }
 # Back to full redundancy after a kill: Mortar heals by itself; GlusterFS needs its brick restarted.
-recover() {  # system timeline-file → sets T_RESTART, T_RECOVERED
+recover() {  # system timeline-file killed-pid → sets T_RESTART, T_RECOVERED
     T_RESTART="" T_RECOVERED=""
+    if [ "$1" = gluster3 ]; then
+        # glusterd restarts only bricks it thinks are dead: a SIGKILLed brick still exiting counts as running,
+        # and `start force` would then leave it down (seen when fio died at once and start force came 50 ms later)
+        local i st
+        for i in $(seq 1 150); do
+            st=$(awk '{ print $3 }' "/proc/$3/stat" 2>/dev/null) || st=""
+            [ -z "$st" ] || [ "$st" = Z ] && break
+            sleep 0.1
+        done
+    fi
     if [ "$1" = mortar3 ]; then
         T_RECOVERED=$(mortar_wait_healthy "$RECOVER_TIMEOUT") || { T_RECOVERED=""; log "WARNING: mortar3: not all bricks online and in sync $RECOVER_TIMEOUT s after the kill: $(mortar_api "volumes/$MVOL/status" | jq -c '[.replicaSets, [.bricks[].online]]')"; }
     else
         T_RESTART=$(now)
         timeout 120 gluster --mode=script volume start gv3 force >>"$LOG" 2>&1 || log "WARNING: gluster volume start gv3 force failed"
+        local m up=0
+        for i in $(seq 1 60); do
+            up=1
+            for m in 0 1 2; do [ -n "$(brick_pid gluster3 "$m" 2>/dev/null)" ] || up=0; done
+            [ "$up" = 1 ] && break
+            sleep 0.5
+        done
+        if [ "$up" = 0 ]; then
+            log "WARNING: a gv3 brick is still offline 30 s after start force; start force again"
+            echo "$(now) start force again: a brick still offline" >>"$2"
+            timeout 120 gluster --mode=script volume start gv3 force >>"$LOG" 2>&1 || log "WARNING: gluster volume start gv3 force failed"
+        fi
         T_RECOVERED=$(gluster_wait_healed "$2") || { T_RECOVERED=""; log "WARNING: gluster3: heal entries not 0 within $RECOVER_TIMEOUT s: $(timeout 60 gluster volume heal gv3 info 2>&1 | tr '\n' ' ')"; }
     fi
 }
@@ -806,7 +831,11 @@ kill_test() {  # system rep role
     wait "$fio_pid" || rc=$?
     local t_end; t_end=$(now)
     [ -n "$note" ] && log "WARNING: rep $rep $sys kill ($role): $note"
-    if [ "$killed" = true ]; then recover "$sys" "$dir/$name.heal.log"; else T_RESTART="" T_RECOVERED=""; fi
+    if [ "$rc" -ge 128 ] && [ "$rc" != 137 ]; then
+        note="${note:+$note; }fio died of signal $((rc - 128)) (rc $rc): $(grep -h -i -E 'signal|error' "$dir/$name.stderr" | head -2 | tr '\n' ' ')"
+        log "WARNING: rep $rep $sys kill ($role): $note"
+    fi
+    if [ "$killed" = true ]; then recover "$sys" "$dir/$name.heal.log" "$pid"; else T_RESTART="" T_RECOVERED=""; fi
     sleep 0.5
     stop_bg "$POLL_PID"
     local ident; ident=$(replicas_identical "$sys" "$file")
@@ -889,7 +918,7 @@ heal_test() {  # system rep
         mortar_api "volumes/$MVOL/heal" >"$dir/heal-after.json" || true
         stop_bg "$POLL_PID"
     else
-        recover "$sys" "$dir/heal.heal.log"
+        recover "$sys" "$dir/heal.heal.log" "$pid"
         [ -n "$T_RECOVERED" ] || note="${note:+$note; }gv3 heal entries not 0 within $RECOVER_TIMEOUT s"
     fi
     local ident; ident=$(replicas_identical "$sys" "$file")
