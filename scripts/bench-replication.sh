@@ -3,7 +3,8 @@
 # against GlusterFS 10.3 (gv1 and gv3 replica 3), all bricks on the same disk of this host, over loopback, through
 # libgfapi (Mortar's drop-in via LD_LIBRARY_PATH, GlusterFS's own library). Not part of CI.
 #
-#   QUICK=1 bash scripts/bench-replication.sh          # small sizes, 1 repetition: ~15–25 min on a busy 2-CPU VM
+#   QUICK=1 bash scripts/bench-replication.sh          # small sizes, 1 repetition: ~7 min on a quiet 2-CPU VM,
+#                                                      # ~15 min when the quiet-CPU gate keeps waiting
 #   bash scripts/bench-replication.sh                  # full: 1 GiB sequential, 20 s random, 3 repetitions (medians)
 #   SYSTEMS="mortar1 mortar3" QUICK=1 bash scripts/bench-replication.sh   # any subset, in that order
 #   bash scripts/bench-replication.sh --summarize /tmp/mortar-bench-replication/<run id>   # redo the tables
@@ -378,7 +379,7 @@ if heals:
           f"{cell(hc('mortar3', 'bytes_healed', 1 / 2**20))} / {cell(hc('mortar3', 'bytes_last_heal', 1 / 2**20))} | (no counter) | |")
     hsm, hsg = hc("mortar3", "heal_s"), hc("gluster3", "heal_s")
     ub = any(h.get("heal_s_is_upper_bound") for h in hs["mortar3"])
-    print(f"| heal time (s): Mortar last healing → in-sync; GlusterFS start force → 0 entries | {cell(hsm, digits=2)}{' (upper bound: healing never seen by the poll)' if ub else ''} | {cell(hsg, digits=1)} | {rs(ratio(hsm, hsg))} |")
+    print(f"| heal time (s): Mortar last healing → in-sync (polled every 20 ms); GlusterFS start force → 0 entries (polled ~2/s) | {cell(hsm, digits=2)}{' (upper bound: healing never seen by the poll)' if ub else ''} | {cell(hsg, digits=1)} | {rs(ratio(hsm, hsg))} |")
     rm, rg = hc("mortar3", "rate_mib_s"), hc("gluster3", "rate_mib_s")
     print(f"| heal throughput (MiB/s; Mortar: bytes of the last heal / its time; GlusterFS: overwritten bytes / heal time) | {cell(rm)} | {cell(rg)} | {rs(ratio(rm, rg))} |")
     if hs["mortar3"]:
@@ -712,7 +713,7 @@ mortar_child_brick() {  # member → pid
     local dir c
     dir=$(brick_dirs mortar3 | tr ' ' '\n' | sed -n "$(($1 + 1))p")
     for c in $(cat "/proc/$MDAEMON_PID/task/"*/children 2>/dev/null); do
-        tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q -- "--export $dir " && { echo "$c"; return 0; }
+        { tr '\0' ' ' <"/proc/$c/cmdline"; } 2>/dev/null | grep -q -- "--export $dir " && { echo "$c"; return 0; }
     done
     return 1
 }
@@ -720,7 +721,7 @@ mortar_child_brick() {  # member → pid
 kill_brick() {  # system member pid
     local sys=$1 m=$2 pid=$3 dir
     dir=$(brick_dirs "$sys" | tr ' ' '\n' | sed -n "$((m + 1))p")
-    [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$dir" || return 1
+    [ -n "$pid" ] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$dir" || return 1
     kill -KILL "$pid"
 }
 # GlusterFS: heal entries per brick (Number of entries: N), summed; "busy" if a brick gives no number.
