@@ -142,6 +142,14 @@ final class ReplicaSetFixture: @unchecked Sendable {
         layers[index] = layer
     }
 
+    /// Waits (at most 30 s) until `member` is in sync again.
+    func waitUntilInSync(_ member: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while manager.view.members[member] != .inSync && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// Starts every member's heal worker.
     func startHealing() {
         for layer in layers {
@@ -191,6 +199,12 @@ struct ReplicationTests {
 
     static func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
+    static func createFile(_ name: String, id: FileID, on client: Replicate) async throws -> OpenFile {
+        try await client.create(
+            name, in: .root, id: id, permissions: 0o644, flags: [.readWrite, .create], context: OperationContext()
+        ).file
+    }
+
     @Test func changesReachEveryMemberBeforeTheyAreAcknowledged() async throws {
         let set = try await ReplicaSetFixture.start()
         defer { Task { await set.stop() } }
@@ -235,9 +249,7 @@ struct ReplicationTests {
         defer { Task { await set.stop() } }
         let client = set.client
         let id = FileID.random()
-        let file = try await client.create(
-            "file", in: .root, id: id, permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
+        let file = try await Self.createFile("file", id: id, on: client)
         let primary = try #require(set.manager.view.primary(for: id))
         let victim = (primary + 1) % 3
         _ = try await client.write(Self.bytes("before "), to: file, at: 0, context: context)
@@ -260,9 +272,7 @@ struct ReplicationTests {
         defer { Task { await set.stop() } }
         let client = set.client
         let id = FileID.random()
-        let file = try await client.create(
-            "file", in: .root, id: id, permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
+        let file = try await Self.createFile("file", id: id, on: client)
         _ = try await client.write(Self.bytes("first "), to: file, at: 0, context: context)
         let primary = try #require(set.manager.view.primary(for: id))
         await set.stopMember(primary)
@@ -284,9 +294,7 @@ struct ReplicationTests {
         defer { Task { await set.stop() } }
         let client = set.client
         let id = FileID.random()
-        let file = try await client.create(
-            "file", in: .root, id: id, permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
+        let file = try await Self.createFile("file", id: id, on: client)
         let primary = try #require(set.manager.view.primary(for: id))
         let others = (0..<3).filter { $0 != primary }
         _ = try set.manager.apply(.unreachable(member: others[0]))
@@ -347,10 +355,7 @@ struct ReplicationTests {
         try await set.restartMember(away)
         set.startHealing()
         _ = try set.manager.apply(.reachable(member: away))
-        let deadline = ContinuousClock.now + .seconds(30)
-        while set.manager.view.members[away] != .inSync && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await set.waitUntilInSync(away)
         #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
         let reference = try set.tree(ofBrick: 0)
         #expect(reference["new/inner"] != nil && reference["large"] != nil && reference["doomed"] == nil)
@@ -371,9 +376,7 @@ struct ReplicationTests {
         defer { Task { await set.stop() } }
         let client = set.client
         let id = FileID.random()
-        let file = try await client.create(
-            "file", in: .root, id: id, permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
+        let file = try await Self.createFile("file", id: id, on: client)
         _ = try await client.write(ByteBuffer(string: "before "), to: file, at: 0, context: context)
         let primary = try #require(set.manager.view.primary(for: id))
         let victim = (primary + 1) % 3
@@ -384,10 +387,7 @@ struct ReplicationTests {
         try await set.restartMember(victim)
         set.startHealing()
         _ = try set.manager.apply(.reachable(member: victim))
-        let deadline = ContinuousClock.now + .seconds(30)
-        while set.manager.view.members[victim] != .inSync && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await set.waitUntilInSync(victim)
         #expect(set.manager.view.members[victim] == .inSync, "member \(victim) did not rejoin: \(set.manager.view)")
         #expect(set.contents(ofBrick: victim, "file") == Data("before after".utf8))
     }
