@@ -5,7 +5,11 @@ import Synchronization
 extension File {
     @discardableResult
     public func setAttributes(_ changes: AttributeChanges) async throws -> FileAttributes {
-        try await volume.stack.setAttributes(changes, of: id, context: context())
+        // This may be an open directory: remembered path walks must see its new mode or owner.
+        if changes.permissions != nil || changes.userID != nil || changes.groupID != nil {
+            volume.forgetDirectoryEntries()
+        }
+        return try await volume.stack.setAttributes(changes, of: id, context: context())
     }
 
     public func extendedAttribute(_ name: String) async throws -> [UInt8] {

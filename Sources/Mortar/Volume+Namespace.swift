@@ -45,6 +45,7 @@ extension Volume {
     public func removeDirectory(_ path: String) async throws {
         let context = try context()
         let (parent, name) = try await resolveParent(path, context: context)
+        defer { forgetDirectoryEntries() }
         try await stack.removeDirectory(name, in: parent, context: context)
     }
 
@@ -58,6 +59,7 @@ extension Volume {
         let context = try context()
         let (sourceParent, sourceName) = try await resolveParent(source, context: context)
         let (targetParent, targetName) = try await resolveParent(target, context: context)
+        defer { forgetDirectoryEntries() }  // a directory renamed here must not be walked by its old path
         try await stack.rename(sourceName, in: sourceParent, to: targetName, in: targetParent, flags: flags,
                                context: context)
     }
@@ -106,6 +108,8 @@ extension Volume {
     {
         let context = try context()
         let file = try await resolve(path, followLast: followLast, context: context)
+        // Remembered walks skipped the brick's search-permission check: a directory's new mode or owner must count.
+        if file.type == .directory { forgetDirectoryEntries() }
         return try await stack.setAttributes(changes, of: file.id, context: context)
     }
 

@@ -3,15 +3,27 @@ import MortarCore
 extension Volume {
     /// Opens (and with `.create`, creates) the file at `path`. `.create` + `.exclusive` fails with EEXIST if it
     /// exists; `.truncate` empties it. Directories cannot be opened as files (use ``openDirectory(_:)``).
-    public func open(_ path: String, flags: OpenFlags = .read, permissions: UInt32 = 0o644) async throws -> File {
+    /// With `onlyRegularFiles` (GlusterFS's library semantics), anything but a regular file is refused: a directory
+    /// with EISDIR, anything else with EINVAL.
+    public func open(
+        _ path: String, flags: OpenFlags = .read, permissions: UInt32 = 0o644, onlyRegularFiles: Bool = false
+    ) async throws -> File {
         let context = try context()
         guard flags.contains(.create) else {
             let attributes = try await resolve(path, followLast: !flags.contains(.noFollow), context: context)
+            if onlyRegularFiles { try Self.requireRegular(attributes, path: path) }
             try Self.checkOpenable(attributes, flags: flags, path: path)
             let file = try await stack.open(attributes.id, flags: flags, context: context)
             return File(volume: self, file: file, flags: flags, path: path)
         }
         let (parent, name) = try await resolveParent(path, context: context)
+        if flags.contains(.exclusive) {
+            // Whatever the name is (even a symbolic link), an exclusive create fails with EEXIST, which the stack's
+            // create reports itself: no lookup first.
+            let created = try await stack.create(
+                name, in: parent, id: .random(), permissions: permissions, flags: flags, context: context)
+            return File(volume: self, file: created.file, flags: flags, path: path)
+        }
         do {
             let existing = try await stack.lookup(name, in: parent, context: context)
             guard !flags.contains(.exclusive) else { throw FileSystemError(.exists, "'\(path)' already exists") }
@@ -52,6 +64,11 @@ extension Volume {
         var entries: [DirectoryEntry] = []
         while let page = try await directory.nextPage() { entries += page }
         return entries
+    }
+
+    public static func requireRegular(_ attributes: FileAttributes, path: String) throws {
+        if attributes.type == .directory { throw FileSystemError(.isDirectory, "'\(path)' is a directory") }
+        if attributes.type != .regular { throw FileSystemError.invalidArgument("'\(path)' is not a regular file") }
     }
 
     private static func checkOpenable(_ attributes: FileAttributes, flags: OpenFlags, path: String) throws {

@@ -1,4 +1,5 @@
 import MortarCore
+import NIOCore
 import Synchronization
 
 /// Path resolution on the client: a path is walked one lookup per component from the root or the working
@@ -29,12 +30,13 @@ extension Volume {
         return workingDirectory == "/" ? "/" + path : workingDirectory + "/" + path
     }
 
-    /// Resolves a path to the attributes of what it names.
+    /// Resolves a path to the attributes of what it names. The last component is always looked up afresh.
     func resolve(_ path: String, followLast: Bool = true, context: OperationContext) async throws -> FileAttributes {
         try Self.validate(path)
-        let (stack, last) = try await walk(Self.components(absolute(path)), followLast: followLast, context: context)
-        if let last { return last }
-        return try await self.stack.attributes(of: stack.last?.id ?? .root, context: context)
+        let components = Self.components(absolute(path))
+        let walked = try await walkRetryingStale(components, followLast: followLast, context: context)
+        if let last = walked.last { return last }
+        return try await self.stack.attributes(of: walked.directories.last?.id ?? .root, context: context)
     }
 
     /// Resolves all but the last component: the parent directory and the name to create, remove or rename.
@@ -46,53 +48,109 @@ extension Volume {
         }
         guard name != ".." else { throw FileSystemError.invalidArgument("path '\(path)' ends in '..'") }
         try EntryName.validate(name)
-        let (stack, last) = try await walk(components, followLast: true, context: context)
-        let parentType = last?.type ?? stack.last?.type ?? .directory
-        guard parentType == .directory else {
+        let walked = try await walkRetryingStale(components, followLast: true, parentOnly: true, context: context)
+        if let last = walked.last, last.type != .directory {
             throw FileSystemError(.notDirectory, "parent of '\(path)' is not a directory")
         }
-        return (last?.id ?? stack.last?.id ?? .root, name)
+        return (walked.last?.id ?? walked.directories.last?.id ?? .root, name)
     }
 
-    /// Walks components from the root. Returns the directories passed through (for `..`) and the attributes of the
-    /// final component when there was one that was looked up.
-    private func walk(_ initial: [String], followLast: Bool, context: OperationContext) async throws
-        -> ([Step], FileAttributes?)
-    {
-        var pending = ArraySlice(initial)
-        var stack = [Step(id: .root, type: .directory)]
+    /// Forgets every directory remembered from earlier walks: after this client renamed or removed a directory
+    /// or changed a directory's permissions, and when a remembered directory turned out to be gone.
+    func forgetDirectoryEntries() {
+        state.withLock { $0.directoryEntries.removeAll() }
+    }
+
+    private struct Walk {
+        /// The directories passed through, root first (for `..`).
+        var directories: [Step]
+        /// What the final component named, when it was looked up (`nil` for an empty path or `..` at the end).
         var last: FileAttributes?
+        /// Whether a remembered directory stood in for a lookup.
+        var usedRemembered = false
+    }
+
+    /// A lookup failed under a path that a remembered directory stood in for: the walk is repeated.
+    private struct RememberedDirectoryGone: Error {
+        var underlying: FileSystemError
+    }
+
+    /// Walks with remembered directories; if a directory on the way is then missing, a remembered directory may be
+    /// stale (removed or renamed by another client), so the walk is repeated once with fresh lookups only.
+    private func walkRetryingStale(
+        _ components: [String], followLast: Bool, parentOnly: Bool = false, context: OperationContext
+    ) async throws -> Walk {
+        do {
+            return try await walk(components, followLast: followLast, parentOnly: parentOnly, remembered: true,
+                                  context: context)
+        } catch is RememberedDirectoryGone {
+            forgetDirectoryEntries()
+            return try await walk(components, followLast: followLast, parentOnly: parentOnly, remembered: false,
+                                  context: context)
+        }
+    }
+
+    /// Walks components from the root. With `parentOnly`, the components name a directory to work in, so a
+    /// remembered directory may stand in for the final one too; otherwise the final component is looked up.
+    private func walk(
+        _ initial: [String], followLast: Bool, parentOnly: Bool, remembered: Bool, context: OperationContext
+    ) async throws -> Walk {
+        var pending = ArraySlice(initial)
+        var walk = Walk(directories: [Step(id: .root, type: .directory)])
         var follows = 0
+        let identity = Credentials(
+            userID: context.userID, groupID: context.groupID, supplementaryGroupIDs: context.supplementaryGroupIDs)
         while let name = pending.popFirst() {
-            if let directory = last {
+            if let directory = walk.last {
                 guard directory.type == .directory else {
                     throw FileSystemError(.notDirectory, "'\(name)' is looked up inside something that is not a directory")
                 }
-                stack.append(Step(id: directory.id, type: directory.type))
-                last = nil
+                walk.directories.append(Step(id: directory.id, type: directory.type))
+                walk.last = nil
             }
             if name == ".." {
-                guard stack.count > 1 else {
+                guard walk.directories.count > 1 else {
                     throw FileSystemError(.permissionDenied, "path climbs above the volume root with '..'")
                 }
-                stack.removeLast()
+                walk.directories.removeLast()
                 continue
             }
             try EntryName.validate(name)
-            let found = try await self.stack.lookup(name, in: stack[stack.count - 1].id, context: context)
+            let parent = walk.directories[walk.directories.count - 1].id
+            let key = DirectoryEntryCache.Key(parent: parent, name: name, credentials: identity)
+            if remembered, parentOnly || !pending.isEmpty,
+                let id = state.withLock({ $0.directoryEntries.directory(key, now: .now()) })
+            {
+                walk.directories.append(Step(id: id, type: .directory))
+                walk.usedRemembered = true
+                continue
+            }
+            let found: FileAttributes
+            do {
+                found = try await self.stack.lookup(name, in: parent, context: context)
+            } catch let error as FileSystemError
+                where walk.usedRemembered && !pending.isEmpty && (error.code == .notFound || error.code == .staleHandle)
+            {
+                // A directory on the way is missing under a remembered one: that one may be stale. (A missing
+                // *final* name is the common answer of a create's check and does not empty the cache.)
+                throw RememberedDirectoryGone(underlying: error)
+            }
+            if found.type == .directory {
+                state.withLock { $0.directoryEntries.remember(key, directory: found.id, now: .now()) }
+            }
             if found.type == .symbolicLink, followLast || !pending.isEmpty {
                 follows += 1
                 guard follows <= Limits.symbolicLinkFollowsMax else {
                     throw FileSystemError(.symbolicLinkLoop, "too many symbolic links while resolving '\(name)'")
                 }
                 let target = try await self.stack.readSymbolicLink(found.id, context: context)
-                if target.hasPrefix("/") { stack = [Step(id: .root, type: .directory)] }
+                if target.hasPrefix("/") { walk.directories = [Step(id: .root, type: .directory)] }
                 pending = ArraySlice(Self.components(target)) + pending
                 continue
             }
-            last = found
+            walk.last = found
         }
-        return (stack, last)
+        return walk
     }
 
     /// The path of what `path` names with every symbolic link, `.` and `..` resolved (`realpath`). What it names

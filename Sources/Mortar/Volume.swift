@@ -25,6 +25,9 @@ public final class Volume: Sendable {
         var credentials = Credentials()
         var workingDirectory = "/"
         var isClosed = false
+        var directoryEntries = DirectoryEntryCache(
+            lifetime: .milliseconds(Int64(Limits.directoryEntryCacheLifetimeMillisecondsMax)),
+            capacity: Limits.directoryEntryCacheEntriesMax)
     }
 
     /// The identity operations are performed as; files are created owned by it.

@@ -20,6 +20,10 @@ public enum Limits {
     public static let nameByteCountMax = 255
     /// Longest path the client library accepts.
     public static let pathByteCountMax = 4096
+    /// Directories a client remembers from its path walks (see the client's `DirectoryEntryCache`), and for how
+    /// long: an entry is trusted without a lookup for at most this long, like the kernel's FUSE `entry_timeout`.
+    public static let directoryEntryCacheEntriesMax = 4096
+    public static let directoryEntryCacheLifetimeMillisecondsMax = 1000
     /// Deepest directory nesting a brick resolves through its handle index.
     public static let directoryDepthMax = 512
     /// Largest extended attribute value and the largest list of names.

@@ -97,11 +97,13 @@ extension Volume {
     /// `open(2)` as GlusterFS's library does it: only regular files open (directories are EISDIR, anything else
     /// EINVAL), with or without creating.
     func openForLibrary(_ path: String, flags: OpenFlags, permissions: UInt32) async throws -> File {
-        if let existing = try? await attributes(path) {
-            if existing.type == .directory { throw FileSystemError(.isDirectory, "'\(path)' is a directory") }
-            if existing.type != .regular {
-                throw FileSystemError.invalidArgument("'\(path)' is not a regular file")
-            }
+        // One path walk where possible: a plain open checks the type it resolved, and an exclusive create fails
+        // with EEXIST on anything that exists. Only a non-exclusive create looks first.
+        guard flags.contains(.create) else {
+            return try await open(path, flags: flags, permissions: permissions, onlyRegularFiles: true)
+        }
+        if !flags.contains(.exclusive), let existing = try? await attributes(path) {
+            try Volume.requireRegular(existing, path: path)
         }
         return try await open(path, flags: flags, permissions: permissions)
     }
