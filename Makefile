@@ -1,5 +1,5 @@
 # One command for each job. See README.md.
-.PHONY: demo test bench down build gfapi
+.PHONY: demo test bench bench-compare down build gfapi
 
 build:
 	swift build
@@ -15,6 +15,10 @@ test:
 
 bench:
 	bash scripts/bench.sh
+
+# Mortar vs GlusterFS 10.3 vs the local disk, side by side (QUICK=1 for the few-minute version). See README.md.
+bench-compare:
+	bash scripts/bench-compare.sh
 
 # The libgfapi drop-in (release, static Swift runtime) in .build-gfapi/lib; `mortar gfapi-path` finds it.
 gfapi:

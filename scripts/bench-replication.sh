@@ -462,47 +462,9 @@ OVERWRITE_BYTES=$(((HEAL_BYTES * HEAL_PCT / 100) >> 20 << 20))
 [ "$OVERWRITE_BYTES" -gt 0 ] || die "HEAL_SIZE × HEAL_PCT is under 1 MiB"
 GBASE_EXISTED=0; [ -d /srv/gbase ] && GBASE_EXISTED=1
 
-# ---- state and cleanup ---------------------------------------------------------------------------------------------
-MDAEMON_PID="" MSYS="" MDIR="" MVOL="" MREP=0 GLUSTER_UP=0 BG_PIDS=()
-mortar_api() { curl -s -m 5 "http://127.0.0.1:$MORTAR_PORT/v1/$1"; }
-mortar_cli() { timeout -k 5 60 env MORTAR_MANAGER="127.0.0.1:$MORTAR_PORT" "$MORTAR_BINARY" "$@"; }
-stop_bg() {  # background helpers (pollers, kill loops, fio) this script started, by pid
-    local p
-    for p in "$@"; do
-        [ -n "$p" ] || continue
-        kill "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-}
-mortar_down() {
-    [ -n "$MDAEMON_PID" ] || return 0
-    mortar_cli volume stop "$MVOL" >>"$LOG" 2>&1 || log "WARNING: mortar volume stop $MVOL failed"
-    kill -TERM "$MDAEMON_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 300); do kill -0 "$MDAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$MDAEMON_PID" 2>/dev/null; then
-        log "WARNING: the mortar daemon $MDAEMON_PID did not stop within 30 s of SIGTERM; SIGKILL"
-        kill -KILL "$MDAEMON_PID" 2>/dev/null || true
-    fi
-    wait "$MDAEMON_PID" 2>/dev/null || true
-    MDAEMON_PID=""
-    local p
-    for p in $(ps -eo pid=,args= | awk -v d="$MDIR/" 'index($0, d) && !/awk/ { print $1 }'); do
-        log "WARNING: killing leftover mortar process $p: $(ps -o args= -p "$p")"; kill -KILL "$p" 2>/dev/null || true
-    done
-    # keep the logs (evidence), drop the data
-    local keep=$OUT/raw/$MSYS/logs-rep$MREP
-    mkdir -p "$keep"
-    cp -a "$MDIR/daemon.log" "$keep/" 2>/dev/null || true
-    cp -a "$MDIR/state/logs/." "$keep/" 2>/dev/null || true
-    rm -rf "$MDIR"
-}
-gluster_down() {
-    [ "$GLUSTER_UP" = 1 ] || return 0
-    rm -f /mnt/gv1/bench-rep* /mnt/gv3/bench-rep* 2>/dev/null || true
-    "$SHARED_BENCH/gluster-teardown.sh" >>"$LOG" 2>&1 || log "WARNING: gluster-teardown.sh failed"
-    GLUSTER_UP=0
-}
+# shellcheck source=scripts/bench-systems.sh
+. "$REPO/scripts/bench-systems.sh"
+
 cleanup() {
     local rc=$?
     set +e
@@ -541,77 +503,6 @@ for w in seqwrite seqread randwrite; do
     } >"$OUT/jobs/$w.fio"
 done
 cp "$REPO/bench/replication/resilience.fio" "$OUT/jobs/"
-
-# ---- per-system facts ----------------------------------------------------------------------------------------------
-sys_lib() { case "$1" in mortar*) echo "$GFAPI_DIR" ;; *) echo "$SYS_LIBDIR" ;; esac; }
-sys_host() { case "$1" in mortar*) echo "$GHOST:$MORTAR_PORT" ;; *) echo "$GHOST" ;; esac; }
-sys_vol() { case "$1" in mortar1) echo r1 ;; mortar3) echo r3 ;; gluster1) echo gv1 ;; gluster3) echo gv3 ;; esac; }
-brick_dirs() {  # the system's brick directories, member order
-    case "$1" in
-        mortar1) echo "$BENCH_ROOT/mortar1/b1" ;;
-        mortar3) echo "$BENCH_ROOT/mortar3/b1 $BENCH_ROOT/mortar3/b2 $BENCH_ROOT/mortar3/b3" ;;
-        gluster1) echo /srv/gbase/gv1/brick ;;
-        gluster3) echo /srv/gbase/gv3/b1 /srv/gbase/gv3/b2 /srv/gbase/gv3/b3 ;;
-    esac
-}
-remove_file() {  # system file
-    case "$1" in
-        mortar*) mortar_cli rm "mortar://$GHOST:$MORTAR_PORT/$(sys_vol "$1")/$2" >>"$LOG" 2>&1 || true ;;
-        gluster*) rm -f "/mnt/$(sys_vol "$1")/$2" ;;
-    esac
-}
-
-# ---- systems up / down ---------------------------------------------------------------------------------------------
-mortar_up() {  # system rep
-    local sys=$1 i
-    port_busy "$MORTAR_PORT" && die "127.0.0.1:$MORTAR_PORT busy before starting the mortar daemon"
-    MSYS=$sys MREP=$2 MDIR=$BENCH_ROOT/$sys MVOL=$(sys_vol "$sys")
-    rm -rf "$MDIR"; mkdir -p "$MDIR/state"
-    "$MORTAR_BINARY" daemon --state-dir "$MDIR/state" --listen "127.0.0.1:$MORTAR_PORT" --pid-file "$MDIR/daemon.pid" \
-        --brick-port-min "$MORTAR_BRICK_PORT_MIN" --new-session </dev/null >"$MDIR/daemon.log" 2>&1 &
-    MDAEMON_PID=$!
-    for i in $(seq 1 300); do
-        mortar_api hello >/dev/null 2>&1 && break
-        kill -0 "$MDAEMON_PID" 2>/dev/null || die "the mortar daemon exited at start: $(tail -5 "$MDIR/daemon.log")"
-        sleep 0.1
-    done
-    mortar_api hello >/dev/null 2>&1 || die "the mortar daemon did not answer within 30 s ($MDIR/daemon.log)"
-    local bricks=()
-    for d in $(brick_dirs "$sys"); do bricks+=("127.0.0.1:$d"); done
-    if [ "$sys" = mortar3 ]; then
-        mortar_cli volume create "$MVOL" replica 3 "${bricks[@]}" --force >>"$LOG" 2>&1 || die "mortar volume create $MVOL failed (see $LOG)"
-    else
-        mortar_cli volume create "$MVOL" "${bricks[@]}" --force >>"$LOG" 2>&1 || die "mortar volume create $MVOL failed (see $LOG)"
-    fi
-    mortar_cli volume start "$MVOL" >>"$LOG" 2>&1 || die "mortar volume start $MVOL failed (see $LOG)"
-    mortar_wait_healthy 60 >/dev/null || die "volume $MVOL: bricks not all online and in sync within 60 s: $(mortar_api "volumes/$MVOL/status")"
-    log "$sys: mortar daemon $MDAEMON_PID on 127.0.0.1:$MORTAR_PORT, volume $MVOL over $(brick_dirs "$sys")"
-}
-# Waits (at most $1 s) until every brick is online and every member in sync; prints the time it was, or fails.
-mortar_wait_healthy() {
-    local deadline=$((SECONDS + $1)) st
-    while [ "$SECONDS" -lt "$deadline" ]; do
-        st=$(mortar_api "volumes/$MVOL/status" 2>/dev/null) || st=""
-        if [ -n "$st" ] && echo "$st" | jq -e '(.bricks | all(.online and .pid != null))
-                and ([.replicaSets[].members[]] | all(. == "in-sync"))' >/dev/null 2>&1; then
-            now; return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
-gluster_up() {
-    port_busy 24007 && die "127.0.0.1:24007 busy before gluster-setup.sh"
-    GLUSTER_UP=1
-    "$SHARED_BENCH/gluster-setup.sh" >>"$LOG" 2>&1 || die "gluster-setup.sh failed (see $LOG)"
-}
-system_up() {  # system rep
-    case "$1" in mortar*) mortar_up "$1" "$2" ;; gluster*) gluster_up ;; esac
-}
-system_down() {
-    case "$1" in mortar*) mortar_down ;; gluster*) gluster_down ;; esac
-    return 0
-}
 
 # ---- throughput ----------------------------------------------------------------------------------------------------
 run_case() {  # system rep workload engine depth

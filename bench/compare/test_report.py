@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Tests of report.py against the canned run in canned/ (python3 bench/compare/test_report.py).
+
+report.py runs as a subprocess on a copy of canned/, like a user would run it. The expected figures are worked
+out by hand from the table in canned/generate.py (its docstring shows the arithmetic), so a wrong median, a
+failed run averaged in, or an inverted ratio makes a test fail.
+"""
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPORT = os.path.join(HERE, "report.py")
+CANNED = os.path.join(HERE, "canned")
+SVG = "{http://www.w3.org/2000/svg}"
+PLOTS = ["library-ratio", "fuse-ratio", "smallfiles-ratio", "throughput", "iops"]
+
+
+def copy_canned(dest):
+    # only the inputs: a stale results.json/summary.md/plots from a manual run must not be what the tests read
+    shutil.copytree(CANNED, dest, ignore=shutil.ignore_patterns("generate.py", "results.json", "summary.md",
+                                                                "plots", "__pycache__"))
+
+
+def run_report(*args):
+    return subprocess.run([sys.executable, REPORT, *args], capture_output=True, text=True, timeout=120)
+
+
+def section(text, heading):
+    """The text of a Markdown section, from its heading to the next heading of the same or a higher level."""
+    level = heading.split(" ")[0]
+    start = text.index(heading + "\n") if (heading + "\n") in text else text.index(heading)
+    rest = text[start + len(heading):]
+    m = re.search(r"^#{1,%d} " % len(level), rest, re.M)
+    return rest[: m.start()] if m else rest
+
+
+def table_row(text, label):
+    """Cells of the table row whose first cell is label (exactly one such row)."""
+    rows = [line for line in text.splitlines() if line.startswith(f"| {label} |")]
+    assert len(rows) == 1, f"{len(rows)} rows labelled {label!r}"
+    return [c.strip() for c in rows[0].strip().strip("|").split("|")]
+
+
+def svg_texts(root):
+    return [t.text for t in root.iter(SVG + "text")]
+
+
+class CannedRun(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="bench-compare-test-")
+        cls.run_dir = os.path.join(cls.tmp, "run")
+        cls.publish_dir = os.path.join(cls.tmp, "docs", "benchmarks")
+        copy_canned(cls.run_dir)
+        cls.proc = run_report(cls.run_dir, "--publish", cls.publish_dir)
+        if cls.proc.returncode != 0:
+            raise AssertionError(f"report.py failed ({cls.proc.returncode}):\n{cls.proc.stderr}")
+        with open(os.path.join(cls.run_dir, "results.json"), encoding="utf-8") as f:
+            cls.results = json.load(f)
+        with open(os.path.join(cls.run_dir, "summary.md"), encoding="utf-8") as f:
+            cls.summary = f.read()
+        cls.fio = section(cls.summary, "## fio through the library and the mounts")
+        cls.small = section(cls.summary, "## Small files and metadata")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def figure(self, system, access, fid, metric):
+        rows = [r for r in self.results["figures"] if (r["system"], r["access"], r["id"], r["metric"])
+                == (system, access, fid, metric)]
+        self.assertEqual(len(rows), 1, f"figure {system} {access} {fid} {metric}")
+        return rows[0]
+
+    # ---- results.json ------------------------------------------------------------------------------------------------
+
+    def test_stdout_is_the_summary(self):
+        self.assertEqual(self.proc.stdout.strip(), self.summary.strip())
+        self.assertTrue(self.summary.startswith("# Mortar vs GlusterFS 10.3 vs local disk — run canned"))
+
+    def test_median_of_two_reps(self):
+        f = self.figure("mortar1", "library", "fio/seqwrite/j1/qd1/gfapi", "MiB/s")
+        self.assertEqual((f["median"], f["min"], f["max"], f["n"], f["failed"]), (950, 900, 1000, 2, 0))
+        self.assertEqual(f["values"], [900, 1000])
+        local = self.figure("local", "local", "fio/seqwrite/j1/qd1/psync", "MiB/s")
+        self.assertEqual((local["median"], local["min"], local["max"]), (1000, 950, 1050))
+
+    def test_fio_output_with_text_before_the_json(self):
+        recs = [m for m in self.results["measurements"]
+                if m["system"] == "local" and m["rep"] == 1 and m.get("workload") == "randread"]
+        self.assertEqual(len(recs), 1)
+        self.assertIsNone(recs[0]["failure"])
+        self.assertEqual(recs[0]["figures"]["IOPS"], 20000)
+        self.assertEqual(recs[0]["raw"]["bytes"], 20000 * 4096 * 10)
+        self.assertAlmostEqual(recs[0]["figures"]["p99 ms"], 1.0)
+
+    def test_failed_run_is_counted_not_guessed(self):
+        f = self.figure("mortar1", "fuse", "fio/randread/j1/qd1/psync", "IOPS")
+        self.assertEqual((f["median"], f["n"], f["failed"], f["total"]), (2000, 1, 1, 2))
+        self.assertEqual(f["values"], [2000, None])
+        failed = [m for m in self.results["measurements"] if m["failure"]]
+        self.assertEqual(len(failed), 1)
+        self.assertEqual((failed[0]["system"], failed[0]["access"], failed[0]["rep"], failed[0]["rc"]),
+                         ("mortar1", "fuse", 2, 1))
+        self.assertIn("empty output", failed[0]["failure"])
+        self.assertEqual(len(self.results["measurements"]), 72)
+
+    def test_cpu_per_gib_is_a_median_over_reps(self):
+        c = self.results["client_costs"]["mortar1"]["client CPU s/GiB"]
+        # rep1 2.0 s / 4 GiB = 0.5, rep2 2.8 s / 4 GiB = 0.7
+        self.assertAlmostEqual(c["median"], 0.6)
+        self.assertAlmostEqual(c["min"], 0.5)
+        self.assertAlmostEqual(c["max"], 0.7)
+        self.assertAlmostEqual(self.results["client_costs"]["gluster1"]["server CPU s/GiB"]["median"], 1.0)
+
+    def test_ratios_are_ratios_of_medians(self):
+        lib = [r for r in self.results["ratios"] if r["section"] == "fio" and r["shape"] == "1 brick"
+               and r["row"] == "seqwrite 1 MiB (MiB/s)" and r["ratio"] == "Mortar/GlusterFS library"]
+        self.assertEqual(len(lib), 1)
+        self.assertAlmostEqual(lib[0]["value"], 950 / 475)
+        find = [r for r in self.results["ratios"] if r["row"] == "find (s)" and r["ratio"] == "Mortar/GlusterFS library"]
+        self.assertAlmostEqual(find[0]["value"], 2.0 / 0.4)  # GlusterFS seconds / Mortar seconds
+
+    # ---- summary.md tables -------------------------------------------------------------------------------------------
+
+    def test_fio_table_one_brick(self):
+        one = section(self.fio, "### 1 brick")
+        self.assertEqual(table_row(one, "seqwrite 1 MiB (MiB/s)"),
+                         ["seqwrite 1 MiB (MiB/s)", "1,000 [950–1,050]", "950 [900–1,000]", "475 [450–500]",
+                          "600 [600–600]", "400 [400–400]", "2.00×", "1.50×", "0.95× ▼", "1.58×"])
+        row = table_row(one, "randread 4 KiB qd1 ×1 job (IOPS)")
+        self.assertEqual(row[4], "2,000 (failed 1/2)")
+        self.assertEqual(row[6:], ["0.75× ▼", "2.00×", "0.15× ▼", "1.50×"])
+        self.assertLess(one.index("seqwrite 1 MiB"), one.index("randread 4 KiB"))  # the brief's row order
+
+    def test_fio_table_replica_three(self):
+        three = section(self.fio, "### replica 3")
+        row = table_row(three, "seqwrite 1 MiB (MiB/s)")
+        self.assertEqual(row[2:4], ["600 [600–600]", "200 [200–200]"])
+        self.assertEqual(row[6:8], ["3.00×", "–"])
+        self.assertNotIn("randread", three)  # only rows present in the data
+
+    def test_small_files_table(self):
+        one = section(self.small, "### 1 brick")
+        self.assertEqual(table_row(one, "create (files/s)"),
+                         ["create (files/s)", "10,000 [10,000–10,000]", "2,500 [2,500–2,500]",
+                          "5,000 [5,000–5,000]", "2,000 [2,000–2,000]", "20,000 [20,000–20,000]", "4.00×", "2.50×"])
+        self.assertEqual(table_row(one, "find (s)")[-2:], ["5.00×", "3.00×"])
+        self.assertEqual(table_row(one, "stat (files/s)")[-2:], ["2.00×", "–"])
+
+    def test_vm_images(self):
+        vm = section(self.summary, "## VM images")
+        self.assertEqual(table_row(vm, "qemu-img convert (MiB/s), library")[1:5],
+                         ["1,024 [1,024–1,024]", "512 [512–512]", "256 [256–256]", "2.00×"])
+        self.assertEqual(table_row(vm, "qemu-img info (ms), library")[2:5], ["11.0 [11.0–11.0]", "44.0 [44.0–44.0]",
+                                                                             "4.00×"])
+        self.assertEqual(table_row(vm, "qemu-img info (ms), FUSE")[4], "1.50×")
+
+    def test_client_cost(self):
+        cost = section(self.summary, "## Client cost (library)")
+        self.assertEqual(table_row(cost, "connect+fini (ms)")[1:3], ["34.0 [29.0–39.0]", "220 [220–220]"])
+        self.assertEqual(table_row(cost, "memory, first instance (MiB)")[1:3], ["20.0 [20.0–20.0]", "40.0 [40.0–40.0]"])
+        self.assertEqual(table_row(cost, "memory, per extra instance (MiB)")[1:3], ["4.00 [4.00–4.00]",
+                                                                                    "30.0 [30.0–30.0]"])
+        self.assertEqual(table_row(cost, "client CPU (s per GiB)")[1], "0.60 [0.50–0.70]")
+        self.assertEqual(table_row(cost, "fio peak RSS (MiB)")[1], "25.0 [20.0–60.0]")  # median of 4, not the mean
+
+    def test_header(self):
+        self.assertIn("2 CPUs, 23.5 GiB RAM, kernel 6.18.44, disk /dev/vda ext4", self.summary)
+        self.assertIn("**commit** abc1234", self.summary)
+        self.assertIn("**reps** 2", self.summary)
+        self.assertIn("glusterfs: glusterfs 10.3", self.summary)
+
+    # ---- aims and notes ----------------------------------------------------------------------------------------------
+
+    def aim_line(self, number):
+        lines = [l for l in section(self.summary, "## Aims").splitlines() if l.startswith(f"- ({number}) ")]
+        self.assertEqual(len(lines), 1)
+        return lines[0]
+
+    def test_aims(self):
+        status = {a["id"]: a["status"] for a in self.results["aims"]}
+        self.assertEqual(status, {1: "MISSED", 2: "MISSED", 3: "met", 4: "met", 5: "MISSED", 6: "met", 7: "met"})
+        self.assertIn("**MISSED**", self.aim_line(1))
+        self.assertIn("not ahead on randread 4 KiB qd1 ×1 job 0.75×", self.aim_line(1))
+        self.assertIn("1 brick: 1 of 2 jobs at ≥ 1.5×", self.aim_line(2))
+        self.assertIn("seqwrite 1 MiB 0.95×", self.aim_line(3))
+        self.assertIn("seqread: not measured", self.aim_line(3))
+        self.assertIn("1 brick: ahead on 2 of 2", self.aim_line(4))
+        self.assertIn("3 of 5 at ≥ 3×", self.aim_line(5))
+        self.assertIn("1 brick FUSE create 2.50×", self.aim_line(5))
+        self.assertIn("**met**", self.aim_line(6))
+        self.assertIn("mortar1 34.0 ms", self.aim_line(6))
+        self.assertIn("mortar1 20.0 MiB", self.aim_line(7))
+
+    def test_notes(self):
+        notes = section(self.summary, "## Notes")
+        self.assertIn("Failed measurements (1 of 72 runs", notes)
+        self.assertIn("- mortar1 fuse fio-fuse-randread-j1-qd1-psync rep2: rc 1", notes)
+        busy = [l for l in notes.splitlines() if "started on a busy machine" in l]
+        self.assertEqual(len(busy), 1)
+        self.assertIn("gluster1 library fio-library-randread-j1-qd1-gfapi rep2", busy[0])
+
+    # ---- plots -------------------------------------------------------------------------------------------------------
+
+    def svg(self, name):
+        path = os.path.join(self.run_dir, "plots", name + ".svg")
+        self.assertTrue(os.path.exists(path), path)
+        root = ET.parse(path).getroot()
+        self.assertEqual(root.tag, SVG + "svg")
+        return root
+
+    def test_every_plot_parses_and_has_its_title(self):
+        titles = {"library-ratio": "through the library", "fuse-ratio": "through FUSE",
+                  "smallfiles-ratio": "Small files", "throughput": "Sequential throughput", "iops": "Random I/O"}
+        for name in PLOTS:
+            texts = svg_texts(self.svg(name))
+            self.assertTrue(any(titles[name] in t for t in texts), name)
+
+    def test_library_ratio_plot(self):
+        root = self.svg("library-ratio")
+        texts = svg_texts(root)
+        for label in ("2.00", "3.00", "0.75", "n/a", "seqwrite", "randread", "4 KiB qd1", "1 brick", "replica 3", "1.0"):
+            self.assertIn(label, texts)
+        self.assertEqual(texts.count("n/a"), 1)  # replica 3 has no randread
+        # linear scale: bar heights are proportional to the ratios 2.00 and 0.75
+        heights = {r.find(SVG + "title").text: float(r.get("height")) for r in root.iter(SVG + "rect")
+                   if r.find(SVG + "title") is not None}
+        self.assertAlmostEqual(heights["1 brick: 2.00"] / heights["1 brick: 0.75"], 2.0 / 0.75, places=2)
+        dashed = [l for l in root.iter(SVG + "line") if l.get("stroke-dasharray") == "6 4"]
+        self.assertEqual(len(dashed), 1)  # the 1.0 line
+        bar_2 = [r for r in root.iter(SVG + "rect") if r.find(SVG + "title") is not None
+                 and r.find(SVG + "title").text == "1 brick: 2.00"][0]
+        bar_bottom = float(bar_2.get("y")) + float(bar_2.get("height"))
+        # the 1.0 line lies half-way up the 2.00 bar
+        self.assertAlmostEqual(float(dashed[0].get("y1")), bar_bottom - float(bar_2.get("height")) / 2, places=0)
+
+    def test_fuse_ratio_plot(self):
+        texts = svg_texts(self.svg("fuse-ratio"))
+        self.assertIn("1.50", texts)
+        self.assertIn("2.00", texts)
+        self.assertNotIn("replica 3", texts)  # no replica-3 FUSE data: no such series
+
+    def test_smallfiles_plot(self):
+        texts = svg_texts(self.svg("smallfiles-ratio"))
+        for label in ("4.00", "2.50", "2.00", "5.00", "3.00", "create", "stat", "find", "library, 1 brick",
+                      "FUSE, 1 brick"):
+            self.assertIn(label, texts)
+        self.assertNotIn("delete", texts)
+
+    def test_absolute_plots(self):
+        texts = svg_texts(self.svg("throughput"))
+        for label in ("1,000", "950", "475", "600", "400", "local", "Mortar library", "GlusterFS FUSE"):
+            self.assertIn(label, texts)
+        texts = svg_texts(self.svg("iops"))
+        for label in ("20,000", "3,000", "4,000", "2,000", "1,000"):
+            self.assertIn(label, texts)
+
+    def test_summary_links_every_plot(self):
+        links = re.findall(r"!\[[^\]]*\]\((plots/[^)]+\.svg)\)", self.summary)
+        self.assertEqual(sorted(links), sorted(f"plots/{p}.svg" for p in PLOTS))
+        # each plot sits after the tables it belongs to
+        self.assertIn("plots/library-ratio.svg", self.fio)
+        self.assertIn("plots/smallfiles-ratio.svg", self.small)
+
+    # ---- --publish ---------------------------------------------------------------------------------------------------
+
+    def test_publish(self):
+        with open(os.path.join(self.publish_dir, "summary.md"), encoding="utf-8") as f:
+            published = f.read()
+        self.assertIn("| seqwrite 1 MiB (MiB/s) | 1,000 [950–1,050] |", published)
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", published)
+        self.assertEqual(len(links), len(PLOTS))
+        for link in links:
+            self.assertTrue(link.startswith("plots/"), link)
+            with open(os.path.join(self.publish_dir, link), "rb") as f, \
+                    open(os.path.join(self.run_dir, link), "rb") as g:
+                self.assertEqual(f.read(), g.read())
+
+
+class PublishRewritesLinks(unittest.TestCase):
+    def test_prefixed_links_become_relative_and_stale_plots_go(self):
+        sys.dont_write_bytecode = True  # no __pycache__ next to report.py in the work tree
+        spec = importlib.util.spec_from_file_location("report", REPORT)
+        report = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(report)
+        with tempfile.TemporaryDirectory() as tmp:
+            run, target = os.path.join(tmp, "run"), os.path.join(tmp, "out")
+            os.makedirs(os.path.join(run, "plots"))
+            os.makedirs(os.path.join(target, "plots"))
+            with open(os.path.join(run, "plots", "iops.svg"), "w") as f:
+                f.write("<svg xmlns='http://www.w3.org/2000/svg'/>")
+            with open(os.path.join(target, "plots", "throughput.svg"), "w") as f:
+                f.write("stale")
+            with open(os.path.join(run, "summary.md"), "w") as f:
+                f.write("![a](/tmp/x/run/plots/iops.svg) and ![b](plots/iops.svg)\n")
+            report.publish(run, target, ["iops"])
+            with open(os.path.join(target, "summary.md")) as f:
+                self.assertEqual(f.read(), "![a](plots/iops.svg) and ![b](plots/iops.svg)\n")
+            self.assertTrue(os.path.exists(os.path.join(target, "plots", "iops.svg")))
+            self.assertFalse(os.path.exists(os.path.join(target, "plots", "throughput.svg")))
+
+
+class BrokenOutputs(unittest.TestCase):
+    """errors > 0, a truncated fio JSON and a missing output each make a failed measurement."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="bench-compare-broken-")
+        run = os.path.join(cls.tmp, "run")
+        copy_canned(run)
+        rep1 = lambda system: os.path.join(run, "raw", system, "rep1")
+        with open(os.path.join(rep1("mortar1"), "files-library-create.json"), "w") as f:
+            json.dump({"op": "create", "count": 10000, "seconds": 0.1, "errors": 3}, f)
+        with open(os.path.join(rep1("gluster1"), "fio-library-seqwrite-j1-qd1-gfapi.json"), "w") as f:
+            f.write('fio: warning\n{"jobs": [{"error": 0, "write": {"bw": 1')
+        os.remove(os.path.join(rep1("mortar1"), "qemu-convert-library.json"))
+        cls.proc = run_report(run)
+        with open(os.path.join(run, "results.json"), encoding="utf-8") as f:
+            cls.results = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def figure(self, system, access, fid, metric):
+        return [r for r in self.results["figures"] if (r["system"], r["access"], r["id"], r["metric"])
+                == (system, access, fid, metric)][0]
+
+    def test_each_failure_leaves_the_other_rep(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        create = self.figure("mortar1", "library", "files/create", "files/s")
+        self.assertEqual((create["median"], create["n"], create["failed"]), (10000, 1, 1))  # not 100,000 files/s
+        seqwrite = self.figure("gluster1", "library", "fio/seqwrite/j1/qd1/gfapi", "MiB/s")
+        self.assertEqual((seqwrite["median"], seqwrite["n"], seqwrite["failed"]), (500, 1, 1))
+        convert = self.figure("mortar1", "library", "qemu-convert", "MiB/s")
+        self.assertEqual((convert["median"], convert["n"], convert["failed"]), (512, 1, 1))
+        failures = sorted(m["failure"] for m in self.results["measurements"] if m["failure"])
+        self.assertEqual(len(failures), 4)
+        self.assertTrue(any(f == "errors 3" for f in failures), failures)
+        self.assertTrue(any(f == "output missing" for f in failures), failures)
+        self.assertIn("| create (files/s) | 10,000 (failed 1/2) |", self.proc.stdout)
+
+
+class BadRunDirectory(unittest.TestCase):
+    def test_missing_meta_json(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = run_report(tmp)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(os.path.join(tmp, "meta.json"), proc.stderr)
+        self.assertIn("missing", proc.stderr)
+
+    def test_unreadable_meta_json(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "meta.json"), "w") as f:
+                f.write('{"run_id": ')
+            proc = run_report(tmp)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("meta.json", proc.stderr)
+        self.assertIn("unreadable", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
