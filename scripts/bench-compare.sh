@@ -37,9 +37,8 @@ if [ "$QUICK" = 1 ]; then
     _reps=1 _size=128m _runtime=3 _files=1000 _tree=2000 _image=128m _quiet=15 _info=3
     _jobs="seqwrite:1:1 seqread:1:1 randread:1:1 randread:16:1 randwrite:1:1 randwrite:16:1"
 else
-    _reps=3 _size=1g _runtime=5 _files=10000 _tree=20000 _image=1g _quiet=60 _info=5
-    _jobs="seqwrite:1:1 seqread:1:1 randread:1:1 randread:1:4 randread:16:1 randread:16:4
-           randwrite:1:1 randwrite:1:4 randwrite:16:1 randwrite:16:4"
+    _reps=3 _size=1g _runtime=5 _files=10000 _tree=20000 _image=1g _quiet=60 _info=3
+    _jobs="seqwrite:1:1 seqread:1:1 randread:1:1 randread:1:4 randread:16:1 randwrite:1:1 randwrite:1:4 randwrite:16:1"
 fi
 REPS=${REPS:-$_reps}                   # repetitions; the report shows the median [min–max]
 SIZE=${SIZE:-$_size}                   # fio file size (sequential jobs move all of it)
@@ -54,6 +53,7 @@ QUIET_PCT=${QUIET_PCT:-20}             # before each measurement wait until whol
 QUIET_MAX=${QUIET_MAX:-$_quiet}        # but at most this many seconds
 SYSTEMS=${SYSTEMS:-"local mortar1 mortar3 gluster1 gluster3"}
 ACCESS=${ACCESS:-"library fuse"}       # access paths measured on the clustered systems
+PARTS=${PARTS:-"fio files tree qemu client"}   # what to measure (a subset for development; the report says what ran)
 MORTAR_PORT=${MORTAR_PORT:-24417}      # the private Mortar daemon (glusterd keeps 24007)
 MORTAR_BRICK_PORT_MIN=${MORTAR_BRICK_PORT_MIN:-24420}
 RESULTS_DIR=${RESULTS_DIR:-/tmp/mortar-bench-compare}
@@ -89,6 +89,8 @@ done
 for a in $ACCESS; do case "$a" in library | fuse) ;; *) die "unknown access path '$a' in ACCESS (library fuse)" ;; esac; done
 [ $((TREE_ENTRIES % 200)) = 0 ] && [ "$TREE_ENTRIES" -gt 0 ] || die "TREE_ENTRIES=$TREE_ENTRIES is not a positive multiple of 200"
 has() { [[ " $SYSTEMS " == *" $1 "* ]]; }
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+for p in $PARTS; do case "$p" in fio | files | tree | qemu | client) ;; *) die "unknown part '$p' in PARTS (fio files tree qemu client)" ;; esac; done
 missing=()
 for p in fio jq python3 curl gcc libglusterfs-dev glusterfs-server glusterfs-client qemu-utils qemu-block-extra \
     hyperfine fuse3 time; do
@@ -157,13 +159,13 @@ write_meta() {
         --arg size "$SIZE" --argjson runtime "$RUNTIME" --arg jobs "$(echo $FIO_JOBS)" --argjson files "$SMALL_FILES" \
         --argjson tree "$TREE_ENTRIES" --arg image "$IMAGE_SIZE" --argjson info "$INFO_RUNS" \
         --argjson instances "$CLIENT_INSTANCES" --argjson reps "$REPS" --argjson quiet "$QUIET_PCT" \
-        --argjson quiet_max "$QUIET_MAX" --argjson systems "$systems_json" --arg access "$ACCESS" \
+        --argjson quiet_max "$QUIET_MAX" --argjson systems "$systems_json" --arg access "$ACCESS" --arg parts "$PARTS" \
         '{run_id: $run_id, mode: $mode, date_utc: $date, commit: $commit, uncommitted_changes: ($dirty | tonumber),
           machine: {cpu: $cpu, nproc: $nproc, mem_kib: $mem, kernel: $kernel, disk: $disk},
           software: {fio: $fio, glusterfs: $gluster, qemu_img: $qemu, hyperfine: $hyperfine},
           knobs: {size: $size, runtime_s: $runtime, fio_jobs: $jobs, small_files: $files, tree_entries: $tree,
                   image_size: $image, info_runs: $info, client_instances: $instances, quiet_max_s: $quiet_max,
-                  access: $access},
+                  access: $access, parts: $parts},
           systems: $systems, reps: $reps, quiet_pct: $quiet}' >"$OUT/meta.json"
 }
 
@@ -279,11 +281,17 @@ run_files() {  # dir
             -- files "$target" "${root}compare-files" "$op" "$SMALL_FILES"
     done
 }
+# The tree is made once per system and repetition: by the library path, which leaves it for the mount path to walk
+# too (then the mount path removes it); without a library path each path makes and removes its own.
 run_tree() {  # dir
-    local dir=$1 target root op
+    local dir=$1 target root op shared=0
     read -r target root < <(tool_target)
-    LD_LIBRARY_PATH="$(sys_lib "$SYS")" "$TOOL" tree "$target" "${root}compare-tree" make "$TREE_ENTRIES" \
-        >"$dir/$ACC-tree-make.out" 2>"$dir/$ACC-tree-make.stderr" || { log "  tree make failed: $(tail -2 "$dir/$ACC-tree-make.stderr")"; return 0; }
+    [ "$SYS" != local ] && [[ " $ACCESS " == *" library "* ]] && [[ " $ACCESS " == *" fuse "* ]] && shared=1
+    if [ "$shared" = 0 ] || [ "$ACC" = library ]; then
+        LD_LIBRARY_PATH="$(sys_lib "$SYS")" "$TOOL" tree "$target" "${root}compare-tree" make "$TREE_ENTRIES" \
+            >"$dir/$ACC-tree-make.out" 2>"$dir/$ACC-tree-make.stderr" \
+            || { log "  tree make failed: $(tail -2 "$dir/$ACC-tree-make.stderr")"; return 0; }
+    fi
     for op in find ls-lR; do
         if [ "$ACC" = library ]; then
             run_tool "$dir" "$ACC-tree-$op" --arg kind tree --arg op "$op" --argjson entries "$TREE_ENTRIES" \
@@ -293,8 +301,10 @@ run_tree() {  # dir
                 "$([ "$op" = find ] && echo "find $TARGET_DIR/compare-tree" || echo "ls -lR $TARGET_DIR/compare-tree")"
         fi
     done
-    LD_LIBRARY_PATH="$(sys_lib "$SYS")" "$TOOL" tree "$target" "${root}compare-tree" remove "$TREE_ENTRIES" \
-        >/dev/null 2>>"$dir/$ACC-tree-make.stderr" || log "  WARNING: removing the tree failed"
+    if [ "$shared" = 0 ] || [ "$ACC" = fuse ]; then
+        LD_LIBRARY_PATH="$(sys_lib "$SYS")" "$TOOL" tree "$target" "${root}compare-tree" remove "$TREE_ENTRIES" \
+            >/dev/null 2>>"$dir/$ACC-tree-remove.stderr" || log "  WARNING: removing the tree failed"
+    fi
 }
 time_command() {  # dir name entries op command — the real tool on a mount or local directory, output discarded
     local dir=$1 name=$2 entries=$3 op=$4 command=$5 rc=0 t0 t1 lines
@@ -357,15 +367,17 @@ measure_access() {  # rep system access
         library) TARGET_DIR=/nonexistent ;;
     esac
     log "rep $REP $SYS $ACC"
-    for spec in $FIO_JOBS; do
-        IFS=: read -r workload depth jobs <<<"$spec"
-        run_fio "$dir" "$workload" "$depth" "$jobs"
-    done
-    remove_target_file
-    run_files "$dir"
-    run_tree "$dir"
-    run_qemu "$dir"
-    if [ "$ACC" = library ]; then
+    if part fio; then
+        for spec in $FIO_JOBS; do
+            IFS=: read -r workload depth jobs <<<"$spec"
+            run_fio "$dir" "$workload" "$depth" "$jobs"
+        done
+        remove_target_file
+    fi
+    if part files; then run_files "$dir"; fi
+    if part tree; then run_tree "$dir"; fi
+    if part qemu; then run_qemu "$dir"; fi
+    if part client && [ "$ACC" = library ]; then
         run_tool "$dir" library-client --arg kind client -- client "$GHOST" "$(sys_port "$SYS")" "$(sys_vol "$SYS")" "$CLIENT_INSTANCES"
     fi
 }

@@ -15,6 +15,9 @@ echo "== swift test"
 export MORTAR_BINARY="$PWD/.build/debug/mortar"
 swift test --skip-build
 
+echo "== benchmark report (bench/compare/report.py on a canned result)"
+python3 bench/compare/test_report.py
+
 echo "== three hosts in network namespaces"
 bash tests/netns/three-hosts.sh
 

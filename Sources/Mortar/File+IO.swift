@@ -2,8 +2,9 @@ import MortarCore
 import Synchronization
 import NIOCore
 
-/// Reading and writing. Requests larger than `Limits.ioByteCountMax` are split into chunks that are sent in
-/// parallel on the shared connection, so one large call keeps the pipe full.
+/// Reading and writing. Requests larger than ``parallelChunkByteCount`` are split into chunks that are sent in
+/// parallel on the shared connection, so one large call keeps the pipe full: the brick reads or writes one chunk
+/// while another travels, where one large request would do the two in turn.
 extension File {
     /// Where unpositioned reads and writes continue (`lseek`).
     public enum Whence: Sendable {
@@ -11,12 +12,15 @@ extension File {
     }
 
     static let chunksInFlightMax = 16
+    /// The size of the parallel chunks: the largest request. (256 KiB chunks were measured slower on a 2-CPU
+    /// machine: 1 MiB sequential reads through libgfapi 342–436 MiB/s against 453–536 — per-request costs won.)
+    static let parallelChunkByteCount = Limits.ioByteCountMax
 
     /// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
     public func read(count: Int, at offset: UInt64) async throws -> ByteBuffer {
         guard count >= 0 else { throw FileSystemError.invalidArgument("negative read count \(count)") }
         let context = try context()
-        if count <= Limits.ioByteCountMax {
+        if count <= Self.parallelChunkByteCount {
             return try await volume.stack.read(from: openFile, at: offset, count: count, context: context)
         }
         var chunks = try await forEachChunk(count: count, offset: offset) { chunkOffset, chunkCount in
@@ -25,20 +29,47 @@ extension File {
         var result = ByteBuffer()
         result.reserveCapacity(count)
         for index in chunks.indices {
-            let full = chunks[index].readableBytes == min(Limits.ioByteCountMax, count - index * Limits.ioByteCountMax)
+            let full = chunks[index].readableBytes == Self.chunkLength(index, of: count)
             result.writeBuffer(&chunks[index])
             if !full { break }  // end of file: later chunks can only be empty
         }
         return result
     }
 
-    /// Reads into caller memory (the C ABI's path): one copy, from the reply buffer into `buffer`.
+    /// Reads into caller memory (the C ABI's path): one copy, from each reply buffer straight into its place in
+    /// `buffer`, chunks in parallel.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) async throws -> Int {
-        let data = try await read(count: buffer.count, at: offset)
-        return data.withUnsafeReadableBytes { bytes in
-            buffer.copyMemory(from: bytes)
-            return bytes.count
+        let count = buffer.count
+        let context = try context()
+        let destination = CallerBuffer(buffer)
+        let lengths = try await forEachChunk(count: count, offset: offset) { chunkOffset, chunkCount in
+            let data = try await self.volume.stack.read(
+                from: self.openFile, at: chunkOffset, count: chunkCount, context: context)
+            return data.withUnsafeReadableBytes { bytes in
+                destination.copy(bytes, at: Int(chunkOffset - offset))
+                return bytes.count
+            }
         }
+        var total = 0
+        for (index, length) in lengths.enumerated() {
+            total += length
+            if length < Self.chunkLength(index, of: count) { break }  // end of file
+        }
+        return total
+    }
+
+    /// Caller memory shared by the chunk tasks of one read; each writes only its own range, and the caller keeps
+    /// the memory valid until the read returns.
+    private struct CallerBuffer: @unchecked Sendable {
+        let base: UnsafeMutableRawBufferPointer
+        init(_ base: UnsafeMutableRawBufferPointer) { self.base = base }
+        func copy(_ bytes: UnsafeRawBufferPointer, at position: Int) {
+            UnsafeMutableRawBufferPointer(rebasing: base[position..<(position + bytes.count)]).copyMemory(from: bytes)
+        }
+    }
+
+    private static func chunkLength(_ index: Int, of count: Int) -> Int {
+        min(parallelChunkByteCount, count - index * parallelChunkByteCount)
     }
 
     /// Writes all of `data` at `offset` and returns its length.
@@ -46,7 +77,7 @@ extension File {
     public func write(_ data: ByteBuffer, at offset: UInt64) async throws -> Int {
         let context = try context()
         let count = data.readableBytes
-        if count <= Limits.ioByteCountMax {
+        if count <= Self.parallelChunkByteCount {
             return try await volume.stack.write(data, to: openFile, at: offset, context: context)
         }
         let written = try await forEachChunk(count: count, offset: offset) { chunkOffset, chunkCount in
@@ -113,8 +144,8 @@ extension File {
     private func forEachChunk<T: Sendable>(
         count: Int, offset: UInt64, _ body: @escaping @Sendable (UInt64, Int) async throws -> T
     ) async throws -> [T] {
-        let chunkSize = Limits.ioByteCountMax
-        let chunkCount = (count + chunkSize - 1) / chunkSize
+        let chunkSize = Self.parallelChunkByteCount
+        let chunkCount = max(1, (count + chunkSize - 1) / chunkSize)
         return try await withThrowingTaskGroup(of: (Int, T).self) { group in
             var results = [T?](repeating: nil, count: chunkCount)
             var nextChunk = 0

@@ -47,7 +47,7 @@ ENGINE_PREFERENCE = {("library", False): ["gfapi", "gfapi_async"], ("library", T
 FILE_OPS = ["create", "stat", "read", "delete"]  # files/s, higher is better
 TREE_OPS = ["find", "ls-lR"]                      # seconds, lower is better
 
-QUICKER_IS_BETTER = {"s", "ms", "connect+fini ms"}  # ratios of these are GlusterFS / Mortar
+QUICKER_IS_BETTER = {"s", "ms", "connect+fini ms", "first connect+fini ms"}  # ratios of these are GlusterFS / Mortar
 MIB = 1 << 20
 GIB = 1 << 30
 
@@ -97,7 +97,8 @@ def metrics_of(kind, meta):
     """The figures a measurement of this kind yields; a failed one yields None for each of them."""
     return {"fio": [fio_metric(meta.get("workload")), "p99 ms"], "files": ["files/s"], "tree": ["s"],
             "qemu-convert": ["MiB/s"], "qemu-info": ["ms"],
-            "client": ["connect+fini ms", "first instance MiB", "per extra instance MiB"]}.get(kind, [])
+            "client": ["first connect+fini ms", "connect+fini ms", "first instance MiB",
+                       "per extra instance MiB"]}.get(kind, [])
 
 
 def parse_fio(meta, out):
@@ -164,7 +165,10 @@ def parse_client(meta, out):
     first = (out["rss_first_kib"] - out["rss_base_kib"]) / 1024
     # with a single instance there is no "further" instance to measure: not measured rather than zero
     extra = (out["rss_last_kib"] - out["rss_first_kib"]) / (instances - 1) / 1024 if instances > 1 else None
-    figures = {"connect+fini ms": statistics.median(c + f for c, f in zip(connect, fini)),
+    # The first instance pays for starting the library (threads, event loops): what a one-shot program such as
+    # qemu-img sees. Later instances in the same process show the per-connection cost alone.
+    figures = {"first connect+fini ms": connect[0] + fini[0],
+               "connect+fini ms": statistics.median(c + f for c, f in zip(connect, fini)),
                "first instance MiB": first, "per extra instance MiB": extra}
     return figures, dict(out)
 
@@ -538,7 +542,8 @@ def client_costs(records, figs):
     """Per system: the client-cost figures (aggregated rows or spreads), for the table and the aims."""
     costs = {}
     for system in CLIENT_SYSTEMS:
-        c = {"connect+fini ms": figs.get(system, "library", "client", "connect+fini ms"),
+        c = {"first connect+fini ms": figs.get(system, "library", "client", "first connect+fini ms"),
+             "connect+fini ms": figs.get(system, "library", "client", "connect+fini ms"),
              "first instance MiB": figs.get(system, "library", "client", "first instance MiB"),
              "per extra instance MiB": figs.get(system, "library", "client", "per extra instance MiB"),
              "client CPU s/GiB": cost_per_gib(records, system, "client_cpu_s"),
@@ -551,14 +556,16 @@ def client_costs(records, figs):
 
 def section_client_cost(costs):
     out = ["## Client cost (library)", "",
-           "connect+fini: glfs_new … glfs_init plus glfs_fini, median over instances. Memory: RSS growth for the"
+           "connect+fini: glfs_new … glfs_init plus glfs_fini — of the process's first instance (which also starts"
+           " the library), and the median over all instances of one process. Memory: RSS growth for the"
            " first instance (after 1 MiB of I/O) and per further instance. CPU per GiB: from the library fio"
            " seqwrite+seqread runs with one job (sum of CPU seconds / sum of GiB moved, per rep). fio peak RSS:"
            " max RSS of the fio process over all library fio runs.", ""]
     if not costs:
         return "\n".join(out + ["No client-cost measurements.", ""])
     systems = list(costs)
-    labels = [("connect+fini ms", "connect+fini (ms)"), ("first instance MiB", "memory, first instance (MiB)"),
+    labels = [("first connect+fini ms", "connect+fini, first instance (ms)"), ("connect+fini ms", "connect+fini (ms)"),
+              ("first instance MiB", "memory, first instance (MiB)"),
               ("per extra instance MiB", "memory, per extra instance (MiB)"),
               ("client CPU s/GiB", "client CPU (s per GiB)"), ("server CPU s/GiB", "server CPU (s per GiB)"),
               ("fio peak RSS MiB", "fio peak RSS (MiB)")]
@@ -658,7 +665,8 @@ def evaluate_aims(fio_ratios, small_ratios, costs):
                     detail if items else "not measured"))
 
     # (6) and (7): Mortar's client library costs
-    for number, text, key, limit, unit in [(6, "connect+fini ≤ 100 ms", "connect+fini ms", 100, "ms"),
+    for number, text, key, limit, unit in [(6, "connect+fini ≤ 100 ms (first instance)", "first connect+fini ms", 100,
+                                            "ms"),
                                            (7, "client memory ≤ 32 MiB per instance (first instance)",
                                             "first instance MiB", 32, "MiB")]:
         parts, oks = [], []

@@ -39,7 +39,7 @@ public func glfs_pread_async(_ handle: UnsafeMutableRawPointer?, _ buffer: Unsaf
     let memory = CallerMemory(base: buffer, count: count)
     return DescriptorCall.submit(handle, callback: callback, data: data) { file in
         try checkReadable(memory)
-        let count = copy(try await file.read(count: memory.count, at: try position(offset)), into: memory)
+        let count = try await file.read(into: memory.buffer, at: try position(offset))
         file.setPosition(UInt64(offset) + UInt64(count))
         return count
     }

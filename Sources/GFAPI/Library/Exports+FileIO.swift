@@ -37,8 +37,7 @@ public func glfs_pread(_ handle: UnsafeMutableRawPointer?, _ buffer: UnsafeMutab
     let after = CallerPointer(value: UnsafeMutableRawPointer(poststat))
     return DescriptorCall.onFile(handle, returning: -1) { file, _ in
         try checkReadable(memory)
-        let data = try await file.read(count: memory.count, at: try position(offset))
-        let count = copy(data, into: memory)
+        let count = try await file.read(into: memory.buffer, at: try position(offset))
         file.setPosition(UInt64(offset) + UInt64(count))
         try await fillStat(after, of: file)
         return count
