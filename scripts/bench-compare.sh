@@ -246,13 +246,14 @@ run_fio() {  # dir workload iodepth numjobs
     log "  $name $section: rc=$rc $(fio_figure "$dir/$name.out" "$workload")"
     [ "$rc" = 0 ] || log "    fio stderr: $(tail -3 "$dir/$name.stderr" | tr '\n' ' ')"
 }
-remove_target_file() {
+remove_target_file() { remove_file_named compare.dat; }
+remove_file_named() {  # name — in the volume's root (library) or the target directory (mount, local)
     case "$ACC" in
         library) case "$SYS" in
-                mortar*) mortar_cli rm "mortar://$GHOST:$MORTAR_PORT/$(sys_vol "$SYS")/compare.dat" >>"$LOG" 2>&1 || true ;;
-                gluster*) rm -f "$(mount_point "$SYS")/compare.dat" ;;
+                mortar*) mortar_cli rm "mortar://$GHOST:$MORTAR_PORT/$(sys_vol "$SYS")/$1" >>"$LOG" 2>&1 || true ;;
+                gluster*) rm -f "$(mount_point "$SYS")/$1" ;;
             esac ;;
-        *) rm -f "$TARGET_DIR/compare.dat" ;;
+        *) rm -f "$TARGET_DIR/$1" ;;
     esac
 }
 
@@ -347,13 +348,7 @@ run_qemu() {  # dir
         --export-json "$dir/$ACC-qemu-info.out" "qemu-img info $url" >"$dir/$ACC-qemu-info.stderr" 2>&1 || rc=$?
     record "$dir" "$ACC-qemu-info" --arg kind qemu-info --argjson rc "$rc"
     log "  qemu-info: rc=$rc median $(jq -r '.results[0].median // "n/a"' "$dir/$ACC-qemu-info.out" 2>/dev/null) s"
-    case "$ACC" in
-        library) case "$SYS" in
-                mortar*) mortar_cli rm "mortar://$GHOST:$MORTAR_PORT/$(sys_vol "$SYS")/compare.img" >>"$LOG" 2>&1 || true ;;
-                gluster*) rm -f "$(mount_point "$SYS")/compare.img" ;;
-            esac ;;
-        *) rm -f "$TARGET_DIR/compare.img" ;;
-    esac
+    remove_file_named compare.img
 }
 
 # ---- one system, one access path ----------------------------------------------------------------------------------
