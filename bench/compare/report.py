@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Report of one `scripts/bench-compare.sh` run: Mortar vs GlusterFS 10.3 vs the local disk.
 
-Usage: python3 bench/compare/report.py RUN_DIR [--publish DIR]
+Usage: python3 bench/compare/report.py RUN_DIR [--publish DIR [--readme FILE]]
 
 Reads (format: bench/compare/FORMAT.md) only
   RUN_DIR/meta.json                         the run: machine, software, knobs, systems, reps, quiet_pct
@@ -13,6 +13,7 @@ Writes
   RUN_DIR/summary.md     the readable report (also printed on stdout)
   RUN_DIR/plots/*.svg    library-ratio, fuse-ratio, smallfiles-ratio, throughput, iops (a plot without data is skipped)
   DIR/summary.md, DIR/plots/*.svg   with --publish DIR (e.g. docs/benchmarks/)
+  FILE (the part between its bench-compare markers)   with --readme FILE (e.g. README.md)
 
 A run that failed (rc != 0, missing or broken output, errors > 0, fio job error) has no figure: it is counted and
 shown as "failed N/M", never replaced by a guess. Figures are median [min–max] over the repetitions; ratios are
@@ -983,6 +984,28 @@ def publish(run_dir, target, plots):
             os.remove(dest)
 
 
+README_BEGIN = "<!-- bench-compare: latest published run (report.py --readme writes between these lines) -->"
+README_END = "<!-- bench-compare: end -->"
+
+
+def update_readme(readme, published_dir):
+    """Puts the published summary between the README's markers: headings moved three levels down, plot links
+    pointing at the published copies. A README without both markers is an error, never rewritten elsewhere."""
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise RunError(f"{readme} lacks the markers '{README_BEGIN}' … '{README_END}'")
+    with open(os.path.join(published_dir, "summary.md"), encoding="utf-8") as f:
+        summary = f.read()
+    summary = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", summary, flags=re.M)
+    relative = os.path.relpath(os.path.join(published_dir, "plots"), os.path.dirname(os.path.abspath(readme)))
+    summary = summary.replace("](plots/", f"]({relative}/")
+    text = text[: begin + len(README_BEGIN)] + "\n\n" + summary.strip() + "\n\n" + text[end:]
+    with open(readme, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 # ---- main ------------------------------------------------------------------------------------------------------------
 
 def build_report(run_dir):
@@ -1010,7 +1033,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Report of a scripts/bench-compare.sh run (see bench/compare/FORMAT.md).")
     ap.add_argument("run_dir", metavar="RUN_DIR")
     ap.add_argument("--publish", metavar="DIR", help="also copy summary.md and plots/ into DIR (e.g. docs/benchmarks)")
+    ap.add_argument("--readme", metavar="FILE", help="with --publish: put the report between FILE's bench-compare markers")
     args = ap.parse_args(argv)
+    if args.readme and not args.publish:
+        ap.error("--readme needs --publish (the README links the published plots)")
     try:
         summary, plots, records = build_report(args.run_dir)
     except RunError as e:
@@ -1022,6 +1048,13 @@ def main(argv=None):
     if args.publish:
         publish(args.run_dir, args.publish, plots)
         print(f"report.py: published summary.md and {len(plots)} plots to {args.publish}", file=sys.stderr)
+    if args.readme:
+        try:
+            update_readme(args.readme, args.publish)
+        except RunError as e:
+            print(f"report.py: {e}", file=sys.stderr)
+            return 2
+        print(f"report.py: updated the latest-run section of {args.readme}", file=sys.stderr)
     return 0
 
 

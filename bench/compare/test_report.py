@@ -310,6 +310,48 @@ class PublishRewritesLinks(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(target, "plots", "throughput.svg")))
 
 
+class ReadmeSection(unittest.TestCase):
+    """--readme replaces only the text between the markers, with headings demoted and plot links that resolve."""
+
+    def test_between_markers_only(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            run, docs = os.path.join(tmp, "run"), os.path.join(tmp, "docs", "benchmarks")
+            copy_canned(run)
+            readme = os.path.join(tmp, "README.md")
+            with open(readme, "w") as f:
+                f.write("# Title\n\nbefore\n<!-- bench-compare: latest published run (report.py --readme writes"
+                        " between these lines) -->\nold table\n<!-- bench-compare: end -->\nafter\n")
+            proc = subprocess.run([sys.executable, REPORT, run, "--publish", docs, "--readme", readme],
+                                  capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(readme) as f:
+                text = f.read()
+            self.assertTrue(text.startswith("# Title\n\nbefore\n<!-- bench-compare: latest"), text[:200])
+            self.assertTrue(text.endswith("<!-- bench-compare: end -->\nafter\n"))
+            self.assertNotIn("old table", text)
+            self.assertIn("\n### Mortar vs GlusterFS", text)          # "# " became "### "
+            self.assertIn("| seqwrite 1 MiB (MiB/s) | 1,000 [950–1,050] |", text)
+            links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+            self.assertEqual(len(links), len(PLOTS))
+            for link in links:
+                self.assertTrue(link.startswith("docs/benchmarks/plots/"), link)
+                self.assertTrue(os.path.exists(os.path.join(tmp, link)), link)
+
+    def test_missing_markers_is_an_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = os.path.join(tmp, "run")
+            copy_canned(run)
+            readme = os.path.join(tmp, "README.md")
+            with open(readme, "w") as f:
+                f.write("# no markers\n")
+            proc = subprocess.run([sys.executable, REPORT, run, "--publish", os.path.join(tmp, "d"),
+                                   "--readme", readme], capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("lacks the markers", proc.stderr)
+            with open(readme) as f:
+                self.assertEqual(f.read(), "# no markers\n")
+
+
 class BrokenOutputs(unittest.TestCase):
     """errors > 0, a truncated fio JSON and a missing output each make a failed measurement."""
 
