@@ -106,8 +106,10 @@ static int list_directory(const char *path, int with_attributes, entry_visitor v
         if (directory == NULL) return -1;
         struct dirent *entry;
         struct stat attributes;
-        errno = 0;
-        while ((entry = with_attributes ? glfs_readdirplus(directory, &attributes) : glfs_readdir(directory)) != NULL) {
+        // errno is set before each call, not once: the visitor recurses and may leave errno set, and a stream's end
+        // (NULL with errno unchanged) must not read as an error.
+        while ((errno = 0, entry = with_attributes ? glfs_readdirplus(directory, &attributes)
+                                                   : glfs_readdir(directory)) != NULL) {
             if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
             if (visit(path, entry->d_name, entry->d_type, with_attributes ? &attributes : NULL, context) != 0) {
                 result = -1;
@@ -121,8 +123,7 @@ static int list_directory(const char *path, int with_attributes, entry_visitor v
     DIR *directory = opendir(path);
     if (directory == NULL) return -1;
     struct dirent *entry;
-    errno = 0;
-    while ((entry = readdir(directory)) != NULL) {
+    while ((errno = 0, entry = readdir(directory)) != NULL) {
         if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
         if (visit(path, entry->d_name, entry->d_type, NULL, context) != 0) { result = -1; break; }
     }
@@ -194,7 +195,10 @@ static int walk_entry(const char *parent, const char *name, unsigned char type, 
         if (stat_path(path, &attributes) != 0) { walk->errors++; return 0; }
         is_directory = S_ISDIR(attributes.st_mode);
     }
-    if (is_directory && list_directory(path, walk->with_attributes, walk_entry, walk) != 0) walk->errors++;
+    if (is_directory && list_directory(path, walk->with_attributes, walk_entry, walk) != 0) {
+        fprintf(stderr, "compare-tool: listing %s: %s\n", path, strerror(errno));
+        walk->errors++;
+    }
     return 0;
 }
 
