@@ -4,7 +4,7 @@
 # Mortar's drop-in, the same fio binary and job file) and through its FUSE mount. Not part of CI.
 #
 #   make bench-compare                      # full mode, for the README: 3 repetitions, 1 GiB files, 10,000 small
-#                                           # files, a 20,000-entry tree, a 1 GiB VM image (about 90 minutes)
+#                                           # files, a 20,000-entry tree, a 1 GiB VM image (about 100 minutes)
 #   QUICK=1 make bench-compare              # quick mode for development: 1 repetition, small sizes (about 10 min)
 #   SYSTEMS="mortar1 gluster1" QUICK=1 bash scripts/bench-compare.sh      # any subset of the systems
 #   python3 bench/compare/report.py /tmp/mortar-bench-compare/<run id>   # redo the report of a run
@@ -27,7 +27,7 @@
 #               server: the CPU time of the system's server processes during the run).
 # Output: RESULTS_DIR/<run id>/: meta.json, raw/ (every program's output + a .meta.json per measurement, format in
 # bench/compare/FORMAT.md), results.json, summary.md and plots/*.svg from bench/compare/report.py (also printed).
-# PUBLISH=docs/benchmarks copies the report and plots there (what the README shows).
+# PUBLISH=docs/benchmarks copies the report and plots there and rewrites README.md's latest-run section.
 # Needs root (drop_caches, GlusterFS, mounts), a free 127.0.0.1:24007 for GlusterFS and a free MORTAR_PORT.
 set -euo pipefail
 
@@ -61,7 +61,7 @@ BENCH_ROOT=${BENCH_ROOT:-/srv/mortar-bench-compare}   # Mortar bricks, mount poi
 SHARED_BENCH=${SHARED_BENCH:-/work/shared/bench}
 GLUSTER_PURGE=${GLUSTER_PURGE:-auto}   # 1: the final teardown deletes gv1/gv3 and /srv/gbase; auto: only if
                                        # /srv/gbase did not exist before this run; 0: never
-PUBLISH=${PUBLISH:-}                   # a directory to copy summary.md and the plots into
+PUBLISH=${PUBLISH:-}                   # a directory to copy summary.md and the plots into (README's section follows)
 BUILD=${BUILD:-1}                      # 1: build mortar (release) and the libgfapi drop-in first; 0: use MORTAR_BINARY, GFAPI_DIR
 # -------------------------------------------------------------------------------------------------------------------
 
@@ -409,4 +409,4 @@ for rep in $(seq 1 "$REPS"); do
 done
 rm -f "$SOURCE_IMAGE"
 log "all measurements done; report:"
-python3 "$REPO/bench/compare/report.py" "$OUT" ${PUBLISH:+--publish "$PUBLISH"}
+python3 "$REPO/bench/compare/report.py" "$OUT" ${PUBLISH:+--publish "$PUBLISH" --readme "$REPO/README.md"}
