@@ -14,6 +14,13 @@ struct DirectoryEntryCacheTests {
         return (Volume(stack: harness, name: "memory"), harness)
     }
 
+    /// Creates /a/b/file and stats it, so `volume` remembers /a and /a/b.
+    private func rememberFile(in volume: Volume) async throws {
+        try await volume.makeDirectories("/a/b")
+        try await volume.makeNode("/a/b/file", type: .regular, permissions: 0o644)
+        _ = try await volume.attributes("/a/b/file")
+    }
+
     @Test("a repeated stat looks up only the last component")
     func repeatedStat() async throws {
         let (volume, harness) = makeVolume()
@@ -34,9 +41,7 @@ struct DirectoryEntryCacheTests {
     @Test("this client's rename of a directory is seen at once")
     func ownRename() async throws {
         let (volume, _) = makeVolume()
-        try await volume.makeDirectories("/a/b")
-        try await volume.makeNode("/a/b/file", type: .regular, permissions: 0o644)
-        _ = try await volume.attributes("/a/b/file")
+        try await rememberFile(in: volume)
         try await volume.rename("/a", to: "/renamed")
         await #expect(throws: FileSystemError.self) { try await volume.attributes("/a/b/file") }
         #expect(try await volume.attributes("/renamed/b/file").type == .regular)
@@ -77,9 +82,7 @@ struct DirectoryEntryCacheTests {
     @Test("each identity makes its own lookups")
     func perIdentity() async throws {
         let (volume, harness) = makeVolume()
-        try await volume.makeDirectories("/a/b")
-        try await volume.makeNode("/a/b/file", type: .regular, permissions: 0o644)
-        _ = try await volume.attributes("/a/b/file")
+        try await rememberFile(in: volume)
         volume.setCredentials(Volume.Credentials(userID: 1000, groupID: 1000))
         harness.clearRecorded()
         _ = try await volume.attributes("/a/b/file")
@@ -89,9 +92,7 @@ struct DirectoryEntryCacheTests {
     @Test("a directory's permission change empties the cache")
     func permissionChange() async throws {
         let (volume, harness) = makeVolume()
-        try await volume.makeDirectories("/a/b")
-        try await volume.makeNode("/a/b/file", type: .regular, permissions: 0o644)
-        _ = try await volume.attributes("/a/b/file")
+        try await rememberFile(in: volume)
         try await volume.setAttributes("/a", AttributeChanges(permissions: 0o700))
         harness.clearRecorded()
         _ = try await volume.attributes("/a/b/file")

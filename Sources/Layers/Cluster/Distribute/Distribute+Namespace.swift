@@ -26,25 +26,21 @@ extension Distribute {
         context: OperationContext
     ) async throws -> CreatedFile {
         var child = hashedChild(name, in: parent)
-        // With one child there is nowhere else the name could be (no link files, no directory copies elsewhere):
-        // that child's create settles existence itself, and a small-file create saves a round trip.
-        guard children.count > 1 else {
-            let created = try await children[child].create(
-                name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
-            state.withLock { $0.learn(created.file.id, .child(child)) }
-            let file = try await register(child: child, file: created.file, context: context)
-            return CreatedFile(file: file, attributes: created.attributes)
-        }
         var isNew = false
-        switch try await resolveIfPresent(name, in: parent, context: context) {
-        case .directory where flags.contains(.exclusive), .object where flags.contains(.exclusive):
-            throw FileSystemError(.exists, "'\(name)' already exists in directory \(parent)")
-        case .directory:
-            throw FileSystemError(.isDirectory, "'\(name)' in \(parent) is a directory")
-        case .object(let holder, _, _):
-            child = holder  // the holder's create opens the existing file
-        case nil:
-            isNew = true
+        // With one child there is nowhere else the name could be (no link files, no directory copies elsewhere):
+        // that child's create settles existence itself, and a small-file create saves a round trip. (Directory
+        // times need no touch either: child 0 is the only copy.)
+        if children.count > 1 {
+            switch try await resolveIfPresent(name, in: parent, context: context) {
+            case .directory where flags.contains(.exclusive), .object where flags.contains(.exclusive):
+                throw FileSystemError(.exists, "'\(name)' already exists in directory \(parent)")
+            case .directory:
+                throw FileSystemError(.isDirectory, "'\(name)' in \(parent) is a directory")
+            case .object(let holder, _, _):
+                child = holder  // the holder's create opens the existing file
+            case nil:
+                isNew = true
+            }
         }
         let created = try await children[child].create(
             name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
