@@ -86,8 +86,8 @@ let package = Package(
                 path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
         .target(name: "MortarDaemon", dependencies: ["MortarCore", "MortarCatalog", "MortarManagementAPI",
                                                      "MortarMembership", "MortarVolumeSpec", "MortarTransport",
-                                                     "MortarWire", nio, nioPosix, nioHTTP1, logging,
-                                                     serviceLifecycle],
+                                                     "MortarWire", "CMortarLinux", nio, nioPosix, nioHTTP1,
+                                                     logging, serviceLifecycle],
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
         .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarVolumeSpec", "MortarTransport", "MortarWire",

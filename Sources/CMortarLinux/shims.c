@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <linux/falloc.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -41,6 +42,10 @@ int cmortar_exit_with_parent(int expected_parent_pid) {
     if (expected_parent_pid > 0 && getppid() != expected_parent_pid) return -1;
     return 0;
 }
+int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
 ssize_t cmortar_lgetxattr(const char *path, const char *name, void *value, size_t size) {
     return lgetxattr(path, name, value, size);
 }

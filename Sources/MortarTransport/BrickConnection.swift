@@ -38,8 +38,13 @@ public final class BrickConnection: Sendable {
         do {
             switch endpoint {
             case .tcp(let host, let port):
-                channel = try await bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connect(host: host, port: port).get()
+                let tcp = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // Address literals skip NIO's resolver, which runs on Dispatch and hangs in a forked child.
+                if let address = try? SocketAddress(ipAddress: host, port: port) {
+                    channel = try await tcp.connect(to: address).get()
+                } else {
+                    channel = try await tcp.connect(host: host, port: port).get()
+                }
             case .unixSocket(let path):
                 channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
             }

@@ -49,5 +49,8 @@ VOLUME=demo HOST=127.0.0.1 PORT=24007 bash "$here/api-test.sh"
 cleanup
 trap - EXIT
 
+echo "== gfapi: glfs_init in a loop on a replica 3 volume, and the reasons a connect fails"
+bash "$here/init-loop.sh"
+
 echo "== gfapi: fio, qemu and tgt"
 bash "$here/programs.sh"

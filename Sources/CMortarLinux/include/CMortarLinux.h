@@ -2,6 +2,7 @@
 #define CMORTAR_LINUX_H
 #include <sys/types.h>
 #include <stdint.h>
+#include <spawn.h>
 
 /// Linux calls that Glibc's Swift overlay does not expose directly (variadic, or behind _GNU_SOURCE).
 int cmortar_fallocate(int fd, int mode, int64_t offset, int64_t length);
@@ -30,6 +31,9 @@ extern const int cmortar_o_path;
 /// Asks the kernel to send SIGTERM to this process when its parent exits (prctl PR_SET_PDEATHSIG), so a brick
 /// never outlives the daemon that supervises it. Returns -1 if the parent is already gone.
 int cmortar_exit_with_parent(int expected_parent_pid);
+/// Has a spawned child close every descriptor from `lowest` up before it runs (glibc's closefrom file action), so
+/// a child inherits none of the parent's sockets, listeners or files beyond the ones its actions set up.
+int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 extern const int cmortar_xattr_create;
 extern const int cmortar_xattr_replace;
 extern const long cmortar_utime_now;

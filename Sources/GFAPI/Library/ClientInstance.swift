@@ -90,9 +90,24 @@ final class ClientInstance: Sendable {
             logger.info("connected", metadata: ["servers": "\(addresses)"])
         } catch {
             state.withLock { $0.phase = .failed }
-            logger.error("cannot connect to volume \(volumeName): \(error)")
+            let reason = "cannot connect to volume \(volumeName): \(error)"
+            logger.error("\(reason)")
+            // Programs print only a generic line for a failed glfs_init (fio: "Is glusterd running?") and the log
+            // is often a file nobody reads, so the reason also goes to standard error — once per process, since a
+            // program retrying in a loop should not flood its terminal. Not when the log already is stderr.
+            if !log.isStandardError { Self.reportFirstConnectFailure(reason) }
             throw error
         }
+    }
+
+    /// Whether this process has already printed a failed connect's reason on standard error.
+    private static let connectFailureReported = Atomic<Bool>(false)
+
+    private static func reportFirstConnectFailure(_ reason: String) {
+        guard !connectFailureReported.exchange(true, ordering: .relaxed) else { return }
+        let line = Array("libgfapi (mortar): \(reason)\n".utf8)
+        // Best effort by nature: if standard error is closed or full, there is nowhere else to say it.
+        _ = line.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// Takes the instance out of service: later calls fail, and the caller closes what was open (`glfs_fini`).

@@ -13,6 +13,9 @@ final class LogDestination: Sendable {
     /// Logs warnings and errors to standard error until the application chooses.
     static let standard = LogDestination(descriptor: STDERR_FILENO, owns: false, level: .warning)
 
+    /// Whether this destination writes to the process's standard error.
+    var isStandardError: Bool { descriptor == STDERR_FILENO }
+
     private init(descriptor: Int32, owns: Bool, level: Logger.Level?) {
         self.descriptor = descriptor
         self.ownsDescriptor = owns

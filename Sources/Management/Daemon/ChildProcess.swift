@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CMortarLinux
 import MortarCore
 
 /// A child process whose exit any task can await.
@@ -23,7 +24,10 @@ final class ChildProcess: Sendable {
     }
 
     /// Starts `arguments[0]` (an absolute path) with the rest as its arguments, appending its output and errors
-    /// to `logPath` and reading from /dev/null.
+    /// to `logPath` and reading from /dev/null. The child gets descriptors 0, 1 and 2 and nothing else: without
+    /// this, every brick held the daemon's listening socket and whatever management connections happened to be
+    /// open at spawn time (NIO does not open sockets close-on-exec), so a connection the daemon had closed stayed
+    /// open in a brick, and a stopped daemon's port stayed bound.
     static func spawn(arguments: [String], logPath: String) async throws(FileSystemError) -> ChildProcess {
         guard let executable = arguments.first, executable.hasPrefix("/") else {
             throw FileSystemError.invalidArgument("child command '\(arguments.first ?? "")' is not an absolute path")
@@ -39,6 +43,9 @@ final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        guard cmortar_spawn_close_from(&actions, 3) == 0 else {
+            throw FileSystemError.fromErrno("posix_spawn_file_actions_addclosefrom_np", arguments[0], errno: errno)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -113,7 +113,7 @@ actor HostAgent {
         do {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
-                .connect(host: "127.0.0.1", port: port).get()
+                .connect(to: SocketAddress(ipAddress: "127.0.0.1", port: port)).get()
             try? await channel.close()
             return true
         } catch {

@@ -16,10 +16,13 @@ extension ManagementServer {
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
                 headers.add(name: "Connection", value: "close")
-                try await outbound.write(.head(HTTPResponseHead(version: head.version, status: response.status,
-                                                                headers: headers)))
-                try await outbound.write(.body(.byteBuffer(response.body)))
-                try await outbound.write(.end(nil))
+                // One write for the whole response: the client closes as soon as it has the body it was promised
+                // (Content-Length), so an `.end` written separately could find the channel closed.
+                try await outbound.write(contentsOf: [
+                    .head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)),
+                    .body(.byteBuffer(response.body)),
+                    .end(nil),
+                ])
             }
         } catch {
             logger.notice("closed management connection", metadata: ["peer": "\(peer)", "reason": "\(error)"])

@@ -40,15 +40,25 @@ enum HTTPExchange {
     ) async throws -> Reply {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
-            channel = try await ClientBootstrap(group: group)
+            let bootstrap = ClientBootstrap(group: group)
                 .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                            wrappingChannelSynchronously: channel)
-                    }
+            let initializer: @Sendable (any Channel) -> EventLoopFuture<
+                NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+            > = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: channel)
                 }
+            }
+            // An address literal is connected to directly: NIO resolves names on a Dispatch queue, and Dispatch
+            // does not work in a child forked from a process that used it (a program that called glfs_init and
+            // then forked would never connect). Only a real host name goes through the resolver.
+            if let address = try? SocketAddress(ipAddress: host, port: port) {
+                channel = try await bootstrap.connect(to: address, channelInitializer: initializer)
+            } else {
+                channel = try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+            }
         } catch {
             throw FileSystemError(
                 .connectionRefused, "cannot reach the mortar daemon at \(host):\(port): \(reason(error))")
@@ -59,9 +69,14 @@ enum HTTPExchange {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: "\(body?.readableBytes ?? 0)")
             head.headers.add(name: "Connection", value: "close")
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(body))) }
-            try await outbound.write(.end(nil))
+            // The whole request in one write. Written part by part, the daemon could answer and close as soon as
+            // the head arrived (a GET has no body), before this side had handed over its `.end`: that write then
+            // failed on the closed channel and a request that had been answered in full was reported as a lost
+            // connection — the random glfs_init failures.
+            var parts: [HTTPClientRequestPart] = [.head(head)]
+            if let body { parts.append(.body(.byteBuffer(body))) }
+            parts.append(.end(nil))
+            try await outbound.write(contentsOf: parts)
             return try await readReply(inbound, from: "\(host):\(port)")
         }
     }
