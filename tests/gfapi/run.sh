@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the libgfapi drop-in, as scripts/test.sh runs them: the ABI check against the Debian programs that
-# link libgfapi, the C API test against a fresh two-brick volume, then fio, qemu and tgt (programs.sh, which starts
-# its own cluster). Needs: GFAPI_DIR (the built library), MORTAR_BINARY; port 24007 free (tgt's glfs backing store
-# only talks to the default port).
+# link libgfapi, the C API test against a fresh two-brick volume, then fio, qemu, tgt and Samba (programs.sh, which
+# starts its own cluster). Needs: GFAPI_DIR (the built library), MORTAR_BINARY; port 24007 free (tgt's glfs backing
+# store only talks to the default port).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${GFAPI_DIR:?set GFAPI_DIR to the directory holding libgfapi.so.0}"
@@ -49,5 +49,5 @@ VOLUME=demo HOST=127.0.0.1 PORT=24007 bash "$here/api-test.sh"
 cleanup
 trap - EXIT
 
-echo "== gfapi: fio, qemu and tgt"
+echo "== gfapi: fio, qemu, tgt and Samba"
 bash "$here/programs.sh"
