@@ -15,11 +15,13 @@ fi
 # Debian packages: iproute2 (network namespaces for the multi-host test), python3 (test helpers),
 # attr (getfattr, to show FileIDs on bricks), util-linux (mount for the disk-full test), procps (pgrep/pkill);
 # for the libgfapi drop-in's tests: the programs that link libgfapi (fio, qemu's gluster block driver, tgt's glfs
-# backing store), libiscsi's tools, GlusterFS's header and gcc for the C API test, binutils (readelf), jq;
+# backing store, Samba's vfs_glusterfs with smbd and smbclient), libiscsi's tools, GlusterFS's header and gcc for
+# the C API test, binutils (readelf), jq;
 # for the FUSE mount: fuse3 and libfuse3-dev (fusermount3, the library and its headers) and the real tools its
 # tests run on it: rsync, git, sqlite3, tar.
 packages=(iproute2 python3 attr util-linux procps
-          fio qemu-utils qemu-block-extra tgt tgt-glusterfs libiscsi-bin libglusterfs-dev gcc binutils jq
+          fio qemu-utils qemu-block-extra tgt tgt-glusterfs samba samba-vfs-modules smbclient
+          libiscsi-bin libglusterfs-dev gcc binutils jq
           fuse3 libfuse3-dev rsync git sqlite3 tar)
 missing=()
 for package in "${packages[@]}"; do

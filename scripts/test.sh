@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test: installs what is missing, builds, runs the Swift test suite
 # (unit, layer, conformance, randomised, integration with real processes), the three-host network test, and the
-# libgfapi drop-in under its ABI check, a C test of every exported function, and fio, qemu and tgt.
+# libgfapi drop-in under its ABI check, a C test of every exported function, and fio, qemu, tgt and Samba.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh

@@ -137,9 +137,7 @@ extension Volume {
         var parts: [String] = []
         for component in Self.components(path) {
             if component == ".." {
-                guard parts.popLast() != nil else {
-                    throw FileSystemError(.permissionDenied, "path climbs above the volume root with '..'")
-                }
+                if parts.popLast() == nil { try climbAboveRoot() }
             } else {
                 parts.append(component)
             }

@@ -4,7 +4,8 @@ import Synchronization
 
 /// Path resolution on the client: a path is walked one lookup per component from the root or the working
 /// directory, following symbolic links (absolute link targets resolve inside the volume) up to
-/// `Limits.symbolicLinkFollowsMax` times. `..` never climbs above the volume root: a path that tries is refused.
+/// `Limits.symbolicLinkFollowsMax` times. `..` never climbs above the volume root: a path that tries is refused, or
+/// stays at the root (``setParentOfRootIsRoot(_:)``).
 extension Volume {
     struct Step {
         var id: FileID
@@ -17,6 +18,13 @@ extension Volume {
             throw FileSystemError(.nameTooLong, "path of \(path.utf8.count) bytes exceeds \(Limits.pathByteCountMax)")
         }
         guard !path.isEmpty else { throw FileSystemError.notFound("empty path") }
+    }
+
+    /// `..` at the root: stays there when the root is its own parent, else refused.
+    func climbAboveRoot() throws {
+        guard state.withLock({ $0.parentOfRootIsRoot }) else {
+            throw FileSystemError(.permissionDenied, "path climbs above the volume root with '..'")
+        }
     }
 
     static func components(_ path: String) -> [String] {
@@ -109,10 +117,7 @@ extension Volume {
                 walk.last = nil
             }
             if name == ".." {
-                guard walk.directories.count > 1 else {
-                    throw FileSystemError(.permissionDenied, "path climbs above the volume root with '..'")
-                }
-                walk.directories.removeLast()
+                if walk.directories.count > 1 { walk.directories.removeLast() } else { try climbAboveRoot() }
                 continue
             }
             try EntryName.validate(name)
@@ -164,11 +169,12 @@ extension Volume {
         var follows = 0
         while let name = pending.popFirst() {
             if name == ".." {
-                guard !names.isEmpty else {
-                    throw FileSystemError(.permissionDenied, "path climbs above the volume root with '..'")
+                if names.isEmpty {
+                    try climbAboveRoot()
+                } else {
+                    names.removeLast()
+                    parents.removeLast()
                 }
-                names.removeLast()
-                parents.removeLast()
                 continue
             }
             try EntryName.validate(name)

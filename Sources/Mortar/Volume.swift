@@ -24,6 +24,7 @@ public final class Volume: Sendable {
     struct VolumeState {
         var credentials = Credentials()
         var workingDirectory = "/"
+        var parentOfRootIsRoot = false
         var isClosed = false
         var directoryEntries = DirectoryEntryCache(
             lifetime: .milliseconds(Int64(Limits.directoryEntryCacheLifetimeMillisecondsMax)),
@@ -63,6 +64,14 @@ public final class Volume: Sendable {
     /// Performs operations as this identity from now on.
     public func setCredentials(_ credentials: Credentials) {
         state.withLock { $0.credentials = credentials }
+    }
+
+    /// What `..` at the volume root names: by default nothing (a path that climbs above the root is refused with
+    /// EACCES, so a path given to the CLI can never seem to leave the volume); with `true` the root itself, as in
+    /// POSIX and GlusterFS's library — the C drop-in's choice, since its programs stat "/.." (Samba, listing the
+    /// root of a share) and expect the root.
+    public func setParentOfRootIsRoot(_ isRoot: Bool) {
+        state.withLock { $0.parentOfRootIsRoot = isRoot }
     }
 
     /// Disconnects from every brick. Files still open fail afterwards with EBADF/ENOTCONN.

@@ -5,8 +5,8 @@
 #
 # Fails (exit 1, one "FAIL:" line per problem) when
 #   - the SONAME is not exactly libgfapi.so.0;
-#   - a glfs_* symbol that fio, qemu's block-gluster.so or tgt's bs_glfs.so imports is not exported with the
-#     version node that consumer requires;
+#   - a glfs_* symbol that fio, qemu's block-gluster.so, tgt's bs_glfs.so or Samba's vfs_glusterfs module imports
+#     is not exported with the version node that consumer requires;
 #   - an export's version differs from the version GlusterFS's own /usr/lib/x86_64-linux-gnu/libgfapi.so.0
 #     gives that name (default "@@" against default, compat "@" against compat), or the name is unknown to it;
 #   - anything other than glfs_* functions (and the version-node marker symbols) is exported — the strays
@@ -29,9 +29,10 @@ declare -A CONSUMERS=(
     [fio]=/usr/bin/fio
     [qemu]=/usr/lib/x86_64-linux-gnu/qemu/block-gluster.so
     [tgt]=/usr/lib/tgt/backing-store/bs_glfs.so
+    [samba]=/usr/lib/x86_64-linux-gnu/samba/vfs/glusterfs.so
 )
-CONSUMER_ORDER=(fio qemu tgt)
-CONSUMER_PACKAGES=(fio qemu-block-extra qemu-utils tgt tgt-glusterfs)
+CONSUMER_ORDER=(fio qemu tgt samba)
+CONSUMER_PACKAGES=(fio qemu-block-extra qemu-utils tgt tgt-glusterfs samba samba-vfs-modules smbclient)
 
 die() { echo "abi-check.sh: $*" >&2; exit 2; }
 failures=0

@@ -964,6 +964,43 @@ static void test_open_creat(glfs_t *fs)
     EXPECT_NULL("glfs_open(O_RDWR) on a directory -> EISDIR", EISDIR, glfs_open(fs, P("odir"), O_RDWR));
     EXPECT_NULL("glfs_open(O_WRONLY) on a directory -> EISDIR", EISDIR,
                 glfs_open(fs, P("odir"), O_WRONLY));
+    EXPECT_NULL("glfs_open(O_RDONLY|O_TRUNC) on a directory -> EISDIR", EISDIR,
+                glfs_open(fs, P("odir"), O_RDONLY | O_TRUNC));
+
+    /* A directory opens read-only, as on GlusterFS 10 (Samba opens every path it resolves with
+     * O_RDONLY|O_NONBLOCK): the descriptor answers the attribute calls and lists the directory. */
+    step("glfs_open of a directory");
+    glfs_fd_t *dfd = glfs_open(fs, P("odir"), O_RDONLY | O_NONBLOCK);
+    if (CHECK(dfd != NULL, "glfs_open(O_RDONLY|O_NONBLOCK) on a directory -> fd", "errno %s", errname(errno))) {
+        struct stat dst;
+        int r = glfs_fstat(dfd, &dst);
+        CHECK(r == 0 && S_ISDIR(dst.st_mode), "glfs_fstat on it: a directory", "ret %d errno %s mode %o", r,
+              errname(errno), (unsigned)dst.st_mode);
+        EXPECT_ZERO("glfs_fchmod(0750) on it", glfs_fchmod(dfd, 0750));
+        r = glfs_stat(fs, P("odir"), &dst);
+        CHECK(r == 0 && (dst.st_mode & 07777) == 0750, "the directory's mode is now 0750", "ret %d mode %o", r,
+              (unsigned)dst.st_mode);
+        EXPECT_ZERO("glfs_fsetxattr(user.dosattrib) on it", glfs_fsetxattr(dfd, "user.dosattrib", "dx", 2, 0));
+        char xv[8] = { 0 };
+        ssize_t xn = glfs_fgetxattr(dfd, "user.dosattrib", xv, sizeof xv);
+        CHECK(xn == 2 && memcmp(xv, "dx", 2) == 0, "glfs_fgetxattr on it reads the value back", "ret %zd errno %s",
+              xn, errname(errno));
+        struct timespec times[2] = { { 1000000000, 0 }, { 1200000000, 0 } };
+        EXPECT_ZERO("glfs_futimens on it", glfs_futimens(dfd, times));
+        r = glfs_stat(fs, P("odir"), &dst);
+        CHECK(r == 0 && dst.st_mtime == 1200000000, "the directory's mtime is set", "ret %d mtime %lld", r,
+              (long long)dst.st_mtime);
+        struct dirent *de = glfs_readdir(dfd);
+        CHECK(de != NULL && strcmp(de->d_name, ".") == 0, "glfs_readdir on it: '.' first", "%s",
+              de ? de->d_name : "NULL");
+        char rb[4];
+        EXPECT_FAIL("glfs_read on it -> EISDIR", EISDIR, glfs_read(dfd, rb, sizeof rb, 0));
+        EXPECT_ZERO("glfs_close on it -> 0", glfs_close(dfd));
+    }
+    struct stat rootst, upst;
+    int r1 = glfs_stat(fs, "/", &rootst), r2 = glfs_stat(fs, "/..", &upst);
+    CHECK(r1 == 0 && r2 == 0 && upst.st_ino == rootst.st_ino, "glfs_stat(\"/..\") is the root, as in POSIX",
+          "ret %d/%d errno %s", r1, r2, errname(errno));
     EXPECT_NULL("glfs_open on a missing file -> ENOENT", ENOENT, glfs_open(fs, P("missing"), O_RDONLY));
     EXPECT_NULL("glfs_open with a missing parent -> ENOENT", ENOENT,
                 glfs_open(fs, P("nodir/file"), O_RDONLY));

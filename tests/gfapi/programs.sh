@@ -7,9 +7,12 @@
 #   tgt   tgtd with the glfs backing store: the LUN is listed, inquiry and capacity over iSCSI, data written over
 #         iSCSI reads back over iSCSI and through gluster://, then every iscsi-test-cu family; every family that
 #         passes on GlusterFS 10.3 (iscsi-families-glusterfs-10.3.txt) must pass here
+#   samba smbd with vfs_glusterfs on 127.0.0.1:$SMB_PORT only (private config and state): smbclient creates,
+#         overwrites, renames, lists, reads back (cmp) and deletes files and directories; every step checked;
+#         the smbd serving the share must have mapped GFAPI_DIR's libgfapi.so.0 (/proc/PID/maps)
 #
-#   MORTAR_BINARY=/path/mortar GFAPI_DIR=/dir/with/libgfapi.so.0 tests/gfapi/programs.sh [fio] [qemu] [tgt]
-#   tests/gfapi/programs.sh --target glusterfs [fio] [qemu] [tgt]     # calibration against GlusterFS
+#   MORTAR_BINARY=/path/mortar GFAPI_DIR=/dir/with/libgfapi.so.0 tests/gfapi/programs.sh [fio] [qemu] [tgt] [samba]
+#   tests/gfapi/programs.sh --target glusterfs [fio] [qemu] [tgt] [samba]     # calibration against GlusterFS
 #   tests/gfapi/programs.sh --target glusterfs --record-families tgt   # re-measure the required iSCSI families
 #
 # --target mortar (default) starts its own cluster (`$MORTAR_BINARY up --dir <tmp> --bricks 2`, volume demo on
@@ -20,7 +23,7 @@
 # Knobs (environment): FIO_SIZE_MB (256), FIO_MIX_MB (64), LUN_MB (16), FAMILY_TIMEOUT (600 s per iscsi-test-cu
 # family), ISCSI_FAMILIES (default: every SCSI.* and iSCSI.* family), ISCSI_PARALLEL_FAMILIES (run on their own
 # targets alongside the rest; default SCSI.WriteSame10 SCSI.WriteSame16), ISCSI_PORT (13260), TGT_CONTROL_PORT (23),
-# LOG_DIR (copy every log there before the temporary directory is removed).
+# SMB_PORT (4450), LOG_DIR (copy every log there before the temporary directory is removed).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,12 +35,12 @@ while [ $# -gt 0 ]; do
         --target) TARGET=${2:?--target needs mortar or glusterfs}; shift 2 ;;
         --target=*) TARGET=${1#--target=}; shift ;;
         --record-families) RECORD_FAMILIES=1; shift ;;
-        fio | qemu | tgt) PARTS+=("$1"); shift ;;
+        fio | qemu | tgt | samba) PARTS+=("$1"); shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "programs.sh: unknown argument '$1' (parts: fio qemu tgt; options: --target mortar|glusterfs, --record-families)" >&2; exit 2 ;;
+        *) echo "programs.sh: unknown argument '$1' (parts: fio qemu tgt samba; options: --target mortar|glusterfs, --record-families)" >&2; exit 2 ;;
     esac
 done
-[ ${#PARTS[@]} -gt 0 ] || PARTS=(fio qemu tgt)
+[ ${#PARTS[@]} -gt 0 ] || PARTS=(fio qemu tgt samba)
 
 FIO_SIZE_MB=${FIO_SIZE_MB:-256}
 FIO_MIX_MB=${FIO_MIX_MB:-64}
@@ -47,12 +50,13 @@ ISCSI_FAMILIES=${ISCSI_FAMILIES:-}
 ISCSI_PARALLEL_FAMILIES=${ISCSI_PARALLEL_FAMILIES-SCSI.WriteSame10 SCSI.WriteSame16}
 ISCSI_PORT=${ISCSI_PORT:-13260}
 TGT_CONTROL_PORT=${TGT_CONTROL_PORT:-23}
+SMB_PORT=${SMB_PORT:-4450}
 LOG_DIR=${LOG_DIR:-}
 FIO_TIMEOUT=${FIO_TIMEOUT:-420}      # one fio process (three jobs, each with connect and teardown)
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-180}    # one qemu-img / qemu-io command
 FAMILIES_FILE=$HERE/iscsi-families-glusterfs-10.3.txt
 GHOST=127.0.0.1
-PACKAGES=(fio qemu-utils qemu-block-extra tgt tgt-glusterfs libiscsi-bin jq)
+PACKAGES=(fio qemu-utils qemu-block-extra tgt tgt-glusterfs libiscsi-bin jq samba samba-vfs-modules smbclient)
 
 case "$TARGET" in
     mortar)
@@ -215,11 +219,30 @@ stop_tgtd() {
     rmdir /var/run/tgtd 2>/dev/null || true
 }
 
+# smbd and its children (one per client connection, plus helpers) carry our private config's path in their
+# command line: only those are stopped.
+stop_smbd() {
+    local f=$WORK/smbd.pid pid conf=$WORK/samba/smb.conf
+    [ -s "$f" ] || return 0
+    pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "programs.sh: smbd $pid did not stop within 10 s; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    local left p
+    left=$(ps -eo pid=,args= | awk -v c="$conf" 'index($0, c) && !/awk/ { print $1 }')
+    for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
+    rm -f "$f"
+}
+
 cleanup() {
     local rc=$?
     set +e
     trap - EXIT INT TERM
     stop_tgtd
+    stop_smbd
     if [ "$CLUSTER_STARTED" = 1 ]; then
         # only a daemon this script started (its pid file is in our directory) is stopped
         if [ -s "$WORK/cluster/daemon.pid" ]; then
@@ -245,7 +268,7 @@ cleanup() {
     fi
     if [ "$TARGET" = glusterfs ]; then
         if mountpoint -q "/mnt/$VOL"; then
-            rm -f "/mnt/$VOL/$P"*
+            rm -rf "/mnt/$VOL/$P"*    # (samba's directories too, if a failure left them)
         else
             echo "programs.sh: /mnt/$VOL is not mounted: test files $P* stay in GlusterFS volume $VOL" >&2
         fi
@@ -737,6 +760,188 @@ record_families() {  # table
     } >"$FAMILIES_FILE.tmp"
     mv "$FAMILIES_FILE.tmp" "$FAMILIES_FILE"
     say "[$PART] wrote $FAMILIES_FILE ($(awk 'NR > 1 && $2 == "PASS"' "$table" | wc -l) families)"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# samba
+
+SMB_MODULE=/usr/lib/x86_64-linux-gnu/samba/vfs/glusterfs.so
+SMB_USER=root
+SMB_PASSWORD=
+# One smbclient session against the share, output in $WORK/smb.out (and the log). Returns smbclient's status.
+smb_cmd() {  # commands
+    local out=$WORK/smb.out log=$LOGS/smbclient.log rc=0
+    echo "+ smbclient //$GHOST/mortar -c '$1'" >>"$log"
+    timeout -k 10 60 smbclient -s "$WORK/samba/client.conf" -p "$SMB_PORT" -U "$SMB_USER%$SMB_PASSWORD" \
+        "//$GHOST/mortar" -c "$1" >"$out" 2>&1 || rc=$?
+    cat "$out" >>"$log"
+    echo "rc=$rc" >>"$log"
+    return "$rc"
+}
+# The same, failing the part unless every command succeeded: smbclient exits 0 although a mkdir, rename or del
+# failed, so an NT_STATUS_ in the output fails too.
+smb_must() {  # what commands
+    local what=$1 t0 rc=0
+    t0=$(now)
+    smb_cmd "$2" || rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        excerpt "$WORK/smb.out"; fail "$what: smbclient timed out after 60 s (hang?): $2"
+    fi
+    if [ "$rc" != 0 ] || grep -q 'NT_STATUS_' "$WORK/smb.out"; then
+        excerpt "$WORK/smb.out"; excerpt "$LOGS/smbd.log"
+        fail "$what: smbclient exit $rc or an NT_STATUS error: $2"
+    fi
+    say "[$PART] $what: ok ($(since "$t0") s)"
+}
+# "attributes size" of NAME in the listing smb_cmd last printed; empty when it is not listed.
+smb_listed() {  # name
+    awk -v n="$1" '$1 == n { print $2, $3 }' "$WORK/smb.out"
+}
+smb_expect_listed() {  # what name attribute-pattern size
+    local got
+    got=$(smb_listed "$2")
+    [ -n "$got" ] || { excerpt "$WORK/smb.out"; fail "$1: '$2' is not listed"; }
+    [[ "${got% *}" =~ $3 ]] || { excerpt "$WORK/smb.out"; fail "$1: '$2' has attributes '${got% *}', expected /$3/"; }
+    [ -z "$4" ] || [ "${got#* }" = "$4" ] || { excerpt "$WORK/smb.out"; fail "$1: '$2' has size ${got#* }, expected $4"; }
+}
+smb_expect_absent() {  # what name
+    [ -z "$(smb_listed "$2")" ] || { excerpt "$WORK/smb.out"; fail "$1: '$2' is still listed"; }
+}
+
+start_smbd() {
+    local dir=$WORK/samba
+    mkdir -p "$dir"/{private,lock,state,cache,pid,ncalrpc}
+    # Loopback only, on a port of its own, with every file Samba keeps in this directory: no system config, state
+    # or port is touched. The share is the volume's root through vfs_glusterfs.
+    cat >"$dir/smb.conf" <<CONF
+[global]
+    server role = standalone server
+    workgroup = MORTARTEST
+    netbios name = MORTARTEST
+    smb ports = $SMB_PORT
+    interfaces = 127.0.0.1
+    bind interfaces only = yes
+    disable netbios = yes
+    private dir = $dir/private
+    lock directory = $dir/lock
+    state directory = $dir/state
+    cache directory = $dir/cache
+    pid directory = $dir/pid
+    ncalrpc dir = $dir/ncalrpc
+    passdb backend = tdbsam:$dir/private/passdb.tdb
+    log file = $LOGS/smbd.log
+    log level = 1
+    max log size = 0
+    load printers = no
+    printing = bsd
+    printcap name = /dev/null
+    disable spoolss = yes
+    kernel share modes = no
+    kernel oplocks = no
+[mortar]
+    path = /
+    read only = no
+    vfs objects = glusterfs
+    glusterfs:volume = $VOL
+    glusterfs:volfile_server = $GHOST
+    glusterfs:logfile = $LOGS/smbd-gfapi.log
+CONF
+    printf '[global]\n' >"$dir/client.conf"
+    SMB_PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" \
+        | smbpasswd -c "$dir/smb.conf" -s -a "$SMB_USER" >"$LOGS/smbpasswd.log" 2>&1 \
+        || { excerpt "$LOGS/smbpasswd.log"; fail "smbpasswd -a $SMB_USER (private passdb) failed"; }
+    # -F without --no-process-group: smbd starts a session of its own, so the SIGTERM its parent sends its process
+    # group when it stops reaches its children and not this script.
+    LD_LIBRARY_PATH="$GFAPI_DIR" smbd -F -s "$dir/smb.conf" >"$LOGS/smbd.out" 2>&1 &
+    echo $! >"$WORK/smbd.pid"
+    local pid
+    pid=$(cat "$WORK/smbd.pid")
+    for _ in $(seq 1 100); do
+        port_busy "$SMB_PORT" && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    excerpt "$LOGS/smbd.out"; excerpt "$LOGS/smbd.log"
+    fail "smbd (pid $pid) does not listen on 127.0.0.1:$SMB_PORT after 20 s"
+}
+
+part_samba() {
+    check_loads "$SMB_MODULE"
+    if port_busy "$SMB_PORT"; then fail "127.0.0.1:$SMB_PORT is already in use; set SMB_PORT to a free port"; fi
+    local t0
+    t0=$(now)
+    start_smbd
+    say "[$PART] smbd up on 127.0.0.1:$SMB_PORT, share //$GHOST/mortar = volume $VOL through vfs_glusterfs ($(since "$t0") s)"
+
+    # smbd loads vfs_glusterfs, and libgfapi with it, in the process that serves a connection: one is held open
+    # while that process's mappings are read.
+    local smbd_pid served="" p mapped want
+    smbd_pid=$(cat "$WORK/smbd.pid")
+    { echo ls; sleep 10; echo quit; } | timeout -k 5 30 smbclient -s "$WORK/samba/client.conf" -p "$SMB_PORT" \
+        -U "$SMB_USER%$SMB_PASSWORD" "//$GHOST/mortar" >"$WORK/smb-hold.out" 2>&1 &
+    local holder=$!
+    for _ in $(seq 1 50); do
+        for p in $(ps -o pid= --ppid "$smbd_pid"); do
+            if grep -q "$SMB_MODULE" "/proc/$p/maps" 2>/dev/null; then served=$p; break; fi
+        done
+        [ -n "$served" ] && break
+        sleep 0.2
+    done
+    [ -n "$served" ] || { excerpt "$WORK/smb-hold.out"; excerpt "$LOGS/smbd.log"; fail "no smbd process loaded $SMB_MODULE while a client was connected"; }
+    want=$(readlink -f "$GFAPI_DIR/libgfapi.so.0")
+    mapped=$(awk '$6 ~ /\/libgfapi\.so/ { print $6 }' "/proc/$served/maps" | sort -u | tr '\n' ' ')
+    [ "$mapped" = "$want " ] || fail "smbd $served (serving the share) mapped libgfapi '${mapped% }', expected only $want"
+    wait "$holder" || true
+    say "[$PART] smbd $served serving the share mapped $want (and no other libgfapi)"
+
+    # Files: 5 MiB + 7 bytes (several SMB2 writes, an odd tail), a small text file, and a 68 KiB one to overwrite
+    # the first with (the name must then read back as the smaller file: truncated, not merged).
+    local a=$WORK/smb-a.bin b=$WORK/smb-b.txt c=$WORK/smb-c.bin back=$WORK/smb-back d="${P}dir"
+    head -c 5242887 /dev/urandom >"$a"
+    printf 'written over SMB by %s\n' "$P" >"$b"
+    head -c 70001 /dev/urandom >"$c"
+    smb_must "mkdir $d, $d/sub" "mkdir $d; mkdir $d/sub"
+    smb_must "put ${P}a.bin (5 MiB + 7 B), $d/sub/b.txt" "put $a ${P}a.bin; put $b $d/sub/b.txt"
+    smb_must "rename file ${P}a.bin -> $d/a-renamed.bin (into another directory)" "rename ${P}a.bin $d/a-renamed.bin"
+    smb_must "rename directory $d/sub -> $d/sub2" "rename $d/sub $d/sub2"
+    smb_must "ls $d" "ls $d/*"
+    smb_expect_listed "ls $d" a-renamed.bin '^[^D]*$' 5242887
+    smb_expect_listed "ls $d" sub2 D ""
+    smb_expect_absent "ls $d" sub
+    smb_must "ls $d/sub2" "ls $d/sub2/*"
+    smb_expect_listed "ls $d/sub2" b.txt '^[^D]*$' "$(stat -c %s "$b")"
+    smb_must "ls ${P}* (share root)" "ls ${P}*"
+    smb_expect_listed "ls ${P}*" "$d" D ""
+    smb_expect_absent "ls ${P}*" "${P}a.bin"
+    smb_must "get $d/a-renamed.bin, $d/sub2/b.txt" "get $d/a-renamed.bin $back.a; get $d/sub2/b.txt $back.b"
+    cmp "$a" "$back.a" >"$WORK/cmp.out" 2>&1 || fail "$d/a-renamed.bin read back over SMB differs from what was put: $(head -2 "$WORK/cmp.out")"
+    cmp "$b" "$back.b" >"$WORK/cmp.out" 2>&1 || fail "$d/sub2/b.txt read back over SMB differs from what was put: $(head -2 "$WORK/cmp.out")"
+    say "[$PART] both files read back identical (cmp)"
+    smb_must "put a 68 KiB file over $d/a-renamed.bin, get it" "put $c $d/a-renamed.bin; get $d/a-renamed.bin $back.c"
+    cmp "$c" "$back.c" >"$WORK/cmp.out" 2>&1 || fail "$d/a-renamed.bin after the overwrite differs from the new file: $(head -2 "$WORK/cmp.out")"
+    say "[$PART] overwritten file reads back as the new, smaller file (cmp)"
+    smb_must "del the files, rmdir $d/sub2, $d" "del $d/a-renamed.bin; del $d/sub2/b.txt; rmdir $d/sub2; rmdir $d"
+    # Nothing of ours is left; and, as a negative control, smbclient reporting an error is caught (else the
+    # checks above prove nothing): the deleted file cannot be read.
+    smb_cmd "ls ${P}*" || true
+    smb_expect_absent "ls ${P}* after deleting" "$d"
+    grep -q -E 'NT_STATUS_(OK|NO_SUCH_FILE)|blocks of size' "$WORK/smb.out" || { excerpt "$WORK/smb.out"; fail "ls ${P}* after deleting: unexpected answer"; }
+    smb_cmd "get $d/a-renamed.bin $back.gone" || true
+    grep -q -E 'NT_STATUS_OBJECT_(PATH|NAME)_NOT_FOUND' "$WORK/smb.out" \
+        || { excerpt "$WORK/smb.out"; fail "negative control: get of a deleted file did not report NT_STATUS_OBJECT_*_NOT_FOUND"; }
+    [ ! -s "$back.gone" ] || fail "negative control: get of a deleted file wrote data"
+    say "[$PART] everything deleted; negative control: get of the deleted file fails: $(grep -m1 -o 'NT_STATUS_[A-Z_]*' "$WORK/smb.out")"
+
+    # vfs_glusterfs logs every failed glfs_* call (other than a missing name) at level 0.
+    if grep -E -B1 'glfs_[a-z_]+\(.*\) failed|Failed to fetch gluster fd' "$LOGS/smbd.log" >"$WORK/glfs-errors.txt"; then
+        sed 's/^/      | /' "$WORK/glfs-errors.txt" | head -20 >&2
+        fail "smbd.log shows failed glfs_* calls (above)"
+    fi
+    kill -0 "$smbd_pid" 2>/dev/null || { excerpt "$LOGS/smbd.log"; fail "smbd died during the test"; }
+    t0=$(now)
+    stop_smbd
+    say "[$PART] smbd stopped ($(since "$t0") s)"
 }
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the libgfapi drop-in, as scripts/test.sh runs them: the ABI check against the Debian programs that
-# link libgfapi, the C API test against a fresh two-brick volume, then fio, qemu and tgt (programs.sh, which starts
-# its own cluster). Needs: GFAPI_DIR (the built library), MORTAR_BINARY; port 24007 free (tgt's glfs backing store
-# only talks to the default port).
+# link libgfapi, the C API test against a fresh two-brick volume, then fio, qemu, tgt and Samba (programs.sh, which
+# starts its own cluster). Needs: GFAPI_DIR (the built library), MORTAR_BINARY; port 24007 free (tgt's glfs backing
+# store only talks to the default port).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${GFAPI_DIR:?set GFAPI_DIR to the directory holding libgfapi.so.0}"
@@ -52,5 +52,5 @@ trap - EXIT
 echo "== gfapi: glfs_init in a loop on a replica 3 volume, and the reasons a connect fails"
 bash "$here/init-loop.sh"
 
-echo "== gfapi: fio, qemu and tgt"
+echo "== gfapi: fio, qemu, tgt and Samba"
 bash "$here/programs.sh"

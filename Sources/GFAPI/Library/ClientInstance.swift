@@ -86,6 +86,8 @@ final class ClientInstance: Sendable {
             let volume = try await Volume.connect(
                 volume: volumeName, servers: addresses, logger: logger,
                 eventLoopGroup: LibraryRuntime.current.connectionLoops)
+            // GlusterFS's library resolves "/.." to the root, and Samba stats ".." at the root of every share.
+            volume.setParentOfRootIsRoot(true)
             state.withLock { $0.phase = .connected(volume) }
             logger.info("connected", metadata: ["servers": "\(addresses)"])
         } catch {

@@ -15,6 +15,14 @@ enum DescriptorCall {
         onDescriptor(handle, returning: failure) { descriptor in try await body(try descriptor.file(), descriptor) }
     }
 
+    /// Runs a blocking call on what `handle` stands for, an open file or a directory (attribute calls).
+    static func onObject<T: Sendable>(
+        _ handle: UnsafeMutableRawPointer?, returning failure: T,
+        _ body: @escaping @Sendable (any OpenObject, Descriptor) async throws -> T
+    ) -> T {
+        onDescriptor(handle, returning: failure) { descriptor in try await body(descriptor.object, descriptor) }
+    }
+
     /// Runs a blocking call on the directory stream behind `handle` (ENOTDIR for an open file).
     static func onDirectory<T: Sendable>(
         _ handle: UnsafeMutableRawPointer?, returning failure: T,

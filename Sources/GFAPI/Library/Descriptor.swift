@@ -32,7 +32,30 @@ final class Descriptor: Sendable {
         case .file(let shared): throw FileSystemError(.notDirectory, "'\(shared.file.path)' is not a directory")
         }
     }
+
+    /// What the attribute calls (`fstat`, `fchmod`, `futimens`, `f*xattr`) act on: the open file, or the directory
+    /// a stream lists — on GlusterFS these work on every descriptor, and Samba makes them on directories.
+    var object: any OpenObject {
+        switch target {
+        case .file(let shared): return shared.file
+        case .directory(let stream): return stream.directory
+        }
+    }
 }
+
+/// The calls every descriptor answers, file or directory: attributes and extended attributes.
+protocol OpenObject: Sendable {
+    var volume: Volume { get }
+    func attributes() async throws -> FileAttributes
+    @discardableResult func setAttributes(_ changes: AttributeChanges) async throws -> FileAttributes
+    func extendedAttribute(_ name: String) async throws -> [UInt8]
+    func setExtendedAttribute(_ name: String, to value: [UInt8], mode: ExtendedAttributeMode) async throws
+    func extendedAttributeNames() async throws -> [String]
+    func removeExtendedAttribute(_ name: String) async throws
+}
+
+extension File: OpenObject {}
+extension Directory: OpenObject {}
 
 /// An open file shared by the descriptors `glfs_dup` made from one another: they share its position, and the file
 /// is released on the bricks when the last of them closes.

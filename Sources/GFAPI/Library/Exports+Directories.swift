@@ -14,12 +14,7 @@ public func glfs_opendir(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePoint
         return nil
     }
     let bits = onPath(handle, path, returning: UInt(0)) { volume, path in
-        let itself = try await volume.attributes(path)
-        guard itself.type == .directory else { throw FileSystemError(.notDirectory, "'\(path)' is not a directory") }
-        let parent = try await volume.attributes(path == "/" ? "/" : path + "/..")
-        let stream = DirectoryStream(
-            path: path, directory: try await volume.openDirectory(path), itself: itself, parent: parent)
-        return UInt(bitPattern: try Registry.open(Descriptor(client: client, target: .directory(stream))))
+        UInt(bitPattern: try await openDirectoryStream(client: client, volume: volume, path: path))
     }
     return UnsafeMutableRawPointer(bitPattern: bits)
 }

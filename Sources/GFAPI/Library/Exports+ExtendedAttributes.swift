@@ -3,8 +3,9 @@ import Glibc
 import Mortar
 import MortarCore
 
-// Extended attributes, by path (following or not following a final symbolic link) and by descriptor. Sizes work
-// as in getxattr(2): size 0 asks for the length, a buffer too small is ERANGE; names lists are NUL-separated.
+// Extended attributes, by path (following or not following a final symbolic link) and by descriptor (an open file
+// or directory). Sizes work as in getxattr(2): size 0 asks for the length, a buffer too small is ERANGE; names
+// lists are NUL-separated.
 
 @_cdecl("glfs_getxattr")
 public func glfs_getxattr(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?,
@@ -23,8 +24,8 @@ public func glfs_fgetxattr(_ handle: UnsafeMutableRawPointer?, _ name: UnsafePoi
                            _ value: UnsafeMutableRawPointer?, _ size: Int) -> Int {
     guard let name = argument(name, "attribute name") else { return -1 }
     let output = CallerMemory(base: value, count: size)
-    return DescriptorCall.onFile(handle, returning: -1) { file, _ in
-        try CLayouts.copyOut(try await file.extendedAttribute(name), to: output.base, size: output.count)
+    return DescriptorCall.onObject(handle, returning: -1) { object, _ in
+        try CLayouts.copyOut(try await object.extendedAttribute(name), to: output.base, size: output.count)
     }
 }
 
@@ -50,8 +51,8 @@ public func glfs_fsetxattr(_ handle: UnsafeMutableRawPointer?, _ name: UnsafePoi
     guard let name = argument(name, "attribute name"),
           let (bytes, mode) = CallBridge.immediate(returning: nil, { try attributeValue(value, size, flags) })
     else { return -1 }
-    return DescriptorCall.onFile(handle, returning: -1) { file, _ in
-        try await file.setExtendedAttribute(name, to: bytes, mode: mode)
+    return DescriptorCall.onObject(handle, returning: -1) { object, _ in
+        try await object.setExtendedAttribute(name, to: bytes, mode: mode)
         return 0
     }
 }
@@ -73,8 +74,8 @@ public func glfs_flistxattr(_ handle: UnsafeMutableRawPointer?, _ value: UnsafeM
     -> Int
 {
     let output = CallerMemory(base: value, count: size)
-    return DescriptorCall.onFile(handle, returning: -1) { file, _ in
-        try CLayouts.copyOut(nameList(try await file.extendedAttributeNames()), to: output.base, size: output.count)
+    return DescriptorCall.onObject(handle, returning: -1) { object, _ in
+        try CLayouts.copyOut(nameList(try await object.extendedAttributeNames()), to: output.base, size: output.count)
     }
 }
 
@@ -93,8 +94,8 @@ public func glfs_lremovexattr(_ handle: UnsafeMutableRawPointer?, _ path: Unsafe
 @_cdecl("glfs_fremovexattr")
 public func glfs_fremovexattr(_ handle: UnsafeMutableRawPointer?, _ name: UnsafePointer<CChar>?) -> CInt {
     guard let name = argument(name, "attribute name") else { return -1 }
-    return DescriptorCall.onFile(handle, returning: -1) { file, _ in
-        try await file.removeExtendedAttribute(name)
+    return DescriptorCall.onObject(handle, returning: -1) { object, _ in
+        try await object.removeExtendedAttribute(name)
         return 0
     }
 }

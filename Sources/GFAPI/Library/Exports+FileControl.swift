@@ -8,11 +8,11 @@ import MortarCore
 @_cdecl("glfs_fstat")
 public func glfs_fstat(_ handle: UnsafeMutableRawPointer?, _ target: UnsafeMutablePointer<stat>?) -> CInt {
     let output = CallerPointer(value: UnsafeMutableRawPointer(target))
-    return DescriptorCall.onFile(handle, returning: -1) { file, descriptor in
+    return DescriptorCall.onObject(handle, returning: -1) { object, _ in
         guard let output = output.value else { throw FileSystemError(.badAddress, "stat buffer is NULL") }
-        let attributes = try await file.attributes()
+        let attributes = try await object.attributes()
         CLayouts.fill(output.assumingMemoryBound(to: stat.self), from: attributes,
-                      device: deviceNumber(of: file.volume))
+                      device: deviceNumber(of: object.volume))
         return 0
     }
 }
@@ -141,8 +141,8 @@ private func synchronize(_ handle: UnsafeMutableRawPointer?, dataOnly: Bool,
 }
 
 private func setAttributes(_ handle: UnsafeMutableRawPointer?, _ changes: AttributeChanges) -> CInt {
-    DescriptorCall.onFile(handle, returning: -1) { file, _ in
-        try await file.setAttributes(changes)
+    DescriptorCall.onObject(handle, returning: -1) { object, _ in
+        try await object.setAttributes(changes)
         return 0
     }
 }

@@ -6,7 +6,9 @@ import Synchronization
 
 // Opening, duplicating and closing descriptors (`glfs_fd_t`).
 
-/// Opens an existing file. Directories are EISDIR (use glfs_opendir); O_DIRECT and O_SYNC are accepted.
+/// Opens an existing file; O_DIRECT and O_SYNC are accepted. A directory opens read-only, as with open(2) and
+/// GlusterFS 10: the descriptor lists it (glfs_readdir…) and answers fstat, fchmod, futimens and the f*xattr
+/// calls; opening one for writing is EISDIR.
 @_cdecl("glfs_open")
 public func glfs_open(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?, _ flags: CInt)
     -> UnsafeMutableRawPointer?
@@ -82,7 +84,14 @@ private func openDescriptor(
     guard let (client, path) = arguments else { return nil }
     let handleBits = CallBridge.blocking(returning: UInt(0)) {
         let volume = try client.volume()
-        let file = try await volume.openForLibrary(path, flags: OpenFlags(posixFlags: flags), permissions: permissions)
+        let file: File
+        do {
+            file = try await volume.openForLibrary(path, flags: OpenFlags(posixFlags: flags), permissions: permissions)
+        } catch let error as FileSystemError where error.code == .isDirectory && opensDirectories(flags) {
+            // Samba opens every path it resolves this way (O_RDONLY|O_NONBLOCK, no O_DIRECTORY) before it asks
+            // anything about it. Only directories pay for the second walk, and it finds them remembered.
+            return UInt(bitPattern: try await openDirectoryStream(client: client, volume: volume, path: path))
+        }
         do {
             return UInt(bitPattern: try Registry.open(Descriptor(client: client, target: .file(SharedFile(file)))))
         } catch {
@@ -93,9 +102,28 @@ private func openDescriptor(
     return UnsafeMutableRawPointer(bitPattern: handleBits)
 }
 
+/// Whether an open with `flags` may give a descriptor on a directory: read-only, neither creating nor truncating
+/// (open(2) refuses those on a directory with EISDIR).
+private func opensDirectories(_ flags: CInt) -> Bool {
+    flags & O_ACCMODE == O_RDONLY && flags & (O_CREAT | O_TRUNC) == 0
+}
+
+/// Registers a directory stream on `path` (glfs_opendir, and glfs_open of a directory): ENOTDIR for anything else.
+func openDirectoryStream(client: ClientInstance, volume: Volume, path: String) async throws
+    -> UnsafeMutableRawPointer
+{
+    let itself = try await volume.attributes(path)
+    guard itself.type == .directory else { throw FileSystemError(.notDirectory, "'\(path)' is not a directory") }
+    // ("/.." is the root itself in this library's volumes, as in POSIX: see ClientInstance.connect)
+    let parent = try await volume.attributes(path + "/..")
+    let stream = DirectoryStream(
+        path: path, directory: try await volume.openDirectory(path), itself: itself, parent: parent)
+    return try Registry.open(Descriptor(client: client, target: .directory(stream)))
+}
+
 extension Volume {
-    /// `open(2)` as GlusterFS's library does it: only regular files open (directories are EISDIR, anything else
-    /// EINVAL), with or without creating.
+    /// `open(2)` as GlusterFS's library does it for files: only regular files open (directories are EISDIR — the
+    /// caller may open them as directories — anything else EINVAL), with or without creating.
     func openForLibrary(_ path: String, flags: OpenFlags, permissions: UInt32) async throws -> File {
         // One path walk where possible: a plain open checks the type it resolved, and an exclusive create fails
         // with EEXIST on anything that exists. Only a non-exclusive create looks first.
