@@ -127,7 +127,7 @@ let package = Package(
                                                                   nio]),
         .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore",
                                                                "MortarMembership", "MortarDaemon",
-                                                               "MortarManagementAPI", nio, nioPosix]),
+                                                               "MortarManagementAPI", nio, nioPosix, nioHTTP1]),
         .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",

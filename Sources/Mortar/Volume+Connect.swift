@@ -83,7 +83,7 @@ extension Volume {
         for server in servers {
             do {
                 let client = ManagementClient(host: server.host, port: server.port, eventLoopGroup: eventLoopGroup)
-                return try await ManagedMembership.fetch(volume: spec.name, client: client)
+                return try await ManagedMembership.fetch(spec: spec, client: client)
             } catch {
                 lastError = error
             }

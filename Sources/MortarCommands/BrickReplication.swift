@@ -39,9 +39,21 @@ final class ManagerAgent: ReplicaSetAgent {
     let member: Int
     let setIndex: Int
     let membership: ManagedMembership
+    private let replicaSet: ManagedMembership.CheckedSet
     private let peers: [Int: ProtocolClient]
 
-    init(placement: ReplicaPlacement, membership: ManagedMembership, logger: Logger) {
+    /// Checks once that the manager's views and the spec agree on this brick's set — a view of it exists, with
+    /// one member per brick the spec lists — so `view` can never be asked for a set or a member it lacks (every
+    /// later view is checked against the same spec when it is installed).
+    init(placement: ReplicaPlacement, membership: ManagedMembership, logger: Logger) throws(FileSystemError) {
+        for options in placement.members { try VolumeGraph.check(options) }
+        replicaSet = try membership.checkedSet(placement.setIndex)
+        let current = replicaSet.view
+        guard current.members.count == placement.members.count else {
+            throw FileSystemError.protocolError(
+                "replica set \(placement.setIndex) has \(current.members.count) members in the manager's view and "
+                    + "\(placement.members.count) bricks in the spec")
+        }
         member = placement.member
         setIndex = placement.setIndex
         self.membership = membership
@@ -57,7 +69,10 @@ final class ManagerAgent: ReplicaSetAgent {
         let known = Mutex(placement.members)
         membership.watchSpec { [peers, placement] spec in
             let ownIndex = placement.members[placement.member].brickIndex
-            guard let newer = ReplicaPlacement.find(brickIndex: ownIndex, in: spec.graph) else { return }
+            // A spec whose members do not fit is not followed: the connections keep their bricks.
+            guard let newer = ReplicaPlacement.find(brickIndex: ownIndex, in: spec.graph),
+                newer.members.allSatisfy({ (try? VolumeGraph.check($0)) != nil })
+            else { return }
             let moved = known.withLock { members -> [Int] in
                 defer { members = newer.members }
                 return newer.members.indices.filter { !members.indices.contains($0) || members[$0] != newer.members[$0] }
@@ -66,24 +81,33 @@ final class ManagerAgent: ReplicaSetAgent {
         }
     }
 
-    var view: ReplicaSetView { membership.view(ofSet: setIndex) }
+    var view: ReplicaSetView { replicaSet.view }
 
     func view(atLeast epoch: UInt64, waitingAtMost milliseconds: Int64) async -> ReplicaSetView {
         let current = view
         guard current.epoch < epoch else { return current }
-        return await membership.refresh(set: setIndex, newerThan: epoch - 1, waitingAtMost: milliseconds)
+        do {
+            return try await membership.refresh(set: setIndex, newerThan: epoch - 1, waitingAtMost: milliseconds)
+        } catch {
+            // Only a set the membership does not have throws, and `init` checked this one; the newest view known
+            // is the answer either way.
+            return view
+        }
     }
 
     func report(_ event: MembershipEvent) async throws -> ReplicaSetView {
         try await membership.report(setIndex: setIndex, event)
     }
 
-    func install(_ view: ReplicaSetView) {
-        membership.install(view)
+    func install(_ view: ReplicaSetView) throws(FileSystemError) {
+        try membership.install(view)
     }
 
-    func peer(_ member: Int) -> any FileOperations {
-        guard let peer = peers[member] else { preconditionFailure("member \(member) is this brick or not in the set") }
+    func peer(_ member: Int) throws(FileSystemError) -> any FileOperations {
+        guard let peer = peers[member] else {
+            throw FileSystemError.inputOutput(
+                "member \(member) of replica set \(setIndex) is this brick (member \(self.member)) or not in the set")
+        }
         return peer
     }
 
@@ -111,8 +135,8 @@ struct BrickReplication {
             do {
                 let spec = try await client.volumeSpec(name: volume)
                 guard let placement = ReplicaPlacement.find(brickIndex: brickIndex, in: spec.graph) else { return nil }
-                let membership = try await ManagedMembership.fetch(volume: volume, client: client)
-                let agent = ManagerAgent(placement: placement, membership: membership, logger: logger)
+                let membership = try await ManagedMembership.fetch(spec: spec, client: client)
+                let agent = try ManagerAgent(placement: placement, membership: membership, logger: logger)
                 let journal = HealJournal(directory: export + "/.mortar/heal", logger: logger)
                 try journal.load()
                 let layer = ReplicaMemberLayer(next: storage, agent: agent, journal: journal, logger: logger)

@@ -39,7 +39,7 @@ extension VolumeFormatting {
             text += "Brick \(brick.brick) (replica set \(brick.setIndex), member \(brick.member)): \(brick.state.rawValue)"
             text += brick.reachable ? "" : ", not answering"
             text += "\n"
-            let pending = brick.pending.filter { $0.files + $0.directories > 0 }
+            let pending = brick.pending.filter { $0.files > 0 || $0.directories > 0 }
             if pending.isEmpty {
                 text += "  nothing pending\n"
             }

@@ -47,6 +47,12 @@ public enum Limits {
     /// each replica; past five copies that buys almost no durability (any two of five may fail already) and
     /// costs every write.
     public static let replicaCountMax = 5
+    /// Highest epoch a replica-set view from another process may carry. Members and clients compute the next and
+    /// the previous epoch (`epoch + 1`, `epoch - 1`), so a view from the manager at the edge of `UInt64` would
+    /// trap; one epoch per membership change never comes near this.
+    public static let replicaEpochMax: UInt64 = 1 << 62
+    /// Highest TCP port number; a port from a spec or a management answer beyond it is refused when decoded.
+    public static let portNumberMax = 65_535
     /// Length of a volume name.
     public static let volumeNameByteCountMax = 64
     /// FileID → brick placements the distribute layer remembers.
@@ -57,6 +63,9 @@ public enum Limits {
     public static let reconnectWindowMilliseconds: Int64 = 8_000
     /// How long a request may wait for its reply before it fails with ETIMEDOUT.
     public static let requestTimeoutMilliseconds: Int64 = 120_000
+    /// Longest per-brick request timeout a volume's spec may set (one day): the spec comes from the manager, and
+    /// a value near `Int64.max` would overflow when turned into nanoseconds.
+    public static let requestTimeoutMillisecondsMax: Int64 = 86_400_000
     /// Restart backoff for a brick process that keeps exiting.
     public static let brickRestartBackoffMinMilliseconds: Int64 = 200
     public static let brickRestartBackoffMaxMilliseconds: Int64 = 10_000

@@ -70,6 +70,7 @@ public struct VolumeGraph: Sendable {
                 setLogger[metadataKey: "replica.set"] = "\(options.setIndex)"
                 return Replicate(children: built, setIndex: options.setIndex, membership: membership, logger: setLogger)
             case .protocolClient(let options):
+                try VolumeGraph.check(options)
                 let client = VolumeGraph.protocolClient(
                     options, replicaMember: replicated, clientName: clientName, eventLoopGroup: eventLoopGroup,
                     logger: logger)
@@ -96,6 +97,21 @@ public struct VolumeGraph: Sendable {
             reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds)
     }
 
+    /// Checks a brick's options from a spec (which comes from the manager) before a client is made for it: the
+    /// port becomes a socket address and the timeout nanoseconds, so out-of-range values must fail here.
+    public static func check(_ options: ProtocolClientOptions) throws(FileSystemError) {
+        guard (0...Limits.portNumberMax).contains(options.port),
+            (0..<Limits.bricksPerVolumeMax).contains(options.brickIndex)
+        else {
+            throw FileSystemError.invalidArgument(
+                "brick \(options.brickIndex) at \(options.host):\(options.port) is out of range in the volume's spec")
+        }
+        if let timeout = options.requestTimeoutMilliseconds, !(1...Limits.requestTimeoutMillisecondsMax).contains(timeout) {
+            throw FileSystemError.invalidArgument(
+                "request timeout \(timeout) ms of brick \(options.brickIndex) is outside 1...\(Limits.requestTimeoutMillisecondsMax)")
+        }
+    }
+
     /// How a client on this host reaches the brick `options` names (its Unix socket when it is local).
     public static func endpoint(for options: ProtocolClientOptions) -> Endpoint {
         LocalBrick.endpoint(for: options)
@@ -106,7 +122,11 @@ public struct VolumeGraph: Sendable {
     /// left alone (its connection and the requests on it carry on).
     public func follow(_ newer: VolumeSpec) {
         let bricks = newer.graph.bricks
-        guard bricks.count == protocolClients.count else { return }
+        // A spec that does not fit (another brick count, a brick out of range) is not followed: the clients keep
+        // talking to the bricks they know.
+        guard bricks.count == protocolClients.count,
+            bricks.allSatisfy({ (try? VolumeGraph.check($0)) != nil })
+        else { return }
         let moved = placements.withLock { known -> [Int] in
             let moved = bricks.indices.filter { known[$0] != bricks[$0] }
             known = bricks

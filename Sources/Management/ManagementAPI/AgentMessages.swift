@@ -1,3 +1,5 @@
+import MortarCore
+
 /// Messages of the host-agent endpoints, which the manager calls on every host's daemon (itself included).
 
 /// A brick as its host's agent needs it; mirrors the catalog's brick assignment.
@@ -15,6 +17,15 @@ public struct AgentBrick: Codable, Sendable, Hashable {
         self.port = port
         self.index = index
         self.manager = manager
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        volume = try container.decode(String.self, forKey: .volume)
+        path = try container.decode(String.self, forKey: .path)
+        port = try container.decode(Int.self, forKey: .port, within: 0...Limits.portNumberMax)
+        index = try container.decode(Int.self, forKey: .index, within: 0...Limits.bricksPerVolumeMax - 1)
+        manager = try container.decodeIfPresent(String.self, forKey: .manager)
     }
 }
 

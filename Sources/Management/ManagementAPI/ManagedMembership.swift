@@ -11,47 +11,135 @@ import Synchronization
 public final class ManagedMembership: MembershipSource, Sendable {
     let client: ManagementClient
     let volume: String
+    /// How many members each replica set has, by set index, from the volume's spec. Every view from the manager is
+    /// checked against it before it is installed: the replicate layers and the member layer index their members
+    /// by the view's positions, and a view that named a set or a member the spec does not have would trap them.
+    let memberCounts: [Int]
+    /// One valid view per set, always `memberCounts.count` of them: installs replace a view, never add or drop one.
     private let views: Mutex<[ReplicaSetView]>
     /// Called with the volume's spec after a view moved to a new epoch (a brick may have been replaced).
     private let specHandler = Mutex<(@Sendable (VolumeSpec) -> Void)?>(nil)
 
-    /// Fetches the current views once; fails like any management request (volume missing, daemon unreachable).
-    public static func fetch(volume: String, client: ManagementClient) async throws -> ManagedMembership {
-        let views = try await client.volumeMembership(name: volume)
-        return ManagedMembership(volume: volume, client: client, views: views)
+    /// Fetches the current views of `spec`'s replica sets once; fails like any management request (volume
+    /// missing, daemon unreachable), and with EPROTO when the answer does not fit the spec.
+    public static func fetch(spec: VolumeSpec, client: ManagementClient) async throws -> ManagedMembership {
+        let memberCounts = try memberCounts(of: spec.graph)
+        let views = try await client.volumeMembership(name: spec.name)
+        return try ManagedMembership(volume: spec.name, client: client, memberCounts: memberCounts, views: views)
     }
 
-    init(volume: String, client: ManagementClient, views: [ReplicaSetView]) {
+    init(volume: String, client: ManagementClient, memberCounts: [Int], views: [ReplicaSetView]) throws(FileSystemError) {
         self.volume = volume
         self.client = client
-        self.views = Mutex(views)
+        self.memberCounts = memberCounts
+        self.views = Mutex(try Self.validated(views, volume: volume, memberCounts: memberCounts))
     }
 
-    public func view(ofSet setIndex: Int) -> ReplicaSetView {
-        views.withLock { views in
-            guard views.indices.contains(setIndex) else {
-                preconditionFailure("replica set \(setIndex) of volume \(volume) is not in its membership")
+    /// The member count of each replica set in `graph`, by set index. The spec comes from the manager too: its
+    /// replicate layers must number their sets 0, 1, … once each, with 1 to `Limits.replicaCountMax` members.
+    static func memberCounts(of graph: LayerSpec) throws(FileSystemError) -> [Int] {
+        var counts: [Int: Int] = [:]
+        var pending = [graph]
+        while let layer = pending.popLast() {
+            switch layer {
+            case .distribute(_, let children):
+                pending.append(contentsOf: children)
+            case .replicate(let options, let children):
+                guard (0..<Limits.bricksPerVolumeMax).contains(options.setIndex), counts[options.setIndex] == nil,
+                    (1...Limits.replicaCountMax).contains(children.count)
+                else {
+                    throw FileSystemError.protocolError(
+                        "the volume's spec has a replicate layer for set \(options.setIndex) with \(children.count) "
+                            + "members; sets must be numbered 0, 1, … once each, with 1 to \(Limits.replicaCountMax) members")
+                }
+                counts[options.setIndex] = children.count
+            case .protocolClient:
+                break
             }
-            return views[setIndex]
+        }
+        return try (0..<counts.count).map { (setIndex: Int) throws(FileSystemError) -> Int in
+            guard let count = counts[setIndex] else {
+                throw FileSystemError.protocolError("the volume's spec has no replicate layer for set \(setIndex)")
+            }
+            return count
         }
     }
 
-    public func refresh(set setIndex: Int, newerThan epoch: UInt64, waitingAtMost milliseconds: Int64) async
-        -> ReplicaSetView
-    {
+    /// A whole answer of `GET /v1/volumes/NAME/membership`, checked: one view per set of the spec, in set order,
+    /// each consistent on its own and the size of its set.
+    static func validated(
+        _ views: [ReplicaSetView], volume: String, memberCounts: [Int]
+    ) throws(FileSystemError) -> [ReplicaSetView] {
+        guard views.count == memberCounts.count else {
+            throw FileSystemError.protocolError(
+                "the manager sent \(views.count) replica-set views for volume \(volume), which has \(memberCounts.count) sets")
+        }
+        for (setIndex, view) in views.enumerated() {
+            _ = try view.validated(setIndex: setIndex, memberCount: memberCounts[setIndex])
+        }
+        return views
+    }
+
+    /// The newest valid view of set `setIndex`; EIO for a set the volume's spec does not have (a caller's graph
+    /// that does not match the spec the membership was fetched for).
+    public func view(ofSet setIndex: Int) throws(FileSystemError) -> ReplicaSetView {
+        let view = views.withLock { views in views.indices.contains(setIndex) ? views[setIndex] : nil }
+        guard let view else {
+            throw FileSystemError.inputOutput(
+                "replica set \(setIndex) of volume \(volume) has no view (the volume has \(memberCounts.count) sets)")
+        }
+        return view
+    }
+
+    /// One set of this membership, checked once to exist: its holder (a member brick, which serves one set for
+    /// its whole life) reads the set's view without a failure to handle, since sets are never added or dropped.
+    public struct CheckedSet: Sendable {
+        public let membership: ManagedMembership
+        public let setIndex: Int
+
+        /// The newest valid view of the set.
+        public var view: ReplicaSetView {
+            membership.views.withLock { $0[setIndex] }
+        }
+    }
+
+    /// The set `setIndex`, checked to be one of the volume's; EIO otherwise.
+    public func checkedSet(_ setIndex: Int) throws(FileSystemError) -> CheckedSet {
+        _ = try view(ofSet: setIndex)
+        return CheckedSet(membership: self, setIndex: setIndex)
+    }
+
+    public func refresh(set setIndex: Int, newerThan epoch: UInt64, waitingAtMost milliseconds: Int64) async throws(
+        FileSystemError
+    ) -> ReplicaSetView {
         let deadline = ContinuousClock.now + .milliseconds(milliseconds)
         while true {
             await update()
-            let view = view(ofSet: setIndex)
+            let view = try view(ofSet: setIndex)
             if view.epoch > epoch || ContinuousClock.now >= deadline || Task.isCancelled { return view }
+            // Cancelled: the loop ends at the check above on the next round.
             try? await Task.sleep(for: .milliseconds(Limits.membershipPollMilliseconds))
         }
     }
 
-    /// Installs a view the manager returned to a report.
-    public func install(_ view: ReplicaSetView) {
+    /// Installs a view the manager returned to a report or pushed to a member; kept only if newer than the one
+    /// known. A view that does not fit the spec (``ReplicaSetView/validated(setIndex:memberCount:)``) is refused.
+    public func install(_ view: ReplicaSetView) throws(FileSystemError) {
+        guard memberCounts.indices.contains(view.setIndex) else {
+            throw FileSystemError.protocolError(
+                "view of replica set \(view.setIndex); volume \(volume) has \(memberCounts.count) sets")
+        }
+        installChecked(try view.validated(setIndex: view.setIndex, memberCount: memberCounts[view.setIndex]))
+    }
+
+    /// Installs a whole answer of `GET membership` after checking it as a whole.
+    func install(answer views: [ReplicaSetView]) throws(FileSystemError) {
+        for view in try Self.validated(views, volume: volume, memberCounts: memberCounts) { installChecked(view) }
+    }
+
+    private func installChecked(_ view: ReplicaSetView) {
         let newer = views.withLock { views -> Bool in
-            guard views.indices.contains(view.setIndex), views[view.setIndex].epoch < view.epoch else { return false }
+            guard views[view.setIndex].epoch < view.epoch else { return false }
             views[view.setIndex] = view
             return true
         }
@@ -76,14 +164,19 @@ public final class ManagedMembership: MembershipSource, Sendable {
 
     /// Asks the manager once; keeps whatever is newer.
     public func update() async {
+        // An unreachable manager, or an answer that does not fit the spec, leaves the known views as they are: they
+        // are still the newest valid ones, and a caller waiting for a newer one gives up on its own deadline.
         guard let fetched = try? await client.volumeMembership(name: volume) else { return }
-        for view in fetched { install(view) }
+        try? install(answer: fetched)
     }
 
     /// Reports an event and installs the view that results.
     public func report(setIndex: Int, _ event: MembershipEvent) async throws -> ReplicaSetView {
         let view = try await client.reportMembership(volume: volume, setIndex: setIndex, event: event)
-        install(view)
-        return self.view(ofSet: setIndex)
+        guard view.setIndex == setIndex else {
+            throw FileSystemError.protocolError("the manager answered a report about set \(setIndex) with \(view)")
+        }
+        try install(view)
+        return try self.view(ofSet: setIndex)
     }
 }

@@ -42,7 +42,7 @@ public struct ManagementClient: Sendable {
     }
 
     private static func parsePort(_ text: Substring, in address: String) throws(FileSystemError) -> Int {
-        guard let port = Int(text), (0...65535).contains(port) else {
+        guard let port = Int(text), (0...Limits.portNumberMax).contains(port) else {
             throw FileSystemError.invalidArgument("invalid port in address '\(address)'")
         }
         return port
@@ -84,13 +84,24 @@ public struct ManagementClient: Sendable {
         } catch {
             throw lostConnection(error)
         }
-        guard (200..<300).contains(reply.status.code) else {
-            if let failure = try? ManagementJSON.decode(ErrorResponse.self, from: reply.body) {
+        return try Self.decodeReply(
+            Response.self, status: reply.status, body: reply.body, request: "\(host):\(port) answered \(method) \(uri)")
+    }
+
+    /// What a reply means: a 2xx body decoded as `Response`, or the daemon's error. The daemon is another process:
+    /// every message type checks its indices, counts and ports when decoded, so a bad answer is EPROTO here and
+    /// never an index or an overflow later. `request` names the exchange for the message.
+    static func decodeReply<Response: Decodable>(
+        _ type: Response.Type, status: HTTPResponseStatus, body: ByteBuffer, request: String
+    ) throws(FileSystemError) -> Response {
+        guard (200..<300).contains(status.code) else {
+            // A failure without a readable error body is still a failure: the status line says which.
+            if let failure = try? ManagementJSON.decode(ErrorResponse.self, from: body) {
                 throw FileSystemError(FileSystemError.Code(rawValue: failure.code), failure.message)
             }
-            throw FileSystemError.protocolError("\(host):\(port) answered \(method) \(uri) with \(reply.status)")
+            throw FileSystemError.protocolError("\(request) with \(status)")
         }
-        return try ManagementJSON.decode(Response.self, from: reply.body)
+        return try ManagementJSON.decode(Response.self, from: body)
     }
 
     // MARK: Daemon and peers

@@ -1,3 +1,4 @@
+import MortarCore
 import MortarMembership
 
 /// The management API's messages, JSON on the wire. The daemon, the CLI and the client library share them; they
@@ -32,6 +33,12 @@ public struct PeerProbeRequest: Codable, Sendable, Hashable {
         self.host = host
         self.port = port
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        host = try container.decode(String.self, forKey: .host)
+        port = try container.decode(Int.self, forKey: .port, within: 0...Limits.portNumberMax)
+    }
 }
 
 /// One peer, as `GET /v1/peers` lists it.
@@ -47,6 +54,14 @@ public struct PeerInfo: Codable, Sendable, Hashable {
         self.host = host
         self.port = port
         self.state = state
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        host = try container.decode(String.self, forKey: .host)
+        port = try container.decode(Int.self, forKey: .port, within: 0...Limits.portNumberMax)
+        state = try container.decode(String.self, forKey: .state)
     }
 }
 
@@ -117,8 +132,13 @@ public struct VolumeInfo: Codable, Sendable, Hashable {
         id = try container.decode(String.self, forKey: .id)
         state = try container.decode(String.self, forKey: .state)
         bricks = try container.decode([BrickInfo].self, forKey: .bricks)
-        replicaCount = try container.decodeIfPresent(Int.self, forKey: .replicaCount) ?? 1
-        minInSync = try container.decodeIfPresent(Int.self, forKey: .minInSync)
+        replicaCount = try container.decodeIfPresent(Int.self, forKey: .replicaCount, within: 1...Limits.replicaCountMax)
+            ?? 1
+        minInSync = try container.decodeIfPresent(Int.self, forKey: .minInSync, within: 1...replicaCount)
+        guard bricks.count <= Limits.bricksPerVolumeMax else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .bricks, in: container, debugDescription: "\(bricks.count) bricks in one volume")
+        }
     }
 }
 
@@ -134,6 +154,14 @@ public struct BrickInfo: Codable, Sendable, Hashable {
         self.path = path
         self.port = port
         self.index = index
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        host = try container.decode(String.self, forKey: .host)
+        path = try container.decode(String.self, forKey: .path)
+        port = try container.decode(Int.self, forKey: .port, within: 0...Limits.portNumberMax)
+        index = try container.decode(Int.self, forKey: .index, within: 0...Limits.bricksPerVolumeMax - 1)
     }
 }
 
@@ -183,6 +211,17 @@ public struct BrickStatus: Codable, Sendable, Hashable {
         self.pid = pid
         self.online = online
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        volume = try container.decode(String.self, forKey: .volume)
+        host = try container.decode(String.self, forKey: .host)
+        path = try container.decode(String.self, forKey: .path)
+        port = try container.decode(Int.self, forKey: .port, within: 0...Limits.portNumberMax)
+        index = try container.decode(Int.self, forKey: .index, within: 0...Limits.bricksPerVolumeMax - 1)
+        pid = try container.decodeIfPresent(Int32.self, forKey: .pid)
+        online = try container.decode(Bool.self, forKey: .online)
+    }
 }
 
 /// The reply of a request that returns nothing else.
@@ -198,5 +237,24 @@ public struct ErrorResponse: Codable, Sendable, Hashable {
     public init(code: Int32, message: String) {
         self.code = code
         self.message = message
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Decodes an integer that its receiver uses as an index, a count or a port, refusing one outside `range`:
+    /// the other side of a management connection is another process, and a value it got wrong must fail the
+    /// decode (a protocol error) rather than an index or an arithmetic operation later.
+    func decode(_ type: Int.Type, forKey key: Key, within range: ClosedRange<Int>) throws -> Int {
+        let value = try decode(Int.self, forKey: key)
+        guard range.contains(value) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key, within range: ClosedRange<Int>) throws -> Int? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decode(Int.self, forKey: key, within: range)
     }
 }

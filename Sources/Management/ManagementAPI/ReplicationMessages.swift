@@ -1,3 +1,4 @@
+import MortarCore
 import MortarMembership
 
 /// `POST /v1/volumes/NAME/membership`: what a member saw (a member that failed a change, a member caught up).
@@ -37,5 +38,16 @@ public struct BrickHealInfo: Codable, Sendable, Hashable {
         self.state = state
         self.pending = pending
         self.bytesHealed = bytesHealed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        brick = try container.decode(String.self, forKey: .brick)
+        setIndex = try container.decode(Int.self, forKey: .setIndex, within: 0...Limits.bricksPerVolumeMax - 1)
+        member = try container.decode(Int.self, forKey: .member, within: 0...Limits.replicaCountMax - 1)
+        reachable = try container.decode(Bool.self, forKey: .reachable)
+        state = try container.decode(MemberState.self, forKey: .state)
+        pending = try container.decode([MemberStatus.Pending].self, forKey: .pending)
+        bytesHealed = try container.decode(UInt64.self, forKey: .bytesHealed)
     }
 }

@@ -29,7 +29,7 @@ extension ReplicaMemberLayer {
         appendHandles.withLock { _ = $0.remove(file.handle) }
         guard backups.forgetClientHandle(file.handle) else { return }
         for (target, handle) in backups.released(file.id) {
-            let peer = agent.peer(target)
+            let peer = try agent.peer(target)
             Task {
                 guard let opened = try? await handle.value else { return }
                 try? await peer.release(opened, context: OperationContext(logger: context.logger))
@@ -162,10 +162,10 @@ extension ReplicaMemberLayer {
             guard context.userID == 0, !context.replication.isReplicated else {
                 throw FileSystemError(.operationNotPermitted, "\(name) is set by the manager only")
             }
-            guard let view = ReplicaSetView(decoding: value), view.setIndex == agent.view.setIndex,
-                view.members.count == agent.view.members.count
-            else { throw FileSystemError.invalidArgument("malformed replica-set view") }
-            return agent.install(view)
+            let known = agent.view
+            let view = try ReplicaSetView(decoding: value).validated(
+                setIndex: known.setIndex, memberCount: known.members.count)
+            return try agent.install(view)
         }
         if name == HealNote.attributeName {
             return try await recordNote(HealNote(decoding: value), context: context)

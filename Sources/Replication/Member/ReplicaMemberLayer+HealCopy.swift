@@ -46,7 +46,7 @@ extension ReplicaMemberLayer {
     private func healFile(
         _ id: FileID, ranges: [Range<UInt64>]?, on target: Int, local: OperationContext, target remote: OperationContext
     ) async throws {
-        let peer = agent.peer(target)
+        let peer = try agent.peer(target)
         let attributes = try await next.attributes(of: id, context: local)
         guard attributes.type == .regular else {
             return try await copyMetadata(id, attributes, on: peer, context: remote)
@@ -165,7 +165,7 @@ extension ReplicaMemberLayer {
     private func healDirectory(
         _ directory: FileID, on target: Int, local: OperationContext, target remote: OperationContext
     ) async throws {
-        let peer = agent.peer(target)
+        let peer = try agent.peer(target)
         try await sequenced([.directory(directory)]) {
             let ours = try await Self.listing(of: directory, on: next, context: local)
             let theirs = try await Self.listing(of: directory, on: peer, context: remote)

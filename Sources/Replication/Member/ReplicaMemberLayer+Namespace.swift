@@ -26,7 +26,7 @@ extension ReplicaMemberLayer {
                 }
             },
             forward: { target, forwarded in
-                let peer = self.agent.peer(target)
+                let peer = try self.agent.peer(target)
                 do {
                     let backup = try await peer.create(
                         name, in: parent, id: id, permissions: permissions, flags: flags.subtracting(.append),
@@ -53,7 +53,7 @@ extension ReplicaMemberLayer {
                 }
             },
             forward: { target, forwarded in
-                let peer = self.agent.peer(target)
+                let peer = try self.agent.peer(target)
                 do {
                     _ = try await peer.makeDirectory(name, in: parent, id: id, permissions: permissions, context: forwarded)
                 } catch let error as FileSystemError where error.code == .exists {
@@ -73,7 +73,7 @@ extension ReplicaMemberLayer {
                 }
             },
             forward: { target, forwarded in
-                let peer = self.agent.peer(target)
+                let peer = try self.agent.peer(target)
                 do {
                     _ = try await peer.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: forwarded)
                 } catch let error as FileSystemError where error.code == .exists {
@@ -95,7 +95,7 @@ extension ReplicaMemberLayer {
                 }
             },
             forward: { target, forwarded in
-                let peer = self.agent.peer(target)
+                let peer = try self.agent.peer(target)
                 do {
                     _ = try await peer.makeNode(
                         name, in: parent, id: id, type: type, permissions: permissions, context: forwarded)
@@ -116,7 +116,7 @@ extension ReplicaMemberLayer {
                 }
             },
             forward: { target, forwarded in
-                let peer = self.agent.peer(target)
+                let peer = try self.agent.peer(target)
                 do {
                     _ = try await peer.link(file, as: name, in: parent, context: forwarded)
                 } catch let error as FileSystemError where error.code == .exists {

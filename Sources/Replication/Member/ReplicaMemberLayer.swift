@@ -273,7 +273,7 @@ public final class ReplicaMemberLayer: Layer, Sendable {
 
     /// The handle of `file` on `target`, opened read-write the first time a change needs it.
     func backupHandle(of file: FileID, on target: Int, context: OperationContext) async throws -> OpenFile {
-        let peer = agent.peer(target)
+        let peer = try agent.peer(target)
         return try await backups.handle(of: file, on: target) {
             try await peer.open(file, flags: .readWrite, context: context)
         }

@@ -14,8 +14,9 @@ public protocol ReplicaSetAgent: Sendable {
     /// Tells the manager what this member saw (a member that failed a change, a member caught up); returns the
     /// view the manager decided on.
     func report(_ event: MembershipEvent) async throws -> ReplicaSetView
-    /// Takes a view the manager pushed (kept only if newer than the one known).
-    func install(_ view: ReplicaSetView)
-    /// The operation table of another member's brick.
-    func peer(_ member: Int) -> any FileOperations
+    /// Takes a view the manager pushed (kept only if newer than the one known); refuses one that does not fit the
+    /// set (another set's, another member count).
+    func install(_ view: ReplicaSetView) throws(FileSystemError)
+    /// The operation table of another member's brick; EIO for this brick's own position or one outside the set.
+    func peer(_ member: Int) throws(FileSystemError) -> any FileOperations
 }

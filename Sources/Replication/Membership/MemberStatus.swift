@@ -1,3 +1,5 @@
+import MortarCore
+
 /// What a member of a replica set tells the manager's heartbeat: the epoch it is in, and what it has recorded
 /// for heal. Read as the reserved extended attribute `trusted.mortar.member-status` of the brick's root, so the
 /// heartbeat is an ordinary request that exercises the brick's whole request path.
@@ -17,6 +19,21 @@ public struct MemberStatus: Sendable, Hashable {
             self.files = files
             self.directories = directories
             self.bytes = bytes
+        }
+
+        /// A member position outside any set, or a negative count, is refused when decoded.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            member = try container.decode(Int.self, forKey: .member)
+            files = try container.decode(Int.self, forKey: .files)
+            directories = try container.decode(Int.self, forKey: .directories)
+            bytes = try container.decode(UInt64.self, forKey: .bytes)
+            guard (0..<Limits.replicaCountMax).contains(member), files >= 0, directories >= 0 else {
+                throw DecodingError.dataCorrupted(
+                    DecodingError.Context(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "pending record for member \(member): \(files) files, \(directories) directories"))
+            }
         }
     }
 
@@ -72,24 +89,31 @@ extension ReplicaSetView {
         return Array(lines.joined(separator: "\n").utf8)
     }
 
-    public init?(decoding bytes: [UInt8]) {
+    /// Reads the pushed form; anything malformed or inconsistent (``checkConsistency()``) is a protocol error.
+    public init(decoding bytes: [UInt8]) throws(FileSystemError) {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         guard let head = lines.first?.split(separator: " "), head.count == 6, head[0] == "set", head[2] == "epoch",
             head[4] == "min", let setIndex = Int(head[1]), let epoch = UInt64(head[3]), let minInSync = Int(head[5])
-        else { return nil }
+        else { throw FileSystemError.protocolError("malformed replica-set view: no 'set S epoch E min M' line") }
+        // More lines than a set can have members is junk; stop before building arrays of it.
+        guard lines.count - 1 <= Limits.replicaCountMax else {
+            throw FileSystemError.protocolError("malformed replica-set view: \(lines.count - 1) member lines")
+        }
         var members: [MemberState] = []
         var sources: [Int?] = []
         var full: [Bool] = []
         for line in lines.dropFirst() {
             let words = line.split(separator: " ")
-            guard words.count == 3, let state = MemberState(rawValue: String(words[0])) else { return nil }
+            guard words.count == 3, let state = MemberState(rawValue: String(words[0])),
+                words[1] == "-" || Int(words[1]) != nil, words[2] == "0" || words[2] == "1"
+            else { throw FileSystemError.protocolError("malformed replica-set view member line '\(line)'") }
             members.append(state)
-            sources.append(words[1] == "-" ? nil : Int(words[1]))
+            sources.append(Int(words[1]))
             full.append(words[2] == "1")
         }
-        guard !members.isEmpty else { return nil }
         self.init(
             setIndex: setIndex, epoch: epoch, members: members, minInSync: minInSync, healSources: sources,
             fullResync: full)
+        try checkConsistency()
     }
 }

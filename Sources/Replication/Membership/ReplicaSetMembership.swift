@@ -42,6 +42,25 @@ public struct ReplicaSetMembership: Codable, Sendable, Hashable {
         joinedEpoch = Array(repeating: 0, count: memberCount)
     }
 
+    /// Reads a membership from the catalog file, checked: the rules below index every per-member array by the
+    /// view's member positions, so a damaged file is refused when read instead of trapping the manager later.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        view = try container.decode(ReplicaSetView.self, forKey: .view)
+        witnesses = try container.decode([Set<Int>].self, forKey: .witnesses)
+        needsFullResync = try container.decode([Bool].self, forKey: .needsFullResync)
+        joinedEpoch = try container.decode([UInt64].self, forKey: .joinedEpoch)
+        let count = view.members.count
+        guard witnesses.count == count, needsFullResync.count == count, joinedEpoch.count == count,
+            witnesses.allSatisfy({ $0.allSatisfy(view.members.indices.contains) })
+        else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "membership of replica set \(view.setIndex) does not match its \(count) members"))
+        }
+    }
+
     /// The member that heals `member` (reads its record, copies what it missed): a witness, or for a full resync
     /// the first in-sync member. Nil unless `member` is healing.
     public func healSource(for member: Int) -> Int? {

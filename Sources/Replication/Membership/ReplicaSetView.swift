@@ -91,6 +91,72 @@ public struct ReplicaSetView: Codable, Sendable, Hashable {
     }
 }
 
+extension ReplicaSetView {
+    /// Checks that the view holds together on its own. Every view that comes from another process — the manager's
+    /// JSON answers, the attribute it pushes to members, the catalog file — passes here before anything routes by
+    /// it: members and clients index `members`, `healSources` and `fullResync` by position and compute
+    /// `epoch ± 1`, so a view that broke one of these rules would trap instead of failing one request.
+    public func checkConsistency() throws(FileSystemError) {
+        func invalid(_ reason: String) -> FileSystemError {
+            FileSystemError.protocolError("invalid view of replica set \(setIndex): \(reason)")
+        }
+        guard (0..<Limits.bricksPerVolumeMax).contains(setIndex) else {
+            throw invalid("set index outside 0..<\(Limits.bricksPerVolumeMax)")
+        }
+        guard (1...Limits.replicaEpochMax).contains(epoch) else {
+            throw invalid("epoch \(epoch) outside 1...\(Limits.replicaEpochMax)")
+        }
+        guard (1...Limits.replicaCountMax).contains(members.count) else {
+            throw invalid("\(members.count) members (1 to \(Limits.replicaCountMax) allowed)")
+        }
+        guard healSources.count == members.count, fullResync.count == members.count else {
+            throw invalid(
+                "\(members.count) members but \(healSources.count) heal sources and \(fullResync.count) resync flags")
+        }
+        guard (1...members.count).contains(minInSync) else {
+            throw invalid("min-in-sync \(minInSync) of \(members.count) members")
+        }
+        for (member, source) in healSources.enumerated() {
+            guard let source else { continue }
+            guard members.indices.contains(source), source != member else {
+                throw invalid("member \(member) has heal source \(source)")
+            }
+        }
+    }
+
+    /// The view, checked on its own and against what the receiver knows from the volume's spec: which set it
+    /// asked about and how many members that set has.
+    public func validated(setIndex expected: Int, memberCount: Int) throws(FileSystemError) -> ReplicaSetView {
+        try checkConsistency()
+        guard setIndex == expected else {
+            throw FileSystemError.protocolError("got a view of replica set \(setIndex) for set \(expected)")
+        }
+        guard members.count == memberCount else {
+            throw FileSystemError.protocolError(
+                "view of replica set \(setIndex) has \(members.count) members; the volume's spec has \(memberCount)")
+        }
+        return self
+    }
+
+    /// Decodes and checks (``checkConsistency()``): a malformed view never becomes a value.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            setIndex: try container.decode(Int.self, forKey: .setIndex),
+            epoch: try container.decode(UInt64.self, forKey: .epoch),
+            members: try container.decode([MemberState].self, forKey: .members),
+            minInSync: try container.decode(Int.self, forKey: .minInSync),
+            healSources: try container.decode([Int?].self, forKey: .healSources),
+            fullResync: try container.decode([Bool].self, forKey: .fullResync))
+        do {
+            try checkConsistency()
+        } catch {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+}
+
 extension ReplicaSetView: CustomStringConvertible {
     public var description: String {
         let states = members.enumerated().map { "\($0.offset)=\($0.element.rawValue)" }.joined(separator: " ")

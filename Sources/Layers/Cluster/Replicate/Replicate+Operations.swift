@@ -74,7 +74,7 @@ extension Replicate {
             throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open")
         }
         var stamped = context
-        stamped.replication = ReplicationStamp(epoch: membership.view(ofSet: setIndex).epoch, role: .client)
+        stamped.replication = ReplicationStamp(epoch: try membership.view(ofSet: setIndex).epoch, role: .client)
         for (member, handle) in open.members {
             do {
                 try await children[member].release(handle, context: stamped)

@@ -52,11 +52,11 @@ public final class Replicate: FileOperations {
         _ target: Target, context: OperationContext,
         _ body: (_ member: Int, _ context: OperationContext) async throws -> Result
     ) async throws -> Result {
-        var view = membership.view(ofSet: setIndex)
+        var view = try membership.view(ofSet: setIndex)
         // The failover window starts at the first failure: a request that failed slowly still gets its retries.
         var deadline: ContinuousClock.Instant?
         while true {
-            let member = try Self.member(for: target, in: view)
+            let member = try member(for: target, in: view)
             var stamped = context
             stamped.replication = ReplicationStamp(epoch: view.epoch, role: .client)
             do {
@@ -69,14 +69,14 @@ public final class Replicate: FileOperations {
                 logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch): \(error)")
                 // A newer view, or after a short pause the same one: a member that restarted (faster than the
                 // failure detector notices) is simply asked again.
-                view = await membership.refresh(
+                view = try await membership.refresh(
                     set: setIndex, newerThan: view.epoch,
                     waitingAtMost: min(remaining.milliseconds, Limits.replicaRetryPauseMilliseconds))
             }
         }
     }
 
-    static func member(for target: Target, in view: ReplicaSetView) throws -> Int {
+    func member(for target: Target, in view: ReplicaSetView) throws(FileSystemError) -> Int {
         let member: Int?
         switch target {
         case .primary(let file): member = view.primary(for: file)
@@ -84,6 +84,12 @@ public final class Replicate: FileOperations {
         }
         guard let member else {
             throw FileSystemError(.notConnected, "replica set \(view.setIndex) has no in-sync member")
+        }
+        // The membership source checks views against the spec this layer was built from; a source that did not
+        // must still not make `children[member]` trap.
+        guard children.indices.contains(member) else {
+            throw FileSystemError.inputOutput(
+                "the view of replica set \(setIndex) names member \(member); the set has \(children.count) members")
         }
         return member
     }
