@@ -69,6 +69,7 @@ public final class ManagedMembership: MembershipSource, Sendable {
         let client = self.client
         let volume = self.volume
         Task {
+            // Manager unreachable: the current spec stays; the next change notice asks again.
             guard let spec = try? await client.volumeSpec(name: volume) else { return }
             handler(spec)
         }
@@ -76,6 +77,7 @@ public final class ManagedMembership: MembershipSource, Sendable {
 
     /// Asks the manager once; keeps whatever is newer.
     public func update() async {
+        // Manager unreachable: the views held stay (members refuse a stale epoch, so nothing trusts them blindly).
         guard let fetched = try? await client.volumeMembership(name: volume) else { return }
         for view in fetched { install(view) }
     }

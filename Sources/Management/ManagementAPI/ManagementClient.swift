@@ -85,6 +85,7 @@ public struct ManagementClient: Sendable {
             throw lostConnection(error)
         }
         guard (200..<300).contains(reply.status.code) else {
+            // Not an error document: the status line below reports the failure instead.
             if let failure = try? ManagementJSON.decode(ErrorResponse.self, from: reply.body) {
                 throw FileSystemError(FileSystemError.Code(rawValue: failure.code), failure.message)
             }
