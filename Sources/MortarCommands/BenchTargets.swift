@@ -112,6 +112,7 @@ enum BenchSystem {
         sync()
         if let handle = FileHandle(forWritingAtPath: "/proc/sys/vm/drop_caches") {
             handle.write(Data("3\n".utf8))
+            // Best effort: dropping the page cache only makes a benchmark's cold start colder.
             try? handle.close()
         } else {
             FileHandle.standardError.write(Data("note: cannot drop the page cache (not root); reads may be cached\n".utf8))

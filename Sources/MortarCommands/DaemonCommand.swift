@@ -47,6 +47,7 @@ struct DaemonCommand: AsyncParsableCommand {
             if let pidFile {
                 try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
             }
+            // Cleanup at exit: a stale pid file is checked against the running process anyway.
             defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [DaemonService(configuration: configuration, logger: logger)],

@@ -63,6 +63,7 @@ struct InstallMountHelperCommand: AsyncParsableCommand {
         try await reportingFailure {
             let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             let link = directory + "/" + MountHelper.name
+            // No readable symbolic link there: nothing of ours to remove.
             if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: link) {
                 if existing == binary {
                     print("\(link) already points to \(binary)")

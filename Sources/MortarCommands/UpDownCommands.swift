@@ -22,6 +22,7 @@ struct UpCommand: AsyncParsableCommand {
             }
             let root = absolutePath(dir)
             try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
+            // A probe: no answer means no daemon (yet).
             if (try? await Self.client.hello()) != nil {
                 print("A mortar daemon already answers on 127.0.0.1:\(ManagementClient.defaultPort); using it.")
             } else {
@@ -64,6 +65,7 @@ struct UpCommand: AsyncParsableCommand {
     private func waitForDaemon(root: String) async throws {
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
+            // A probe: no answer means no daemon (yet).
             if (try? await Self.client.hello()) != nil { return }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -111,18 +113,21 @@ struct DownCommand: AsyncParsableCommand {
         try await reportingFailure {
             let root = absolutePath(dir)
             let pidPath = root + "/daemon.pid"
+            // A daemon that does not answer has no volumes to stop first; the pid file below still stops it.
             if let volumes = try? await UpCommand.client.volumes() {
                 for volume in volumes where volume.state == "started" {
                     _ = try await UpCommand.client.stopVolume(name: volume.name)
                     print("Stopped volume \(volume.name).")
                 }
             }
+            // No pid file: nothing of ours is running.
             guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
                 let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
             else {
                 throw FileSystemError.notFound("no daemon pid file at \(pidPath); is the cluster up?")
             }
             guard kill(pid, SIGTERM) == 0 else {
+                // Cleanup: the process is gone, its pid file only tidied.
                 try? FileManager.default.removeItem(atPath: pidPath)
                 throw FileSystemError.fromErrno("kill", "daemon process \(pid)")
             }

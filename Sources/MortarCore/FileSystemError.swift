@@ -101,3 +101,16 @@ extension FileSystemError {
         FileSystemError(Code(rawValue: value), "\(call) \(subject)")
     }
 }
+
+extension FileSystemError {
+    /// What `body` returns, or nil when it fails with ENOENT — the one answer that means "absent". Every other
+    /// error (EIO, ENOTCONN, ETIMEDOUT, a permission) is rethrown: a failure to look is not an absence, and taking
+    /// it for one would let a guard or a heal act on a guess.
+    public static func nilIfNotFound<Result>(_ body: () async throws -> Result) async throws -> Result? {
+        do {
+            return try await body()
+        } catch let error as FileSystemError where error.code == .notFound {
+            return nil
+        }
+    }
+}

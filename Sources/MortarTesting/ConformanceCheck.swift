@@ -84,6 +84,7 @@ struct Scratch: Sendable {
             try await subject.release(file, context: context)
             return result
         } catch {
+            // Cleanup after a failed check, whose failure is the one reported.
             try? await subject.release(file, context: context)
             throw error
         }

@@ -45,9 +45,18 @@ public final class LayerHarness: Layer {
         case removeExtendedAttribute
     }
 
+    /// A fault to inject: the next `remaining` calls of `operation` (about `subject`, when one is given) fail.
+    private struct Failure {
+        var operation: Operation
+        var subject: String?
+        var remaining: Int
+        var error: FileSystemError
+    }
+
     private struct State {
         var recorded: [Operation] = []
-        var failures: [Operation: (remaining: Int, error: FileSystemError)] = [:]
+        /// Oldest first: a call takes the first failure that matches it.
+        var failures: [Failure] = []
     }
 
     public let next: any FileOperations
@@ -71,26 +80,43 @@ public final class LayerHarness: Layer {
 
     /// Makes the next `count` calls of `operation` throw `error` instead of reaching ``next``.
     public func failNext(_ operation: Operation, count: Int = 1, with error: FileSystemError) {
-        state.withLock { $0.failures[operation] = (count, error) }
+        state.withLock { state in
+            state.failures.removeAll { $0.operation == operation && $0.subject == nil }
+            state.failures.append(Failure(operation: operation, subject: nil, remaining: count, error: error))
+        }
     }
 
-    private func intercept(_ operation: Operation) throws {
+    /// Makes the next `count` calls of `operation` about `subject` throw `error`; other calls pass. The subject is
+    /// the name for ``lookup(_:in:context:)`` and the extended-attribute calls, the FileID's description for
+    /// ``attributes(of:context:)`` and ``readDirectory(_:after:countMax:context:)``. Faults for one subject queue up,
+    /// oldest first.
+    public func failNext(
+        _ operation: Operation, about subject: String, count: Int = 1, with error: FileSystemError
+    ) {
+        state.withLock { $0.failures.append(Failure(operation: operation, subject: subject, remaining: count, error: error)) }
+    }
+
+    private func intercept(_ operation: Operation, about subject: String? = nil) throws {
         let injected: FileSystemError? = state.withLock { state in
             state.recorded.append(operation)
-            guard let failure = state.failures[operation], failure.remaining > 0 else { return nil }
-            state.failures[operation] = failure.remaining > 1 ? (failure.remaining - 1, failure.error) : nil
-            return failure.error
+            guard let index = state.failures.firstIndex(where: {
+                $0.operation == operation && ($0.subject == nil || $0.subject == subject)
+            }) else { return nil }
+            let error = state.failures[index].error
+            state.failures[index].remaining -= 1
+            if state.failures[index].remaining <= 0 { state.failures.remove(at: index) }
+            return error
         }
         if let injected { throw injected }
     }
 
     public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
-        try intercept(.lookup)
+        try intercept(.lookup, about: name)
         return try await next.lookup(name, in: parent, context: context)
     }
 
     public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
-        try intercept(.attributes)
+        try intercept(.attributes, about: file.description)
         return try await next.attributes(of: file, context: context)
     }
 
@@ -213,7 +239,7 @@ public final class LayerHarness: Layer {
     public func readDirectory(_ directory: FileID, after cookie: UInt64, countMax: Int, context: OperationContext)
         async throws -> DirectoryPage
     {
-        try intercept(.readDirectory)
+        try intercept(.readDirectory, about: directory.description)
         return try await next.readDirectory(directory, after: cookie, countMax: countMax, context: context)
     }
 
@@ -257,7 +283,7 @@ public final class LayerHarness: Layer {
     }
 
     public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws -> [UInt8] {
-        try intercept(.extendedAttribute)
+        try intercept(.extendedAttribute, about: name)
         return try await next.extendedAttribute(name, of: file, context: context)
     }
 

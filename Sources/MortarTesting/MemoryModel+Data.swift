@@ -83,6 +83,7 @@ extension MemoryModel {
     }
 
     mutating func truncate(_ file: OpenFile, to size: UInt64) throws {
+        // Not writable: the line below throws EBADF for an unknown handle, else EINVAL follows.
         guard (try? handle(file, requiring: .write)) != nil else {
             _ = try handle(file)
             throw FileSystemError.invalidArgument("handle \(file.handle) of \(file.id) is not open for writing")

@@ -96,6 +96,7 @@ extension RandomOperationSequence {
         do {
             result = try await body(file)
         } catch {
+            // Cleanup: the model and the subject are compared on what the operation answered.
             try? await fileSystem.release(file, context: OperationContext())
             throw error
         }

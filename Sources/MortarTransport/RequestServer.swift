@@ -131,6 +131,7 @@ public final class RequestServer: Sendable {
                         supplementaryGroupIDs: credentials.supplementaryGroupIDs, processID: credentials.processID,
                         connectionID: connectionID, replication: credentials.replication, logger: logger)
                     let reply = await Self.answer(request, session: session, context: context, id: frame.requestID)
+                    // The connection is gone: nobody is left to answer.
                     try? await outbound.write(reply)
                 }
             }

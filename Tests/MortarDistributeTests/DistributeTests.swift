@@ -1,6 +1,6 @@
 import Logging
 import MortarCore
-import MortarDistribute
+@testable import MortarDistribute
 import MortarTesting
 import MortarVolumeSpec
 import NIOCore
@@ -232,6 +232,35 @@ struct DistributeFaultTests {
         await #expect(throws: FileSystemError.self) { try await memories[2].lookup("half", in: .root, context: context) }
         #expect(try await layer.lookup("half", in: .root, context: context).id == id)
         #expect(try await memories[2].lookup("half", in: .root, context: context).id == id)
+    }
+
+    @Test("link file checks: only ENOENT means absent; EIO or a child gone fails the call")
+    func linkFileChecksPropagateErrors() async throws {
+        let memories = (0..<2).map { _ in MemoryFileSystem() }
+        let harnesses = memories.map { LayerHarness(next: $0) }
+        let layer = Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
+        let context = OperationContext()
+        let layout = Layout.default(childCount: 2, directory: .root)
+        let name = try #require((0..<1_000).map { "moved-\($0)" }.first { layout.child(for: $0) == 1 })
+        let id = FileID.random()
+        // Removing a link file: the lookup on the hashed child fails.
+        harnesses[1].failNext(.lookup, about: name, with: FileSystemError(.inputOutput, "injected"))
+        let removal = await #expect(throws: FileSystemError.self) {
+            try await layer.removeLinkFile(name, in: .root, keeping: 0, context: context)
+        }
+        #expect(removal?.code == .inputOutput)
+        // Placing one: whether the file already has a link file there cannot be known.
+        harnesses[1].failNext(.attributes, about: id.description, with: FileSystemError(.notConnected, "injected"))
+        let placement = await #expect(throws: FileSystemError.self) {
+            try await layer.placeLinkFile(name, in: .root, id: id, holder: 0, context: context)
+        }
+        #expect(placement?.code == .notConnected)
+        #expect(harnesses[1].count(of: .create) == 0 && harnesses[1].count(of: .link) == 0)
+        // ENOENT is "absent": the link file is placed, then removed.
+        try await layer.placeLinkFile(name, in: .root, id: id, holder: 0, context: context)
+        #expect(try await memories[1].lookup(name, in: .root, context: context).id == id)
+        try await layer.removeLinkFile(name, in: .root, keeping: 0, context: context)
+        await #expect(throws: FileSystemError.self) { try await memories[1].lookup(name, in: .root, context: context) }
     }
 
     @Test("operations on an open file go only to the child that opened it")

@@ -102,6 +102,34 @@ struct PermissionLayerTests {
         try await layer.unlink("alices", in: shared, context: alice)
     }
 
+    /// The sticky check on a rename's target fails closed: only ENOENT from the lookup means "no target"; an I/O
+    /// error must fail the rename, never let it replace a file the check could not see.
+    @Test func theStickyCheckOnARenameTargetFailsClosed() async throws {
+        let harness = LayerHarness(next: MemoryFileSystem())
+        let layer = PermissionLayer(next: harness)
+        let sticky = try await layer.makeDirectory("tmp", in: .root, id: .random(), permissions: 0o1777, context: root)
+        let open = try await layer.makeDirectory("open", in: .root, id: .random(), permissions: 0o777, context: root)
+        let alices = try await layer.create("alices", in: sticky.id, id: .random(), permissions: 0o644,
+                                            flags: .readWrite, context: alice)
+        try await layer.release(alices.file, context: alice)
+        let bobs = try await layer.create("bobs", in: open.id, id: .random(), permissions: 0o644, flags: .readWrite,
+                                          context: bob)
+        try await layer.release(bobs.file, context: bob)
+        // The source directory is not sticky, so the only lookup is the target's.
+        for code in [FileSystemError.Code.inputOutput, .notConnected, .timedOut] {
+            harness.failNext(.lookup, with: FileSystemError(code, "injected"))
+            harness.clearRecorded()
+            await expectCode(code) {
+                try await layer.rename("bobs", in: open.id, to: "alices", in: sticky.id, flags: [], context: bob)
+            }
+            #expect(harness.count(of: .rename) == 0, "the rename went ahead after \(code)")
+        }
+        #expect(try await layer.lookup("alices", in: sticky.id, context: root).id == alices.file.id)
+        // ENOENT really means there is no target: the rename goes ahead.
+        try await layer.rename("bobs", in: open.id, to: "new", in: sticky.id, flags: [], context: bob)
+        #expect(try await layer.lookup("new", in: sticky.id, context: root).id == bobs.file.id)
+    }
+
     @Test func extendedAttributesFollowTheFilesPermissions() async throws {
         let (layer, _, file) = try await setUp()
         await expectCode(.permissionDenied) {

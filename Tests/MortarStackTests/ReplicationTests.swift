@@ -5,6 +5,7 @@ import MortarPosixStorage
 import MortarProtocolClient
 import MortarReplicaMember
 import MortarReplicate
+import MortarTesting
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -76,14 +77,20 @@ final class ReplicaSetFixture: @unchecked Sendable {
     let manager: InMemoryManager
     private(set) var bricks: [LoopbackBrick]
     private(set) var layers: [ReplicaMemberLayer]
+    /// Between each member layer and its storage: faults are injected here.
+    private(set) var storages: [LayerHarness]
     let agents: [InMemoryAgent]
     let client: Replicate
     private var workers: [Task<Void, Never>] = []
 
-    private init(manager: InMemoryManager, bricks: [LoopbackBrick], layers: [ReplicaMemberLayer], agents: [InMemoryAgent]) {
+    private init(
+        manager: InMemoryManager, bricks: [LoopbackBrick], layers: [ReplicaMemberLayer], storages: [LayerHarness],
+        agents: [InMemoryAgent]
+    ) {
         self.manager = manager
         self.bricks = bricks
         self.layers = layers
+        self.storages = storages
         self.agents = agents
         client = Replicate(
             children: bricks.map(Self.memberClient), setIndex: 0, membership: manager,
@@ -94,13 +101,15 @@ final class ReplicaSetFixture: @unchecked Sendable {
         let manager = InMemoryManager(members: members, minInSync: minInSync)
         var bricks: [LoopbackBrick] = []
         var layers: [ReplicaMemberLayer] = []
+        var storages: [LayerHarness] = []
         var agents: [InMemoryAgent] = []
         for member in 0..<members {
             let directory = try LoopbackBrick.makeTemporaryDirectory("mortar-replica")
             let agent = InMemoryAgent(member: member, manager: manager)
-            let (brick, layer) = try await startMember(directory: directory, port: 0, agent: agent)
+            let (brick, layer, storage) = try await startMember(directory: directory, port: 0, agent: agent)
             bricks.append(brick)
             layers.append(layer)
+            storages.append(storage)
             agents.append(agent)
         }
         for agent in agents {
@@ -108,19 +117,19 @@ final class ReplicaSetFixture: @unchecked Sendable {
                 agent.peers.withLock { $0[index] = Self.memberClient(brick) }
             }
         }
-        return ReplicaSetFixture(manager: manager, bricks: bricks, layers: layers, agents: agents)
+        return ReplicaSetFixture(manager: manager, bricks: bricks, layers: layers, storages: storages, agents: agents)
     }
 
     private static func startMember(directory: String, port: Int, agent: InMemoryAgent) async throws
-        -> (LoopbackBrick, ReplicaMemberLayer)
+        -> (LoopbackBrick, ReplicaMemberLayer, LayerHarness)
     {
-        let storage = try await PosixStorage.prepare(
-            root: directory, threadPool: .singleton, logger: OperationContext.silentLogger)
+        let storage = LayerHarness(next: try await PosixStorage.prepare(
+            root: directory, threadPool: .singleton, logger: OperationContext.silentLogger))
         let journal = HealJournal(directory: directory + "/.mortar/heal", logger: OperationContext.silentLogger)
         try journal.load()
         let layer = ReplicaMemberLayer(
             next: storage, agent: agent, journal: journal, logger: OperationContext.silentLogger)
-        return (try await LoopbackBrick.start(root: directory, port: port, storage: layer), layer)
+        return (try await LoopbackBrick.start(root: directory, port: port, storage: layer), layer, storage)
     }
 
     static func memberClient(_ brick: LoopbackBrick) -> ProtocolClient {
@@ -136,10 +145,11 @@ final class ReplicaSetFixture: @unchecked Sendable {
 
     /// Starts member `index` again on its directory and port (its journal reloads from its markers).
     func restartMember(_ index: Int) async throws {
-        let (brick, layer) = try await Self.startMember(
+        let (brick, layer, storage) = try await Self.startMember(
             directory: bricks[index].root, port: bricks[index].port, agent: agents[index])
         bricks[index] = brick
         layers[index] = layer
+        storages[index] = storage
     }
 
     /// Waits (at most 30 s) until `member` is in sync again.
@@ -390,6 +400,137 @@ struct ReplicationTests {
         try await set.waitUntilInSync(victim)
         #expect(set.manager.view.members[victim] == .inSync, "member \(victim) did not rejoin: \(set.manager.view)")
         #expect(set.contents(ofBrick: victim, "file") == Data("before after".utf8))
+    }
+
+    // MARK: Faults on the heal path: no error counts as "healed"
+
+    /// Restarts member `away`, heals, and waits (at most 30 s) for it to rejoin.
+    private func healAndWait(_ set: ReplicaSetFixture, _ away: Int) async throws {
+        set.startHealing()
+        _ = try set.manager.apply(.reachable(member: away))
+        try await set.waitUntilInSync(away)
+    }
+
+    /// The item's orderer answers ENOENT (its name is not on the member yet) and the heal source cannot read the
+    /// item itself (EIO): that is no proof the item is gone, so the record stays and the item is healed later.
+    @Test func aLocalReadErrorDoesNotCountAsHealed() async throws {
+        let set = try await ReplicaSetFixture.start()
+        defer { Task { await set.stop() } }
+        let away = 2
+        await set.stopMember(away)
+        _ = try set.manager.apply(.unreachable(member: away))
+        let id = FileID.random()
+        let file = try await Self.createFile("made-while-away", id: id, on: set.client)
+        _ = try await set.client.write(ByteBuffer(string: "must reach member 2"), to: file, at: 0, context: context)
+        try await set.client.release(file, context: context)
+        try await set.restartMember(away)
+        let source = 0
+        let orderer = try #require(set.manager.view.primary(for: id))
+        set.storages[orderer].failNext(.attributes, about: id.description, with: .notFound("injected"))
+        set.storages[source].failNext(.attributes, about: id.description, with: .inputOutput("injected"))
+        try await healAndWait(set, away)
+        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+        #expect(set.contents(ofBrick: away, "made-while-away") == Data("must reach member 2".utf8))
+    }
+
+    /// A full resync whose scan cannot list a directory scans again; it never reports the member caught up with
+    /// the directory's files left out.
+    @Test func aFullResyncDoesNotSkipADirectoryItCannotList() async throws {
+        let set = try await ReplicaSetFixture.start()
+        defer { Task { await set.stop() } }
+        let directory = FileID.random()
+        _ = try await set.client.makeDirectory("d", in: .root, id: directory, permissions: 0o755, context: context)
+        let file = try await set.client.create(
+            "f", in: directory, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
+        ).file
+        _ = try await set.client.write(ByteBuffer(string: "the right bytes"), to: file, at: 0, context: context)
+        try await set.client.release(file, context: context)
+        let away = 2
+        await set.stopMember(away)
+        _ = try set.manager.apply(.replaced(member: away))
+        // Its copy is no longer to be trusted (a full resync compares everything): make it wrong, in place.
+        let handle = try #require(FileHandle(forWritingAtPath: set.bricks[away].root + "/d/f"))
+        try handle.write(contentsOf: Data("THE WRONG BYTES".utf8))
+        try handle.close()
+        try await set.restartMember(away)
+        set.storages[0].failNext(.readDirectory, about: directory.description, with: .inputOutput("injected"))
+        try await healAndWait(set, away)
+        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+        #expect(set.contents(ofBrick: away, "d/f") == Data("the right bytes".utf8))
+    }
+
+    /// A file the heal made anew on the member is copied whole: a timeout while asking whether it was made by the
+    /// heal fails that copy (retried), instead of turning it into a copy of the recorded ranges only.
+    @Test func aTimeoutDoesNotTurnAWholeFileHealIntoARangeCopy() async throws {
+        let set = try await ReplicaSetFixture.start()
+        defer { Task { await set.stop() } }
+        let away = 2
+        await set.stopMember(away)
+        _ = try set.manager.apply(.unreachable(member: away))
+        let id = FileID.random()
+        let file = try await Self.createFile("renamed-here", id: id, on: set.client)
+        _ = try await set.client.write(ByteBuffer(string: "whole content"), to: file, at: 0, context: context)
+        try await set.client.release(file, context: context)
+        // Its record says "metadata only", as a rename's does when the heal of the old directory removed the file
+        // from the member before the new directory's heal made it anew: only the heal-made mark says "whole".
+        let journal = set.layers[0].journal
+        let pending = try #require(journal.pendingFiles(of: away).first { $0.id == id })
+        await journal.completeFile(id, of: away, version: pending.record.version)
+        try await journal.record([.metadata(id)], for: [away])
+        try await set.restartMember(away)
+        set.storages[away].failNext(
+            .extendedAttribute, about: "trusted.mortar.heal-incomplete", with: FileSystemError(.timedOut, "injected"))
+        try await healAndWait(set, away)
+        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+        #expect(set.contents(ofBrick: away, "renamed-here") == Data("whole content".utf8))
+    }
+
+    /// The heal marker is written before the change: a change whose marker cannot be written (the member's heal
+    /// directory is a file here, which stops root too) fails and is applied nowhere.
+    @Test func aChangeWhoseHealMarkerCannotBeWrittenIsNotApplied() async throws {
+        let set = try await ReplicaSetFixture.start()
+        defer { Task { await set.stop() } }
+        let existing = try await Self.createFile("existing", id: .random(), on: set.client)
+        _ = try await set.client.write(ByteBuffer(string: "before"), to: existing, at: 0, context: context)
+        let away = 2
+        await set.stopMember(away)
+        _ = try set.manager.apply(.unreachable(member: away))
+        for member in 0..<2 {
+            #expect(FileManager.default.createFile(atPath: set.bricks[member].root + "/.mortar/heal/\(away)", contents: nil))
+        }
+        await #expect(throws: FileSystemError.self) {
+            _ = try await Self.createFile("blocked", id: .random(), on: set.client)
+        }
+        await #expect(throws: FileSystemError.self) {
+            _ = try await set.client.write(ByteBuffer(string: "AFTER!"), to: existing, at: 0, context: context)
+        }
+        for member in 0..<2 {
+            #expect(set.contents(ofBrick: member, "blocked") == nil, "member \(member) applied the create")
+            #expect(set.contents(ofBrick: member, "existing") == Data("before".utf8), "member \(member) applied the write")
+        }
+    }
+
+    /// Marker directories that cannot be read are an error at load, never "nothing pending".
+    @Test func unreadableHealMarkersFailTheLoad() async throws {
+        let root = try LoopbackBrick.makeTemporaryDirectory("mortar-heal-journal")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/heal"
+        let id = FileID.random()
+        try FileManager.default.createDirectory(atPath: directory + "/1", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: directory + "/1/f-\(id)", contents: nil))
+        let readable = HealJournal(directory: directory, logger: OperationContext.silentLogger)
+        try readable.load()
+        #expect(readable.pendingFiles(of: 1).map(\.id) == [id])
+        // A member's directory that is not one (it cannot be listed, whoever we are).
+        #expect(FileManager.default.createFile(atPath: directory + "/2", contents: nil))
+        #expect(throws: FileSystemError.self) {
+            try HealJournal(directory: directory, logger: OperationContext.silentLogger).load()
+        }
+        try FileManager.default.removeItem(atPath: directory)
+        #expect(FileManager.default.createFile(atPath: directory, contents: nil))
+        #expect(throws: FileSystemError.self) {
+            try HealJournal(directory: directory, logger: OperationContext.silentLogger).load()
+        }
     }
 
     @Test func healMessagesRoundTripAndRejectGarbage() throws {

@@ -80,7 +80,11 @@ public final class PermissionLayer: Layer {
     ) async throws {
         try await requireRemovable(name, in: parent, context: context)
         if let target = try await require([.write, .execute], on: newParent, context: context) {
-            if let existing = try? await next.lookup(newName, in: newParent, context: context),
+            // Only ENOENT means there is no target to protect; any other failure to look fails the rename
+            // rather than letting it replace a file the sticky bit guards.
+            if let existing = try await FileSystemError.nilIfNotFound({
+                try await next.lookup(newName, in: newParent, context: context)
+            }),
                 !AccessPolicy.mayRemove(existing, from: target, context: context)
             {
                 throw FileSystemError(.permissionDenied, "'\(newName)' is in a sticky directory and not yours")

@@ -70,6 +70,7 @@ extension PosixStorage {
             if let permissions { try SystemCall.changePermissions(entry.path, permissions & 0o7777, entry.subject) }
             return try FileAttributes(status: SystemCall.lstat(entry.path, entry.subject), id: id)
         } catch let error as FileSystemError {
+            // Cleanup on the way out: the creation's error is the one to report.
             if indexed { try? index.removeEntry(of: id) }
             if isDirectory { try? SystemCall.removeDirectory(entry.path, entry.subject) }
             else { try? SystemCall.unlink(entry.path, entry.subject) }

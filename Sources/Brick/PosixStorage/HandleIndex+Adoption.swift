@@ -94,6 +94,13 @@ extension HandleIndex {
         }
         if target == Self.directoryEntryTarget(parent: parent, name: name) { return .current }
         // Moved by hand, or copied: a copy's original is still where the entry leads.
-        return (try? locate(id)) != nil ? .duplicate : .outdated
+        // Only "not there" (ENOENT) or "leads elsewhere" (ESTALE) makes the entry outdated; any other error is
+        // thrown, or the FileID would be taken from an original that could not be checked.
+        do {
+            _ = try locate(id)
+            return .duplicate
+        } catch let error as FileSystemError where error.code == .notFound || error.code == .staleHandle {
+            return .outdated
+        }
     }
 }

@@ -41,6 +41,7 @@ extension HandleIndex {
         do {
             try SystemCall.rename(temporary, to: entry, flags: 0, subject)
         } catch {
+            // Cleanup on the way out: the rename's error is the one to report.
             try? SystemCall.unlink(temporary, subject)
             throw error
         }

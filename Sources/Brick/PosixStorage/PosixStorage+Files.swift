@@ -118,6 +118,7 @@ extension PosixStorage {
             return try FileAttributes(status: SystemCall.fstat(descriptor, entry.subject), id: id)
         } catch let error as FileSystemError {
             SystemCall.close(descriptor)
+            // Cleanup on the way out: the creation's error is the one to report.
             if indexed { try? index.removeEntry(of: id) }
             try? SystemCall.unlink(entry.path, entry.subject)
             if error.code == .exists {

@@ -86,6 +86,7 @@ extension MountedFileSystem {
         let needed = fuse_add_direntry_plus(request.raw, nil, 0, entry.name, &parameters, off_t(nextOffset))
         guard needed <= remaining else { return false }
         if let attributes = entry.attributes {
+            // The inode table is full: the page ends here, and the kernel asks again from this entry.
             guard let node = try? inodes.withLock({ try $0.remember(attributes.id) }) else { return false }
             parameters = entryParameters(node: node, attributes)
         }

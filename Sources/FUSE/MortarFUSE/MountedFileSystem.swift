@@ -98,6 +98,7 @@ final class MountedFileSystem: Sendable {
     /// The handle a request carries, if it carries one the mount knows.
     func existingHandle(_ info: UnsafeMutablePointer<fuse_file_info>?) -> OpenHandle? {
         guard let info else { return nil }
+        // An unknown handle is no handle: callers answer EBADF.
         return try? files.withLock { try $0.handle(info.pointee.fh) }
     }
 
@@ -152,6 +153,7 @@ final class MountedFileSystem: Sendable {
         let open = files.withLock { $0.removeAll() }
         let context = OperationContext(logger: logger)
         for file in open {
+            // Cleanup: the kernel never got this handle, and the error already answered it.
             try? await stack.release(file, context: context)
         }
         return finished

@@ -60,6 +60,7 @@ public func glfs_telldir(_ handle: UnsafeMutableRawPointer?) -> Int {
 
 @_cdecl("glfs_seekdir")
 public func glfs_seekdir(_ handle: UnsafeMutableRawPointer?, _ offset: Int) {
+    // glfs_seekdir returns nothing: an unknown handle has no position to set.
     guard let stream = try? Registry.descriptors.lookup(handle)?.directory() else { return }
     stream.seek(to: offset)
 }
@@ -147,6 +148,7 @@ private func readDirectoryEntry(_ handle: UnsafeMutableRawPointer?, _ entry: Uns
 private func streamEntry(_ handle: UnsafeMutableRawPointer?, stat: UnsafeMutablePointer<stat>?)
     -> UnsafeMutablePointer<dirent>?
 {
+    // An unknown handle: answered with EBADF.
     guard let stream = try? Registry.descriptors.lookup(handle)?.directory() else {
         mortar_set_errno(EBADF)
         return nil

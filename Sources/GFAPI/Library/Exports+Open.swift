@@ -95,6 +95,7 @@ private func openDescriptor(
         do {
             return UInt(bitPattern: try Registry.open(Descriptor(client: client, target: .file(SharedFile(file)))))
         } catch {
+            // Cleanup on the way out: the open's error is the one to report.
             try? await file.close()
             throw error
         }
@@ -130,7 +131,10 @@ extension Volume {
         guard flags.contains(.create) else {
             return try await open(path, flags: flags, permissions: permissions, onlyRegularFiles: true)
         }
-        if !flags.contains(.exclusive), let existing = try? await attributes(path) {
+        // Only ENOENT means there is nothing to check; an I/O error fails the open, not the type check.
+        if !flags.contains(.exclusive),
+            let existing = try await FileSystemError.nilIfNotFound({ try await attributes(path) })
+        {
             try Volume.requireRegular(existing, path: path)
         }
         return try await open(path, flags: flags, permissions: permissions)

@@ -40,6 +40,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// The path of the running executable, so the daemon starts bricks from the same build it runs.
     public static func runningExecutablePath() -> String {
+        // No /proc: fall back to the path the process was started with.
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments.first ?? "mortar"
     }

@@ -114,6 +114,7 @@ actor HostAgent {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
                 .connect(to: SocketAddress(ipAddress: "127.0.0.1", port: port)).get()
+            // Cleanup: the connection is being dropped.
             try? await channel.close()
             return true
         } catch {

@@ -55,6 +55,7 @@ struct ManagementServer: Sendable {
                             openConnections.decrement()
                             logger.warning("closing connection: too many open management connections",
                                            metadata: ["limit": "\(Limits.managementConnectionsMax)"])
+                            // Cleanup: the connection is being dropped.
                             try? await connection.channel.close()
                             continue
                         }

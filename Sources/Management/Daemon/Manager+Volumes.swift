@@ -45,6 +45,7 @@ extension Manager {
                 try await agent(for: host).start(bricks)
                 started.append((host, bricks))
             } catch {
+                // Rollback after a failed start, whose error is the one reported.
                 for (startedHost, startedBricks) in started { try? await agent(for: startedHost).stop(startedBricks) }
                 let failure = FileSystemError.wrapping(error)
                 throw FileSystemError(failure.code, "cannot start volume \(name) on \(host): \(failure.message)")
@@ -95,6 +96,7 @@ extension Manager {
         let volume = try existingVolume(name)
         var reported: [Int: BrickStatus] = [:]
         for (host, _) in Self.groupedByHost(volume.bricks) {
+            // Status display: a host that does not answer shows none of its bricks running.
             let statuses = (try? await agent(for: host).status(host: host)) ?? []
             for status in statuses where status.volume == name { reported[status.index] = status }
         }

@@ -122,6 +122,7 @@ actor Manager {
         defer { lock.release() }
         for peer in catalog.peers {
             let client = ManagementClient(host: peer.host, port: peer.port, eventLoopGroup: eventLoopGroup)
+            // A probe: a peer that does not answer is not the daemon asked for.
             let answered = (try? await client.hello()).map { $0.daemonID == peer.id } ?? false
             _ = try await commit(.setPeerState(host: peer.host, state: answered ? .connected : .disconnected))
         }

@@ -155,6 +155,7 @@ actor ReplicaMonitor {
             members[key]?.lastAnswer = .now
             members[key]?.answered = true
             members[key]?.status = status
+            // No view (the volume went away): nothing to hand over.
             let view = try? await manager.membership(volume: volume.name)[setIndex]
             // A member that still holds changes it applied without an acknowledgement hands them over first.
             let unsettled = status.pending.contains { $0.member == member && $0.files + $0.directories > 0 }
@@ -172,6 +173,7 @@ actor ReplicaMonitor {
             ])
             let silence = ContinuousClock.now - (members[key]?.lastAnswer ?? .now)
             if misses >= Limits.replicaHeartbeatMissesMax && silence >= .milliseconds(Limits.replicaSilenceMaxMilliseconds) {
+                // No view: the member is reported unreachable anyway (the manager decides).
                 let view = try? await manager.membership(volume: volume.name)[setIndex]
                 if view?.members[member] != .outOfSync {
                     await report(volume.name, setIndex, .unreachable(member: member))

@@ -27,6 +27,7 @@ struct Router: Sendable {
         } catch {
             let failure = FileSystemError.wrapping(error)
             let reply = ErrorResponse(code: failure.code.rawValue, message: failure.message)
+            // An unencodable reply still answers, with the failure's text.
             let encoded = (try? ManagementJSON.encode(reply)) ?? ByteBuffer(string: failure.message)
             return Response(status: Self.status(for: failure.code), body: encoded)
         }

@@ -30,6 +30,7 @@ public struct StateFile<Content: Codable & Sendable>: Sendable {
             throw FileSystemError.inputOutput("cannot read state file \(path)")
         }
         let decoder = JSONDecoder()
+        // Not a versioned document: thrown below as an unreadable state file.
         guard let probe = try? decoder.decode(VersionProbe.self, from: data) else {
             throw FileSystemError.inputOutput(
                 "state file \(path) is corrupt (not JSON with a formatVersion); restore it from a backup or move it away")

@@ -157,6 +157,7 @@ public final class ManagedMembership: MembershipSource, Sendable {
         let client = self.client
         let volume = self.volume
         Task {
+            // Manager unreachable: the current spec stays; the next change notice asks again.
             guard let spec = try? await client.volumeSpec(name: volume) else { return }
             handler(spec)
         }

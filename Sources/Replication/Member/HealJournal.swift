@@ -37,6 +37,8 @@ public final class HealJournal: Sendable {
     private struct State {
         var members: [Int: MemberRecord] = [:]
         var nextVersion: UInt64 = 1
+        /// Markers (`MEMBER/f-…`) of recorded items not yet known to be on disk.
+        var unwritten: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -50,13 +52,23 @@ public final class HealJournal: Sendable {
     }
 
     /// Loads the markers left by an earlier run of the brick: each is a whole file or a directory to heal.
+    ///
+    /// A marker directory that cannot be read throws instead of counting as "nothing pending": this member may be
+    /// the witness whose record a healing member depends on, and an empty record would have it report that member
+    /// caught up with changes missing. Throwing keeps the brick from serving, so the manager takes it out of the
+    /// in-sync set (it stops answering heartbeats) and it loses its witness role; the members it was recording for
+    /// are then healed by another witness or compared in full. A forced full resync from here would need to know
+    /// which members the lost directories were for, which is exactly what could not be read.
     public func load() throws {
         guard let directory else { return }
-        mkdir(directory, 0o700)
-        guard let memberDirectories = try? Self.names(in: directory) else { return }
-        for memberName in memberDirectories {
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw FileSystemError.fromErrno("mkdir", directory)
+        }
+        for memberName in try Self.names(in: directory) {
+            // Not a member's directory (nothing of ours is named so): it holds no markers.
             guard let member = Int(memberName) else { continue }
-            for name in (try? Self.names(in: directory + "/" + memberName)) ?? [] {
+            for name in try Self.names(in: directory + "/" + memberName) {
+                // Not a marker name (f-/d- and a FileID): nothing this journal wrote.
                 guard name.count > 2, let id = FileID(String(name.dropFirst(2))) else { continue }
                 state.withLock { state in
                     state.nextVersion += 1
@@ -81,31 +93,58 @@ public final class HealJournal: Sendable {
         case directory(FileID)
     }
 
-    /// Records `changes` for each of `members`; creates the markers of items seen for the first time.
-    public func record(_ changes: [Change], for members: [Int]) async {
+    /// Records `changes` for each of `members`; creates the markers of items seen for the first time, and returns
+    /// only when they exist. Throws (EIO) when a marker cannot be written: the change must then not be applied,
+    /// since a restart would forget that the member missed it. The record stays in memory (an extra copy at worst),
+    /// and the marker stays *unwritten*, so the next change of the item writes it again before it is applied.
+    public func record(_ changes: [Change], for members: [Int]) async throws {
         guard !members.isEmpty, !changes.isEmpty else { return }
-        var newMarkers: [String] = []
-        state.withLock { state in
+        let markers: [String] = state.withLock { state in
+            var touched: [String] = []
             for member in members {
                 var record = state.members[member] ?? MemberRecord()
                 for change in changes {
                     state.nextVersion += 1
                     if let marker = Self.apply(change, to: &record, version: state.nextVersion) {
-                        newMarkers.append("\(member)/\(marker)")
+                        state.unwritten.insert("\(member)/\(marker)")
+                    }
+                    // A marker another change is still writing (or failed to write) is written here too, so no
+                    // change of the item goes ahead before its marker exists.
+                    for name in Self.markerNames(of: change) where state.unwritten.contains("\(member)/\(name)") {
+                        touched.append("\(member)/\(name)")
                     }
                 }
                 state.members[member] = record
             }
+            return touched
         }
-        guard let directory, !newMarkers.isEmpty else { return }
-        let markers = newMarkers
-        let logger = self.logger
+        guard let directory, !markers.isEmpty else {
+            if directory == nil { state.withLock { $0.unwritten.removeAll() } }
+            return
+        }
+        let failures: [String]
         do {
-            try await NIOThreadPool.singleton.runIfActive {
-                for marker in markers { Self.createMarker(directory + "/" + marker, logger: logger) }
+            failures = try await NIOThreadPool.singleton.runIfActive {
+                markers.compactMap { marker in Self.createMarker(directory + "/" + marker) }
             }
         } catch {
-            logger.error("could not write heal markers: \(error)")
+            throw FileSystemError.inputOutput("could not write heal markers: \(error)")
+        }
+        state.withLock { state in
+            for marker in markers where !failures.contains(where: { $0.hasPrefix(directory + "/" + marker + ":") }) {
+                state.unwritten.remove(marker)
+            }
+        }
+        guard failures.isEmpty else {
+            logger.error("could not write heal markers: \(failures.joined(separator: "; "))")
+            throw FileSystemError.inputOutput("could not write heal marker \(failures[0])")
+        }
+    }
+
+    private static func markerNames(of change: Change) -> [String] {
+        switch change {
+        case .directory(let id): ["d-\(id)"]
+        case .wholeFile(let id), .metadata(let id), .bytes(let id, _): ["f-\(id)"]
         }
     }
 
@@ -186,6 +225,7 @@ public final class HealJournal: Sendable {
         let removed = state.withLock { state -> Bool in
             guard state.members[member]?.directories[id] == version else { return false }
             state.members[member]?.directories[id] = nil
+            state.unwritten.remove("\(member)/d-\(id)")
             return true
         }
         if removed { await removeMarker("\(member)/d-\(id)") }
@@ -196,6 +236,7 @@ public final class HealJournal: Sendable {
         let removed = state.withLock { state -> Bool in
             guard state.members[member]?.files[id]?.version == version else { return false }
             state.members[member]?.files[id] = nil
+            state.unwritten.remove("\(member)/f-\(id)")
             return true
         }
         if removed { await removeMarker("\(member)/f-\(id)") }
@@ -203,8 +244,13 @@ public final class HealJournal: Sendable {
 
     /// Drops everything recorded for `member` (it rejoined: whatever it missed has been healed).
     public func forget(member: Int) async {
-        let had = state.withLock { $0.members.removeValue(forKey: member) != nil }
+        let had = state.withLock { state in
+            state.unwritten = state.unwritten.filter { !$0.hasPrefix("\(member)/") }
+            return state.members.removeValue(forKey: member) != nil
+        }
         guard had, let directory else { return }
+        // Best effort: a marker left behind only costs an extra copy of its item after a restart. (The pool is
+        // inactive only while the process shuts down.)
         try? await NIOThreadPool.singleton.runIfActive {
             let path = directory + "/\(member)"
             for name in (try? Self.names(in: path)) ?? [] { unlink(path + "/" + name) }
@@ -213,18 +259,20 @@ public final class HealJournal: Sendable {
 
     private func removeMarker(_ marker: String) async {
         guard let directory else { return }
+        // Best effort, as in forget(member:): a stale marker costs an extra copy after a restart, never a change.
         try? await NIOThreadPool.singleton.runIfActive { _ = unlink(directory + "/" + marker) }
     }
 
-    private static func createMarker(_ path: String, logger: Logger) {
+    /// Creates one marker; nil when it exists, else `PATH: reason`.
+    private static func createMarker(_ path: String) -> String? {
         let parent = String(path[..<path.lastIndex(of: "/")!])
-        mkdir(parent, 0o700)
-        let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
-        if descriptor < 0 {
-            logger.error("could not create heal marker \(path): \(String(cString: strerror(errno)))")
-        } else {
-            close(descriptor)
+        if mkdir(parent, 0o700) != 0 && errno != EEXIST {
+            return "\(path): mkdir \(parent): \(String(cString: strerror(errno)))"
         }
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+        close(descriptor)
+        return nil
     }
 
     static func names(in directory: String) throws -> [String] {

@@ -30,7 +30,9 @@ public final class HealWorker: Sendable {
                 guard view.healSources[member] == agent.member else { continue }
                 let scanKey = "\(member)@\(view.epoch)"
                 if view.fullResync[member] && !fullyRecorded.contains(scanKey) {
-                    await recordEverything(for: member)
+                    // Until every file is on the record, an empty record proves nothing: no heal pass (which
+                    // would report the member caught up) before the scan has gone through.
+                    guard await recordEverything(for: member) else { continue }
                     fullyRecorded.insert(scanKey)
                 }
                 await healPass(member, view: view)
@@ -126,28 +128,45 @@ public final class HealWorker: Sendable {
             }
             return true
         } catch let error as FileSystemError where error.code == .notFound {
-            // Removed since it was recorded: nothing to heal. Otherwise its name is not on the member yet.
+            // Removed since it was recorded: nothing to heal. Otherwise its name is not on the member yet. Only
+            // ENOENT here says "removed": failing to read the item is no proof it is gone, so the record stays.
             var local = OperationContext(logger: logger)
             local.replication = ReplicationStamp(epoch: view.epoch, role: .forwarded)
-            let stillHere = (try? await layer.next.attributes(of: id, context: local)) != nil
-            if stillHere { logger.debug("\(id) is not on member \(member) yet; healing it on a later pass") }
-            return !stillHere
+            do {
+                _ = try await layer.next.attributes(of: id, context: local)
+                logger.debug("\(id) is not on member \(member) yet; healing it on a later pass")
+                return false
+            } catch let local as FileSystemError where local.code == .notFound {
+                return true
+            } catch {
+                logger.warning("heal of \(id) for member \(member): cannot read it here: \(error); retrying on a later pass")
+                return false
+            }
         } catch {
-            logger.debug("heal of \(id) for member \(member) failed: \(error); retrying on a later pass")
+            logger.warning("heal of \(id) for member \(member) failed: \(error); retrying on a later pass")
             return false
         }
     }
 
-    /// Full resync: every directory and file of this member's copy goes into the member's record.
-    private func recordEverything(for member: Int) async {
+    /// Full resync: every directory and file of this member's copy goes into the member's record. False when a
+    /// directory could not be listed or the record not written: the scan is then incomplete and runs again.
+    private func recordEverything(for member: Int) async -> Bool {
         var pending: [FileID] = [.root]
         var context = OperationContext(logger: logger)
         context.replication = ReplicationStamp(epoch: agent.view.epoch, role: .forwarded)
         var changes: [HealJournal.Change] = []
         while let directory = pending.popLast() {
             changes.append(.directory(directory))
-            guard let entries = try? await ReplicaMemberLayer.listing(of: directory, on: layer.next, context: context)
-            else { continue }
+            let entries: [String: FileAttributes]
+            do {
+                entries = try await ReplicaMemberLayer.listing(of: directory, on: layer.next, context: context)
+            } catch let error as FileSystemError where error.code == .notFound && directory != .root {
+                // Removed since its parent was listed: nothing under it to copy (its parent's heal removes it).
+                continue
+            } catch {
+                logger.warning("full resync of member \(member): cannot list directory \(directory): \(error); scanning again")
+                return false
+            }
             for entry in entries.values {
                 if entry.type == .directory {
                     pending.append(entry.id)
@@ -156,11 +175,22 @@ public final class HealWorker: Sendable {
                 }
             }
             if changes.count >= 4_096 {
-                await journal.record(changes, for: [member])
+                guard await recordScanned(changes, for: member) else { return false }
                 changes.removeAll()
             }
         }
-        await journal.record(changes, for: [member])
+        guard await recordScanned(changes, for: member) else { return false }
         logger.info("member \(member) needs a full resync: recorded every file and directory")
+        return true
+    }
+
+    private func recordScanned(_ changes: [HealJournal.Change], for member: Int) async -> Bool {
+        do {
+            try await journal.record(changes, for: [member])
+            return true
+        } catch {
+            logger.warning("full resync of member \(member): \(error); scanning again")
+            return false
+        }
     }
 }

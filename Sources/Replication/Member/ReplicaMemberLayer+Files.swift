@@ -17,6 +17,7 @@ extension ReplicaMemberLayer {
             do {
                 try await truncate(opened, to: 0, context: context)
             } catch {
+                // Cleanup on the way out: the truncation's error is the one to report.
                 try? await release(opened, context: context)
                 throw error
             }
@@ -31,6 +32,8 @@ extension ReplicaMemberLayer {
         for (target, handle) in backups.released(file.id) {
             let peer = try agent.peer(target)
             Task {
+                // Tidying a backup's handle: one that never opened, or a member that is gone, leaves nothing to
+                // release (its connection's handles go with it).
                 guard let opened = try? await handle.value else { return }
                 try? await peer.release(opened, context: OperationContext(logger: context.logger))
             }
@@ -67,7 +70,8 @@ extension ReplicaMemberLayer {
         defer { sequencer.finish(ticket) }
         let offset = try await next.attributes(ofOpen: file, context: context).size
         let records: [HealJournal.Change] = [.bytes(file.id, offset..<offset + UInt64(max(data.readableBytes, 1)))]
-        await record(records, view: view)
+        // Not applied unless its heal markers are written (see change(_:orderedBy:keys:records:local:forward:)).
+        try await record(records, view: view)
         let written = try await next.write(data, to: file, at: offset, context: context)
         let sent = data.getSlice(at: data.readerIndex, length: written) ?? data
         do {

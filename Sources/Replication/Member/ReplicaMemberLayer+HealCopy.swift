@@ -38,7 +38,7 @@ extension ReplicaMemberLayer {
         guard view.members[member] == .inSync else {
             throw FileSystemError(.membershipChanged, "member \(member) is not in sync in epoch \(view.epoch)")
         }
-        await journal.record(note.changes, for: note.members)
+        try await journal.record(note.changes, for: note.members)
     }
 
     // MARK: Files
@@ -54,7 +54,15 @@ extension ReplicaMemberLayer {
         // The directory heal makes the file; until it has, there is nothing to copy into. A file it made anew is
         // copied whole.
         _ = try await peer.attributes(of: id, context: remote)
-        let madeByHeal = (try? await peer.extendedAttribute(Self.madeByHealAttribute, of: id, context: remote)) != nil
+        // Only "no such attribute" means the heal did not make it; a timeout or an I/O error must not turn a
+        // whole-file copy into a copy of the recorded ranges only.
+        let madeByHeal: Bool
+        do {
+            _ = try await peer.extendedAttribute(Self.madeByHealAttribute, of: id, context: remote)
+            madeByHeal = true
+        } catch let error as FileSystemError where error.code == .noData {
+            madeByHeal = false
+        }
         let ranges = madeByHeal ? nil : ranges
         let source = try await next.open(id, flags: .read, context: local)
         let destination = try await peer.open(id, flags: .readWrite, context: remote)
@@ -63,10 +71,12 @@ extension ReplicaMemberLayer {
             try await copyMetadata(id, try await next.attributes(of: id, context: local), on: peer, context: remote)
             if madeByHeal { try await peer.removeExtendedAttribute(Self.madeByHealAttribute, of: id, context: remote) }
         } catch {
+            // Cleanup on the way out: the copy's error is the one to report.
             try? await next.release(source, context: local)
             try? await peer.release(destination, context: remote)
             throw error
         }
+        // The copy is complete; a failed release leaves only an open handle, which its connection releases.
         try? await next.release(source, context: local)
         try? await peer.release(destination, context: remote)
     }
@@ -150,7 +160,8 @@ extension ReplicaMemberLayer {
             try await peer.setExtendedAttribute(name, to: value, mode: .createOrReplace, of: id, context: context)
         }
         for name in theirs.subtracting(names) where !name.hasPrefix("trusted.mortar.") {
-            try? await peer.removeExtendedAttribute(name, of: id, context: context)
+            // Gone already is what was asked; any other failure fails the heal, which is then retried.
+            try await Self.ignoringAbsent(.noData) { try await peer.removeExtendedAttribute(name, of: id, context: context) }
         }
     }
 
@@ -214,7 +225,10 @@ extension ReplicaMemberLayer {
     ) async throws {
         switch entry.type {
         case .regular:
-            if (try? await peer.attributes(of: entry.id, context: remote)) != nil {
+            // Only ENOENT means the member lacks the file; a failure to look fails this heal (retried later).
+            if try await FileSystemError.nilIfNotFound({ try await peer.attributes(of: entry.id, context: remote) })
+                != nil
+            {
                 _ = try await peer.link(entry.id, as: name, in: directory, context: remote)
             } else {
                 let created = try await peer.create(

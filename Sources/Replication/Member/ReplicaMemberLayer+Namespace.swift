@@ -32,6 +32,7 @@ extension ReplicaMemberLayer {
                         name, in: parent, id: id, permissions: permissions, flags: flags.subtracting(.append),
                         context: forwarded)
                     if !self.backups.adopt(backup.file, of: id, on: target) {
+                        // A handle of the file is kept already; this extra one is only tidied up.
                         try? await peer.release(backup.file, context: forwarded)
                     }
                 } catch let error as FileSystemError where error.code == .exists {
@@ -154,8 +155,16 @@ extension ReplicaMemberLayer {
         // The moved objects are recorded too: a heal that finds one gone from its old directory on the healing
         // member makes it anew under the new name, and must then know to copy it whole.
         var records: [HealJournal.Change] = [.directory(parent), .directory(newParent)]
-        if let moved = try? await next.lookup(name, in: parent, context: context) { records.append(.metadata(moved.id)) }
-        if flags.contains(.exchange), let swapped = try? await next.lookup(newName, in: newParent, context: context) {
+        // Only ENOENT may leave a name out (the rename then fails with it); any other error fails the rename, or
+        // the moved object would not be recorded for the absent members.
+        if let moved = try await FileSystemError.nilIfNotFound({ try await next.lookup(name, in: parent, context: context) }) {
+            records.append(.metadata(moved.id))
+        }
+        if flags.contains(.exchange),
+            let swapped = try await FileSystemError.nilIfNotFound({
+                try await next.lookup(newName, in: newParent, context: context)
+            })
+        {
             records.append(.metadata(swapped.id))
         }
         try await change(
@@ -184,6 +193,7 @@ extension ReplicaMemberLayer {
     func appliedAlready(
         _ name: String, in parent: FileID, id: FileID, context: OperationContext, _ error: FileSystemError
     ) async throws -> FileAttributes {
+        // A failure to look is not a match: the original EEXIST is reported (the client then sees the change fail).
         guard let existing = try? await next.lookup(name, in: parent, context: context), existing.id == id else {
             throw error
         }
@@ -206,16 +216,18 @@ extension ReplicaMemberLayer {
         _ name: String, in parent: FileID, id: FileID, on peer: any FileOperations, context: OperationContext,
         _ error: FileSystemError
     ) async throws {
+        // A failure to look is not a match: the member's EEXIST stands as a failed forward.
         guard let existing = try? await peer.lookup(name, in: parent, context: context), existing.id == id else {
             throw error
         }
     }
 
-    /// A removal a member has applied already (a retry after a failover) leaves the name absent, as asked.
-    static func ignoringAbsent(_ body: () async throws -> Void) async throws {
+    /// A removal a member has applied already (a retry after a failover) leaves the name absent, as asked. Only
+    /// `absent` (ENOENT, or ENODATA for an extended attribute) counts; every other error is thrown.
+    static func ignoringAbsent(_ absent: FileSystemError.Code = .notFound, _ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as FileSystemError where error.code == .notFound {
+        } catch let error as FileSystemError where error.code == absent {
         }
     }
 }

@@ -75,15 +75,19 @@ public final class ReplicaMemberLayer: Layer, Sendable {
     ) async throws -> Result {
         let view = try await admit(context)
         guard context.replication.role == .client else {
-            if context.replication.role == .forwarded { await record(records, view: view) }
+            // A backup that cannot record what out-of-sync members miss refuses the change: the primary then
+            // reports it, and it stops being a witness whose record someone would trust.
+            if context.replication.role == .forwarded { try await record(records, view: view) }
             return try await local()
         }
         try checkPrimary(view, orderer)
         let ticket = await sequencer.begin(keys)
         defer { sequencer.finish(ticket) }
-        await record(records, view: view)
         let result: Result
         do {
+            // The heal markers first: a change whose marker cannot be written is not applied (a restart would
+            // forget that the absent members missed it). That is this member's disk failing, so it steps down.
+            try await record(records, view: view)
             result = try await local()
         } catch let error as FileSystemError where Self.isStorageFailure(error) && view.inSyncMembers.count > 1 {
             try await stepDown(view, because: error)
@@ -103,7 +107,12 @@ public final class ReplicaMemberLayer: Layer, Sendable {
     /// for that before letting it heal, so its copy ends up as theirs.
     func recordUnsettled(_ records: [HealJournal.Change], because error: any Error) async {
         logger.warning("a change applied here was not acknowledged (\(error)); recorded for heal")
-        await journal.record(records, for: [member])
+        do {
+            try await journal.record(records, for: [member])
+        } catch {
+            // The caller already gets `error`; the record is still in memory, only a restart would lose it.
+            logger.error("could not write the heal marker of an unacknowledged change: \(error)")
+        }
     }
 
     /// A primary whose own disk fails a change (full, I/O error) leaves the in-sync set instead of failing the
@@ -127,10 +136,10 @@ public final class ReplicaMemberLayer: Layer, Sendable {
     /// An in-sync member records, before applying it, what every out-of-sync member misses. A healing member
     /// is sent every change; only what it fails to apply is recorded for it (see ``settle``), so a heal under
     /// constant writes converges instead of chasing changes the member already has.
-    func record(_ records: [HealJournal.Change], view: ReplicaSetView) async {
+    func record(_ records: [HealJournal.Change], view: ReplicaSetView) async throws {
         guard view.members[member] == .inSync else { return }
         let missing = view.members.indices.filter { view.members[$0] == .outOfSync }
-        await journal.record(records, for: missing)
+        try await journal.record(records, for: missing)
     }
 
     func checkPrimary(_ view: ReplicaSetView, _ orderer: Orderer) throws {
@@ -199,7 +208,8 @@ public final class ReplicaMemberLayer: Layer, Sendable {
             latest = try await agent.report(.forwardFailed(member: healing, epoch: view.epoch))
         }
         try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed)
-        await journal.record(records, for: missed)
+        // Not acknowledged unless this member's record of the miss is durable too.
+        try await journal.record(records, for: missed)
         let note = HealNote(members: missed, changes: records)
         var noteContext = context
         noteContext.userID = 0

@@ -42,6 +42,7 @@ extension Distribute {
         do {
             return try state.withLock { try $0.register(child: child, file: file) }
         } catch {
+            // Cleanup on the way out: the registration error is the one to report.
             try? await children[child].release(file, context: context)
             throw error
         }

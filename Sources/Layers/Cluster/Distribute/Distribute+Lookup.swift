@@ -63,7 +63,9 @@ extension Distribute {
         if attributes.type == .directory {
             state.withLock { $0.learn(attributes.id, .everyChild) }
             await repairDirectory(name, in: parent, attributes: attributes, foundOn: child, context: context)
-            // Child 0's copy speaks for a directory (see Distribute+DirectoryTimes).
+            // Child 0's copy speaks for a directory (see Distribute+DirectoryTimes). If child 0 cannot answer,
+            // the copy found here is still the directory's real FileID, type and mode (only its times may lag), so
+            // it answers instead: a lookup need not fail because one child is down.
             guard child != 0, let first = try? await children[0].attributes(of: attributes.id, context: context)
             else { return .directory(attributes) }
             return .directory(first)

@@ -76,7 +76,9 @@ public final class Distribute: FileOperations {
         guard hashed != holder else { return }
         try await removeLinkFile(name, in: parent, keeping: holder, context: context)
         let child = children[hashed]
-        if (try? await child.attributes(of: id, context: context)) != nil {
+        // Only ENOENT means the file has no link file here yet; an EIO or a brick gone fails the placement
+        // (creating one anyway would fail on EEXIST at best, and hide the error at worst).
+        if try await FileSystemError.nilIfNotFound({ try await child.attributes(of: id, context: context) }) != nil {
             // Another name of the same file already has a link file here: link to it, as the data is linked.
             _ = try await child.link(id, as: name, in: parent, context: context)
             return
@@ -94,7 +96,12 @@ public final class Distribute: FileOperations {
     {
         let hashed = hashedChild(name, in: parent)
         guard hashed != holder else { return }
-        guard let attributes = try? await children[hashed].lookup(name, in: parent, context: context),
+        // Only ENOENT means there is no link file to remove; any other error propagates, or a rename would
+        // leave a stale link file behind, pointing at the wrong child.
+        guard
+            let attributes = try await FileSystemError.nilIfNotFound({
+                try await children[hashed].lookup(name, in: parent, context: context)
+            }),
             try await linkTarget(of: attributes, on: hashed, context: context) != nil
         else { return }
         try await children[hashed].unlink(name, in: parent, context: context)

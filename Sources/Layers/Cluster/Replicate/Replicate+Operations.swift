@@ -49,6 +49,7 @@ extension Replicate {
                 return (member, created)
             } catch let error as FileSystemError where error.code == .exists {
                 // A retry after a failover finds the file this very call made before the old primary failed.
+                // A failure to look is not a match: the original EEXIST is reported.
                 guard let existing = try? await children[member].lookup(name, in: parent, context: stamped),
                     existing.id == id
                 else { throw error }
@@ -296,6 +297,7 @@ extension Replicate {
         _ name: String, in parent: FileID, id: FileID, on member: any FileOperations, _ context: OperationContext,
         _ error: FileSystemError
     ) async throws -> FileAttributes {
+        // A failure to look is not a match: the original EEXIST is reported.
         guard let existing = try? await member.lookup(name, in: parent, context: context), existing.id == id else {
             throw error
         }

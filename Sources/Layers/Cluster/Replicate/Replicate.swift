@@ -131,9 +131,11 @@ public final class Replicate: FileOperations {
             return opened
         }
         guard let kept else {
+            // Cleanup: the handle was released meanwhile; that is the error to report.
             try? await children[member].release(opened, context: context)
             throw FileSystemError(.badFileHandle, "file handle \(file.handle) was released")
         }
+        // Tidying a duplicate open that lost a race; the kept handle serves.
         if kept != opened { try? await children[member].release(opened, context: context) }
         return kept
     }
