@@ -1,9 +1,18 @@
 import NIOCore
 
-/// A layer of the client or brick stack: it implements the operations it changes and forwards the rest to
-/// ``next`` (GlusterFS's default translator behaviour, NIO's default handler methods). Calling `next` is the
-/// wind; returning is the unwind.
+/// A pass-through layer of the client or brick stack: it implements the operations it changes and forwards the
+/// rest to ``next`` (GlusterFS's default translator behaviour, NIO's default handler methods). Calling `next` is
+/// the wind; returning is the unwind. Layers that guard data are ``GuardLayer``s instead.
 public protocol Layer: FileOperations {
+    var next: any FileOperations { get }
+}
+
+/// A layer that guards data — permissions, locks, the replica member, and later authorization and quotas. It gets
+/// no forwarding for free: it implements every operation of ``FileOperations`` itself, so a new operation does not
+/// compile until each guard has decided what the operation means there (check, order, record, or pass on, said
+/// in a comment). A type is one or the other, never both: a guard that also were a ``Layer`` would inherit the
+/// defaults again.
+public protocol GuardLayer: FileOperations {
     var next: any FileOperations { get }
 }
 

@@ -17,21 +17,38 @@ public enum Reply: Sendable {
     case bytes([UInt8])
     case names([String])
 
-    var tag: UInt8 {
+    /// The reply's shape on the wire. Exhaustive: a new shape does not compile until it has its number.
+    var tag: Tag {
         switch self {
-        case .none: 0
-        case .attributes: 1
-        case .created: 2
-        case .opened: 3
-        case .data: 4
-        case .number: 5
-        case .lock: 6
-        case .page: 7
-        case .text: 8
-        case .statistics: 9
-        case .bytes: 10
-        case .names: 11
+        case .none: .none
+        case .attributes: .attributes
+        case .created: .created
+        case .opened: .opened
+        case .data: .data
+        case .number: .number
+        case .lock: .lock
+        case .page: .page
+        case .text: .text
+        case .statistics: .statistics
+        case .bytes: .bytes
+        case .names: .names
         }
+    }
+
+    /// The number written first in a reply, one per shape. Pinned like ``Opcode``: never changed, never reused.
+    enum Tag: UInt8, CaseIterable, Sendable {
+        case none = 0
+        case attributes = 1
+        case created = 2
+        case opened = 3
+        case data = 4
+        case number = 5
+        case lock = 6
+        case page = 7
+        case text = 8
+        case statistics = 9
+        case bytes = 10
+        case names = 11
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -40,16 +57,12 @@ public enum Reply: Sendable {
 
     /// Encodes everything but read data, which it returns to be sent after `buffer` without a copy.
     public func encodeHead(into buffer: inout ByteBuffer) -> ByteBuffer? {
-        buffer.writeInteger(tag)
-        if case .data(let data) = self {
-            buffer.writeInteger(UInt32(data.readableBytes))
-            return data
-        }
-        encodeBody(into: &buffer)
-        return nil
+        buffer.writeInteger(tag.rawValue)
+        return encodeBody(into: &buffer)
     }
 
-    private func encodeBody(into buffer: inout ByteBuffer) {
+    /// Writes the reply's body; read data is returned instead, to follow without a copy.
+    private func encodeBody(into buffer: inout ByteBuffer) -> ByteBuffer? {
         switch self {
         case .none: break
         case .attributes(let attributes): buffer.writeAttributes(attributes)
@@ -57,8 +70,9 @@ public enum Reply: Sendable {
             buffer.writeOpenFile(created.file)
             buffer.writeAttributes(created.attributes)
         case .opened(let file): buffer.writeOpenFile(file)
-        case .data:
-            preconditionFailure("read data is encoded by encodeHead")
+        case .data(let data):
+            buffer.writeInteger(UInt32(data.readableBytes))
+            return data
         case .number(let number): buffer.writeInteger(number)
         case .lock(let lock): buffer.writeOptional(lock) { $0.writeLockRequest($1) }
         case .page(let page): Self.encodePage(page, into: &buffer)
@@ -69,6 +83,7 @@ public enum Reply: Sendable {
             buffer.writeInteger(UInt32(names.count))
             for name in names { buffer.writeWireString(name) }
         }
+        return nil
     }
 
     private static func encodePage(_ page: DirectoryPage, into buffer: inout ByteBuffer) {
@@ -92,20 +107,21 @@ public enum Reply: Sendable {
     public static func decode(_ payload: ByteBuffer) throws(WireError) -> Reply {
         var r = WireReader(payload)
         let reply: Reply
-        switch try r.integer(UInt8.self, "reply tag") {
-        case 0: reply = .none
-        case 1: reply = .attributes(try r.attributes())
-        case 2: reply = .created(CreatedFile(file: try r.openFile("file"), attributes: try r.attributes()))
-        case 3: reply = .opened(try r.openFile("file"))
-        case 4: reply = .data(try r.slice("read data", byteCountMax: Limits.ioByteCountMax))
-        case 5: reply = .number(try r.integer(UInt64.self, "number"))
-        case 6: reply = .lock(try r.optional("lock") { (r) throws(WireError) in try r.lockRequest() })
-        case 7: reply = .page(try decodePage(&r))
-        case 8: reply = .text(try r.string("text"))
-        case 9: reply = .statistics(try decodeStatistics(&r))
-        case 10: reply = .bytes(try r.bytes("bytes", byteCountMax: Limits.extendedAttributeValueByteCountMax))
-        case 11: reply = .names(try decodeNames(&r))
-        case let tag: throw WireError("unknown reply tag \(tag)")
+        let number = try r.integer(UInt8.self, "reply tag")
+        guard let tag = Tag(rawValue: number) else { throw WireError("unknown reply tag \(number)") }
+        switch tag {
+        case .none: reply = .none
+        case .attributes: reply = .attributes(try r.attributes())
+        case .created: reply = .created(CreatedFile(file: try r.openFile("file"), attributes: try r.attributes()))
+        case .opened: reply = .opened(try r.openFile("file"))
+        case .data: reply = .data(try r.slice("read data", byteCountMax: Limits.ioByteCountMax))
+        case .number: reply = .number(try r.integer(UInt64.self, "number"))
+        case .lock: reply = .lock(try r.optional("lock") { (r) throws(WireError) in try r.lockRequest() })
+        case .page: reply = .page(try decodePage(&r))
+        case .text: reply = .text(try r.string("text"))
+        case .statistics: reply = .statistics(try decodeStatistics(&r))
+        case .bytes: reply = .bytes(try r.bytes("bytes", byteCountMax: Limits.extendedAttributeValueByteCountMax))
+        case .names: reply = .names(try decodeNames(&r))
         }
         try r.expectEnd("reply")
         return reply

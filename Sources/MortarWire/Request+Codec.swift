@@ -9,7 +9,7 @@ extension Request {
 
     /// Encodes everything but a write's data, which it returns to be sent after `buffer` without a copy.
     public func encodeHead(credentials: WireCredentials, into buffer: inout ByteBuffer) -> ByteBuffer? {
-        buffer.writeInteger(opcode)
+        buffer.writeInteger(opcode.rawValue)
         buffer.writeInteger(credentials.userID)
         buffer.writeInteger(credentials.groupID)
         buffer.writeInteger(UInt32(credentials.supplementaryGroupIDs.count))
@@ -17,17 +17,11 @@ extension Request {
         buffer.writeInteger(credentials.processID)
         buffer.writeInteger(credentials.replication.epoch)
         buffer.writeInteger(credentials.replication.role.rawValue)
-        if case .write(let file, let offset, let data) = self {
-            buffer.writeOpenFile(file)
-            buffer.writeInteger(offset)
-            buffer.writeInteger(UInt32(data.readableBytes))
-            return data
-        }
-        encodeFields(into: &buffer)
-        return nil
+        return encodeFields(into: &buffer)
     }
 
-    private func encodeFields(into buffer: inout ByteBuffer) {
+    /// Writes the request's fields; a write's data is returned instead, to follow without a copy.
+    private func encodeFields(into buffer: inout ByteBuffer) -> ByteBuffer? {
         switch self {
         case .lookup(let name, let parent), .unlink(let name, let parent), .removeDirectory(let name, let parent):
             buffer.writeWireString(name)
@@ -53,8 +47,11 @@ extension Request {
             buffer.writeOpenFile(file)
             buffer.writeInteger(offset)
             buffer.writeInteger(count)
-        case .write:
-            preconditionFailure("writes are encoded by encodeHead")
+        case .write(let file, let offset, let data):
+            buffer.writeOpenFile(file)
+            buffer.writeInteger(offset)
+            buffer.writeInteger(UInt32(data.readableBytes))
+            return data
         case .truncate(let file, let size):
             buffer.writeOpenFile(file)
             buffer.writeInteger(size)
@@ -112,6 +109,7 @@ extension Request {
             buffer.writeInteger(mode.rawValue)
             buffer.writeFileID(id)
         }
+        return nil
     }
 
     private func encodeEntry(_ name: String, _ parent: FileID, _ id: FileID, into buffer: inout ByteBuffer) {

@@ -35,93 +35,86 @@ extension Request {
             replication: ReplicationStamp(epoch: epoch, role: role))
     }
 
-    private static func decodeFields(opcode: UInt8, _ r: inout WireReader) throws(WireError) -> Request {
+    private static func decodeFields(opcode number: UInt8, _ r: inout WireReader) throws(WireError) -> Request {
+        guard let opcode = Opcode(rawValue: number) else { throw WireError("unknown opcode \(number)") }
         switch opcode {
-        case 1: return .lookup(name: try r.string("name"), parent: try r.fileID("parent"))
-        case 2: return .attributes(try r.fileID("file"))
-        case 3: return .attributesOfOpen(try r.openFile("file"))
-        case 4:
+        case .lookup: return .lookup(name: try r.string("name"), parent: try r.fileID("parent"))
+        case .attributes: return .attributes(try r.fileID("file"))
+        case .attributesOfOpen: return .attributesOfOpen(try r.openFile("file"))
+        case .setAttributes:
             let id = try r.fileID("file")
             return .setAttributes(try decodeChanges(&r), id)
-        case 5:
+        case .checkAccess:
             let id = try r.fileID("file")
             return .checkAccess(AccessMask(rawValue: try r.integer(UInt32.self, "access mask")), id)
-        case 6:
+        case .create:
             let (name, parent, id) = try decodeEntry(&r)
             return .create(
                 name: name, parent: parent, id: id, permissions: try r.integer(UInt32.self, "permissions"),
                 flags: OpenFlags(rawValue: try r.integer(UInt32.self, "open flags")))
-        case 7:
+        case .open:
             return .open(try r.fileID("file"), flags: OpenFlags(rawValue: try r.integer(UInt32.self, "open flags")))
-        case 8: return .release(try r.openFile("file"))
-        case 9:
+        case .release: return .release(try r.openFile("file"))
+        case .read:
             return .read(
                 try r.openFile("file"), offset: try r.integer(UInt64.self, "offset"),
                 count: try r.integer(UInt32.self, "count"))
-        case 10:
+        case .write:
             let file = try r.openFile("file")
             let offset = try r.integer(UInt64.self, "offset")
             return .write(file, offset: offset, data: try r.slice("write data", byteCountMax: Limits.ioByteCountMax))
-        case 11: return .truncate(try r.openFile("file"), size: try r.integer(UInt64.self, "size"))
-        case 12: return .synchronize(try r.openFile("file"), dataOnly: try r.bool("data only"))
-        case 13: return .flush(try r.openFile("file"))
-        case 14:
+        case .truncate: return .truncate(try r.openFile("file"), size: try r.integer(UInt64.self, "size"))
+        case .synchronize: return .synchronize(try r.openFile("file"), dataOnly: try r.bool("data only"))
+        case .flush: return .flush(try r.openFile("file"))
+        case .allocate:
             let (file, offset, length) = try decodeRange(&r)
             return .allocate(file, offset: offset, length: length, keepSize: try r.bool("keep size"))
-        case 15:
+        case .discard:
             let (file, offset, length) = try decodeRange(&r)
             return .discard(file, offset: offset, length: length)
-        case 16:
+        case .zeroFill:
             let (file, offset, length) = try decodeRange(&r)
             return .zeroFill(file, offset: offset, length: length)
-        default:
-            return try decodeNamespaceFields(opcode: opcode, &r)
-        }
-    }
-
-    private static func decodeNamespaceFields(opcode: UInt8, _ r: inout WireReader) throws(WireError) -> Request {
-        switch opcode {
-        case 17:
+        case .seek:
             return .seek(
                 try r.openFile("file"), offset: try r.integer(UInt64.self, "offset"),
                 target: try r.enumeration(SeekTarget.self, "seek target"))
-        case 18: return .lock(try r.openFile("file"), try r.lockRequest(), wait: try r.bool("wait"))
-        case 19: return .testLock(try r.openFile("file"), try r.lockRequest())
-        case 20: return .unlink(name: try r.string("name"), parent: try r.fileID("parent"))
-        case 21:
+        case .lock: return .lock(try r.openFile("file"), try r.lockRequest(), wait: try r.bool("wait"))
+        case .testLock: return .testLock(try r.openFile("file"), try r.lockRequest())
+        case .unlink: return .unlink(name: try r.string("name"), parent: try r.fileID("parent"))
+        case .makeDirectory:
             let (name, parent, id) = try decodeEntry(&r)
             return .makeDirectory(
                 name: name, parent: parent, id: id, permissions: try r.integer(UInt32.self, "permissions"))
-        case 22: return .removeDirectory(name: try r.string("name"), parent: try r.fileID("parent"))
-        case 23:
+        case .removeDirectory: return .removeDirectory(name: try r.string("name"), parent: try r.fileID("parent"))
+        case .readDirectory:
             return .readDirectory(
                 try r.fileID("directory"), cookie: try r.integer(UInt64.self, "cookie"),
                 countMax: try r.integer(UInt32.self, "count"))
-        case 24:
+        case .rename:
             return .rename(
                 name: try r.string("name"), parent: try r.fileID("parent"), newName: try r.string("new name"),
                 newParent: try r.fileID("new parent"),
                 flags: RenameFlags(rawValue: try r.integer(UInt32.self, "rename flags")))
-        case 25: return .link(try r.fileID("file"), name: try r.string("name"), parent: try r.fileID("parent"))
-        case 26:
+        case .link: return .link(try r.fileID("file"), name: try r.string("name"), parent: try r.fileID("parent"))
+        case .makeSymbolicLink:
             let (name, parent, id) = try decodeEntry(&r)
             return .makeSymbolicLink(name: name, parent: parent, id: id, target: try r.string("link target"))
-        case 27: return .readSymbolicLink(try r.fileID("file"))
-        case 28:
+        case .readSymbolicLink: return .readSymbolicLink(try r.fileID("file"))
+        case .makeNode:
             let (name, parent, id) = try decodeEntry(&r)
             return .makeNode(
                 name: name, parent: parent, id: id, type: try r.enumeration(FileType.self, "file type"),
                 permissions: try r.integer(UInt32.self, "permissions"))
-        case 29: return .fileSystemStatistics
-        case 30: return .extendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
-        case 31:
+        case .fileSystemStatistics: return .fileSystemStatistics
+        case .extendedAttribute: return .extendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
+        case .setExtendedAttribute:
             return .setExtendedAttribute(
                 name: try r.string("attribute name"),
                 value: try r.bytes("attribute value", byteCountMax: Limits.extendedAttributeValueByteCountMax),
                 mode: try r.enumeration(ExtendedAttributeMode.self, "attribute mode"), try r.fileID("file"))
-        case 32: return .extendedAttributeNames(try r.fileID("file"))
-        case 33: return .removeExtendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
-        default: throw WireError("unknown opcode \(opcode)")
+        case .extendedAttributeNames: return .extendedAttributeNames(try r.fileID("file"))
+        case .removeExtendedAttribute: return .removeExtendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
         }
     }
 

@@ -3,7 +3,8 @@ import NIOCore
 
 extension Request {
     /// Runs the request against a stack of layers and wraps the result as a reply: the brick server's whole
-    /// dispatch table, kept next to the enum so that a new operation cannot be forgotten here.
+    /// dispatch table, kept next to the enum and exhaustive, so that a new operation does not compile until it is
+    /// dispatched here.
     public func perform(on target: any FileOperations, context: OperationContext) async throws -> Reply {
         switch self {
         case .lookup(let name, let parent):
@@ -33,51 +34,46 @@ extension Request {
             return .data(try await target.read(from: file, at: offset, count: Int(count), context: context))
         case .write(let file, let offset, let data):
             return .number(UInt64(try await target.write(data, to: file, at: offset, context: context)))
-        default:
-            return try await performFileRange(on: target, context: context)
-        }
-    }
-
-    private func performFileRange(on target: any FileOperations, context: OperationContext) async throws -> Reply {
-        switch self {
         case .truncate(let file, let size):
             try await target.truncate(file, to: size, context: context)
+            return .none
         case .synchronize(let file, let dataOnly):
             try await target.synchronize(file, dataOnly: dataOnly, context: context)
+            return .none
         case .flush(let file):
             try await target.flush(file, context: context)
+            return .none
         case .allocate(let file, let offset, let length, let keepSize):
             try await target.allocate(file, at: offset, length: length, keepSize: keepSize, context: context)
+            return .none
         case .discard(let file, let offset, let length):
             try await target.discard(file, at: offset, length: length, context: context)
+            return .none
         case .zeroFill(let file, let offset, let length):
             try await target.zeroFill(file, at: offset, length: length, context: context)
+            return .none
         case .seek(let file, let offset, let seekTarget):
             return .number(try await target.seek(file, from: offset, to: seekTarget, context: context))
         case .lock(let file, let lock, let wait):
             try await target.lock(file, lock, wait: wait, context: context)
+            return .none
         case .testLock(let file, let lock):
             return .lock(try await target.testLock(file, lock, context: context))
-        default:
-            return try await performNamespace(on: target, context: context)
-        }
-        return .none
-    }
-
-    private func performNamespace(on target: any FileOperations, context: OperationContext) async throws -> Reply {
-        switch self {
         case .unlink(let name, let parent):
             try await target.unlink(name, in: parent, context: context)
+            return .none
         case .makeDirectory(let name, let parent, let id, let permissions):
             return .attributes(
                 try await target.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context))
         case .removeDirectory(let name, let parent):
             try await target.removeDirectory(name, in: parent, context: context)
+            return .none
         case .readDirectory(let id, let cookie, let countMax):
             let count = min(Int(countMax), Limits.directoryPageEntriesMax)
             return .page(try await target.readDirectory(id, after: cookie, countMax: count, context: context))
         case .rename(let name, let parent, let newName, let newParent, let flags):
             try await target.rename(name, in: parent, to: newName, in: newParent, flags: flags, context: context)
+            return .none
         case .link(let id, let name, let parent):
             return .attributes(try await target.link(id, as: name, in: parent, context: context))
         case .makeSymbolicLink(let name, let parent, let id, let linkTarget):
@@ -95,13 +91,12 @@ extension Request {
             return .bytes(try await target.extendedAttribute(name, of: id, context: context))
         case .setExtendedAttribute(let name, let value, let mode, let id):
             try await target.setExtendedAttribute(name, to: value, mode: mode, of: id, context: context)
+            return .none
         case .extendedAttributeNames(let id):
             return .names(try await target.extendedAttributeNames(of: id, context: context))
         case .removeExtendedAttribute(let name, let id):
             try await target.removeExtendedAttribute(name, of: id, context: context)
-        default:
-            preconditionFailure("request \(opcode) reached the namespace dispatcher")
+            return .none
         }
-        return .none
     }
 }

@@ -1,8 +1,8 @@
 import MortarCore
 import NIOCore
 
-/// Every operation of ``FileOperations`` as a message, one case each. The raw opcode is the case's position in
-/// `docs/operations.md` and never changes once shipped; new operations take new numbers.
+/// Every operation of ``FileOperations`` as a message, one case each, in the protocol's order. Its number on the
+/// wire is its ``Opcode``.
 public enum Request: Sendable {
     case lookup(name: String, parent: FileID)
     case attributes(FileID)
@@ -38,54 +38,55 @@ public enum Request: Sendable {
     case extendedAttributeNames(FileID)
     case removeExtendedAttribute(name: String, FileID)
 
-    /// The opcode written before the request's fields.
-    public var opcode: UInt8 {
+    /// The request's opcode. Exhaustive: a new case does not compile until it has its number.
+    public var opcode: Opcode {
         switch self {
-        case .lookup: 1
-        case .attributes: 2
-        case .attributesOfOpen: 3
-        case .setAttributes: 4
-        case .checkAccess: 5
-        case .create: 6
-        case .open: 7
-        case .release: 8
-        case .read: 9
-        case .write: 10
-        case .truncate: 11
-        case .synchronize: 12
-        case .flush: 13
-        case .allocate: 14
-        case .discard: 15
-        case .zeroFill: 16
-        case .seek: 17
-        case .lock: 18
-        case .testLock: 19
-        case .unlink: 20
-        case .makeDirectory: 21
-        case .removeDirectory: 22
-        case .readDirectory: 23
-        case .rename: 24
-        case .link: 25
-        case .makeSymbolicLink: 26
-        case .readSymbolicLink: 27
-        case .makeNode: 28
-        case .fileSystemStatistics: 29
-        case .extendedAttribute: 30
-        case .setExtendedAttribute: 31
-        case .extendedAttributeNames: 32
-        case .removeExtendedAttribute: 33
+        case .lookup: .lookup
+        case .attributes: .attributes
+        case .attributesOfOpen: .attributesOfOpen
+        case .setAttributes: .setAttributes
+        case .checkAccess: .checkAccess
+        case .create: .create
+        case .open: .open
+        case .release: .release
+        case .read: .read
+        case .write: .write
+        case .truncate: .truncate
+        case .synchronize: .synchronize
+        case .flush: .flush
+        case .allocate: .allocate
+        case .discard: .discard
+        case .zeroFill: .zeroFill
+        case .seek: .seek
+        case .lock: .lock
+        case .testLock: .testLock
+        case .unlink: .unlink
+        case .makeDirectory: .makeDirectory
+        case .removeDirectory: .removeDirectory
+        case .readDirectory: .readDirectory
+        case .rename: .rename
+        case .link: .link
+        case .makeSymbolicLink: .makeSymbolicLink
+        case .readSymbolicLink: .readSymbolicLink
+        case .makeNode: .makeNode
+        case .fileSystemStatistics: .fileSystemStatistics
+        case .extendedAttribute: .extendedAttribute
+        case .setExtendedAttribute: .setExtendedAttribute
+        case .extendedAttributeNames: .extendedAttributeNames
+        case .removeExtendedAttribute: .removeExtendedAttribute
         }
     }
 
     /// Whether running the request twice has the same effect as running it once. Only these are retried after a
-    /// connection is re-established.
+    /// connection is re-established. Every operation is listed: a new one must choose.
     public var isIdempotent: Bool {
         switch self {
         case .lookup, .attributes, .attributesOfOpen, .checkAccess, .read, .readDirectory, .readSymbolicLink,
             .fileSystemStatistics, .extendedAttribute, .extendedAttributeNames, .seek, .testLock, .flush,
             .synchronize, .write, .truncate, .discard, .zeroFill, .allocate, .setAttributes:
             true
-        default:
+        case .create, .open, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
+            .makeSymbolicLink, .makeNode, .setExtendedAttribute, .removeExtendedAttribute:
             false
         }
     }

@@ -73,7 +73,8 @@ final class BrickSession: RequestSession {
 }
 
 extension Request {
-    /// The open file a request acts on, if it acts on one.
+    /// The open file a request acts on, if it acts on one. Every operation is listed, so a new one must say
+    /// whether it names an open file (and so whether this connection must own it).
     var openFile: OpenFile? {
         switch self {
         case .attributesOfOpen(let file), .release(let file), .read(let file, _, _), .write(let file, _, _),
@@ -81,7 +82,10 @@ extension Request {
             .discard(let file, _, _), .zeroFill(let file, _, _), .seek(let file, _, _), .lock(let file, _, _),
             .testLock(let file, _):
             file
-        default:
+        case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .unlink, .makeDirectory,
+            .removeDirectory, .readDirectory, .rename, .link, .makeSymbolicLink, .readSymbolicLink, .makeNode,
+            .fileSystemStatistics, .extendedAttribute, .setExtendedAttribute, .extendedAttributeNames,
+            .removeExtendedAttribute:
             nil
         }
     }

@@ -6,7 +6,7 @@ import Synchronization
 /// The brick-side layer that implements POSIX byte-range locks for every client of the brick. Locks live in
 /// memory (as in GlusterFS's locks translator): they are released when their connection goes away, which is what
 /// a client that crashed needs, and a restarted brick starts with none.
-public final class LockLayer: Layer {
+public final class LockLayer: GuardLayer {
     public let next: any FileOperations
 
     private struct Waiter {

@@ -6,7 +6,7 @@ import MortarCore
 /// write permission on the file; listing needs read permission; attribute changes follow chmod/chown/utimens.
 /// Root passes without a check, so root's calls cost nothing extra. As in NFS with AUTH_SYS, the identity is the
 /// one the client states.
-public final class PermissionLayer: Layer {
+public final class PermissionLayer: GuardLayer {
     public let next: any FileOperations
 
     public init(next: any FileOperations) {

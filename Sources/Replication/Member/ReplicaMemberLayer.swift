@@ -9,7 +9,7 @@ import Synchronization
 /// has taken that member out of the in-sync set. For a forwarded change it is a backup: it applies the change as
 /// it is. Either way a request whose epoch is not the member's own is refused, so a primary deposed by a newer
 /// epoch can acknowledge nothing.
-public final class ReplicaMemberLayer: Layer, Sendable {
+public final class ReplicaMemberLayer: GuardLayer, Sendable {
     public let next: any FileOperations
     let agent: any ReplicaSetAgent
     let sequencer = RangeSequencer()
