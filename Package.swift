@@ -13,7 +13,6 @@ let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio
 let nioConcurrency: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
-let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
@@ -33,7 +32,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
@@ -48,16 +46,14 @@ let package = Package(
         .target(name: "MortarTransport", dependencies: ["MortarCore", "MortarWire", nio, nioPosix, logging],
                 swiftSettings: strictSettings),
         // Brick side: the operation table over a local directory, and the server that exposes it.
-        .target(name: "MortarPosixStorage", dependencies: ["MortarCore", "CMortarLinux", nio, nioPosix, logging,
-                                                           systemPackage],
+        .target(name: "MortarPosixStorage", dependencies: ["MortarCore", "CMortarLinux", nio, nioPosix, logging],
                 path: "Sources/Brick/PosixStorage", swiftSettings: strictSettings),
-        .target(name: "MortarBrickServer", dependencies: ["MortarCore", "MortarWire", "MortarTransport",
-                                                          "MortarPosixStorage", nio, nioPosix, logging,
-                                                          serviceLifecycle],
+        .target(name: "MortarBrickServer", dependencies: ["MortarCore", "MortarWire", "MortarTransport", nio,
+                                                          nioPosix, logging, serviceLifecycle],
                 path: "Sources/Brick/BrickServer", swiftSettings: strictSettings),
         // Client layers, one module each, grouped by role.
         .target(name: "MortarProtocolClient", dependencies: ["MortarCore", "MortarWire", "MortarTransport", nio,
-                                                             nioPosix, logging],
+                                                             logging],
                 path: "Sources/Layers/Protocol/ProtocolClient", swiftSettings: strictSettings),
         .target(name: "MortarDistribute", dependencies: ["MortarCore", "MortarVolumeSpec", nio, logging],
                 path: "Sources/Layers/Cluster/Distribute", swiftSettings: strictSettings),
@@ -68,7 +64,7 @@ let package = Package(
         // The builder that turns a volume spec into a stack of layers.
         .target(name: "MortarVolumeGraph", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarProtocolClient",
                                                           "MortarDistribute", "MortarReplicate", "MortarMembership",
-                                                          nio, nioPosix, logging],
+                                                          "MortarTransport", nio, logging],
                 path: "Sources/VolumeGraph", swiftSettings: strictSettings),
         // Replication: each replica set's membership (epochs, in-sync members, heal sources) as a pure state machine.
         .target(name: "MortarMembership", dependencies: ["MortarCore"],
@@ -90,7 +86,7 @@ let package = Package(
                                                      logging, serviceLifecycle],
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
-        .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarVolumeSpec", "MortarTransport", "MortarWire",
+        .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarVolumeSpec",
                                                "MortarManagementAPI", nio, nioPosix, nioConcurrency, logging],
                 swiftSettings: strictSettings),
         // The libgfapi-compatible C library: `glfs_*` functions that convert C arguments and forward to `Mortar`.
@@ -109,7 +105,7 @@ let package = Package(
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
                                                        "MortarBrickServer", "MortarPosixStorage", "MortarTransport",
-                                                       "MortarCatalog", "MortarMembership", "MortarReplicaMember",
+                                                       "MortarMembership", "MortarReplicaMember",
                                                        "MortarVolumeGraph", "MortarVolumeSpec", "MortarProtocolClient",
                                                        "CMortarLinux",
                                                        "MortarCore", argumentParser,
@@ -121,10 +117,9 @@ let package = Package(
         .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore"]),
         .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", nio]),
-        .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarTesting", "MortarCore",
-                                                               nio, nioPosix]),
+        .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", nio, nioPosix]),
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
-                                                                  nio]),
+                                                                  "MortarVolumeSpec", nio, logging]),
         .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore",
                                                                "MortarMembership", "MortarDaemon",
                                                                "MortarManagementAPI", nio, nioPosix, nioHTTP1]),

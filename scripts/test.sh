@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 
+echo "== module table (scripts/check_imports.py, and its own tests)"
+python3 scripts/test_check_imports.py
+python3 scripts/check_imports.py
+
 echo "== build"
 swift build
 swift build --build-tests
