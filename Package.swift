@@ -131,6 +131,7 @@ let package = Package(
                                                              "MortarMembership", nio, nioPosix, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", "MortarManagementAPI",
                                                                    "MortarMembership", nio]),
-        .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore"]),
+        .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore",
+                                                           "MortarManagementAPI", "MortarMembership"]),
     ]
 )

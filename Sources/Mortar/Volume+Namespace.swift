@@ -46,13 +46,13 @@ extension Volume {
         let context = try context()
         let (parent, name) = try await resolveParent(path, context: context)
         defer { forgetDirectoryEntries() }
-        try await stack.removeDirectory(name, in: parent, context: context)
+        try await Self.namingMissing(path) { try await stack.removeDirectory(name, in: parent, context: context) }
     }
 
     public func unlink(_ path: String) async throws {
         let context = try context()
         let (parent, name) = try await resolveParent(path, context: context)
-        try await stack.unlink(name, in: parent, context: context)
+        try await Self.namingMissing(path) { try await stack.unlink(name, in: parent, context: context) }
     }
 
     public func rename(_ source: String, to target: String, flags: RenameFlags = []) async throws {
@@ -60,8 +60,23 @@ extension Volume {
         let (sourceParent, sourceName) = try await resolveParent(source, context: context)
         let (targetParent, targetName) = try await resolveParent(target, context: context)
         defer { forgetDirectoryEntries() }  // a directory renamed here must not be walked by its old path
-        try await stack.rename(sourceName, in: sourceParent, to: targetName, in: targetParent, flags: flags,
-                               context: context)
+        let missing = flags.contains(.exchange) ? "'\(source)' or '\(target)'" : "'\(source)'"
+        do {
+            try await stack.rename(sourceName, in: sourceParent, to: targetName, in: targetParent, flags: flags,
+                                   context: context)
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw FileSystemError.notFound("\(missing) does not exist")
+        }
+    }
+
+    /// Runs an operation on a name in a resolved parent; its ENOENT names the caller's path, not the parent's
+    /// FileID the layers know it by.
+    static func namingMissing<T>(_ path: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw FileSystemError.notFound("'\(path)' does not exist")
+        }
     }
 
     /// Makes `newPath` another name for the file at `existing` (`link`).

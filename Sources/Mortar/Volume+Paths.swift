@@ -42,7 +42,7 @@ extension Volume {
     func resolve(_ path: String, followLast: Bool = true, context: OperationContext) async throws -> FileAttributes {
         try Self.validate(path)
         let components = Self.components(absolute(path))
-        let walked = try await walkRetryingStale(components, followLast: followLast, context: context)
+        let walked = try await walkRetryingStale(components, path: path, followLast: followLast, context: context)
         if let last = walked.last { return last }
         return try await self.stack.attributes(of: walked.directories.last?.id ?? .root, context: context)
     }
@@ -56,7 +56,8 @@ extension Volume {
         }
         guard name != ".." else { throw FileSystemError.invalidArgument("path '\(path)' ends in '..'") }
         try EntryName.validate(name)
-        let walked = try await walkRetryingStale(components, followLast: true, parentOnly: true, context: context)
+        let walked = try await walkRetryingStale(
+            components, path: path, followLast: true, parentOnly: true, context: context)
         if let last = walked.last, last.type != .directory {
             throw FileSystemError(.notDirectory, "parent of '\(path)' is not a directory")
         }
@@ -72,6 +73,13 @@ extension Volume {
     private struct Walk {
         /// The directories passed through, root first (for `..`).
         var directories: [Step]
+        /// Their names, the root's left out (`names[i]` is `directories[i + 1]`'s): the path reached so far, for
+        /// errors — layers name a directory by FileID, the caller knows it by path.
+        var names: [String] = []
+        /// The name of ``last``.
+        var lastName = ""
+        /// Whether the walk left the path as written (a symbolic link or `..`), so the names differ from it.
+        var detoured = false
         /// What the final component named, when it was looked up (`nil` for an empty path or `..` at the end).
         var last: FileAttributes?
         /// Whether a remembered directory stood in for a lookup.
@@ -86,22 +94,30 @@ extension Volume {
     /// Walks with remembered directories; if a directory on the way is then missing, a remembered directory may be
     /// stale (removed or renamed by another client), so the walk is repeated once with fresh lookups only.
     private func walkRetryingStale(
-        _ components: [String], followLast: Bool, parentOnly: Bool = false, context: OperationContext
+        _ components: [String], path: String, followLast: Bool, parentOnly: Bool = false, context: OperationContext
     ) async throws -> Walk {
         do {
-            return try await walk(components, followLast: followLast, parentOnly: parentOnly, remembered: true,
-                                  context: context)
+            return try await walk(components, path: path, followLast: followLast, parentOnly: parentOnly,
+                                  remembered: true, context: context)
         } catch is RememberedDirectoryGone {
             forgetDirectoryEntries()
-            return try await walk(components, followLast: followLast, parentOnly: parentOnly, remembered: false,
-                                  context: context)
+            return try await walk(components, path: path, followLast: followLast, parentOnly: parentOnly,
+                                  remembered: false, context: context)
         }
+    }
+
+    /// ENOENT for `name` missing in the directory reached by `names`, worded with the caller's `path`: layers
+    /// can only say "no entry 'b' in <FileID>", which means nothing to whoever typed the path.
+    static func missing(_ name: String, under names: [String], path: String, isFinal: Bool) -> FileSystemError {
+        guard !isFinal else { return FileSystemError.notFound("'\(path)' does not exist") }
+        return FileSystemError.notFound("'\(path)': '/\((names + [name]).joined(separator: "/"))' does not exist")
     }
 
     /// Walks components from the root. With `parentOnly`, the components name a directory to work in, so a
     /// remembered directory may stand in for the final one too; otherwise the final component is looked up.
     private func walk(
-        _ initial: [String], followLast: Bool, parentOnly: Bool, remembered: Bool, context: OperationContext
+        _ initial: [String], path: String, followLast: Bool, parentOnly: Bool, remembered: Bool,
+        context: OperationContext
     ) async throws -> Walk {
         var pending = ArraySlice(initial)
         var walk = Walk(directories: [Step(id: .root, type: .directory)])
@@ -114,10 +130,17 @@ extension Volume {
                     throw FileSystemError(.notDirectory, "'\(name)' is looked up inside something that is not a directory")
                 }
                 walk.directories.append(Step(id: directory.id, type: directory.type))
+                walk.names.append(walk.lastName)
                 walk.last = nil
             }
             if name == ".." {
-                if walk.directories.count > 1 { walk.directories.removeLast() } else { try climbAboveRoot() }
+                walk.detoured = true
+                if walk.directories.count > 1 {
+                    walk.directories.removeLast()
+                    walk.names.removeLast()
+                } else {
+                    try climbAboveRoot()
+                }
                 continue
             }
             try EntryName.validate(name)
@@ -127,6 +150,7 @@ extension Volume {
                 let id = state.withLock({ $0.directoryEntries.directory(key, now: .now()) })
             {
                 walk.directories.append(Step(id: id, type: .directory))
+                walk.names.append(name)
                 walk.usedRemembered = true
                 continue
             }
@@ -139,6 +163,9 @@ extension Volume {
                 // A directory on the way is missing under a remembered one: that one may be stale. (A missing
                 // *final* name is the common answer of a create's check and does not empty the cache.)
                 throw RememberedDirectoryGone(underlying: error)
+            } catch let error as FileSystemError where error.code == .notFound {
+                throw Self.missing(
+                    name, under: walk.names, path: path, isFinal: !parentOnly && pending.isEmpty && !walk.detoured)
             }
             if found.type == .directory {
                 state.withLock { $0.directoryEntries.remember(key, directory: found.id, now: .now()) }
@@ -149,11 +176,16 @@ extension Volume {
                     throw FileSystemError(.symbolicLinkLoop, "too many symbolic links while resolving '\(name)'")
                 }
                 let target = try await self.stack.readSymbolicLink(found.id, context: context)
-                if target.hasPrefix("/") { walk.directories = [Step(id: .root, type: .directory)] }
+                if target.hasPrefix("/") {
+                    walk.directories = [Step(id: .root, type: .directory)]
+                    walk.names = []
+                }
+                walk.detoured = true
                 pending = ArraySlice(Self.components(target)) + pending
                 continue
             }
             walk.last = found
+            walk.lastName = name
         }
         return walk
     }
@@ -167,8 +199,10 @@ extension Volume {
         var names: [String] = []
         var parents: [FileID] = [.root]
         var follows = 0
+        var detoured = false
         while let name = pending.popFirst() {
             if name == ".." {
+                detoured = true
                 if names.isEmpty {
                     try climbAboveRoot()
                 } else {
@@ -178,8 +212,14 @@ extension Volume {
                 continue
             }
             try EntryName.validate(name)
-            let found = try await stack.lookup(name, in: parents[parents.count - 1], context: context)
+            let found: FileAttributes
+            do {
+                found = try await stack.lookup(name, in: parents[parents.count - 1], context: context)
+            } catch let error as FileSystemError where error.code == .notFound {
+                throw Self.missing(name, under: names, path: path, isFinal: pending.isEmpty && !detoured)
+            }
             if found.type == .symbolicLink {
+                detoured = true
                 follows += 1
                 guard follows <= Limits.symbolicLinkFollowsMax else {
                     throw FileSystemError(.symbolicLinkLoop, "too many symbolic links while resolving '\(name)'")

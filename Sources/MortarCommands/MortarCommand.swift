@@ -73,7 +73,7 @@ extension MortarCommand {
     public static func runFromCommandLine() async {
         let arguments = CommandLine.arguments
         guard arguments.first?.split(separator: "/").last.map(String.init) == MountHelper.name else {
-            await main()
+            await parseAndRun(Array(arguments.dropFirst()))
             return
         }
         let translated: [String]
@@ -86,17 +86,48 @@ extension MortarCommand {
             FileHandle.standardError.write(Data("\(MountHelper.name): \(FileSystemError.wrapping(error).message)\n".utf8))
             Foundation.exit(1)
         }
-        // Parsed and run by hand: `main(_:)` with explicit arguments takes the synchronous path, which cannot run
-        // an async subcommand.
+        await parseAndRun(translated)
+    }
+
+    /// Parses and runs by hand instead of ArgumentParser's `main()` (whose synchronous form with explicit
+    /// arguments cannot run an async subcommand), so that a bad argument gets the same one-line report as every
+    /// other failure.
+    static func parseAndRun(_ arguments: [String]) async {
         do {
-            var command = try MortarCommand.parseAsRoot(translated)
+            var command = try MortarCommand.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            MortarCommand.exit(withError: error)
+            let code = exitCode(for: error)
+            // Help and version requests (exit 0) print their text as usual; a command's own failure
+            // (`reportingFailure`) has already printed its line and only carries the status.
+            guard code != .success, !(error is ExitCode), let line = argumentErrorLine(for: error) else {
+                exit(withError: error)
+            }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            Foundation.exit(code.rawValue)
         }
+    }
+
+    /// An argument error (or another error a command let through) as one line: `mortar: <what was wrong>`, and
+    /// for argument errors (exit status 64, EX_USAGE) where to read the usage — instead of ArgumentParser's report
+    /// of the error, a help line and the whole usage.
+    static func argumentErrorLine(for error: any Error) -> String? {
+        let message = message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: "; ")
+        guard !message.isEmpty else { return nil }
+        var line = "mortar: " + message.prefix(1).lowercased() + message.dropFirst()
+        // ArgumentParser knows which subcommand was being parsed; its full report ends with
+        // "See 'mortar volume create --help' for more information." — the one part worth keeping.
+        let full = fullMessage(for: error)
+        if exitCode(for: error) == .validationFailure, let start = full.range(of: "See '"),
+            let end = full.range(of: "' for more information", range: start.upperBound..<full.endIndex)
+        {
+            line += " (see '\(full[start.upperBound..<end.lowerBound])')"
+        }
+        return line
     }
 }

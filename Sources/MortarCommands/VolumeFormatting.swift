@@ -37,7 +37,7 @@ enum VolumeFormatting {
             let rows = members.map { brick in
                 brickRow(brick) + [view.members[brick.index - first].rawValue]
             }
-            return replicaSetSummary(view, members: members) + "\n" + table([brickHeader + ["State"]] + rows)
+            return replicaSetSummary(view, members: members, volumeState: volume.state) + "\n" + table([brickHeader + ["State"]] + rows)
         }
         return title + blocks.joined(separator: "\n")
     }
@@ -48,15 +48,17 @@ enum VolumeFormatting {
         [brick.host, brick.path, "\(brick.port)", brick.pid.map { "\($0)" } ?? "N/A", brick.online ? "Y" : "N"]
     }
 
-    /// `Replica set 0: epoch 3, namespace primary HOST:/PATH, 2 of 3 in sync (needs 2): writable`.
-    private static func replicaSetSummary(_ view: ReplicaSetView, members: [BrickStatus]) -> String {
+    /// `Replica set 0: epoch 3, namespace primary HOST:/PATH, 2 of 3 in sync (needs 2): writable`; a volume that
+    /// is not started takes no writes whatever its views say, so it says `stopped` (or `not started`) there.
+    static func replicaSetSummary(_ view: ReplicaSetView, members: [BrickStatus], volumeState: String) -> String {
         let primary = view.namespacePrimary.map { member in
             members.indices.contains(member) ? "\(members[member].host):\(members[member].path)" : "member \(member)"
         } ?? "none"
         let inSync = view.inSyncMembers.count
         return "Replica set \(view.setIndex): epoch \(view.epoch), namespace primary \(primary), "
             + "\(inSync) of \(view.members.count) in sync (needs \(view.minInSync)): "
-            + (view.isWritable ? "writable" : "read-only")
+            + (volumeState == "started" ? (view.isWritable ? "writable" : "read-only")
+                : volumeState == "created" ? "not started" : volumeState)
     }
 
     /// Left-aligned columns two spaces apart.

@@ -37,7 +37,7 @@ extension VolumeFormatting {
         var text = ""
         for brick in bricks {
             text += "Brick \(brick.brick) (replica set \(brick.setIndex), member \(brick.member)): \(brick.state.rawValue)"
-            text += brick.reachable ? "" : ", not answering"
+            text += brick.reachable ? "" : brick.awaitingFirstReport ? ", no report yet (starting)" : ", not answering"
             text += "\n"
             let pending = brick.pending.filter { $0.files > 0 || $0.directories > 0 }
             if pending.isEmpty {

@@ -17,9 +17,14 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         self.message = message
     }
 
-    /// `message: reason`, the way `perror` prints, e.g. "open /a/b: No such file or directory".
+    /// `message: reason`, the way `perror` prints, e.g. "open /a/b: No such file or directory". A message that
+    /// already says the reason (one error's message quoted in another's, "… (… : Connection refused)") is not
+    /// followed by it a second time.
     public var description: String {
-        message.isEmpty ? code.description : "\(message): \(code.description)"
+        let reason = code.description
+        if message.isEmpty { return reason }
+        if message.lowercased().contains(reason.lowercased()) { return message }
+        return "\(message): \(reason)"
     }
 
     /// A POSIX error number with a readable name.

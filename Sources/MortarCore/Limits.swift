@@ -1,7 +1,8 @@
 /// Every bound in Mortar, in one place. Names end in `Max` or `Min`; units are in the name.
 ///
 /// Queues, caches, frames and retries take their bounds from here so that a reviewer can see, in one file, how
-/// much memory or time any part of the system may use. `LimitsTests` checks the relations between them.
+/// much memory or time any part of the system may use. `CoreValueTests.limitRelations` (MortarCoreTests) checks the
+/// relations between them.
 public enum Limits {
     /// Largest payload a single read or write request carries. Larger application I/O is split into chunks of this
     /// size that are pipelined in parallel.

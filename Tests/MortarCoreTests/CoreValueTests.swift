@@ -62,6 +62,18 @@ struct CoreValueTests {
         }
     }
 
+    @Test("FileSystemError says its reason once")
+    func errorDescriptionDoesNotRepeatTheReason() {
+        #expect(FileSystemError(.notFound, "open /a").description == "open /a: No such file or directory")
+        #expect(FileSystemError(.notFound, "").description == "No such file or directory")
+        // One error's description quoted in another's message already says the reason.
+        let quoted = FileSystemError(
+            .connectionRefused, "no server answered; tried h:1 (cannot reach h:1: Connection refused)")
+        #expect(quoted.description == quoted.message)
+        #expect(FileSystemError(.connectionRefused, "cannot reach h:1").description
+            == "cannot reach h:1: Connection refused")
+    }
+
     @Test("Limits keep their relations")
     func limitRelations() {
         #expect(Limits.frameByteCountMax >= Limits.ioByteCountMax + Limits.frameHeaderByteCountMax)

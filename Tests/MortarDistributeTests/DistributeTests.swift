@@ -211,6 +211,34 @@ struct DistributeTests {
         #expect(total.blocks == 3 * one.blocks)
         #expect(total.files == 3 * one.files)
     }
+
+    @Test("statistics count children that share a file system once")
+    func statisticsCountSharedDisksOnce() async throws {
+        // Children 0 and 1 are bricks on one disk, 2 on another; 3 and 4 report no file system id, which is never
+        // taken for the same disk.
+        let memories = (0..<5).map { _ in MemoryFileSystem() }
+        let ids: [UInt64] = [7, 7, 9, 0, 0]
+        let children = zip(memories, ids).map { SharedDisk(next: $0, fileSystemID: $1) }
+        let layer = Distribute(children: children, logger: Logger(label: "test.distribute"))
+        let context = OperationContext()
+        let one = try await memories[0].fileSystemStatistics(context: context)
+        let total = try await layer.fileSystemStatistics(context: context)
+        #expect(total.blocks == 4 * one.blocks)
+        #expect(total.blocksAvailable == 4 * one.blocksAvailable)
+        #expect(total.files == 4 * one.files)
+    }
+}
+
+/// A child that reports the file system id its brick's disk would.
+private struct SharedDisk: Layer {
+    let next: any FileOperations
+    let fileSystemID: UInt64
+
+    func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
+        var statistics = try await next.fileSystemStatistics(context: context)
+        statistics.fileSystemID = fileSystemID
+        return statistics
+    }
 }
 
 @Suite("Distribute with faults")

@@ -46,6 +46,14 @@ struct CommandLineTests {
         try cluster.expectFailure("rm", url + "/a", mentioning: "directory")
         try cluster.expectSuccess("rm", "-r", url + "/a")
         try cluster.expectFailure("stat", url + "/a", mentioning: "no such file")
+        // Named by the path typed, not by the FileID of the directory it was looked up in.
+        try cluster.expectFailure("stat", url + "/a", mentioning: "'/a' does not exist")
+        try cluster.expectFailure("cat", url + "/tree/none/file", mentioning: "'/tree/none/file': '/tree/none' does not exist")
+        try cluster.expectFailure("rm", url + "/tree/none", mentioning: "'/tree/none' does not exist")
+        for arguments in [["stat", url + "/a"], ["cat", url + "/tree/none/file"], ["rm", url + "/tree/none"]] {
+            let result = try cluster.run(arguments)
+            #expect(!result.error.contains("0000-0000"), "a FileID in: \(result.error)")
+        }
         try cluster.expectFailure("cat", url + "/../../etc/passwd", mentioning: "above the volume root")
         try cluster.expectFailure("cat", url + "/" + String(repeating: "n", count: 300), mentioning: "exceeds")
         let info = try cluster.expectSuccess("volume", "info", "files", "--json")
@@ -126,6 +134,78 @@ struct CommandLineTests {
         let replaced = Self.lines(moved.output, containing: replacement)
         #expect(replaced.count == 1 && replaced[0].hasSuffix("out-of-sync"), "\(moved.output)")
         #expect(Self.lines(moved.output, containing: " in-sync").count == 2, "\(moved.output)")
+        await cluster.tearDown()
+    }
+
+    /// Argument errors: one line that says what was wrong and which help to read, exit status 64 (EX_USAGE) —
+    /// not ArgumentParser's error, help line and whole usage.
+    @Test func argumentErrorsAreOneLine() async throws {
+        let cluster = try ProcessCluster()
+        let cases: [(arguments: [String], reason: String, help: String)] = [
+            (["volume", "create"], "missing expected argument '<name>'", "see 'mortar volume create --help'"),
+            (["volume", "list", "--bogus"], "unknown option '--bogus'", "see 'mortar volume list --help'"),
+            (["volume", "heal", "v", "bogus"], "unknown heal action 'bogus'", "see 'mortar volume heal --help'"),
+            (["frobnicate"], "unexpected argument 'frobnicate'", "see 'mortar --help'"),
+        ]
+        for (arguments, reason, help) in cases {
+            try cluster.expectFailure(arguments, mentioning: reason)
+            let result = try cluster.run(arguments)
+            #expect(result.status == 64, "mortar \(arguments.joined(separator: " ")) exited \(result.status)")
+            #expect(result.error.hasPrefix("mortar: ") && result.error.contains(help), "\(result.error)")
+            #expect(result.output.isEmpty, "\(result.output)")
+        }
+        let help = try cluster.run("volume", "create", "--help")
+        #expect(help.succeeded && help.output.contains("USAGE:"), "\(help.output)")
+        await cluster.tearDown()
+    }
+
+    /// A host that does not resolve is one line saying so (not a resolver dump plus "Connection refused"); an
+    /// unreachable daemon says "Connection refused" once.
+    @Test func unreachableManagersAreOneClearLine() async throws {
+        let cluster = try ProcessCluster()
+        let host = "no-such-host.invalid"
+        for arguments in [["volume", "list", "--manager", host], ["volume", "list", "--manager", host + ":24007"],
+                          ["ls", "mortar://\(host)/vol"]]
+        {
+            try cluster.expectFailure(arguments, mentioning: "cannot resolve host '\(host)'")
+            let result = try cluster.run(arguments)
+            #expect(!result.error.localizedCaseInsensitiveContains("refused"), "\(result.error)")
+            #expect(!result.error.contains("NIOConnectionError") && !result.error.contains("UnknownHost"),
+                    "\(result.error)")
+        }
+        let port = try ProcessCluster.freePort()
+        for arguments in [["volume", "list", "--manager", "127.0.0.1:\(port)"], ["ls", "mortar://127.0.0.1:\(port)/vol"]] {
+            try cluster.expectFailure(arguments, mentioning: "cannot reach the mortar daemon at 127.0.0.1:\(port)")
+            let result = try cluster.run(arguments)
+            #expect(result.error.components(separatedBy: "Connection refused").count == 2, "\(result.error)")
+        }
+        await cluster.tearDown()
+    }
+
+    /// Right after `volume start` no heartbeat has answered yet: heal info says so instead of "not answering",
+    /// and a stopped volume's replica set says "stopped", not "writable".
+    @Test func freshlyStartedAndStoppedReplicatedVolumesTellTheTruth() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let bricks = try (1...3).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("h\($0)")) }
+        try cluster.expectSuccess(["volume", "create", "fresh", "replica", "3"] + bricks + ["--force"])
+        try cluster.expectSuccess("volume", "start", "fresh")
+        let early = try cluster.expectSuccess("volume", "heal", "fresh", "info")
+        #expect(!early.output.contains("not answering"), "\(early.output)")
+        #expect(Self.lines(early.output, containing: "Brick ").count == 3, "\(early.output)")
+        let replicated = ReplicatedCluster(cluster: cluster, volume: "fresh", brickDirectories: bricks)
+        try await replicated.waitUntilInSync()
+        try await waitUntil("every brick has answered a heartbeat", seconds: 20) {
+            try replicated.healInfo().allSatisfy { $0.reachable && !$0.awaitingFirstReport }
+        }
+        let later = try cluster.expectSuccess("volume", "heal", "fresh", "info")
+        #expect(!later.output.contains("not answering") && !later.output.contains("no report yet"), "\(later.output)")
+        let running = try cluster.expectSuccess("volume", "status", "fresh")
+        #expect(running.output.contains("(needs 2): writable"), "\(running.output)")
+        try cluster.expectSuccess("volume", "stop", "fresh")
+        let stopped = try cluster.expectSuccess("volume", "status", "fresh")
+        #expect(stopped.output.contains("(needs 2): stopped"), "\(stopped.output)")
+        #expect(!stopped.output.contains("writable"), "\(stopped.output)")
         await cluster.tearDown()
     }
 

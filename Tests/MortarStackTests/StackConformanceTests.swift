@@ -5,8 +5,8 @@ import MortarTesting
 import NIOPosix
 import Testing
 
-/// SYSTEM.md §3.4: one conformance suite, run against the in-memory model (MortarCoreTests), the POSIX storage
-/// on a temporary directory, and the whole client stack over loopback (here).
+/// One conformance suite (every back end passes the same checks), run against the in-memory model
+/// (MortarCoreTests), the POSIX storage on a temporary directory, and the whole client stack over loopback (here).
 @Suite("Conformance across back ends")
 struct StackConformanceTests {
     @Test(arguments: FileOperationsConformance.checks)

@@ -46,4 +46,24 @@ struct PrepareTests {
             #expect(try await again.attributes(of: .root, context: brick.context).id == .root)
         }
     }
+
+    /// Distribute counts a disk once by this id: two bricks on one file system report the same one, a brick on
+    /// another file system (here /dev/shm's tmpfs) another.
+    @Test func bricksOnOneFileSystemReportOneFileSystemID() async throws {
+        try await TestBrick.with { first in
+            try await TestBrick.with { second in
+                let one = try await first.storage.fileSystemStatistics(context: first.context)
+                let two = try await second.storage.fileSystemStatistics(context: second.context)
+                #expect(one.fileSystemID != 0)
+                #expect(one.fileSystemID == two.fileSystemID)
+                let elsewhere = "/dev/shm/mortar-fsid-\(getpid())"
+                try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+                let other = try await PosixStorage.prepare(
+                    root: elsewhere, threadPool: .singleton, logger: OperationContext.silentLogger)
+                let three = try await other.fileSystemStatistics(context: first.context)
+                #expect(three.fileSystemID != one.fileSystemID)
+            }
+        }
+    }
 }

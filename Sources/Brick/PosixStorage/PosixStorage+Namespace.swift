@@ -143,7 +143,7 @@ extension PosixStorage {
                 blocks: UInt64(statistics.f_blocks), blocksFree: UInt64(statistics.f_bfree),
                 blocksAvailable: UInt64(statistics.f_bavail), files: UInt64(statistics.f_files),
                 filesFree: UInt64(statistics.f_ffree), filesAvailable: UInt64(statistics.f_favail),
-                fileSystemID: UInt64(statistics.f_fsid), flags: UInt64(statistics.f_flag),
+                fileSystemID: FileSystemIdentity.fileSystemID(UInt64(statistics.f_fsid)), flags: UInt64(statistics.f_flag),
                 nameLengthMax: UInt64(statistics.f_namemax))
         }
     }

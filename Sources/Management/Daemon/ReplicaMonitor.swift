@@ -28,6 +28,8 @@ actor ReplicaMonitor {
         /// When the member last answered (or monitoring began).
         var lastAnswer = ContinuousClock.now
         var answered = false
+        /// Whether the member has answered any heartbeat since monitoring began.
+        var everAnswered = false
         var status: MemberStatus?
     }
 
@@ -154,6 +156,7 @@ actor ReplicaMonitor {
             members[key]?.misses = 0
             members[key]?.lastAnswer = .now
             members[key]?.answered = true
+            members[key]?.everAnswered = true
             members[key]?.status = status
             // No view (the volume went away): nothing to hand over.
             let view = try? await manager.membership(volume: volume.name)[setIndex]
@@ -200,9 +203,16 @@ actor ReplicaMonitor {
             let setIndex = brick.index / max(volume.replicaCount, 1)
             let member = brick.index % max(volume.replicaCount, 1)
             let pending = record?.status?.pending ?? []
+            // Right after `volume start` no heartbeat has run yet (or the brick is still starting and refuses the
+            // first ones): that is "no report yet" until it answers or has been silent as long as it takes to count
+            // as gone — calling it "not answering" sent users looking for a fault.
+            let awaiting = record.map { record in
+                !record.everAnswered
+                    && ContinuousClock.now - record.lastAnswer < .milliseconds(Limits.replicaSilenceMaxMilliseconds)
+            } ?? true
             return BrickHealInfo(
                 brick: "\(brick.host):\(brick.path)", setIndex: setIndex, member: member,
-                reachable: record?.answered ?? false,
+                reachable: record?.answered ?? false, awaitingFirstReport: awaiting,
                 state: views.indices.contains(setIndex) ? views[setIndex].members[member] : .outOfSync,
                 pending: pending, bytesHealed: record?.status?.bytesHealed ?? 0)
         }

@@ -130,7 +130,7 @@ struct Router: Sendable {
         case .invalidArgument, .notDirectory, .protocolError: .badRequest
         case .exists, .busy, .notConnected: .conflict
         case .notSupported: .methodNotAllowed
-        case .connectionRefused, .timedOut: .badGateway
+        case .connectionRefused, .timedOut, .noSuchDeviceOrAddress: .badGateway
         default: .internalServerError
         }
     }

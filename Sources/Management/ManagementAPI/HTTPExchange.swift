@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MortarCore
 import NIOCore
 import NIOHTTP1
@@ -60,8 +63,7 @@ enum HTTPExchange {
                 channel = try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
             }
         } catch {
-            throw FileSystemError(
-                .connectionRefused, "cannot reach the mortar daemon at \(host):\(port): \(reason(error))")
+            throw connectFailure(error, host: host, port: port)
         }
         return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
@@ -79,6 +81,29 @@ enum HTTPExchange {
             try await outbound.write(contentsOf: parts)
             return try await readReply(inbound, from: "\(host):\(port)")
         }
+    }
+
+    /// A failed connection as one line without NIO's wrapping. A name that does not resolve is ENXIO "cannot
+    /// resolve host" (NIO reports it as a connection error with no connection tried, whose text is a resolver dump;
+    /// saying "Connection refused" after it sent people looking for a daemon that was never contacted). Anything
+    /// else is ECONNREFUSED, the code callers take as "this server is unreachable, try the next", with the
+    /// system's reason when it is another one (no route, timed out).
+    static func connectFailure(_ error: any Error, host: String, port: Int) -> FileSystemError {
+        if let connection = error as? NIOConnectionError, connection.connectionErrors.isEmpty,
+            let resolver = connection.dnsAError ?? connection.dnsAAAAError
+        {
+            // EAI_NONAME is what a mistyped name gets; other resolver failures (no DNS server) say which.
+            let detail = (resolver as? SocketAddressError.UnknownHost).flatMap { unknown in
+                unknown.errorCode == Int(EAI_NONAME) ? nil : unknown.errorDescription
+            }
+            return FileSystemError(
+                .noSuchDeviceOrAddress, "cannot resolve host '\(host)'" + (detail.map { " (\($0))" } ?? ""))
+        }
+        let refused = FileSystemError.Code.connectionRefused
+        let reason = reason(error)
+        return FileSystemError(
+            refused, "cannot reach the mortar daemon at \(host):\(port)"
+                + (reason == refused.description ? "" : " (\(reason))"))
     }
 
     /// The system's reason for a failed connection, without NIO's wrapping.

@@ -6,7 +6,8 @@ import NIOHTTP1
 import NIOPosix
 
 /// A client of one mortar daemon's HTTP/JSON management API. Every failure is a ``FileSystemError``: the daemon's
-/// own errno and message when it answered, `ECONNREFUSED` when it could not be reached.
+/// own errno and message when it answered, `ECONNREFUSED` when it could not be reached, `ENXIO` when its host name
+/// does not resolve.
 public struct ManagementClient: Sendable {
     /// The management port a daemon listens on unless told otherwise.
     public static let defaultPort = 24007

@@ -21,6 +21,10 @@ public struct BrickHealInfo: Codable, Sendable, Hashable {
     public var member: Int
     /// False when the last heartbeat got no answer (the figures are then the last known).
     public var reachable: Bool
+    /// True while the manager has not yet had the member's first answer and it has not been silent long enough to
+    /// count as gone (right after `volume start`, or after the manager restarted): no report yet, which is not
+    /// "not answering". Absent in older answers: false.
+    public var awaitingFirstReport: Bool
     public var state: MemberState
     /// Per member of the set that this brick records changes for.
     public var pending: [MemberStatus.Pending]
@@ -28,13 +32,14 @@ public struct BrickHealInfo: Codable, Sendable, Hashable {
     public var bytesHealed: UInt64
 
     public init(
-        brick: String, setIndex: Int, member: Int, reachable: Bool, state: MemberState, pending: [MemberStatus.Pending],
-        bytesHealed: UInt64
+        brick: String, setIndex: Int, member: Int, reachable: Bool, awaitingFirstReport: Bool = false,
+        state: MemberState, pending: [MemberStatus.Pending], bytesHealed: UInt64
     ) {
         self.brick = brick
         self.setIndex = setIndex
         self.member = member
         self.reachable = reachable
+        self.awaitingFirstReport = awaitingFirstReport
         self.state = state
         self.pending = pending
         self.bytesHealed = bytesHealed
@@ -46,6 +51,7 @@ public struct BrickHealInfo: Codable, Sendable, Hashable {
         setIndex = try container.decode(Int.self, forKey: .setIndex, within: 0...Limits.bricksPerVolumeMax - 1)
         member = try container.decode(Int.self, forKey: .member, within: 0...Limits.replicaCountMax - 1)
         reachable = try container.decode(Bool.self, forKey: .reachable)
+        awaitingFirstReport = try container.decodeIfPresent(Bool.self, forKey: .awaitingFirstReport) ?? false
         state = try container.decode(MemberState.self, forKey: .state)
         pending = try container.decode([MemberStatus.Pending].self, forKey: .pending)
         bytesHealed = try container.decode(UInt64.self, forKey: .bytesHealed)

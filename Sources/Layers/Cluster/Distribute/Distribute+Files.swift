@@ -148,10 +148,15 @@ extension Distribute {
         }
     }
 
+    /// The children's space added up, each file system once: children whose bricks share a disk (same
+    /// `fileSystemID`, which bricks make from the host and statvfs's `f_fsid`; 0 means unknown and is never
+    /// merged) report the same blocks, and adding them up made `df` show two or three times the disk.
     public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
         let all = try await everyChild("fileSystemStatistics") { try await $0.fileSystemStatistics(context: context) }
-        guard var total = all.first else { throw FileSystemError.inputOutput("distribute has no children") }
-        for other in all.dropFirst() {
+        var counted: Set<UInt64> = []
+        let distinct = all.filter { $0.fileSystemID == 0 || counted.insert($0.fileSystemID).inserted }
+        guard var total = distinct.first else { throw FileSystemError.inputOutput("distribute has no children") }
+        for other in distinct.dropFirst() {
             // Counts are in each child's fragment size; convert to the first child's.
             let scale = { (blocks: UInt64) in blocks * max(other.fragmentSize, 1) / max(total.fragmentSize, 1) }
             total.blocks += scale(other.blocks)
