@@ -21,10 +21,10 @@ extension ReplicaMemberLayer {
         toTarget.replication = ReplicationStamp(epoch: view.epoch, role: .heal)
         switch request.item {
         case .directory:
-            try checkPrimary(view, .namespace)
+            try checkOrderer(view, .namespace)
             try await healDirectory(item, on: request.member, local: asClient, target: toTarget)
         case .file(let ranges):
-            try checkPrimary(view, .file(item))
+            try checkOrderer(view, .file(item))
             try await healFile(item, ranges: ranges, on: request.member, local: asClient, target: toTarget)
         }
     }

@@ -142,6 +142,8 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         try await journal.record(records, for: missing)
     }
 
+    /// Whether this member may order a client's change: the set accepts changes, and this member is the change's
+    /// primary.
     func checkPrimary(_ view: ReplicaSetView, _ orderer: Orderer) throws {
         guard view.isWritable else {
             throw FileSystemError(
@@ -149,6 +151,14 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
                 "replica set \(view.setIndex) has \(view.inSyncMembers.count) in-sync members, fewer than the "
                     + "\(view.minInSync) it needs to accept changes")
         }
+        try checkOrderer(view, orderer)
+    }
+
+    /// Whether this member orders changes of `orderer` in `view`, whether or not the set accepts changes now. A
+    /// heal needs only this: it copies what the in-sync members hold to a healing member, and it is how a set
+    /// that fell below min-in-sync gets back above it (requiring a writable set there left such a set read-only
+    /// for ever).
+    func checkOrderer(_ view: ReplicaSetView, _ orderer: Orderer) throws {
         let primary: Int?
         switch orderer {
         case .file(let file): primary = view.primary(for: file)
@@ -179,53 +189,77 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     /// change is acknowledged only once the manager has taken it out of the in-sync set — and once every member
     /// still in sync has recorded the change for it: nobody recorded it when it was admitted (the member was in
     /// sync then), and its heal source must know to copy it.
+    ///
+    /// The records are written before anything else can fail. The change is applied here and on every member that
+    /// answered, whatever happens next: the manager may not answer, or the set may fall below min-in-sync and the
+    /// client get EROFS. Without a record, the members that failed would later rejoin without the change while
+    /// the others keep it — replicas that disagree while every member says "in sync". With it, whoever heals them
+    /// copies this member's version, so the set converges on the primary's copy whether or not it was
+    /// acknowledged.
     private func settle(
         _ view: ReplicaSetView, failures: [(member: Int, error: any Error)], records: [HealJournal.Change],
         context: OperationContext
     ) async throws {
+        guard !failures.isEmpty else { return }
+        if let stale = failures.first(where: { Self.isStaleEpoch($0.error) }) {
+            throw FileSystemError(
+                .membershipChanged, "member \(stale.member) is past epoch \(view.epoch): \(stale.error)")
+        }
+        let missed = failures.map(\.member)
+        try await journal.record(records, for: missed)
+        let holders = view.forwardTargets(from: member).filter { !missed.contains($0) }
+        var noted = await noteMissed(missed, records, to: holders, epoch: view.epoch, context: context)
         var latest = view
-        var missed: [Int] = []
         for failure in failures {
-            if Self.isStaleEpoch(failure.error) {
-                throw FileSystemError(
-                    .membershipChanged, "member \(failure.member) is past epoch \(view.epoch): \(failure.error)")
-            }
             if view.members[failure.member] == .healing && Self.isNotYetHealed(failure.error) {
-                // Its heal has not reached this item yet: recorded below (here and on every in-sync member), the
-                // member gets the change when the item is healed.
-                missed.append(failure.member)
+                // Its heal has not reached this item yet: recorded above (here and on the members that hold the
+                // change), the member gets the change when the item is healed.
                 continue
             }
             logger.warning(
                 "member \(failure.member) of replica set \(view.setIndex) failed a change in epoch \(view.epoch): \(failure.error); reporting it to the manager")
             backups.forget(member: failure.member)
             latest = try await agent.report(.forwardFailed(member: failure.member, epoch: view.epoch))
-            missed.append(failure.member)
         }
-        guard !missed.isEmpty else { return }
         for healing in missed where view.members[healing] == .healing && latest.members[healing] == .inSync {
             // It rejoined while this change was under way, without the change: it must be healed again.
             latest = try await agent.report(.forwardFailed(member: healing, epoch: view.epoch))
         }
         try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed)
-        // Not acknowledged unless this member's record of the miss is durable too.
-        try await journal.record(records, for: missed)
+        // Members in sync in the newest view that have not recorded the miss yet (the note before the report went
+        // out in the older epoch, or did not arrive) must record it before the change is acknowledged.
+        for other in latest.inSyncMembers where other != member && !noted.contains(other) {
+            if await noteMissed(missed, records, to: [other], epoch: latest.epoch, context: context).isEmpty {
+                // Its record may now lack the change, so it must not heal anyone: out of the set it goes.
+                logger.warning("member \(other) could not record a missed change; reporting it")
+                latest = try await agent.report(.forwardFailed(member: other, epoch: latest.epoch))
+                try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed + [other])
+            } else {
+                noted.insert(other)
+            }
+        }
+    }
+
+    /// Asks `members` to record that `missed` lack the change; returns the members that did.
+    private func noteMissed(
+        _ missed: [Int], _ records: [HealJournal.Change], to members: [Int], epoch: UInt64, context: OperationContext
+    ) async -> Set<Int> {
         let note = HealNote(members: missed, changes: records)
         var noteContext = context
         noteContext.userID = 0
         noteContext.groupID = 0
-        for other in latest.inSyncMembers where other != member {
-            noteContext.replication = ReplicationStamp(epoch: latest.epoch, role: .heal)
+        noteContext.replication = ReplicationStamp(epoch: epoch, role: .heal)
+        var recorded: Set<Int> = []
+        for other in members {
             do {
                 try await agent.peer(other).setExtendedAttribute(
                     HealNote.attributeName, to: note.encoded, mode: .createOrReplace, of: .root, context: noteContext)
+                recorded.insert(other)
             } catch {
-                // Its record may now lack the change, so it must not heal anyone: out of the set it goes.
-                logger.warning("member \(other) could not record a missed change: \(error); reporting it")
-                latest = try await agent.report(.forwardFailed(member: other, epoch: latest.epoch))
-                try requireHeldByEveryInSyncMember(view, latest: latest, missed: missed + [other])
+                logger.warning("member \(other) could not record that members \(missed) missed a change: \(error)")
             }
         }
+        return recorded
     }
 
     private func requireHeldByEveryInSyncMember(_ view: ReplicaSetView, latest: ReplicaSetView, missed: [Int]) throws {
