@@ -74,7 +74,10 @@ struct BrickCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: BoundBrickService(brick: brick, bound: bound))
         ]
-        if let replication { services.append(.init(service: HealService(worker: replication.worker))) }
+        if let replication {
+            services.append(.init(service: HealService(worker: replication.worker)))
+            services.append(.init(service: SpecFollowService(agent: replication.agent)))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: services,
@@ -106,5 +109,15 @@ private struct HealService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await worker.run() }
+    }
+}
+
+/// Follows the volume's spec when a pushed view moves to a new epoch (replace-brick moved a member), until the
+/// brick shuts down.
+private struct SpecFollowService: Service {
+    let agent: ManagerAgent
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await agent.followSpec() }
     }
 }

@@ -83,6 +83,11 @@ final class ManagerAgent: ReplicaSetAgent {
 
     var view: ReplicaSetView { replicaSet.view }
 
+    /// Follows the spec after pushed views (see ``ManagedMembership/followSpec()``) until cancelled.
+    func followSpec() async {
+        await membership.followSpec()
+    }
+
     func view(atLeast epoch: UInt64, waitingAtMost milliseconds: Int64) async -> ReplicaSetView {
         let current = view
         guard current.epoch < epoch else { return current }

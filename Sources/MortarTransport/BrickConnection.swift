@@ -81,9 +81,16 @@ public final class BrickConnection: Sendable {
         await slots.acquire()
         defer { slots.release() }
         var waitsIndefinitely = false
-        if case .lock(_, _, wait: true) = request { waitsIndefinitely = true }
+        var isLock = false
+        if case .lock(_, _, let wait) = request {
+            waitsIndefinitely = wait
+            isLock = true
+        }
+        // A lock the caller stopped waiting for could still be granted, and nobody would release it: lock calls
+        // wait for their answer even when cancelled (the mount polls instead, so its interrupts stay prompt).
         let frame = try await send(
-            kind: .request, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely)
+            kind: .request, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely,
+            cancellable: !isLock)
         switch frame.kind {
         case .reply: return try Reply.decode(frame.payload)
         case .errorReply: throw try ErrorReply.decode(frame.payload)
@@ -92,7 +99,8 @@ public final class BrickConnection: Sendable {
     }
 
     private func send(
-        kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false
+        kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false,
+        cancellable: Bool = true
     ) async throws -> Frame {
         guard channel.isActive else {
             throw FileSystemError(.notConnected, "the connection to brick \(endpoint) is closed")
@@ -109,7 +117,14 @@ public final class BrickConnection: Sendable {
             promise.fail(FileSystemError(.notConnected, "cannot send to brick \(endpoint): \(error)"))
         }
         channel.writeAndFlush(call, promise: written)
-        return try await promise.futureResult.get()
+        guard cancellable else { return try await promise.futureResult.get() }
+        // A cancelled caller stops waiting at once (its reply, if one comes, is dropped): a task group that cancels
+        // a call to a member that is cut off must not wait for the whole request timeout to await it.
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            promise.fail(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+        }
     }
 
     /// Closes the connection; calls in flight fail with ENOTCONN.

@@ -83,7 +83,8 @@ struct DaemonHarness {
     }
 }
 
-/// Polls `condition` until it holds, failing the test if it does not within `seconds`.
+/// Polls `condition` until it holds; throws (failing the test, and ending it there: what follows assumes the
+/// condition) naming what was awaited and the bound if it does not hold within `seconds`.
 func eventually(
     _ what: String, seconds: Int = 30, _ condition: () async throws -> Bool,
     sourceLocation: SourceLocation = #_sourceLocation
@@ -93,7 +94,10 @@ func eventually(
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(50))
     }
-    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+    // One last look: the deadline may have passed during a sleep after which the condition holds.
+    if try await condition() { return }
+    Issue.record("timed out after \(seconds) s waiting for \(what)", sourceLocation: sourceLocation)
+    throw FileSystemError(.timedOut, "gave up after \(seconds) s waiting for \(what)")
 }
 
 /// Expects `body` to throw a ``FileSystemError`` with `code` whose message contains `text`.

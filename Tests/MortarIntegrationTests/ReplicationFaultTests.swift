@@ -32,7 +32,8 @@ struct ReplicationFaultTests {
         let set = try await ReplicatedCluster.start()
         let writers = 3
         let stop = StopFlag()
-        let killer = Task {
+        // `async let`: if the writers fail, the killer is cancelled and awaited on the way out, not left killing.
+        async let killer: Int = {
             defer { stop.set() }
             var generator = SystemRandomNumberGenerator()
             var kills = 0
@@ -55,7 +56,7 @@ struct ReplicationFaultTests {
                 try await set.waitUntilInSync(seconds: 60)
             }
             return kills
-        }
+        }()
         let results = try await withThrowingTaskGroup(
             of: (writer: Int, acknowledged: Int, files: [String], slowest: Duration).self
         ) {
@@ -91,7 +92,7 @@ struct ReplicationFaultTests {
             for try await result in group { all.append(result) }
             return all.sorted { $0.writer < $1.writer }
         }
-        let kills = try await killer.value
+        let kills = try await killer
         #expect(kills == 6)
         try await set.waitUntilInSync(seconds: 60)
 

@@ -81,7 +81,9 @@ final class ReplicaSetFixture: @unchecked Sendable {
     private(set) var storages: [LayerHarness]
     let agents: [InMemoryAgent]
     let client: Replicate
-    private var workers: [Task<Void, Never>] = []
+    /// Heal workers ``startHealing()`` asks for, run by ``with(members:minInSync:_:)``.
+    private let healStarts: AsyncStream<HealWorker>
+    private let healStartSink: AsyncStream<HealWorker>.Continuation
 
     private init(
         manager: InMemoryManager, bricks: [LoopbackBrick], layers: [ReplicaMemberLayer], storages: [LayerHarness],
@@ -92,12 +94,13 @@ final class ReplicaSetFixture: @unchecked Sendable {
         self.layers = layers
         self.storages = storages
         self.agents = agents
+        (healStarts, healStartSink) = AsyncStream.makeStream(of: HealWorker.self)
         client = Replicate(
             children: bricks.map(Self.memberClient), setIndex: 0, membership: manager,
             logger: OperationContext.silentLogger)
     }
 
-    static func start(members: Int = 3, minInSync: Int = 2) async throws -> ReplicaSetFixture {
+    private static func start(members: Int, minInSync: Int) async throws -> ReplicaSetFixture {
         let manager = InMemoryManager(members: members, minInSync: minInSync)
         var bricks: [LoopbackBrick] = []
         var layers: [ReplicaMemberLayer] = []
@@ -152,24 +155,55 @@ final class ReplicaSetFixture: @unchecked Sendable {
         storages[index] = storage
     }
 
-    /// Waits (at most 30 s) until `member` is in sync again.
+    /// Waits (at most 30 s) until `member` is in sync again; throws naming the member, the bound and the view
+    /// when it is not.
     func waitUntilInSync(_ member: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while manager.view.members[member] != .inSync && ContinuousClock.now < deadline {
+        let bound = Duration.seconds(30)
+        let deadline = ContinuousClock.now + bound
+        while manager.view.members[member] != .inSync {
+            guard ContinuousClock.now < deadline else {
+                throw FileSystemError(
+                    .timedOut, "member \(member) was not in sync within \(bound): \(manager.view)")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
 
-    /// Starts every member's heal worker.
+    /// Starts every member's heal worker, as a child of ``with(members:minInSync:_:)``'s task group: they run
+    /// until the test's body ends, and are cancelled and awaited before the bricks stop.
     func startHealing() {
         for layer in layers {
-            let worker = HealWorker(layer: layer, logger: OperationContext.silentLogger)
-            workers.append(Task { await worker.run(idleMilliseconds: 50) })
+            healStartSink.yield(HealWorker(layer: layer, logger: OperationContext.silentLogger))
         }
     }
 
-    func stop() async {
-        for worker in workers { worker.cancel() }
+    /// Starts a set, runs `body` with it, and stops it on every way out of `body`, awaited: heal workers first,
+    /// then the bricks (whose directories are removed).
+    static func with(
+        members: Int = 3, minInSync: Int = 2, _ body: (ReplicaSetFixture) async throws -> Void
+    ) async throws {
+        let set = try await start(members: members, minInSync: minInSync)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await withDiscardingTaskGroup { workers in
+                        // Ends when the group is cancelled; the workers are cancelled with it and awaited here.
+                        for await worker in set.healStarts {
+                            workers.addTask { await worker.run(idleMilliseconds: 50) }
+                        }
+                    }
+                }
+                try await body(set)
+                group.cancelAll()
+            }
+        } catch {
+            await set.stop()
+            throw error
+        }
+        await set.stop()
+    }
+
+    private func stop() async {
         for brick in bricks {
             await brick.stop()
             brick.removeDirectory()
@@ -216,111 +250,112 @@ struct ReplicationTests {
     }
 
     @Test func changesReachEveryMemberBeforeTheyAreAcknowledged() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        _ = try await client.makeDirectory("dir", in: .root, id: .random(), permissions: 0o755, context: context)
-        let dirID = try await client.lookup("dir", in: .root, context: context).id
-        let file = try await client.create(
-            "data", in: dirID, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context)
-        var offset: UInt64 = 0
-        for index in 0..<64 {
-            let text = "record \(index)\n"
-            offset += UInt64(try await client.write(Self.bytes(text), to: file.file, at: offset, context: context))
-        }
-        try await client.truncate(file.file, to: offset - 3, context: context)
-        try await client.synchronize(file.file, dataOnly: false, context: context)
-        try await client.release(file.file, context: context)
-        try await client.rename("data", in: dirID, to: "renamed", in: dirID, flags: [], context: context)
-        let expected = set.contents(ofBrick: 0, "dir/renamed")
-        #expect(expected?.count == Int(offset) - 3)
-        for member in 1..<3 {
-            #expect(set.contents(ofBrick: member, "dir/renamed") == expected, "member \(member) differs")
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            _ = try await client.makeDirectory("dir", in: .root, id: .random(), permissions: 0o755, context: context)
+            let dirID = try await client.lookup("dir", in: .root, context: context).id
+            let file = try await client.create(
+                "data", in: dirID, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context)
+            var offset: UInt64 = 0
+            for index in 0..<64 {
+                let text = "record \(index)\n"
+                offset += UInt64(try await client.write(Self.bytes(text), to: file.file, at: offset, context: context))
+            }
+            try await client.truncate(file.file, to: offset - 3, context: context)
+            try await client.synchronize(file.file, dataOnly: false, context: context)
+            try await client.release(file.file, context: context)
+            try await client.rename("data", in: dirID, to: "renamed", in: dirID, flags: [], context: context)
+            let expected = set.contents(ofBrick: 0, "dir/renamed")
+            #expect(expected?.count == Int(offset) - 3)
+            for member in 1..<3 {
+                #expect(set.contents(ofBrick: member, "dir/renamed") == expected, "member \(member) differs")
+            }
         }
     }
 
     @Test func appendsLandAtTheSameOffsetOnEveryMember() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        let created = try await client.create(
-            "log", in: .root, id: .random(), permissions: 0o644, flags: [.write, .create, .append], context: context)
-        for index in 0..<20 {
-            _ = try await client.write(Self.bytes("line \(index)\n"), to: created.file, at: 0, context: context)
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            let created = try await client.create(
+                "log", in: .root, id: .random(), permissions: 0o644, flags: [.write, .create, .append], context: context)
+            for index in 0..<20 {
+                _ = try await client.write(Self.bytes("line \(index)\n"), to: created.file, at: 0, context: context)
+            }
+            try await client.release(created.file, context: context)
+            let expected = set.contents(ofBrick: 0, "log")
+            #expect(expected.map { String(decoding: $0, as: UTF8.self) }?.hasPrefix("line 0\nline 1\n") == true)
+            for member in 1..<3 { #expect(set.contents(ofBrick: member, "log") == expected) }
         }
-        try await client.release(created.file, context: context)
-        let expected = set.contents(ofBrick: 0, "log")
-        #expect(expected.map { String(decoding: $0, as: UTF8.self) }?.hasPrefix("line 0\nline 1\n") == true)
-        for member in 1..<3 { #expect(set.contents(ofBrick: member, "log") == expected) }
     }
 
     @Test func aMemberThatDiesIsReportedAndWritesGoOn() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        let id = FileID.random()
-        let file = try await Self.createFile("file", id: id, on: client)
-        let primary = try #require(set.manager.view.primary(for: id))
-        let victim = (primary + 1) % 3
-        _ = try await client.write(Self.bytes("before "), to: file, at: 0, context: context)
-        await set.stopMember(victim)
-        let written = try await client.write(Self.bytes("after"), to: file, at: 7, context: context)
-        #expect(written == 5)
-        let view = set.manager.view
-        #expect(view.members[victim] == .outOfSync)
-        #expect(view.epoch == 2)
-        #expect(set.manager.reports.withLock { $0 } == [.forwardFailed(member: victim, epoch: 1)])
-        for member in view.inSyncMembers {
-            #expect(set.contents(ofBrick: member, "file") == Data("before after".utf8), "member \(member)")
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            let id = FileID.random()
+            let file = try await Self.createFile("file", id: id, on: client)
+            let primary = try #require(set.manager.view.primary(for: id))
+            let victim = (primary + 1) % 3
+            _ = try await client.write(Self.bytes("before "), to: file, at: 0, context: context)
+            await set.stopMember(victim)
+            let written = try await client.write(Self.bytes("after"), to: file, at: 7, context: context)
+            #expect(written == 5)
+            let view = set.manager.view
+            #expect(view.members[victim] == .outOfSync)
+            #expect(view.epoch == 2)
+            #expect(set.manager.reports.withLock { $0 } == [.forwardFailed(member: victim, epoch: 1)])
+            for member in view.inSyncMembers {
+                #expect(set.contents(ofBrick: member, "file") == Data("before after".utf8), "member \(member)")
+            }
+            let read = try await client.read(from: file, at: 0, count: 100, context: context)
+            #expect(String(buffer: read) == "before after")
         }
-        let read = try await client.read(from: file, at: 0, count: 100, context: context)
-        #expect(String(buffer: read) == "before after")
     }
 
     @Test func aDeadPrimaryIsReplacedAndTheClientCarriesOn() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        let id = FileID.random()
-        let file = try await Self.createFile("file", id: id, on: client)
-        _ = try await client.write(Self.bytes("first "), to: file, at: 0, context: context)
-        let primary = try #require(set.manager.view.primary(for: id))
-        await set.stopMember(primary)
-        // The failure detector's part: the manager takes the member out while the client is retrying.
-        let detector = Task {
-            try await Task.sleep(for: .milliseconds(200))
-            _ = try set.manager.apply(.unreachable(member: primary))
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            let id = FileID.random()
+            let file = try await Self.createFile("file", id: id, on: client)
+            _ = try await client.write(Self.bytes("first "), to: file, at: 0, context: context)
+            let primary = try #require(set.manager.view.primary(for: id))
+            await set.stopMember(primary)
+            // The failure detector's part: the manager takes the member out while the client is retrying.
+            // `async let`: awaited on every way out, even if the write throws.
+            async let detector: Void = {
+                try await Task.sleep(for: .milliseconds(200))
+                _ = try set.manager.apply(.unreachable(member: primary))
+            }()
+            _ = try await client.write(Self.bytes("second"), to: file, at: 6, context: context)
+            try await detector
+            let newPrimary = try #require(set.manager.view.primary(for: id))
+            #expect(newPrimary != primary)
+            let read = try await client.read(from: file, at: 0, count: 100, context: context)
+            #expect(String(buffer: read) == "first second")
         }
-        _ = try await client.write(Self.bytes("second"), to: file, at: 6, context: context)
-        try await detector.value
-        let newPrimary = try #require(set.manager.view.primary(for: id))
-        #expect(newPrimary != primary)
-        let read = try await client.read(from: file, at: 0, count: 100, context: context)
-        #expect(String(buffer: read) == "first second")
     }
 
     @Test func writesAreRefusedBelowTheMinimumAndAStaleEpochIsRefused() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        let id = FileID.random()
-        let file = try await Self.createFile("file", id: id, on: client)
-        let primary = try #require(set.manager.view.primary(for: id))
-        let others = (0..<3).filter { $0 != primary }
-        _ = try set.manager.apply(.unreachable(member: others[0]))
-        _ = try set.manager.apply(.unreachable(member: others[1]))
-        await #expect(throws: FileSystemError.self) {
-            _ = try await client.write(Self.bytes("x"), to: file, at: 0, context: context)
-        }
-        // A request stamped with an old epoch reaches a member directly: refused, whatever it asks.
-        let direct = ReplicaSetFixture.memberClient(set.bricks[primary])
-        var stale = context
-        stale.replication = ReplicationStamp(epoch: 1, role: .client)
-        do {
-            _ = try await direct.attributes(of: .root, context: stale)
-            Issue.record("a request of epoch 1 was served in epoch \(set.manager.view.epoch)")
-        } catch let error as FileSystemError {
-            #expect(error.code == .membershipChanged)
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            let id = FileID.random()
+            let file = try await Self.createFile("file", id: id, on: client)
+            let primary = try #require(set.manager.view.primary(for: id))
+            let others = (0..<3).filter { $0 != primary }
+            _ = try set.manager.apply(.unreachable(member: others[0]))
+            _ = try set.manager.apply(.unreachable(member: others[1]))
+            await #expect(throws: FileSystemError.self) {
+                _ = try await client.write(Self.bytes("x"), to: file, at: 0, context: context)
+            }
+            // A request stamped with an old epoch reaches a member directly: refused, whatever it asks.
+            let direct = ReplicaSetFixture.memberClient(set.bricks[primary])
+            var stale = context
+            stale.replication = ReplicationStamp(epoch: 1, role: .client)
+            do {
+                _ = try await direct.attributes(of: .root, context: stale)
+                Issue.record("a request of epoch 1 was served in epoch \(set.manager.view.epoch)")
+            } catch let error as FileSystemError {
+                #expect(error.code == .membershipChanged)
+            }
         }
     }
 
@@ -328,78 +363,78 @@ struct ReplicationTests {
     /// returns, the heal copies what changed (not the whole file), the member rejoins, and every brick directory is
     /// identical.
     @Test func aReturningMemberIsHealedIncrementallyAndRejoins() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        let big = try await client.create(
-            "big", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
-        let megabyte = ByteBuffer(repeating: 0x61, count: 1 << 20)
-        for index in 0..<8 {
-            _ = try await client.write(megabyte, to: big, at: UInt64(index) << 20, context: context)
-        }
-        let doomed = try await client.create(
-            "doomed", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
-        try await client.release(doomed, context: context)
-        let away = 2
-        await set.stopMember(away)
-        _ = try set.manager.apply(.unreachable(member: away))
-        // While it is away: 64 KiB rewritten in the middle of the 8 MiB file, a new directory with a file and a
-        // symbolic link, a removal, a rename and a mode change.
-        let changed = ByteBuffer(repeating: 0x62, count: 64 << 10)
-        _ = try await client.write(changed, to: big, at: 3 << 20, context: context)
-        let directoryID = FileID.random()
-        _ = try await client.makeDirectory("new", in: .root, id: directoryID, permissions: 0o750, context: context)
-        let inner = try await client.create(
-            "inner", in: directoryID, id: .random(), permissions: 0o600, flags: [.readWrite, .create], context: context
-        ).file
-        _ = try await client.write(ByteBuffer(string: "made while away"), to: inner, at: 0, context: context)
-        try await client.release(inner, context: context)
-        _ = try await client.makeSymbolicLink("link", in: directoryID, id: .random(), target: "inner", context: context)
-        try await client.unlink("doomed", in: .root, context: context)
-        try await client.rename("big", in: .root, to: "large", in: .root, flags: [], context: context)
-        _ = try await client.setAttributes(AttributeChanges(permissions: 0o640), of: big.id, context: context)
-        try await client.release(big, context: context)
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            let big = try await client.create(
+                "big", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
+            ).file
+            let megabyte = ByteBuffer(repeating: 0x61, count: 1 << 20)
+            for index in 0..<8 {
+                _ = try await client.write(megabyte, to: big, at: UInt64(index) << 20, context: context)
+            }
+            let doomed = try await client.create(
+                "doomed", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
+            ).file
+            try await client.release(doomed, context: context)
+            let away = 2
+            await set.stopMember(away)
+            _ = try set.manager.apply(.unreachable(member: away))
+            // While it is away: 64 KiB rewritten in the middle of the 8 MiB file, a new directory with a file and a
+            // symbolic link, a removal, a rename and a mode change.
+            let changed = ByteBuffer(repeating: 0x62, count: 64 << 10)
+            _ = try await client.write(changed, to: big, at: 3 << 20, context: context)
+            let directoryID = FileID.random()
+            _ = try await client.makeDirectory("new", in: .root, id: directoryID, permissions: 0o750, context: context)
+            let inner = try await client.create(
+                "inner", in: directoryID, id: .random(), permissions: 0o600, flags: [.readWrite, .create], context: context
+            ).file
+            _ = try await client.write(ByteBuffer(string: "made while away"), to: inner, at: 0, context: context)
+            try await client.release(inner, context: context)
+            _ = try await client.makeSymbolicLink("link", in: directoryID, id: .random(), target: "inner", context: context)
+            try await client.unlink("doomed", in: .root, context: context)
+            try await client.rename("big", in: .root, to: "large", in: .root, flags: [], context: context)
+            _ = try await client.setAttributes(AttributeChanges(permissions: 0o640), of: big.id, context: context)
+            try await client.release(big, context: context)
 
-        try await set.restartMember(away)
-        set.startHealing()
-        _ = try set.manager.apply(.reachable(member: away))
-        try await set.waitUntilInSync(away)
-        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
-        let reference = try set.tree(ofBrick: 0)
-        #expect(reference["new/inner"] != nil && reference["large"] != nil && reference["doomed"] == nil)
-        for member in 1..<3 {
-            let tree = try set.tree(ofBrick: member)
-            let differing = Set(tree.keys).union(reference.keys).filter { tree[$0] != reference[$0] }.sorted()
-            #expect(differing.isEmpty, "brick \(member) differs from brick 0: \(differing.map { "\($0): \(tree[$0] ?? "absent") vs \(reference[$0] ?? "absent")" })")
+            try await set.restartMember(away)
+            set.startHealing()
+            _ = try set.manager.apply(.reachable(member: away))
+            try await set.waitUntilInSync(away)
+            #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+            let reference = try set.tree(ofBrick: 0)
+            #expect(reference["new/inner"] != nil && reference["large"] != nil && reference["doomed"] == nil)
+            for member in 1..<3 {
+                let tree = try set.tree(ofBrick: member)
+                let differing = Set(tree.keys).union(reference.keys).filter { tree[$0] != reference[$0] }.sorted()
+                #expect(differing.isEmpty, "brick \(member) differs from brick 0: \(differing.map { "\($0): \(tree[$0] ?? "absent") vs \(reference[$0] ?? "absent")" })")
+            }
+            let healed = set.layers.map(\.bytesHealed).reduce(0, +)
+            #expect(healed >= 64 << 10, "heal copied \(healed) bytes")
+            #expect(healed < 1 << 20, "heal copied \(healed) bytes: more than what changed")
         }
-        let healed = set.layers.map(\.bytesHealed).reduce(0, +)
-        #expect(healed >= 64 << 10, "heal copied \(healed) bytes")
-        #expect(healed < 1 << 20, "heal copied \(healed) bytes: more than what changed")
     }
 
     /// The change that found a member dead is on nobody's record when it is admitted (the member was in sync);
     /// the primary has every in-sync member record it before acknowledging, so the heal brings it back.
     @Test func theChangeAMemberFailedIsHealedToo() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let client = set.client
-        let id = FileID.random()
-        let file = try await Self.createFile("file", id: id, on: client)
-        _ = try await client.write(ByteBuffer(string: "before "), to: file, at: 0, context: context)
-        let primary = try #require(set.manager.view.primary(for: id))
-        let victim = (primary + 1) % 3
-        await set.stopMember(victim)
-        _ = try await client.write(ByteBuffer(string: "after"), to: file, at: 7, context: context)
-        try await client.release(file, context: context)
-        #expect(set.manager.view.members[victim] == .outOfSync)
-        try await set.restartMember(victim)
-        set.startHealing()
-        _ = try set.manager.apply(.reachable(member: victim))
-        try await set.waitUntilInSync(victim)
-        #expect(set.manager.view.members[victim] == .inSync, "member \(victim) did not rejoin: \(set.manager.view)")
-        #expect(set.contents(ofBrick: victim, "file") == Data("before after".utf8))
+        try await ReplicaSetFixture.with { set in
+            let client = set.client
+            let id = FileID.random()
+            let file = try await Self.createFile("file", id: id, on: client)
+            _ = try await client.write(ByteBuffer(string: "before "), to: file, at: 0, context: context)
+            let primary = try #require(set.manager.view.primary(for: id))
+            let victim = (primary + 1) % 3
+            await set.stopMember(victim)
+            _ = try await client.write(ByteBuffer(string: "after"), to: file, at: 7, context: context)
+            try await client.release(file, context: context)
+            #expect(set.manager.view.members[victim] == .outOfSync)
+            try await set.restartMember(victim)
+            set.startHealing()
+            _ = try set.manager.apply(.reachable(member: victim))
+            try await set.waitUntilInSync(victim)
+            #expect(set.manager.view.members[victim] == .inSync, "member \(victim) did not rejoin: \(set.manager.view)")
+            #expect(set.contents(ofBrick: victim, "file") == Data("before after".utf8))
+        }
     }
 
     // MARK: Faults on the heal path: no error counts as "healed"
@@ -414,99 +449,99 @@ struct ReplicationTests {
     /// The item's orderer answers ENOENT (its name is not on the member yet) and the heal source cannot read the
     /// item itself (EIO): that is no proof the item is gone, so the record stays and the item is healed later.
     @Test func aLocalReadErrorDoesNotCountAsHealed() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let away = 2
-        await set.stopMember(away)
-        _ = try set.manager.apply(.unreachable(member: away))
-        let id = FileID.random()
-        let file = try await Self.createFile("made-while-away", id: id, on: set.client)
-        _ = try await set.client.write(ByteBuffer(string: "must reach member 2"), to: file, at: 0, context: context)
-        try await set.client.release(file, context: context)
-        try await set.restartMember(away)
-        let source = 0
-        let orderer = try #require(set.manager.view.primary(for: id))
-        set.storages[orderer].failNext(.attributes, about: id.description, with: .notFound("injected"))
-        set.storages[source].failNext(.attributes, about: id.description, with: .inputOutput("injected"))
-        try await healAndWait(set, away)
-        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
-        #expect(set.contents(ofBrick: away, "made-while-away") == Data("must reach member 2".utf8))
+        try await ReplicaSetFixture.with { set in
+            let away = 2
+            await set.stopMember(away)
+            _ = try set.manager.apply(.unreachable(member: away))
+            let id = FileID.random()
+            let file = try await Self.createFile("made-while-away", id: id, on: set.client)
+            _ = try await set.client.write(ByteBuffer(string: "must reach member 2"), to: file, at: 0, context: context)
+            try await set.client.release(file, context: context)
+            try await set.restartMember(away)
+            let source = 0
+            let orderer = try #require(set.manager.view.primary(for: id))
+            set.storages[orderer].failNext(.attributes, about: id.description, with: .notFound("injected"))
+            set.storages[source].failNext(.attributes, about: id.description, with: .inputOutput("injected"))
+            try await healAndWait(set, away)
+            #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+            #expect(set.contents(ofBrick: away, "made-while-away") == Data("must reach member 2".utf8))
+        }
     }
 
     /// A full resync whose scan cannot list a directory scans again; it never reports the member caught up with
     /// the directory's files left out.
     @Test func aFullResyncDoesNotSkipADirectoryItCannotList() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let directory = FileID.random()
-        _ = try await set.client.makeDirectory("d", in: .root, id: directory, permissions: 0o755, context: context)
-        let file = try await set.client.create(
-            "f", in: directory, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
-        ).file
-        _ = try await set.client.write(ByteBuffer(string: "the right bytes"), to: file, at: 0, context: context)
-        try await set.client.release(file, context: context)
-        let away = 2
-        await set.stopMember(away)
-        _ = try set.manager.apply(.replaced(member: away))
-        // Its copy is no longer to be trusted (a full resync compares everything): make it wrong, in place.
-        let handle = try #require(FileHandle(forWritingAtPath: set.bricks[away].root + "/d/f"))
-        try handle.write(contentsOf: Data("THE WRONG BYTES".utf8))
-        try handle.close()
-        try await set.restartMember(away)
-        set.storages[0].failNext(.readDirectory, about: directory.description, with: .inputOutput("injected"))
-        try await healAndWait(set, away)
-        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
-        #expect(set.contents(ofBrick: away, "d/f") == Data("the right bytes".utf8))
+        try await ReplicaSetFixture.with { set in
+            let directory = FileID.random()
+            _ = try await set.client.makeDirectory("d", in: .root, id: directory, permissions: 0o755, context: context)
+            let file = try await set.client.create(
+                "f", in: directory, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context
+            ).file
+            _ = try await set.client.write(ByteBuffer(string: "the right bytes"), to: file, at: 0, context: context)
+            try await set.client.release(file, context: context)
+            let away = 2
+            await set.stopMember(away)
+            _ = try set.manager.apply(.replaced(member: away))
+            // Its copy is no longer to be trusted (a full resync compares everything): make it wrong, in place.
+            let handle = try #require(FileHandle(forWritingAtPath: set.bricks[away].root + "/d/f"))
+            try handle.write(contentsOf: Data("THE WRONG BYTES".utf8))
+            try handle.close()
+            try await set.restartMember(away)
+            set.storages[0].failNext(.readDirectory, about: directory.description, with: .inputOutput("injected"))
+            try await healAndWait(set, away)
+            #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+            #expect(set.contents(ofBrick: away, "d/f") == Data("the right bytes".utf8))
+        }
     }
 
     /// A file the heal made anew on the member is copied whole: a timeout while asking whether it was made by the
     /// heal fails that copy (retried), instead of turning it into a copy of the recorded ranges only.
     @Test func aTimeoutDoesNotTurnAWholeFileHealIntoARangeCopy() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let away = 2
-        await set.stopMember(away)
-        _ = try set.manager.apply(.unreachable(member: away))
-        let id = FileID.random()
-        let file = try await Self.createFile("renamed-here", id: id, on: set.client)
-        _ = try await set.client.write(ByteBuffer(string: "whole content"), to: file, at: 0, context: context)
-        try await set.client.release(file, context: context)
-        // Its record says "metadata only", as a rename's does when the heal of the old directory removed the file
-        // from the member before the new directory's heal made it anew: only the heal-made mark says "whole".
-        let journal = set.layers[0].journal
-        let pending = try #require(journal.pendingFiles(of: away).first { $0.id == id })
-        await journal.completeFile(id, of: away, version: pending.record.version)
-        try await journal.record([.metadata(id)], for: [away])
-        try await set.restartMember(away)
-        set.storages[away].failNext(
-            .extendedAttribute, about: "trusted.mortar.heal-incomplete", with: FileSystemError(.timedOut, "injected"))
-        try await healAndWait(set, away)
-        #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
-        #expect(set.contents(ofBrick: away, "renamed-here") == Data("whole content".utf8))
+        try await ReplicaSetFixture.with { set in
+            let away = 2
+            await set.stopMember(away)
+            _ = try set.manager.apply(.unreachable(member: away))
+            let id = FileID.random()
+            let file = try await Self.createFile("renamed-here", id: id, on: set.client)
+            _ = try await set.client.write(ByteBuffer(string: "whole content"), to: file, at: 0, context: context)
+            try await set.client.release(file, context: context)
+            // Its record says "metadata only", as a rename's does when the heal of the old directory removed the file
+            // from the member before the new directory's heal made it anew: only the heal-made mark says "whole".
+            let journal = set.layers[0].journal
+            let pending = try #require(journal.pendingFiles(of: away).first { $0.id == id })
+            await journal.completeFile(id, of: away, version: pending.record.version)
+            try await journal.record([.metadata(id)], for: [away])
+            try await set.restartMember(away)
+            set.storages[away].failNext(
+                .extendedAttribute, about: "trusted.mortar.heal-incomplete", with: FileSystemError(.timedOut, "injected"))
+            try await healAndWait(set, away)
+            #expect(set.manager.view.members[away] == .inSync, "member \(away) did not rejoin: \(set.manager.view)")
+            #expect(set.contents(ofBrick: away, "renamed-here") == Data("whole content".utf8))
+        }
     }
 
     /// The heal marker is written before the change: a change whose marker cannot be written (the member's heal
     /// directory is a file here, which stops root too) fails and is applied nowhere.
     @Test func aChangeWhoseHealMarkerCannotBeWrittenIsNotApplied() async throws {
-        let set = try await ReplicaSetFixture.start()
-        defer { Task { await set.stop() } }
-        let existing = try await Self.createFile("existing", id: .random(), on: set.client)
-        _ = try await set.client.write(ByteBuffer(string: "before"), to: existing, at: 0, context: context)
-        let away = 2
-        await set.stopMember(away)
-        _ = try set.manager.apply(.unreachable(member: away))
-        for member in 0..<2 {
-            #expect(FileManager.default.createFile(atPath: set.bricks[member].root + "/.mortar/heal/\(away)", contents: nil))
-        }
-        await #expect(throws: FileSystemError.self) {
-            _ = try await Self.createFile("blocked", id: .random(), on: set.client)
-        }
-        await #expect(throws: FileSystemError.self) {
-            _ = try await set.client.write(ByteBuffer(string: "AFTER!"), to: existing, at: 0, context: context)
-        }
-        for member in 0..<2 {
-            #expect(set.contents(ofBrick: member, "blocked") == nil, "member \(member) applied the create")
-            #expect(set.contents(ofBrick: member, "existing") == Data("before".utf8), "member \(member) applied the write")
+        try await ReplicaSetFixture.with { set in
+            let existing = try await Self.createFile("existing", id: .random(), on: set.client)
+            _ = try await set.client.write(ByteBuffer(string: "before"), to: existing, at: 0, context: context)
+            let away = 2
+            await set.stopMember(away)
+            _ = try set.manager.apply(.unreachable(member: away))
+            for member in 0..<2 {
+                #expect(FileManager.default.createFile(atPath: set.bricks[member].root + "/.mortar/heal/\(away)", contents: nil))
+            }
+            await #expect(throws: FileSystemError.self) {
+                _ = try await Self.createFile("blocked", id: .random(), on: set.client)
+            }
+            await #expect(throws: FileSystemError.self) {
+                _ = try await set.client.write(ByteBuffer(string: "AFTER!"), to: existing, at: 0, context: context)
+            }
+            for member in 0..<2 {
+                #expect(set.contents(ofBrick: member, "blocked") == nil, "member \(member) applied the create")
+                #expect(set.contents(ofBrick: member, "existing") == Data("before".utf8), "member \(member) applied the write")
+            }
         }
     }
 

@@ -55,9 +55,13 @@ public final class Daemon: Sendable {
             group.addTask { await self.agent.supervisor.run() }
             await agent.resume()
             await manager.resume()
-            let heartbeats = Task { await monitor.run() }
-            await server.serve(router)
-            heartbeats.cancel()
+            // Heartbeats get a group of their own: they stop (cancelled and awaited) when serving ends, before the
+            // bricks they probe are stopped, while the supervisor goes on until its shutdown.
+            await withDiscardingTaskGroup { heartbeats in
+                heartbeats.addTask { await self.monitor.run() }
+                await server.serve(router)
+                heartbeats.cancelAll()
+            }
             await agent.supervisor.shutdown()
         }
         logger.info("mortar daemon stopped")

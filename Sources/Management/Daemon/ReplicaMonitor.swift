@@ -6,7 +6,6 @@ import MortarMembership
 import MortarTransport
 import MortarWire
 import NIOCore
-import Synchronization
 
 /// The manager's failure detector for replicated volumes. Every `Limits.replicaHeartbeatIntervalMilliseconds` it
 /// asks every member of every started replicated volume for its status (a real request through the brick's
@@ -44,18 +43,36 @@ actor ReplicaMonitor {
         self.logger = logger
     }
 
-    /// Probes until cancelled.
+    /// One heartbeat to send: the member, where it listens, and its open connection if it has one.
+    private struct Probe: Sendable {
+        var key: MemberKey
+        var endpoint: Endpoint
+        var connection: BrickConnection?
+        var volume: Volume
+    }
+
+    /// Probes until cancelled. Every probe is a child of this task group, so none outlives the monitor: on
+    /// cancellation they are cancelled too, and awaited before the connections are closed.
     func run() async {
-        while !Task.isCancelled {
-            await tick()
-            try? await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds))
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                for probe in await tick() {
+                    group.addTask { await self.probe(probe) }
+                }
+                // Cancelled: the sleep ends at once and the loop with it.
+                try? await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds))
+            }
+            group.cancelAll()
         }
         for record in members.values { record.connection?.close() }
     }
 
-    private func tick() async {
+    /// Brings the members up to date with the catalog; returns the heartbeats to send (one per member that has
+    /// none under way).
+    private func tick() async -> [Probe] {
         let catalog = await manager.catalog
         var wanted: Set<MemberKey> = []
+        var probes: [Probe] = []
         for volume in catalog.volumes where volume.state == .started && volume.replicaCount > 1 {
             for brick in volume.bricks {
                 let key = MemberKey(volume: volume.name, brickIndex: brick.index)
@@ -68,74 +85,95 @@ actor ReplicaMonitor {
                 }
                 guard members[key]?.probing == false else { continue }
                 members[key]?.probing = true
-                let connection = members[key]?.connection
-                Task { await self.probe(key, endpoint: endpoint, connection: connection, volume: volume) }
+                probes.append(Probe(key: key, endpoint: endpoint, connection: members[key]?.connection, volume: volume))
             }
         }
         for key in members.keys where !wanted.contains(key) {
             members[key]?.connection?.close()
             members[key] = nil
         }
+        return probes
     }
 
-    /// One heartbeat: answered within the interval, or a miss.
-    private func probe(_ key: MemberKey, endpoint: Endpoint, connection: BrickConnection?, volume: Volume) async {
-        let group = eventLoopGroup
-        let setIndex = key.brickIndex / max(volume.replicaCount, 1)
-        let view = volume.replicaSets.indices.contains(setIndex) ? volume.replicaSets[setIndex].view : nil
-        let attempt = Task { () -> (BrickConnection, MemberStatus) in
-            let live: BrickConnection
-            if let connection {
+    /// How a heartbeat's race ended.
+    private enum Outcome: Sendable {
+        case answered(Result<(BrickConnection, MemberStatus), any Error>)
+        case timedOut
+        case cancelled
+    }
+
+    /// One heartbeat: answered within `Limits.replicaHeartbeatTimeoutMilliseconds`, or a miss. The attempt races
+    /// a timer in a task group (a connect to a host cut off from the network waits seconds for its SYN; the
+    /// heartbeat must not): the first to finish is settled at once, the other is cancelled and awaited, and an
+    /// answer that comes too late closes its connection.
+    private func probe(_ probe: Probe) async {
+        let endpoint = probe.endpoint
+        await withTaskGroup(of: Outcome.self) { group in
+            group.addTask { .answered(await Self.attempt(probe, eventLoopGroup: self.eventLoopGroup)) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
+                    return .timedOut
+                } catch {
+                    return .cancelled
+                }
+            }
+            let first = await group.next() ?? .cancelled
+            group.cancelAll()
+            switch first {
+            case .answered(let result):
+                await settle(probe.key, result: result, volume: probe.volume)
+            case .timedOut:
+                await settle(
+                    probe.key, result: .failure(FileSystemError(.timedOut, "\(endpoint) did not answer in time")),
+                    volume: probe.volume)
+            case .cancelled:
+                // The monitor is stopping: no verdict on the member.
+                break
+            }
+            for await late in group {
+                if case .answered(.success(let (connection, _))) = late { connection.close() }
+            }
+        }
+    }
+
+    /// Pushes the member's view and asks for its status, over its connection or a new one.
+    private static func attempt(_ probe: Probe, eventLoopGroup: any EventLoopGroup) async
+        -> Result<(BrickConnection, MemberStatus), any Error>
+    {
+        let setIndex = probe.key.brickIndex / max(probe.volume.replicaCount, 1)
+        let sets = probe.volume.replicaSets
+        let view = sets.indices.contains(setIndex) ? sets[setIndex].view : nil
+        let live: BrickConnection
+        do {
+            if let connection = probe.connection {
                 live = connection
             } else {
                 live = try await BrickConnection.connect(
-                    to: endpoint, clientName: "mortar-manager/heartbeat", eventLoopGroup: group,
+                    to: probe.endpoint, clientName: "mortar-manager/heartbeat", eventLoopGroup: eventLoopGroup,
                     requestTimeout: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
             }
-            do {
-                if let view {
-                    // Push: the member learns a new epoch within a heartbeat, whether or not a request brings it.
-                    _ = try await live.call(
-                        .setExtendedAttribute(
-                            name: ReplicaSetView.pushAttributeName, value: view.encoded, mode: .createOrReplace, .root),
-                        credentials: WireCredentials(OperationContext()))
-                }
-                let reply = try await live.call(
-                    .extendedAttribute(name: MemberStatus.attributeName, .root),
-                    credentials: WireCredentials(OperationContext()))
-                guard let status = MemberStatus(decoding: try reply.bytes()) else {
-                    throw FileSystemError(.protocolError, "unreadable member status from \(endpoint)")
-                }
-                return (live, status)
-            } catch {
-                live.close()
-                throw error
-            }
+        } catch {
+            return .failure(error)
         }
-        let result = await Self.first(
-            attempt, orTimeoutAfter: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds),
-            endpoint: endpoint)
-        await settle(key, result: result, volume: volume)
-    }
-
-    /// The attempt's result, or a timeout if it takes longer (a connect to a host cut off from the network waits
-    /// seconds for its SYN; the heartbeat must not). A late success closes its connection.
-    private static func first(
-        _ attempt: Task<(BrickConnection, MemberStatus), any Error>, orTimeoutAfter timeout: Duration,
-        endpoint: Endpoint
-    ) async -> Result<(BrickConnection, MemberStatus), any Error> {
-        await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            Task {
-                let result = await attempt.result
-                if !once.resume(returning: result), case .success(let (connection, _)) = result { connection.close() }
+        do {
+            if let view {
+                // Push: the member learns a new epoch within a heartbeat, whether or not a request brings it.
+                _ = try await live.call(
+                    .setExtendedAttribute(
+                        name: ReplicaSetView.pushAttributeName, value: view.encoded, mode: .createOrReplace, .root),
+                    credentials: WireCredentials(OperationContext()))
             }
-            Task {
-                try? await Task.sleep(for: timeout)
-                if once.resume(returning: .failure(FileSystemError(.timedOut, "\(endpoint) did not answer in time"))) {
-                    attempt.cancel()
-                }
+            let reply = try await live.call(
+                .extendedAttribute(name: MemberStatus.attributeName, .root),
+                credentials: WireCredentials(OperationContext()))
+            guard let status = MemberStatus(decoding: try reply.bytes()) else {
+                throw FileSystemError(.protocolError, "unreadable member status from \(probe.endpoint)")
             }
+            return .success((live, status))
+        } catch {
+            live.close()
+            return .failure(error)
         }
     }
 
@@ -225,21 +263,5 @@ actor ReplicaMonitor {
             let setIndex = brick.index / volume.replicaCount
             await report(volume.name, setIndex, .reachable(member: brick.index % volume.replicaCount))
         }
-    }
-}
-
-/// A continuation that the first of several racers resumes; the others learn they lost.
-private final class ResumeOnce<Value: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
-
-    init(_ continuation: CheckedContinuation<Value, Never>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    /// Resumes with `value` if nobody has; returns whether this call did.
-    func resume(returning value: Value) -> Bool {
-        guard let waiting = continuation.withLock({ state in defer { state = nil }; return state }) else { return false }
-        waiting.resume(returning: value)
-        return true
     }
 }

@@ -19,6 +19,11 @@ public final class ManagedMembership: MembershipSource, Sendable {
     private let views: Mutex<[ReplicaSetView]>
     /// Called with the volume's spec after a view moved to a new epoch (a brick may have been replaced).
     private let specHandler = Mutex<(@Sendable (VolumeSpec) -> Void)?>(nil)
+    /// Whether a view moved to a new epoch since the spec was last fetched for the handler.
+    private let specMoved = Mutex(false)
+    /// Wakes ``followSpec()``; one pending notice stands for any number of moves.
+    private let specNotices: AsyncStream<Void>
+    private let specNoticeSink: AsyncStream<Void>.Continuation
 
     /// Fetches the current views of `spec`'s replica sets once; fails like any management request (volume
     /// missing, daemon unreachable), and with EPROTO when the answer does not fit the spec.
@@ -33,6 +38,7 @@ public final class ManagedMembership: MembershipSource, Sendable {
         self.client = client
         self.memberCounts = memberCounts
         self.views = Mutex(try Self.validated(views, volume: volume, memberCounts: memberCounts))
+        (specNotices, specNoticeSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The member count of each replica set in `graph`, by set index. The spec comes from the manager too: its
@@ -116,7 +122,11 @@ public final class ManagedMembership: MembershipSource, Sendable {
         while true {
             await update()
             let view = try view(ofSet: setIndex)
-            if view.epoch > epoch || ContinuousClock.now >= deadline || Task.isCancelled { return view }
+            if view.epoch > epoch || ContinuousClock.now >= deadline || Task.isCancelled {
+                // The caller retries against the new view next: it should find a replaced brick where it now is.
+                if !Task.isCancelled { await followSpecIfMoved() }
+                return view
+            }
             // Cancelled: the loop ends at the check above on the next round.
             try? await Task.sleep(for: .milliseconds(Limits.membershipPollMilliseconds))
         }
@@ -143,24 +153,39 @@ public final class ManagedMembership: MembershipSource, Sendable {
             views[view.setIndex] = view
             return true
         }
-        if newer { refreshSpec() }
+        if newer {
+            specMoved.withLock { $0 = true }
+            specNoticeSink.yield()
+        }
     }
 
     /// Has `handler` called with the volume's spec whenever a set moves to a new epoch, so the owner can follow a
-    /// brick that replace-brick moved (its members' connections are retargeted; nothing else changes).
+    /// brick that replace-brick moved (its members' connections are retargeted; nothing else changes). The spec is
+    /// fetched by the caller of ``refresh(set:newerThan:waitingAtMost:)`` that saw the move, before it returns,
+    /// and by ``followSpec()`` for moves nobody waits for (views pushed to a brick); no task of its own.
     public func watchSpec(_ handler: @escaping @Sendable (VolumeSpec) -> Void) {
         specHandler.withLock { $0 = handler }
     }
 
-    private func refreshSpec() {
-        guard let handler = specHandler.withLock({ $0 }) else { return }
-        let client = self.client
-        let volume = self.volume
-        Task {
-            // Manager unreachable: the current spec stays; the next change notice asks again.
-            guard let spec = try? await client.volumeSpec(name: volume) else { return }
-            handler(spec)
+    /// Follows the spec whenever a set moves, until the calling task is cancelled: run by an owner that installs
+    /// views nobody waits for (a brick's pushed views), as a child of its own task group.
+    public func followSpec() async {
+        for await _ in specNotices {
+            await followSpecIfMoved()
         }
+    }
+
+    /// Fetches the spec for the handler if a set moved since the last fetch.
+    func followSpecIfMoved() async {
+        guard let handler = specHandler.withLock({ $0 }) else { return }
+        guard specMoved.withLock({ moved in defer { moved = false }; return moved }) else { return }
+        guard let spec = try? await client.volumeSpec(name: volume) else {
+            // Manager unreachable: the current spec stays, and the move stays noted, so the next wait that ends
+            // (or the next notice) asks again.
+            specMoved.withLock { $0 = true }
+            return
+        }
+        handler(spec)
     }
 
     /// Asks the manager once; keeps whatever is newer.

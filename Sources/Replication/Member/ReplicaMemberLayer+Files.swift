@@ -29,13 +29,17 @@ extension ReplicaMemberLayer {
         try await next.release(file, context: context)
         appendHandles.withLock { _ = $0.remove(file.handle) }
         guard backups.forgetClientHandle(file.handle) else { return }
-        for (target, handle) in backups.released(file.id) {
-            let peer = try agent.peer(target)
-            Task {
-                // Tidying a backup's handle: one that never opened, or a member that is gone, leaves nothing to
-                // release (its connection's handles go with it).
-                guard let opened = try? await handle.value else { return }
-                try? await peer.release(opened, context: OperationContext(logger: context.logger))
+        let backupHandles = backups.released(file.id)
+        guard !backupHandles.isEmpty else { return }
+        // Released before this release returns, all at once: nothing is left running after it.
+        let peers = try backupHandles.map { (peer: try agent.peer($0.member), file: $0.file) }
+        await withDiscardingTaskGroup { group in
+            for (peer, handle) in peers {
+                group.addTask {
+                    // Tidying a backup's handle: a member that is gone leaves nothing to release (its
+                    // connection's handles go with it), and its failure is the manager's to notice.
+                    try? await peer.release(handle, context: OperationContext(logger: context.logger))
+                }
             }
         }
     }

@@ -273,36 +273,35 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
 
     /// Sends a change to every target at once and collects the failures. A target that refuses it as stale ends
     /// the wait at once: the set has moved on and nothing can be acknowledged here, so there is no point waiting
-    /// for a member that is cut off (its forward would take the whole request timeout).
+    /// for a member that is cut off (its forward would take the whole request timeout). The sends are children of
+    /// a task group, so on every exit — all answered, or stale — the rest are cancelled and awaited: nothing sent
+    /// by this change is still running when it returns or throws.
     static func forward(
         to targets: [Int], view: ReplicaSetView, _ send: @escaping @Sendable (Int) async throws -> Void
     ) async throws -> [(member: Int, error: any Error)] {
-        let (results, sink) = AsyncStream.makeStream(of: (Int, (any Error)?).self)
-        for target in targets {
-            Task {
-                do {
-                    try await send(target)
-                    sink.yield((target, nil))
-                } catch {
-                    sink.yield((target, error))
+        try await withThrowingTaskGroup(of: (Int, (any Error)?).self) { group in
+            for target in targets {
+                group.addTask {
+                    do {
+                        try await send(target)
+                        return (target, nil)
+                    } catch {
+                        return (target, error)
+                    }
                 }
             }
-        }
-        var failures: [(member: Int, error: any Error)] = []
-        var answered = 0
-        for await (target, error) in results {
-            answered += 1
-            if let error {
+            var failures: [(member: Int, error: any Error)] = []
+            while let (target, error) = try await group.next() {
+                guard let error else { continue }
                 if isStaleEpoch(error) {
-                    sink.finish()
+                    // Leaving the group's body by a throw cancels the other sends; the group awaits them.
+                    group.cancelAll()
                     throw FileSystemError(.membershipChanged, "member \(target) is past epoch \(view.epoch): \(error)")
                 }
                 failures.append((target, error))
             }
-            if answered == targets.count { break }
+            return failures
         }
-        sink.finish()
-        return failures
     }
 
     static func isStaleEpoch(_ error: any Error) -> Bool {
