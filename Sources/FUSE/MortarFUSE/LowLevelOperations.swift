@@ -49,8 +49,9 @@ enum LowLevelOperations {
         operations.readlink = { request, node in
             fileSystem(request!).readSymbolicLink(Request(request!), node: node)
         }
-        operations.mknod = { request, parent, name, mode, _ in
-            fileSystem(request!).makeNode(Request(request!), parent: parent, name: String(cString: name!), mode: mode)
+        operations.mknod = { request, parent, name, mode, device in
+            fileSystem(request!).makeNode(
+                Request(request!), parent: parent, name: String(cString: name!), mode: mode, device: UInt64(device))
         }
         operations.mkdir = { request, parent, name, mode in
             fileSystem(request!).makeDirectory(

@@ -97,14 +97,15 @@ extension MountedFileSystem {
         }
     }
 
-    func makeNode(_ request: Request, parent: UInt64, name: String, mode: mode_t) {
+    /// The kernel checked CAP_MKNOD for device nodes already; the brick checks again (only root may).
+    func makeNode(_ request: Request, parent: UInt64, name: String, mode: mode_t, device: UInt64) {
         serveChange(request) { context in
-            guard let type = FileType(modeBits: UInt32(mode)), [.regular, .fifo, .socket].contains(type) else {
-                throw FileSystemError(.notSupported, "mknod of devices is not supported on Mortar volumes")
+            guard let type = FileType(modeBits: UInt32(mode)), type != .directory, type != .symbolicLink else {
+                throw FileSystemError.invalidArgument("mknod of mode \(String(mode, radix: 8)) '\(name)'")
             }
             let attributes = try await self.stack.makeNode(
                 name, in: try self.fileID(of: parent), id: .random(), type: type,
-                permissions: UInt32(mode) & 0o7777, context: context)
+                permissions: UInt32(mode) & 0o7777, device: device, context: context)
             try self.replyEntry(request, attributes)
         }
     }
