@@ -51,7 +51,13 @@ extension PosixStorage {
         let path = location.path
         let subject = location.subject
         let type = before.type
+        // What a chown by this caller takes away; a mode sent with it (the FUSE kernel sends its own clearing as
+        // a mode) cannot put it back.
+        var chownDrops: UInt32 = 0
         if changes.userID != nil || changes.groupID != nil {
+            if let kept = AccessPolicy.permissionsAfterModification(of: before, by: context, chown: true) {
+                chownDrops = before.permissions & ~kept
+            }
             try SystemCall.changeOwner(
                 path, userID: changes.userID ?? UInt32.max, groupID: changes.groupID ?? UInt32.max, subject)
             // The kernel's chown as root dropped set-user-ID and set-group-ID with group-execute; a non-root
@@ -65,7 +71,7 @@ extension PosixStorage {
         // chmod follows symbolic links and Linux has no lchmod; a symbolic link's mode means nothing anyway.
         if let permissions = changes.permissions, type != .symbolicLink {
             let allowed = AccessPolicy.permissionsForChange(
-                to: permissions & 0o7777, groupID: changes.groupID ?? before.groupID, context: context)
+                to: permissions & 0o7777 & ~chownDrops, groupID: changes.groupID ?? before.groupID, context: context)
             try SystemCall.changePermissions(path, allowed, subject)
         }
         if let size = changes.size {
