@@ -107,13 +107,17 @@ extension Volume {
         return try await stack.readSymbolicLink(link.id, context: context)
     }
 
-    /// Creates a FIFO, socket or empty regular file (`mknod`).
+    /// Creates a FIFO, socket, empty regular file or device node (`mknod`). `device` is the device number
+    /// (`makedev`) of a character or block device, which only root may make (EPERM otherwise); a device node on a
+    /// volume can be stat'ed, renamed and linked, but not opened through the library (ENXIO).
     @discardableResult
-    public func makeNode(_ path: String, type: FileType, permissions: UInt32) async throws -> FileAttributes {
+    public func makeNode(_ path: String, type: FileType, permissions: UInt32, device: UInt64 = 0) async throws
+        -> FileAttributes
+    {
         let context = try context()
         let (parent, name) = try await resolveParent(path, context: context)
         return try await stack.makeNode(
-            name, in: parent, id: .random(), type: type, permissions: permissions, context: context)
+            name, in: parent, id: .random(), type: type, permissions: permissions, device: device, context: context)
     }
 
     /// Changes attributes of what `path` names (chmod, chown, truncate, utimens in one call).

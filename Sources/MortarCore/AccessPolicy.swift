@@ -67,3 +67,67 @@ extension AccessPolicy {
         return nil
     }
 }
+
+/// Linux's rules for the set-user-ID and set-group-ID bits, which bricks apply for the caller because they act as
+/// root (whose writes and chowns keep bits a client's would lose). Root stands for CAP_FSETID. Each rule names the
+/// kernel function it follows (Linux 6.x, fs/attr.c, fs/inode.c).
+extension AccessPolicy {
+    static let setUserID: UInt32 = 0o4000
+    static let setGroupID: UInt32 = 0o2000
+    static let groupExecute: UInt32 = 0o0010
+
+    /// The permissions a regular file keeps after `context` changes its data (write, truncate, fallocate) or, with
+    /// `chown: true`, its owner — nil when they stay as they are. `setattr_should_drop_suidgid`: set-user-ID always
+    /// goes; set-group-ID goes with group-execute (a real privilege) or when the caller is not in the file's group
+    /// (without group-execute it marks mandatory locking, which only the group may keep). Root keeps both on writes.
+    /// chown(2) (`chown_common`) drops set-user-ID for every caller, root too, and set-group-ID by the same test as
+    /// a write — for root that is the group-execute case only. Directories keep both (their set-group-ID bit means
+    /// "inherit the group").
+    public static func permissionsAfterModification(
+        of attributes: FileAttributes, by context: OperationContext, chown: Bool = false
+    ) -> UInt32? {
+        let permissions = attributes.permissions
+        guard permissions & (setUserID | setGroupID) != 0 else { return nil }
+        if chown {
+            guard attributes.type != .directory else { return nil }
+        } else {
+            guard attributes.type == .regular, context.userID != 0 else { return nil }
+        }
+        var kept = permissions & ~setUserID
+        if permissions & setGroupID != 0,
+            permissions & groupExecute != 0
+                || (context.userID != 0 && !isMember(of: attributes.groupID, context: context))
+        {
+            kept &= ~setGroupID
+        }
+        return kept == permissions ? nil : kept
+    }
+
+    /// The group and permissions of an object `context` creates in `directory` (`inode_init_owner`,
+    /// `mode_strip_sgid`): in a set-group-ID directory the object takes the directory's group and a new directory
+    /// the set-group-ID bit too; a non-directory's set-group-ID bit with group-execute is dropped there when the
+    /// caller is not in that group.
+    public static func ownership(
+        ofNew type: FileType, permissions: UInt32, in directory: FileAttributes, context: OperationContext
+    ) -> (groupID: UInt32, permissions: UInt32) {
+        guard directory.permissions & setGroupID != 0 else { return (context.groupID, permissions) }
+        if type == .directory { return (directory.groupID, permissions | setGroupID) }
+        if permissions & (setGroupID | groupExecute) == setGroupID | groupExecute, context.userID != 0,
+            !isMember(of: directory.groupID, context: context)
+        {
+            return (directory.groupID, permissions & ~setGroupID)
+        }
+        return (directory.groupID, permissions)
+    }
+
+    /// The permissions a chmod by `context` actually sets (`setattr_copy`): a caller outside the file's group
+    /// (after the change) cannot set its set-group-ID bit, which is silently dropped, as Linux does.
+    public static func permissionsForChange(
+        to permissions: UInt32, groupID: UInt32, context: OperationContext
+    ) -> UInt32 {
+        guard context.userID != 0, permissions & setGroupID != 0, !isMember(of: groupID, context: context) else {
+            return permissions
+        }
+        return permissions & ~setGroupID
+    }
+}

@@ -60,8 +60,10 @@ public protocol FileOperations: Sendable {
         _ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext
     ) async throws -> FileAttributes
     func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String
+    /// Makes a FIFO, socket, empty regular file or device node. `device` is the device number (`st_rdev`, in
+    /// glibc's `makedev` encoding) of a character or block device and 0 for every other type.
     func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes
     func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics

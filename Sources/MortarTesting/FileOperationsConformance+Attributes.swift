@@ -48,7 +48,7 @@ extension FileOperationsConformance {
         check("makeNodeMakesFifo") { scratch in
             let id = FileID.random()
             let made = try await scratch.subject.makeNode(
-                "pipe", in: scratch.directory, id: id, type: .fifo, permissions: 0o600, context: scratch.context)
+                "pipe", in: scratch.directory, id: id, type: .fifo, permissions: 0o600, device: 0, context: scratch.context)
             try expectEqual(made.type, .fifo, "type returned by makeNode")
             try expectEqual(try await scratch.lookup("pipe").id, id, "FileID of the fifo")
         },

@@ -271,10 +271,10 @@ public final class LayerHarness: Layer {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, context: OperationContext
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64, context: OperationContext
     ) async throws -> FileAttributes {
         try intercept(.makeNode)
-        return try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
+        return try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
     }
 
     public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {

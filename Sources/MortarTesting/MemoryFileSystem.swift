@@ -178,11 +178,11 @@ public final class MemoryFileSystem: FileOperations {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
         try state.withLock {
-            try $0.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
+            try $0.makeNode(name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
         }
     }
 

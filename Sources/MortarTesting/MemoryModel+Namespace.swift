@@ -49,7 +49,7 @@ extension MemoryModel {
     }
 
     mutating func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) throws -> FileAttributes {
         guard type != .directory, type != .symbolicLink else {
@@ -58,7 +58,10 @@ extension MemoryModel {
         }
         _ = try requireFreeName(name, in: parent)
         try requireUnused(id)
-        insert(makeInode(id: id, type: type, permissions: permissions, context: context), as: name, in: parent)
+        var inode = makeInode(id: id, type: type, permissions: permissions, context: context)
+        // As mknod(2): only device nodes keep a device number.
+        inode.attributes.deviceNumber = type == .characterDevice || type == .blockDevice ? device : 0
+        insert(inode, as: name, in: parent)
         return try attributes(id)
     }
 

@@ -5,7 +5,8 @@ import NIOCore
 /// accepts or rejects with a reason, so a mismatch is a clear error rather than garbled replies.
 public enum Handshake {
     /// The version this build speaks. Bump it on any incompatible change to frames or messages.
-    public static let protocolVersion: UInt16 = 2
+    /// 3: `makeNode` carries the device number of a device node.
+    public static let protocolVersion: UInt16 = 3
     /// Eight bytes that open every hello, so that a stray client (an HTTP request, a port scanner) is told apart
     /// from a Mortar peer at once.
     static let magic: [UInt8] = Array("MORTAR\r\n".utf8)

@@ -94,10 +94,11 @@ extension Request {
         case .makeSymbolicLink(let name, let parent, let id, let target):
             encodeEntry(name, parent, id, into: &buffer)
             buffer.writeWireString(target)
-        case .makeNode(let name, let parent, let id, let type, let permissions):
+        case .makeNode(let name, let parent, let id, let type, let permissions, let device):
             encodeEntry(name, parent, id, into: &buffer)
             buffer.writeInteger(type.rawValue)
             buffer.writeInteger(permissions)
+            buffer.writeInteger(device)
         case .fileSystemStatistics:
             break
         case .extendedAttribute(let name, let id), .removeExtendedAttribute(let name, let id):

@@ -105,7 +105,7 @@ extension Request {
             let (name, parent, id) = try decodeEntry(&r)
             return .makeNode(
                 name: name, parent: parent, id: id, type: try r.enumeration(FileType.self, "file type"),
-                permissions: try r.integer(UInt32.self, "permissions"))
+                permissions: try r.integer(UInt32.self, "permissions"), device: try r.integer(UInt64.self, "device number"))
         case .fileSystemStatistics: return .fileSystemStatistics
         case .extendedAttribute: return .extendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
         case .setExtendedAttribute:

@@ -81,10 +81,10 @@ extension Request {
                 try await target.makeSymbolicLink(name, in: parent, id: id, target: linkTarget, context: context))
         case .readSymbolicLink(let id):
             return .text(try await target.readSymbolicLink(id, context: context))
-        case .makeNode(let name, let parent, let id, let type, let permissions):
+        case .makeNode(let name, let parent, let id, let type, let permissions, let device):
             return .attributes(
                 try await target.makeNode(
-                    name, in: parent, id: id, type: type, permissions: permissions, context: context))
+                    name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context))
         case .fileSystemStatistics:
             return .statistics(try await target.fileSystemStatistics(context: context))
         case .extendedAttribute(let name, let id):

@@ -31,7 +31,7 @@ public enum Request: Sendable {
     case link(FileID, name: String, parent: FileID)
     case makeSymbolicLink(name: String, parent: FileID, id: FileID, target: String)
     case readSymbolicLink(FileID)
-    case makeNode(name: String, parent: FileID, id: FileID, type: FileType, permissions: UInt32)
+    case makeNode(name: String, parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64)
     case fileSystemStatistics
     case extendedAttribute(name: String, FileID)
     case setExtendedAttribute(name: String, value: [UInt8], mode: ExtendedAttributeMode, FileID)

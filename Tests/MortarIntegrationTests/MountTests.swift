@@ -15,6 +15,18 @@ struct MountTests {
         }
     }
 
+    /// Every operation on every file type (devices too), as root and as an unprivileged user, set-user-ID and
+    /// set-group-ID rules and 255-byte names, against a local directory as the oracle.
+    @Test func operationsOnEveryFileTypeMatchALocalDirectory() async throws {
+        try await MountedVolume.with { mounted in
+            let result = try MountedVolume.runProgram(
+                "/usr/bin/python3", [MountedVolume.script("posix_matrix.py"), mounted.mountPoint, mounted.local])
+            #expect(
+                result.succeeded,
+                "the mount differs from a local directory:\n\(result.output)\nmount log:\n\(mounted.mountLog())")
+        }
+    }
+
     /// fsx-style: seeded random calls in lock step on the mount and a local directory. A failure names the seed.
     @Test(arguments: [11, 12, 13] as [UInt64])
     func randomOperationsMatchALocalDirectory(seed: UInt64) async throws {

@@ -80,6 +80,23 @@ struct PermissionLayerTests {
         }
     }
 
+    /// mknod(2) without CAP_MKNOD: EPERM for device nodes, even in a directory anyone may write; FIFOs pass.
+    @Test func onlyRootMakesDeviceNodes() async throws {
+        let (layer, shared, _) = try await setUp(sharedMode: 0o777)
+        for type in [FileType.characterDevice, .blockDevice] {
+            await expectCode(.operationNotPermitted) {
+                _ = try await layer.makeNode(
+                    "device", in: shared, id: .random(), type: type, permissions: 0o666, device: 0x0103, context: alice)
+            }
+        }
+        let fifo = try await layer.makeNode(
+            "fifo", in: shared, id: .random(), type: .fifo, permissions: 0o600, device: 0, context: alice)
+        #expect(fifo.type == .fifo)
+        let device = try await layer.makeNode(
+            "null", in: shared, id: .random(), type: .characterDevice, permissions: 0o666, device: 0x0103, context: root)
+        #expect(device.type == .characterDevice && device.deviceNumber == 0x0103)
+    }
+
     @Test func groupMembershipGrantsGroupBits() async throws {
         let (layer, shared, _) = try await setUp(sharedMode: 0o777)
         let created = try await layer.create("team", in: shared, id: .random(), permissions: 0o660,

@@ -56,7 +56,7 @@ struct FileTests {
                 "shared", in: .root, id: .random(), permissions: 0o2777, context: OperationContext(userID: 5))
             #expect(directory.permissions == 0o2777)
             let fifo = try await brick.storage.makeNode(
-                "pipe", in: .root, id: .random(), type: .fifo, permissions: 0o622, context: brick.context)
+                "pipe", in: .root, id: .random(), type: .fifo, permissions: 0o622, device: 0, context: brick.context)
             #expect(fifo.permissions == 0o622)
         }
     }

@@ -132,15 +132,38 @@ struct NamespaceTests {
             await expectError(.symbolicLinkLoop) { try await brick.storage.open(id, flags: .read, context: brick.context) }
             await expectError(.invalidArgument) { try await brick.storage.readSymbolicLink(.root, context: brick.context) }
             let fifo = try await brick.storage.makeNode(
-                "pipe", in: .root, id: .random(), type: .fifo, permissions: 0o600, context: brick.context)
+                "pipe", in: .root, id: .random(), type: .fifo, permissions: 0o600, device: 0, context: brick.context)
             #expect(fifo.type == .fifo)
             let socket = try await brick.storage.makeNode(
-                "socket", in: .root, id: .random(), type: .socket, permissions: 0o600, context: brick.context)
+                "socket", in: .root, id: .random(), type: .socket, permissions: 0o600, device: 0, context: brick.context)
             #expect(socket.type == .socket)
-            await expectError(.notSupported) {
-                try await brick.storage.makeNode(
-                    "disk", in: .root, id: .random(), type: .blockDevice, permissions: 0o600, context: brick.context)
+            // A real device node on the brick with the device number, never opened there.
+            let disk = try await brick.storage.makeNode(
+                "disk", in: .root, id: .random(), type: .blockDevice, permissions: 0o640, device: deviceNumber(7, 200),
+                context: brick.context)
+            #expect(disk.type == .blockDevice && disk.permissions == 0o640 && disk.deviceNumber == deviceNumber(7, 200))
+            var status = stat()
+            #expect(lstat(brick.root + "/disk", &status) == 0)
+            #expect(status.st_mode & S_IFMT == S_IFBLK && status.st_rdev == deviceNumber(7, 200))
+            let tty = try await brick.storage.makeNode(
+                "tty", in: .root, id: .random(), type: .characterDevice, permissions: 0o620, device: deviceNumber(4, 1),
+                context: brick.context)
+            #expect(try await brick.storage.lookup("tty", in: .root, context: brick.context).deviceNumber
+                == deviceNumber(4, 1))
+            await expectError(.noSuchDeviceOrAddress) {
+                try await brick.storage.open(tty.id, flags: .read, context: brick.context)
             }
+            await expectError(.noSuchDeviceOrAddress) {
+                try await brick.storage.create(
+                    "disk", in: .root, id: .random(), permissions: 0o600, flags: [.readWrite], context: brick.context)
+            }
+            // Renames, links and removals treat it as any other file.
+            try await brick.storage.rename("tty", in: .root, to: "tty2", in: .root, flags: [], context: brick.context)
+            let linked = try await brick.storage.link(tty.id, as: "tty3", in: .root, context: brick.context)
+            #expect(linked.linkCount == 2 && linked.deviceNumber == deviceNumber(4, 1))
+            try await brick.storage.unlink("tty2", in: .root, context: brick.context)
+            try await brick.storage.unlink("tty3", in: .root, context: brick.context)
+            #expect(!brick.indexEntryExists(tty.id))
             try await brick.storage.unlink("pointer", in: .root, context: brick.context)
             #expect(!brick.indexEntryExists(id))
         }
@@ -165,4 +188,9 @@ struct NamespaceTests {
             #expect(statistics.nameLengthMax >= 255)
         }
     }
+}
+
+/// glibc's `makedev` (a C macro Swift cannot call).
+private func deviceNumber(_ major: UInt64, _ minor: UInt64) -> UInt64 {
+    ((major & 0xffff_f000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffff_ff00) << 12) | (minor & 0xff)
 }

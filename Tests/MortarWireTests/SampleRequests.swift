@@ -40,7 +40,7 @@ enum Samples {
         .link(id, name: "hard", parent: parent),
         .makeSymbolicLink(name: "s", parent: parent, id: id, target: "../target"),
         .readSymbolicLink(id),
-        .makeNode(name: "fifo", parent: parent, id: id, type: .fifo, permissions: 0o644),
+        .makeNode(name: "tty1", parent: parent, id: id, type: .characterDevice, permissions: 0o620, device: 0x0401),
         .fileSystemStatistics,
         .extendedAttribute(name: "user.k", id),
         .setExtendedAttribute(name: "user.k", value: [0, 1, 255], mode: .createOnly, id),

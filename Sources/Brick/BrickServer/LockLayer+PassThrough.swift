@@ -102,8 +102,8 @@ extension LockLayer {
         try await next.readSymbolicLink(file, context: context)
     }
 
-    public func makeNode( _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, context: OperationContext ) async throws -> FileAttributes {
-        try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, context: context)
+    public func makeNode( _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64, context: OperationContext ) async throws -> FileAttributes {
+        try await next.makeNode(name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
     }
 
     public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {

@@ -49,12 +49,16 @@ public final class PermissionLayer: GuardLayer {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
+        // As mknod(2) without CAP_MKNOD: only root makes device nodes (they would reach any device on a client).
+        if type == .characterDevice || type == .blockDevice, context.userID != 0 {
+            throw FileSystemError(.operationNotPermitted, "only root may make device node '\(name)'")
+        }
         try await require([.write, .execute], on: parent, context: context)
         return try await next.makeNode(
-            name, in: parent, id: id, type: type, permissions: permissions, context: context)
+            name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
     }
 
     public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws

@@ -53,12 +53,16 @@ extension PosixStorage {
 
     /// Gives a newly made object its FileID, index entry, owner and exact permissions (the brick process's umask
     /// must not change what the client asked for), removing it again if any step fails so that no half-made object
-    /// is left behind. `permissions` is nil for symbolic links, whose mode cannot be changed.
+    /// is left behind. `permissions` is nil for symbolic links, whose mode cannot be changed. The group and
+    /// set-group-ID bit follow the parent directory (``creationOwnership(of:in:permissions:context:)``).
     func finishCreation(
-        of entry: EntryLocation, id: FileID, isDirectory: Bool, permissions: UInt32?, context: OperationContext
+        of entry: EntryLocation, id: FileID, type: FileType, permissions: UInt32?, context: OperationContext
     ) throws -> FileAttributes {
+        let isDirectory = type == .directory
         var indexed = false
         do {
+            let (groupID, permissions) = try creationOwnership(
+                of: type, in: entry, permissions: permissions ?? 0, context: context)
             try SystemCall.setFileID(id, at: entry.path, entry.subject)
             if isDirectory {
                 try index.addDirectoryEntry(id: id, parent: entry.parent.id, name: entry.name)
@@ -66,8 +70,8 @@ extension PosixStorage {
                 try index.addEntry(linking: entry.path, id: id, entry.subject)
             }
             indexed = true
-            try SystemCall.changeOwner(entry.path, userID: context.userID, groupID: context.groupID, entry.subject)
-            if let permissions { try SystemCall.changePermissions(entry.path, permissions & 0o7777, entry.subject) }
+            try SystemCall.changeOwner(entry.path, userID: context.userID, groupID: groupID, entry.subject)
+            if type != .symbolicLink { try SystemCall.changePermissions(entry.path, permissions & 0o7777, entry.subject) }
             return try FileAttributes(status: SystemCall.lstat(entry.path, entry.subject), id: id)
         } catch let error as FileSystemError {
             // Cleanup on the way out: the creation's error is the one to report.
@@ -79,5 +83,16 @@ extension PosixStorage {
             }
             throw error
         }
+    }
+
+    /// The group and permissions a new object gets from its parent directory, as the kernel would give them to a
+    /// client creating it locally (the brick creates as root, in its own group): see
+    /// ``AccessPolicy/ownership(ofNew:permissions:in:context:)``.
+    func creationOwnership(
+        of type: FileType, in entry: EntryLocation, permissions: UInt32, context: OperationContext
+    ) throws -> (groupID: UInt32, permissions: UInt32) {
+        let directory = try FileAttributes(
+            status: SystemCall.lstat(entry.parent.path, entry.parent.subject), id: entry.parent.id)
+        return AccessPolicy.ownership(ofNew: type, permissions: permissions & 0o7777, in: directory, context: context)
     }
 }

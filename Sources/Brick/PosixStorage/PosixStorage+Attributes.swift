@@ -27,8 +27,7 @@ extension PosixStorage {
     {
         try await run { [self] in
             let location = try index.locate(file)
-            let type = try describe(location).type
-            try apply(changes, to: location, type: type)
+            try apply(changes, to: location, before: describe(location), context: context)
             return try describe(location)
         }
     }
@@ -44,21 +43,46 @@ extension PosixStorage {
     }
 
     /// Owner first, then mode: changing the owner clears set-user-id bits that a mode change may want to set.
-    private func apply(_ changes: AttributeChanges, to location: Location, type: FileType) throws {
+    /// The set-user-ID and set-group-ID bits end as the caller's own chown, chmod or truncate would leave them on
+    /// Linux (the brick's calls run as root, which keeps more): see ``AccessPolicy``.
+    private func apply(
+        _ changes: AttributeChanges, to location: Location, before: FileAttributes, context: OperationContext
+    ) throws {
         let path = location.path
         let subject = location.subject
+        let type = before.type
+        // What a chown by this caller takes away; a mode sent with it (the FUSE kernel sends its own clearing as
+        // a mode) cannot put it back.
+        var chownDrops: UInt32 = 0
         if changes.userID != nil || changes.groupID != nil {
+            if let kept = AccessPolicy.permissionsAfterModification(of: before, by: context, chown: true) {
+                chownDrops = before.permissions & ~kept
+            }
             try SystemCall.changeOwner(
                 path, userID: changes.userID ?? UInt32.max, groupID: changes.groupID ?? UInt32.max, subject)
+            // The kernel's chown as root dropped set-user-ID and set-group-ID with group-execute; a non-root
+            // caller outside the file's group also loses set-group-ID without group-execute.
+            if changes.permissions == nil, type != .symbolicLink,
+                let kept = AccessPolicy.permissionsAfterModification(of: before, by: context, chown: true)
+            {
+                try SystemCall.changePermissions(path, kept, subject)
+            }
         }
         // chmod follows symbolic links and Linux has no lchmod; a symbolic link's mode means nothing anyway.
         if let permissions = changes.permissions, type != .symbolicLink {
-            try SystemCall.changePermissions(path, permissions & 0o7777, subject)
+            let allowed = AccessPolicy.permissionsForChange(
+                to: permissions & 0o7777 & ~chownDrops, groupID: changes.groupID ?? before.groupID, context: context)
+            try SystemCall.changePermissions(path, allowed, subject)
         }
         if let size = changes.size {
             guard type == .regular else {
                 let code: FileSystemError.Code = type == .directory ? .isDirectory : .invalidArgument
                 throw FileSystemError(code, "cannot truncate \(subject): it is not a regular file")
+            }
+            if changes.permissions == nil,
+                let kept = AccessPolicy.permissionsAfterModification(of: before, by: context)
+            {
+                try SystemCall.changePermissions(path, kept, subject)
             }
             try SystemCall.truncate(path, to: try Self.offset(size, subject), subject)
         }

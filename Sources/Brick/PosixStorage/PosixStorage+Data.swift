@@ -38,9 +38,10 @@ extension PosixStorage {
             throw FileSystemError.invalidArgument("write of \(data.readableBytes) bytes exceeds \(Limits.ioByteCountMax)")
         }
         let descriptor = try descriptor(of: file)
-        return try await run {
+        return try await run { [self] in
             let subject = "open file \(file.id)"
             let start = try Self.offset(offset, subject)
+            try dropPrivileges(of: descriptor.value, context: context, subject)
             try data.withUnsafeReadableBytes { bytes in
                 var written = 0
                 while written < bytes.count {
@@ -57,20 +58,22 @@ extension PosixStorage {
     public func allocate(
         _ file: OpenFile, at offset: UInt64, length: UInt64, keepSize: Bool, context: OperationContext
     ) async throws {
-        try await fileAllocate(file, mode: keepSize ? cmortar_falloc_keep_size : 0, offset, length, "fallocate")
+        try await fileAllocate(
+            file, mode: keepSize ? cmortar_falloc_keep_size : 0, offset, length, "fallocate", context)
     }
 
     /// Deallocates a range, which then reads as zeros; the file keeps its size.
     public func discard(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
         let mode = cmortar_falloc_punch_hole | cmortar_falloc_keep_size
-        try await fileAllocate(file, mode: mode, offset, length, "fallocate(punch hole)")
+        try await fileAllocate(file, mode: mode, offset, length, "fallocate(punch hole)", context)
     }
 
     /// Makes a range read as zeros with space allocated. File systems without ZERO_RANGE get the same result from
     /// punching a hole and allocating it again.
     public func zeroFill(_ file: OpenFile, at offset: UInt64, length: UInt64, context: OperationContext) async throws {
         do {
-            try await fileAllocate(file, mode: cmortar_falloc_zero_range, offset, length, "fallocate(zero range)")
+            try await fileAllocate(
+                file, mode: cmortar_falloc_zero_range, offset, length, "fallocate(zero range)", context)
         } catch let error as FileSystemError where error.code == .notSupported {
             try await discard(file, at: offset, length: length, context: context)
             try await allocate(file, at: offset, length: length, keepSize: false, context: context)
@@ -91,14 +94,16 @@ extension PosixStorage {
         }
     }
 
-    private func fileAllocate(_ file: OpenFile, mode: Int32, _ offset: UInt64, _ length: UInt64, _ call: String)
-        async throws
-    {
+    /// fallocate(2) changes data as a write does (`file_modified`), so it drops the same bits.
+    private func fileAllocate(
+        _ file: OpenFile, mode: Int32, _ offset: UInt64, _ length: UInt64, _ call: String, _ context: OperationContext
+    ) async throws {
         let descriptor = try descriptor(of: file)
-        try await run {
+        try await run { [self] in
             let subject = "open file \(file.id)"
             let start = try Self.offset(offset, subject)
             let count = try Self.offset(length, subject)
+            try dropPrivileges(of: descriptor.value, context: context, subject)
             _ = try SystemCall.retrying(call, subject) { cmortar_fallocate(descriptor.value, mode, Int64(start), Int64(count)) }
         }
     }

@@ -22,8 +22,18 @@ extension PosixStorage {
                     descriptor, entry: entry, id: id, permissions: permissions, context: context)
                 return (descriptor, attributes)
             } catch let error as FileSystemError where error.code == .exists && !flags.contains(.exclusive) {
+                try Self.requireOpenable(try SystemCall.lstat(entry.path, entry.subject), entry.subject)
                 let descriptor = try SystemCall.open(entry.path, flags: access, entry.subject)
-                return (descriptor, try describeExisting(descriptor, entry: entry))
+                let attributes = try describeExisting(descriptor, entry: entry)
+                if flags.contains(.truncate) {
+                    do {
+                        try dropPrivileges(of: descriptor, context: context, entry.subject)
+                    } catch {
+                        SystemCall.close(descriptor)
+                        throw error
+                    }
+                }
+                return (descriptor, attributes)
             }
         }
         let file = try register(descriptor, id: attributes.id, context: context)
@@ -50,9 +60,20 @@ extension PosixStorage {
                 return try SystemCall.open(location.path, flags: O_RDONLY | O_DIRECTORY, location.subject)
             }
             var access = Self.localFlags(flags)
+            let status = try SystemCall.lstat(location.path, location.subject)
+            try Self.requireOpenable(status, location.subject)
             // Opening a FIFO blocks until the other end opens; a brick thread must never wait for that.
-            if try describe(location).type == .fifo { access |= O_NONBLOCK }
-            return try SystemCall.open(location.path, flags: access, location.subject)
+            if status.st_mode & S_IFMT == S_IFIFO { access |= O_NONBLOCK }
+            let descriptor = try SystemCall.open(location.path, flags: access, location.subject)
+            if flags.contains(.truncate) {
+                do {
+                    try dropPrivileges(of: descriptor, context: context, location.subject)
+                } catch {
+                    SystemCall.close(descriptor)
+                    throw error
+                }
+            }
+            return descriptor
         }
         return try register(descriptor, id: file, context: context)
     }
@@ -70,9 +91,10 @@ extension PosixStorage {
 
     public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
         let descriptor = try descriptor(of: file)
-        try await run {
+        try await run { [self] in
             let subject = "open file \(file.id)"
             let length = try Self.offset(size, subject)
+            try dropPrivileges(of: descriptor.value, context: context, subject)
             _ = try SystemCall.retrying("ftruncate", subject) { Glibc.ftruncate(descriptor.value, length) }
         }
     }
@@ -108,13 +130,14 @@ extension PosixStorage {
     ) throws -> FileAttributes {
         var indexed = false
         do {
+            let (groupID, permissions) = try creationOwnership(
+                of: .regular, in: entry, permissions: permissions, context: context)
             try SystemCall.setFileID(id, descriptor: descriptor, entry.subject)
             try index.addEntry(descriptor: descriptor, id: id, entry.subject)
             indexed = true
-            try SystemCall.changeOwner(
-                descriptor: descriptor, userID: context.userID, groupID: context.groupID, entry.subject)
+            try SystemCall.changeOwner(descriptor: descriptor, userID: context.userID, groupID: groupID, entry.subject)
             // After the owner: chown clears set-user-id bits. Exact bits: the brick's umask is not the client's.
-            _ = try SystemCall.retrying("fchmod", entry.subject) { Glibc.fchmod(descriptor, permissions & 0o7777) }
+            _ = try SystemCall.retrying("fchmod", entry.subject) { Glibc.fchmod(descriptor, permissions) }
             return try FileAttributes(status: SystemCall.fstat(descriptor, entry.subject), id: id)
         } catch let error as FileSystemError {
             SystemCall.close(descriptor)
@@ -140,5 +163,27 @@ extension PosixStorage {
             SystemCall.close(descriptor)
             throw error
         }
+    }
+
+    /// A device node on a brick is only a name: opening it would open the brick host's device (a client opening
+    /// one through the mount opens its own; the kernel never asks the volume). ENXIO, as for a device that is
+    /// not there. The check precedes the open; only root clients can make device nodes.
+    static func requireOpenable(_ status: stat, _ subject: String) throws {
+        let type = status.st_mode & S_IFMT
+        guard type != S_IFCHR, type != S_IFBLK else {
+            throw FileSystemError(.noSuchDeviceOrAddress, "\(subject) is a device node; bricks do not open devices")
+        }
+    }
+
+    /// Clears the set-user-ID and set-group-ID bits that a change to the file's data by `context` clears on
+    /// Linux (``AccessPolicy/permissionsAfterModification(of:by:chown:)``); the brick writes as root, whose writes
+    /// keep them. One fstat per write of a non-root caller, before the data changes as in the kernel.
+    func dropPrivileges(of descriptor: Int32, context: OperationContext, _ subject: String) throws {
+        guard context.userID != 0 else { return }
+        let status = try SystemCall.fstat(descriptor, subject)
+        guard status.st_mode & (S_ISUID | S_ISGID) != 0 else { return }
+        let attributes = try FileAttributes(status: status, id: .root)
+        guard let kept = AccessPolicy.permissionsAfterModification(of: attributes, by: context) else { return }
+        _ = try SystemCall.retrying("fchmod", subject) { Glibc.fchmod(descriptor, kept) }
     }
 }

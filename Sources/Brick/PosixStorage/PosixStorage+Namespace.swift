@@ -28,7 +28,7 @@ extension PosixStorage {
             try SystemCall.makeDirectory(entry.path, permissions: permissions & 0o7777, entry.subject)
             logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
             return try finishCreation(
-                of: entry, id: id, isDirectory: true, permissions: permissions, context: context)
+                of: entry, id: id, type: .directory, permissions: permissions, context: context)
         }
     }
 
@@ -100,7 +100,7 @@ extension PosixStorage {
         try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
             try SystemCall.symbolicLink(target: target, at: entry.path, entry.subject)
-            return try finishCreation(of: entry, id: id, isDirectory: false, permissions: nil, context: context)
+            return try finishCreation(of: entry, id: id, type: .symbolicLink, permissions: nil, context: context)
         }
     }
 
@@ -114,23 +114,26 @@ extension PosixStorage {
         }
     }
 
-    /// Makes a FIFO, socket or empty regular file. Device nodes would let clients reach the brick host's devices.
+    /// Makes a FIFO, socket, empty regular file or device node. A device node is a real one on the brick (so
+    /// stat, rename, link and an administrator's `ls` see it as it is), but the brick never opens it: that would
+    /// reach the brick host's device, not the client's (``open(_:flags:context:)`` refuses). Only root may ask
+    /// for one; the permission layer above checks that.
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
+        let deviceNumber: UInt64
         switch type {
-        case .regular, .fifo, .socket: break
-        case .characterDevice, .blockDevice:
-            throw FileSystemError(.notSupported, "bricks do not store device nodes ('\(name)')")
+        case .regular, .fifo, .socket: deviceNumber = 0
+        case .characterDevice, .blockDevice: deviceNumber = device
         case .directory, .symbolicLink:
             throw FileSystemError.invalidArgument("makeNode cannot make a \(type) ('\(name)')")
         }
         return try await run { [self] in
             let entry = try entry(name, in: parent, use: .create)
-            try SystemCall.makeNode(entry.path, mode: type.modeBits | (permissions & 0o7777), entry.subject)
-            return try finishCreation(
-                of: entry, id: id, isDirectory: false, permissions: permissions, context: context)
+            try SystemCall.makeNode(
+                entry.path, mode: type.modeBits | (permissions & 0o7777), device: deviceNumber, entry.subject)
+            return try finishCreation(of: entry, id: id, type: type, permissions: permissions, context: context)
         }
     }
 

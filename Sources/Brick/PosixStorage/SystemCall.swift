@@ -94,8 +94,8 @@ enum SystemCall {
         _ = try retrying("renameat2", subject) { cmortar_renameat2(AT_FDCWD, source, AT_FDCWD, target, flags) }
     }
 
-    static func makeNode(_ path: String, mode: UInt32, _ subject: String) throws {
-        _ = try retrying("mknod", subject) { cmortar_mknod(path, mode, 0) }
+    static func makeNode(_ path: String, mode: UInt32, device: UInt64, _ subject: String) throws {
+        _ = try retrying("mknod", subject) { cmortar_mknod(path, mode, device) }
     }
 
     static func changeOwner(_ path: String, userID: UInt32, groupID: UInt32, _ subject: String) throws {

@@ -49,8 +49,9 @@ enum LowLevelOperations {
         operations.readlink = { request, node in
             fileSystem(request!).readSymbolicLink(Request(request!), node: node)
         }
-        operations.mknod = { request, parent, name, mode, _ in
-            fileSystem(request!).makeNode(Request(request!), parent: parent, name: String(cString: name!), mode: mode)
+        operations.mknod = { request, parent, name, mode, device in
+            fileSystem(request!).makeNode(
+                Request(request!), parent: parent, name: String(cString: name!), mode: mode, device: UInt64(device))
         }
         operations.mkdir = { request, parent, name, mode in
             fileSystem(request!).makeDirectory(
@@ -172,19 +173,24 @@ private func fileSystem(_ request: fuse_req_t) -> MountedFileSystem {
 }
 
 extension MountedFileSystem {
-    /// The `init` callback: what the mount asks of the kernel. Requests up to 1 MiB, parallel lookups in one directory, readdirplus, locks kept by the volume, and the kernel's own
-    /// handling of set-user-id bits on write (the bricks write as root, which would keep them).
+    /// The `init` callback: what the mount asks of the kernel. Requests up to 1 MiB, parallel lookups in one
+    /// directory, readdirplus, locks kept by the volume, and set-user-ID/set-group-ID bits cleared by the bricks
+    /// (handle_killpriv): they clear them on a non-root caller's write, truncate and chown as Linux does. Without
+    /// it the kernel clears them with a chmod in the writer's name, which a writer who is not the owner may not make
+    /// (EPERM on the write). With the writeback cache, data reaches the bricks later without the writer's identity,
+    /// so there the kernel keeps the job.
     func configure(_ connection: UnsafeMutablePointer<fuse_conn_info>) {
         var want = connection.pointee.want
         let capable = connection.pointee.capable
         want |= capable & (cfuse_cap_async_read | cfuse_cap_parallel_dirops | cfuse_cap_readdirplus
             | cfuse_cap_readdirplus_auto | cfuse_cap_async_dio | cfuse_cap_atomic_o_trunc | cfuse_cap_posix_locks
             | cfuse_cap_flock_locks | cfuse_cap_auto_inval_data)
-        want &= ~cfuse_cap_handle_killpriv
         if options.writebackCache {
             want |= capable & cfuse_cap_writeback_cache
+            want &= ~cfuse_cap_handle_killpriv
         } else {
             want &= ~cfuse_cap_writeback_cache
+            want |= capable & cfuse_cap_handle_killpriv
         }
         connection.pointee.want = want
         // libfuse has already lowered max_write to what its buffers and the kernel allow; never ask for more.
@@ -194,6 +200,7 @@ extension MountedFileSystem {
         logger.info("kernel connection ready", metadata: [
             "protocol": "\(connection.pointee.proto_major).\(connection.pointee.proto_minor)",
             "max_write": "\(connection.pointee.max_write)", "writeback_cache": "\(options.writebackCache)",
+            "capable": "\(String(capable, radix: 16))", "want": "\(String(want, radix: 16))",
         ])
     }
 }

@@ -105,9 +105,10 @@ public struct MountOptions: Sendable, Equatable {
     }
 
     /// The `-o` list handed to libfuse: the kernel's permission checks, the name `mount` shows, and the flags
-    /// passed through.
+    /// passed through. Device nodes and set-user-ID files work as on a local file system (libfuse would mount
+    /// nodev,nosuid), as NFS mounts default to; `-o nodev,nosuid` asks for the other (later flags win).
     func libfuseOptions(source: String) -> String {
-        var list = ["default_permissions", "fsname=\(Self.escaped(source))", "subtype=mortar"]
+        var list = ["default_permissions", "fsname=\(Self.escaped(source))", "subtype=mortar", "dev", "suid"]
         if allowOther { list.append("allow_other") }
         if readOnly { list.append("ro") }
         list += kernelFlags

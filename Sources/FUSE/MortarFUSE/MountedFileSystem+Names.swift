@@ -51,6 +51,8 @@ extension MountedFileSystem {
         let handle = existingHandle(info)
         serveChange(request) { context in
             let id = try self.fileID(of: node)
+            var changes = changes
+            try await self.clearPrivilegesForTheKernel(&changes, of: id, context: context)
             // ftruncate on a file that may have lost its last name goes through the open file.
             if let handle, let size = changes.size, changes == AttributeChanges(size: size) {
                 try await self.stack.truncate(handle.file, to: size, context: context)
@@ -68,6 +70,28 @@ extension MountedFileSystem {
                 self.replyAttributes(request, try await self.stack.attributes(ofOpen: open, context: context))
             }
         }
+    }
+
+    /// The kernel still clears set-user-ID/set-group-ID bits itself before a write or truncate (with a mode in
+    /// the writer's name, even though the bricks clear them too), and a writer who is not the owner may not chmod
+    /// on a brick. With `default_permissions` the kernel refuses a real chmod by anyone but the owner before it
+    /// reaches the mount, so a non-owner's mode change that only removes those bits is the kernel's clearing: the
+    /// mount makes it as root (it removes privileges, never grants any) and passes the rest on as the caller.
+    private func clearPrivilegesForTheKernel(
+        _ changes: inout AttributeChanges, of id: FileID, context: OperationContext
+    ) async throws {
+        guard context.userID != 0, let permissions = changes.permissions else { return }
+        let current = try await stack.attributes(of: id, context: context)
+        let setIDBits: UInt32 = 0o6000
+        guard current.userID != context.userID, permissions & ~setIDBits == current.permissions & ~setIDBits,
+            permissions & setIDBits & ~current.permissions == 0
+        else { return }
+        var root = context
+        root.userID = 0
+        root.groupID = 0
+        root.supplementaryGroupIDs = []
+        _ = try await stack.setAttributes(AttributeChanges(permissions: permissions), of: id, context: root)
+        changes.permissions = nil
     }
 
     /// The changes a setattr request asks for, from the `FUSE_SET_ATTR_*` bits.
@@ -97,14 +121,15 @@ extension MountedFileSystem {
         }
     }
 
-    func makeNode(_ request: Request, parent: UInt64, name: String, mode: mode_t) {
+    /// The kernel checked CAP_MKNOD for device nodes already; the brick checks again (only root may).
+    func makeNode(_ request: Request, parent: UInt64, name: String, mode: mode_t, device: UInt64) {
         serveChange(request) { context in
-            guard let type = FileType(modeBits: UInt32(mode)), [.regular, .fifo, .socket].contains(type) else {
-                throw FileSystemError(.notSupported, "mknod of devices is not supported on Mortar volumes")
+            guard let type = FileType(modeBits: UInt32(mode)), type != .directory, type != .symbolicLink else {
+                throw FileSystemError.invalidArgument("mknod of mode \(String(mode, radix: 8)) '\(name)'")
             }
             let attributes = try await self.stack.makeNode(
                 name, in: try self.fileID(of: parent), id: .random(), type: type,
-                permissions: UInt32(mode) & 0o7777, context: context)
+                permissions: UInt32(mode) & 0o7777, device: device, context: context)
             try self.replyEntry(request, attributes)
         }
     }

@@ -62,7 +62,7 @@ public func glfs_rmdir(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer
     }
 }
 
-/// FIFOs, sockets and regular files; device nodes are refused with EPERM (a volume is not a place for them).
+/// FIFOs, sockets, regular files and device nodes (root only: the brick answers EPERM to anyone else).
 @_cdecl("glfs_mknod")
 public func glfs_mknod(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?, _ mode: mode_t,
                        _ device: dev_t) -> CInt {
@@ -70,13 +70,11 @@ public func glfs_mknod(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer
         let type = mode & S_IFMT == 0 ? FileType.regular : FileType(modeBits: mode & S_IFMT)
         guard let type else { throw FileSystemError.invalidArgument("unknown file type in mode \(mode)") }
         switch type {
-        case .fifo, .socket, .regular: break
-        case .characterDevice, .blockDevice:
-            throw FileSystemError(.operationNotPermitted, "device nodes cannot be created on a Mortar volume")
+        case .fifo, .socket, .regular, .characterDevice, .blockDevice: break
         case .directory, .symbolicLink:
             throw FileSystemError.invalidArgument("mknod cannot make a directory or symbolic link")
         }
-        _ = try await volume.makeNode(path, type: type, permissions: mode & 0o7777)
+        _ = try await volume.makeNode(path, type: type, permissions: mode & 0o7777, device: UInt64(device))
         return 0
     }
 }

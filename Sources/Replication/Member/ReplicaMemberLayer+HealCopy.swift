@@ -246,7 +246,8 @@ extension ReplicaMemberLayer {
             _ = try await peer.makeSymbolicLink(name, in: directory, id: entry.id, target: target, context: remote)
         default:
             _ = try await peer.makeNode(
-                name, in: directory, id: entry.id, type: entry.type, permissions: entry.permissions, context: remote)
+                name, in: directory, id: entry.id, type: entry.type, permissions: entry.permissions,
+                device: entry.deviceNumber, context: remote)
         }
         if entry.type != .regular || entry.linkCount <= 1 {
             try await copyMetadata(entry.id, entry, on: peer, context: remote)

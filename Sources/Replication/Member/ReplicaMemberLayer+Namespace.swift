@@ -84,7 +84,7 @@ extension ReplicaMemberLayer {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
         try await change(
@@ -92,14 +92,14 @@ extension ReplicaMemberLayer {
             local: {
                 try await self.retrying(name, in: parent, id: id, context: context) {
                     try await next.makeNode(
-                        name, in: parent, id: id, type: type, permissions: permissions, context: context)
+                        name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
                 }
             },
             forward: { target, forwarded in
                 let peer = try self.agent.peer(target)
                 do {
                     _ = try await peer.makeNode(
-                        name, in: parent, id: id, type: type, permissions: permissions, context: forwarded)
+                        name, in: parent, id: id, type: type, permissions: permissions, device: device, context: forwarded)
                 } catch let error as FileSystemError where error.code == .exists {
                     try await Self.requireSameObject(name, in: parent, id: id, on: peer, context: forwarded, error)
                 }

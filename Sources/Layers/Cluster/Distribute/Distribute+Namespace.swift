@@ -63,7 +63,7 @@ extension Distribute {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
         guard type != .directory, type != .symbolicLink else {
@@ -72,7 +72,7 @@ extension Distribute {
         try await requireAbsent(name, in: parent, context: context)
         let child = hashedChild(name, in: parent)
         let made = try await children[child].makeNode(
-            name, in: parent, id: id, type: type, permissions: permissions, context: context)
+            name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
         state.withLock { $0.learn(id, .child(child)) }
         await touchDirectory(parent, changedOn: child, context: context)
         return made

@@ -247,13 +247,13 @@ extension Replicate {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
         try await run(.namespace, context: context) { member, stamped in
             do {
                 return try await children[member].makeNode(
-                    name, in: parent, id: id, type: type, permissions: permissions, context: stamped)
+                    name, in: parent, id: id, type: type, permissions: permissions, device: device, context: stamped)
             } catch let error as FileSystemError where error.code == .exists {
                 return try await Self.madeByThisCall(name, in: parent, id: id, on: children[member], stamped, error)
             }

@@ -53,11 +53,12 @@ extension ProtocolClient {
     }
 
     public func makeNode(
-        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32,
+        _ name: String, in parent: FileID, id: FileID, type: FileType, permissions: UInt32, device: UInt64,
         context: OperationContext
     ) async throws -> FileAttributes {
         try await perform(
-            .makeNode(name: name, parent: parent, id: id, type: type, permissions: permissions), context: context
+            .makeNode(name: name, parent: parent, id: id, type: type, permissions: permissions, device: device),
+            context: context
         ).attributes()
     }
 
