@@ -12,7 +12,7 @@ struct CommandLineTests {
         let bricks = try (1...3).map { try cluster.makeBrickDirectory("b\($0)") }
         try cluster.expectSuccess(["volume", "create", "files"] + bricks.map { "127.0.0.1:" + $0 })
         try cluster.expectSuccess("volume", "start", "files")
-        try await waitUntil("all bricks are online", seconds: 20) {
+        try await waitUntil("all bricks are online", seconds: 60) {
             try cluster.brickProcesses("files").allSatisfy(\.online)
         }
         let url = "mortar://\(cluster.manager)/files"
@@ -195,7 +195,7 @@ struct CommandLineTests {
         #expect(Self.lines(early.output, containing: "Brick ").count == 3, "\(early.output)")
         let replicated = ReplicatedCluster(cluster: cluster, volume: "fresh", brickDirectories: bricks)
         try await replicated.waitUntilInSync()
-        try await waitUntil("every brick has answered a heartbeat", seconds: 20) {
+        try await waitUntil("every brick has answered a heartbeat", seconds: 60) {
             try replicated.healInfo().allSatisfy { $0.reachable && !$0.awaitingFirstReport }
         }
         let later = try cluster.expectSuccess("volume", "heal", "fresh", "info")

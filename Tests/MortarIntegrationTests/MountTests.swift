@@ -82,7 +82,7 @@ struct MountTests {
         try await MountedVolume.with { mounted in
             let process = try #require(mounted.mountProcess)
             kill(process.processIdentifier, signal)
-            try await waitUntil("the mount process exits after signal \(signal)", seconds: 20) { !process.isRunning }
+            try await waitUntil("the mount process exits after signal \(signal)", seconds: 60) { !process.isRunning }
             #expect(process.terminationStatus == 0, "exit status after signal \(signal): \(mounted.mountLog())")
             #expect(!MountedVolume.isMounted(mounted.mountPoint), "signal \(signal) left the mount behind")
         }
@@ -164,7 +164,7 @@ struct MountTests {
             #expect(["ENOTCONN", "EIO"].contains(output), "reading with the brick gone gave: \(output)")
             #expect(ContinuousClock.now - started < .seconds(60), "the failure took \(ContinuousClock.now - started)")
             try mounted.cluster.expectSuccess("volume", "start", mounted.volume)
-            try await waitUntil("the brick is back", seconds: 20) {
+            try await waitUntil("the brick is back", seconds: 60) {
                 try mounted.cluster.brickProcesses(mounted.volume).allSatisfy(\.online)
             }
             try await waitUntil("the mount serves the file again", seconds: 30) {

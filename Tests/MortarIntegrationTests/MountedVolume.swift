@@ -31,7 +31,7 @@ final class MountedVolume: @unchecked Sendable {
             let brickArguments = try (0..<bricks).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("b\($0)")) }
             try cluster.expectSuccess(["volume", "create", mounted.volume] + brickArguments)
             try cluster.expectSuccess("volume", "start", mounted.volume)
-            try await waitUntil("the bricks are online", seconds: 20) {
+            try await waitUntil("the bricks are online", seconds: 60) {
                 try cluster.brickProcesses(mounted.volume).allSatisfy(\.online)
             }
             for directory in [mounted.mountPoint, mounted.local] {
@@ -73,7 +73,7 @@ final class MountedVolume: @unchecked Sendable {
         process.standardError = log
         try process.run()
         mountProcess = process
-        try await waitUntil("\(mountPoint) is mounted", seconds: 20) {
+        try await waitUntil("\(mountPoint) is mounted", seconds: 60) {
             guard process.isRunning else {
                 throw FileSystemError(.inputOutput, "mortar mount exited: \(self.mountLog())")
             }
@@ -85,14 +85,14 @@ final class MountedVolume: @unchecked Sendable {
     func unmount() async throws {
         guard let process = mountProcess else { return }
         if Self.isMounted(mountPoint) { try cluster.expectSuccess("umount", mountPoint) }
-        try await waitUntil("the mount process exits after the unmount", seconds: 20) { !process.isRunning }
+        try await waitUntil("the mount process exits after the unmount", seconds: 60) { !process.isRunning }
         mountProcess = nil
     }
 
     func tearDown() async {
         if let process = mountProcess {
             if Self.isMounted(mountPoint) { _ = try? cluster.run("umount", "-l", mountPoint) }
-            try? await waitUntil("the mount process exits", seconds: 20) { !process.isRunning }
+            try? await waitUntil("the mount process exits", seconds: 60) { !process.isRunning }
             if process.isRunning { process.terminate() }
         }
         await cluster.tearDown()

@@ -52,7 +52,8 @@ final class ProcessCluster: @unchecked Sendable {
         process.standardError = log
         try process.run()
         daemon = process
-        try await waitUntil("the daemon answers on \(manager)", seconds: 20) {
+        // Generous: the suite starts many daemons at once on two cores.
+        try await waitUntil("the daemon answers on \(manager)", seconds: 90) {
             (try? self.run("volume", "list"))?.succeeded == true
         }
     }
@@ -67,7 +68,7 @@ final class ProcessCluster: @unchecked Sendable {
     func stopDaemon() async throws {
         guard let daemon, daemon.isRunning else { return }
         daemon.terminate()
-        try await waitUntil("the daemon exits after SIGTERM", seconds: 20) { !daemon.isRunning }
+        try await waitUntil("the daemon exits after SIGTERM", seconds: 60) { !daemon.isRunning }
         self.daemon = nil
     }
 
