@@ -1,3 +1,4 @@
+import Foundation
 import MortarCore
 import MortarPosixStorage
 import NIOCore
@@ -114,5 +115,35 @@ struct LongPathTests {
             }
             #expect(try await storage.readDirectory(.root, after: 0, countMax: 10, context: context).entries.isEmpty)
         }
+    }
+
+    /// Each operation on a directory opens it and must close it again, on success and on failure alike. Other
+    /// suites run in this process at the same time, so the bound is loose: a leak of one descriptor per call
+    /// would add 2,000.
+    @Test func directoryDescriptorsAreClosedOnEveryPath() async throws {
+        try await TestBrick.with { brick in
+            let storage = brick.storage
+            let context = brick.context
+            let top = try await brick.makeDirectory("top").id
+            let middle = try await brick.makeDirectory("middle", in: top).id
+            let file = try await brick.createFile("file", in: middle)
+            try await storage.release(file.file, context: context)
+            let before = try Self.openDescriptorCount()
+            for _ in 0..<250 {
+                _ = try await storage.attributes(of: middle, context: context)
+                _ = try await storage.lookup("file", in: middle, context: context)
+                _ = try await storage.readDirectory(middle, after: 0, countMax: 10, context: context)
+                _ = try await storage.extendedAttributeNames(of: middle, context: context)
+                await expectError(.notFound) { try await storage.lookup("missing", in: middle, context: context) }
+                await expectError(.exists) { try await brick.makeDirectory("middle", in: top) }
+                await expectError(.noData) { try await storage.extendedAttribute("user.x", of: middle, context: context) }
+                await expectError(.notDirectory) { try await storage.lookup("x", in: file.attributes.id, context: context) }
+            }
+            #expect(try Self.openDescriptorCount() < before + 500)
+        }
+    }
+
+    static func openDescriptorCount() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
     }
 }
