@@ -121,8 +121,8 @@ final class ManagerAgent: ReplicaSetAgent {
     }
 }
 
-/// What a brick with a manager (`mortar brick --manager`) sets up before serving: for a member of a replica set, the member layer over
-/// the storage, its heal journal (reloaded from its markers) and its heal worker.
+/// What a brick placed by the manager (`mortar brick --manager`) sets up before serving: for a member of a
+/// replica set, the member layer over the storage, its heal journal (reloaded from its markers) and its heal worker.
 struct BrickReplication {
     let layer: ReplicaMemberLayer
     let worker: HealWorker
