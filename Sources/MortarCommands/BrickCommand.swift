@@ -2,15 +2,11 @@ import ArgumentParser
 import CMortarLinux
 import Glibc
 import Logging
+import MortarBrick
 import MortarBrickServer
 import MortarCore
-import MortarPosixStorage
-import MortarReplicaMember
 import MortarTransport
-import NIOCore
 import NIOPosix
-import ServiceLifecycle
-import UnixSignals
 
 /// `mortar brick`: one brick process serving one exported directory. The daemon starts these; running one by
 /// hand is useful for tests and debugging.
@@ -48,76 +44,32 @@ struct BrickCommand: AsyncParsableCommand {
         logger[metadataKey: "brick.index"] = "\(brickIndex)"
         let threadPool = NIOThreadPool(numberOfThreads: Limits.brickIOThreadCount)
         threadPool.start()
-        let posix = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
-        var storage: any FileOperations = posix
-        var replication: BrickReplication?
+        var replica = BrickReplicaSource.none
         if let manager, let address = ServerAddressText(manager) {
-            replication = try await BrickReplication.prepare(
-                manager: address, volume: volume, brickIndex: brickIndex, export: export, storage: posix,
-                logger: logger)
-            if let replication { storage = replication.layer }
+            replica = .manager(host: address.host, port: address.port, volume: volume, brickIndex: brickIndex)
         }
         var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
-        if let unixSocket {
-            let directory = String(unixSocket[..<(unixSocket.lastIndex(of: "/") ?? unixSocket.endIndex)])
-            if !directory.isEmpty, mkdir(directory, 0o755) != 0, errno != EEXIST {
-                logger.warning("cannot create \(directory) for the brick's local socket; serving TCP only")
-            } else {
-                endpoints.append(.unixSocket(path: unixSocket))
-            }
-        }
-        let brick = BrickService(
-            storage: storage, endpoints: endpoints, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-            logger: logger)
+        if let unixSocket { endpoints.append(.unixSocket(path: unixSocket)) }
+        let brick = try await BrickStack.assemble(
+            export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, logger: logger)
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: BoundBrickService(brick: brick, bound: bound))
-        ]
-        if let replication {
-            services.append(.init(service: HealService(worker: replication.worker)))
-            services.append(.init(service: SpecFollowService(agent: replication.agent)))
-        }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        replication?.agent.shutdown()
+        try await brick.run(bound)
         try await threadPool.shutdownGracefully()
         logger.info("brick stopped")
     }
 }
 
-/// Runs an already bound brick as a service (binding first lets `--port 0` report its port before serving).
-private struct BoundBrickService: Service {
-    let brick: BrickService
-    let bound: BoundBrick
+/// `HOST:PORT` of a manager, as `--manager` takes it.
+struct ServerAddressText {
+    var host: String
+    var port: Int
 
-    func run() async throws {
-        try await reportingFailure { try await execute() }
-    }
-
-    private func execute() async throws {
-        try await brick.serve(bound)
-    }
-}
-
-/// The heal worker as a service: runs until the brick shuts down.
-private struct HealService: Service {
-    let worker: HealWorker
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await worker.run() }
-    }
-}
-
-/// Follows the volume's spec when a pushed view moves to a new epoch (replace-brick moved a member), until the
-/// brick shuts down.
-private struct SpecFollowService: Service {
-    let agent: ManagerAgent
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await agent.followSpec() }
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port), colon != text.startIndex
+        else { return nil }
+        host = String(text[..<colon])
+        self.port = port
     }
 }

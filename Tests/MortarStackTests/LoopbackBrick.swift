@@ -1,22 +1,24 @@
 import Foundation
 import Logging
+import MortarBrick
 import MortarBrickServer
 import MortarCore
-import MortarPosixStorage
 import MortarProtocolClient
 import MortarTesting
 import MortarTransport
 import NIOCore
 import NIOPosix
 
-/// A real brick on loopback: PosixStorage in a temporary directory (or any storage) behind the wire protocol,
-/// served on an ephemeral port in this process, with a protocol client connected to it.
+/// A real brick on loopback: the stack a `mortar brick` process serves (`BrickStack.assemble`) over a temporary
+/// directory, on an ephemeral port in this process, with a protocol client connected to it.
 final class LoopbackBrick: Sendable {
     let root: String
-    let service: BrickService
+    let stack: BrickStack
     let bound: BoundBrick
     let port: Int
     let serveTask: Task<Void, any Error>
+
+    var service: BrickService { stack.service }
 
     static func makeTemporaryDirectory(_ prefix: String = "mortar-stack") throws -> String {
         var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
@@ -24,29 +26,24 @@ final class LoopbackBrick: Sendable {
         return String(cString: pointer)
     }
 
-    /// Starts a brick over PosixStorage in a new directory (or `root`), on `port` (0 = any free port).
-    static func start(root: String? = nil, port: Int = 0, storage: (any FileOperations)? = nil) async throws
-        -> LoopbackBrick
-    {
+    /// Starts a brick over a new directory (or `root`), on `port` (0 = any free port); `replica` makes it a member
+    /// of a replica set, and `aboveStorage` puts a test layer between its storage and the rest of the stack.
+    static func start(
+        root: String? = nil, port: Int = 0, replica: BrickReplicaSource = .none,
+        aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
+    ) async throws -> LoopbackBrick {
         let directory = try root ?? makeTemporaryDirectory()
-        let backend: any FileOperations
-        if let storage {
-            backend = storage
-        } else {
-            backend = try await PosixStorage.prepare(
-                root: directory, threadPool: .singleton, logger: OperationContext.silentLogger)
-        }
-        let service = BrickService(
-            storage: backend, endpoints: [.tcp(host: "127.0.0.1", port: port)],
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: OperationContext.silentLogger)
-        let bound = try await service.start()
-        let task = Task { try await service.serve(bound) }
-        return LoopbackBrick(root: directory, service: service, bound: bound, serveTask: task)
+        let stack = try await BrickStack.assemble(
+            export: directory, endpoints: [.tcp(host: "127.0.0.1", port: port)], replica: replica,
+            threadPool: .singleton, logger: OperationContext.silentLogger, aboveStorage: aboveStorage)
+        let bound = try await stack.start()
+        let task = Task { try await stack.service.serve(bound) }
+        return LoopbackBrick(root: directory, stack: stack, bound: bound, serveTask: task)
     }
 
-    private init(root: String, service: BrickService, bound: BoundBrick, serveTask: Task<Void, any Error>) {
+    private init(root: String, stack: BrickStack, bound: BoundBrick, serveTask: Task<Void, any Error>) {
         self.root = root
-        self.service = service
+        self.stack = stack
         self.bound = bound
         self.port = bound.port ?? 0
         self.serveTask = serveTask

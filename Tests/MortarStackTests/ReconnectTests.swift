@@ -1,7 +1,6 @@
 import Foundation
 import MortarCore
 import MortarProtocolClient
-import MortarPosixStorage
 import NIOCore
 import NIOPosix
 import Testing
@@ -72,9 +71,7 @@ struct RequestTimeoutTests {
     @Test func unansweredRequestTimesOut() async throws {
         let root = try LoopbackBrick.makeTemporaryDirectory("mortar-hang")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let storage = try await PosixStorage.prepare(
-            root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
-        let brick = try await LoopbackBrick.start(root: root, storage: NeverAnsweringReads(next: storage))
+        let brick = try await LoopbackBrick.start(root: root, aboveStorage: { NeverAnsweringReads(next: $0) })
         let client = ProtocolClient(
             endpoint: brick.endpoint, clientName: "impatient", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger, requestTimeout: .milliseconds(500))

@@ -1,7 +1,7 @@
 import Foundation
+import MortarBrick
 import MortarCore
 import MortarMembership
-import MortarPosixStorage
 import MortarProtocolClient
 import MortarReplicaMember
 import MortarReplicate
@@ -71,7 +71,7 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
     }
 }
 
-/// Three bricks on loopback, each a real brick service over PosixStorage with a replica member layer, and a
+/// Three bricks on loopback, each the stack a brick process serves (`BrickStack`, a member of the set), and a
 /// client's replicate layer over them. Members can be stopped and started again on the same directory and port.
 final class ReplicaSetFixture: @unchecked Sendable {
     let manager: InMemoryManager
@@ -126,13 +126,16 @@ final class ReplicaSetFixture: @unchecked Sendable {
     private static func startMember(directory: String, port: Int, agent: InMemoryAgent) async throws
         -> (LoopbackBrick, ReplicaMemberLayer, LayerHarness)
     {
-        let storage = LayerHarness(next: try await PosixStorage.prepare(
-            root: directory, threadPool: .singleton, logger: OperationContext.silentLogger))
-        let journal = HealJournal(directory: directory + "/.mortar/heal", logger: OperationContext.silentLogger)
-        try journal.load()
-        let layer = ReplicaMemberLayer(
-            next: storage, agent: agent, journal: journal, logger: OperationContext.silentLogger)
-        return (try await LoopbackBrick.start(root: directory, port: port, storage: layer), layer, storage)
+        var harness: LayerHarness?
+        let brick = try await LoopbackBrick.start(root: directory, port: port, replica: .agent(agent)) { storage in
+            let layer = LayerHarness(next: storage)
+            harness = layer
+            return layer
+        }
+        guard let layer = brick.stack.replicaMember, let harness else {
+            throw FileSystemError(.inputOutput, "member \(agent.member)'s brick was assembled without a member layer")
+        }
+        return (brick, layer, harness)
     }
 
     static func memberClient(_ brick: LoopbackBrick) -> ProtocolClient {

@@ -1,7 +1,7 @@
 import Foundation
+import MortarBrick
 import MortarBrickServer
 import MortarCore
-import MortarPosixStorage
 import MortarProtocolClient
 import MortarTransport
 import NIOCore
@@ -14,14 +14,12 @@ struct UnixSocketTests {
     @Test func clientTalksToABrickOverAUnixSocket() async throws {
         let root = try LoopbackBrick.makeTemporaryDirectory("mortar-unix")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let storage = try await PosixStorage.prepare(
-            root: root, threadPool: .singleton, logger: OperationContext.silentLogger)
         let socketPath = root + ".sock"
-        let service = BrickService(
-            storage: storage, endpoints: [.unixSocket(path: socketPath)],
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: OperationContext.silentLogger)
-        let bound = try await service.start()
-        let serving = Task { try await service.serve(bound) }
+        let stack = try await BrickStack.assemble(
+            export: root, endpoints: [.unixSocket(path: socketPath)], threadPool: .singleton,
+            logger: OperationContext.silentLogger)
+        let bound = try await stack.start()
+        let serving = Task { try await stack.service.serve(bound) }
         let client = ProtocolClient(
             endpoint: .unixSocket(path: socketPath), clientName: "unix", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger)

@@ -7,10 +7,10 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// A brick process's server: the brick's stack (locks over storage) exposed on a TCP port and optionally a
-/// Unix-domain socket. A `Service`, so SIGTERM stops it gracefully through the service group.
+/// A brick process's server: the brick's stack (topped by its lock layer) exposed on a TCP port and optionally a
+/// Unix-domain socket. A `Service`, so SIGTERM stops it gracefully through the service group. Which layers make
+/// the stack, in which order, is MortarBrick's (`BrickStack`) to decide.
 public final class BrickService: Service {
-    public let storage: any FileOperations
     public let locks: LockLayer
     private let endpoints: [Endpoint]
     private let eventLoopGroup: any EventLoopGroup
@@ -18,15 +18,14 @@ public final class BrickService: Service {
     private let server: RequestServer
 
     /// - Parameters:
-    ///   - storage: the brick's storage, usually a `PosixStorage` over the exported directory.
+    ///   - locks: the top of the brick's stack; each connection's session serves it, and releases that
+    ///     connection's locks in it when the connection goes.
     ///   - endpoints: where to listen; the first must succeed, or `run` throws.
-    public init(storage: any FileOperations, endpoints: [Endpoint], eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    public init(locks: LockLayer, endpoints: [Endpoint], eventLoopGroup: any EventLoopGroup, logger: Logger) {
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
-        self.storage = storage
         self.endpoints = endpoints
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        let locks = LockLayer(next: PermissionLayer(next: storage))
         self.locks = locks
         self.server = RequestServer(logger: logger) { connectionID, _ in
             BrickSession(stack: locks, locks: locks, connectionID: connectionID, logger: logger)

@@ -121,8 +121,8 @@ final class ManagerAgent: ReplicaSetAgent {
     }
 }
 
-/// What `mortar brick --manager` sets up before serving: for a member of a replica set, the member layer over
-/// the storage, its heal journal (reloaded from its markers) and its heal worker.
+/// What a brick placed by the manager (`mortar brick --manager`) sets up before serving: for a member of a
+/// replica set, the member layer over the storage, its heal journal (reloaded from its markers) and its heal worker.
 struct BrickReplication {
     let layer: ReplicaMemberLayer
     let worker: HealWorker
@@ -131,10 +131,10 @@ struct BrickReplication {
     /// Asks the manager (retrying while it is unreachable or the volume is not started yet) where this brick
     /// stands; nil for a brick of a volume that is not replicated.
     static func prepare(
-        manager: ServerAddressText, volume: String, brickIndex: Int, export: String, storage: any FileOperations,
-        logger: Logger
+        managerHost: String, managerPort: Int, volume: String, brickIndex: Int, export: String,
+        storage: any FileOperations, logger: Logger
     ) async throws -> BrickReplication? {
-        let client = ManagementClient(host: manager.host, port: manager.port)
+        let client = ManagementClient(host: managerHost, port: managerPort)
         var delay = Duration.milliseconds(100)
         while true {
             do {
@@ -142,31 +142,25 @@ struct BrickReplication {
                 guard let placement = ReplicaPlacement.find(brickIndex: brickIndex, in: spec.graph) else { return nil }
                 let membership = try await ManagedMembership.fetch(spec: spec, client: client)
                 let agent = try ManagerAgent(placement: placement, membership: membership, logger: logger)
-                let journal = HealJournal(directory: export + "/.mortar/heal", logger: logger)
-                try journal.load()
-                let layer = ReplicaMemberLayer(next: storage, agent: agent, journal: journal, logger: logger)
+                let layer = try memberLayer(agent: agent, export: export, storage: storage, logger: logger)
                 logger.info("member \(placement.member) of replica set \(placement.setIndex): \(agent.view)")
                 return BrickReplication(layer: layer, worker: HealWorker(layer: layer, logger: logger), agent: agent)
             } catch {
                 guard !Task.isCancelled else { throw error }
-                logger.info("waiting for the manager at \(manager.host):\(manager.port): \(error)")
+                logger.info("waiting for the manager at \(managerHost):\(managerPort): \(error)")
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(1))
             }
         }
     }
-}
 
-/// `HOST:PORT` of a manager, as `--manager` takes it.
-struct ServerAddressText {
-    var host: String
-    var port: Int
-
-    init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65535).contains(port), colon != text.startIndex
-        else { return nil }
-        host = String(text[..<colon])
-        self.port = port
+    /// The member layer over `storage`, with the heal journal reloaded from the export's markers (what this
+    /// member recorded for absent members survives a restart).
+    static func memberLayer(
+        agent: any ReplicaSetAgent, export: String, storage: any FileOperations, logger: Logger
+    ) throws -> ReplicaMemberLayer {
+        let journal = HealJournal(directory: export + "/.mortar/heal", logger: logger)
+        try journal.load()
+        return ReplicaMemberLayer(next: storage, agent: agent, journal: journal, logger: logger)
     }
 }

@@ -1,0 +1,165 @@
+import Glibc
+import Logging
+import MortarBrickServer
+import MortarCore
+import MortarPosixStorage
+import MortarReplicaMember
+import MortarTransport
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// Where a brick learns whether it is a member of a replica set, and how it reaches the set.
+public enum BrickReplicaSource: Sendable {
+    /// Not a member of a replica set: no member layer.
+    case none
+    /// Asks the manager at `host:port` (`mortar brick --manager`), retrying while it is unreachable or the volume
+    /// is not started; a brick of a volume that is not replicated gets no member layer.
+    case manager(host: String, port: Int, volume: String, brickIndex: Int)
+    /// A member whose views, reports and peers come from `agent` (in-process tests use an in-memory manager).
+    case agent(any ReplicaSetAgent)
+}
+
+/// The brick a `mortar brick` process runs, assembled in one place so that in-process tests serve exactly the same
+/// stack. From the bottom: `PosixStorage` over the export, the replica member layer (members of a replica set
+/// only), `PermissionLayer`, `LockLayer`, then the `BrickService` whose per-connection `BrickSession`s serve it.
+public final class BrickStack: Sendable {
+    /// The bottom of the stack.
+    public let storage: PosixStorage
+    /// The member layer, for a member of a replica set.
+    public let replicaMember: ReplicaMemberLayer?
+    /// The member's heal worker (run by ``run(_:)``; tests may run it themselves instead).
+    public let healWorker: HealWorker?
+    /// The server over the top of the stack.
+    public let service: BrickService
+    /// The manager's side of the set, when the manager placed this brick: its spec follower runs with the brick,
+    /// and its connections to the other members close when the brick stops.
+    private let managerAgent: ManagerAgent?
+    private let logger: Logger
+
+    private init(
+        storage: PosixStorage, replicaMember: ReplicaMemberLayer?, healWorker: HealWorker?, service: BrickService,
+        managerAgent: ManagerAgent?, logger: Logger
+    ) {
+        self.storage = storage
+        self.replicaMember = replicaMember
+        self.healWorker = healWorker
+        self.service = service
+        self.managerAgent = managerAgent
+        self.logger = logger
+    }
+
+    /// Builds the brick's stack over `export`, listening (once started) on `endpoints`.
+    ///
+    /// - Parameters:
+    ///   - endpoints: the first must bind; the directory of a Unix-domain socket is created if missing, and a
+    ///     socket whose directory cannot be made is left out (local clients then use TCP).
+    ///   - replica: whether the brick is a member of a replica set; with `.manager` this waits for the manager.
+    ///   - threadPool: runs the storage's file-system calls; the caller owns it and shuts it down after the brick.
+    ///   - aboveStorage: wraps the storage before anything is put over it — the identity in a brick process; tests
+    ///     put a fault-injecting layer (`LayerHarness`) here, under the member layer.
+    public static func assemble(
+        export: String, endpoints: [Endpoint], replica: BrickReplicaSource = .none, threadPool: NIOThreadPool,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
+    ) async throws -> BrickStack {
+        let posix = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
+        let storage = aboveStorage(posix)
+        var replicaMember: ReplicaMemberLayer?
+        var healWorker: HealWorker?
+        var managerAgent: ManagerAgent?
+        switch replica {
+        case .none:
+            break
+        case .manager(let host, let port, let volume, let brickIndex):
+            if let replication = try await BrickReplication.prepare(
+                managerHost: host, managerPort: port, volume: volume, brickIndex: brickIndex, export: export,
+                storage: storage, logger: logger)
+            {
+                replicaMember = replication.layer
+                healWorker = replication.worker
+                managerAgent = replication.agent
+            }
+        case .agent(let agent):
+            let layer = try BrickReplication.memberLayer(agent: agent, export: export, storage: storage, logger: logger)
+            replicaMember = layer
+            healWorker = HealWorker(layer: layer, logger: logger)
+        }
+        // Permissions above the member layer, so a change the caller may not make is refused before anything is
+        // ordered, recorded for absent members or forwarded; locks on top, where each connection's session
+        // releases the locks it held when it goes.
+        let locks = LockLayer(next: PermissionLayer(next: replicaMember ?? storage))
+        let service = BrickService(
+            locks: locks, endpoints: listenable(endpoints, logger: logger), eventLoopGroup: eventLoopGroup,
+            logger: logger)
+        return BrickStack(
+            storage: posix, replicaMember: replicaMember, healWorker: healWorker, service: service,
+            managerAgent: managerAgent, logger: logger)
+    }
+
+    /// Binds every endpoint (see ``BrickService/start()``); binding before serving lets `--port 0` report its port.
+    public func start() async throws -> BoundBrick {
+        try await service.start()
+    }
+
+    /// Serves `bound` until SIGTERM or SIGINT: the brick, and for a member its heal worker and (when the manager
+    /// placed it) its spec follower, as one service group that shuts down gracefully; then closes the connections
+    /// to the other members.
+    public func run(_ bound: BoundBrick) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: BoundBrickService(brick: service, bound: bound))
+        ]
+        if let healWorker { services.append(.init(service: HealService(worker: healWorker))) }
+        if let managerAgent { services.append(.init(service: SpecFollowService(agent: managerAgent))) }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        managerAgent?.shutdown()
+    }
+
+    /// `endpoints` with each Unix-domain socket's directory made; a socket whose directory cannot be made is left
+    /// out, since the TCP endpoint serves its clients too.
+    private static func listenable(_ endpoints: [Endpoint], logger: Logger) -> [Endpoint] {
+        endpoints.filter { endpoint in
+            guard case .unixSocket(let path) = endpoint else { return true }
+            let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+            if !directory.isEmpty, mkdir(directory, 0o755) != 0, errno != EEXIST {
+                logger.warning("cannot create \(directory) for the brick's local socket; serving TCP only")
+                return false
+            }
+            return true
+        }
+    }
+}
+
+/// Runs an already bound brick as a service (binding first lets `--port 0` report its port before serving).
+private struct BoundBrickService: Service {
+    let brick: BrickService
+    let bound: BoundBrick
+
+    func run() async throws {
+        try await brick.serve(bound)
+    }
+}
+
+/// The heal worker as a service: runs until the brick shuts down.
+private struct HealService: Service {
+    let worker: HealWorker
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await worker.run() }
+    }
+}
+
+/// Follows the volume's spec when a pushed view moves to a new epoch (replace-brick moved a member), until the
+/// brick shuts down.
+private struct SpecFollowService: Service {
+    let agent: ManagerAgent
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await agent.followSpec() }
+    }
+}
