@@ -45,9 +45,12 @@ public struct Catalog: Codable, Sendable, Hashable {
         host == managerHost || host == "127.0.0.1" || host == "localhost"
     }
 
-    /// The key under which bricks of one host are compared: every spelling of the manager's host is one host.
+    /// The key under which bricks of one host are compared: every spelling of the manager's host is one host, and
+    /// so is every loopback address (127.0.0.0/8, ::1): a peer reached over loopback runs on the manager's machine,
+    /// so its bricks share that machine's ports and directories (two "hosts" 127.0.0.1 and 127.0.0.2 given the
+    /// same brick port made the second brick fail to bind it).
     func hostKey(_ host: String) -> String {
-        isLocal(host) ? "" : host
+        isLocal(host) || host.hasPrefix("127.") || host == "::1" ? "" : host
     }
 
     /// Records the manager's host name, for a daemon restarted under another name. Not a command: it changes
