@@ -78,6 +78,42 @@ struct ReplicationThrashTests {
         await set.tearDown()
     }
 
+    /// A set that fell below min-in-sync gets back above it. Two members stop answering one after the other
+    /// (SIGSTOP, so the daemon does not restart them behind the test's back), each missing a write: the second
+    /// write leaves one member in sync, so it is held by the client. When both resume, each must be healed from
+    /// the one left while the set is still read-only — heal copies once refused to run then, so such a set stayed
+    /// read-only for ever and the held write ended in EROFS.
+    @Test func aSetThatFellBelowMinInSyncHealsBack() async throws {
+        let set = try await ReplicatedCluster.start(volume: "below")
+        let volume = try await set.connect()
+        let file = try await volume.create("/data")
+        #expect(try await file.write(Self.bytes(block: 0, generation: 1), at: 0) == Self.blockSize)
+        let first = try #require(try set.pid(ofBrick: 2), "brick 2 has no process")
+        let second = try #require(try set.pid(ofBrick: 1), "brick 1 has no process")
+        kill(first, SIGSTOP)
+        // Reaches the members left (after a failover if brick 2 was its primary) and is recorded for brick 2.
+        #expect(try await file.write(Self.bytes(block: 1, generation: 1), at: UInt64(Self.blockSize))
+            == Self.blockSize)
+        try await waitUntil("brick 2 is out of the in-sync set", seconds: 60) {
+            try set.status().replicaSets[0].members[2] != .inSync
+        }
+        kill(second, SIGSTOP)
+        async let held = file.write(Self.bytes(block: 2, generation: 1), at: UInt64(2 * Self.blockSize))
+        try await waitUntil("brick 1 is out of the in-sync set", seconds: 60) {
+            try set.status().replicaSets[0].members[1] != .inSync
+        }
+        kill(first, SIGCONT)
+        kill(second, SIGCONT)
+        let started = ContinuousClock.now
+        #expect(try await held == Self.blockSize, "the held write goes through once the set accepts changes")
+        try await set.waitUntilInSync(seconds: 120)
+        print("below min-in-sync: all three members back in sync \(ContinuousClock.now - started) after they resumed")
+        try await file.close()
+        await volume.close()
+        try set.expectIdenticalReplicas()
+        await set.tearDown()
+    }
+
     /// The contents a block may have: its last acknowledged write, or any write after it that failed (it may
     /// have been applied); a block never acknowledged may also still be a hole.
     static func isAllowed(_ data: [UInt8], block: Int, _ writes: Writes) -> Bool {
