@@ -107,10 +107,6 @@ public enum Limits {
     /// How long a client keeps asking for a newer view (and retrying) after a member failed, before giving up
     /// with the error. Failure detection plus a new epoch takes about `replicaSilenceMaxMilliseconds`.
     public static let replicaFailoverWindowMilliseconds: Int64 = 15_000
-    /// How long a client holds a change whose earlier attempt may have reached some members (its primary failed
-    /// mid-change) while the set is below min-in-sync, waiting to send it again: the re-sent change is what makes
-    /// the members agree again. Past it the caller gets EROFS.
-    public static let replicaAmbiguousChangeWaitMilliseconds: Int64 = 60_000
     /// The manager checks every member of a replicated volume this often…
     public static let replicaHeartbeatIntervalMilliseconds: Int64 = 500
     /// …waits this long for each answer (a loaded machine answers late; late is not dead)…

@@ -55,34 +55,13 @@ public final class Replicate: FileOperations {
         var view = try membership.view(ofSet: setIndex)
         // The failover window starts at the first failure: a request that failed slowly still gets its retries.
         var deadline: ContinuousClock.Instant?
-        // Whether an earlier attempt may have been applied by some members and not others: its primary failed or
-        // the set moved on mid-change. Such a change is not given up below min-in-sync (EROFS) straight away: it
-        // is held, within a bound, until the set accepts changes again and sent once more, because only the
-        // re-sent change makes the members that got it and those that did not agree again.
-        var mayBePartlyApplied = false
-        var ambiguousDeadline: ContinuousClock.Instant?
         while true {
             let member = try member(for: target, in: view)
             var stamped = context
             stamped.replication = ReplicationStamp(epoch: view.epoch, role: .client)
             do {
                 return try await body(member, stamped)
-            } catch let error as FileSystemError where error.code == .readOnlyFileSystem && mayBePartlyApplied {
-                let end = ambiguousDeadline
-                    ?? ContinuousClock.now + .milliseconds(Limits.replicaAmbiguousChangeWaitMilliseconds)
-                ambiguousDeadline = end
-                let remaining = end - ContinuousClock.now
-                guard remaining > .zero else {
-                    throw FileSystemError(
-                        .readOnlyFileSystem,
-                        "\(error.message); an earlier attempt of this change may have reached some members")
-                }
-                logger.notice("replica set \(setIndex) is read-only in epoch \(view.epoch); holding a change that may be partly applied until it accepts changes")
-                view = try await membership.refresh(
-                    set: setIndex, newerThan: view.epoch,
-                    waitingAtMost: min(remaining.milliseconds, Limits.replicaRetryPauseMilliseconds))
             } catch let error as FileSystemError where Self.curedByNewView(error) {
-                mayBePartlyApplied = true
                 let end = deadline ?? ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
                 deadline = end
                 let remaining = end - ContinuousClock.now
