@@ -9,8 +9,7 @@
 # its verify state; the next fio run starts on a new file, until the kills are done. Then, with every member back
 # in sync: the three copies of every file are byte-identical, and `fio --verify_only --verify_state_load=1`
 # through the drop-in checks that every write each run got acknowledged reads back. The set must have been seen
-# below min-in-sync at least once, or nothing was tested. (A write whose first attempt may have reached some
-# members is held by the library until the set accepts changes again, so few writes end in EROFS.)
+# below min-in-sync at least once, or nothing was tested.
 # Runs on 127.0.0.1:24007; tests/gfapi/run.sh calls it inside a network namespace of its own.
 set -euo pipefail
 : "${GFAPI_DIR:?set GFAPI_DIR to the directory holding the libgfapi.so.0 under test}"
