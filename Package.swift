@@ -124,11 +124,11 @@ let package = Package(
 
         .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore"]),
-        .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", nio]),
+        .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", nio, nioPosix]),
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
                                                                   "MortarVolumeSpec", nio, logging]),
-        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore",
+        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore", "MortarTesting",
                                                                "MortarMembership", "MortarDaemon",
                                                                "MortarManagementAPI", nio, nioPosix, nioHTTP1]),
         .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrick", "MortarBrickServer", "MortarPosixStorage",

@@ -1,24 +1,13 @@
 import Foundation
 import MortarCore
 import MortarMembership
+import MortarTesting
 import MortarVolumeSpec
 import NIOCore
 import NIOHTTP1
 import Testing
 
 @testable import MortarManagementAPI
-
-/// A small deterministic generator, so a failing fuzz case can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What clients and bricks take from the manager, fuzzed: random bytes, truncations, and valid answers with keys
 /// dropped, values of the wrong type, huge and negative numbers, arrays grown and shrunk. Each input must either
@@ -46,7 +35,7 @@ struct SplitMix64: RandomNumberGenerator {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func membershipAnswers(seed: UInt64) throws {
         print("ManagementFuzzTests.membershipAnswers seed \(seed)")
-        var generator = SplitMix64(state: seed)
+        var generator = SplitMix64(seed: seed)
         let valid = Array(try ManagementJSON.encode(Self.validViews).readableBytesView)
         let validOne = Array(try ManagementJSON.encode(Self.validViews[0]).readableBytesView)
         var installed = 0
@@ -83,7 +72,7 @@ struct SplitMix64: RandomNumberGenerator {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func otherAnswers(seed: UInt64) throws {
         print("ManagementFuzzTests.otherAnswers seed \(seed)")
-        var generator = SplitMix64(state: seed)
+        var generator = SplitMix64(seed: seed)
         let brick = BrickInfo(host: "h", path: "/b", port: 49152, index: 2)
         let status = BrickStatus(volume: "v", host: "h", path: "/b", port: 49152, index: 2, pid: 7, online: true)
         let samples: [[UInt8]] = try [
@@ -140,7 +129,7 @@ struct SplitMix64: RandomNumberGenerator {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func pushedViewsAndCatalogMemberships(seed: UInt64) throws {
         print("ManagementFuzzTests.pushedViewsAndCatalogMemberships seed \(seed)")
-        var generator = SplitMix64(state: seed)
+        var generator = SplitMix64(seed: seed)
         let membership = try ManagedMembership(
             volume: "fuzz", client: Self.client, memberCounts: Self.memberCounts, views: Self.validViews)
         var decoded = 0

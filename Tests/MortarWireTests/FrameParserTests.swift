@@ -1,20 +1,9 @@
 import MortarCore
+import MortarTesting
 import NIOCore
 import Testing
 
 @testable import MortarWire
-
-/// A small deterministic generator, so a failing fuzz case can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct FrameParserTests {
     @Test func framesSplitAcrossReadsAreReassembled() throws {
@@ -52,7 +41,7 @@ struct SplitMix64: RandomNumberGenerator {
     /// a WireError; they never trap and never allocate beyond the frame limit (the length check comes first).
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func fuzzRandomAndMutatedInput(seed: UInt64) {
-        var generator = SplitMix64(state: seed)
+        var generator = SplitMix64(seed: seed)
         let parser = FrameParser()
         var valid = ByteBuffer()
         for request in Samples.requests {

@@ -25,14 +25,7 @@ extension PosixStorage {
                 try Self.requireOpenable(try SystemCall.lstat(entry.path, entry.subject), entry.subject)
                 let descriptor = try SystemCall.open(entry.path, flags: access, entry.subject)
                 let attributes = try describeExisting(descriptor, entry: entry)
-                if flags.contains(.truncate) {
-                    do {
-                        try dropPrivileges(of: descriptor, context: context, entry.subject)
-                    } catch {
-                        SystemCall.close(descriptor)
-                        throw error
-                    }
-                }
+                try dropPrivilegesAfterTruncatingOpen(descriptor, flags: flags, context: context, entry.subject)
                 return (descriptor, attributes)
             }
         }
@@ -65,14 +58,7 @@ extension PosixStorage {
             // Opening a FIFO blocks until the other end opens; a brick thread must never wait for that.
             if status.st_mode & S_IFMT == S_IFIFO { access |= O_NONBLOCK }
             let descriptor = try SystemCall.open(location.path, flags: access, location.subject)
-            if flags.contains(.truncate) {
-                do {
-                    try dropPrivileges(of: descriptor, context: context, location.subject)
-                } catch {
-                    SystemCall.close(descriptor)
-                    throw error
-                }
-            }
+            try dropPrivilegesAfterTruncatingOpen(descriptor, flags: flags, context: context, location.subject)
             return descriptor
         }
         return try register(descriptor, id: file, context: context)
@@ -178,6 +164,20 @@ extension PosixStorage {
     /// Clears the set-user-ID and set-group-ID bits that a change to the file's data by `context` clears on
     /// Linux (``AccessPolicy/permissionsAfterModification(of:by:chown:)``); the brick writes as root, whose writes
     /// keep them. One fstat per write of a non-root caller, before the data changes as in the kernel.
+    /// An open with O_TRUNC modifies the file as a write does; the descriptor is closed if that fails, since the
+    /// caller never sees it.
+    func dropPrivilegesAfterTruncatingOpen(
+        _ descriptor: Int32, flags: OpenFlags, context: OperationContext, _ subject: String
+    ) throws {
+        guard flags.contains(.truncate) else { return }
+        do {
+            try dropPrivileges(of: descriptor, context: context, subject)
+        } catch {
+            SystemCall.close(descriptor)
+            throw error
+        }
+    }
+
     func dropPrivileges(of descriptor: Int32, context: OperationContext, _ subject: String) throws {
         guard context.userID != 0 else { return }
         let status = try SystemCall.fstat(descriptor, subject)
