@@ -131,6 +131,9 @@ public enum Limits {
     /// Separate changed ranges a heal record keeps per file; past it the whole file is copied (a random-write
     /// storm would otherwise grow the record without bound).
     public static let healRangesPerFileMax = 1_024
+    /// Changes one heal note or settle request carries (about 75 bytes each encoded), so one fits well within
+    /// `extendedAttributeValueByteCountMax`; more go in several.
+    public static let healNoteChangesMax = 256
     /// Bytes one heal copy moves per request, and heal copies in flight per heal source: heal takes its share of
     /// the disk and the network, never all of it.
     public static let healChunkByteCount = 1 << 20

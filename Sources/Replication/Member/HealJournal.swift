@@ -99,25 +99,7 @@ public final class HealJournal: Sendable {
     /// and the marker stays *unwritten*, so the next change of the item writes it again before it is applied.
     public func record(_ changes: [Change], for members: [Int]) async throws {
         guard !members.isEmpty, !changes.isEmpty else { return }
-        let markers: [String] = state.withLock { state in
-            var touched: [String] = []
-            for member in members {
-                var record = state.members[member] ?? MemberRecord()
-                for change in changes {
-                    state.nextVersion += 1
-                    if let marker = Self.apply(change, to: &record, version: state.nextVersion) {
-                        state.unwritten.insert("\(member)/\(marker)")
-                    }
-                    // A marker another change is still writing (or failed to write) is written here too, so no
-                    // change of the item goes ahead before its marker exists.
-                    for name in Self.markerNames(of: change) where state.unwritten.contains("\(member)/\(name)") {
-                        touched.append("\(member)/\(name)")
-                    }
-                }
-                state.members[member] = record
-            }
-            return touched
-        }
+        let markers = note(changes, for: members)
         guard let directory, !markers.isEmpty else {
             if directory == nil { state.withLock { $0.unwritten.removeAll() } }
             return
@@ -138,6 +120,36 @@ public final class HealJournal: Sendable {
         guard failures.isEmpty else {
             logger.error("could not write heal markers: \(failures.joined(separator: "; "))")
             throw FileSystemError.inputOutput("could not write heal marker \(failures[0])")
+        }
+    }
+
+    /// Records `changes` for `members` in memory only, for a journal kept in memory (no ``directory``): there is
+    /// no marker to write, so nothing can fail and nothing is waited for.
+    public func recordInMemory(_ changes: [Change], for members: [Int]) {
+        _ = note(changes, for: members)
+        if directory == nil { state.withLock { $0.unwritten.removeAll() } }
+    }
+
+    /// Updates the records; returns the markers that must exist before the changes may be applied.
+    private func note(_ changes: [Change], for members: [Int]) -> [String] {
+        state.withLock { state in
+            var touched: [String] = []
+            for member in members {
+                var record = state.members[member] ?? MemberRecord()
+                for change in changes {
+                    state.nextVersion += 1
+                    if let marker = Self.apply(change, to: &record, version: state.nextVersion) {
+                        state.unwritten.insert("\(member)/\(marker)")
+                    }
+                    // A marker another change is still writing (or failed to write) is written here too, so no
+                    // change of the item goes ahead before its marker exists.
+                    for name in Self.markerNames(of: change) where state.unwritten.contains("\(member)/\(name)") {
+                        touched.append("\(member)/\(name)")
+                    }
+                }
+                state.members[member] = record
+            }
+            return touched
         }
     }
 
@@ -204,6 +216,13 @@ public final class HealJournal: Sendable {
         state.withLock { state in (state.members[member]?.files ?? [:]).map { ($0.key, $0.value) } }
     }
 
+    /// Whether any member's record names `id`, as a file or a directory.
+    public func mentions(_ id: FileID) -> Bool {
+        state.withLock { state in
+            state.members.values.contains { $0.files[id] != nil || $0.directories[id] != nil }
+        }
+    }
+
     public func isEmpty(for member: Int) -> Bool {
         state.withLock { state in
             guard let record = state.members[member] else { return true }
@@ -222,24 +241,44 @@ public final class HealJournal: Sendable {
 
     /// Removes a healed directory's record if no change was recorded since `version`.
     public func completeDirectory(_ id: FileID, of member: Int, version: UInt64) async {
-        let removed = state.withLock { state -> Bool in
+        await complete("\(member)/d-\(id)") { state in
             guard state.members[member]?.directories[id] == version else { return false }
             state.members[member]?.directories[id] = nil
-            state.unwritten.remove("\(member)/d-\(id)")
             return true
         }
-        if removed { await removeMarker("\(member)/d-\(id)") }
     }
 
     /// Removes a healed file's record if no change was recorded since `version`.
     public func completeFile(_ id: FileID, of member: Int, version: UInt64) async {
-        let removed = state.withLock { state -> Bool in
+        await complete("\(member)/f-\(id)") { state in
             guard state.members[member]?.files[id]?.version == version else { return false }
             state.members[member]?.files[id] = nil
-            state.unwritten.remove("\(member)/f-\(id)")
             return true
         }
-        if removed { await removeMarker("\(member)/f-\(id)") }
+    }
+
+    /// Removes a record (when `remove` says so) and its marker together, under the lock: a change recorded right
+    /// after finds the item new and creates its marker again *after* this unlink, never before it (unlinking
+    /// outside the lock could remove the marker of a change already applied). The unlink runs on the thread pool
+    /// while the lock is held, which holds up other records only for that one system call.
+    private func complete(_ marker: String, _ remove: @escaping @Sendable (inout State) -> Bool) async {
+        let directory = directory
+        let removeUnderLock: @Sendable () -> Void = {
+            self.state.withLock { state in
+                guard remove(&state) else { return }
+                state.unwritten.remove(marker)
+                // Best effort, as in forget(member:): a stale marker costs an extra copy after a restart.
+                if let directory { _ = unlink(directory + "/" + marker) }
+            }
+        }
+        guard directory != nil else { return removeUnderLock() }
+        do {
+            try await NIOThreadPool.singleton.runIfActive(removeUnderLock)
+        } catch {
+            // The pool is inactive only while the process shuts down: the record stays, which costs an extra
+            // copy after the restart, never a missed change.
+            logger.debug("record \(marker) kept: \(error)")
+        }
     }
 
     /// Drops everything recorded for `member` (it rejoined: whatever it missed has been healed).
@@ -255,12 +294,6 @@ public final class HealJournal: Sendable {
             let path = directory + "/\(member)"
             for name in (try? Self.names(in: path)) ?? [] { unlink(path + "/" + name) }
         }
-    }
-
-    private func removeMarker(_ marker: String) async {
-        guard let directory else { return }
-        // Best effort, as in forget(member:): a stale marker costs an extra copy after a restart, never a change.
-        try? await NIOThreadPool.singleton.runIfActive { _ = unlink(directory + "/" + marker) }
     }
 
     /// Creates one marker; nil when it exists, else `PATH: reason`.

@@ -63,8 +63,15 @@ public struct HealRequest: Sendable, Hashable {
 
 /// A primary's message to the other in-sync members after a member failed a change: record the change as missed
 /// by that member. Travels like ``HealRequest``.
+///
+/// The same encoding carries a member's request to the member that orders some changes it holds unsettled
+/// (``reconcileAttributeName``: copy your version of them to every member; `members` names the sender), and the
+/// barrier a backup sends a primary before it forgets the changes that primary forwarded
+/// (``barrierAttributeName``, on the root: answer once every change you began before this one is settled).
 public struct HealNote: Sendable, Hashable {
     public static let attributeName = "trusted.mortar.heal-note"
+    public static let reconcileAttributeName = "trusted.mortar.reconcile"
+    public static let barrierAttributeName = "trusted.mortar.settle-barrier"
 
     public var members: [Int]
     public var changes: [HealJournal.Change]

@@ -25,7 +25,7 @@ public final class HealWorker: Sendable {
         while !Task.isCancelled {
             let view = agent.view
             await dropRecordsOfRejoinedMembers(view)
-            await handOverUnsettledChanges(view)
+            await settleIntents(view)
             for member in view.members.indices where view.members[member] == .healing {
                 guard view.healSources[member] == agent.member else { continue }
                 let scanKey = "\(member)@\(view.epoch)"
@@ -48,32 +48,164 @@ public final class HealWorker: Sendable {
         }
     }
 
-    /// Changes this member applied without an acknowledgement (see ``ReplicaMemberLayer/recordUnsettled``): while
-    /// it is out of sync, every in-sync member records them as missed by it, so its heal overwrites them. While it
-    /// is in sync nobody heals it, and the writer that got the error sends the change again, so they are dropped.
-    private func handOverUnsettledChanges(_ view: ReplicaSetView) async {
+    var intents: HealJournal { layer.intents }
+
+    /// Settles the changes this member applied without knowing their outcome elsewhere (see
+    /// ``ReplicaMemberLayer/recordIntent(_:origin:view:)``), then drops its own markers that no change needs.
+    ///
+    /// - Changes ordered by a member that is still in sync are forgotten once it answers a barrier (every change
+    ///   it began before is settled: acknowledged, recorded for the members that lack it, or held by it as
+    ///   unsettled). Ordered here, the barrier is this member's own sequencer.
+    /// - Changes ordered by a member that left the in-sync set since (it may have died between forwards), or
+    ///   that failed here, are unsettled. While this member is in sync it asks each item's orderer to copy its
+    ///   version to every member; while it is not, it hands them to the in-sync members as missed here, so its
+    ///   heal overwrites them. Either way every copy ends up as one version.
+    /// - A member out of sync hands over everything at once: it will be healed anyway, and the manager lets it
+    ///   heal only when nothing of its own is left.
+    func settleIntents(_ view: ReplicaSetView) async {
         let own = agent.member
-        guard !journal.isEmpty(for: own) else { return }
-        guard view.members[own] != .inSync else { return await journal.forget(member: own) }
-        var changes: [HealJournal.Change] = journal.pendingDirectories(of: own).map { .directory($0.id) }
-        changes += journal.pendingFiles(of: own).flatMap { file -> [HealJournal.Change] in
-            file.record.wholeFile || file.record.ranges.isEmpty
-                ? [.wholeFile(file.id)] : file.record.ranges.map { .bytes(file.id, $0) }
+        for origin in view.members.indices where !intents.isEmpty(for: origin) {
+            let files = intents.pendingFiles(of: origin)
+            let directories = intents.pendingDirectories(of: origin)
+            if view.members[own] != .outOfSync && view.members[origin] == .inSync {
+                do {
+                    try await barrier(origin, view: view)
+                } catch {
+                    logger.debug("member \(origin) did not answer a barrier yet: \(error)")
+                    continue
+                }
+            } else {
+                keepUnsettled(files: files, directories: directories)
+            }
+            for (id, record) in files { await intents.completeFile(id, of: origin, version: record.version) }
+            for (id, version) in directories { await intents.completeDirectory(id, of: origin, version: version) }
         }
-        var context = OperationContext(logger: logger)
-        context.replication = ReplicationStamp(epoch: view.epoch, role: .heal)
-        let note = HealNote(members: [own], changes: changes)
-        for member in view.inSyncMembers {
-            do {
-                try await agent.peer(member).setExtendedAttribute(
-                    HealNote.attributeName, to: note.encoded, mode: .createOrReplace, of: .root, context: context)
-            } catch {
-                logger.info("could not hand unacknowledged changes to member \(member) yet: \(error)")
-                return
+        let unsettled = ReplicaMemberLayer.unsettled
+        if !intents.isEmpty(for: unsettled) {
+            let files = intents.pendingFiles(of: unsettled)
+            let directories = intents.pendingDirectories(of: unsettled)
+            let settled =
+                view.members[own] == .inSync
+                ? await reconcile(files: files, directories: directories, view: view)
+                : await handOver(files: files, directories: directories, view: view)
+            if settled {
+                for (id, record) in files { await intents.completeFile(id, of: unsettled, version: record.version) }
+                for (id, version) in directories {
+                    await intents.completeDirectory(id, of: unsettled, version: version)
+                }
             }
         }
-        await journal.forget(member: own)
+        await dropSettledMarkers()
+    }
+
+    private func barrier(_ origin: Int, view: ReplicaSetView) async throws {
+        if origin == agent.member { return await layer.sequencer.drain() }
+        try await agent.peer(origin).setExtendedAttribute(
+            HealNote.barrierAttributeName, to: [], mode: .createOrReplace, of: .root, context: memberContext(view))
+    }
+
+    private func keepUnsettled(
+        files: [(id: FileID, record: HealJournal.FileRecord)], directories: [(id: FileID, version: UInt64)]
+    ) {
+        intents.recordInMemory(Self.changes(files: files, directories: directories), for: [ReplicaMemberLayer.unsettled])
+    }
+
+    /// Asks the orderer of each item to copy its version everywhere; true when every orderer did.
+    private func reconcile(
+        files: [(id: FileID, record: HealJournal.FileRecord)], directories: [(id: FileID, version: UInt64)],
+        view: ReplicaSetView
+    ) async -> Bool {
+        var byOrderer: [Int: [HealJournal.Change]] = [:]
+        if let orderer = view.namespacePrimary, !directories.isEmpty {
+            byOrderer[orderer, default: []] += directories.map { .directory($0.id) }
+        }
+        for file in files {
+            guard let orderer = view.primary(for: file.id) else { return false }
+            byOrderer[orderer, default: []] += Self.changes(files: [file], directories: [])
+        }
+        guard directories.isEmpty || view.namespacePrimary != nil else { return false }
+        for (orderer, changes) in byOrderer.sorted(by: { $0.key < $1.key }) {
+            // Directories before files, so a file's name is made before its data is copied.
+            let ordered = changes.filter { if case .directory = $0 { true } else { false } }
+                + changes.filter { if case .directory = $0 { false } else { true } }
+            for batch in stride(from: 0, to: ordered.count, by: Limits.healNoteChangesMax).map({
+                Array(ordered[$0..<min($0 + Limits.healNoteChangesMax, ordered.count)])
+            }) {
+                do {
+                    if orderer == agent.member {
+                        try await layer.reconcile(batch, context: memberContext(view))
+                    } else {
+                        let note = HealNote(members: [agent.member], changes: batch)
+                        try await agent.peer(orderer).setExtendedAttribute(
+                            HealNote.reconcileAttributeName, to: note.encoded, mode: .createOrReplace, of: .root,
+                            context: memberContext(view))
+                    }
+                } catch {
+                    logger.info("member \(orderer) could not settle \(batch.count) unacknowledged changes yet: \(error)")
+                    return false
+                }
+            }
+        }
+        logger.info("settled \(files.count) files and \(directories.count) directories changed without an acknowledgement")
+        return true
+    }
+
+    /// Has every in-sync member record the items as missed by this member; true when all did.
+    private func handOver(
+        files: [(id: FileID, record: HealJournal.FileRecord)], directories: [(id: FileID, version: UInt64)],
+        view: ReplicaSetView
+    ) async -> Bool {
+        let own = agent.member
+        let changes = Self.changes(files: files, directories: directories)
+        for member in view.inSyncMembers where member != own {
+            for batch in stride(from: 0, to: changes.count, by: Limits.healNoteChangesMax).map({
+                Array(changes[$0..<min($0 + Limits.healNoteChangesMax, changes.count)])
+            }) {
+                do {
+                    try await agent.peer(member).setExtendedAttribute(
+                        HealNote.attributeName, to: HealNote(members: [own], changes: batch).encoded,
+                        mode: .createOrReplace, of: .root, context: memberContext(view))
+                } catch {
+                    logger.info("could not hand unacknowledged changes to member \(member) yet: \(error)")
+                    return false
+                }
+            }
+        }
         logger.info("handed \(changes.count) unacknowledged changes to the in-sync members for heal")
+        return true
+    }
+
+    /// Drops this member's own markers of items no unsettled change names any more.
+    private func dropSettledMarkers() async {
+        let own = agent.member
+        for (id, record) in journal.pendingFiles(of: own) where !intents.mentions(id) {
+            await journal.completeFile(id, of: own, version: record.version)
+        }
+        for (id, version) in journal.pendingDirectories(of: own) where !intents.mentions(id) {
+            await journal.completeDirectory(id, of: own, version: version)
+        }
+    }
+
+    private func memberContext(_ view: ReplicaSetView) -> OperationContext {
+        var context = OperationContext(logger: logger)
+        context.replication = ReplicationStamp(epoch: view.epoch, role: .heal)
+        return context
+    }
+
+    static func changes(
+        files: [(id: FileID, record: HealJournal.FileRecord)], directories: [(id: FileID, version: UInt64)]
+    ) -> [HealJournal.Change] {
+        var changes: [HealJournal.Change] = directories.map { .directory($0.id) }
+        for file in files {
+            if file.record.wholeFile {
+                changes.append(.wholeFile(file.id))
+            } else if file.record.ranges.isEmpty {
+                changes.append(.metadata(file.id))
+            } else {
+                changes += file.record.ranges.map { .bytes(file.id, $0) }
+            }
+        }
+        return changes
     }
 
     /// One pass over the member's record: directories first (a file's heal needs its name made), then files.

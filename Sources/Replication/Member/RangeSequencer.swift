@@ -40,7 +40,14 @@ final class RangeSequencer: Sendable {
         var running: Bool
     }
 
-    private let state = Mutex<(next: UInt64, entries: [Entry])>((0, []))
+    private struct State {
+        var next: UInt64 = 0
+        var entries: [Entry] = []
+        /// ``drain()`` callers: each waits until no change with a ticket up to its own is left.
+        var drains: [(upTo: UInt64, waiter: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Mutex(State())
 
     /// Waits until no earlier, unfinished change conflicts with `keys`; returns the ticket to ``finish(_:)``.
     func begin(_ keys: [SequenceKey]) async -> UInt64 {
@@ -64,11 +71,32 @@ final class RangeSequencer: Sendable {
         return ticket
     }
 
-    /// Ends a change; starts every waiting change that no longer conflicts with an earlier one.
+    /// Waits until every change begun before the call has finished (changes begun after it are not waited for),
+    /// so whatever those changes did — acknowledged, or recorded as unsettled — is decided when it returns.
+    func drain() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                let upTo = state.next
+                guard state.entries.contains(where: { $0.ticket <= upTo }) else { return true }
+                state.drains.append((upTo, continuation))
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// Ends a change; starts every waiting change that no longer conflicts with an earlier one, and ends every
+    /// drain whose changes are all finished.
     func finish(_ ticket: UInt64) {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.entries.removeAll { $0.ticket == ticket }
+            let oldest = state.entries.map(\.ticket).min() ?? .max
             var started: [CheckedContinuation<Void, Never>] = []
+            state.drains.removeAll { drain in
+                guard drain.upTo < oldest else { return false }
+                started.append(drain.waiter)
+                return true
+            }
             for index in state.entries.indices where !state.entries[index].running {
                 let earlier = state.entries[..<index]
                 guard !earlier.contains(where: { Self.conflict($0.keys, state.entries[index].keys) }) else { continue }

@@ -74,9 +74,15 @@ extension ReplicaMemberLayer {
         defer { sequencer.finish(ticket) }
         let offset = try await next.attributes(ofOpen: file, context: context).size
         let records: [HealJournal.Change] = [.bytes(file.id, offset..<offset + UInt64(max(data.readableBytes, 1)))]
-        // Not applied unless its heal markers are written (see change(_:orderedBy:keys:records:local:forward:)).
-        try await record(records, view: view)
-        let written = try await next.write(data, to: file, at: offset, context: context)
+        // Not applied unless its markers are written (see change(_:orderedBy:keys:records:local:forward:)).
+        try await recordIntent(records, origin: member, view: view)
+        let written: Int
+        do {
+            written = try await next.write(data, to: file, at: offset, context: context)
+        } catch {
+            await recordUnsettled(records, because: error)
+            throw error
+        }
         let sent = data.getSlice(at: data.readerIndex, length: written) ?? data
         do {
             try await forwardAndSettle(view, context: context, records: records) { target, forwarded in
@@ -177,6 +183,12 @@ extension ReplicaMemberLayer {
         }
         if name == HealNote.attributeName {
             return try await recordNote(HealNote(decoding: value), context: context)
+        }
+        if name == HealNote.reconcileAttributeName {
+            return try await reconcile(HealNote(decoding: value).changes, context: context)
+        }
+        if name == HealNote.barrierAttributeName && file == .root {
+            return try await answerBarrier(context: context)
         }
         try await change(
             context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)], records: [.metadata(file)],

@@ -41,9 +41,89 @@ extension ReplicaMemberLayer {
         try await journal.record(note.changes, for: note.members)
     }
 
+    // MARK: Settling unacknowledged changes
+
+    /// A member that holds `changes` unsettled asks the member that orders them (this one) to make every copy this
+    /// one's: each directory's entries, then each file's recorded ranges (or whole, or metadata only), copied
+    /// from here to every other member in sync or healing, under the sequencer like a heal. A healing member that
+    /// has not got the item yet is left to its heal, which copies this member's version anyway.
+    func reconcile(_ changes: [HealJournal.Change], context: OperationContext) async throws {
+        guard context.replication.role == .heal, context.userID == 0 else {
+            throw FileSystemError(.operationNotPermitted, "\(HealNote.reconcileAttributeName) is set by members only")
+        }
+        var asClient = context
+        asClient.replication.role = .client
+        let view = try await admit(asClient)
+        var toTarget = context
+        toTarget.replication = ReplicationStamp(epoch: view.epoch, role: .heal)
+        let targets = view.members.indices.filter { $0 != member && view.members[$0] != .outOfSync }
+        var files: [FileID: [Range<UInt64>]?] = [:]
+        for change in changes {
+            switch change {
+            case .directory(let id):
+                try checkOrderer(view, .namespace)
+                for target in targets {
+                    try await reconciling(id, on: target, view) {
+                        try await healDirectory(id, on: target, local: asClient, target: toTarget)
+                    }
+                }
+            case .wholeFile(let id):
+                files[id] = .some(nil)
+            case .metadata(let id):
+                if files[id] == nil { files[id] = .some([]) }
+            case .bytes(let id, let range):
+                if case .some(.some(let ranges)) = files[id] {
+                    files[id] = .some(HealJournal.merge(ranges, range))
+                } else if files[id] == nil {
+                    files[id] = .some([range])
+                }
+            }
+        }
+        for (id, ranges) in files {
+            try checkOrderer(view, .file(id))
+            for target in targets {
+                try await reconciling(id, on: target, view) {
+                    try await healFile(id, ranges: ranges, on: target, local: asClient, target: toTarget)
+                }
+            }
+        }
+    }
+
+    /// Runs one item's copy to `target`; an item gone here is settled by its directory's copy (which removes it
+    /// everywhere), and one a healing member lacks is left to that member's heal.
+    private func reconciling(_ id: FileID, on target: Int, _ view: ReplicaSetView, _ copy: () async throws -> Void)
+        async throws
+    {
+        do {
+            try await copy()
+        } catch let error as FileSystemError where error.code == .notFound || error.code == .staleHandle {
+            var local = OperationContext(logger: logger)
+            local.replication = ReplicationStamp(epoch: view.epoch, role: .forwarded)
+            if try await FileSystemError.nilIfNotFound({ try await next.attributes(of: id, context: local) }) == nil {
+                return
+            }
+            guard view.members[target] == .healing else { throw error }
+        }
+    }
+
+    /// A backup's barrier: answers once every change this member began before it has finished, and only if none
+    /// of them (nor any earlier one) is left unsettled here. The backup may then forget the changes this member
+    /// forwarded to it before it sent the barrier: each was acknowledged, or recorded for the members that lack it,
+    /// or is still held here, where it will be settled.
+    func answerBarrier(context: OperationContext) async throws {
+        guard context.replication.role == .heal, context.userID == 0 else {
+            throw FileSystemError(.operationNotPermitted, "\(HealNote.barrierAttributeName) is set by members only")
+        }
+        _ = try await admit(context)
+        await sequencer.drain()
+        guard intents.isEmpty(for: Self.unsettled) else {
+            throw FileSystemError(.busy, "member \(member) holds changes it has not settled yet")
+        }
+    }
+
     // MARK: Files
 
-    private func healFile(
+    func healFile(
         _ id: FileID, ranges: [Range<UInt64>]?, on target: Int, local: OperationContext, target remote: OperationContext
     ) async throws {
         let peer = try agent.peer(target)
@@ -173,7 +253,7 @@ extension ReplicaMemberLayer {
 
     // MARK: Directories
 
-    private func healDirectory(
+    func healDirectory(
         _ directory: FileID, on target: Int, local: OperationContext, target remote: OperationContext
     ) async throws {
         let peer = try agent.peer(target)

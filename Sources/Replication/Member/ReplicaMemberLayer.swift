@@ -15,6 +15,10 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     let sequencer = RangeSequencer()
     let backups = BackupHandles()
     public let journal: HealJournal
+    /// Changes applied here whose outcome on the other members is not known here yet, in memory, recorded under
+    /// the member that ordered them (or ``unsettled``). See ``recordIntent(_:origin:view:)`` and
+    /// ``HealWorker`` for how each is settled.
+    public let intents: HealJournal
     /// Bytes this member has copied to healing members, for `heal info` and the incremental-heal test.
     let healedBytes = Atomic<UInt64>(0)
     /// Client opens with O_APPEND: the primary writes them at the end itself, so every member writes the same
@@ -26,8 +30,26 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         self.next = next
         self.agent = agent
         self.journal = journal
+        self.intents = HealJournal(directory: nil, logger: logger)
         self.logger = logger
+        adoptRecordsOfEarlierRun()
     }
+
+    /// This member's own records loaded from its markers stand for changes whose outcome its previous run never
+    /// learned (the process died with them applied): each is settled as unacknowledged, the whole item, since a
+    /// marker keeps no ranges. Done before the layer serves anything, so only those are adopted.
+    private func adoptRecordsOfEarlierRun() {
+        var changes: [HealJournal.Change] = journal.pendingDirectories(of: member).map { .directory($0.id) }
+        changes += journal.pendingFiles(of: member).map { .wholeFile($0.id) }
+        guard !changes.isEmpty else { return }
+        logger.info("settling \(changes.count) items this member changed before it restarted")
+        intents.recordInMemory(changes, for: [Self.unsettled])
+    }
+
+    /// The key in ``intents`` of changes that may be on some members and not others, and that this member must
+    /// see settled: by the file's primary copying its version to every member while this one is in sync, or by
+    /// being healed to the in-sync members' version while it is not.
+    public static let unsettled = -1
 
     public var bytesHealed: UInt64 { healedBytes.load(ordering: .relaxed) }
 
@@ -75,9 +97,11 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     ) async throws -> Result {
         let view = try await admit(context)
         guard context.replication.role == .client else {
-            // A backup that cannot record what out-of-sync members miss refuses the change: the primary then
-            // reports it, and it stops being a witness whose record someone would trust.
-            if context.replication.role == .forwarded { try await record(records, view: view) }
+            // A backup that cannot record the change (what out-of-sync members miss, its own intent) refuses it:
+            // the primary then reports it, and it stops being a witness whose record someone would trust.
+            if context.replication.role == .forwarded {
+                try await recordIntent(records, origin: orderingMember(view, orderer) ?? Self.unsettled, view: view)
+            }
             return try await local()
         }
         try checkPrimary(view, orderer)
@@ -85,11 +109,15 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         defer { sequencer.finish(ticket) }
         let result: Result
         do {
-            // The heal markers first: a change whose marker cannot be written is not applied (a restart would
-            // forget that the absent members missed it). That is this member's disk failing, so it steps down.
-            try await record(records, view: view)
+            // The intent and heal markers first: a change whose marker cannot be written is not applied (a
+            // restart would forget that it may differ here, or that the absent members missed it). That is this
+            // member's disk failing, so it steps down.
+            try await recordIntent(records, origin: member, view: view)
             result = try await local()
-        } catch let error as FileSystemError where Self.isStorageFailure(error) && view.inSyncMembers.count > 1 {
+        } catch let error as FileSystemError where Self.isStorageFailure(error) {
+            // A storage failure may have applied part of the change: settled like an unacknowledged one.
+            await recordUnsettled(records, because: error)
+            guard view.inSyncMembers.count > 1 else { throw error }
             try await stepDown(view, because: error)
         }
         do {
@@ -101,18 +129,38 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         return result
     }
 
-    /// A change applied here that could not be acknowledged (the set moved on, a member failed and the manager
-    /// could not be told) may be on this member only. It is recorded as something this member must have healed:
-    /// while it is out of sync it hands the record to the in-sync members (``HealWorker``), and the manager waits
-    /// for that before letting it heal, so its copy ends up as theirs.
-    func recordUnsettled(_ records: [HealJournal.Change], because error: any Error) async {
-        logger.warning("a change applied here was not acknowledged (\(error)); recorded for heal")
-        do {
-            try await journal.record(records, for: [member])
-        } catch {
-            // The caller already gets `error`; the record is still in memory, only a restart would lose it.
-            logger.error("could not write the heal marker of an unacknowledged change: \(error)")
+    /// The member that orders changes of `orderer` in `view`.
+    func orderingMember(_ view: ReplicaSetView, _ orderer: Orderer) -> Int? {
+        switch orderer {
+        case .file(let file): view.primary(for: file)
+        case .namespace: view.namespacePrimary
         }
+    }
+
+    /// Before a change is applied here, as primary or backup: noted in memory as awaiting the outcome its orderer
+    /// (`origin`) decides, and on disk as this member's own record (one marker per item, written once), together
+    /// with what each out-of-sync member misses when this member is in sync (their witness). Throws when a
+    /// marker cannot be written; the change is then not applied.
+    ///
+    /// Why every member notes its own changes: a primary that dies between forwards leaves the change on some
+    /// members and not others, with nobody to record it for anyone. The members that hold it know it only from
+    /// this note, and a member that dies with it applied knows it only from its marker after the restart.
+    func recordIntent(_ records: [HealJournal.Change], origin: Int, view: ReplicaSetView) async throws {
+        guard !records.isEmpty else { return }
+        intents.recordInMemory(records, for: [origin])
+        let missing =
+            view.members[member] == .inSync ? view.members.indices.filter { view.members[$0] == .outOfSync } : []
+        try await journal.record(records, for: missing + [member])
+    }
+
+    /// A change applied here that could not be acknowledged (the set moved on, a member failed and the manager
+    /// could not be told) may be on some members only. It is kept as unsettled until ``HealWorker`` settles it:
+    /// while this member is in sync the file's primary copies its version to every member, while it is not the
+    /// in-sync members record it as missed here, so every copy ends up as one version. Its marker on disk was
+    /// written before the change was applied (``recordIntent(_:origin:view:)``), so a restart keeps it too.
+    func recordUnsettled(_ records: [HealJournal.Change], because error: any Error) async {
+        logger.warning("a change applied here was not acknowledged (\(error)); kept until the set agrees on it")
+        intents.recordInMemory(records, for: [Self.unsettled])
     }
 
     /// A primary whose own disk fails a change (full, I/O error) leaves the in-sync set instead of failing the
@@ -133,15 +181,6 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         }
     }
 
-    /// An in-sync member records, before applying it, what every out-of-sync member misses. A healing member
-    /// is sent every change; only what it fails to apply is recorded for it (see ``settle``), so a heal under
-    /// constant writes converges instead of chasing changes the member already has.
-    func record(_ records: [HealJournal.Change], view: ReplicaSetView) async throws {
-        guard view.members[member] == .inSync else { return }
-        let missing = view.members.indices.filter { view.members[$0] == .outOfSync }
-        try await journal.record(records, for: missing)
-    }
-
     /// Whether this member may order a client's change: the set accepts changes, and this member is the change's
     /// primary.
     func checkPrimary(_ view: ReplicaSetView, _ orderer: Orderer) throws {
@@ -159,11 +198,7 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     /// that fell below min-in-sync gets back above it (requiring a writable set there left such a set read-only
     /// for ever).
     func checkOrderer(_ view: ReplicaSetView, _ orderer: Orderer) throws {
-        let primary: Int?
-        switch orderer {
-        case .file(let file): primary = view.primary(for: file)
-        case .namespace: primary = view.namespacePrimary
-        }
+        let primary = orderingMember(view, orderer)
         guard primary == member else {
             throw FileSystemError(
                 .membershipChanged,
