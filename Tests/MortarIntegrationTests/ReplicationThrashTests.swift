@@ -26,10 +26,7 @@ struct ReplicationThrashTests {
         var count = 0
     }
 
-    @Test(.disabled("""
-        known defect, issue 12 §3b: under load about one run in four ends with one member lacking one block the \
-        others have; remove this trait to run it, and keep it until the rejoin race is fixed
-        """))
+    @Test
     func replicasConvergeAfterWritesFailBelowMinInSync() async throws {
         let set = try await ReplicatedCluster.start(volume: "thrash")
         let volume = try await set.connect()
