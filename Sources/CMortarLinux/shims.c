@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CMortarLinux.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -70,24 +71,50 @@ int cmortar_fsetxattr(int fd, const char *name, const void *value, size_t size, 
     return fsetxattr(fd, name, value, size, flags);
 }
 
-int cmortar_mknod(const char *path, unsigned int mode, uint64_t device) {
-    return mknod(path, (mode_t)mode, (dev_t)device);
-}
-
-/* Sets a path's times without following a final symlink; a nanosecond field may be UTIME_NOW or UTIME_OMIT. */
-int cmortar_utimens_nofollow(const char *path, int64_t access_seconds, long access_nanoseconds,
-                             int64_t modification_seconds, long modification_nanoseconds) {
-    struct timespec times[2];
-    times[0].tv_sec = (time_t)access_seconds;
-    times[0].tv_nsec = access_nanoseconds;
-    times[1].tv_sec = (time_t)modification_seconds;
-    times[1].tv_nsec = modification_nanoseconds;
-    return utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
-}
-
 const int cmortar_xattr_create = XATTR_CREATE;
 const int cmortar_xattr_replace = XATTR_REPLACE;
 const long cmortar_utime_now = UTIME_NOW;
 const long cmortar_utime_omit = UTIME_OMIT;
 const int cmortar_seek_data = SEEK_DATA;
 const int cmortar_seek_hole = SEEK_HOLE;
+
+int cmortar_mknodat(int dirfd, const char *path, unsigned int mode, uint64_t device) {
+    return mknodat(dirfd, path, (mode_t)mode, (dev_t)device);
+}
+
+/* Sets times relative to a directory descriptor without following a final symlink; with a NULL path, on the
+   descriptor itself (futimens). A nanosecond field may be UTIME_NOW or UTIME_OMIT. */
+int cmortar_utimensat(int dirfd, const char *path, int64_t access_seconds, long access_nanoseconds,
+                      int64_t modification_seconds, long modification_nanoseconds) {
+    struct timespec times[2];
+    times[0].tv_sec = (time_t)access_seconds;
+    times[0].tv_nsec = access_nanoseconds;
+    times[1].tv_sec = (time_t)modification_seconds;
+    times[1].tv_nsec = modification_nanoseconds;
+    if (path == NULL) return futimens(dirfd, times);
+    return utimensat(dirfd, path, times, AT_SYMLINK_NOFOLLOW);
+}
+
+ssize_t cmortar_flistxattr(int fd, char *list, size_t size) {
+    return flistxattr(fd, list, size);
+}
+
+int cmortar_fremovexattr(int fd, const char *name) {
+    return fremovexattr(fd, name);
+}
+
+/* openat2(2) confined to `dirfd`: no symbolic link and no ".." may lead out of it (RESOLVE_BENEATH |
+   RESOLVE_NO_SYMLINKS). Declared here rather than from <linux/openat2.h>, which older headers lack. */
+int cmortar_openat2_beneath(int dirfd, const char *path, int flags) {
+#ifdef SYS_openat2
+    struct {
+        uint64_t flags;
+        uint64_t mode;
+        uint64_t resolve;
+    } how = {(uint64_t)flags, 0, 0x08 /* RESOLVE_BENEATH */ | 0x04 /* RESOLVE_NO_SYMLINKS */};
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -12,11 +12,20 @@ struct TestBrick {
     let context = OperationContext()
 
     /// Runs `body` against a brick in a new directory under /tmp, then deletes the directory.
+    ///
+    /// - Parameter nesting: names of directories made under the temporary directory, the last being the brick
+    ///   root, for a brick whose own path is long.
     static func with<Result>(
-        openFilesMax: Int = Limits.openFilesPerBrickMax, _ body: (TestBrick) async throws -> Result
+        openFilesMax: Int = Limits.openFilesPerBrickMax, nesting: [String] = [],
+        _ body: (TestBrick) async throws -> Result
     ) async throws -> Result {
-        let root = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let top = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: top) }
+        var root = top
+        for name in nesting {
+            root += "/" + name
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        }
         let storage = try await PosixStorage.prepare(
             root: root, threadPool: .singleton, logger: OperationContext.silentLogger, openFilesMax: openFilesMax)
         return try await body(TestBrick(root: root, storage: storage))

@@ -10,8 +10,9 @@ Usage: posix_matrix.py MOUNT_DIR LOCAL_DIR
 Types: regular file, directory, FIFO, socket, symbolic link, block device, character device. Operations: make,
 stat (type, mode, owner, links, device number), rename (same directory, across directories, over a target of the
 same type, onto a directory, noreplace), hard link, unlink, rmdir, chmod, chown/lchown, the sticky-bit rule, the
-set-user-ID/set-group-ID rules (write, truncate, O_TRUNC, chown, chmod, creation in a set-group-ID directory)
-and 255/256-byte names. Non-root steps run as uid/gid 65534 in a forked child (posix_semantics.as_nobody).
+set-user-ID/set-group-ID rules (write, truncate, O_TRUNC, chown, chmod, creation in a set-group-ID directory),
+255/256-byte names and a 4065-byte path. Non-root steps run as uid/gid 65534 in a forked child
+(posix_semantics.as_nobody).
 """
 import errno
 import os
@@ -293,7 +294,58 @@ def long_names(d, r):
         lambda: os.getxattr(f"{d}/{'D' * 255}/{'F' * 255}", "user.k")))
 
 
-SCENARIOS = [types_as_root, devices_open, types_as_nobody, sticky, set_id_bits, set_group_id_directory, long_names]
+def long_path(d, r):
+    """A path of 4065 bytes below the mount (15 directories of 255-byte names, then a 225-byte name): every
+    call is made relative to a descriptor of `d`, so the kernel sees only the long relative path. On the bricks
+    it is longer still by their own directories' paths, which must not matter."""
+    top = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        parts = [chr(ord("a") + index) * 255 for index in range(15)]
+        deep = "/".join(parts)
+        name = deep + "/" + "f" * 225
+        r.step("long path: make directories", lambda: [
+            os.mkdir("/".join(parts[:count]), 0o755, dir_fd=top) for count in range(1, 16)] and len(deep))
+
+        def write_read():
+            descriptor = os.open(name, os.O_CREAT | os.O_RDWR, 0o644, dir_fd=top)
+            try:
+                os.write(descriptor, b"deep")
+                return os.pread(descriptor, 16, 0)
+            finally:
+                os.close(descriptor)
+        r.step("long path: create, write, read", write_read)
+        r.step("long path: stat", lambda: (len(name), shape_at(top, name)))
+        renamed = deep + "/" + "g" * 225
+        r.step("long path: rename", lambda: then(
+            lambda: os.rename(name, renamed, src_dir_fd=top, dst_dir_fd=top), lambda: shape_at(top, renamed)))
+        r.step("long path: link", lambda: then(
+            lambda: os.link(renamed, name, src_dir_fd=top, dst_dir_fd=top), lambda: shape_at(top, name)))
+        symbolic = deep + "/" + "s" * 225
+        r.step("long path: symlink", lambda: then(
+            lambda: os.symlink("t" * 255, symbolic, dir_fd=top), lambda: os.readlink(symbolic, dir_fd=top)))
+
+        def listed():
+            descriptor = os.open(deep, os.O_RDONLY | os.O_DIRECTORY, dir_fd=top)
+            try:
+                return sorted(os.listdir(descriptor))
+            finally:
+                os.close(descriptor)
+        r.step("long path: readdir", listed)
+        r.step("long path: unlink", lambda: [os.unlink(path, dir_fd=top) for path in (name, renamed, symbolic)])
+        r.step("long path: rmdir", lambda: [
+            os.rmdir("/".join(parts[:count]), dir_fd=top) for count in range(15, 0, -1)])
+    finally:
+        os.close(top)
+
+
+def shape_at(directory, path):
+    """`shape` of a path relative to an open directory."""
+    status = os.lstat(path, dir_fd=directory)
+    return (stat.S_IFMT(status.st_mode), stat.S_IMODE(status.st_mode), status.st_nlink, status.st_size)
+
+
+SCENARIOS = [types_as_root, devices_open, types_as_nobody, sticky, set_id_bits, set_group_id_directory, long_names,
+             long_path]
 
 
 def run(root, scenario):

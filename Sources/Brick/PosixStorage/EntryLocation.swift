@@ -1,12 +1,12 @@
 import Glibc
 import MortarCore
 
-/// A name in a directory, resolved to a brick path.
+/// A name in a directory, resolved to the directory's open descriptor.
 struct EntryLocation: Sendable {
     let parent: Location
     let name: String
-    /// The absolute brick path of the entry.
-    let path: String
+    /// The entry relative to its parent's descriptor.
+    var object: ObjectPath { ObjectPath(directory: parent.directoryDescriptor, name: name) }
     /// The volume-relative path, for error messages.
     let subject: String
 }
@@ -19,8 +19,11 @@ enum NameUse {
 }
 
 extension PosixStorage {
-    /// Validates `name` and resolves it in directory `parent` (ENOTDIR when `parent` is not a directory).
-    func entry(_ name: String, in parent: FileID, use: NameUse) throws -> EntryLocation {
+    /// Validates `name`, resolves it in directory `parent` (ENOTDIR when `parent` is not a directory) and runs
+    /// `body` with it; the parent's descriptor is closed afterwards.
+    func withEntry<Result>(
+        _ name: String, in parent: FileID, use: NameUse, _ body: (EntryLocation) throws -> Result
+    ) throws -> Result {
         try EntryName.validate(name)
         if parent == .root, name == HandleIndex.hiddenName {
             switch use {
@@ -29,26 +32,32 @@ extension PosixStorage {
                 throw FileSystemError(.operationNotPermitted, "'\(name)' is a reserved name in the volume root")
             }
         }
-        let directory = try index.locate(parent)
-        guard directory.isDirectory else {
-            throw FileSystemError(.notDirectory, "\(directory.subject) is not a directory")
+        return try index.withLocation(parent) { directory in
+            guard directory.isDirectory else {
+                throw FileSystemError(.notDirectory, "\(directory.subject) is not a directory")
+            }
+            return try body(Self.entry(name, in: directory))
         }
+    }
+
+    /// `name` in an already open directory.
+    static func entry(_ name: String, in directory: Location) -> EntryLocation {
         let subject = directory.subject == "/" ? "/" + name : directory.subject + "/" + name
-        return EntryLocation(parent: directory, name: name, path: directory.path + "/" + name, subject: subject)
+        return EntryLocation(parent: directory, name: name, subject: subject)
     }
 
     /// The attributes of an entry, adopting it (FileID and index entry) if an administrator created it.
     func describe(_ entry: EntryLocation) throws -> FileAttributes {
-        var status = try SystemCall.lstat(entry.path, entry.subject)
+        var status = try SystemCall.lstat(entry.object, entry.subject)
         let (id, linked) = try index.identify(
-            entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
-        if linked { status = try SystemCall.lstat(entry.path, entry.subject) }
+            entry.object, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
+        if linked { status = try SystemCall.lstat(entry.object, entry.subject) }
         return try FileAttributes(status: status, id: id)
     }
 
     /// The attributes of an object found by FileID.
     func describe(_ location: Location) throws -> FileAttributes {
-        try FileAttributes(status: SystemCall.lstat(location.path, location.subject), id: location.id)
+        try FileAttributes(status: SystemCall.lstat(location.object, location.subject), id: location.id)
     }
 
     /// Gives a newly made object its FileID, index entry, owner and exact permissions (the brick process's umask
@@ -59,25 +68,26 @@ extension PosixStorage {
         of entry: EntryLocation, id: FileID, type: FileType, permissions: UInt32?, context: OperationContext
     ) throws -> FileAttributes {
         let isDirectory = type == .directory
+        let object = entry.object
         var indexed = false
         do {
             let (groupID, permissions) = try creationOwnership(
                 of: type, in: entry, permissions: permissions ?? 0, context: context)
-            try SystemCall.setFileID(id, at: entry.path, entry.subject)
+            try SystemCall.setFileID(id, at: object, entry.subject)
             if isDirectory {
                 try index.addDirectoryEntry(id: id, parent: entry.parent.id, name: entry.name)
             } else {
-                try index.addEntry(linking: entry.path, id: id, entry.subject)
+                try index.addEntry(linking: object, id: id, entry.subject)
             }
             indexed = true
-            try SystemCall.changeOwner(entry.path, userID: context.userID, groupID: groupID, entry.subject)
-            if type != .symbolicLink { try SystemCall.changePermissions(entry.path, permissions & 0o7777, entry.subject) }
-            return try FileAttributes(status: SystemCall.lstat(entry.path, entry.subject), id: id)
+            try SystemCall.changeOwner(object, userID: context.userID, groupID: groupID, entry.subject)
+            if type != .symbolicLink { try SystemCall.changePermissions(object, permissions & 0o7777, entry.subject) }
+            return try FileAttributes(status: SystemCall.lstat(object, entry.subject), id: id)
         } catch let error as FileSystemError {
             // Cleanup on the way out: the creation's error is the one to report.
             if indexed { try? index.removeEntry(of: id) }
-            if isDirectory { try? SystemCall.removeDirectory(entry.path, entry.subject) }
-            else { try? SystemCall.unlink(entry.path, entry.subject) }
+            if isDirectory { try? SystemCall.removeDirectory(object, entry.subject) }
+            else { try? SystemCall.unlink(object, entry.subject) }
             if error.code == .exists {
                 throw FileSystemError(.exists, "FileID \(id) for \(entry.subject) is already in use on this brick")
             }
@@ -92,7 +102,7 @@ extension PosixStorage {
         of type: FileType, in entry: EntryLocation, permissions: UInt32, context: OperationContext
     ) throws -> (groupID: UInt32, permissions: UInt32) {
         let directory = try FileAttributes(
-            status: SystemCall.lstat(entry.parent.path, entry.parent.subject), id: entry.parent.id)
+            status: SystemCall.lstat(entry.parent.object, entry.parent.subject), id: entry.parent.id)
         return AccessPolicy.ownership(ofNew: type, permissions: permissions & 0o7777, in: directory, context: context)
     }
 }

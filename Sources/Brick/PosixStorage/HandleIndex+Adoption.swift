@@ -17,16 +17,16 @@ extension HandleIndex {
         case duplicate
     }
 
-    /// The FileID of the object at `path`, adopting it, repairing its index entry or re-identifying a copy first
+    /// The FileID of `object`, adopting it, repairing its index entry or re-identifying a copy first
     /// as needed.
     ///
     /// `linked` says a new index hard link was made, so a link count read before the call is now one short.
-    func identify(_ path: String, status: stat, parent: FileID, name: String, _ subject: String) throws
+    func identify(_ object: ObjectPath, status: stat, parent: FileID, name: String, _ subject: String) throws
         -> (id: FileID, linked: Bool)
     {
         let isDirectory = status.st_mode & S_IFMT == S_IFDIR
-        guard let id = try SystemCall.fileID(at: path, subject) else {
-            return try adopt(path, isDirectory: isDirectory, parent: parent, name: name, subject, replacing: nil)
+        guard let id = try SystemCall.fileID(at: object, subject) else {
+            return try adopt(object, isDirectory: isDirectory, parent: parent, name: name, subject, replacing: nil)
         }
         switch try entryState(of: id, status: status, parent: parent, name: name) {
         case .current:
@@ -36,7 +36,7 @@ extension HandleIndex {
             if isDirectory {
                 try addDirectoryEntry(id: id, parent: parent, name: name)
             } else {
-                try addEntry(linking: path, id: id, subject)
+                try addEntry(linking: object, id: id, subject)
             }
             return (id, !isDirectory)
         case .outdated:
@@ -44,26 +44,26 @@ extension HandleIndex {
             try rewriteDirectoryEntry(id: id, parent: parent, name: name)
             return (id, false)
         case .duplicate:
-            return try adopt(path, isDirectory: isDirectory, parent: parent, name: name, subject, replacing: id)
+            return try adopt(object, isDirectory: isDirectory, parent: parent, name: name, subject, replacing: id)
         }
     }
 
     /// Gives the object a fresh FileID and an index entry.
     private func adopt(
-        _ path: String, isDirectory: Bool, parent: FileID, name: String, _ subject: String, replacing old: FileID?
+        _ object: ObjectPath, isDirectory: Bool, parent: FileID, name: String, _ subject: String, replacing old: FileID?
     ) throws -> (id: FileID, linked: Bool) {
         let id = FileID.random()
         do {
-            try SystemCall.setFileID(id, at: path, replacing: old != nil, subject)
+            try SystemCall.setFileID(id, at: object, replacing: old != nil, subject)
         } catch let error as FileSystemError where error.code == .exists && old == nil {
             // Someone adopted it at the same moment; use theirs.
-            guard let existing = try SystemCall.fileID(at: path, subject) else { throw error }
+            guard let existing = try SystemCall.fileID(at: object, subject) else { throw error }
             return (existing, true)
         }
         if isDirectory {
             try addDirectoryEntry(id: id, parent: parent, name: name)
         } else {
-            try addEntry(linking: path, id: id, subject)
+            try addEntry(linking: object, id: id, subject)
         }
         let reason = old.map { "copy of \($0)" } ?? "made outside Mortar"
         logger.info("adopted an object", metadata: ["path": "\(subject)", "id": "\(id)", "reason": "\(reason)"])
@@ -73,7 +73,7 @@ extension HandleIndex {
     private func entryState(of id: FileID, status: stat, parent: FileID, name: String) throws -> EntryState {
         // The root's FileID on anything but the root (which is never an entry) is a copied brick root.
         guard id != .root else { return .duplicate }
-        let entry = entryPath(of: id)
+        let entry = entry(of: id)
         let subject = "index entry of FileID \(id)"
         guard status.st_mode & S_IFMT == S_IFDIR else {
             let indexed: stat
@@ -97,7 +97,7 @@ extension HandleIndex {
         // Only "not there" (ENOENT) or "leads elsewhere" (ESTALE) makes the entry outdated; any other error is
         // thrown, or the FileID would be taken from an original that could not be checked.
         do {
-            _ = try locate(id)
+            try withLocation(id) { _ in }
             return .duplicate
         } catch let error as FileSystemError where error.code == .notFound || error.code == .staleHandle {
             return .outdated

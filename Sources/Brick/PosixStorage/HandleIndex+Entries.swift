@@ -2,39 +2,42 @@ import Glibc
 import Logging
 import MortarCore
 
-/// Adding, rewriting and removing index entries.
+/// Adding, rewriting and removing index entries, all relative to the index's descriptor.
 extension HandleIndex {
     /// Creates `handles/XX/YY` for a FileID if it is missing.
     func makeBucket(for id: FileID) throws {
         let bucket = Self.bucket(of: id)
-        try SystemCall.makeDirectoryIfMissing(handlesPath + "/" + bucket.prefix(2), "index bucket \(bucket)")
-        try SystemCall.makeDirectoryIfMissing(handlesPath + "/" + bucket, "index bucket \(bucket)")
+        let subject = "index bucket \(bucket)"
+        try SystemCall.makeDirectoryIfMissing(
+            ObjectPath(directory: handlesDescriptor, name: String(bucket.prefix(2))), subject)
+        try SystemCall.makeDirectoryIfMissing(ObjectPath(directory: handlesDescriptor, name: bucket), subject)
     }
 
     /// Hard-links a non-directory into the index. EEXIST means the FileID is already in use.
-    func addEntry(linking path: String, id: FileID, _ subject: String) throws {
+    func addEntry(linking object: ObjectPath, id: FileID, _ subject: String) throws {
         try makeBucket(for: id)
-        try SystemCall.link(path, to: entryPath(of: id), "index entry of \(subject) (FileID \(id))")
+        try SystemCall.link(object, to: entry(of: id), "index entry of \(subject) (FileID \(id))")
     }
 
     /// Hard-links an open file into the index by its descriptor, immune to a concurrent rename of its name.
     func addEntry(descriptor: Int32, id: FileID, _ subject: String) throws {
         try makeBucket(for: id)
-        try SystemCall.link(descriptor: descriptor, to: entryPath(of: id), "index entry of \(subject) (FileID \(id))")
+        try SystemCall.link(descriptor: descriptor, to: entry(of: id), "index entry of \(subject) (FileID \(id))")
     }
 
     /// Adds a directory's entry: a relative symbolic link through its parent's entry.
     func addDirectoryEntry(id: FileID, parent: FileID, name: String) throws {
         try makeBucket(for: id)
         let target = id == .root ? Self.rootEntryTarget : Self.directoryEntryTarget(parent: parent, name: name)
-        try SystemCall.symbolicLink(target: target, at: entryPath(of: id), "index entry of directory \(id)")
+        try SystemCall.symbolicLink(target: target, at: entry(of: id), "index entry of directory \(id)")
     }
 
     /// Points a renamed directory's entry at its new parent and name, atomically (new link, then rename over).
     func rewriteDirectoryEntry(id: FileID, parent: FileID, name: String) throws {
         try makeBucket(for: id)
-        let entry = entryPath(of: id)
-        let temporary = entry + ".new-" + FileID.random().description
+        let entry = entry(of: id)
+        let temporary = ObjectPath(
+            directory: handlesDescriptor, name: entry.relativeName + ".new-" + FileID.random().description)
         let subject = "index entry of directory \(id)"
         try SystemCall.symbolicLink(
             target: Self.directoryEntryTarget(parent: parent, name: name), at: temporary, subject)
@@ -50,7 +53,7 @@ extension HandleIndex {
     /// Removes an entry; a missing one is fine (the object was never indexed or already cleaned up).
     func removeEntry(of id: FileID) throws {
         do {
-            try SystemCall.unlink(entryPath(of: id), "index entry of FileID \(id)")
+            try SystemCall.unlink(entry(of: id), "index entry of FileID \(id)")
         } catch let error as FileSystemError where error.code == .notFound {
             return
         }
@@ -60,7 +63,7 @@ extension HandleIndex {
     func removeEntryIfLastLink(of id: FileID) throws {
         let status: stat
         do {
-            status = try SystemCall.lstat(entryPath(of: id), "index entry of FileID \(id)")
+            status = try SystemCall.lstat(entry(of: id), "index entry of FileID \(id)")
         } catch let error as FileSystemError where error.code == .notFound {
             return
         }

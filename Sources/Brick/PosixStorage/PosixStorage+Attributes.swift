@@ -4,11 +4,11 @@ import MortarCore
 
 extension PosixStorage {
     public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
-        try await run { [self] in try describe(entry(name, in: parent, use: .find)) }
+        try await run { [self] in try withEntry(name, in: parent, use: .find) { try describe($0) } }
     }
 
     public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
-        try await run { [self] in try describe(index.locate(file)) }
+        try await run { [self] in try index.withLocation(file) { try describe($0) } }
     }
 
     /// Works for a file whose last name is gone: the descriptor still reaches it.
@@ -26,9 +26,10 @@ extension PosixStorage {
         -> FileAttributes
     {
         try await run { [self] in
-            let location = try index.locate(file)
-            try apply(changes, to: location, before: describe(location), context: context)
-            return try describe(location)
+            try index.withLocation(file) { location in
+                try apply(changes, to: location, before: describe(location), context: context)
+                return try describe(location)
+            }
         }
     }
 
@@ -48,7 +49,7 @@ extension PosixStorage {
     private func apply(
         _ changes: AttributeChanges, to location: Location, before: FileAttributes, context: OperationContext
     ) throws {
-        let path = location.path
+        let path = location.object
         let subject = location.subject
         let type = before.type
         // What a chown by this caller takes away; a mode sent with it (the FUSE kernel sends its own clearing as
@@ -89,10 +90,7 @@ extension PosixStorage {
         if changes.accessTime != nil || changes.modificationTime != nil {
             let access = Self.timeArgument(changes.accessTime)
             let modification = Self.timeArgument(changes.modificationTime)
-            _ = try SystemCall.retrying("utimensat", subject) {
-                cmortar_utimens_nofollow(path, access.seconds, access.nanoseconds, modification.seconds,
-                                         modification.nanoseconds)
-            }
+            try SystemCall.setTimes(path, access: access, modification: modification, subject)
         }
     }
 

@@ -13,30 +13,31 @@ extension PosixStorage {
     {
         guard countMax > 0 else { throw FileSystemError.invalidArgument("directory page of \(countMax) entries") }
         let count = min(countMax, Limits.directoryPageEntriesMax)
-        return try await run { [self] in
-            let location = try index.locate(directory)
+        return try await run { [self] in try index.withLocation(directory) { location in
             guard location.isDirectory else {
                 throw FileSystemError(.notDirectory, "\(location.subject) is not a directory")
             }
-            guard let stream = opendir(location.path) else {
-                throw FileSystemError.fromErrno("opendir", location.subject)
+            // A descriptor of its own for the stream (closedir closes it): the location's may be the brick root's,
+            // which stays open, and its read position must not be shared.
+            let streamDescriptor = try SystemCall.open(location.object, flags: O_RDONLY | O_DIRECTORY, location.subject)
+            guard let stream = fdopendir(streamDescriptor) else {
+                let error = FileSystemError.fromErrno("fdopendir", location.subject)
+                SystemCall.close(streamDescriptor)
+                throw error
             }
             defer { closedir(stream) }
             let names = try readNames(stream, location: location, skipping: cookie, count: count)
             var entries: [DirectoryEntry] = []
             entries.reserveCapacity(names.names.count)
             for name in names.names {
-                let entry = EntryLocation(
-                    parent: location, name: name, path: location.path + "/" + name,
-                    subject: location.subject == "/" ? "/" + name : location.subject + "/" + name)
                 do {
-                    entries.append(DirectoryEntry(name: name, attributes: try describe(entry)))
+                    entries.append(DirectoryEntry(name: name, attributes: try describe(Self.entry(name, in: location))))
                 } catch let error as FileSystemError where error.code == .notFound {
                     continue  // removed since the directory was read
                 }
             }
             return DirectoryPage(entries: entries, nextCookie: names.nextCookie)
-        }
+        } }
     }
 
     /// Reads up to `count` names, skipping `.`, `..` and the hidden index. Peeks one entry further so that the last

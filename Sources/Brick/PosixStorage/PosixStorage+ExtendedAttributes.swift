@@ -17,8 +17,9 @@ extension PosixStorage {
     {
         try Self.checkAttributeName(name)
         return try await run { [self] in
-            let location = try index.locate(file)
-            return try SystemCall.extendedAttribute(name, at: location.path, location.subject)
+            try index.withLocation(file) { location in
+                try SystemCall.extendedAttribute(name, at: location.object, location.subject)
+            }
         }
     }
 
@@ -38,24 +39,26 @@ extension PosixStorage {
             case .replaceOnly: cmortar_xattr_replace
             }
         try await run { [self] in
-            let location = try index.locate(file)
-            try SystemCall.setExtendedAttribute(name, to: value, flags: flags, at: location.path, location.subject)
+            try index.withLocation(file) { location in
+                try SystemCall.setExtendedAttribute(name, to: value, flags: flags, at: location.object, location.subject)
+            }
         }
     }
 
     public func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String] {
         try await run { [self] in
-            let location = try index.locate(file)
-            return try SystemCall.extendedAttributeNames(at: location.path, location.subject)
-                .filter { !Self.isReserved($0) }
+            try index.withLocation(file) { location in
+                try SystemCall.extendedAttributeNames(at: location.object, location.subject).filter { !Self.isReserved($0) }
+            }
         }
     }
 
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try Self.checkAttributeName(name)
         try await run { [self] in
-            let location = try index.locate(file)
-            try SystemCall.removeExtendedAttribute(name, at: location.path, location.subject)
+            try index.withLocation(file) { location in
+                try SystemCall.removeExtendedAttribute(name, at: location.object, location.subject)
+            }
         }
     }
 

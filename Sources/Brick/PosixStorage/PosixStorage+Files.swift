@@ -13,25 +13,33 @@ extension PosixStorage {
         context: OperationContext
     ) async throws -> CreatedFile {
         let (descriptor, attributes) = try await run { [self] in
-            let entry = try entry(name, in: parent, use: .create)
-            let access = Self.localFlags(flags)
-            do {
-                let descriptor = try SystemCall.open(
-                    entry.path, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
-                let attributes = try finishCreatedFile(
-                    descriptor, entry: entry, id: id, permissions: permissions, context: context)
-                return (descriptor, attributes)
-            } catch let error as FileSystemError where error.code == .exists && !flags.contains(.exclusive) {
-                try Self.requireOpenable(try SystemCall.lstat(entry.path, entry.subject), entry.subject)
-                let descriptor = try SystemCall.open(entry.path, flags: access, entry.subject)
-                let attributes = try describeExisting(descriptor, entry: entry)
-                try dropPrivilegesAfterTruncatingOpen(descriptor, flags: flags, context: context, entry.subject)
-                return (descriptor, attributes)
+            try withEntry(name, in: parent, use: .create) { entry in
+                try createOrOpen(entry, id: id, permissions: permissions, flags: flags, context: context)
             }
         }
         let file = try register(descriptor, id: attributes.id, context: context)
         logger.debug("created", metadata: ["name": "\(name)", "id": "\(attributes.id)", "handle": "\(file.handle)"])
         return CreatedFile(file: file, attributes: attributes)
+    }
+
+    /// The open descriptor and attributes of a new file, or of an existing one without `.exclusive`.
+    private func createOrOpen(
+        _ entry: EntryLocation, id: FileID, permissions: UInt32, flags: OpenFlags, context: OperationContext
+    ) throws -> (Int32, FileAttributes) {
+        let access = Self.localFlags(flags)
+        do {
+            let descriptor = try SystemCall.open(
+                entry.object, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
+            let attributes = try finishCreatedFile(
+                descriptor, entry: entry, id: id, permissions: permissions, context: context)
+            return (descriptor, attributes)
+        } catch let error as FileSystemError where error.code == .exists && !flags.contains(.exclusive) {
+            try Self.requireOpenable(try SystemCall.lstat(entry.object, entry.subject), entry.subject)
+            let descriptor = try SystemCall.open(entry.object, flags: access, entry.subject)
+            let attributes = try describeExisting(descriptor, entry: entry)
+            try dropPrivilegesAfterTruncatingOpen(descriptor, flags: flags, context: context, entry.subject)
+            return (descriptor, attributes)
+        }
     }
 
     /// The `open(2)` flags for a brick file. `.direct` means "no client-side caching", which Mortar's client
@@ -44,23 +52,22 @@ extension PosixStorage {
 
     /// Opens by FileID through the index. Directories open read-only; asking to write one is EISDIR.
     public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
-        let descriptor = try await run { [self] in
-            let location = try index.locate(file)
+        let descriptor = try await run { [self] in try index.withLocation(file) { location in
             if location.isDirectory {
                 guard !flags.contains(.write) else {
                     throw FileSystemError(.isDirectory, "cannot open directory \(location.subject) for writing")
                 }
-                return try SystemCall.open(location.path, flags: O_RDONLY | O_DIRECTORY, location.subject)
+                return try SystemCall.open(location.object, flags: O_RDONLY | O_DIRECTORY, location.subject)
             }
             var access = Self.localFlags(flags)
-            let status = try SystemCall.lstat(location.path, location.subject)
+            let status = try SystemCall.lstat(location.object, location.subject)
             try Self.requireOpenable(status, location.subject)
             // Opening a FIFO blocks until the other end opens; a brick thread must never wait for that.
             if status.st_mode & S_IFMT == S_IFIFO { access |= O_NONBLOCK }
-            let descriptor = try SystemCall.open(location.path, flags: access, location.subject)
+            let descriptor = try SystemCall.open(location.object, flags: access, location.subject)
             try dropPrivilegesAfterTruncatingOpen(descriptor, flags: flags, context: context, location.subject)
             return descriptor
-        }
+        } }
         return try register(descriptor, id: file, context: context)
     }
 
@@ -129,7 +136,7 @@ extension PosixStorage {
             SystemCall.close(descriptor)
             // Cleanup on the way out: the creation's error is the one to report.
             if indexed { try? index.removeEntry(of: id) }
-            try? SystemCall.unlink(entry.path, entry.subject)
+            try? SystemCall.unlink(entry.object, entry.subject)
             if error.code == .exists {
                 throw FileSystemError(.exists, "FileID \(id) for \(entry.subject) is already in use on this brick")
             }
@@ -142,7 +149,7 @@ extension PosixStorage {
         do {
             var status = try SystemCall.fstat(descriptor, entry.subject)
             let (id, linked) = try index.identify(
-                entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
+                entry.object, status: status, parent: entry.parent.id, name: entry.name, entry.subject)
             if linked { status = try SystemCall.fstat(descriptor, entry.subject) }
             return try FileAttributes(status: status, id: id)
         } catch {

@@ -8,15 +8,16 @@ extension PosixStorage {
     /// working through their descriptors.
     public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
         try await run { [self] in
-            let entry = try entry(name, in: parent, use: .find)
-            let status = try SystemCall.lstat(entry.path, entry.subject)
-            guard status.st_mode & S_IFMT != S_IFDIR else {
-                throw FileSystemError(.isDirectory, "cannot unlink \(entry.subject): it is a directory")
+            try withEntry(name, in: parent, use: .find) { entry in
+                let status = try SystemCall.lstat(entry.object, entry.subject)
+                guard status.st_mode & S_IFMT != S_IFDIR else {
+                    throw FileSystemError(.isDirectory, "cannot unlink \(entry.subject): it is a directory")
+                }
+                let id = try SystemCall.fileID(at: entry.object, entry.subject)
+                try SystemCall.unlink(entry.object, entry.subject)
+                if let id { try index.removeEntryIfLastLink(of: id) }
+                logger.debug("unlinked", metadata: ["path": "\(entry.subject)"])
             }
-            let id = try SystemCall.fileID(at: entry.path, entry.subject)
-            try SystemCall.unlink(entry.path, entry.subject)
-            if let id { try index.removeEntryIfLastLink(of: id) }
-            logger.debug("unlinked", metadata: ["path": "\(entry.subject)"])
         }
     }
 
@@ -24,25 +25,28 @@ extension PosixStorage {
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
     ) async throws -> FileAttributes {
         try await run { [self] in
-            let entry = try entry(name, in: parent, use: .create)
-            try SystemCall.makeDirectory(entry.path, permissions: permissions & 0o7777, entry.subject)
-            logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
-            return try finishCreation(
-                of: entry, id: id, type: .directory, permissions: permissions, context: context)
+            try withEntry(name, in: parent, use: .create) { entry in
+                try SystemCall.makeDirectory(entry.object, permissions: permissions & 0o7777, entry.subject)
+                logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
+                return try finishCreation(
+                    of: entry, id: id, type: .directory, permissions: permissions, context: context)
+            }
         }
     }
 
     public func removeDirectory(_ name: String, in parent: FileID, context: OperationContext) async throws {
         try await run { [self] in
-            let entry = try entry(name, in: parent, use: .find)
-            let status = try SystemCall.lstat(entry.path, entry.subject)
-            guard status.st_mode & S_IFMT == S_IFDIR else {
-                throw FileSystemError(.notDirectory, "cannot remove \(entry.subject) as a directory: it is not one")
+            try withEntry(name, in: parent, use: .find) { entry in
+                let status = try SystemCall.lstat(entry.object, entry.subject)
+                guard status.st_mode & S_IFMT == S_IFDIR else {
+                    throw FileSystemError(
+                        .notDirectory, "cannot remove \(entry.subject) as a directory: it is not one")
+                }
+                let id = try SystemCall.fileID(at: entry.object, entry.subject)
+                try SystemCall.removeDirectory(entry.object, entry.subject)
+                if let id { try index.removeEntry(of: id) }
+                logger.debug("removed directory", metadata: ["path": "\(entry.subject)"])
             }
-            let id = try SystemCall.fileID(at: entry.path, entry.subject)
-            try SystemCall.removeDirectory(entry.path, entry.subject)
-            if let id { try index.removeEntry(of: id) }
-            logger.debug("removed directory", metadata: ["path": "\(entry.subject)"])
         }
     }
 
@@ -53,29 +57,37 @@ extension PosixStorage {
         context: OperationContext
     ) async throws {
         try await run { [self] in
-            let source = try entry(name, in: parent, use: .create)
-            let target = try entry(newName, in: newParent, use: .create)
-            let sourceStatus = try SystemCall.lstat(source.path, source.subject)
-            let sourceID = try index.identify(
-                source.path, status: sourceStatus, parent: parent, name: name, source.subject).id
-            let replaced = try existingObject(at: target)
-            var systemFlags: UInt32 = 0
-            if flags.contains(.noReplace) { systemFlags |= UInt32(cmortar_rename_noreplace) }
-            if flags.contains(.exchange) { systemFlags |= UInt32(cmortar_rename_exchange) }
-            let subject = "\(source.subject) to \(target.subject)"
-            try SystemCall.rename(source.path, to: target.path, flags: systemFlags, subject)
-            logger.debug("renamed", metadata: ["from": "\(source.subject)", "to": "\(target.subject)"])
-            if sourceStatus.st_mode & S_IFMT == S_IFDIR {
-                try index.rewriteDirectoryEntry(id: sourceID, parent: newParent, name: newName)
+            try withEntry(name, in: parent, use: .create) { source in
+                try withEntry(newName, in: newParent, use: .create) { target in
+                    try rename(source, to: target, flags: flags)
+                }
             }
-            guard let replaced, replaced.id != sourceID else { return }
-            if flags.contains(.exchange) {
-                if replaced.isDirectory { try index.rewriteDirectoryEntry(id: replaced.id, parent: parent, name: name) }
-            } else if replaced.isDirectory {
-                try index.removeEntry(of: replaced.id)
-            } else {
-                try index.removeEntryIfLastLink(of: replaced.id)
-            }
+        }
+    }
+
+    /// The rename itself, with both parent directories open.
+    private func rename(_ source: EntryLocation, to target: EntryLocation, flags: RenameFlags) throws {
+        let (name, parent, newName, newParent) = (source.name, source.parent.id, target.name, target.parent.id)
+        let sourceStatus = try SystemCall.lstat(source.object, source.subject)
+        let sourceID = try index.identify(
+            source.object, status: sourceStatus, parent: parent, name: name, source.subject).id
+        let replaced = try existingObject(at: target)
+        var systemFlags: UInt32 = 0
+        if flags.contains(.noReplace) { systemFlags |= UInt32(cmortar_rename_noreplace) }
+        if flags.contains(.exchange) { systemFlags |= UInt32(cmortar_rename_exchange) }
+        let subject = "\(source.subject) to \(target.subject)"
+        try SystemCall.rename(source.object, to: target.object, flags: systemFlags, subject)
+        logger.debug("renamed", metadata: ["from": "\(source.subject)", "to": "\(target.subject)"])
+        if sourceStatus.st_mode & S_IFMT == S_IFDIR {
+            try index.rewriteDirectoryEntry(id: sourceID, parent: newParent, name: newName)
+        }
+        guard let replaced, replaced.id != sourceID else { return }
+        if flags.contains(.exchange) {
+            if replaced.isDirectory { try index.rewriteDirectoryEntry(id: replaced.id, parent: parent, name: name) }
+        } else if replaced.isDirectory {
+            try index.removeEntry(of: replaced.id)
+        } else {
+            try index.removeEntryIfLastLink(of: replaced.id)
         }
     }
 
@@ -84,13 +96,15 @@ extension PosixStorage {
         -> FileAttributes
     {
         try await run { [self] in
-            let location = try index.locate(file)
-            guard !location.isDirectory else {
-                throw FileSystemError(.operationNotPermitted, "cannot hard-link directory \(location.subject)")
+            try index.withLocation(file) { location in
+                guard !location.isDirectory else {
+                    throw FileSystemError(.operationNotPermitted, "cannot hard-link directory \(location.subject)")
+                }
+                try withEntry(name, in: parent, use: .create) { entry in
+                    try SystemCall.link(location.object, to: entry.object, entry.subject)
+                }
+                return try describe(location)
             }
-            let entry = try entry(name, in: parent, use: .create)
-            try SystemCall.link(location.path, to: entry.path, entry.subject)
-            return try describe(location)
         }
     }
 
@@ -98,19 +112,21 @@ extension PosixStorage {
         _ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext
     ) async throws -> FileAttributes {
         try await run { [self] in
-            let entry = try entry(name, in: parent, use: .create)
-            try SystemCall.symbolicLink(target: target, at: entry.path, entry.subject)
-            return try finishCreation(of: entry, id: id, type: .symbolicLink, permissions: nil, context: context)
+            try withEntry(name, in: parent, use: .create) { entry in
+                try SystemCall.symbolicLink(target: target, at: entry.object, entry.subject)
+                return try finishCreation(of: entry, id: id, type: .symbolicLink, permissions: nil, context: context)
+            }
         }
     }
 
     public func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String {
         try await run { [self] in
-            let location = try index.locate(file)
-            guard !location.isDirectory else {
-                throw FileSystemError.invalidArgument("\(location.subject) is a directory, not a symbolic link")
+            try index.withLocation(file) { location in
+                guard !location.isDirectory else {
+                    throw FileSystemError.invalidArgument("\(location.subject) is a directory, not a symbolic link")
+                }
+                return try SystemCall.readLink(location.object, location.subject)
             }
-            return try SystemCall.readLink(location.path, location.subject)
         }
     }
 
@@ -130,17 +146,18 @@ extension PosixStorage {
             throw FileSystemError.invalidArgument("makeNode cannot make a \(type) ('\(name)')")
         }
         return try await run { [self] in
-            let entry = try entry(name, in: parent, use: .create)
-            try SystemCall.makeNode(
-                entry.path, mode: type.modeBits | (permissions & 0o7777), device: deviceNumber, entry.subject)
-            return try finishCreation(of: entry, id: id, type: type, permissions: permissions, context: context)
+            try withEntry(name, in: parent, use: .create) { entry in
+                try SystemCall.makeNode(
+                    entry.object, mode: type.modeBits | (permissions & 0o7777), device: deviceNumber, entry.subject)
+                return try finishCreation(of: entry, id: id, type: type, permissions: permissions, context: context)
+            }
         }
     }
 
     public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
-        try await run { [index] in
+        try await run { [self] in
             var statistics = statvfs()
-            _ = try SystemCall.retrying("statvfs", "/") { statvfs(index.root, &statistics) }
+            _ = try SystemCall.retrying("fstatvfs", "/") { fstatvfs(index.rootDescriptor, &statistics) }
             return FileSystemStatistics(
                 blockSize: UInt64(statistics.f_bsize), fragmentSize: UInt64(statistics.f_frsize),
                 blocks: UInt64(statistics.f_blocks), blocksFree: UInt64(statistics.f_bfree),
@@ -155,14 +172,14 @@ extension PosixStorage {
     private func existingObject(at entry: EntryLocation) throws -> (id: FileID, isDirectory: Bool)? {
         let status: stat
         do {
-            status = try SystemCall.lstat(entry.path, entry.subject)
+            status = try SystemCall.lstat(entry.object, entry.subject)
         } catch let error as FileSystemError where error.code == .notFound {
             return nil
         }
         // Identified (adopted, or re-identified if it is a copy) so that cleaning up after it never touches the
         // index entry of another object.
         let id = try index.identify(
-            entry.path, status: status, parent: entry.parent.id, name: entry.name, entry.subject).id
+            entry.object, status: status, parent: entry.parent.id, name: entry.name, entry.subject).id
         return (id, status.st_mode & S_IFMT == S_IFDIR)
     }
 }

@@ -8,6 +8,8 @@ import Synchronization
 /// The brick's storage: the operation table over a local directory.
 ///
 /// Files are stored natively (volume path `a/b/c` is `ROOT/a/b/c`), so an administrator can read a brick directly.
+/// The storage reaches them through descriptors (the brick directory's, held open, and directories opened per
+/// operation), never through `ROOT/a/b/c` itself, so the brick directory's length never limits volume paths.
 /// Every object carries its FileID in the extended attribute `trusted.mortar.id`, and the hidden handle index under
 /// `ROOT/.mortar/handles` reaches it by FileID after renames (see ``HandleIndex``). Every blocking call runs on the
 /// given `NIOThreadPool`, never on the cooperative pool.
@@ -39,37 +41,36 @@ public final class PosixStorage: FileOperations {
         guard !trimmed.isEmpty, trimmed != "/" else {
             throw FileSystemError.invalidArgument("brick directory '\(root)' is empty or the file system root")
         }
-        let storage = PosixStorage(
-            index: HandleIndex(root: trimmed, logger: logger), threadPool: threadPool, logger: logger,
-            openFilesMax: openFilesMax)
-        try await storage.run { try storage.prepareDirectory() }
+        let index: HandleIndex
+        let brickDirectory = trimmed
+        do {
+            index = try await threadPool.runIfActive { try HandleIndex.open(root: brickDirectory, logger: logger) }
+        } catch {
+            throw FileSystemError.wrapping(error)
+        }
+        // From here the storage owns the index's descriptors and closes them when it goes.
+        let storage = PosixStorage(index: index, threadPool: threadPool, logger: logger, openFilesMax: openFilesMax)
+        try await storage.run { try storage.prepareRoot() }
         logger.info("brick storage ready", metadata: ["root": "\(trimmed)"])
         return storage
     }
 
+    deinit { index.close() }
+
     /// How many files are open now (for tests and metrics).
     public var openHandleCount: Int { openFiles.withLock { $0.count } }
 
-    private func prepareDirectory() throws {
+    /// Gives the brick directory the root's FileID and index entry, or checks that it has them.
+    private func prepareRoot() throws {
         let root = index.root
-        let status: stat
-        do {
-            status = try SystemCall.lstat(root, "brick directory \(root)")
-        } catch let error as FileSystemError where error.code == .notFound {
-            throw FileSystemError(.notFound, "brick directory \(root) does not exist")
-        }
-        guard status.st_mode & S_IFMT == S_IFDIR else {
-            throw FileSystemError(.notDirectory, "brick directory \(root) is not a directory")
-        }
-        try SystemCall.makeDirectoryIfMissing(index.hiddenPath, "\(root)/\(HandleIndex.hiddenName)")
-        try SystemCall.makeDirectoryIfMissing(index.handlesPath, "\(root)/\(HandleIndex.hiddenName)/handles")
-        if let existing = try SystemCall.fileID(at: root, "brick directory \(root)") {
+        let object = index.rootLocation.object
+        if let existing = try SystemCall.fileID(at: object, "brick directory \(root)") {
             guard existing == .root else {
                 throw FileSystemError(
                     .invalidArgument, "brick directory \(root) is directory \(existing) of another brick, not a root")
             }
         } else {
-            try SystemCall.setFileID(.root, at: root, "brick directory \(root)")
+            try SystemCall.setFileID(.root, at: object, "brick directory \(root)")
         }
         do {
             try index.addDirectoryEntry(id: .root, parent: .root, name: "")

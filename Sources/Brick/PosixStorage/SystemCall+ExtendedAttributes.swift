@@ -2,10 +2,14 @@ import CMortarLinux
 import Glibc
 import MortarCore
 
-/// Extended attribute calls. All of them act on the named object itself, never on a symbolic link's target.
+/// Extended attribute calls. All of them act on the named object itself, never on a symbolic link's target: an
+/// entry by name through `/proc/self/fd/N/name` with the l* calls (there are no *at forms), an open directory
+/// with the f* calls.
 extension SystemCall {
-    /// The FileID stored on the object at `path`, or nil when it has none (not yet adopted).
-    static func fileID(at path: String, _ subject: String) throws -> FileID? {
+    /// The FileID stored on the object, or nil when it has none (not yet adopted).
+    static func fileID(at object: ObjectPath, _ subject: String) throws -> FileID? {
+        guard object.name != nil else { return try fileID(descriptor: object.directory, subject) }
+        let path = object.procPath
         var bytes = [UInt8](repeating: 0, count: 16)
         let count = try idCall("lgetxattr", subject) {
             bytes.withUnsafeMutableBytes { cmortar_lgetxattr(path, idAttributeName, $0.baseAddress, 16) }
@@ -22,49 +26,70 @@ extension SystemCall {
         return try count.map { try decodeID($0, bytes, subject) }
     }
 
-    /// Stores a FileID on the object at `path`. Fails with EEXIST when it already has one, unless `replacing`.
-    static func setFileID(_ id: FileID, at path: String, replacing: Bool = false, _ subject: String) throws {
-        let bytes = id.bytes
+    /// Stores a FileID on the object. Fails with EEXIST when it already has one, unless `replacing`.
+    static func setFileID(_ id: FileID, at object: ObjectPath, replacing: Bool = false, _ subject: String) throws {
         let flags = replacing ? cmortar_xattr_replace : cmortar_xattr_create
-        _ = try retrying("lsetxattr", subject) {
-            bytes.withUnsafeBytes { cmortar_lsetxattr(path, idAttributeName, $0.baseAddress, 16, flags) }
-        }
+        try setExtendedAttribute(idAttributeName, to: id.bytes, flags: flags, at: object, subject)
     }
 
     static func setFileID(_ id: FileID, descriptor: Int32, _ subject: String) throws {
-        let bytes = id.bytes
-        _ = try retrying("fsetxattr", subject) {
-            bytes.withUnsafeBytes {
-                cmortar_fsetxattr(descriptor, idAttributeName, $0.baseAddress, 16, cmortar_xattr_create)
-            }
-        }
+        try setFileID(id, at: ObjectPath(directory: descriptor, name: nil), subject)
     }
 
     /// An attribute's value, sized by a query first. Retries a bounded number of times if it grows meanwhile.
-    static func extendedAttribute(_ name: String, at path: String, _ subject: String) throws -> [UInt8] {
-        try sizedQuery("lgetxattr", subject, limit: Limits.extendedAttributeValueByteCountMax) { buffer, size in
+    static func extendedAttribute(_ name: String, at object: ObjectPath, _ subject: String) throws -> [UInt8] {
+        let limit = Limits.extendedAttributeValueByteCountMax
+        guard object.name != nil else {
+            return try sizedQuery("fgetxattr", subject, limit: limit) { buffer, size in
+                cmortar_fgetxattr(object.directory, name, buffer, size)
+            }
+        }
+        let path = object.procPath
+        return try sizedQuery("lgetxattr", subject, limit: limit) { buffer, size in
             cmortar_lgetxattr(path, name, buffer, size)
         }
     }
 
     /// The names of an object's attributes, NUL-separated as the kernel lists them, split into strings.
-    static func extendedAttributeNames(at path: String, _ subject: String) throws -> [String] {
-        let list = try sizedQuery("llistxattr", subject, limit: Limits.extendedAttributeNamesByteCountMax) {
-            buffer, size in
-            cmortar_llistxattr(path, buffer?.assumingMemoryBound(to: CChar.self), size)
+    static func extendedAttributeNames(at object: ObjectPath, _ subject: String) throws -> [String] {
+        let limit = Limits.extendedAttributeNamesByteCountMax
+        let list: [UInt8]
+        if object.name == nil {
+            list = try sizedQuery("flistxattr", subject, limit: limit) { buffer, size in
+                cmortar_flistxattr(object.directory, buffer?.assumingMemoryBound(to: CChar.self), size)
+            }
+        } else {
+            let path = object.procPath
+            list = try sizedQuery("llistxattr", subject, limit: limit) { buffer, size in
+                cmortar_llistxattr(path, buffer?.assumingMemoryBound(to: CChar.self), size)
+            }
         }
         return list.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
     static func setExtendedAttribute(
-        _ name: String, to value: [UInt8], flags: Int32, at path: String, _ subject: String
+        _ name: String, to value: [UInt8], flags: Int32, at object: ObjectPath, _ subject: String
     ) throws {
+        guard object.name != nil else {
+            _ = try retrying("fsetxattr", subject) {
+                value.withUnsafeBytes {
+                    cmortar_fsetxattr(object.directory, name, $0.baseAddress, value.count, flags)
+                }
+            }
+            return
+        }
+        let path = object.procPath
         _ = try retrying("lsetxattr", subject) {
             value.withUnsafeBytes { cmortar_lsetxattr(path, name, $0.baseAddress, value.count, flags) }
         }
     }
 
-    static func removeExtendedAttribute(_ name: String, at path: String, _ subject: String) throws {
+    static func removeExtendedAttribute(_ name: String, at object: ObjectPath, _ subject: String) throws {
+        guard object.name != nil else {
+            _ = try retrying("fremovexattr", subject) { cmortar_fremovexattr(object.directory, name) }
+            return
+        }
+        let path = object.procPath
         _ = try retrying("lremovexattr", subject) { cmortar_lremovexattr(path, name) }
     }
 

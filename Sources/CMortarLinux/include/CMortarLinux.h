@@ -17,9 +17,13 @@ ssize_t cmortar_llistxattr(const char *path, char *list, size_t size);
 int cmortar_lremovexattr(const char *path, const char *name);
 ssize_t cmortar_fgetxattr(int fd, const char *name, void *value, size_t size);
 int cmortar_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
-int cmortar_mknod(const char *path, unsigned int mode, uint64_t device);
-int cmortar_utimens_nofollow(const char *path, int64_t access_seconds, long access_nanoseconds,
-                             int64_t modification_seconds, long modification_nanoseconds);
+int cmortar_mknodat(int dirfd, const char *path, unsigned int mode, uint64_t device);
+int cmortar_utimensat(int dirfd, const char *path, int64_t access_seconds, long access_nanoseconds,
+                      int64_t modification_seconds, long modification_nanoseconds);
+ssize_t cmortar_flistxattr(int fd, char *list, size_t size);
+int cmortar_fremovexattr(int fd, const char *name);
+/// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: ENOSYS where the kernel lacks it.
+int cmortar_openat2_beneath(int dirfd, const char *path, int flags);
 
 extern const int cmortar_falloc_keep_size;
 extern const int cmortar_falloc_punch_hole;
