@@ -562,7 +562,7 @@ struct ReplicationTests {
         let id = FileID.random()
         try FileManager.default.createDirectory(atPath: directory + "/1", withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: directory + "/1/f-\(id)", contents: nil))
-        let readable = HealJournal(directory: directory, logger: OperationContext.silentLogger)
+        let readable = try HealJournal(directory: directory, logger: OperationContext.silentLogger)
         try readable.load()
         #expect(readable.pendingFiles(of: 1).map(\.id) == [id])
         // A member's directory that is not one (it cannot be listed, whoever we are).
@@ -575,6 +575,26 @@ struct ReplicationTests {
         #expect(throws: FileSystemError.self) {
             try HealJournal(directory: directory, logger: OperationContext.silentLogger).load()
         }
+    }
+
+    /// Markers are reached through the open marker directory, never through a symbolic link planted in place of it
+    /// or of a member's directory: such a link fails the load or the marker, and nothing is written where it points.
+    @Test func healMarkersNeverFollowSymbolicLinks() async throws {
+        let root = try LoopbackBrick.makeTemporaryDirectory("mortar-heal-journal")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let elsewhere = root + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/linked", withDestinationPath: elsewhere)
+        #expect(throws: FileSystemError.self) {
+            _ = try HealJournal(directory: root + "/linked", logger: OperationContext.silentLogger)
+        }
+        let journal = try HealJournal(directory: root + "/heal", logger: OperationContext.silentLogger)
+        try FileManager.default.createSymbolicLink(atPath: root + "/heal/3", withDestinationPath: elsewhere)
+        let id = FileID.random()
+        await #expect(throws: FileSystemError.self) { try await journal.record([.wholeFile(id)], for: [3]) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty)
+        try await journal.record([.wholeFile(id)], for: [4])
+        #expect(FileManager.default.fileExists(atPath: root + "/heal/4/f-\(id)"))
     }
 
     @Test func healMessagesRoundTripAndRejectGarbage() throws {

@@ -137,20 +137,28 @@ struct BrickReplication {
         let client = ManagementClient(host: managerHost, port: managerPort)
         var delay = Duration.milliseconds(100)
         while true {
+            let found: (placement: ReplicaPlacement, agent: ManagerAgent)?
             do {
                 let spec = try await client.volumeSpec(name: volume)
-                guard let placement = ReplicaPlacement.find(brickIndex: brickIndex, in: spec.graph) else { return nil }
-                let membership = try await ManagedMembership.fetch(spec: spec, client: client)
-                let agent = try ManagerAgent(placement: placement, membership: membership, logger: logger)
-                let layer = try memberLayer(agent: agent, export: export, storage: storage, logger: logger)
-                logger.info("member \(placement.member) of replica set \(placement.setIndex): \(agent.view)")
-                return BrickReplication(layer: layer, worker: HealWorker(layer: layer, logger: logger), agent: agent)
+                if let placement = ReplicaPlacement.find(brickIndex: brickIndex, in: spec.graph) {
+                    let membership = try await ManagedMembership.fetch(spec: spec, client: client)
+                    found = (placement, try ManagerAgent(placement: placement, membership: membership, logger: logger))
+                } else {
+                    found = nil
+                }
             } catch {
                 guard !Task.isCancelled else { throw error }
                 logger.info("waiting for the manager at \(managerHost):\(managerPort): \(error)")
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(1))
+                continue
             }
+            guard case let (placement, agent)? = found else { return nil }
+            // Outside the retry: a heal journal that cannot be loaded is this brick's own failure, not the
+            // manager's, and must stop the brick (see HealJournal.load) rather than be retried as a wait.
+            let layer = try memberLayer(agent: agent, export: export, storage: storage, logger: logger)
+            logger.info("member \(placement.member) of replica set \(placement.setIndex): \(agent.view)")
+            return BrickReplication(layer: layer, worker: HealWorker(layer: layer, logger: logger), agent: agent)
         }
     }
 
@@ -159,7 +167,7 @@ struct BrickReplication {
     static func memberLayer(
         agent: any ReplicaSetAgent, export: String, storage: any FileOperations, logger: Logger
     ) throws -> ReplicaMemberLayer {
-        let journal = HealJournal(directory: export + "/.mortar/heal", logger: logger)
+        let journal = try HealJournal(directory: export + "/.mortar/heal", logger: logger)
         try journal.load()
         return ReplicaMemberLayer(next: storage, agent: agent, journal: journal, logger: logger)
     }

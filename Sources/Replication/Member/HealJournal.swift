@@ -16,6 +16,8 @@ import Synchronization
 /// Durability: the first change of a file or directory for a member creates a marker file
 /// `ROOT/.mortar/heal/MEMBER/f-FILEID` (or `d-…`) before the change is applied; markers go when the item is healed.
 /// After a restart every marker stands for the whole file, so a crash costs extra copying, never a missed change.
+/// Markers are reached through the marker directory held open (``HealMarkerDirectory``), never through paths that
+/// grow with the brick's own.
 public final class HealJournal: Sendable {
     public struct FileRecord: Sendable, Hashable {
         /// Bumped by every change recorded; a heal removes the record only if it is unchanged since its snapshot.
@@ -42,14 +44,24 @@ public final class HealJournal: Sendable {
     }
 
     private let state = Mutex(State())
-    /// `ROOT/.mortar/heal`, or nil for a journal kept in memory only (tests).
-    let directory: String?
+    /// `ROOT/.mortar/heal`, or nil for a journal kept in memory only (intents, tests).
+    let directory: HealMarkerDirectory?
     let logger: Logger
 
-    public init(directory: String?, logger: Logger) {
-        self.directory = directory
+    /// A journal whose markers live in `directory` (created if missing; its parent must exist), or in memory only
+    /// when `directory` is nil. Throws when the directory cannot be created or opened, or is not a directory.
+    public init(directory: String?, logger: Logger) throws {
+        self.directory = try directory.map { try HealMarkerDirectory(path: $0) }
         self.logger = logger
     }
+
+    /// A journal kept in memory only: nothing survives the process.
+    public init(logger: Logger) {
+        self.directory = nil
+        self.logger = logger
+    }
+
+    deinit { directory?.close() }
 
     /// Loads the markers left by an earlier run of the brick: each is a whole file or a directory to heal.
     ///
@@ -61,13 +73,10 @@ public final class HealJournal: Sendable {
     /// which members the lost directories were for, which is exactly what could not be read.
     public func load() throws {
         guard let directory else { return }
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw FileSystemError.fromErrno("mkdir", directory)
-        }
-        for memberName in try Self.names(in: directory) {
+        for memberName in try directory.names(in: nil) {
             // Not a member's directory (nothing of ours is named so): it holds no markers.
             guard let member = Int(memberName) else { continue }
-            for name in try Self.names(in: directory + "/" + memberName) {
+            for name in try directory.names(in: memberName) {
                 // Not a marker name (f-/d- and a FileID): nothing this journal wrote.
                 guard name.count > 2, let id = FileID(String(name.dropFirst(2))) else { continue }
                 state.withLock { state in
@@ -107,19 +116,19 @@ public final class HealJournal: Sendable {
         let failures: [String]
         do {
             failures = try await NIOThreadPool.singleton.runIfActive {
-                markers.compactMap { marker in Self.createMarker(directory + "/" + marker) }
+                markers.compactMap { marker in directory.createMarker(marker) }
             }
         } catch {
             throw FileSystemError.inputOutput("could not write heal markers: \(error)")
         }
         state.withLock { state in
-            for marker in markers where !failures.contains(where: { $0.hasPrefix(directory + "/" + marker + ":") }) {
+            for marker in markers where !failures.contains(where: { $0.hasPrefix(marker + ":") }) {
                 state.unwritten.remove(marker)
             }
         }
         guard failures.isEmpty else {
-            logger.error("could not write heal markers: \(failures.joined(separator: "; "))")
-            throw FileSystemError.inputOutput("could not write heal marker \(failures[0])")
+            logger.error("could not write heal markers in \(directory.path): \(failures.joined(separator: "; "))")
+            throw FileSystemError.inputOutput("could not write heal marker \(directory.path)/\(failures[0])")
         }
     }
 
@@ -268,7 +277,7 @@ public final class HealJournal: Sendable {
                 guard remove(&state) else { return }
                 state.unwritten.remove(marker)
                 // Best effort, as in forget(member:): a stale marker costs an extra copy after a restart.
-                if let directory { _ = unlink(directory + "/" + marker) }
+                directory?.removeMarker(marker)
             }
         }
         guard directory != nil else { return removeUnderLock() }
@@ -291,31 +300,8 @@ public final class HealJournal: Sendable {
         // Best effort: a marker left behind only costs an extra copy of its item after a restart. (The pool is
         // inactive only while the process shuts down.)
         try? await NIOThreadPool.singleton.runIfActive {
-            let path = directory + "/\(member)"
-            for name in (try? Self.names(in: path)) ?? [] { unlink(path + "/" + name) }
+            // Unreadable: the markers stay, as above.
+            for name in (try? directory.names(in: "\(member)")) ?? [] { directory.removeMarker("\(member)/\(name)") }
         }
-    }
-
-    /// Creates one marker; nil when it exists, else `PATH: reason`.
-    private static func createMarker(_ path: String) -> String? {
-        let parent = String(path[..<path.lastIndex(of: "/")!])
-        if mkdir(parent, 0o700) != 0 && errno != EEXIST {
-            return "\(path): mkdir \(parent): \(String(cString: strerror(errno)))"
-        }
-        let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return "\(path): \(String(cString: strerror(errno)))" }
-        close(descriptor)
-        return nil
-    }
-
-    static func names(in directory: String) throws -> [String] {
-        guard let stream = opendir(directory) else { throw FileSystemError.fromErrno("opendir", directory) }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 }

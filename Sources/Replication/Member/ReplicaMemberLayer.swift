@@ -30,7 +30,7 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         self.next = next
         self.agent = agent
         self.journal = journal
-        self.intents = HealJournal(directory: nil, logger: logger)
+        self.intents = HealJournal(logger: logger)
         self.logger = logger
         adoptRecordsOfEarlierRun()
     }
