@@ -32,7 +32,8 @@ extension VolumeCommand {
 }
 
 extension VolumeFormatting {
-    /// One block per brick: its state, and per member it records for, the files, directories and bytes pending.
+    /// One block per brick: its state, and per member it records for, the files, directories and bytes pending
+    /// (for the brick itself: the changes it applied that are not settled yet).
     static func healInfo(_ bricks: [BrickHealInfo]) -> String {
         var text = ""
         for brick in bricks {
@@ -44,8 +45,12 @@ extension VolumeFormatting {
                 text += "  nothing pending\n"
             }
             for item in pending {
-                text += "  for member \(item.member): \(item.files) files (\(item.bytes) changed bytes recorded), "
-                    + "\(item.directories) directories\n"
+                // What a brick records for itself are changes it applied whose outcome on the other members it
+                // has not confirmed yet; they settle (or are reconciled) within a heal round.
+                text += item.member == brick.member
+                    ? "  applied here, not yet settled: \(item.files) files, \(item.directories) directories\n"
+                    : "  for member \(item.member): \(item.files) files (\(item.bytes) changed bytes recorded), "
+                        + "\(item.directories) directories\n"
             }
             if brick.bytesHealed > 0 { text += "  healed so far: \(brick.bytesHealed) bytes\n" }
         }

@@ -37,4 +37,20 @@ struct VolumeFormattingTests {
         #expect(VolumeFormatting.healInfo([brick(reachable: true, awaiting: false)])
             .hasPrefix("Brick h:/b (replica set 0, member 0): in-sync\n"))
     }
+
+    /// What a brick records for itself (changes it applied, not yet settled) reads as such, not as "for member N".
+    @Test func healInfoTellsUnsettledChangesFromThoseOfAbsentMembers() {
+        let pending = [
+            MemberStatus.Pending(member: 1, files: 2, directories: 0, bytes: 0),
+            MemberStatus.Pending(member: 2, files: 3, directories: 1, bytes: 4096),
+        ]
+        let brick = BrickHealInfo(brick: "h:/b", setIndex: 0, member: 1, reachable: true, awaitingFirstReport: false,
+                                  state: .inSync, pending: pending, bytesHealed: 0)
+        #expect(VolumeFormatting.healInfo([brick]) == """
+            Brick h:/b (replica set 0, member 1): in-sync
+              applied here, not yet settled: 2 files, 0 directories
+              for member 2: 3 files (4096 changed bytes recorded), 1 directories
+
+            """)
+    }
 }
