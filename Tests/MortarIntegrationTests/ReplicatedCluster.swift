@@ -19,14 +19,20 @@ struct ReplicatedCluster: Sendable {
         directories: [String]? = nil
     ) async throws -> ReplicatedCluster {
         let cluster = try given ?? ProcessCluster()
-        try await cluster.startDaemon()
-        let bricks = try directories ?? (0..<(replica * sets)).map { try cluster.makeBrickDirectory("b\($0)") }
-        try cluster.expectSuccess(
-            ["volume", "create", volume, "replica", "\(replica)"] + bricks.map { "127.0.0.1:" + $0 } + ["--force"])
-        try cluster.expectSuccess("volume", "start", volume)
-        let replicated = ReplicatedCluster(cluster: cluster, volume: volume, brickDirectories: bricks)
-        try await replicated.waitUntilInSync()
-        return replicated
+        do {
+            try await cluster.startDaemon()
+            let bricks = try directories ?? (0..<(replica * sets)).map { try cluster.makeBrickDirectory("b\($0)") }
+            try cluster.expectSuccess(
+                ["volume", "create", volume, "replica", "\(replica)"] + bricks.map { "127.0.0.1:" + $0 } + ["--force"])
+            try cluster.expectSuccess("volume", "start", volume)
+            let replicated = ReplicatedCluster(cluster: cluster, volume: volume, brickDirectories: bricks)
+            try await replicated.waitUntilInSync()
+            return replicated
+        } catch {
+            // A cluster that never came up must not outlive the test holding its ports and processes.
+            await cluster.tearDown()
+            throw error
+        }
     }
 
     var server: ServerAddress { ServerAddress(host: "127.0.0.1", port: cluster.daemonPort) }

@@ -154,6 +154,8 @@ struct ReplicationFaultTests {
         #expect(grown == 0)
         try await set.waitUntilInSync(seconds: 60)
         try set.expectIdenticalReplicas()
+        // Unmounted first, or the tmpfs keeps its mount point (and the cluster's directory) from being removed.
+        _ = try cluster.runSystem("/bin/umount", "-l", small)
         await set.tearDown()
     }
 
