@@ -1,5 +1,6 @@
 import Foundation
 import MortarCore
+import MortarManagementAPI
 import Testing
 
 /// The CLI against a real daemon and real brick processes: what a GlusterFS user types, and the bad input they
@@ -83,6 +84,66 @@ struct CommandLineTests {
         try cluster.expectSuccess("volume", "delete", "first")
         let list = try cluster.expectSuccess("volume", "list")
         #expect(!list.output.contains("first"))
+        await cluster.tearDown()
+    }
+
+    /// Brick paths are compared as strings, so every path the catalog takes must be the directory's only name:
+    /// one reached through a symbolic link (into another brick, or anywhere) is refused naming the real path, as
+    /// are system directories (unless --force) and the daemon's state directory (even with --force).
+    @Test func brickPathsMustBeRealPrivateDirectories() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let brick = try cluster.makeBrickDirectory("real")
+        try cluster.expectSuccess("volume", "create", "first", "127.0.0.1:" + brick)
+        let inner = brick + "/inner"
+        try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: true)
+        let link = cluster.directory + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: inner)
+        let refused = try cluster.run("volume", "create", "linked", "127.0.0.1:" + link)
+        #expect(!refused.succeeded && refused.error.contains("symbolic link") && refused.error.contains(inner),
+                "a brick through a link into another brick: \(refused.error)")
+        try cluster.expectFailure(
+            "volume", "create", "linked", "127.0.0.1:" + link + "/deeper", "--force", mentioning: "symbolic link")
+        #expect(!FileManager.default.fileExists(atPath: inner + "/deeper"), "--force made a directory through the link")
+        try cluster.expectFailure("volume", "create", "system", "127.0.0.1:/etc", mentioning: "system directory")
+        try cluster.expectFailure("volume", "create", "system", "127.0.0.1:/usr/share", mentioning: "system directory")
+        try cluster.expectFailure(
+            "volume", "create", "state", "127.0.0.1:" + cluster.directory + "/state/bricks", "--force",
+            mentioning: "state directory")
+        let list = try cluster.expectSuccess("volume", "list")
+        #expect(list.output.split(separator: "\n") == ["first"], "refused volumes were created: \(list.output)")
+        await cluster.tearDown()
+    }
+
+    /// The host agent's API checks every field of a brick assignment, whoever sends it: a volume name that would
+    /// put the brick's log outside the log directory, an unnormalised path, a port out of range, a bad manager.
+    @Test func agentAssignmentsAreValidated() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let client = ManagementClient(host: "127.0.0.1", port: cluster.daemonPort)
+        let brick = try cluster.makeBrickDirectory("agent")
+        let cases: [(AgentBrick, String)] = [
+            (AgentBrick(volume: "../../escape", path: brick, port: 40000, index: 0), "volume name"),
+            (AgentBrick(volume: "v", path: brick + "/../agent", port: 40000, index: 0), "'..'"),
+            (AgentBrick(volume: "v", path: brick + "//", port: 40000, index: 0), "not normalised"),
+            (AgentBrick(volume: "v", path: brick, port: 0, index: 0), "port"),
+            (AgentBrick(volume: "v", path: brick, port: 40000, index: 0, manager: "nowhere"), "HOST:PORT"),
+        ]
+        for (assignment, reason) in cases {
+            for call in ["start", "stop"] {
+                do {
+                    if call == "start" { try await client.startBricks([assignment]) } else {
+                        try await client.stopBricks([assignment])
+                    }
+                    Issue.record("agent \(call) accepted \(assignment)")
+                } catch {
+                    #expect("\(error)".contains(reason), "agent \(call) of \(assignment): \(error)")
+                }
+            }
+        }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: cluster.directory + "/state/logs/bricks")
+        #expect(logs.isEmpty, "an invalid assignment left brick logs: \(logs)")
+        #expect(!FileManager.default.fileExists(atPath: cluster.directory + "/escape-0.log"))
         await cluster.tearDown()
     }
 

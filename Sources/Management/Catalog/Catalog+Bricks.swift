@@ -32,6 +32,28 @@ extension Catalog {
         return "/" + components.joined(separator: "/")
     }
 
+    /// Directories of the operating system a brick may not be, lie inside or contain without `--force`: a volume
+    /// over one of them hands its files (or, through `/proc` and `/dev`, the machine) to every client.
+    public static let systemDirectories = [
+        "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+        "/sys", "/usr", "/var/lib/dpkg", "/var/log",
+    ]
+
+    /// Refuses a normalised brick path that is, lies inside or contains a system directory or `stateDirectory` (the
+    /// daemon's own state: a brick there would let clients rewrite the catalog or another brick's files), unless
+    /// `force`; the state directory is refused even then. `stateDirectory` is normalised and canonical.
+    public static func checkPlacement(_ path: String, stateDirectory: String, force: Bool) throws(FileSystemError) {
+        if pathsOverlap(path, stateDirectory) {
+            throw FileSystemError.invalidArgument(
+                "brick path \(path) overlaps the daemon's state directory \(stateDirectory)")
+        }
+        guard !force else { return }
+        if let system = systemDirectories.first(where: { pathsOverlap(path, $0) }) {
+            throw FileSystemError.invalidArgument(
+                "brick path \(path) overlaps the system directory \(system); use --force if that is really meant")
+        }
+    }
+
     /// Whether one normalised path is the other or lies beneath it.
     public static func pathsOverlap(_ first: String, _ second: String) -> Bool {
         first == second || first.hasPrefix(second + "/") || second.hasPrefix(first + "/")
