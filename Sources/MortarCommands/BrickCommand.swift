@@ -50,8 +50,13 @@ struct BrickCommand: AsyncParsableCommand {
         }
         var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
         if let unixSocket { endpoints.append(.unixSocket(path: unixSocket)) }
+        let descriptors = cmortar_raise_descriptor_limit()
+        guard descriptors > 0 else { throw FileSystemError.fromErrno("getrlimit(RLIMIT_NOFILE)", "brick") }
+        let budget = DescriptorBudget(descriptors: Int(descriptors))
+        logger.info("descriptor limit \(descriptors): serving up to \(budget)")
         let brick = try await BrickStack.assemble(
-            export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, logger: logger)
+            export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, budget: budget,
+            logger: logger)
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
         try await brick.run(bound)

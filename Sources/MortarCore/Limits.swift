@@ -36,6 +36,17 @@ public enum Limits {
     public static let openFilesPerConnectionMax = 65_536
     /// Open files one brick holds for all its clients together; each is a file descriptor of the brick process.
     public static let openFilesPerBrickMax = 262_144
+    /// Client connections one brick serves at once, and from one address (a hypervisor host runs one connection
+    /// per guest disk and per mount); a connection beyond either is closed at once with a logged reason. Both are
+    /// lowered further when the brick's descriptor limit is small (``DescriptorBudget``).
+    public static let brickConnectionsMax = 4096
+    public static let brickConnectionsPerAddressMax = 1024
+    /// How long a new connection may take to complete its hello before the brick closes it: a connection that
+    /// never speaks must not hold a descriptor and a slot.
+    public static let helloDeadlineMilliseconds: Int64 = 5_000
+    /// Descriptors a brick keeps for itself (listening sockets, the brick and index directories, thread pool and
+    /// event loops, logs, connections to other members, directory streams) out of its `RLIMIT_NOFILE`.
+    public static let brickReservedDescriptors = 512
     /// Byte-range locks one brick keeps (all clients together), and waiters for a blocking lock.
     public static let locksPerBrickMax = 1_000_000
     public static let lockWaitersPerBrickMax = 4096
@@ -75,7 +86,12 @@ public enum Limits {
     /// How long one management request may take, connection included, before the client gives up.
     public static let managementRequestTimeoutMilliseconds: Int64 = 30_000
     /// Management connections a daemon serves at once; a connection beyond it is closed with a logged reason.
-    public static let managementConnectionsMax = 64
+    public static let managementConnectionsMax = 256
+    /// Management connections one peer address may hold at once, so one misbehaving client cannot take every slot.
+    public static let managementConnectionsPerPeerMax = 64
+    /// How long a management connection may take to send its whole request (requests are small: a client that
+    /// trickles one in is closed, not waited for).
+    public static let managementRequestReadMilliseconds: Int64 = 5_000
     /// How long a stopping brick may take to exit after SIGTERM before it gets SIGKILL.
     public static let brickStopGraceMilliseconds: Int64 = 5_000
 

@@ -17,17 +17,33 @@ public protocol RequestSession: Sendable {
 /// (at most `Limits.serverRequestsInFlightPerConnectionMax` at once; beyond that it stops reading, so TCP pushes
 /// back on the client). A connection that sends a malformed frame is closed with the reason logged; the others
 /// carry on.
+///
+/// Bounded: at most `budget.connectionsMax` connections at once and `budget.connectionsPerAddressMax` from one
+/// address (Unix-socket clients count as one address); a connection beyond either is closed as soon as it is
+/// accepted. A connection must complete its hello within `helloDeadline`, or it is closed.
 public final class RequestServer: Sendable {
     public typealias SessionFactory = @Sendable (_ connectionID: UInt64, _ peer: String) -> any RequestSession
 
     private let makeSession: SessionFactory
     private let logger: Logger
     private let connectionCounter = Atomic<UInt64>(0)
+    private let admission: ConnectionAdmission
+    private let helloDeadline: TimeAmount
 
-    public init(logger: Logger, makeSession: @escaping SessionFactory) {
+    public init(
+        logger: Logger, budget: DescriptorBudget = .unlimited,
+        helloDeadline: TimeAmount = .milliseconds(Limits.helloDeadlineMilliseconds),
+        makeSession: @escaping SessionFactory
+    ) {
         self.logger = logger
         self.makeSession = makeSession
+        self.admission = ConnectionAdmission(
+            connectionsMax: budget.connectionsMax, perAddressMax: budget.connectionsPerAddressMax)
+        self.helloDeadline = helloDeadline
     }
+
+    /// Connections open now (admitted and not yet closed).
+    public var openConnections: Int { admission.total }
 
     /// Binds the endpoint and returns the bound server channel; ``serve(_:)`` then runs it until cancelled.
     public func bind(_ endpoint: Endpoint, eventLoopGroup: any EventLoopGroup) async throws
@@ -62,8 +78,21 @@ public final class RequestServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
+                    let address = ConnectionAdmission.addressKey(connection.channel.remoteAddress)
+                    if let refusal = admission.admit(address) {
+                        // Closed through the async channel, which must finish its writer before it goes. Nothing
+                        // is left to report if the close fails: the connection is being dropped either way.
+                        try? await connection.executeThenClose { _, _ in }
+                        if let summary = admission.noteRefusal() {
+                            logger.warning("refusing connections: \(refusal)", metadata: ["refused": "\(summary)"])
+                        }
+                        continue
+                    }
                     let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
-                    group.addTask(executorPreference: executor) { await self.serveConnection(connection) }
+                    group.addTask(executorPreference: executor) {
+                        await self.serveConnection(connection)
+                        self.admission.release(address)
+                    }
                 }
             }
             // The listener closed (shutdown): end the connections too, so the server's task can finish.
@@ -78,10 +107,25 @@ public final class RequestServer: Sendable {
         logger[metadataKey: "connection.id"] = "\(connectionID)"
         logger[metadataKey: "connection.peer"] = "\(peer)"
         let session = makeSession(connectionID, peer)
+        // Closing the channel ends the wait for the first frame; the flag tells that apart from a client that left.
+        let helloOverdue = OverdueFlag()
+        let channel = connection.channel
+        let deadline = channel.eventLoop.scheduleTask(in: helloDeadline) {
+            helloOverdue.value.store(true, ordering: .relaxed)
+            channel.close(promise: nil)
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
-                guard try await acceptHello(&frames, outbound, logger: logger) else { return }
+                let accepted = try await acceptHello(&frames, outbound, logger: logger)
+                deadline.cancel()
+                guard accepted else {
+                    if helloOverdue.value.load(ordering: .relaxed) {
+                        logger.debug(
+                            "closed a connection that sent no hello within \(helloDeadline.nanoseconds / 1_000_000) ms")
+                    }
+                    return
+                }
                 try await serveRequests(&frames, outbound, session: session, connectionID: connectionID, logger)
             }
             logger.debug("connection closed by client")
@@ -153,4 +197,71 @@ public final class RequestServer: Sendable {
             return Frame(kind: .errorReply, requestID: id, payload: payload)
         }
     }
+}
+
+/// Counts open connections, in total and per address, and decides whether one more may be served. Shared by the
+/// brick's server and the daemon's management server.
+public final class ConnectionAdmission: Sendable {
+    private struct State {
+        var total = 0
+        var perAddress: [String: Int] = [:]
+        var refusedSinceLog = 0
+        var lastLog: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let connectionsMax: Int
+    private let perAddressMax: Int
+
+    public init(connectionsMax: Int, perAddressMax: Int) {
+        self.connectionsMax = connectionsMax
+        self.perAddressMax = perAddressMax
+    }
+
+    public var total: Int { state.withLock { $0.total } }
+
+    /// The key a connection counts under: its IP address, or one shared key for Unix-socket clients.
+    public static func addressKey(_ address: SocketAddress?) -> String {
+        address?.ipAddress ?? "local"
+    }
+
+    /// Counts the connection and returns nil, or returns why it may not be served (and counts nothing).
+    public func admit(_ address: String) -> String? {
+        state.withLock { state in
+            if state.total >= connectionsMax { return "\(connectionsMax) connections are open already" }
+            let fromAddress = state.perAddress[address, default: 0]
+            if fromAddress >= perAddressMax {
+                return "\(address) has \(perAddressMax) connections open already"
+            }
+            state.total += 1
+            state.perAddress[address] = fromAddress + 1
+            return nil
+        }
+    }
+
+    public func release(_ address: String) {
+        state.withLock { state in
+            state.total -= 1
+            let left = state.perAddress[address, default: 1] - 1
+            state.perAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    /// Counts a refusal; returns how many were refused since the last log line when one is due (at most one a
+    /// second, so a flood cannot flood the log too).
+    public func noteRefusal() -> Int? {
+        state.withLock { state in
+            state.refusedSinceLog += 1
+            let now = ContinuousClock.now
+            if let last = state.lastLog, now - last < .seconds(1) { return nil }
+            state.lastLog = now
+            defer { state.refusedSinceLog = 0 }
+            return state.refusedSinceLog
+        }
+    }
+}
+
+/// Set once, by the hello deadline's timer.
+private final class OverdueFlag: Sendable {
+    let value = Atomic(false)
 }

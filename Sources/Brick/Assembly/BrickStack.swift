@@ -57,14 +57,18 @@ public final class BrickStack: Sendable {
     ///     socket whose directory cannot be made is left out (local clients then use TCP).
     ///   - replica: whether the brick is a member of a replica set; with `.manager` this waits for the manager.
     ///   - threadPool: runs the storage's file-system calls; the caller owns it and shuts it down after the brick.
+    ///   - budget: connections and open files the brick serves (a brick process derives it from its descriptor
+    ///     limit; in-process tests take every `Limits` value).
     ///   - aboveStorage: wraps the storage before anything is put over it — the identity in a brick process; tests
     ///     put a fault-injecting layer (`LayerHarness`) here, under the member layer.
     public static func assemble(
         export: String, endpoints: [Endpoint], replica: BrickReplicaSource = .none, threadPool: NIOThreadPool,
+        budget: DescriptorBudget = .unlimited,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> BrickStack {
-        let posix = try await PosixStorage.prepare(root: export, threadPool: threadPool, logger: logger)
+        let posix = try await PosixStorage.prepare(
+            root: export, threadPool: threadPool, logger: logger, openFilesMax: budget.openFilesMax)
         let storage = aboveStorage(posix)
         var replicaMember: ReplicaMemberLayer?
         var healWorker: HealWorker?
@@ -91,8 +95,8 @@ public final class BrickStack: Sendable {
         // releases the locks it held when it goes.
         let locks = LockLayer(next: PermissionLayer(next: replicaMember ?? storage))
         let service = BrickService(
-            locks: locks, endpoints: listenable(endpoints, logger: logger), eventLoopGroup: eventLoopGroup,
-            logger: logger)
+            locks: locks, endpoints: listenable(endpoints, logger: logger), budget: budget,
+            eventLoopGroup: eventLoopGroup, logger: logger)
         return BrickStack(
             storage: posix, replicaMember: replicaMember, healWorker: healWorker, service: service,
             managerAgent: managerAgent, logger: logger)

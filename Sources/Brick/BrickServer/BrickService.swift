@@ -21,16 +21,25 @@ public final class BrickService: Service {
     ///   - locks: the top of the brick's stack; each connection's session serves it, and releases that
     ///     connection's locks in it when the connection goes.
     ///   - endpoints: where to listen; the first must succeed, or `run` throws.
-    public init(locks: LockLayer, endpoints: [Endpoint], eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    ///   - budget: how many connections, and open files per connection, the brick serves.
+    public init(
+        locks: LockLayer, endpoints: [Endpoint], budget: DescriptorBudget = .unlimited,
+        eventLoopGroup: any EventLoopGroup, logger: Logger
+    ) {
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
         self.endpoints = endpoints
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.locks = locks
-        self.server = RequestServer(logger: logger) { connectionID, _ in
-            BrickSession(stack: locks, locks: locks, connectionID: connectionID, logger: logger)
+        self.server = RequestServer(logger: logger, budget: budget) { connectionID, _ in
+            BrickSession(
+                stack: locks, locks: locks, connectionID: connectionID,
+                openFilesMax: budget.openFilesPerConnectionMax, logger: logger)
         }
     }
+
+    /// Client connections open now.
+    public var openConnections: Int { server.openConnections }
 
     /// Binds every endpoint and returns the TCP port actually bound (useful with port 0 in tests).
     public func start() async throws -> BoundBrick {

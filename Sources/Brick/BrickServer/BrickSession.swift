@@ -11,20 +11,23 @@ final class BrickSession: RequestSession {
     private let stack: any FileOperations
     private let locks: LockLayer
     private let connectionID: UInt64
+    /// Files a client connection may hold open; see ``checkRoomForAnotherFile(_:)``.
+    private let openFilesMax: Int
     private let logger: Logger
     private let openHandles = Mutex<[UInt64: OpenFile]>([:])
 
-    init(stack: any FileOperations, locks: LockLayer, connectionID: UInt64, logger: Logger) {
+    init(stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, logger: Logger) {
         self.stack = stack
         self.locks = locks
         self.connectionID = connectionID
+        self.openFilesMax = openFilesMax
         self.logger = logger
     }
 
     func handle(_ request: Request, context: OperationContext) async throws -> Reply {
         if let file = request.openFile { try checkOwnership(file) }
-        if case .create = request { try checkRoomForAnotherFile() }
-        if case .open = request { try checkRoomForAnotherFile() }
+        if case .create = request { try checkRoomForAnotherFile(context) }
+        if case .open = request { try checkRoomForAnotherFile(context) }
         let reply = try await request.perform(on: stack, context: context)
         switch (request, reply) {
         case (.create, .created(let created)):
@@ -63,11 +66,15 @@ final class BrickSession: RequestSession {
         }
     }
 
-    private func checkRoomForAnotherFile() throws {
+    /// A client connection may hold at most ``openFilesMax`` files, so one client cannot take the brick's whole
+    /// budget. A primary's connection to another member carries the files all of its clients opened, so changes
+    /// it forwards are bounded by the brick's own budget (``PosixStorage``'s table) instead.
+    private func checkRoomForAnotherFile(_ context: OperationContext) throws {
+        guard context.replication.role == .client else { return }
         let count = openHandles.withLock { $0.count }
-        guard count < Limits.openFilesPerConnectionMax else {
+        guard count < openFilesMax else {
             throw FileSystemError(
-                .tooManyOpenFiles, "connection has \(count) open files, the limit is \(Limits.openFilesPerConnectionMax)")
+                .tooManyOpenFiles, "connection has \(count) open files, the limit is \(openFilesMax)")
         }
     }
 }

@@ -38,6 +38,9 @@ int cmortar_exit_with_parent(int expected_parent_pid);
 /// Has a spawned child close every descriptor from `lowest` up before it runs (glibc's closefrom file action), so
 /// a child inherits none of the parent's sockets, listeners or files beyond the ones its actions set up.
 int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit and returns the soft limit now in force (capped at
+/// INT64_MAX for "unlimited"), or -1 with errno set when the limit cannot be read.
+int64_t cmortar_raise_descriptor_limit(void);
 extern const int cmortar_xattr_create;
 extern const int cmortar_xattr_replace;
 extern const long cmortar_utime_now;
