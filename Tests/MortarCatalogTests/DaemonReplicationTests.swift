@@ -72,7 +72,7 @@ import Testing
             }
             #expect(FileManager.default.fileExists(atPath: replacement + "/.starts"))
             #expect(info.bricks[1].port != created.bricks[1].port)
-            #expect(!(await HostAgent.accepts(port: created.bricks[1].port, group: MultiThreadedEventLoopGroup.singleton)),
+            #expect(!(await HostAgent.accepts(host: "127.0.0.1", port: created.bricks[1].port, group: MultiThreadedEventLoopGroup.singleton)),
                     "the replaced brick's process still listens")
             // The replaced member is out of sync in a newer epoch. (These bricks are stand-ins that do not answer
             // the manager's heartbeats, so it may take the others out too, in later epochs.)

@@ -39,6 +39,9 @@ final class ProcessCluster: @unchecked Sendable {
         brickPortMin = 10_000 + Int(getpid() % 100) * 80 + number * 10
     }
 
+    /// The daemon's process ID, once started.
+    var daemonProcessID: Int32? { daemon?.processIdentifier }
+
     /// Starts the daemon and waits (bounded) until it answers.
     func startDaemon() async throws {
         let process = Process()

@@ -23,6 +23,9 @@ actor BrickSupervisor {
     }
 
     private let brickCommand: [String]
+    /// The address bricks listen on: the daemon's own, so a daemon kept to one interface (`mortar up`: loopback)
+    /// does not leave its bricks open on every other.
+    private let listenHost: String
     private let logDirectory: String
     private let logger: Logger
     private var entries: [Key: Entry] = [:]
@@ -32,8 +35,9 @@ actor BrickSupervisor {
     private let requests: AsyncStream<(Key, Int)>
     private let requestSink: AsyncStream<(Key, Int)>.Continuation
 
-    init(brickCommand: [String], logDirectory: String, logger: Logger) {
+    init(brickCommand: [String], listenHost: String, logDirectory: String, logger: Logger) {
         self.brickCommand = brickCommand
+        self.listenHost = listenHost
         self.logDirectory = logDirectory
         self.logger = logger
         (requests, requestSink) = AsyncStream.makeStream(of: (Key, Int).self)
@@ -113,7 +117,8 @@ actor BrickSupervisor {
     private func runOnce(_ entry: Entry, key: Key, generation: Int) async -> Int32? {
         let logPath = "\(logDirectory)/\(key.volume)-\(key.index).log"
         let arguments = brickCommand + [
-            "--export", entry.brick.path, "--port", "\(entry.brick.port)", "--volume", key.volume,
+            "--export", entry.brick.path, "--port", "\(entry.brick.port)", "--listen-host", listenHost,
+            "--volume", key.volume,
             "--brick-index", "\(key.index)", "--exit-with-parent",
             "--unix-socket", ProtocolClientOptions.localSocketPath(port: entry.brick.port, brickPath: entry.brick.path),
         ] + (entry.brick.manager.map { ["--manager", $0] } ?? [])

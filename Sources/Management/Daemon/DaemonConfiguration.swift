@@ -18,7 +18,7 @@ public struct DaemonConfiguration: Sendable {
     /// The first port a new catalog hands to bricks (an existing catalog keeps its own).
     public var brickPortMin: Int
     /// How long a client may take to send one whole request before its connection is closed.
-    public var requestTimeoutMilliseconds: Int64 = Limits.managementRequestTimeoutMilliseconds
+    public var requestTimeoutMilliseconds: Int64 = Limits.managementRequestReadMilliseconds
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 24007, stateDirectory: String,

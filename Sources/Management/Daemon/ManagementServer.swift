@@ -1,12 +1,14 @@
 import Logging
 import MortarCore
+import MortarTransport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// The daemon's HTTP/1.1 listener: one request per connection, bodies bounded by
-/// ``Limits/managementMessageByteCountMax``, connections bounded by ``Limits/managementConnectionsMax``. A
+/// ``Limits/managementMessageByteCountMax``, connections bounded by ``Limits/managementConnectionsMax`` in all and
+/// ``Limits/managementConnectionsPerPeerMax`` per peer address, each given ``requestTimeoutMilliseconds`` to send
+/// its request (``Limits/managementRequestReadMilliseconds`` by default). A
 /// malformed or oversized request closes its connection with a logged reason; the listener keeps serving.
 struct ManagementServer: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
@@ -14,7 +16,8 @@ struct ManagementServer: Sendable {
     let logger: Logger
     /// How long a connection may take to send its whole request.
     let requestTimeoutMilliseconds: Int64
-    private let openConnections = ConnectionCounter()
+    private let admission = ConnectionAdmission(
+        connectionsMax: Limits.managementConnectionsMax, perAddressMax: Limits.managementConnectionsPerPeerMax)
 
     /// The port the listener is bound to (useful when it was asked for port 0).
     var port: Int { listener.channel.localAddress?.port ?? 0 }
@@ -51,17 +54,20 @@ struct ManagementServer: Sendable {
             do {
                 try await listener.executeThenClose { connections in
                     for try await connection in connections {
-                        guard openConnections.increment() <= Limits.managementConnectionsMax else {
-                            openConnections.decrement()
-                            logger.warning("closing connection: too many open management connections",
-                                           metadata: ["limit": "\(Limits.managementConnectionsMax)"])
-                            // Cleanup: the connection is being dropped.
-                            try? await connection.channel.close()
+                        let peer = ConnectionAdmission.addressKey(connection.channel.remoteAddress)
+                        if let refusal = admission.admit(peer) {
+                            // Closed through the async channel, which must finish its writer before it goes. Nothing
+                            // is left to report if the close fails: the connection is being dropped either way.
+                            try? await connection.executeThenClose { _, _ in }
+                            if let refused = admission.noteRefusal() {
+                                logger.warning("refusing management connections: \(refusal)",
+                                               metadata: ["refused": "\(refused)"])
+                            }
                             continue
                         }
                         group.addTask {
                             await handle(connection, router: router)
-                            openConnections.decrement()
+                            admission.release(peer)
                         }
                     }
                 }
@@ -70,13 +76,4 @@ struct ManagementServer: Sendable {
             }
         }
     }
-}
-
-/// A counter of open connections, shared by the accept loop and the connection tasks.
-final class ConnectionCounter: Sendable {
-    private let value = Atomic<Int>(0)
-
-    /// Adds one and returns the new count.
-    func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
-    func decrement() { value.wrappingSubtract(1, ordering: .relaxed) }
 }
