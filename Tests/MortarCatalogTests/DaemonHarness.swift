@@ -20,7 +20,8 @@ struct DaemonHarness {
         if os.path.exists(os.path.join(export, ".exit-first")) and count == 1: sys.exit(3)
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
+        host = option("--listen-host") if "--listen-host" in arguments else "127.0.0.1"
+        listener.bind((host, port))
         listener.listen(16)
         while True:
             connection, _ = listener.accept()
