@@ -56,6 +56,16 @@ struct ReplicatedCluster: Sendable {
         }
     }
 
+    /// Waits until no brick holds a change of its own whose outcome it has not settled (heal info's "applied
+    /// here, not yet settled"): a member that stops before then has those files copied whole when it returns.
+    func waitUntilSettled(seconds: Double = 30) async throws {
+        try await waitUntil("every member of \(volume) has settled the changes it applied", seconds: seconds) {
+            try healInfo().allSatisfy { brick in
+                brick.reachable && !brick.pending.contains { $0.member == brick.member && $0.files + $0.directories > 0 }
+            }
+        }
+    }
+
     func healInfo() throws -> [BrickHealInfo] {
         let result = try cluster.run("volume", "heal", volume, "info", "--json")
         guard result.succeeded else { throw FileSystemError(.inputOutput, "heal info failed: \(result.error)") }
