@@ -1,12 +1,12 @@
 import ArgumentParser
 import MortarManagementAPI
 
-/// `mortar volume create|start|stop|delete|info|status|list|replace-brick`, in GlusterFS's style.
+/// `mortar volume create|start|stop|delete|info|status|list|heal|replace-brick|set|get|reset`, in GlusterFS's style.
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, start, stop, delete and inspect volumes.",
         subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self, Heal.self,
-                      ReplaceBrick.self])
+                      ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -92,6 +92,8 @@ public enum Limits {
     /// How long a management connection may take to send its whole request (requests are small: a client that
     /// trickles one in is closed, not waited for).
     public static let managementRequestReadMilliseconds: Int64 = 5_000
+    /// How often a brick asks the manager for its volume's options (`volume set` reaches bricks within this).
+    public static let volumeOptionsPollMilliseconds: Int64 = 1_000
     /// How long a stopping brick may take to exit after SIGTERM before it gets SIGKILL.
     public static let brickStopGraceMilliseconds: Int64 = 5_000
 

@@ -1,3 +1,4 @@
+import Foundation
 import MortarCatalog
 import MortarCore
 import MortarVolumeSpec
@@ -46,6 +47,32 @@ import Testing
         #expect(volume.state == .created)
         #expect(volume.bricks.map(\.port) == [49152, 49152, 49153, 49154])
         #expect(volume.bricks.map(\.index) == [0, 1, 2, 3])
+    }
+
+    /// `volume set` stores a valid value (trimmed) and bumps the version; a bad value, an unknown name or an
+    /// unknown volume changes nothing; `volume reset` removes one option or all; options survive JSON.
+    @Test func optionsAreValidatedSetAndReset() throws {
+        var catalog = try catalog()
+        _ = try catalog.apply(try create("data", ["node1:/a"]))
+        let version = catalog.version
+        #expect(try catalog.apply(.setOption(volume: "data", name: "auth.allow", value: " 10.0.0.* ")) == [.persist])
+        _ = try catalog.apply(.setOption(volume: "data", name: "server.root-squash", value: "on"))
+        #expect(catalog.version == version + 2)
+        #expect(catalog.volume(named: "data")?.options == ["auth.allow": "10.0.0.*", "server.root-squash": "on"])
+        expectFailure(&catalog, .setOption(volume: "data", name: "auth.allow", value: "a.b.c"),
+                      code: .invalidArgument, mentioning: "auth.allow")
+        expectFailure(&catalog, .setOption(volume: "data", name: "no.such", value: "on"),
+                      code: .invalidArgument, mentioning: "unknown volume option")
+        expectFailure(&catalog, .setOption(volume: "ghost", name: "auth.allow", value: "*"),
+                      code: .notFound, mentioning: "ghost")
+        expectFailure(&catalog, .resetOption(volume: "data", name: "no.such"),
+                      code: .invalidArgument, mentioning: "no.such")
+        let decoded = try JSONDecoder().decode(Catalog.self, from: try JSONEncoder().encode(catalog))
+        #expect(decoded == catalog)
+        _ = try catalog.apply(.resetOption(volume: "data", name: "auth.allow"))
+        #expect(catalog.volume(named: "data")?.options == ["server.root-squash": "on"])
+        _ = try catalog.apply(.resetOption(volume: "data", name: nil))
+        #expect(catalog.volume(named: "data")?.options == [:])
     }
 
     @Test func portsOfADeletedVolumeAreReused() throws {

@@ -20,6 +20,23 @@ extension Catalog {
             return outcome.changed ? [.persist] : []
         case .replaceBrick(let volume, let old, let new, let force):
             return try replaceBrick(volume: volume, old: old, new: new, force: force)
+        case .setOption(let volume, let name, let value):
+            var changed = try existingVolume(volume)
+            changed.options[name] = try VolumeOptions.validate(name, value)
+            replace(changed)
+            return [.persist]
+        case .resetOption(let volume, let name):
+            var changed = try existingVolume(volume)
+            if let name {
+                guard VolumeOptions.defaults[name] != nil else {
+                    throw FileSystemError.invalidArgument("unknown volume option '\(name)'")
+                }
+                changed.options[name] = nil
+            } else {
+                changed.options = [:]
+            }
+            replace(changed)
+            return [.persist]
         case .addPeer(let peer):
             return try addPeer(peer)
         case .removePeer(let host):

@@ -109,6 +109,8 @@ public struct Volume: Codable, Sendable, Hashable {
     public var replicaCount: Int
     /// Each replica set's membership, by set index; empty when ``replicaCount`` is 1.
     public var replicaSets: [ReplicaSetMembership]
+    /// The options set with `volume set` (valid by ``VolumeOptions``); the others take their defaults.
+    public var options: [String: String] = [:]
 
     public init(
         name: String, id: String, state: VolumeState, bricks: [Brick], replicaCount: Int = 1,
@@ -123,7 +125,7 @@ public struct Volume: Codable, Sendable, Hashable {
     }
 
     /// Reads catalogs written before replication existed (no `replicaCount`, no `replicaSets`): their volumes
-    /// are plain distribute volumes, so clusters keep working across the upgrade.
+    /// are plain distribute volumes, so clusters keep working across the upgrade. Likewise without `options`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
@@ -132,6 +134,8 @@ public struct Volume: Codable, Sendable, Hashable {
         bricks = try container.decode([Brick].self, forKey: .bricks)
         replicaCount = try container.decodeIfPresent(Int.self, forKey: .replicaCount) ?? 1
         replicaSets = try container.decodeIfPresent([ReplicaSetMembership].self, forKey: .replicaSets) ?? []
+        // Catalogs written before volume options existed have none set.
+        options = try container.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
     }
 
     /// Whether each file is kept on several bricks.

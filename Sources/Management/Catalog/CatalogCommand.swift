@@ -19,6 +19,10 @@ public enum CatalogCommand: Sendable, Hashable {
     /// Puts a new, empty brick in the place of `old` in a replicated volume: same index, same member position,
     /// out of sync until healed. `force` as for ``createVolume(name:id:bricks:replicaCount:minInSync:force:)``.
     case replaceBrick(volume: String, old: BrickLocation, new: BrickLocation, force: Bool)
+    /// Sets a volume option (`volume set`); the value must pass ``VolumeOptions/validate(_:_:)``.
+    case setOption(volume: String, name: String, value: String)
+    /// Returns an option to its default, or every option when `name` is nil (`volume reset`).
+    case resetOption(volume: String, name: String?)
     /// Records a host whose daemon answered a probe.
     case addPeer(Peer)
     /// Forgets a peer; refused while it hosts bricks of any volume.

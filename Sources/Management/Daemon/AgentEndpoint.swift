@@ -30,10 +30,10 @@ struct RemoteAgent: AgentEndpoint {
 }
 
 extension AgentBrick {
-    init(_ assignment: BrickAssignment, manager: String? = nil) {
+    init(_ assignment: BrickAssignment, manager: String? = nil, options: [String: String] = [:]) {
         self.init(
             volume: assignment.volume, path: assignment.path, port: assignment.port, index: assignment.index,
-            manager: manager)
+            manager: manager, options: options)
     }
 }
 

@@ -122,6 +122,7 @@ actor BrickSupervisor {
             "--brick-index", "\(key.index)", "--exit-with-parent",
             "--unix-socket", ProtocolClientOptions.localSocketPath(port: entry.brick.port, brickPath: entry.brick.path),
         ] + (entry.brick.manager.map { ["--manager", $0] } ?? [])
+            + entry.brick.options.sorted { $0.key < $1.key }.flatMap { ["--volume-option", "\($0.key)=\($0.value)"] }
         let process: ChildProcess
         do {
             process = try await ChildProcess.spawn(arguments: arguments, logPath: logPath)

@@ -84,6 +84,32 @@ extension Manager {
         catalog.volumes.map(VolumeInfo.init)
     }
 
+    /// Every option of `name` in force, and which were set.
+    func volumeOptions(name: String) throws(FileSystemError) -> VolumeOptionsInfo {
+        let volume = try existingVolume(name)
+        return VolumeOptionsInfo(
+            values: VolumeOptions.defaults.merging(volume.options) { $1 }, set: volume.options.keys.sorted())
+    }
+
+    /// `volume set`; bricks pick the change up on their next poll.
+    func setOption(volume: String, name: String, value: String) async throws(FileSystemError) -> VolumeOptionsInfo {
+        try await changeOption(.setOption(volume: volume, name: name, value: value), volume: volume)
+    }
+
+    /// `volume reset` of one option, or of every option when `name` is nil.
+    func resetOption(volume: String, name: String?) async throws(FileSystemError) -> VolumeOptionsInfo {
+        try await changeOption(.resetOption(volume: volume, name: name), volume: volume)
+    }
+
+    private func changeOption(_ command: CatalogCommand, volume: String) async throws(FileSystemError)
+        -> VolumeOptionsInfo
+    {
+        await lock.acquire()
+        defer { lock.release() }
+        _ = try await commit(command)
+        return try volumeOptions(name: volume)
+    }
+
     /// The client graph of a started volume; a stopped volume has no bricks to talk to.
     func volumeSpec(name: String) throws(FileSystemError) -> VolumeSpec {
         let volume = try existingVolume(name)

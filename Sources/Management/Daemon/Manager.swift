@@ -41,17 +41,16 @@ actor Manager {
         listenPort = port
     }
 
-    /// What a host agent needs to run `assignments`: bricks of replicated volumes also get the manager's address
-    /// as seen from their host.
+    /// What a host agent needs to run `assignments`: the manager's address as seen from their host (bricks of
+    /// replicated volumes learn their set there, and every brick follows its volume's options) and the options.
     func agentBricks(_ assignments: [BrickAssignment], host: String) -> [AgentBrick] {
         assignments.map { assignment in
-            guard let volume = catalog.volume(named: assignment.volume), volume.replicaCount > 1 else {
-                return AgentBrick(assignment)
-            }
             let wildcard = listenHost.isEmpty || listenHost == "0.0.0.0" || listenHost == "::"
             let localHost = wildcard ? "127.0.0.1" : listenHost
             let managerHost = catalog.isLocal(host) ? localHost : catalog.managerHost
-            return AgentBrick(assignment, manager: "\(managerHost):\(listenPort)")
+            return AgentBrick(
+                assignment, manager: "\(managerHost):\(listenPort)",
+                options: catalog.volume(named: assignment.volume)?.options ?? [:])
         }
     }
 

@@ -83,6 +83,16 @@ struct Router: Sendable {
             return try ManagementJSON.encode(try await manager.volumeStatus(name: rest[0]))
         case (.GET, 2, "spec"):
             return try ManagementJSON.encode(try await manager.volumeSpec(name: rest[0]))
+        case (.GET, 2, "options"):
+            return try ManagementJSON.encode(try await manager.volumeOptions(name: rest[0]))
+        case (.POST, 2, "options"):
+            let request = try ManagementJSON.decode(VolumeOptionRequest.self, from: body)
+            return try ManagementJSON.encode(
+                try await manager.setOption(volume: rest[0], name: request.name, value: request.value))
+        case (.DELETE, 2, "options"):
+            return try ManagementJSON.encode(try await manager.resetOption(volume: rest[0], name: nil))
+        case (.DELETE, 3, _) where rest[1] == "options":
+            return try ManagementJSON.encode(try await manager.resetOption(volume: rest[0], name: rest[2]))
         case (.GET, 2, "membership"):
             return try ManagementJSON.encode(try await manager.membership(volume: rest[0]))
         case (.POST, 2, "membership"):

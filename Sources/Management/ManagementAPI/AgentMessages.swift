@@ -8,15 +8,21 @@ public struct AgentBrick: Codable, Sendable, Hashable {
     public var path: String
     public var port: Int
     public var index: Int
-    /// The manager's `HOST:PORT`, for a brick of a replicated volume (it learns its replica set there).
+    /// The manager's `HOST:PORT`: a brick learns its replica set there, and follows its volume's options.
     public var manager: String?
+    /// The volume's options when the brick was assigned (set ones only), so that a brick started while the
+    /// manager is unreachable enforces them from its first connection.
+    public var options: [String: String]
 
-    public init(volume: String, path: String, port: Int, index: Int, manager: String? = nil) {
+    public init(
+        volume: String, path: String, port: Int, index: Int, manager: String? = nil, options: [String: String] = [:]
+    ) {
         self.volume = volume
         self.path = path
         self.port = port
         self.index = index
         self.manager = manager
+        self.options = options
     }
 
     public init(from decoder: any Decoder) throws {
@@ -26,6 +32,8 @@ public struct AgentBrick: Codable, Sendable, Hashable {
         port = try container.decode(Int.self, forKey: .port, within: 0...Limits.portNumberMax)
         index = try container.decode(Int.self, forKey: .index, within: 0...Limits.bricksPerVolumeMax - 1)
         manager = try container.decodeIfPresent(String.self, forKey: .manager)
+        // host.json files written before volume options existed have none.
+        options = try container.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
     }
 }
 

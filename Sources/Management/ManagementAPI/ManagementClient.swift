@@ -202,6 +202,21 @@ public struct ManagementClient: Sendable {
         try await send(.GET, "/v1/volumes/\(name)/status")
     }
 
+    /// Every option of a volume in force, and which of them were set.
+    public func volumeOptions(name: String) async throws -> VolumeOptionsInfo {
+        try await send(.GET, "/v1/volumes/\(name)/options")
+    }
+
+    /// Sets one option of a volume (`mortar volume set`).
+    public func setVolumeOption(volume: String, name: String, value: String) async throws -> VolumeOptionsInfo {
+        try await send(.POST, "/v1/volumes/\(volume)/options", body: VolumeOptionRequest(name: name, value: value))
+    }
+
+    /// Returns one option (or, with nil, every option) of a volume to its default (`mortar volume reset`).
+    public func resetVolumeOption(volume: String, name: String?) async throws -> VolumeOptionsInfo {
+        try await send(.DELETE, "/v1/volumes/\(volume)/options" + (name.map { "/\($0)" } ?? ""))
+    }
+
     /// The client layer graph of a started volume.
     public func volumeSpec(name: String) async throws -> VolumeSpec {
         try await send(.GET, "/v1/volumes/\(name)/spec")

@@ -258,3 +258,25 @@ extension KeyedDecodingContainer {
         return try decode(Int.self, forKey: key, within: range)
     }
 }
+
+/// `POST /v1/volumes/NAME/options`: sets one option (`mortar volume set`).
+public struct VolumeOptionRequest: Codable, Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// `GET /v1/volumes/NAME/options`: every option's value in force (set or default), and which were set.
+public struct VolumeOptionsInfo: Codable, Sendable, Hashable {
+    public var values: [String: String]
+    public var set: [String]
+
+    public init(values: [String: String], set: [String]) {
+        self.values = values
+        self.set = set
+    }
+}

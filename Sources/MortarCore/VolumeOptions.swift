@@ -1,0 +1,245 @@
+/// A volume's settable options (`mortar volume set|get|reset`), by the names GlusterFS gives them, and the access
+/// policy bricks derive from them. Pure: the catalog validates with it, bricks enforce with it.
+///
+/// - `auth.allow`, `auth.reject`: comma-separated client addresses — an IPv4 or IPv6 address, an IPv4 address with
+///   `*` for whole octets (`192.168.1.*`), or a CIDR block (`10.0.0.0/8`, `fd00::/8`); `*` alone is everyone.
+///   A client whose address matches `auth.reject` is refused; otherwise it must match `auth.allow` (default `*`).
+///   A client on a brick's Unix socket counts as `127.0.0.1` and `::1`.
+/// - `server.root-squash on|off`: requests from uid 0 run as `server.anonuid`, gid 0 as `server.anongid`
+///   (default 65534, `nobody`); `server.all-squash on|off`: every request does.
+public struct VolumeOptions: Sendable, Hashable {
+    /// Every option name, with its default; `volume get VOL all` lists these.
+    public static let defaults: [String: String] = [
+        "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
+        "server.anonuid": "65534", "server.anongid": "65534",
+    ]
+
+    public var allow: [AddressPattern] = [.everyone]
+    public var reject: [AddressPattern] = []
+    public var rootSquash = false
+    public var allSquash = false
+    public var anonymousUserID: UInt32 = 65534
+    public var anonymousGroupID: UInt32 = 65534
+
+    public init() {}
+
+    /// The typed options from the set ones (names not given take their defaults). Throws EINVAL naming the option
+    /// and what was wrong with its value, or an unknown name.
+    public init(_ values: [String: String]) throws(FileSystemError) {
+        for (name, value) in values { try Self.apply(name, value, to: &self) }
+    }
+
+    /// Checks one option as `volume set` gives it; returns the value as it will be stored (trimmed).
+    public static func validate(_ name: String, _ value: String) throws(FileSystemError) -> String {
+        var scratch = VolumeOptions()
+        let trimmed = value.trimmingSpaces
+        try apply(name, trimmed, to: &scratch)
+        return trimmed
+    }
+
+    private static func apply(_ name: String, _ value: String, to options: inout VolumeOptions) throws(FileSystemError) {
+        switch name {
+        case "auth.allow": options.allow = try AddressPattern.list(value, option: name)
+        case "auth.reject": options.reject = try AddressPattern.list(value, option: name)
+        case "server.root-squash": options.rootSquash = try flag(name, value)
+        case "server.all-squash": options.allSquash = try flag(name, value)
+        case "server.anonuid": options.anonymousUserID = try identity(name, value)
+        case "server.anongid": options.anonymousGroupID = try identity(name, value)
+        default:
+            let known = defaults.keys.sorted().joined(separator: ", ")
+            throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")
+        }
+    }
+
+    private static func flag(_ name: String, _ value: String) throws(FileSystemError) -> Bool {
+        switch value.lowercased() {
+        case "on", "yes", "true", "enable", "1": return true
+        case "off", "no", "false", "disable", "0": return false
+        default: throw FileSystemError.invalidArgument("\(name) takes on or off, not '\(value)'")
+        }
+    }
+
+    private static func identity(_ name: String, _ value: String) throws(FileSystemError) -> UInt32 {
+        // 4294967295 is (uid_t)-1, "no change" to chown: never an identity.
+        guard let number = UInt32(value), number < UInt32.max else {
+            throw FileSystemError.invalidArgument("\(name) takes a number from 0 to 4294967294, not '\(value)'")
+        }
+        return number
+    }
+
+    /// Whether a client at `address` (nil: the brick's Unix socket) may connect; the refusal names why.
+    public func admit(_ address: String?) throws(FileSystemError) {
+        let addresses = address.map { [$0] } ?? ["127.0.0.1", "::1"]
+        let shown = address ?? "a local client (127.0.0.1)"
+        if let rule = reject.first(where: { rule in addresses.contains { rule.matches($0) } }) {
+            throw FileSystemError(.permissionDenied, "\(shown) is refused by auth.reject (\(rule))")
+        }
+        guard allow.contains(where: { rule in addresses.contains { rule.matches($0) } }) else {
+            throw FileSystemError(.permissionDenied, "\(shown) is not in auth.allow")
+        }
+    }
+
+    /// The identity a client's request runs as: squashed as the options say.
+    public func squash(userID: UInt32, groupID: UInt32, groups: [UInt32]) -> (UInt32, UInt32, [UInt32]) {
+        if allSquash { return (anonymousUserID, anonymousGroupID, []) }
+        guard rootSquash else { return (userID, groupID, groups) }
+        return (
+            userID == 0 ? anonymousUserID : userID, groupID == 0 ? anonymousGroupID : groupID,
+            groups.filter { $0 != 0 }
+        )
+    }
+}
+
+/// One entry of `auth.allow` or `auth.reject`.
+public enum AddressPattern: Sendable, Hashable, CustomStringConvertible {
+    case everyone
+    /// Four octets, nil where the pattern has `*`.
+    case ipv4([UInt8?])
+    case ipv4Block(UInt32, prefix: Int)
+    case ipv6Block([UInt8], prefix: Int)
+
+    /// The entries of a comma-separated list; empty entries are ignored.
+    static func list(_ text: String, option: String) throws(FileSystemError) -> [AddressPattern] {
+        var patterns: [AddressPattern] = []
+        for entry in text.split(separator: ",") {
+            let trimmed = String(entry).trimmingSpaces
+            guard !trimmed.isEmpty else { continue }
+            guard let pattern = AddressPattern(trimmed) else {
+                throw FileSystemError.invalidArgument(
+                    "\(option): '\(trimmed)' is not an address, an IPv4 address with * octets, or a CIDR block "
+                        + "(host names are not accepted: they can change under a running brick)")
+            }
+            patterns.append(pattern)
+        }
+        return patterns
+    }
+
+    public init?(_ text: String) {
+        if text == "*" {
+            self = .everyone
+            return
+        }
+        if let slash = text.firstIndex(of: "/") {
+            guard let prefix = Int(text[text.index(after: slash)...]) else { return nil }
+            let address = String(text[..<slash])
+            if let ipv4 = Self.ipv4Bytes(address), (0...32).contains(prefix) {
+                self = .ipv4Block(Self.number(ipv4), prefix: prefix)
+            } else if let ipv6 = Self.ipv6Bytes(address), (0...128).contains(prefix) {
+                self = .ipv6Block(ipv6, prefix: prefix)
+            } else {
+                return nil
+            }
+            return
+        }
+        if let ipv6 = Self.ipv6Bytes(text) {
+            self = .ipv6Block(ipv6, prefix: 128)
+            return
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var octets: [UInt8?] = []
+        for part in parts {
+            if part == "*" {
+                octets.append(nil)
+            } else if let octet = UInt8(part), part.count <= 3 {
+                octets.append(octet)
+            } else {
+                return nil
+            }
+        }
+        self = .ipv4(octets)
+    }
+
+    public func matches(_ address: String) -> Bool {
+        switch self {
+        case .everyone:
+            return true
+        case .ipv4(let pattern):
+            guard let bytes = Self.ipv4Bytes(address) else { return false }
+            return zip(pattern, bytes).allSatisfy { $0 == nil || $0 == $1 }
+        case .ipv4Block(let network, let prefix):
+            guard let bytes = Self.ipv4Bytes(address) else { return false }
+            let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix)
+            return Self.number(bytes) & mask == network & mask
+        case .ipv6Block(let network, let prefix):
+            guard let bytes = Self.ipv6Bytes(address) else { return false }
+            for bit in 0..<prefix where (bytes[bit / 8] ^ network[bit / 8]) & (0x80 >> UInt8(bit % 8)) != 0 {
+                return false
+            }
+            return true
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .everyone: "*"
+        case .ipv4(let octets): octets.map { $0.map(String.init) ?? "*" }.joined(separator: ".")
+        case .ipv4Block(let network, let prefix):
+            "\(network >> 24).\(network >> 16 & 0xFF).\(network >> 8 & 0xFF).\(network & 0xFF)/\(prefix)"
+        case .ipv6Block(let bytes, let prefix):
+            stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+                .joined(separator: ":") + "/\(prefix)"
+        }
+    }
+
+    private static func number(_ bytes: [UInt8]) -> UInt32 {
+        bytes.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    static func ipv4Bytes(_ text: String) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var bytes: [UInt8] = []
+        for part in parts {
+            guard part.count <= 3, let byte = UInt8(part) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+
+    /// The 16 bytes of an IPv6 address (`::` shorthand and a trailing dotted IPv4 part accepted).
+    static func ipv6Bytes(_ text: String) -> [UInt8]? {
+        guard text.contains(":") else { return nil }
+        // Split at each "::" (at most one is allowed).
+        var halves: [String] = []
+        var current = ""
+        var previousWasColon = false
+        for character in text {
+            if character == ":" && previousWasColon {
+                current.removeLast()
+                halves.append(current)
+                current = ""
+                previousWasColon = false
+                continue
+            }
+            current.append(character)
+            previousWasColon = character == ":"
+        }
+        halves.append(current)
+        guard halves.count <= 2 else { return nil }
+        func groups(_ part: String) -> [UInt8]? {
+            guard !part.isEmpty else { return [] }
+            var bytes: [UInt8] = []
+            let fields = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, field) in fields.enumerated() {
+                if index == fields.count - 1, field.contains("."), let ipv4 = ipv4Bytes(String(field)) {
+                    bytes += ipv4
+                } else {
+                    guard (1...4).contains(field.count), let value = UInt16(field, radix: 16) else { return nil }
+                    bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
+                }
+            }
+            return bytes
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        if halves.count == 1 { return head.count == 16 ? head : nil }
+        guard let tail = groups(halves[1]), head.count + tail.count < 16 else { return nil }
+        return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
