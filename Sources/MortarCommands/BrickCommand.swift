@@ -21,14 +21,17 @@ struct BrickCommand: AsyncParsableCommand {
     @Option(help: "The volume this brick belongs to (for logs).") var volume: String = "-"
     @Option(help: "The brick's position in its volume (for logs).") var brickIndex: Int = 0
     @Flag(help: "Exit when the parent process (the daemon) exits.") var exitWithParent = false
-    @Option(help: "The manager's HOST:PORT; a brick of a replicated volume learns its replica set there.")
+    @Option(help: "The manager's HOST:PORT; a brick of a replicated volume learns its replica set there, and every brick follows its volume's options.")
     var manager: String?
+    @Option(help: "A volume option NAME=VALUE to enforce from the start (repeatable; see `mortar volume set`).")
+    var volumeOption: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         if let manager, ServerAddressText(manager) == nil {
             throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
         }
+        _ = try initialOptions()
     }
 
     func run() async throws {
@@ -56,12 +59,30 @@ struct BrickCommand: AsyncParsableCommand {
         logger.info("descriptor limit \(descriptors): serving up to \(budget)")
         let brick = try await BrickStack.assemble(
             export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, budget: budget,
-            logger: logger)
+            policy: ServerPolicy(try initialOptions()), logger: logger)
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
         try await brick.run(bound)
         try await threadPool.shutdownGracefully()
         logger.info("brick stopped")
+    }
+}
+
+extension BrickCommand {
+    /// The `--volume-option` values as typed options; a malformed or unknown one is a usage error.
+    func initialOptions() throws -> VolumeOptions {
+        var values: [String: String] = [:]
+        for text in volumeOption {
+            guard let equals = text.firstIndex(of: "=") else {
+                throw ValidationError("--volume-option takes NAME=VALUE, got '\(text)'")
+            }
+            values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        do {
+            return try VolumeOptions(values)
+        } catch {
+            throw ValidationError("--volume-option: \(error.message)")
+        }
     }
 }
 

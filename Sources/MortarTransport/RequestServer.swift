@@ -22,7 +22,9 @@ public protocol RequestSession: Sendable {
 /// address (Unix-socket clients count as one address); a connection beyond either is closed as soon as it is
 /// accepted. A connection must complete its hello within `helloDeadline`, or it is closed.
 public final class RequestServer: Sendable {
-    public typealias SessionFactory = @Sendable (_ connectionID: UInt64, _ peer: String) -> any RequestSession
+    /// Makes the session of a connection whose hello was accepted, or throws to refuse the client: the error goes
+    /// back as the hello's rejection. `address` is the client's IP address, nil on a Unix-domain socket.
+    public typealias SessionFactory = @Sendable (_ connectionID: UInt64, _ address: String?) throws -> any RequestSession
 
     private let makeSession: SessionFactory
     private let logger: Logger
@@ -106,7 +108,7 @@ public final class RequestServer: Sendable {
         var logger = logger
         logger[metadataKey: "connection.id"] = "\(connectionID)"
         logger[metadataKey: "connection.peer"] = "\(peer)"
-        let session = makeSession(connectionID, peer)
+        let address = connection.channel.remoteAddress?.ipAddress
         // Closing the channel ends the wait for the first frame; the flag tells that apart from a client that left.
         let helloOverdue = OverdueFlag()
         let channel = connection.channel
@@ -114,12 +116,16 @@ public final class RequestServer: Sendable {
             helloOverdue.value.store(true, ordering: .relaxed)
             channel.close(promise: nil)
         }
+        var opened: (any RequestSession)?
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
-                let accepted = try await acceptHello(&frames, outbound, logger: logger)
+                let session = try await acceptHello(&frames, outbound, logger: logger) {
+                    try makeSession(connectionID, address)
+                }
+                opened = session
                 deadline.cancel()
-                guard accepted else {
+                guard let session else {
                     if helloOverdue.value.load(ordering: .relaxed) {
                         logger.debug(
                             "closed a connection that sent no hello within \(helloDeadline.nanoseconds / 1_000_000) ms")
@@ -132,28 +138,32 @@ public final class RequestServer: Sendable {
         } catch {
             logger.notice("closing connection: \(error)")
         }
-        await session.close()
+        await opened?.close()
     }
 
+    /// Reads the hello and answers it: the session `admit` makes, or nil when the client went away or was
+    /// refused (a bad hello, or `admit`'s error, which the client gets as the reason).
     private func acceptHello(
         _ frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
-        _ outbound: NIOAsyncChannelOutboundWriter<Frame>, logger: Logger
-    ) async throws -> Bool {
-        guard let first = try await frames.next() else { return false }
+        _ outbound: NIOAsyncChannelOutboundWriter<Frame>, logger: Logger,
+        admit: () throws -> any RequestSession
+    ) async throws -> (any RequestSession)? {
+        guard let first = try await frames.next() else { return nil }
         guard first.kind == .hello else { throw WireError("first frame was \(first.kind), not a hello") }
         var reply = ByteBuffer()
         do {
             let hello = try Handshake.Hello.decode(first.payload)
             try Handshake.check(hello)
+            let session = try admit()
             Handshake.encodeAccept(into: &reply)
             try await outbound.write(Frame(kind: .helloReply, requestID: first.requestID, payload: reply))
             logger.debug("client connected", metadata: ["client.name": "\(hello.clientName)"])
-            return true
+            return session
         } catch let error as FileSystemError {
             Handshake.encodeReject(error, into: &reply)
             try await outbound.write(Frame(kind: .helloReply, requestID: first.requestID, payload: reply))
             logger.notice("rejected client: \(error.message)")
-            return false
+            return nil
         }
     }
 

@@ -36,17 +36,20 @@ public final class BrickStack: Sendable {
     /// The manager's side of the set, when the manager placed this brick: its spec follower runs with the brick,
     /// and its connections to the other members close when the brick stops.
     private let managerAgent: ManagerAgent?
+    /// Where the volume's options come from, when the manager placed this brick.
+    private let optionsFollower: VolumeOptionsFollower?
     private let logger: Logger
 
     private init(
         storage: PosixStorage, replicaMember: ReplicaMemberLayer?, healWorker: HealWorker?, service: BrickService,
-        managerAgent: ManagerAgent?, logger: Logger
+        managerAgent: ManagerAgent?, optionsFollower: VolumeOptionsFollower?, logger: Logger
     ) {
         self.storage = storage
         self.replicaMember = replicaMember
         self.healWorker = healWorker
         self.service = service
         self.managerAgent = managerAgent
+        self.optionsFollower = optionsFollower
         self.logger = logger
     }
 
@@ -59,11 +62,12 @@ public final class BrickStack: Sendable {
     ///   - threadPool: runs the storage's file-system calls; the caller owns it and shuts it down after the brick.
     ///   - budget: connections and open files the brick serves (a brick process derives it from its descriptor
     ///     limit; in-process tests take every `Limits` value).
+    ///   - policy: the volume options the brick starts with; with `.manager` they are followed from then on.
     ///   - aboveStorage: wraps the storage before anything is put over it — the identity in a brick process; tests
     ///     put a fault-injecting layer (`LayerHarness`) here, under the member layer.
     public static func assemble(
         export: String, endpoints: [Endpoint], replica: BrickReplicaSource = .none, threadPool: NIOThreadPool,
-        budget: DescriptorBudget = .unlimited,
+        budget: DescriptorBudget = .unlimited, policy: ServerPolicy = ServerPolicy(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> BrickStack {
@@ -73,10 +77,13 @@ public final class BrickStack: Sendable {
         var replicaMember: ReplicaMemberLayer?
         var healWorker: HealWorker?
         var managerAgent: ManagerAgent?
+        var optionsFollower: VolumeOptionsFollower?
         switch replica {
         case .none:
             break
         case .manager(let host, let port, let volume, let brickIndex):
+            optionsFollower = VolumeOptionsFollower(
+                managerHost: host, managerPort: port, volume: volume, policy: policy, logger: logger)
             if let replication = try await BrickReplication.prepare(
                 managerHost: host, managerPort: port, volume: volume, brickIndex: brickIndex, export: export,
                 storage: storage, logger: logger)
@@ -95,11 +102,11 @@ public final class BrickStack: Sendable {
         // releases the locks it held when it goes.
         let locks = LockLayer(next: PermissionLayer(next: replicaMember ?? storage))
         let service = BrickService(
-            locks: locks, endpoints: listenable(endpoints, logger: logger), budget: budget,
+            locks: locks, endpoints: listenable(endpoints, logger: logger), budget: budget, policy: policy,
             eventLoopGroup: eventLoopGroup, logger: logger)
         return BrickStack(
             storage: posix, replicaMember: replicaMember, healWorker: healWorker, service: service,
-            managerAgent: managerAgent, logger: logger)
+            managerAgent: managerAgent, optionsFollower: optionsFollower, logger: logger)
     }
 
     /// Binds every endpoint (see ``BrickService/start()``); binding before serving lets `--port 0` report its port.
@@ -116,6 +123,7 @@ public final class BrickStack: Sendable {
         ]
         if let healWorker { services.append(.init(service: HealService(worker: healWorker))) }
         if let managerAgent { services.append(.init(service: SpecFollowService(agent: managerAgent))) }
+        if let optionsFollower { services.append(.init(service: optionsFollower)) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services,

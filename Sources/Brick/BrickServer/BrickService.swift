@@ -12,6 +12,8 @@ import ServiceLifecycle
 /// the stack, in which order, is MortarBrick's (`BrickStack`) to decide.
 public final class BrickService: Service {
     public let locks: LockLayer
+    /// The volume options the brick enforces; replaced when they change.
+    public let policy: ServerPolicy
     private let endpoints: [Endpoint]
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
@@ -22,19 +24,22 @@ public final class BrickService: Service {
     ///     connection's locks in it when the connection goes.
     ///   - endpoints: where to listen; the first must succeed, or `run` throws.
     ///   - budget: how many connections, and open files per connection, the brick serves.
+    ///   - policy: which client addresses may connect, and whose identity is squashed.
     public init(
         locks: LockLayer, endpoints: [Endpoint], budget: DescriptorBudget = .unlimited,
-        eventLoopGroup: any EventLoopGroup, logger: Logger
+        policy: ServerPolicy = ServerPolicy(), eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
         self.endpoints = endpoints
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.locks = locks
-        self.server = RequestServer(logger: logger, budget: budget) { connectionID, _ in
-            BrickSession(
+        self.policy = policy
+        self.server = RequestServer(logger: logger, budget: budget) { connectionID, address in
+            try policy.current.admit(address)
+            return BrickSession(
                 stack: locks, locks: locks, connectionID: connectionID,
-                openFilesMax: budget.openFilesPerConnectionMax, logger: logger)
+                openFilesMax: budget.openFilesPerConnectionMax, policy: policy, logger: logger)
         }
     }
 

@@ -13,18 +13,24 @@ final class BrickSession: RequestSession {
     private let connectionID: UInt64
     /// Files a client connection may hold open; see ``checkRoomForAnotherFile(_:)``.
     private let openFilesMax: Int
+    private let policy: ServerPolicy
     private let logger: Logger
     private let openHandles = Mutex<[UInt64: OpenFile]>([:])
 
-    init(stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, logger: Logger) {
+    init(
+        stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
+        logger: Logger
+    ) {
         self.stack = stack
         self.locks = locks
         self.connectionID = connectionID
         self.openFilesMax = openFilesMax
+        self.policy = policy
         self.logger = logger
     }
 
-    func handle(_ request: Request, context: OperationContext) async throws -> Reply {
+    func handle(_ request: Request, context given: OperationContext) async throws -> Reply {
+        let context = policy.context(for: given)
         if let file = request.openFile { try checkOwnership(file) }
         if case .create = request { try checkRoomForAnotherFile(context) }
         if case .open = request { try checkRoomForAnotherFile(context) }

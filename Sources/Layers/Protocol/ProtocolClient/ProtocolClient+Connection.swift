@@ -66,6 +66,9 @@ extension ProtocolClient {
                     requestTimeout: requestTimeout)
             } catch let error as FileSystemError where error.code == .protocolError {
                 throw error
+            } catch let error as FileSystemError where error.code == .permissionDenied {
+                // The brick refused this client (auth.allow, auth.reject): asking again changes nothing.
+                throw FileSystemError(.permissionDenied, "brick \(endpoint) refused this client: \(error.message)")
             } catch {
                 guard ContinuousClock.now + delay < deadline else {
                     throw FileSystemError(.notConnected, "brick \(endpoint) is not reachable: \(error)")
