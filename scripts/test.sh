@@ -25,6 +25,9 @@ python3 bench/compare/test_report.py
 echo "== three hosts in network namespaces"
 bash tests/netns/three-hosts.sh
 
+echo "== volume access options: auth.allow, auth.reject, root squash (network namespaces)"
+bash tests/netns/access.sh
+
 echo "== a replica's host cut off from the manager (network namespaces)"
 bash tests/netns/replica-partition.sh
 

@@ -8,8 +8,9 @@
 #    volume (ls, stat, volume status, heal info, volume info) — zero failures allowed on either side.
 # 2. No brick of the cluster holds a descriptor it did not need: the daemon's listening socket is held by the
 #    daemon alone.
-# 3. A connect that fails for a real reason — volume missing, volume stopped, daemon down — fails glfs_init with
-#    that reason's errno and prints the reason on standard error exactly once per process.
+# 3. A connect that fails for a real reason — volume missing, client refused (auth.reject), volume stopped, daemon
+#    down — fails glfs_init with that reason's errno and prints the reason on standard error exactly once per
+#    process.
 # Runs on 127.0.0.1:24007; tests/gfapi/run.sh calls it inside a network namespace of its own.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -104,6 +105,15 @@ expect() {
     echo "ok: $volume -> $errno_name, stderr: $err"
 }
 expect nosuchvolume ENOENT "volume nosuchvolume does not exist"
+# A client the volume's bricks refuse (auth.reject; a client on the brick's host counts as 127.0.0.1) fails
+# glfs_init with EACCES and the reason. The bricks pick the option up within a second (bounded: a hang fails).
+mortar volume set vm auth.reject 127.0.0.1 >/dev/null
+for _ in $(seq 1 50); do
+    LD_LIBRARY_PATH="$GFAPI_DIR" "$work/init-once" vm 127.0.0.1 24007 1 2>/dev/null | grep -q EACCES && break
+    sleep 0.2
+done
+expect vm EACCES "not in auth.allow|auth.reject"
+mortar volume reset vm auth.reject >/dev/null
 mortar volume stop vm >/dev/null
 expect vm ENOTCONN "volume vm is not started"
 mortar down --dir "$cluster" >/dev/null
