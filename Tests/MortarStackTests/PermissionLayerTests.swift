@@ -1,5 +1,6 @@
 import MortarBrickServer
 import MortarCore
+import MortarDistribute
 import MortarTesting
 import Testing
 
@@ -158,5 +159,35 @@ struct PermissionLayerTests {
         }
         try await layer.setExtendedAttribute("user.note", to: [1], mode: .createOrReplace, of: file, context: root)
         #expect(try await layer.extendedAttribute("user.note", of: file, context: alice) == [1])
+    }
+
+    /// Mortar's own attributes: anyone reads them, only root and bricks' roles write them, except distribute's
+    /// link-file attribute, which the file's owner may set (distribute writes it on the owner's behalf).
+    @Test func mortarAttributesAreRootsExceptTheOwnersLinkTo() async throws {
+        let (layer, shared, rootsFile) = try await setUp(sharedMode: 0o777)
+        let own = try await layer.create("own", in: shared, id: .random(), permissions: 0o644, flags: .readWrite,
+                                         context: alice)
+        try await layer.release(own.file, context: alice)
+        let linkTo = Distribute.linkToAttribute
+        try await layer.setExtendedAttribute(linkTo, to: Array("1".utf8), mode: .createOrReplace, of: own.file.id,
+                                             context: alice)
+        #expect(try await layer.extendedAttribute(linkTo, of: own.file.id, context: bob) == Array("1".utf8))
+        await expectCode(.operationNotPermitted) {
+            try await layer.setExtendedAttribute(linkTo, to: Array("0".utf8), mode: .createOrReplace, of: rootsFile,
+                                                 context: alice)
+        }
+        await expectCode(.operationNotPermitted) {
+            try await layer.setExtendedAttribute(linkTo, to: Array("0".utf8), mode: .createOrReplace, of: own.file.id,
+                                                 context: bob)
+        }
+        for name in ["trusted.mortar.heal", "trusted.mortar.reconcile", "trusted.mortar.anything"] {
+            await expectCode(.operationNotPermitted) {
+                try await layer.setExtendedAttribute(name, to: [1], mode: .createOrReplace, of: own.file.id,
+                                                     context: alice)
+            }
+        }
+        await expectCode(.operationNotPermitted) { try await layer.removeExtendedAttribute(linkTo, of: rootsFile, context: alice) }
+        try await layer.setExtendedAttribute("trusted.mortar.anything", to: [1], mode: .createOrReplace, of: rootsFile,
+                                             context: root)
     }
 }

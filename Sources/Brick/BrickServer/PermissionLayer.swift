@@ -153,6 +153,11 @@ public final class PermissionLayer: GuardLayer {
         return attributes
     }
 
+    static let mortarAttributePrefix = "trusted.mortar."
+    /// Distribute's link-file attribute (MortarDistribute's `Distribute.linkToAttribute`; the brick does not link
+    /// the client's layers, so the name is repeated here and `PermissionLayerTests` checks the two agree).
+    static let linkToAttributeName = "trusted.mortar.linkto"
+
     private func requireRemovable(_ name: String, in parent: FileID, context: OperationContext) async throws {
         guard let directory = try await require([.write, .execute], on: parent, context: context) else { return }
         guard directory.permissions & 0o1000 != 0 else { return }
@@ -162,12 +167,25 @@ public final class PermissionLayer: GuardLayer {
         }
     }
 
-    /// `user.*` attributes follow the file's permissions; Mortar's own `trusted.mortar.*` bookkeeping (written by
-    /// the distribute layer on the caller's behalf) passes; other `trusted.*` and `security.*` names are root's.
+    /// `user.*` attributes follow the file's permissions; other `trusted.*` and `security.*` names are root's.
+    /// Mortar's own `trusted.mortar.*` names are read by anyone (distribute reads link files on every lookup) and
+    /// written only by root and by bricks' roles (heal, forwarded changes), except `trusted.mortar.linkto`, which
+    /// distribute writes on the caller's behalf on the link file the caller just made: its owner may set it.
     private func requireAttributeAccess(
         _ name: String, _ mask: AccessMask, on file: FileID, context: OperationContext
     ) async throws {
-        guard context.userID != 0, !name.hasPrefix("trusted.mortar.") else { return }
+        guard context.userID != 0 else { return }
+        if name.hasPrefix(Self.mortarAttributePrefix) {
+            guard mask.contains(.write), context.replication.role == .client else { return }
+            guard name == Self.linkToAttributeName else {
+                throw FileSystemError(.operationNotPermitted, "only root and bricks may set attribute '\(name)'")
+            }
+            let attributes = try await next.attributes(of: file, context: context)
+            guard attributes.userID == context.userID else {
+                throw FileSystemError(.operationNotPermitted, "only the owner may set '\(name)' on a file")
+            }
+            return
+        }
         if name.hasPrefix("trusted.") || (name.hasPrefix("security.") && mask.contains(.write)) {
             throw FileSystemError(.operationNotPermitted, "only root may use attribute '\(name)'")
         }
