@@ -16,7 +16,8 @@ struct BrickCommand: AsyncParsableCommand {
 
     @Option(help: "The directory to export.") var export: String
     @Option(help: "TCP port to listen on (0 picks a free one and prints it).") var port: Int
-    @Option(help: "Address to listen on.") var listenHost: String = "0.0.0.0"
+    @Option(help: "Address to listen on (and loopback too, when it is another single address).")
+    var listenHost: String = "0.0.0.0"
     @Option(help: "Also listen on this Unix-domain socket.") var unixSocket: String?
     @Option(help: "The volume this brick belongs to (for logs).") var volume: String = "-"
     @Option(help: "The brick's position in its volume (for logs).") var brickIndex: Int = 0
@@ -52,6 +53,11 @@ struct BrickCommand: AsyncParsableCommand {
             replica = .manager(host: address.host, port: address.port, volume: volume, brickIndex: brickIndex)
         }
         var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
+        // A brick kept to one address still answers on loopback, where this host's daemon and clients that name
+        // the brick 127.0.0.1 or localhost reach it; loopback is reachable from this host only.
+        if !["0.0.0.0", "::", "127.0.0.1", "localhost", "::1"].contains(listenHost), port != 0 {
+            endpoints.append(.tcp(host: "127.0.0.1", port: port))
+        }
         if let unixSocket { endpoints.append(.unixSocket(path: unixSocket)) }
         let descriptors = cmortar_raise_descriptor_limit()
         guard descriptors > 0 else { throw FileSystemError.fromErrno("getrlimit(RLIMIT_NOFILE)", "brick") }

@@ -15,8 +15,8 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Directory for the catalog, this host's brick assignments and brick logs.")
     var stateDir: String = "/var/lib/mortar"
 
-    @Option(help: "Address to listen on, HOST:PORT.")
-    var listen: String = "0.0.0.0:24007"
+    @Option(help: "Address to listen on, HOST:PORT (default loopback only: give this host's storage-network address for a cluster of several hosts; its bricks listen there too).")
+    var listen: String = "127.0.0.1:24007"
 
     @Option(help: "The name other hosts and clients use for this host (default: the listen host, or the host name).")
     var advertise: String?

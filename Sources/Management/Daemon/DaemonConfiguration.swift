@@ -21,7 +21,7 @@ public struct DaemonConfiguration: Sendable {
     public var requestTimeoutMilliseconds: Int64 = Limits.managementRequestReadMilliseconds
 
     public init(
-        listenHost: String = "0.0.0.0", listenPort: Int = 24007, stateDirectory: String,
+        listenHost: String = "127.0.0.1", listenPort: Int = 24007, stateDirectory: String,
         advertisedHost: String? = nil, brickCommand: [String]? = nil, brickPortMin: Int = Catalog.defaultBrickPortMin
     ) {
         self.brickPortMin = brickPortMin
