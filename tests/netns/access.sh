@@ -11,42 +11,19 @@ mortar="${MORTAR_BINARY:-$PWD/.build/debug/mortar}"
 
 prefix="mta$$"
 work=$(mktemp -d /tmp/mortar-netns-XXXXXX)
-subnet="10.213.78"
+subnet="10.213.79"
 fail() { echo "access: FAILED: $*" >&2; [ -f "$work/daemon.log" ] && tail -20 "$work/daemon.log" >&2; exit 1; }
 
+hosts="server allowed other"
+source tests/netns/lib.sh
 cleanup() {
-    for host in server allowed other sw; do
-        ns="$prefix-$host"
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
-    done
-    sleep 0.5
-    for host in server allowed other sw; do
-        ns="$prefix-$host"
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
+    netns_down
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-ip netns add "$prefix-sw"
-ip -n "$prefix-sw" link add br0 type bridge
-ip -n "$prefix-sw" link set br0 up
-number=1
-for host in server allowed other; do
-    ns="$prefix-$host"
-    ip netns add "$ns"
-    ip link add eth0 netns "$ns" type veth peer name p$number netns "$prefix-sw"
-    ip -n "$prefix-sw" link set p$number master br0
-    ip -n "$prefix-sw" link set p$number up
-    ip -n "$ns" addr add "$subnet.$number/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
-    number=$((number + 1))
-done
+netns_up
 server="$subnet.1" allowed="$subnet.2" other="$subnet.3"
 
-on() { local host=$1; shift; ip netns exec "$prefix-$host" "$@"; }
 admin() { on server "$mortar" "$@" --manager "$server:24007"; }
 
 mkdir -p "$work/state" "$work/brick"

@@ -43,39 +43,18 @@ show_logs() {
     done
 }
 
+source tests/netns/lib.sh
 cleanup() {
     # The descriptor held on the FUSE mount first, so the mount can go away with its process.
     exec 5>&-
-    for host in $hosts sw; do
-        for pid in $(ip netns pids "$prefix-$host" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
-    done
-    sleep 0.5
-    for host in $hosts sw; do
-        for pid in $(ip netns pids "$prefix-$host" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns del "$prefix-$host" 2>/dev/null || true
-    done
+    netns_down
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Hosts 1-3 are .1-.3 and the client .4, all on one bridge in a switch namespace (nothing in the root namespace).
-ip netns add "$prefix-sw"
-ip -n "$prefix-sw" link add br0 type bridge
-ip -n "$prefix-sw" link set br0 up
-i=0
-for host in $hosts; do
-    i=$((i + 1))
-    ns="$prefix-$host"
-    ip netns add "$ns"
-    ip link add eth0 netns "$ns" type veth peer name p$i netns "$prefix-sw"
-    ip -n "$prefix-sw" link set p$i master br0
-    ip -n "$prefix-sw" link set p$i up
-    ip -n "$ns" addr add "$subnet.$i/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
-done
+netns_up
 
-on() { local host=$1; shift; ip netns exec "$prefix-$host" "$@"; }
 manager=(--manager "$subnet.1:24007")
 volume="mortar://$subnet.1/rep"
 

@@ -14,38 +14,15 @@ work=$(mktemp -d /tmp/mortar-netns-XXXXXX)
 subnet="10.213.77"
 fail() { echo "three-hosts: FAILED: $*" >&2; exit 1; }
 
+hosts="h1 h2 h3 h4"
+source tests/netns/lib.sh
 cleanup() {
-    for host in h1 h2 h3 h4 sw; do
-        ns="$prefix-$host"
-        if ip netns list | grep -q "^$ns"; then
-            for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
-        fi
-    done
-    sleep 0.5
-    for host in h1 h2 h3 h4 sw; do
-        ns="$prefix-$host"
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
+    netns_down
     rm -rf "$work"
 }
 trap cleanup EXIT
+netns_up
 
-ip netns add "$prefix-sw"
-ip -n "$prefix-sw" link add br0 type bridge
-ip -n "$prefix-sw" link set br0 up
-for i in 1 2 3 4; do
-    ns="$prefix-h$i"
-    ip netns add "$ns"
-    ip link add eth0 netns "$ns" type veth peer name p$i netns "$prefix-sw"
-    ip -n "$prefix-sw" link set p$i master br0
-    ip -n "$prefix-sw" link set p$i up
-    ip -n "$ns" addr add "$subnet.$i/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
-done
-
-on() { local host=$1; shift; ip netns exec "$prefix-$host" "$@"; }
 start_daemon() {
     local i=$1
     mkdir -p "$work/h$i/state" "$work/h$i/brick"

@@ -1,0 +1,39 @@
+# Shared by the network-namespace tests (sourced, not run): hosts on a private bridge, nothing in the root namespace.
+#
+# Set before calling: prefix (unique per run, e.g. "xyz$$"), subnet (three octets, e.g. "10.213.77") and hosts
+# (names in address order). netns_up makes a switch namespace "$prefix-sw" holding a bridge and one namespace per
+# host, "$prefix-NAME", whose eth0 has $subnet.N/24 (N counts from 1 in $hosts order). netns_down stops every
+# process in them (TERM, then KILL half a second later) and deletes them; call it from the script's EXIT trap.
+
+netns_up() {
+    ip netns add "$prefix-sw"
+    ip -n "$prefix-sw" link add br0 type bridge
+    ip -n "$prefix-sw" link set br0 up
+    local number=0 host ns
+    for host in $hosts; do
+        number=$((number + 1))
+        ns="$prefix-$host"
+        ip netns add "$ns"
+        ip link add eth0 netns "$ns" type veth peer name "p$number" netns "$prefix-sw"
+        ip -n "$prefix-sw" link set "p$number" master br0
+        ip -n "$prefix-sw" link set "p$number" up
+        ip -n "$ns" addr add "$subnet.$number/24" dev eth0
+        ip -n "$ns" link set eth0 up
+        ip -n "$ns" link set lo up
+    done
+}
+
+netns_down() {
+    local host pid
+    for host in $hosts sw; do
+        for pid in $(ip netns pids "$prefix-$host" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+    done
+    sleep 0.5
+    for host in $hosts sw; do
+        for pid in $(ip netns pids "$prefix-$host" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns del "$prefix-$host" 2>/dev/null || true
+    done
+}
+
+# on HOST COMMAND…: runs a command in that host's namespace.
+on() { local host=$1; shift; ip netns exec "$prefix-$host" "$@"; }
