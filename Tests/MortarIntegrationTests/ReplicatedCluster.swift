@@ -105,9 +105,19 @@ struct ReplicatedCluster: Sendable {
 
     /// Expects every member's brick directory of set `setIndex` to hold exactly what member 0's holds: the same
     /// paths, types, modes and sizes, and byte for byte the same files (compared with cmp(1)).
-    func expectIdenticalReplicas(setIndex: Int = 0, replica: Int = 3, sourceLocation: SourceLocation = #_sourceLocation)
-        throws
-    {
+    /// Waits until every member has settled the changes it applied (a change a member applied without learning
+    /// its outcome is reconciled to the primary's version within a heal round or two: reads go to the primary, so
+    /// no client sees the difference meanwhile), then checks that the copies are identical.
+    func expectConvergedReplicas(
+        setIndex: Int = 0, replica: Int = 3, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let started = ContinuousClock.now
+        try await waitUntilSettled(seconds: 60)
+        print("replicas settled \(ContinuousClock.now - started) after the check began")
+        try expectIdenticalReplicas(setIndex: setIndex, replica: replica, sourceLocation: sourceLocation)
+    }
+
+    private func expectIdenticalReplicas(setIndex: Int, replica: Int, sourceLocation: SourceLocation) throws {
         let directories = Array(brickDirectories[(setIndex * replica)..<((setIndex + 1) * replica)])
         let reference = try Self.tree(of: directories[0])
         #expect(!reference.isEmpty, "brick \(directories[0]) is empty", sourceLocation: sourceLocation)

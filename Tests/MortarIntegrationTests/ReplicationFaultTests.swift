@@ -118,7 +118,7 @@ struct ReplicationFaultTests {
         print("replication kill test: \(kills) kills, \(results.map(\.acknowledged)) records acknowledged, "
             + "longest single write \(slowest)")
         await reader.close()
-        try set.expectIdenticalReplicas()
+        try await set.expectConvergedReplicas()
         await set.tearDown()
     }
 
@@ -153,7 +153,7 @@ struct ReplicationFaultTests {
         let grown = try cluster.runSystem("/bin/mount", "-o", "remount,size=64m", small)
         #expect(grown == 0)
         try await set.waitUntilInSync(seconds: 60)
-        try set.expectIdenticalReplicas()
+        try await set.expectConvergedReplicas()
         // Unmounted first, or the tmpfs keeps its mount point (and the cluster's directory) from being removed.
         _ = try cluster.runSystem("/bin/umount", "-l", small)
         await set.tearDown()
@@ -198,7 +198,7 @@ struct ReplicationFaultTests {
         print("incremental heal: 10 MiB rewritten of 1 GiB while a member was down; heal copied \(healed) bytes")
         #expect(healed >= 10 << 20, "heal copied \(healed) bytes, less than the 10 MiB that changed")
         #expect(healed < 64 << 20, "heal copied \(healed) bytes: far more than the 10 MiB that changed")
-        try set.expectIdenticalReplicas()
+        try await set.expectConvergedReplicas()
         await set.tearDown()
     }
 
@@ -225,7 +225,7 @@ struct ReplicationFaultTests {
             cluster: set.cluster, volume: set.volume,
             brickDirectories: [set.brickDirectories[0], replacement, set.brickDirectories[2]])
         try await replaced.waitUntilInSync(seconds: 60)
-        try replaced.expectIdenticalReplicas()
+        try await replaced.expectConvergedReplicas()
         let reader = try await replaced.connect()
         #expect(try await reader.readSymbolicLink("/tree/link") == "file-0")
         #expect(try await reader.attributes("/tree/hard").linkCount == 2)

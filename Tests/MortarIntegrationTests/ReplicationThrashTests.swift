@@ -56,7 +56,7 @@ struct ReplicationThrashTests {
             + "failures \(writes.failuresByCode); back in sync \(ContinuousClock.now - converged) later")
         #expect(belowMinimum > 0, "the set was never seen below min-in-sync, so nothing was tested")
 
-        try set.expectIdenticalReplicas()
+        try await set.expectConvergedReplicas()
         let reader = try await set.connect()
         let readBack = try await reader.open("/disk.img")
         var wrong: [Int] = []
