@@ -15,6 +15,24 @@ struct MountTests {
         }
     }
 
+    /// The confinement race through the mount (tests/fuse/confinement_race.py): a directory swapped with a link
+    /// that, on the bricks, points beside them, while changes go through a descriptor of the directory for 3 s;
+    /// the directory beside the bricks stays untouched.
+    @Test func nothingReachesOutsideTheBricksThroughTheMount() async throws {
+        try await MountedVolume.with { mounted in
+            let outside = mounted.cluster.directory + "/bricks/outside"
+            try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: outside + "/victim", contents: Data("original".utf8)))
+            // Where the link leads on the client's side: following it there is the client's own business.
+            try FileManager.default.createDirectory(
+                atPath: mounted.cluster.directory + "/outside", withIntermediateDirectories: true)
+            let result = try MountedVolume.runProgram(
+                "/usr/bin/python3", [MountedVolume.script("confinement_race.py"), mounted.mountPoint, outside, "3"])
+            print(result.output)
+            #expect(result.succeeded, "\(result.output)\nmount log:\n\(mounted.mountLog())")
+        }
+    }
+
     /// Every operation on every file type (devices too), as root and as an unprivileged user, set-user-ID and
     /// set-group-ID rules and 255-byte names, against a local directory as the oracle.
     @Test func operationsOnEveryFileTypeMatchALocalDirectory() async throws {
