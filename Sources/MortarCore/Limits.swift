@@ -32,6 +32,11 @@ public enum Limits {
     public static let extendedAttributeNamesByteCountMax = 64 * 1024
     /// Entries one directory page may hold.
     public static let directoryPageEntriesMax = 1024
+    /// Directory streams a brick keeps open where a listing page ended, so the next page continues there.
+    public static let directoryCursorsMax = 256
+    /// Entries a brick reads past to find a listing's position when no stream was kept for it: a cookie beyond
+    /// this is refused (EINVAL) instead of costing a scan of the whole directory for one small request.
+    public static let directorySkipEntriesMax: UInt64 = 1 << 20
     /// Open files one connection may hold on a brick.
     public static let openFilesPerConnectionMax = 65_536
     /// Open files one brick holds for all its clients together; each is a file descriptor of the brick process.

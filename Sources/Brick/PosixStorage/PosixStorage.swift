@@ -19,6 +19,13 @@ public final class PosixStorage: FileOperations {
     let logger: Logger
     let openFiles: Mutex<OpenFileTable>
     let allocator = ByteBufferAllocator()
+    /// Where listings left off (see ``readDirectory(_:after:countMax:context:)``).
+    let cursors = DirectoryCursors()
+    let skippedEntries = Atomic<UInt64>(0)
+
+    /// Directory entries read past, in all, to find where a listing continues when no stream was kept for it: 0
+    /// for listings read page after page (for tests and metrics).
+    public var entriesSkippedToResumeListings: UInt64 { skippedEntries.load(ordering: .relaxed) }
 
     private init(index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int) {
         self.index = index
@@ -55,7 +62,10 @@ public final class PosixStorage: FileOperations {
         return storage
     }
 
-    deinit { index.close() }
+    deinit {
+        cursors.closeAll()
+        index.close()
+    }
 
     /// How many files are open now (for tests and metrics).
     public var openHandleCount: Int { openFiles.withLock { $0.count } }
