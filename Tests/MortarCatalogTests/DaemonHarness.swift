@@ -5,28 +5,12 @@ import MortarManagementAPI
 import Synchronization
 import Testing
 
-/// A daemon in this process on an ephemeral port, with its own state directory, and bricks played by a small
-/// Python program that listens on the brick's port. The program records each start in `.starts` in its brick
+/// A daemon in this process on an ephemeral port, with its own state directory, and bricks played by
+/// `tests/daemon/fake_brick.py`, which listens on the brick's port, records each start in `.starts` in its brick
 /// directory, and exits at once on its first start when that directory holds `.exit-first`.
 struct DaemonHarness {
-    static let fakeBrick = """
-        import os, socket, sys
-        arguments = sys.argv[1:]
-        def option(name): return arguments[arguments.index(name) + 1]
-        export, port = option("--export"), int(option("--port"))
-        starts = os.path.join(export, ".starts")
-        with open(starts, "a") as log: log.write("start\\n")
-        with open(starts) as log: count = len(log.readlines())
-        if os.path.exists(os.path.join(export, ".exit-first")) and count == 1: sys.exit(3)
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        host = option("--listen-host") if "--listen-host" in arguments else "127.0.0.1"
-        listener.bind((host, port))
-        listener.listen(16)
-        while True:
-            connection, _ = listener.accept()
-            connection.close()
-        """
+    static let fakeBrick = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("tests/daemon/fake_brick.py").path
 
     let directory: String
     var configuration: DaemonConfiguration
@@ -38,11 +22,9 @@ struct DaemonHarness {
 
     init(_ label: String) throws {
         directory = try makeTemporaryDirectory(label)
-        let script = directory + "/fake-brick.py"
-        try Data(Self.fakeBrick.utf8).write(to: URL(fileURLWithPath: script))
         configuration = DaemonConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, stateDirectory: directory + "/state", advertisedHost: "127.0.0.1",
-            brickCommand: ["/usr/bin/python3", script], brickPortMin: Self.nextBrickPortMin())
+            brickCommand: ["/usr/bin/python3", Self.fakeBrick], brickPortMin: Self.nextBrickPortMin())
     }
 
     private static let harnessCounter = Atomic<Int>(0)
