@@ -140,32 +140,35 @@ public final class HealJournal: Sendable {
     }
 
     /// Updates the records; returns the markers that must exist before the changes may be applied.
+    ///
+    /// Runs for every change every member applies, so it works in place: the record and its range list are
+    /// mutated where they are stored (a copy would copy them whole on every change), and marker names are only
+    /// built when an item is new or some marker is still unwritten.
     private func note(_ changes: [Change], for members: [Int]) -> [String] {
         state.withLock { state in
             var touched: [String] = []
             for member in members {
-                var record = state.members[member] ?? MemberRecord()
                 for change in changes {
                     state.nextVersion += 1
-                    if let marker = Self.apply(change, to: &record, version: state.nextVersion) {
+                    let version = state.nextVersion
+                    if let marker = Self.apply(change, to: &state.members[member, default: MemberRecord()], version: version) {
                         state.unwritten.insert("\(member)/\(marker)")
                     }
                     // A marker another change is still writing (or failed to write) is written here too, so no
                     // change of the item goes ahead before its marker exists.
-                    for name in Self.markerNames(of: change) where state.unwritten.contains("\(member)/\(name)") {
-                        touched.append("\(member)/\(name)")
-                    }
+                    guard !state.unwritten.isEmpty else { continue }
+                    let name = "\(member)/\(Self.markerName(of: change))"
+                    if state.unwritten.contains(name) { touched.append(name) }
                 }
-                state.members[member] = record
             }
             return touched
         }
     }
 
-    private static func markerNames(of change: Change) -> [String] {
+    private static func markerName(of change: Change) -> String {
         switch change {
-        case .directory(let id): ["d-\(id)"]
-        case .wholeFile(let id), .metadata(let id), .bytes(let id, _): ["f-\(id)"]
+        case .directory(let id): "d-\(id)"
+        case .wholeFile(let id), .metadata(let id), .bytes(let id, _): "f-\(id)"
         }
     }
 
@@ -173,46 +176,57 @@ public final class HealJournal: Sendable {
     private static func apply(_ change: Change, to record: inout MemberRecord, version: UInt64) -> String? {
         switch change {
         case .directory(let id):
-            let isNew = record.directories[id] == nil
-            record.directories[id] = version
+            let isNew = record.directories.updateValue(version, forKey: id) == nil
             return isNew ? "d-\(id)" : nil
         case .wholeFile(let id):
-            let isNew = record.files[id] == nil
-            record.files[id] = FileRecord(version: version, wholeFile: true, ranges: [])
+            let isNew = record.files.updateValue(FileRecord(version: version, wholeFile: true, ranges: []), forKey: id) == nil
             return isNew ? "f-\(id)" : nil
         case .metadata(let id):
-            guard var file = record.files[id] else {
+            guard record.files[id] != nil else {
                 record.files[id] = FileRecord(version: version, wholeFile: false, ranges: [])
                 return "f-\(id)"
             }
-            file.version = version
-            record.files[id] = file
+            record.files[id]?.version = version
             return nil
         case .bytes(let id, let range):
-            guard var file = record.files[id] else {
+            guard record.files[id] != nil else {
                 record.files[id] = FileRecord(version: version, wholeFile: false, ranges: [range])
                 return "f-\(id)"
             }
-            file.version = version
-            if !file.wholeFile { file.ranges = merge(file.ranges, range) }
-            if file.ranges.count > Limits.healRangesPerFileMax { file.wholeFile = true; file.ranges = [] }
-            record.files[id] = file
+            record.files[id]?.version = version
+            guard record.files[id]?.wholeFile == false else { return nil }
+            merge(&record.files[id]!.ranges, range)
+            if record.files[id]!.ranges.count > Limits.healRangesPerFileMax {
+                record.files[id]?.wholeFile = true
+                record.files[id]?.ranges = []
+            }
             return nil
         }
     }
 
+    /// `ranges` (sorted, apart) with `added` merged in, overlapping or touching ranges joined.
     static func merge(_ ranges: [Range<UInt64>], _ added: Range<UInt64>) -> [Range<UInt64>] {
-        var result: [Range<UInt64>] = []
-        var pending = added
-        for range in ranges {
-            if range.upperBound < pending.lowerBound || pending.upperBound < range.lowerBound {
-                result.append(range)
-            } else {
-                pending = min(range.lowerBound, pending.lowerBound)..<max(range.upperBound, pending.upperBound)
-            }
+        var merged = ranges
+        merge(&merged, added)
+        return merged
+    }
+
+    /// Merges `added` into `ranges` (sorted, apart) in place: a binary search finds the first range it touches,
+    /// and the ranges it overlaps are replaced by one. O(log n) plus the ranges joined.
+    static func merge(_ ranges: inout [Range<UInt64>], _ added: Range<UInt64>) {
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].upperBound < added.lowerBound { low = middle + 1 } else { high = middle }
         }
-        result.append(pending)
-        return result.sorted { $0.lowerBound < $1.lowerBound }
+        var end = low
+        var joined = added
+        while end < ranges.count, ranges[end].lowerBound <= joined.upperBound {
+            joined = min(ranges[end].lowerBound, joined.lowerBound)..<max(ranges[end].upperBound, joined.upperBound)
+            end += 1
+        }
+        ranges.replaceSubrange(low..<end, with: CollectionOfOne(joined))
     }
 
     // MARK: Reading and completing

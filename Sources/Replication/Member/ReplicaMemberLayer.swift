@@ -150,7 +150,20 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         intents.recordInMemory(records, for: [origin])
         let missing =
             view.members[member] == .inSync ? view.members.indices.filter { view.members[$0] == .outOfSync } : []
-        try await journal.record(records, for: missing + [member])
+        if !missing.isEmpty { try await journal.record(records, for: missing) }
+        // This member's own record is only its durable marker (after a restart every marker stands for the whole
+        // item), so it tracks presence, not byte ranges, which would be merged on every write for nothing.
+        try await journal.record(Self.presence(of: records), for: [member])
+    }
+
+    /// The items `records` touch, without byte ranges: metadata changes for files, directories as they are.
+    static func presence(of records: [HealJournal.Change]) -> [HealJournal.Change] {
+        records.map { record in
+            switch record {
+            case .bytes(let id, _), .wholeFile(let id), .metadata(let id): .metadata(id)
+            case .directory: record
+            }
+        }
     }
 
     /// A change applied here that could not be acknowledged (the set moved on, a member failed and the manager
