@@ -157,6 +157,9 @@ public enum Limits {
     /// Changes one heal note or settle request carries (about 75 bytes each encoded), so one fits well within
     /// `extendedAttributeValueByteCountMax`; more go in several.
     public static let healNoteChangesMax = 256
+    /// Size past which a member's heal marker log (`.mortar/heal/MEMBER.log`) is rewritten with only its live
+    /// markers.
+    public static let healMarkerLogCompactBytes = 1 << 20
     /// Bytes one heal copy moves per request, and heal copies in flight per heal source: heal takes its share of
     /// the disk and the network, never all of it.
     public static let healChunkByteCount = 1 << 20

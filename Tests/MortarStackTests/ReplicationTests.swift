@@ -530,7 +530,7 @@ struct ReplicationTests {
     }
 
     /// The heal marker is written before the change: a change whose marker cannot be written (the member's heal
-    /// directory is a file here, which stops root too) fails and is applied nowhere.
+    /// log is a directory here, which stops root too) fails and is applied nowhere.
     @Test func aChangeWhoseHealMarkerCannotBeWrittenIsNotApplied() async throws {
         try await ReplicaSetFixture.with { set in
             let existing = try await Self.createFile("existing", id: .random(), on: set.client)
@@ -539,7 +539,8 @@ struct ReplicationTests {
             await set.stopMember(away)
             _ = try set.manager.apply(.unreachable(member: away))
             for member in 0..<2 {
-                #expect(FileManager.default.createFile(atPath: set.bricks[member].root + "/.mortar/heal/\(away)", contents: nil))
+                try FileManager.default.createDirectory(
+                    atPath: set.bricks[member].root + "/.mortar/heal/\(away).log", withIntermediateDirectories: true)
             }
             await #expect(throws: FileSystemError.self) {
                 _ = try await Self.createFile("blocked", id: .random(), on: set.client)
@@ -565,8 +566,19 @@ struct ReplicationTests {
         let readable = try HealJournal(directory: directory, logger: OperationContext.silentLogger)
         try readable.load()
         #expect(readable.pendingFiles(of: 1).map(\.id) == [id])
+        // The per-file marker of earlier versions moved into member 1's log, and is read from there next time.
+        #expect(!FileManager.default.fileExists(atPath: directory + "/1"))
+        let reloaded = try HealJournal(directory: directory, logger: OperationContext.silentLogger)
+        try reloaded.load()
+        #expect(reloaded.pendingFiles(of: 1).map(\.id) == [id])
         // A member's directory that is not one (it cannot be listed, whoever we are).
         #expect(FileManager.default.createFile(atPath: directory + "/2", contents: nil))
+        #expect(throws: FileSystemError.self) {
+            try HealJournal(directory: directory, logger: OperationContext.silentLogger).load()
+        }
+        try FileManager.default.removeItem(atPath: directory + "/2")
+        // A member's log that cannot be read.
+        try FileManager.default.createDirectory(atPath: directory + "/5.log", withIntermediateDirectories: true)
         #expect(throws: FileSystemError.self) {
             try HealJournal(directory: directory, logger: OperationContext.silentLogger).load()
         }
@@ -589,12 +601,34 @@ struct ReplicationTests {
             _ = try HealJournal(directory: root + "/linked", logger: OperationContext.silentLogger)
         }
         let journal = try HealJournal(directory: root + "/heal", logger: OperationContext.silentLogger)
-        try FileManager.default.createSymbolicLink(atPath: root + "/heal/3", withDestinationPath: elsewhere)
+        try FileManager.default.createSymbolicLink(atPath: root + "/heal/3.log", withDestinationPath: elsewhere + "/log")
         let id = FileID.random()
         await #expect(throws: FileSystemError.self) { try await journal.record([.wholeFile(id)], for: [3]) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty)
         try await journal.record([.wholeFile(id)], for: [4])
-        #expect(FileManager.default.fileExists(atPath: root + "/heal/4/f-\(id)"))
+        let log = try String(contentsOfFile: root + "/heal/4.log", encoding: .utf8)
+        #expect(HealMarkerDirectory.liveNames(inLog: log) == ["f-\(id)"])
+    }
+
+    /// A member's marker log is rewritten with only its live markers once it grows past the bound, and what is
+    /// live survives the rewrite.
+    @Test func markerLogsAreCompacted() throws {
+        let root = try LoopbackBrick.makeTemporaryDirectory("mortar-heal-journal")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let markers = try HealMarkerDirectory(path: root + "/heal")
+        defer { markers.close() }
+        let kept = (0..<3).map { _ in "f-\(FileID.random())" }
+        for name in kept { #expect(markers.createMarker("7/\(name)") == nil) }
+        var lineBytes = 0
+        while lineBytes <= 2 * Limits.healMarkerLogCompactBytes {
+            let name = "f-\(FileID.random())"
+            #expect(markers.createMarker("7/\(name)") == nil)
+            markers.removeMarker("7/\(name)")
+            lineBytes += 2 * (name.utf8.count + 2)
+        }
+        let size = try FileManager.default.attributesOfItem(atPath: root + "/heal/7.log")[.size] as? Int ?? 0
+        #expect(size <= Limits.healMarkerLogCompactBytes, "the log grew to \(size) bytes")
+        #expect(try markers.markers()[7]?.sorted() == kept.sorted())
     }
 
     @Test func healMessagesRoundTripAndRejectGarbage() throws {

@@ -13,8 +13,8 @@ import Synchronization
 /// when a change is admitted, before it is applied, so a heal copy that overlaps a change always sees the record
 /// move on (its version) and copies again.
 ///
-/// Durability: the first change of a file or directory for a member creates a marker file
-/// `ROOT/.mortar/heal/MEMBER/f-FILEID` (or `d-…`) before the change is applied; markers go when the item is healed.
+/// Durability: the first change of a file or directory for a member records a marker `f-FILEID` (or `d-…`) in
+/// the member's log `ROOT/.mortar/heal/MEMBER.log` before the change is applied; markers go when the item is healed.
 /// After a restart every marker stands for the whole file, so a crash costs extra copying, never a missed change.
 /// Markers are reached through the marker directory held open (``HealMarkerDirectory``), never through paths that
 /// grow with the brick's own.
@@ -73,10 +73,8 @@ public final class HealJournal: Sendable {
     /// which members the lost directories were for, which is exactly what could not be read.
     public func load() throws {
         guard let directory else { return }
-        for memberName in try directory.names(in: nil) {
-            // Not a member's directory (nothing of ours is named so): it holds no markers.
-            guard let member = Int(memberName) else { continue }
-            for name in try directory.names(in: memberName) {
+        for (member, names) in try directory.markers() {
+            for name in names {
                 // Not a marker name (f-/d- and a FileID): nothing this journal wrote.
                 guard name.count > 2, let id = FileID(String(name.dropFirst(2))) else { continue }
                 state.withLock { state in
@@ -313,9 +311,6 @@ public final class HealJournal: Sendable {
         guard had, let directory else { return }
         // Best effort: a marker left behind only costs an extra copy of its item after a restart. (The pool is
         // inactive only while the process shuts down.)
-        try? await NIOThreadPool.singleton.runIfActive {
-            // Unreadable: the markers stay, as above.
-            for name in (try? directory.names(in: "\(member)")) ?? [] { directory.removeMarker("\(member)/\(name)") }
-        }
+        try? await NIOThreadPool.singleton.runIfActive { directory.forget(member: "\(member)") }
     }
 }
