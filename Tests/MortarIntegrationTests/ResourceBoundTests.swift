@@ -15,12 +15,7 @@ struct ResourceBoundTests {
     /// closes those beyond its per-address bound at once and the rest at the hello deadline; a client connecting
     /// meanwhile works; afterwards the brick's descriptors are back to where they were and its memory near it.
     @Test func idleConnectionsAreShedAndOthersServed() async throws {
-        let cluster = try ProcessCluster()
-        try await cluster.startDaemon()
-        let brick = try cluster.makeBrickDirectory("flooded")
-        try cluster.expectSuccess("volume", "create", "flood", "127.0.0.1:" + brick)
-        try cluster.expectSuccess("volume", "start", "flood")
-        let (pid, port) = try Self.onlyBrick(cluster, "flood")
+        let (cluster, pid, port) = try await Self.startOneBrickVolume("flood")
         let volume = try await Volume.connect(volume: "flood", servers: [.init(host: "127.0.0.1", port: cluster.daemonPort)])
         try await Self.write("/before", "before", on: volume)
         let descriptorsBefore = try Self.descriptorCount(pid)
@@ -65,12 +60,7 @@ struct ResourceBoundTests {
     /// One client opens files until the brick refuses: it gets EMFILE at the per-connection bound the brick derived
     /// from its descriptor limit, and another client still opens, reads and creates files.
     @Test func oneClientCannotTakeEveryDescriptor() async throws {
-        let cluster = try ProcessCluster()
-        try await cluster.startDaemon()
-        let brick = try cluster.makeBrickDirectory("opens")
-        try cluster.expectSuccess("volume", "create", "opens", "127.0.0.1:" + brick)
-        try cluster.expectSuccess("volume", "start", "opens")
-        let (pid, _) = try Self.onlyBrick(cluster, "opens")
+        let (cluster, pid, _) = try await Self.startOneBrickVolume("opens")
         let budget = DescriptorBudget(descriptors: try Self.descriptorLimit(pid))
         let servers = [ServerAddress(host: "127.0.0.1", port: cluster.daemonPort)]
         let greedy = try await Volume.connect(volume: "opens", servers: servers)
@@ -137,6 +127,17 @@ struct ResourceBoundTests {
         let bytes = try await file.read(count: 4096, at: 0)
         try await file.close()
         return String(buffer: bytes)
+    }
+
+    /// A daemon and a started volume `name` of one brick; the brick's process ID and port.
+    static func startOneBrickVolume(_ name: String) async throws -> (ProcessCluster, pid: Int32, port: Int) {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let brick = try cluster.makeBrickDirectory(name)
+        try cluster.expectSuccess("volume", "create", name, "127.0.0.1:" + brick)
+        try cluster.expectSuccess("volume", "start", name)
+        let (pid, port) = try onlyBrick(cluster, name)
+        return (cluster, pid, port)
     }
 
     static func onlyBrick(_ cluster: ProcessCluster, _ volume: String) throws -> (pid: Int32, port: Int) {

@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mortar="${MORTAR_BINARY:-$PWD/.build/debug/mortar}"
-[ -x "$mortar" ] || { echo "access: $mortar not built" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "access: FAILED: needs root for network namespaces" >&2; exit 1; }
+source tests/netns/lib.sh
+netns_require access "$mortar"
 
 prefix="mta$$"
 work=$(mktemp -d /tmp/mortar-netns-XXXXXX)
@@ -15,7 +15,6 @@ subnet="10.213.79"
 fail() { echo "access: FAILED: $*" >&2; [ -f "$work/daemon.log" ] && tail -20 "$work/daemon.log" >&2; exit 1; }
 
 hosts="server allowed other"
-source tests/netns/lib.sh
 cleanup() {
     netns_down
     rm -rf "$work"

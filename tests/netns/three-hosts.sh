@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mortar="${MORTAR_BINARY:-$PWD/.build/debug/mortar}"
-[ -x "$mortar" ] || { echo "three-hosts: $mortar not built" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "three-hosts: FAILED: needs root for network namespaces" >&2; exit 1; }
+source tests/netns/lib.sh
+netns_require three-hosts "$mortar"
 
 prefix="mtr$$"
 work=$(mktemp -d /tmp/mortar-netns-XXXXXX)
@@ -15,7 +15,6 @@ subnet="10.213.77"
 fail() { echo "three-hosts: FAILED: $*" >&2; exit 1; }
 
 hosts="h1 h2 h3 h4"
-source tests/netns/lib.sh
 cleanup() {
     netns_down
     rm -rf "$work"
