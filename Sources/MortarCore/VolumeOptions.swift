@@ -1,3 +1,5 @@
+import Glibc
+
 /// A volume's settable options (`mortar volume set|get|reset`), by the names GlusterFS gives them, and the access
 /// policy bricks derive from them. Pure: the catalog validates with it, bricks enforce with it.
 ///
@@ -186,55 +188,20 @@ public enum AddressPattern: Sendable, Hashable, CustomStringConvertible {
         bytes.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
+    /// The 4 bytes of a dotted IPv4 address, as inet_pton(3) reads it.
     static func ipv4Bytes(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var bytes: [UInt8] = []
-        for part in parts {
-            guard part.count <= 3, let byte = UInt8(part) else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
+        addressBytes(text, family: AF_INET, count: 4)
     }
 
-    /// The 16 bytes of an IPv6 address (`::` shorthand and a trailing dotted IPv4 part accepted).
+    /// The 16 bytes of an IPv6 address (`::` shorthand and a trailing dotted IPv4 part), as inet_pton(3) reads it.
     static func ipv6Bytes(_ text: String) -> [UInt8]? {
-        guard text.contains(":") else { return nil }
-        // Split at each "::" (at most one is allowed).
-        var halves: [String] = []
-        var current = ""
-        var previousWasColon = false
-        for character in text {
-            if character == ":" && previousWasColon {
-                current.removeLast()
-                halves.append(current)
-                current = ""
-                previousWasColon = false
-                continue
-            }
-            current.append(character)
-            previousWasColon = character == ":"
-        }
-        halves.append(current)
-        guard halves.count <= 2 else { return nil }
-        func groups(_ part: String) -> [UInt8]? {
-            guard !part.isEmpty else { return [] }
-            var bytes: [UInt8] = []
-            let fields = part.split(separator: ":", omittingEmptySubsequences: false)
-            for (index, field) in fields.enumerated() {
-                if index == fields.count - 1, field.contains("."), let ipv4 = ipv4Bytes(String(field)) {
-                    bytes += ipv4
-                } else {
-                    guard (1...4).contains(field.count), let value = UInt16(field, radix: 16) else { return nil }
-                    bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
-                }
-            }
-            return bytes
-        }
-        guard let head = groups(halves[0]) else { return nil }
-        if halves.count == 1 { return head.count == 16 ? head : nil }
-        guard let tail = groups(halves[1]), head.count + tail.count < 16 else { return nil }
-        return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
+        addressBytes(text, family: AF_INET6, count: 16)
+    }
+
+    private static func addressBytes(_ text: String, family: Int32, count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let parsed = bytes.withUnsafeMutableBytes { inet_pton(family, text, $0.baseAddress) }
+        return parsed == 1 ? bytes : nil
     }
 }
 

@@ -44,9 +44,6 @@ public final class RequestServer: Sendable {
         self.helloDeadline = helloDeadline
     }
 
-    /// Connections open now (admitted and not yet closed).
-    public var openConnections: Int { admission.total }
-
     /// Binds the endpoint and returns the bound server channel; ``serve(_:)`` then runs it until cancelled.
     public func bind(_ endpoint: Endpoint, eventLoopGroup: any EventLoopGroup) async throws
         -> NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
@@ -227,8 +224,6 @@ public final class ConnectionAdmission: Sendable {
         self.connectionsMax = connectionsMax
         self.perAddressMax = perAddressMax
     }
-
-    public var total: Int { state.withLock { $0.total } }
 
     /// The key a connection counts under: its IP address, or one shared key for Unix-socket clients.
     public static func addressKey(_ address: SocketAddress?) -> String {

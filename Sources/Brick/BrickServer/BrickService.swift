@@ -43,9 +43,6 @@ public final class BrickService: Service {
         }
     }
 
-    /// Client connections open now.
-    public var openConnections: Int { server.openConnections }
-
     /// Binds every endpoint and returns the TCP port actually bound (useful with port 0 in tests).
     public func start() async throws -> BoundBrick {
         var channels = [try await server.bind(endpoints[0], eventLoopGroup: eventLoopGroup)]

@@ -61,6 +61,4 @@ final class DirectoryCursors: Sendable {
         }
         for stream in streams { stream.close() }
     }
-
-    var count: Int { state.withLock { $0.streams.count } }
 }

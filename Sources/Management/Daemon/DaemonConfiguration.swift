@@ -34,8 +34,15 @@ public struct DaemonConfiguration: Sendable {
 
     /// The listen address when it names one interface, else the host name.
     static func defaultAdvertisedHost(listenHost: String) -> String {
-        if listenHost != "0.0.0.0" && listenHost != "::" { return listenHost }
-        return ProcessInfo.processInfo.hostName
+        isWildcard(listenHost) ? ProcessInfo.processInfo.hostName : listenHost
+    }
+
+    /// Where this host's daemon, and its bricks (which listen where it does), answer from this host: the listen
+    /// address, or loopback when it listens on every interface.
+    var localHost: String { Self.isWildcard(listenHost) ? "127.0.0.1" : listenHost }
+
+    static func isWildcard(_ host: String) -> Bool {
+        host.isEmpty || host == "0.0.0.0" || host == "::"
     }
 
     /// The path of the running executable, so the daemon starts bricks from the same build it runs.

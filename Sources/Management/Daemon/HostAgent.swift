@@ -36,8 +36,7 @@ actor HostAgent {
         bricks = state.bricks
         try AtomicFile.makeDirectory(configuration.brickLogDirectory)
         stateDirectory = try Self.resolved(configuration.stateDirectory)
-        let wildcard = ["", "0.0.0.0", "::"].contains(configuration.listenHost)
-        probeHost = wildcard ? "127.0.0.1" : configuration.listenHost
+        probeHost = configuration.localHost
         supervisor = BrickSupervisor(
             brickCommand: configuration.brickCommand, listenHost: configuration.listenHost,
             logDirectory: configuration.brickLogDirectory, logger: logger)

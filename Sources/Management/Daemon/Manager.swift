@@ -17,8 +17,9 @@ actor Manager {
     let logger: Logger
     /// The port this daemon's management API listens on (known once it is bound).
     private(set) var listenPort = 0
-    /// The address this daemon listens on; its own bricks reach it there (127.0.0.1 when it listens on all).
-    private let listenHost: String
+    /// Where this daemon answers from its own host (``DaemonConfiguration/localHost``); its own bricks reach it
+    /// there.
+    private let localHost: String
     /// The software and API version reported by hello.
     static let version = "mortar 0.1 (management API v1)"
 
@@ -32,7 +33,7 @@ actor Manager {
         catalog = loaded
         try store.save(loaded)
         self.localAgent = localAgent
-        listenHost = configuration.listenHost
+        localHost = configuration.localHost
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
@@ -45,8 +46,6 @@ actor Manager {
     /// replicated volumes learn their set there, and every brick follows its volume's options) and the options.
     func agentBricks(_ assignments: [BrickAssignment], host: String) -> [AgentBrick] {
         assignments.map { assignment in
-            let wildcard = listenHost.isEmpty || listenHost == "0.0.0.0" || listenHost == "::"
-            let localHost = wildcard ? "127.0.0.1" : listenHost
             let managerHost = catalog.isLocal(host) ? localHost : catalog.managerHost
             return AgentBrick(
                 assignment, manager: "\(managerHost):\(listenPort)",
