@@ -14,6 +14,10 @@ let nioConcurrency: Target.Dependency = .product(name: "NIOConcurrencyHelpers", 
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let asn1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 /// libgfapi.so.0's symbol versions; absolute, because the linker's working directory is not the package's.
@@ -34,6 +38,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // The vocabulary every other module speaks: the operation table, FileID, attributes, errors, limits.
@@ -42,17 +50,20 @@ let package = Package(
         .target(name: "CMortarLinux", path: "Sources/CMortarLinux"),
         // The binary wire format: frames, handshake, request and reply codecs. Pure, no sockets.
         .target(name: "MortarWire", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
+        // Who may connect: the cluster CA, certificates and their roles, TLS contexts, revocations.
+        .target(name: "MortarSecurity", dependencies: ["MortarCore", nio, nioSSL, x509, crypto, asn1],
+                path: "Sources/Security", swiftSettings: strictSettings),
         // NIO channels: framing, handshake, request-id multiplexing for client and server.
-        .target(name: "MortarTransport", dependencies: ["MortarCore", "MortarWire", nio, nioPosix, logging],
+        .target(name: "MortarTransport", dependencies: ["MortarCore", "MortarWire", "MortarSecurity", nio, nioSSL, nioPosix, logging],
                 swiftSettings: strictSettings),
         // Brick side: the operation table over a local directory, and the server that exposes it.
         .target(name: "MortarPosixStorage", dependencies: ["MortarCore", "CMortarLinux", nio, nioPosix, logging],
                 path: "Sources/Brick/PosixStorage", swiftSettings: strictSettings),
-        .target(name: "MortarBrickServer", dependencies: ["MortarCore", "MortarWire", "MortarTransport", nio,
+        .target(name: "MortarBrickServer", dependencies: ["MortarSecurity", "MortarCore", "MortarWire", "MortarTransport", nio,
                                                           nioPosix, logging, serviceLifecycle],
                 path: "Sources/Brick/BrickServer", swiftSettings: strictSettings),
         // Client layers, one module each, grouped by role.
-        .target(name: "MortarProtocolClient", dependencies: ["MortarCore", "MortarWire", "MortarTransport", nio,
+        .target(name: "MortarProtocolClient", dependencies: ["MortarSecurity", "MortarCore", "MortarWire", "MortarTransport", nio,
                                                              logging],
                 path: "Sources/Layers/Protocol/ProtocolClient", swiftSettings: strictSettings),
         .target(name: "MortarDistribute", dependencies: ["MortarCore", "MortarVolumeSpec", nio, logging],
@@ -62,7 +73,7 @@ let package = Package(
         // The volume spec: the layer graph as data, with typed options. Pure Codable values.
         .target(name: "MortarVolumeSpec", path: "Sources/VolumeSpec", swiftSettings: strictSettings),
         // The builder that turns a volume spec into a stack of layers.
-        .target(name: "MortarVolumeGraph", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarProtocolClient",
+        .target(name: "MortarVolumeGraph", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeSpec", "MortarProtocolClient",
                                                           "MortarDistribute", "MortarReplicate", "MortarMembership",
                                                           "MortarTransport", nio, logging],
                 path: "Sources/VolumeGraph", swiftSettings: strictSettings),
@@ -75,7 +86,7 @@ let package = Package(
                 path: "Sources/Replication/Member", swiftSettings: strictSettings),
         // The brick a `mortar brick` process runs, assembled in one place: storage, replica member, permissions,
         // locks and the server over them, and the manager agent that places a member in its replica set.
-        .target(name: "MortarBrick", dependencies: ["MortarCore", "MortarPosixStorage", "MortarReplicaMember",
+        .target(name: "MortarBrick", dependencies: ["MortarSecurity", "MortarCore", "MortarPosixStorage", "MortarReplicaMember",
                                                     "MortarBrickServer", "MortarTransport", "MortarMembership",
                                                     "MortarManagementAPI", "MortarProtocolClient",
                                                     "MortarVolumeGraph", "MortarVolumeSpec", nio, nioPosix, logging,
@@ -87,16 +98,16 @@ let package = Package(
         .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarMembership"],
                 path: "Sources/Management/Catalog", swiftSettings: strictSettings),
         // The management API's messages and its HTTP/JSON client, shared by the daemon, the CLI and the library.
-        .target(name: "MortarManagementAPI", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarMembership", nio,
+        .target(name: "MortarManagementAPI", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeSpec", "MortarMembership", nio,
                                                             nioPosix, nioHTTP1, logging],
                 path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
-        .target(name: "MortarDaemon", dependencies: ["MortarCore", "MortarCatalog", "MortarManagementAPI",
+        .target(name: "MortarDaemon", dependencies: ["MortarSecurity", "MortarCore", "MortarCatalog", "MortarManagementAPI",
                                                      "MortarMembership", "MortarVolumeSpec", "MortarTransport",
                                                      "MortarWire", "CMortarLinux", nio, nioPosix, nioHTTP1,
                                                      logging, serviceLifecycle],
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
-        .target(name: "Mortar", dependencies: ["MortarCore", "MortarVolumeGraph", "MortarVolumeSpec",
+        .target(name: "Mortar", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeGraph", "MortarVolumeSpec",
                                                "MortarManagementAPI", nio, nioPosix, nioConcurrency, logging],
                 swiftSettings: strictSettings),
         // The libgfapi-compatible C library: `glfs_*` functions that convert C arguments and forward to `Mortar`.
@@ -111,9 +122,9 @@ let package = Package(
         .target(name: "MortarFUSE", dependencies: ["Mortar", "MortarCore", "MortarTransport", "CFuse", nio, logging],
                 path: "Sources/FUSE/MortarFUSE", swiftSettings: strictSettings),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
-        .target(name: "MortarTesting", dependencies: ["MortarCore", nio], swiftSettings: strictSettings),
+        .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
-        .target(name: "MortarCommands", dependencies: ["Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
+        .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
                                                        "CMortarLinux",
                                                        "MortarCore", argumentParser,
@@ -123,21 +134,22 @@ let package = Package(
         .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
 
         .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
+        .testTarget(name: "MortarSecurityTests", dependencies: ["MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore"]),
         .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", nio, nioPosix]),
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
                                                                   "MortarVolumeSpec", nio, logging]),
-        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarCatalog", "MortarVolumeSpec", "MortarCore", "MortarTesting",
+        .testTarget(name: "MortarCatalogTests", dependencies: ["MortarSecurity", "MortarCatalog", "MortarVolumeSpec", "MortarCore", "MortarTesting",
                                                                "MortarMembership", "MortarDaemon",
                                                                "MortarManagementAPI", nio, nioPosix, nioHTTP1]),
-        .testTarget(name: "MortarStackTests", dependencies: ["Mortar", "MortarBrick", "MortarBrickServer", "MortarPosixStorage",
+        .testTarget(name: "MortarStackTests", dependencies: ["MortarSecurity", "Mortar", "MortarBrick", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
                                                              "MortarReplicate", "MortarReplicaMember",
                                                              "MortarMembership", nio, nioPosix, logging]),
-        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarCore", "Mortar", "MortarManagementAPI",
+        .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarTransport", nioPosix, "MortarTesting", "MortarSecurity", "MortarCore", "Mortar", "MortarManagementAPI",
                                                                    "MortarMembership", nio]),
         .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore",
                                                            "MortarManagementAPI", "MortarMembership"]),

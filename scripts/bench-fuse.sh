@@ -30,6 +30,9 @@ if pgrep -x glusterd >/dev/null && [ "$port" = 24007 ]; then
     exit 1
 fi
 rm -rf "$work"; mkdir -p "$work/brick" "$work/local" "$work/mnt" "$results"
+source scripts/lib/credentials.sh
+mortar_credentials "$mortar" "$work" "$work/state/tls"
+export MORTAR_TLS_DIR="$work/admin"
 "$mortar" daemon --state-dir "$work/state" --listen "127.0.0.1:$port" --brick-port-min "${BENCH_BRICK_PORT:-24410}" \
     --pid-file "$work/daemon.pid" >"$work/daemon.log" 2>&1 &
 cleanup() {

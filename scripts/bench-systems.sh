@@ -6,8 +6,10 @@
 # MORTAR_BINARY, MORTAR_PORT, MORTAR_BRICK_PORT_MIN, GFAPI_DIR, BENCH_ROOT, SHARED_BENCH, GHOST, SYS_LIBDIR.
 # ---- state and cleanup ---------------------------------------------------------------------------------------------
 MDAEMON_PID="" MSYS="" MDIR="" MVOL="" MREP=0 GLUSTER_UP=0 BG_PIDS=()
-mortar_api() { curl -s -m 5 "http://127.0.0.1:$MORTAR_PORT/v1/$1"; }
-mortar_cli() { timeout -k 5 60 env MORTAR_MANAGER="127.0.0.1:$MORTAR_PORT" "$MORTAR_BINARY" "$@"; }
+# shellcheck source=scripts/lib/credentials.sh
+. "$REPO/scripts/lib/credentials.sh"
+mortar_api() { mortar_curl "$MDIR" -m 5 "https://127.0.0.1:$MORTAR_PORT/v1/$1"; }
+mortar_cli() { timeout -k 5 60 env MORTAR_MANAGER="127.0.0.1:$MORTAR_PORT" MORTAR_TLS_DIR="$MDIR/admin" "$MORTAR_BINARY" "$@"; }
 stop_bg() {  # background helpers (pollers, kill loops, fio) this script started, by pid
     local p
     for p in "$@"; do
@@ -71,6 +73,7 @@ mortar_up() {  # system rep
     port_busy "$MORTAR_PORT" && die "127.0.0.1:$MORTAR_PORT busy before starting the mortar daemon"
     MSYS=$sys MREP=$2 MDIR=$BENCH_ROOT/$sys MVOL=$(sys_vol "$sys")
     rm -rf "$MDIR"; mkdir -p "$MDIR/state"
+    mortar_credentials "$MORTAR_BINARY" "$MDIR" "$MDIR/state/tls" || die "cannot make the cluster's certificates in $MDIR"
     "$MORTAR_BINARY" daemon --state-dir "$MDIR/state" --listen "127.0.0.1:$MORTAR_PORT" --pid-file "$MDIR/daemon.pid" \
         --brick-port-min "$MORTAR_BRICK_PORT_MIN" --new-session </dev/null >"$MDIR/daemon.log" 2>&1 &
     MDAEMON_PID=$!

@@ -12,6 +12,9 @@ mortar="$PWD/.build/$configuration/mortar"
 work="${BENCH_DIR:-/var/tmp/mortar-bench}"
 port="${BENCH_PORT:-24117}"
 rm -rf "$work"; mkdir -p "$work/brick" "$work/local"
+source scripts/lib/credentials.sh
+mortar_credentials "$mortar" "$work" "$work/state/tls"
+export MORTAR_TLS_DIR="$work/admin"
 "$mortar" daemon --state-dir "$work/state" --listen "127.0.0.1:$port" --brick-port-min 24200 \
     --pid-file "$work/daemon.pid" >"$work/daemon.log" 2>&1 &
 trap 'kill -TERM $(cat "$work/daemon.pid" 2>/dev/null) 2>/dev/null; wait; rm -rf "$work"' EXIT

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import MortarCore
 import MortarManagementAPI
+import MortarSecurity
 import MortarVolumeGraph
 import MortarVolumeSpec
 import NIOCore
@@ -47,19 +48,27 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
 extension Volume {
     /// Connects to a volume: fetches its spec from the first of `servers` that answers, builds the layer stack,
     /// and checks that the volume's root is reachable. Fails with ENOENT for a volume that does not exist,
-    /// ENOTCONN for one that is not started, ECONNREFUSED when no server answers.
+    /// ENOTCONN for one that is not started, ECONNREFUSED when no server answers, EACCES when the cluster refuses
+    /// this client (its certificate, its address).
+    ///
+    /// - Parameter tlsDirectory: the directory holding this client's `glusterfs.pem`, `glusterfs.key` and
+    ///   `glusterfs.ca`; nil looks in `$MORTAR_TLS_DIR`, `~/.config/mortar/tls` and `/etc/ssl`, and connects
+    ///   without TLS when none has them; `"off"` never uses TLS.
     public static func connect(
-        volume: String, servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1")], logger: Logger? = nil,
-        eventLoopGroup: (any EventLoopGroup)? = nil
+        volume: String, servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1")], tlsDirectory: String? = nil,
+        logger: Logger? = nil, eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws -> Volume {
         guard !servers.isEmpty else { throw FileSystemError.invalidArgument("no volume spec server given") }
         let logger = logger ?? Logger(label: "mortar.client")
         let group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        let security = try TransportSecurity.client(explicitDirectory: tlsDirectory)
         let spec = try await ManagementClient.fetchVolumeSpec(
-            volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, eventLoopGroup: group)
-        let membership = try await Self.membership(of: spec, servers: servers, eventLoopGroup: group)
+            volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, security: security,
+            eventLoopGroup: group)
+        let membership = try await Self.membership(
+            of: spec, servers: servers, security: security, eventLoopGroup: group)
         let graph = try VolumeGraph.build(
-            spec, clientName: "mortar-client/\(getpid())", eventLoopGroup: group, logger: logger,
+            spec, clientName: "mortar-client/\(getpid())", security: security, eventLoopGroup: group, logger: logger,
             membership: membership)
         membership?.watchSpec { newer in graph.follow(newer) }
         let connected = Volume(
@@ -76,13 +85,14 @@ extension Volume {
 
     /// The replica-set views of a replicated volume, from the first server that answers; nil for other volumes.
     static func membership(
-        of spec: VolumeSpec, servers: [ServerAddress], eventLoopGroup: any EventLoopGroup
+        of spec: VolumeSpec, servers: [ServerAddress], security: TransportSecurity, eventLoopGroup: any EventLoopGroup
     ) async throws -> ManagedMembership? {
         guard spec.graph.isReplicated else { return nil }
         var lastError: (any Error)?
         for server in servers {
             do {
-                let client = ManagementClient(host: server.host, port: server.port, eventLoopGroup: eventLoopGroup)
+                let client = ManagementClient(
+                    host: server.host, port: server.port, security: security, eventLoopGroup: eventLoopGroup)
                 return try await ManagedMembership.fetch(spec: spec, client: client)
             } catch {
                 lastError = error

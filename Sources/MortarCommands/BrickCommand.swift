@@ -5,6 +5,7 @@ import Logging
 import MortarBrick
 import MortarBrickServer
 import MortarCore
+import MortarSecurity
 import MortarTransport
 import NIOPosix
 
@@ -26,8 +27,13 @@ struct BrickCommand: AsyncParsableCommand {
     var manager: String?
     @Option(help: "A volume option NAME=VALUE to enforce from the start (repeatable; see `mortar volume set`).")
     var volumeOption: [String] = []
+    @Option(help: "Directory with this host's certificate (glusterfs.pem, glusterfs.key, glusterfs.ca; the daemon passes its own).")
+    var tlsDir: String?
+    @Flag(help: "Serve without TLS: anyone who reaches the port is trusted (only for a daemon run with --insecure).")
+    var insecure = false
 
     func validate() throws {
+        guard (tlsDir != nil) != insecure else { throw ValidationError("give exactly one of --tls-dir DIR and --insecure") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         if let manager, ServerAddressText(manager) == nil {
             throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
@@ -63,9 +69,13 @@ struct BrickCommand: AsyncParsableCommand {
         guard descriptors > 0 else { throw FileSystemError.fromErrno("getrlimit(RLIMIT_NOFILE)", "brick") }
         let budget = DescriptorBudget(descriptors: Int(descriptors))
         logger.info("descriptor limit \(descriptors): serving up to \(budget)")
+        let security: TransportSecurity = try tlsDir.map { .tls(try TLSContext(directory: $0)) } ?? .insecure
+        if let identity = security.context?.identity, identity.role != .host {
+            throw FileSystemError.invalidArgument("a brick needs a host certificate; \(tlsDir ?? "") holds \(identity)")
+        }
         let brick = try await BrickStack.assemble(
-            export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, budget: budget,
-            policy: ServerPolicy(try initialOptions()), logger: logger)
+            export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, security: security,
+            budget: budget, policy: ServerPolicy(try initialOptions()), logger: logger)
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
         try await brick.run(bound)

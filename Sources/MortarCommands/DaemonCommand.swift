@@ -4,6 +4,7 @@ import Logging
 import MortarCore
 import MortarDaemon
 import MortarManagementAPI
+import MortarSecurity
 import ServiceLifecycle
 import UnixSignals
 
@@ -30,6 +31,12 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Lowest TCP port handed to this cluster's bricks (the catalog's first allocation).")
     var brickPortMin: Int = 49152
 
+    @Option(help: "Directory with this host's certificate: glusterfs.pem, glusterfs.key, glusterfs.ca (default: STATE-DIR/tls). See `mortar cert`.")
+    var tlsDir: String?
+
+    @Flag(help: "Run without TLS: anyone who reaches the management and brick ports may do anything. For a closed test network only.")
+    var insecure = false
+
     @Flag(help: ArgumentHelp("Start a new session, detached from the terminal.", visibility: .hidden))
     var newSession = false
 
@@ -40,10 +47,17 @@ struct DaemonCommand: AsyncParsableCommand {
             var logger = Logger(label: "mortar.daemon")
             logger.logLevel = .info
             let address = try ManagementClient.parseAddress(listen)
+            let stateDirectory = absolutePath(stateDir)
+            let tlsDirectory = absolutePath(tlsDir ?? stateDirectory + "/tls")
+            if !insecure, !FileManager.default.fileExists(atPath: tlsDirectory + "/" + TLSFiles.certificate) {
+                throw FileSystemError(
+                    .notFound,
+                    "no host certificate in \(tlsDirectory): on the first host run `mortar cert init` and `mortar cert issue NAME --role host --out \(tlsDirectory)`; on the others copy in one issued there; or run with --insecure")
+            }
             let configuration = DaemonConfiguration(
-                listenHost: address.host, listenPort: address.port, stateDirectory: absolutePath(stateDir),
+                listenHost: address.host, listenPort: address.port, stateDirectory: stateDirectory,
                 advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand,
-                brickPortMin: brickPortMin)
+                brickPortMin: brickPortMin, tlsDirectory: insecure ? nil : tlsDirectory)
             if let pidFile {
                 try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
             }

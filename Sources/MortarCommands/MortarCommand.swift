@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MortarCore
 import MortarManagementAPI
+import MortarSecurity
 
 /// The `mortar` command: the daemon, cluster and volume management, and a one-command local demo cluster.
 public struct MortarCommand: AsyncParsableCommand {
@@ -26,6 +27,7 @@ public struct MortarCommand: AsyncParsableCommand {
             MountCommand.self,
             UnmountCommand.self,
             InstallMountHelperCommand.self,
+            CertCommand.self,
         ]
     )
 
@@ -37,10 +39,14 @@ struct ManagerOptions: ParsableArguments {
     @Option(name: .long, help: "The managing daemon as HOST[:PORT] (default: $MORTAR_MANAGER or 127.0.0.1:24007).")
     var manager: String?
 
+    @Option(name: .long, help: "Directory with this client's glusterfs.pem, glusterfs.key and glusterfs.ca (default: $MORTAR_TLS_DIR, ~/.config/mortar/tls, then /etc/ssl; 'off' for a daemon run with --insecure).")
+    var tlsDir: String?
+
     func client() throws -> ManagementClient {
         let text = manager ?? ProcessInfo.processInfo.environment["MORTAR_MANAGER"] ?? "127.0.0.1:24007"
         let address = try ManagementClient.parseAddress(text)
-        return ManagementClient(host: address.host, port: address.port)
+        return ManagementClient(
+            host: address.host, port: address.port, security: try TransportSecurity.client(explicitDirectory: tlsDir))
     }
 }
 

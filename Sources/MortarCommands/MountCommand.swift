@@ -66,7 +66,8 @@ struct MountCommand: AsyncParsableCommand {
             let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
             do {
                 volume = try await Volume.connect(
-                    volume: volumeSource.volume, servers: [volumeSource.server], logger: logger, eventLoopGroup: eventLoop)
+                    volume: volumeSource.volume, servers: [volumeSource.server], tlsDirectory: mountOptions.tlsDirectory,
+                    logger: logger, eventLoopGroup: eventLoop)
             } catch {
                 let failure = FileSystemError.wrapping(error)
                 throw FileSystemError(failure.code, "cannot mount \(volumeSource): \(failure.message)")

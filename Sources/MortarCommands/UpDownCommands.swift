@@ -3,6 +3,7 @@ import Foundation
 import MortarCore
 import MortarDaemon
 import MortarManagementAPI
+import MortarSecurity
 
 /// `mortar up`: a one-host demo cluster — a background daemon and a started volume `demo` over N local bricks.
 struct UpCommand: AsyncParsableCommand {
@@ -13,7 +14,13 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Number of bricks of the demo volume.") var bricks: Int = 3
 
     static let volumeName = "demo"
-    static let client = ManagementClient(host: "127.0.0.1", port: ManagementClient.defaultPort)
+
+    /// The local daemon, reached with the credentials `mortar up` gave this user.
+    static func client() throws -> ManagementClient {
+        ManagementClient(
+            host: "127.0.0.1", port: ManagementClient.defaultPort,
+            security: try TransportSecurity.client(explicitDirectory: nil))
+    }
 
     func run() async throws {
         try await reportingFailure {
@@ -22,8 +29,9 @@ struct UpCommand: AsyncParsableCommand {
             }
             let root = absolutePath(dir)
             try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
+            try LocalCredentials.ensure(root: root)
             // A probe: no answer means no daemon (yet).
-            if (try? await Self.client.hello()) != nil {
+            if (try? await Self.client().hello()) != nil {
                 print("A mortar daemon already answers on 127.0.0.1:\(ManagementClient.defaultPort); using it.")
             } else {
                 try startDaemon(root: root)
@@ -66,7 +74,7 @@ struct UpCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
             // A probe: no answer means no daemon (yet).
-            if (try? await Self.client.hello()) != nil { return }
+            if (try? await Self.client().hello()) != nil { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw FileSystemError(.timedOut, "the daemon did not answer within 15 seconds; see \(root)/daemon.log")
@@ -76,14 +84,14 @@ struct UpCommand: AsyncParsableCommand {
         let name = Self.volumeName
         let volume: VolumeInfo
         do {
-            volume = try await Self.client.volumeInfo(name: name)
+            volume = try await Self.client().volumeInfo(name: name)
             print("Volume \(name) already exists with \(volume.bricks.count) bricks.")
         } catch let error as FileSystemError where error.code == .notFound {
-            volume = try await Self.client.createVolume(name: name, bricks: paths.map { "127.0.0.1:\($0)" })
+            volume = try await Self.client().createVolume(name: name, bricks: paths.map { "127.0.0.1:\($0)" })
             print("Created volume \(name) over \(paths.count) bricks: \(paths.joined(separator: ", ")).")
         }
         if volume.state != "started" {
-            _ = try await Self.client.startVolume(name: name)
+            _ = try await Self.client().startVolume(name: name)
             print("Started volume \(name).")
         } else {
             print("Volume \(name) is already started.")
@@ -114,9 +122,9 @@ struct DownCommand: AsyncParsableCommand {
             let root = absolutePath(dir)
             let pidPath = root + "/daemon.pid"
             // A daemon that does not answer has no volumes to stop first; the pid file below still stops it.
-            if let volumes = try? await UpCommand.client.volumes() {
+            if let volumes = try? await UpCommand.client().volumes() {
                 for volume in volumes where volume.state == "started" {
-                    _ = try await UpCommand.client.stopVolume(name: volume.name)
+                    _ = try await UpCommand.client().stopVolume(name: volume.name)
                     print("Stopped volume \(volume.name).")
                 }
             }
@@ -140,5 +148,35 @@ struct DownCommand: AsyncParsableCommand {
             }
             print("Stopped the mortar daemon (pid \(pid)).")
         }
+    }
+}
+
+/// The credentials of a `mortar up` cluster: its CA in `DIR/ca`, the host's certificate in `DIR/state/tls` (where
+/// the daemon looks by default), and an admin certificate in the user's configuration directory
+/// (`~/.config/mortar/tls`), where the CLI, the library and the drop-in look without being told.
+enum LocalCredentials {
+    static func ensure(root: String) throws {
+        let authorityDirectory = root + "/ca"
+        let ca: CertificateAuthority
+        if FileManager.default.fileExists(atPath: authorityDirectory + "/ca.key") {
+            ca = try CertificateAuthority.open(directory: authorityDirectory)
+        } else {
+            ca = try CertificateAuthority.create(directory: authorityDirectory, name: "mortar-up-ca")
+            print("Created the cluster CA in \(authorityDirectory).")
+        }
+        let hostDirectory = root + "/state/tls"
+        if !FileManager.default.fileExists(atPath: hostDirectory + "/" + TLSFiles.certificate) {
+            try ca.issue(name: "localhost", role: .host, output: hostDirectory, alternativeNames: ["127.0.0.1", "::1"])
+        }
+        guard let userDirectory = TLSFiles.userDirectory() else {
+            throw FileSystemError.invalidArgument("HOME is not set: nowhere to put the admin certificate")
+        }
+        let authority = try ca.authorityPEM()
+        let current = try? String(contentsOfFile: userDirectory + "/" + TLSFiles.authority, encoding: .utf8)
+        guard current != authority else { return }
+        try ca.issue(name: "admin", role: .admin, output: userDirectory, replace: true)
+        print(current == nil
+            ? "Issued an admin certificate into \(userDirectory)."
+            : "Replaced the admin certificate in \(userDirectory) (it was of another cluster's CA).")
     }
 }

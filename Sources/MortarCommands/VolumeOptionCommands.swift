@@ -6,7 +6,7 @@ extension VolumeCommand {
     struct SetOption: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
-            abstract: "Set a volume option (auth.allow, auth.reject, server.root-squash, server.all-squash, "
+            abstract: "Set a volume option (auth.allow, auth.reject, auth.ssl-allow, server.root-squash, server.all-squash, "
                 + "server.anonuid, server.anongid).",
             discussion: "Bricks apply a change within about a second; address lists apply to new connections.")
         @OptionGroup var options: ManagerOptions

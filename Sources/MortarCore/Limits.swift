@@ -99,6 +99,13 @@ public enum Limits {
     public static let managementRequestReadMilliseconds: Int64 = 5_000
     /// How often a brick asks the manager for its volume's options (`volume set` reaches bricks within this).
     public static let volumeOptionsPollMilliseconds: Int64 = 1_000
+    /// How often a daemon or brick not holding the catalog asks the manager for revoked certificates: a
+    /// `mortar cert revoke` shuts a certificate out of every process, existing connections included, within this.
+    public static let revocationPollMilliseconds: Int64 = 1_000
+    /// Longest name a certificate may carry (its common name).
+    public static let certificateNameByteCountMax = 64
+    /// Certificates a cluster may have revoked; a revocation beyond this is refused (issue a new CA instead).
+    public static let revokedCertificatesMax = 65_536
     /// How long a stopping brick may take to exit after SIGTERM before it gets SIGKILL.
     public static let brickStopGraceMilliseconds: Int64 = 5_000
 

@@ -7,13 +7,18 @@ import Glibc
 ///   `*` for whole octets (`192.168.1.*`), or a CIDR block (`10.0.0.0/8`, `fd00::/8`); `*` alone is everyone.
 ///   A client whose address matches `auth.reject` is refused; otherwise it must match `auth.allow` (default `*`).
 ///   A client on a brick's Unix socket counts as `127.0.0.1` and `::1`.
+/// - `auth.ssl-allow`: comma-separated certificate names (`*`, the default, is every certificate of the cluster's
+///   CA). With TLS on, a client whose certificate's name is not listed is refused.
+///
+/// The cluster's own hosts (a certificate with the host role: other members forwarding changes, healing) are never
+/// refused by these lists: an allow-list need not name the bricks themselves.
 /// - `server.root-squash on|off`: requests from uid 0 run as `server.anonuid`, gid 0 as `server.anongid`
 ///   (default 65534, `nobody`); `server.all-squash on|off`: every request does.
 public struct VolumeOptions: Sendable, Hashable {
     /// Every option name, with its default; `volume get VOL all` lists these.
     public static let defaults: [String: String] = [
         "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
-        "server.anonuid": "65534", "server.anongid": "65534",
+        "server.anonuid": "65534", "server.anongid": "65534", "auth.ssl-allow": "*",
     ]
 
     public var allow: [AddressPattern] = [.everyone]
@@ -22,6 +27,8 @@ public struct VolumeOptions: Sendable, Hashable {
     public var allSquash = false
     public var anonymousUserID: UInt32 = 65534
     public var anonymousGroupID: UInt32 = 65534
+    /// Certificate names `auth.ssl-allow` admits; nil is every one.
+    public var certificateNames: Set<String>?
 
     public init() {}
 
@@ -47,6 +54,7 @@ public struct VolumeOptions: Sendable, Hashable {
         case "server.all-squash": options.allSquash = try flag(name, value)
         case "server.anonuid": options.anonymousUserID = try identity(name, value)
         case "server.anongid": options.anonymousGroupID = try identity(name, value)
+        case "auth.ssl-allow": options.certificateNames = try certificateNames(name, value)
         default:
             let known = defaults.keys.sorted().joined(separator: ", ")
             throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")
@@ -67,6 +75,29 @@ public struct VolumeOptions: Sendable, Hashable {
             throw FileSystemError.invalidArgument("\(name) takes a number from 0 to 4294967294, not '\(value)'")
         }
         return number
+    }
+
+    private static func certificateNames(_ name: String, _ value: String) throws(FileSystemError) -> Set<String>? {
+        let names = value.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        if names.contains("*") { return nil }
+        guard !names.isEmpty else {
+            throw FileSystemError.invalidArgument("\(name) needs certificate names, or * for every certificate")
+        }
+        for entry in names where entry.utf8.contains(where: { $0 <= 0x20 || $0 == 0x2f }) {
+            throw FileSystemError.invalidArgument("\(name): '\(entry)' is not a certificate name")
+        }
+        return Set(names)
+    }
+
+    /// Whether a client may connect: by its address (nil: the brick's Unix socket) and, when connections are
+    /// authenticated, by its certificate's name. A cluster host (`isClusterHost`) is always admitted. The refusal
+    /// names why.
+    public func admit(_ address: String?, certificateName: String?, isClusterHost: Bool) throws(FileSystemError) {
+        guard !isClusterHost else { return }
+        try admit(address)
+        if let certificateName, let certificateNames, !certificateNames.contains(certificateName) {
+            throw FileSystemError(.permissionDenied, "certificate '\(certificateName)' is not in auth.ssl-allow")
+        }
     }
 
     /// Whether a client at `address` (nil: the brick's Unix socket) may connect; the refusal names why.

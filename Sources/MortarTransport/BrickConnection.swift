@@ -1,8 +1,10 @@
 import Logging
 import MortarCore
+import MortarSecurity
 import MortarWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One client connection to a brick, shared by every open file on that brick. Many requests are in flight at
 /// once (bounded by `Limits.requestsInFlightPerConnectionMax`); replies complete them in any order.
@@ -17,17 +19,23 @@ public final class BrickConnection: Sendable {
     }
 
     /// Connects, performs the handshake and returns a ready connection. Fails with ECONNREFUSED/ENOTCONN naming
-    /// the endpoint, or with the brick's reason when it rejects the handshake.
+    /// the endpoint, with EACCES and the reason when TLS fails (an unknown CA, a server that is not a host), or
+    /// with the brick's reason when it rejects the hello. TCP connections use TLS when `security` has
+    /// credentials; a Unix socket never does (the brick checks the peer's uid instead).
     public static func connect(
-        to endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup,
+        to endpoint: Endpoint, clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup,
         requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds)
     ) async throws -> BrickConnection {
         let description = endpoint.description
+        var tls: TLSContext?
+        if case .tcp = endpoint { tls = security.context }
+        let note = HandshakeNote()
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
             .channelOption(.recvAllocator, value: TransportTuning.receiveAllocator)
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandlers(try tls.makeClientHandlers(note: note)) }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(FrameDecoder()), FrameEncoder(),
                         RequestMultiplexer(peerDescription: description, requestTimeout: requestTimeout),
@@ -55,8 +63,22 @@ public final class BrickConnection: Sendable {
         do {
             try await connection.handshake(clientName: clientName)
         } catch {
+            // The hello is the first thing sent: a TLS refusal surfaces as the failure of the call that carried it.
             connection.close()
+            if tls != nil, let refusal = TLSContext.refusal(error, peer: "brick \(description)", note: note) {
+                throw FileSystemError(.permissionDenied, refusal)
+            }
             throw error
+        }
+        if let tls {
+            // The handshake has finished (the hello's answer came through it): a server whose certificate this
+            // process knows to be revoked is refused here.
+            do {
+                _ = try await tls.peerIdentity(of: channel)
+            } catch {
+                connection.close()
+                throw FileSystemError(.permissionDenied, "brick \(description): \(error.message)")
+            }
         }
         return connection
     }

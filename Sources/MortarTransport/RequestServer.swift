@@ -1,8 +1,11 @@
+import Glibc
 import Logging
 import MortarCore
+import MortarSecurity
 import MortarWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// What serves one client connection: the brick server opens a session per connection so that open files and
@@ -23,21 +26,28 @@ public protocol RequestSession: Sendable {
 /// accepted. A connection must complete its hello within `helloDeadline`, or it is closed.
 public final class RequestServer: Sendable {
     /// Makes the session of a connection whose hello was accepted, or throws to refuse the client: the error goes
-    /// back as the hello's rejection. `address` is the client's IP address, nil on a Unix-domain socket.
-    public typealias SessionFactory = @Sendable (_ connectionID: UInt64, _ address: String?) throws -> any RequestSession
+    /// back as the hello's rejection.
+    public typealias SessionFactory = @Sendable (_ connectionID: UInt64, _ peer: ClientPeer) throws -> any RequestSession
 
     private let makeSession: SessionFactory
     private let logger: Logger
     private let connectionCounter = Atomic<UInt64>(0)
     private let admission: ConnectionAdmission
     private let helloDeadline: TimeAmount
+    private let security: TransportSecurity
+    /// Open connections by ID with their peer's certificate serial, so that a revoked certificate's connections
+    /// can be cut (``disconnect(serials:)``).
+    private let connections = Mutex<[UInt64: (serial: String, channel: any Channel)]>([:])
 
+    /// - Parameter security: with TLS, TCP clients must present a certificate of the cluster's CA (and Unix-socket
+    ///   clients must be root); insecure, anyone who can connect is served.
     public init(
-        logger: Logger, budget: DescriptorBudget = .unlimited,
+        logger: Logger, security: TransportSecurity, budget: DescriptorBudget = .unlimited,
         helloDeadline: TimeAmount = .milliseconds(Limits.helloDeadlineMilliseconds),
         makeSession: @escaping SessionFactory
     ) {
         self.logger = logger
+        self.security = security
         self.makeSession = makeSession
         self.admission = ConnectionAdmission(
             connectionsMax: budget.connectionsMax, perAddressMax: budget.connectionsPerAddressMax)
@@ -52,8 +62,11 @@ public final class RequestServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.recvAllocator, value: TransportTuning.receiveAllocator)
-        let initialize: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, Frame>> = { channel in
+        var tls: TLSContext?
+        if case .tcp = endpoint { tls = security.context }
+        let initialize: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, Frame>> = { [tls] channel in
             channel.eventLoop.makeCompletedFuture {
+                if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeServerHandler()) }
                 try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), FrameEncoder()])
                 return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
             }
@@ -64,8 +77,15 @@ public final class RequestServer: Sendable {
                 return try await bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                     .bind(host: host, port: port, childChannelInitializer: initialize)
             case .unixSocket(let path):
-                return try await bootstrap.bind(
+                let server = try await bootstrap.bind(
                     unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initialize)
+                // With TLS on, only root may use the plain socket: the mode keeps others out, and the peer's uid
+                // is checked at the hello (someone who connected before the chmod).
+                if security.context != nil, chmod(path, 0o600) != 0 {
+                    server.channel.close(promise: nil)
+                    throw FileSystemError.fromErrno("chmod", path)
+                }
+                return server
             }
         } catch {
             throw FileSystemError(.busy, "cannot listen on \(endpoint): \(error)")
@@ -106,6 +126,7 @@ public final class RequestServer: Sendable {
         logger[metadataKey: "connection.id"] = "\(connectionID)"
         logger[metadataKey: "connection.peer"] = "\(peer)"
         let address = connection.channel.remoteAddress?.ipAddress
+        let isUnixSocket = connection.channel.remoteAddress.map { if case .unixDomainSocket = $0 { true } else { false } } ?? true
         // Closing the channel ends the wait for the first frame; the flag tells that apart from a client that left.
         let helloOverdue = OverdueFlag()
         let channel = connection.channel
@@ -117,8 +138,12 @@ public final class RequestServer: Sendable {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
-                let session = try await acceptHello(&frames, outbound, logger: logger) {
-                    try makeSession(connectionID, address)
+                let session = try await acceptHello(&frames, outbound, logger: logger) { () async throws in
+                    let identity = try await authenticate(connection.channel, isUnixSocket: isUnixSocket)
+                    if let identity {
+                        connections.withLock { $0[connectionID] = (identity.serial, connection.channel) }
+                    }
+                    return try makeSession(connectionID, ClientPeer(address: address, identity: identity))
                 }
                 opened = session
                 deadline.cancel()
@@ -135,7 +160,40 @@ public final class RequestServer: Sendable {
         } catch {
             logger.notice("closing connection: \(error)")
         }
+        connections.withLock { _ = $0.removeValue(forKey: connectionID) }
         await opened?.close()
+    }
+
+    /// Who the client is: nil without TLS; with it, the certificate's identity on TCP (refused when revoked) or
+    /// ``PeerIdentity/localRoot`` on the Unix socket, which only root may use.
+    private func authenticate(_ channel: any Channel, isUnixSocket: Bool) async throws(FileSystemError) -> PeerIdentity? {
+        guard let tls = security.context else { return nil }
+        guard isUnixSocket else { return try await tls.peerIdentity(of: channel) }
+        guard let provider = channel as? any SocketOptionProvider else {
+            throw FileSystemError(.permissionDenied, "cannot check the credentials of a local client")
+        }
+        let credentials: PeerCredentials
+        do {
+            credentials = try await provider.unsafeGetSocketOption(
+                level: NIOBSDSocket.OptionLevel.socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)).get()
+        } catch {
+            throw FileSystemError(.permissionDenied, "cannot check the credentials of a local client: \(error)")
+        }
+        guard credentials.uid == 0 else {
+            throw FileSystemError(
+                .permissionDenied, "uid \(credentials.uid) may not use the brick's Unix socket; connect over TCP with a certificate")
+        }
+        return .localRoot
+    }
+
+    /// Closes every connection whose client certificate has one of `serials`; returns how many.
+    @discardableResult
+    public func disconnect(serials: Set<String>) -> Int {
+        let doomed = connections.withLock { connections in
+            connections.values.filter { serials.contains($0.serial) }.map(\.channel)
+        }
+        for channel in doomed { channel.close(promise: nil) }
+        return doomed.count
     }
 
     /// Reads the hello and answers it: the session `admit` makes, or nil when the client went away or was
@@ -143,7 +201,7 @@ public final class RequestServer: Sendable {
     private func acceptHello(
         _ frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
         _ outbound: NIOAsyncChannelOutboundWriter<Frame>, logger: Logger,
-        admit: () throws -> any RequestSession
+        admit: () async throws -> any RequestSession
     ) async throws -> (any RequestSession)? {
         guard let first = try await frames.next() else { return nil }
         guard first.kind == .hello else { throw WireError("first frame was \(first.kind), not a hello") }
@@ -151,7 +209,7 @@ public final class RequestServer: Sendable {
         do {
             let hello = try Handshake.Hello.decode(first.payload)
             try Handshake.check(hello)
-            let session = try admit()
+            let session = try await admit()
             Handshake.encodeAccept(into: &reply)
             try await outbound.write(Frame(kind: .helloReply, requestID: first.requestID, payload: reply))
             logger.debug("client connected", metadata: ["client.name": "\(hello.clientName)"])
@@ -264,6 +322,26 @@ public final class ConnectionAdmission: Sendable {
             return state.refusedSinceLog
         }
     }
+}
+
+/// Who a connection's client is, for the session factory to admit or refuse.
+public struct ClientPeer: Sendable {
+    /// The client's IP address; nil on a Unix-domain socket.
+    public var address: String?
+    /// The client's authenticated identity; nil when the server runs without TLS.
+    public var identity: PeerIdentity?
+
+    public init(address: String?, identity: PeerIdentity?) {
+        self.address = address
+        self.identity = identity
+    }
+}
+
+/// `struct ucred` of `SO_PEERCRED`, laid out as Linux defines it.
+private struct PeerCredentials: Sendable {
+    var processID: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 }
 
 /// Set once, by the hello deadline's timer.

@@ -6,7 +6,8 @@ import MortarVolumeSpec
 ///
 /// "On this host" must be decided by the brick's address, not by the socket file alone: every host of a cluster
 /// may export the same path on the same port, so a socket file here can belong to a different brick than the one
-/// the spec names. The socket must also be owned by root or by us, so another user cannot stand in for a brick.
+/// the spec names. The socket must also be owned by root or by us, so another user cannot stand in for a brick,
+/// and usable by this process.
 enum LocalBrick {
     static func endpoint(for options: ProtocolClientOptions) -> Endpoint {
         let tcp = Endpoint.tcp(host: options.host, port: options.port)
@@ -19,7 +20,8 @@ enum LocalBrick {
     static func isTrustedSocket(_ path: String) -> Bool {
         var status = stat()
         guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return false }
-        return status.st_uid == 0 || status.st_uid == geteuid()
+        // A socket this process may not use (a brick with TLS on keeps it to root) leaves TCP, with a certificate.
+        return (status.st_uid == 0 || status.st_uid == geteuid()) && access(path, R_OK | W_OK) == 0
     }
 
     /// Loopback names and addresses, this machine's host name, and the addresses of its interfaces (in the

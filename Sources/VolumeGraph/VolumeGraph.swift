@@ -4,6 +4,7 @@ import MortarDistribute
 import MortarMembership
 import MortarProtocolClient
 import MortarReplicate
+import MortarSecurity
 import MortarTransport
 import MortarVolumeSpec
 import NIOCore
@@ -27,24 +28,30 @@ public struct VolumeGraph: Sendable {
     /// type is a new `LayerSpec` case and the compiler points here. A spec with replica sets needs `membership`,
     /// where the replicate layers learn each set's view.
     public static func build(
-        _ spec: VolumeSpec, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        membership: (any MembershipSource)? = nil
+        _ spec: VolumeSpec, clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup,
+        logger: Logger, membership: (any MembershipSource)? = nil
     ) throws -> VolumeGraph {
         var builder = Builder(
-            clientName: clientName, eventLoopGroup: eventLoopGroup, logger: logger, membership: membership)
+            clientName: clientName, security: security, eventLoopGroup: eventLoopGroup, logger: logger,
+            membership: membership)
         let root = try builder.build(spec.graph, replicated: false)
         return VolumeGraph(root: root, protocolClients: builder.clients, bricks: spec.graph.bricks)
     }
 
     private struct Builder {
         let clientName: String
+        let security: TransportSecurity
         let eventLoopGroup: any EventLoopGroup
         let logger: Logger
         let membership: (any MembershipSource)?
         var clients: [ProtocolClient] = []
 
-        init(clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger, membership: (any MembershipSource)?) {
+        init(
+            clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup, logger: Logger,
+            membership: (any MembershipSource)?
+        ) {
             self.clientName = clientName
+            self.security = security
             self.eventLoopGroup = eventLoopGroup
             self.logger = logger
             self.membership = membership
@@ -72,8 +79,8 @@ public struct VolumeGraph: Sendable {
             case .protocolClient(let options):
                 try VolumeGraph.check(options)
                 let client = VolumeGraph.protocolClient(
-                    options, replicaMember: replicated, clientName: clientName, eventLoopGroup: eventLoopGroup,
-                    logger: logger)
+                    options, replicaMember: replicated, clientName: clientName, security: security,
+                    eventLoopGroup: eventLoopGroup, logger: logger)
                 clients.append(client)
                 return client
             }
@@ -83,8 +90,8 @@ public struct VolumeGraph: Sendable {
     /// The client of one brick. A member of a replica set waits for nothing when its brick goes away (the
     /// replicate layer fails over to another member), and answers within `Limits.replicaRequestTimeoutMilliseconds`.
     public static func protocolClient(
-        _ options: ProtocolClientOptions, replicaMember: Bool, clientName: String, eventLoopGroup: any EventLoopGroup,
-        logger: Logger, requestTimeoutMilliseconds: Int64? = nil
+        _ options: ProtocolClientOptions, replicaMember: Bool, clientName: String, security: TransportSecurity,
+        eventLoopGroup: any EventLoopGroup, logger: Logger, requestTimeoutMilliseconds: Int64? = nil
     ) -> ProtocolClient {
         let endpoint = LocalBrick.endpoint(for: options)
         var brickLogger = logger
@@ -92,7 +99,8 @@ public struct VolumeGraph: Sendable {
         let defaultTimeout = replicaMember ? Limits.replicaRequestTimeoutMilliseconds : Limits.requestTimeoutMilliseconds
         let timeout = requestTimeoutMilliseconds ?? options.requestTimeoutMilliseconds ?? defaultTimeout
         return ProtocolClient(
-            endpoint: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup, logger: brickLogger,
+            endpoint: endpoint, clientName: clientName, security: security, eventLoopGroup: eventLoopGroup,
+            logger: brickLogger,
             requestTimeout: .milliseconds(timeout),
             reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds)
     }

@@ -2,6 +2,8 @@ import Foundation
 import MortarCore
 import MortarDaemon
 import MortarManagementAPI
+import MortarSecurity
+import MortarTesting
 import Synchronization
 import Testing
 
@@ -14,17 +16,22 @@ struct DaemonHarness {
 
     let directory: String
     var configuration: DaemonConfiguration
+    /// The cluster's CA and certificates: the daemon runs with `host`, ``withDaemon(_:)``'s client holds `admin`.
+    let certificates: TestCertificates
 
-    init(directory: String, configuration: DaemonConfiguration) {
+    init(directory: String, configuration: DaemonConfiguration, certificates: TestCertificates) {
         self.directory = directory
         self.configuration = configuration
+        self.certificates = certificates
     }
 
     init(_ label: String) throws {
         directory = try makeTemporaryDirectory(label)
+        certificates = try TestCertificates(directory: directory + "/tls")
         configuration = DaemonConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, stateDirectory: directory + "/state", advertisedHost: "127.0.0.1",
-            brickCommand: ["/usr/bin/python3", Self.fakeBrick], brickPortMin: Self.nextBrickPortMin())
+            brickCommand: ["/usr/bin/python3", Self.fakeBrick], brickPortMin: Self.nextBrickPortMin(),
+            tlsDirectory: certificates.hostDirectory)
     }
 
     private static let harnessCounter = Atomic<Int>(0)
@@ -46,7 +53,8 @@ struct DaemonHarness {
     /// Runs a daemon for the duration of `body`, then shuts it down (stopping its bricks) and waits for it.
     func withDaemon(_ body: (ManagementClient, Daemon) async throws -> Void) async throws {
         let daemon = try await Daemon.start(configuration: configuration)
-        let client = ManagementClient(host: "127.0.0.1", port: daemon.port)
+        let client = ManagementClient(
+            host: "127.0.0.1", port: daemon.port, security: try TestCertificates.security(certificates.adminDirectory))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await daemon.run() }
             do {

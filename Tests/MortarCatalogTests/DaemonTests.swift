@@ -50,17 +50,20 @@ import Testing
             let bricks = try ["a", "b"].map { "127.0.0.1:\(try harness.brickDirectory($0))" }
             _ = try await client.createVolume(name: "data", bricks: bricks)
             await expectError(.notConnected, "volume data is not started") {
-                _ = try await ManagementClient.fetchVolumeSpec(volume: "data", servers: servers, eventLoopGroup: group)
+                _ = try await ManagementClient.fetchVolumeSpec(
+                    volume: "data", servers: servers, security: client.security, eventLoopGroup: group)
             }
             await expectError(.notFound, "volume ghost does not exist") {
-                _ = try await ManagementClient.fetchVolumeSpec(volume: "ghost", servers: servers, eventLoopGroup: group)
+                _ = try await ManagementClient.fetchVolumeSpec(
+                    volume: "ghost", servers: servers, security: client.security, eventLoopGroup: group)
             }
             await expectError(.invalidArgument, "volume data is not started") { _ = try await client.stopVolume(name: "data") }
             _ = try await client.startVolume(name: "data")
             await expectError(.busy, "volume data is already started") { _ = try await client.startVolume(name: "data") }
             await expectError(.busy, "stop it first") { try await client.deleteVolume(name: "data") }
 
-            let spec = try await ManagementClient.fetchVolumeSpec(volume: "data", servers: servers, eventLoopGroup: group)
+            let spec = try await ManagementClient.fetchVolumeSpec(
+                volume: "data", servers: servers, security: client.security, eventLoopGroup: group)
             #expect(spec.name == "data")
             #expect(spec.graph.bricks.count == 2)
             guard case .distribute = spec.graph else { throw FileSystemError.inputOutput("expected distribute") }
@@ -81,11 +84,11 @@ import Testing
         let servers = [(host: "127.0.0.1", port: 1), (host: "127.0.0.1", port: 2)]
         await expectError(.connectionRefused, "127.0.0.1:1") {
             _ = try await ManagementClient.fetchVolumeSpec(
-                volume: "data", servers: servers, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+                volume: "data", servers: servers, security: .insecure, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         }
         await expectError(.connectionRefused, "127.0.0.1:2") {
             _ = try await ManagementClient.fetchVolumeSpec(
-                volume: "data", servers: servers, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+                volume: "data", servers: servers, security: .insecure, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         }
     }
 

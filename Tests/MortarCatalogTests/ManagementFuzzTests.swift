@@ -18,7 +18,7 @@ import Testing
     static let rounds = 3_000
     /// The spec the client connected with: two sets of three members.
     static let memberCounts = [3, 3]
-    static let client = ManagementClient(host: "127.0.0.1", port: 1)
+    static let client = ManagementClient(host: "127.0.0.1", port: 1, security: .insecure)
 
     static let validViews: [ReplicaSetView] = [
         ReplicaSetView(

@@ -16,7 +16,11 @@ import Testing
         var agentConfiguration = agentHarness.configuration
         agentConfiguration.listenHost = "127.0.0.2"
         agentConfiguration.advertisedHost = "127.0.0.2"
-        let agent = DaemonHarness(directory: manager.directory + "/agent", configuration: agentConfiguration)
+        // Hosts of one cluster hold certificates of one CA.
+        agentConfiguration.tlsDirectory = manager.certificates.hostDirectory
+        let agent = DaemonHarness(
+            directory: manager.directory + "/agent", configuration: agentConfiguration,
+            certificates: manager.certificates)
         try await agent.withDaemon { _, agentDaemon in
             try await manager.withDaemon { client, managerDaemon in
                 await expectError(.invalidArgument, "is this daemon itself") {

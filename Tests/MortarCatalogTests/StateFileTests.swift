@@ -48,7 +48,8 @@ import Testing
         let directory = try makeTemporaryDirectory("corrupt-daemon")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: directory + "/catalog.json"))
-        let configuration = DaemonConfiguration(listenHost: "127.0.0.1", listenPort: 0, stateDirectory: directory)
+        let configuration = DaemonConfiguration(
+            listenHost: "127.0.0.1", listenPort: 0, stateDirectory: directory, tlsDirectory: nil)
         await #expect(throws: FileSystemError.self) { _ = try await Daemon.start(configuration: configuration) }
     }
 }

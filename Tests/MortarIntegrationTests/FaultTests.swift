@@ -26,8 +26,7 @@ struct FaultTests {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
         _ = try await startVolume(cluster, "victim")
-        let volume = try await Volume.connect(
-            volume: "victim", servers: [ServerAddress(host: "127.0.0.1", port: cluster.daemonPort)])
+        let volume = try await cluster.connect("victim")
         let file = try await volume.create("/data")
         let block = ByteBuffer(repeating: 0x5A, count: 1 << 20)
         try await file.write(block, at: 0)

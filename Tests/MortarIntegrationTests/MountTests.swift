@@ -1,5 +1,6 @@
 import Foundation
 import MortarCore
+import MortarSecurity
 import Testing
 
 /// The FUSE mount with real processes: POSIX semantics against a local directory, real tools, a random operation
@@ -134,7 +135,8 @@ struct MountTests {
             let helper = mounted.cluster.directory + "/mount.mortar"
             try FileManager.default.createSymbolicLink(atPath: helper, withDestinationPath: ProcessCluster.binary)
             let direct = try MountedVolume.runProgram(
-                helper, [mounted.source, mounted.mountPoint, "-o", "rw,_netdev,entry_timeout=2"])
+                helper, [mounted.source, mounted.mountPoint, "-o", "rw,_netdev,entry_timeout=2"],
+                environment: [TLSFiles.directoryVariable: mounted.cluster.certificates.clientDirectory])
             #expect(direct.succeeded, "mount.mortar: \(direct.output)")
             #expect(MountedVolume.isMounted(mounted.mountPoint))
             try mounted.cluster.expectSuccess("umount", mounted.mountPoint)
@@ -143,7 +145,9 @@ struct MountTests {
             let previous = try? FileManager.default.destinationOfSymbolicLink(atPath: installed)
             try mounted.cluster.expectSuccess("install-mount-helper")
             let fstab = mounted.cluster.directory + "/fstab"
-            try "\(mounted.source) \(mounted.mountPoint) mortar defaults,_netdev,attr_timeout=3 0 0\n"
+            // The mount's credentials as an option, as an fstab line gives them.
+            let tls = "tls_dir=\(mounted.cluster.certificates.clientDirectory)"
+            try "\(mounted.source) \(mounted.mountPoint) mortar defaults,_netdev,attr_timeout=3,\(tls) 0 0\n"
                 .write(toFile: fstab, atomically: true, encoding: .utf8)
             let viaMount = try MountedVolume.runProgram("/bin/mount", ["-T", fstab, mounted.mountPoint])
             if let previous {

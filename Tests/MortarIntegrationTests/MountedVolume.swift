@@ -68,6 +68,7 @@ final class MountedVolume: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
         process.arguments = ["mount", "-f"] + options.flatMap { ["-o", $0] } + [source, mountPoint]
+        process.environment = cluster.clientEnvironment
         let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log

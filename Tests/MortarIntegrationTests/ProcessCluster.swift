@@ -1,5 +1,9 @@
 import Foundation
+import Mortar
 import MortarCore
+import MortarManagementAPI
+import MortarSecurity
+import MortarTesting
 import Synchronization
 import Testing
 
@@ -25,6 +29,8 @@ final class ProcessCluster: @unchecked Sendable {
     private static let clusterCounter = Atomic<Int>(0)
 
     let directory: String
+    /// The cluster's CA: the daemon runs with its `host` certificate, the CLI (``run(_:)``) with `admin`.
+    let certificates: TestCertificates
     let daemonPort: Int
     let brickPortMin: Int
     private(set) var daemon: Process?
@@ -34,6 +40,7 @@ final class ProcessCluster: @unchecked Sendable {
     init() throws {
         let number = Self.clusterCounter.wrappingAdd(1, ordering: .relaxed).newValue
         directory = try Self.makeTemporaryDirectory()
+        certificates = try TestCertificates(directory: directory + "/tls")
         daemonPort = try Self.freePort()
         // Below the ephemeral range (32768+), and apart from the daemon tests' 20000–29615.
         brickPortMin = 10_000 + Int(getpid() % 100) * 80 + number * 10
@@ -48,7 +55,7 @@ final class ProcessCluster: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
             "daemon", "--state-dir", directory + "/state", "--listen", manager,
-            "--brick-port-min", String(brickPortMin),
+            "--brick-port-min", String(brickPortMin), "--tls-dir", certificates.hostDirectory,
         ]
         let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
         process.standardOutput = log
@@ -75,6 +82,29 @@ final class ProcessCluster: @unchecked Sendable {
         self.daemon = nil
     }
 
+    /// The environment of a CLI or client process of this cluster: its manager, and the admin's credentials.
+    var clientEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["MORTAR_MANAGER"] = manager
+        environment[TLSFiles.directoryVariable] = certificates.adminDirectory
+        return environment
+    }
+
+    /// Connects the client library to `volume` of this cluster with the credentials in `credentials` (default: the
+    /// `client` certificate's).
+    func connect(_ volume: String, credentials: String? = nil) async throws -> Volume {
+        try await Volume.connect(
+            volume: volume, servers: [ServerAddress(host: "127.0.0.1", port: daemonPort)],
+            tlsDirectory: credentials ?? certificates.clientDirectory)
+    }
+
+    /// A management client of the daemon holding the credentials in `credentials` (default: the admin's).
+    func managementClient(credentials: String? = nil) throws -> ManagementClient {
+        ManagementClient(
+            host: "127.0.0.1", port: daemonPort,
+            security: try TestCertificates.security(credentials ?? certificates.adminDirectory))
+    }
+
     /// Runs `mortar ARGS…` against this cluster's daemon and returns its status and output.
     func run(_ arguments: String...) throws -> CommandResult {
         try run(arguments)
@@ -84,9 +114,7 @@ final class ProcessCluster: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["MORTAR_MANAGER"] = manager
-        process.environment = environment
+        process.environment = clientEnvironment
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output

@@ -38,7 +38,7 @@ struct ReplicatedCluster: Sendable {
     var server: ServerAddress { ServerAddress(host: "127.0.0.1", port: cluster.daemonPort) }
 
     func connect() async throws -> Volume {
-        try await Volume.connect(volume: volume, servers: [server])
+        try await cluster.connect(volume)
     }
 
     func status() throws -> VolumeStatus {

@@ -16,7 +16,7 @@ struct ResourceBoundTests {
     /// meanwhile works; afterwards the brick's descriptors are back to where they were and its memory near it.
     @Test func idleConnectionsAreShedAndOthersServed() async throws {
         let (cluster, pid, port) = try await Self.startOneBrickVolume("flood")
-        let volume = try await Volume.connect(volume: "flood", servers: [.init(host: "127.0.0.1", port: cluster.daemonPort)])
+        let volume = try await cluster.connect("flood")
         try await Self.write("/before", "before", on: volume)
         let descriptorsBefore = try Self.descriptorCount(pid)
         let memoryBefore = try Self.residentKiB(pid)
@@ -32,7 +32,7 @@ struct ResourceBoundTests {
             peak = max(peak, grown)
             #expect(grown <= Limits.brickConnectionsPerAddressMax + 16, "wave \(wave): the brick holds \(grown) more descriptors")
             // A real client is served in the middle of the flood.
-            let other = try await Volume.connect(volume: "flood", servers: [.init(host: "127.0.0.1", port: cluster.daemonPort)])
+            let other = try await cluster.connect("flood")
             #expect(try await Self.read("/before", on: other) == "before")
             await other.close()
             if wave == 0 {
@@ -62,8 +62,7 @@ struct ResourceBoundTests {
     @Test func oneClientCannotTakeEveryDescriptor() async throws {
         let (cluster, pid, _) = try await Self.startOneBrickVolume("opens")
         let budget = DescriptorBudget(descriptors: try Self.descriptorLimit(pid))
-        let servers = [ServerAddress(host: "127.0.0.1", port: cluster.daemonPort)]
-        let greedy = try await Volume.connect(volume: "opens", servers: servers)
+        let greedy = try await cluster.connect("opens")
         try await Self.write("/shared", "shared", on: greedy)
         var files: [File] = []
         var refusal: FileSystemError?
@@ -78,7 +77,7 @@ struct ResourceBoundTests {
         print("one connection opened \(files.count) files; the brick's budget: \(budget)")
         #expect(files.count == budget.openFilesPerConnectionMax)
         #expect(refusal?.code == .tooManyOpenFiles, "the open past the bound failed with \(String(describing: refusal))")
-        let other = try await Volume.connect(volume: "opens", servers: servers)
+        let other = try await cluster.connect("opens")
         #expect(try await Self.read("/shared", on: other) == "shared")
         try await Self.write("/new", "new", on: other)
         await other.close()

@@ -4,6 +4,7 @@ import MortarBrick
 import MortarBrickServer
 import MortarCore
 import MortarProtocolClient
+import MortarSecurity
 import MortarTesting
 import MortarTransport
 import NIOCore
@@ -30,12 +31,14 @@ final class LoopbackBrick: Sendable {
     /// of a replica set, and `aboveStorage` puts a test layer between its storage and the rest of the stack.
     static func start(
         root: String? = nil, port: Int = 0, replica: BrickReplicaSource = .none,
+        security: TransportSecurity = .insecure,
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> LoopbackBrick {
         let directory = try root ?? makeTemporaryDirectory()
         let stack = try await BrickStack.assemble(
             export: directory, endpoints: [.tcp(host: "127.0.0.1", port: port)], replica: replica,
-            threadPool: .singleton, logger: OperationContext.silentLogger, aboveStorage: aboveStorage)
+            threadPool: .singleton, security: security, logger: OperationContext.silentLogger,
+            aboveStorage: aboveStorage)
         let bound = try await stack.start()
         let task = Task { try await stack.service.serve(bound) }
         return LoopbackBrick(root: directory, stack: stack, bound: bound, serveTask: task)
@@ -51,9 +54,10 @@ final class LoopbackBrick: Sendable {
 
     var endpoint: Endpoint { .tcp(host: "127.0.0.1", port: port) }
 
-    func makeClient(name: String = "test") -> ProtocolClient {
+    func makeClient(name: String = "test", security: TransportSecurity = .insecure) -> ProtocolClient {
         ProtocolClient(
-            endpoint: endpoint, clientName: name, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            endpoint: endpoint, clientName: name, security: security,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger)
     }
 

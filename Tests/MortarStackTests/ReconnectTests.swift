@@ -1,6 +1,7 @@
 import Foundation
 import MortarCore
 import MortarProtocolClient
+import MortarSecurity
 import NIOCore
 import NIOPosix
 import Testing
@@ -73,7 +74,7 @@ struct RequestTimeoutTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let brick = try await LoopbackBrick.start(root: root, aboveStorage: { NeverAnsweringReads(next: $0) })
         let client = ProtocolClient(
-            endpoint: brick.endpoint, clientName: "impatient", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            endpoint: brick.endpoint, clientName: "impatient", security: .insecure, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger, requestTimeout: .milliseconds(500))
         let context = OperationContext()
         let created = try await client.create(

@@ -3,6 +3,7 @@ import MortarBrick
 import MortarCore
 import MortarMembership
 import MortarProtocolClient
+import MortarSecurity
 @testable import MortarReplicaMember
 import MortarReplicate
 import MortarTesting
@@ -140,7 +141,7 @@ final class ReplicaSetFixture: @unchecked Sendable {
 
     static func memberClient(_ brick: LoopbackBrick) -> ProtocolClient {
         ProtocolClient(
-            endpoint: brick.endpoint, clientName: "replica-test", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            endpoint: brick.endpoint, clientName: "replica-test", security: .insecure, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger, requestTimeout: .seconds(10), reconnectWindowMilliseconds: 0)
     }
 

@@ -3,6 +3,7 @@ import MortarBrick
 import MortarBrickServer
 import MortarCore
 import MortarProtocolClient
+import MortarSecurity
 import MortarTransport
 import NIOCore
 import NIOPosix
@@ -16,12 +17,12 @@ struct UnixSocketTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let socketPath = root + ".sock"
         let stack = try await BrickStack.assemble(
-            export: root, endpoints: [.unixSocket(path: socketPath)], threadPool: .singleton,
+            export: root, endpoints: [.unixSocket(path: socketPath)], threadPool: .singleton, security: .insecure,
             logger: OperationContext.silentLogger)
         let bound = try await stack.start()
         let serving = Task { try await stack.service.serve(bound) }
         let client = ProtocolClient(
-            endpoint: .unixSocket(path: socketPath), clientName: "unix", eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            endpoint: .unixSocket(path: socketPath), clientName: "unix", security: .insecure, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger)
         let context = OperationContext()
         let created = try await client.create(

@@ -22,6 +22,8 @@ cleanup() {
 trap cleanup EXIT
 netns_up
 server="$subnet.1" allowed="$subnet.2" other="$subnet.3"
+mortar_credentials "$mortar" "$work" "$work/state/tls"
+export MORTAR_TLS_DIR="$work/admin"
 
 admin() { on server "$mortar" "$@" --manager "$server:24007"; }
 

@@ -5,6 +5,8 @@
 # host, "$prefix-NAME", whose eth0 has $subnet.N/24 (N counts from 1 in $hosts order). netns_down stops every
 # process in them (TERM, then KILL half a second later) and deletes them; call it from the script's EXIT trap.
 
+source scripts/lib/credentials.sh
+
 # netns_require NAME MORTAR: fails the test, naming it, unless MORTAR is an executable and this is root.
 netns_require() {
     [ -x "$2" ] || { echo "$1: FAILED: $2 not built" >&2; exit 1; }

@@ -54,6 +54,9 @@ trap cleanup EXIT
 
 # Hosts 1-3 are .1-.3 and the client .4, all on one bridge in a switch namespace (nothing in the root namespace).
 netns_up
+# One cluster CA; each host's daemon finds its certificate in STATE/tls; every CLI call here is the admin's.
+mortar_credentials "$mortar" "$work" "$work/h1/state/tls" "$work/h2/state/tls" "$work/h3/state/tls"
+export MORTAR_TLS_DIR="$work/admin"
 
 manager=(--manager "$subnet.1:24007")
 volume="mortar://$subnet.1/rep"

@@ -21,6 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 netns_up
+# One cluster CA; each host's daemon finds its certificate in STATE/tls; every CLI call here is the admin's.
+mortar_credentials "$mortar" "$work" "$work/h1/state/tls" "$work/h2/state/tls" "$work/h3/state/tls"
+export MORTAR_TLS_DIR="$work/admin"
 
 start_daemon() {
     local i=$1

@@ -4,6 +4,7 @@ import MortarManagementAPI
 import MortarMembership
 import MortarProtocolClient
 import MortarReplicaMember
+import MortarSecurity
 import MortarTransport
 import MortarVolumeGraph
 import MortarVolumeSpec
@@ -45,7 +46,9 @@ final class ManagerAgent: ReplicaSetAgent {
     /// Checks once that the manager's views and the spec agree on this brick's set — a view of it exists, with
     /// one member per brick the spec lists — so `view` can never be asked for a set or a member it lacks (every
     /// later view is checked against the same spec when it is installed).
-    init(placement: ReplicaPlacement, membership: ManagedMembership, logger: Logger) throws(FileSystemError) {
+    init(
+        placement: ReplicaPlacement, membership: ManagedMembership, security: TransportSecurity, logger: Logger
+    ) throws(FileSystemError) {
         for options in placement.members { try VolumeGraph.check(options) }
         replicaSet = try membership.checkedSet(placement.setIndex)
         let current = replicaSet.view
@@ -61,7 +64,7 @@ final class ManagerAgent: ReplicaSetAgent {
         for (index, options) in placement.members.enumerated() where index != placement.member {
             peers[index] = VolumeGraph.protocolClient(
                 options, replicaMember: true, clientName: "mortar-brick/member-\(placement.member)",
-                eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                security: security, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger,
                 requestTimeoutMilliseconds: Limits.replicaForwardTimeoutMilliseconds)
         }
         self.peers = peers
@@ -132,9 +135,9 @@ struct BrickReplication {
     /// stands; nil for a brick of a volume that is not replicated.
     static func prepare(
         managerHost: String, managerPort: Int, volume: String, brickIndex: Int, export: String,
-        storage: any FileOperations, logger: Logger
+        storage: any FileOperations, security: TransportSecurity, logger: Logger
     ) async throws -> BrickReplication? {
-        let client = ManagementClient(host: managerHost, port: managerPort)
+        let client = ManagementClient(host: managerHost, port: managerPort, security: security)
         var delay = Duration.milliseconds(100)
         while true {
             let found: (placement: ReplicaPlacement, agent: ManagerAgent)?
@@ -142,7 +145,11 @@ struct BrickReplication {
                 let spec = try await client.volumeSpec(name: volume)
                 if let placement = ReplicaPlacement.find(brickIndex: brickIndex, in: spec.graph) {
                     let membership = try await ManagedMembership.fetch(spec: spec, client: client)
-                    found = (placement, try ManagerAgent(placement: placement, membership: membership, logger: logger))
+                    found = (
+                        placement,
+                        try ManagerAgent(
+                            placement: placement, membership: membership, security: security, logger: logger)
+                    )
                 } else {
                     found = nil
                 }

@@ -3,7 +3,9 @@ import Logging
 import MortarBrickServer
 import MortarCore
 import MortarPosixStorage
+import MortarManagementAPI
 import MortarReplicaMember
+import MortarSecurity
 import MortarTransport
 import NIOCore
 import NIOPosix
@@ -63,11 +65,13 @@ public final class BrickStack: Sendable {
     ///   - budget: connections and open files the brick serves (a brick process derives it from its descriptor
     ///     limit; in-process tests take every `Limits` value).
     ///   - policy: the volume options the brick starts with; with `.manager` they are followed from then on.
+    ///   - security: TLS with the host's certificate (clients must present one of the cluster's CA; the brick
+    ///     presents its own to the other members and the manager), or none.
     ///   - aboveStorage: wraps the storage before anything is put over it — the identity in a brick process; tests
     ///     put a fault-injecting layer (`LayerHarness`) here, under the member layer.
     public static func assemble(
         export: String, endpoints: [Endpoint], replica: BrickReplicaSource = .none, threadPool: NIOThreadPool,
-        budget: DescriptorBudget = .unlimited, policy: ServerPolicy = ServerPolicy(),
+        security: TransportSecurity, budget: DescriptorBudget = .unlimited, policy: ServerPolicy = ServerPolicy(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> BrickStack {
@@ -77,16 +81,13 @@ public final class BrickStack: Sendable {
         var replicaMember: ReplicaMemberLayer?
         var healWorker: HealWorker?
         var managerAgent: ManagerAgent?
-        var optionsFollower: VolumeOptionsFollower?
         switch replica {
         case .none:
             break
         case .manager(let host, let port, let volume, let brickIndex):
-            optionsFollower = VolumeOptionsFollower(
-                managerHost: host, managerPort: port, volume: volume, policy: policy, logger: logger)
             if let replication = try await BrickReplication.prepare(
                 managerHost: host, managerPort: port, volume: volume, brickIndex: brickIndex, export: export,
-                storage: storage, logger: logger)
+                storage: storage, security: security, logger: logger)
             {
                 replicaMember = replication.layer
                 healWorker = replication.worker
@@ -102,8 +103,14 @@ public final class BrickStack: Sendable {
         // releases the locks it held when it goes.
         let locks = LockLayer(next: PermissionLayer(next: replicaMember ?? storage))
         let service = BrickService(
-            locks: locks, endpoints: listenable(endpoints, logger: logger), budget: budget, policy: policy,
-            eventLoopGroup: eventLoopGroup, logger: logger)
+            locks: locks, endpoints: listenable(endpoints, logger: logger), security: security, budget: budget,
+            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger)
+        var optionsFollower: VolumeOptionsFollower?
+        if case .manager(let host, let port, let volume, _) = replica {
+            optionsFollower = VolumeOptionsFollower(
+                manager: ManagementClient(host: host, port: port, security: security), volume: volume,
+                policy: policy, revocations: security.context?.revocations, service: service, logger: logger)
+        }
         return BrickStack(
             storage: posix, replicaMember: replicaMember, healWorker: healWorker, service: service,
             managerAgent: managerAgent, optionsFollower: optionsFollower, logger: logger)

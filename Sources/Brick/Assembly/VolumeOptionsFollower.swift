@@ -2,22 +2,31 @@ import Logging
 import MortarBrickServer
 import MortarCore
 import MortarManagementAPI
+import MortarSecurity
 import ServiceLifecycle
 
-/// Keeps a brick's ``ServerPolicy`` at its volume's options: asks the manager every
-/// `Limits.volumeOptionsPollMilliseconds`, until the brick shuts down. While the manager cannot be reached the
-/// brick keeps the options it has (those it was started with, or the last it fetched); it never falls back to
-/// the defaults, which would open a restricted volume to everyone.
+/// Keeps a brick at what the manager says, asking every `Limits.volumeOptionsPollMilliseconds` until the brick
+/// shuts down: its ``ServerPolicy`` at the volume's options, and (with TLS) its revocation list at the cluster's,
+/// cutting the connections of a certificate as soon as it is revoked. While the manager cannot be reached the
+/// brick keeps what it has (the options it was started with, or the last it fetched); it never falls back to the
+/// defaults, which would open a restricted volume to everyone.
 final class VolumeOptionsFollower: Service, Sendable {
     private let client: ManagementClient
     private let volume: String
     private let policy: ServerPolicy
+    private let revocations: RevocationList?
+    private let service: BrickService
     private let logger: Logger
 
-    init(managerHost: String, managerPort: Int, volume: String, policy: ServerPolicy, logger: Logger) {
-        self.client = ManagementClient(host: managerHost, port: managerPort)
+    init(
+        manager: ManagementClient, volume: String, policy: ServerPolicy, revocations: RevocationList?,
+        service: BrickService, logger: Logger
+    ) {
+        self.client = manager
         self.volume = volume
         self.policy = policy
+        self.revocations = revocations
+        self.service = service
         self.logger = logger
     }
 
@@ -34,11 +43,22 @@ final class VolumeOptionsFollower: Service, Sendable {
                 if policy.update(options) {
                     logger.info("volume options changed", metadata: ["options": "\(info.values)"])
                 }
+                if let revocations {
+                    let revoked = try await client.revokedCertificates().certificates
+                    let added = revocations.merge(revoked.keys)
+                    if !added.isEmpty {
+                        let cut = service.disconnect(revoked: added)
+                        logger.notice("certificates revoked", metadata: [
+                            "revoked": "\(added.map { "\(revoked[$0] ?? "?") (\($0))" }.sorted())",
+                            "connectionsClosed": "\(cut)",
+                        ])
+                    }
+                }
                 reportedFailure = false
             } catch {
                 // Once per outage, not once per poll.
                 if !reportedFailure {
-                    logger.warning("cannot refresh the volume's options; keeping the current ones: \(error)")
+                    logger.warning("cannot refresh the volume's options and revocations; keeping the current ones: \(error)")
                     reportedFailure = true
                 }
             }

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import MortarCore
+import MortarSecurity
 import MortarTransport
 import MortarWire
 import NIOCore
@@ -18,6 +19,8 @@ public final class BrickService: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let server: RequestServer
+    /// TLS (with the revocations the brick knows) or none.
+    public let security: TransportSecurity
 
     /// - Parameters:
     ///   - locks: the top of the brick's stack; each connection's session serves it, and releases that
@@ -25,8 +28,9 @@ public final class BrickService: Service {
     ///   - endpoints: where to listen; the first must succeed, or `run` throws.
     ///   - budget: how many connections, and open files per connection, the brick serves.
     ///   - policy: which client addresses may connect, and whose identity is squashed.
+    ///   - security: TLS (clients need a certificate of the cluster's CA) or none.
     public init(
-        locks: LockLayer, endpoints: [Endpoint], budget: DescriptorBudget = .unlimited,
+        locks: LockLayer, endpoints: [Endpoint], security: TransportSecurity, budget: DescriptorBudget = .unlimited,
         policy: ServerPolicy = ServerPolicy(), eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
@@ -35,12 +39,21 @@ public final class BrickService: Service {
         self.logger = logger
         self.locks = locks
         self.policy = policy
-        self.server = RequestServer(logger: logger, budget: budget) { connectionID, address in
-            try policy.current.admit(address)
+        self.security = security
+        self.server = RequestServer(logger: logger, security: security, budget: budget) { connectionID, peer in
+            try policy.current.admit(
+                peer.address, certificateName: peer.identity?.name, isClusterHost: peer.identity?.role == .host)
             return BrickSession(
                 stack: locks, locks: locks, connectionID: connectionID,
-                openFilesMax: budget.openFilesPerConnectionMax, policy: policy, logger: logger)
+                openFilesMax: budget.openFilesPerConnectionMax, policy: policy, peer: peer.identity,
+                trustsClaimedRoles: security.context == nil || peer.identity?.role == .host, logger: logger)
         }
+    }
+
+    /// Cuts the connections of clients whose certificates were just revoked; returns how many.
+    @discardableResult
+    public func disconnect(revoked serials: Set<String>) -> Int {
+        server.disconnect(serials: serials)
     }
 
     /// Binds every endpoint and returns the TCP port actually bound (useful with port 0 in tests).

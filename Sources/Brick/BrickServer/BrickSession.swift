@@ -1,5 +1,6 @@
 import Logging
 import MortarCore
+import MortarSecurity
 import MortarTransport
 import MortarWire
 import Synchronization
@@ -14,13 +15,19 @@ final class BrickSession: RequestSession {
     /// Files a client connection may hold open; see ``checkRoomForAnotherFile(_:)``.
     private let openFilesMax: Int
     private let policy: ServerPolicy
+    /// Who the client is (nil without TLS), and whether it may use the roles only bricks use (forwarded, heal):
+    /// a cluster host, root on the Unix socket, or anyone when the brick runs without TLS.
+    private let peer: PeerIdentity?
+    private let trustsClaimedRoles: Bool
     private let logger: Logger
     private let openHandles = Mutex<[UInt64: OpenFile]>([:])
 
     init(
         stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
-        logger: Logger
+        peer: PeerIdentity?, trustsClaimedRoles: Bool, logger: Logger
     ) {
+        self.peer = peer
+        self.trustsClaimedRoles = trustsClaimedRoles
         self.stack = stack
         self.locks = locks
         self.connectionID = connectionID
@@ -30,6 +37,11 @@ final class BrickSession: RequestSession {
     }
 
     func handle(_ request: Request, context given: OperationContext) async throws -> Reply {
+        guard given.replication.role == .client || trustsClaimedRoles else {
+            throw FileSystemError(
+                .permissionDenied,
+                "the \(given.replication.role) role is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not use it")
+        }
         let context = policy.context(for: given)
         if let file = request.openFile { try checkOwnership(file) }
         if case .create = request { try checkRoomForAnotherFile(context) }

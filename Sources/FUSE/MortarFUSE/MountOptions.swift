@@ -30,6 +30,9 @@ public struct MountOptions: Sendable, Equatable {
     /// Where a mount in the background writes its log, and how much.
     public var logFile: String?
     public var logLevel: String?
+    /// The directory with the mount's certificate (`glusterfs.pem`, `.key`, `.ca`); nil looks where every client
+    /// does (`$MORTAR_TLS_DIR`, `~/.config/mortar/tls`, `/etc/ssl`). `tls_dir=off` mounts without TLS.
+    public var tlsDirectory: String?
     /// Kernel mount flags passed through as they are (nosuid, nodev, noexec, noatime, …).
     public var kernelFlags: [String] = []
 
@@ -84,6 +87,7 @@ public struct MountOptions: Sendable, Equatable {
         case ("pool_requests", nil): eventLoopRequests = false
         case ("log", let path?): logFile = path
         case ("log_level", let level?): logLevel = level
+        case ("tls_dir", let path?) where path == "off" || path.hasPrefix("/"): tlsDirectory = path
         default:
             throw FileSystemError.invalidArgument("unknown mount option '\(option)'")
         }

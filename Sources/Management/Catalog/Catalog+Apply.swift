@@ -43,6 +43,8 @@ extension Catalog {
             return try removePeer(host: host)
         case .setPeerState(let host, let state):
             return try setPeerState(host: host, state: state)
+        case .revokeCertificates(let certificates):
+            return try revokeCertificates(certificates)
         }
     }
 
@@ -148,6 +150,32 @@ extension Catalog {
         guard peer.state != state else { return [] }
         peer.state = state
         replacePeers(peers.map { $0.host == host ? peer : $0 })
+        bumpVersion()
+        return [.persist]
+    }
+
+    private mutating func revokeCertificates(_ certificates: [String: String]) throws(FileSystemError)
+        -> [CatalogDirective]
+    {
+        for (serial, name) in certificates {
+            guard !serial.isEmpty, serial.utf8.count <= 64,
+                serial.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            else {
+                throw FileSystemError.invalidArgument("'\(serial)' is not a certificate serial number (lower-case hex)")
+            }
+            guard (1...Limits.certificateNameByteCountMax).contains(name.utf8.count),
+                name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+            else {
+                throw FileSystemError.invalidArgument("'\(name)' is not a certificate name")
+            }
+        }
+        let new = certificates.filter { revokedCertificates[$0.key] == nil }
+        guard !new.isEmpty else { return [] }
+        guard revokedCertificates.count + new.count <= Limits.revokedCertificatesMax else {
+            throw FileSystemError(
+                .noSpace, "the cluster has \(revokedCertificates.count) revoked certificates, the most it keeps is \(Limits.revokedCertificatesMax)")
+        }
+        addRevocations(new)
         bumpVersion()
         return [.persist]
     }

@@ -17,6 +17,8 @@ public struct Catalog: Codable, Sendable, Hashable {
     public private(set) var volumes: [Volume]
     /// The first port handed to a brick on each host; ports are allocated lowest-free-first from here.
     public private(set) var brickPortMin: Int
+    /// Certificates the cluster refuses: serial number (lower-case hex) → the name it was issued to.
+    public private(set) var revokedCertificates: [String: String]
 
     /// The usual first brick port, as GlusterFS uses.
     public static let defaultBrickPortMin = 49152
@@ -28,6 +30,22 @@ public struct Catalog: Codable, Sendable, Hashable {
         self.brickPortMin = brickPortMin
         self.peers = []
         self.volumes = []
+        self.revokedCertificates = [:]
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case version, managerHost, peers, volumes, brickPortMin, revokedCertificates
+    }
+
+    /// Reads a catalog; one written before certificates could be revoked has none revoked.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(UInt64.self, forKey: .version)
+        managerHost = try container.decode(String.self, forKey: .managerHost)
+        peers = try container.decode([Peer].self, forKey: .peers)
+        volumes = try container.decode([Volume].self, forKey: .volumes)
+        brickPortMin = try container.decode(Int.self, forKey: .brickPortMin)
+        revokedCertificates = try container.decodeIfPresent([String: String].self, forKey: .revokedCertificates) ?? [:]
     }
 
     /// The volume called `name`, if there is one.
@@ -69,6 +87,10 @@ public struct Catalog: Codable, Sendable, Hashable {
 
     mutating func replacePeers(_ newPeers: [Peer]) {
         peers = newPeers
+    }
+
+    mutating func addRevocations(_ certificates: [String: String]) {
+        revokedCertificates.merge(certificates) { old, _ in old }
     }
 }
 

@@ -29,6 +29,9 @@ public enum CatalogCommand: Sendable, Hashable {
     case removePeer(host: String)
     /// Records whether a peer was reachable; changes nothing (and bumps nothing) when the state is the same.
     case setPeerState(host: String, state: PeerState)
+    /// Records certificates as revoked (serial number in hex → the name it was issued to); every daemon and brick
+    /// refuses them from then on. Revocation is for good: there is no command that takes one back.
+    case revokeCertificates([String: String])
 }
 
 /// Where a brick goes, as the user named it: `HOST:/PATH`.

@@ -23,6 +23,8 @@ actor BrickSupervisor {
     }
 
     private let brickCommand: [String]
+    /// `--tls-dir DIR` (the daemon's own host certificate) or `--insecure`, as the daemon runs.
+    private let tlsArguments: [String]
     /// The address bricks listen on: the daemon's own, so a daemon kept to one interface (`mortar up`: loopback)
     /// does not leave its bricks open on every other.
     private let listenHost: String
@@ -35,8 +37,9 @@ actor BrickSupervisor {
     private let requests: AsyncStream<(Key, Int)>
     private let requestSink: AsyncStream<(Key, Int)>.Continuation
 
-    init(brickCommand: [String], listenHost: String, logDirectory: String, logger: Logger) {
+    init(brickCommand: [String], listenHost: String, logDirectory: String, tlsDirectory: String?, logger: Logger) {
         self.brickCommand = brickCommand
+        self.tlsArguments = tlsDirectory.map { ["--tls-dir", $0] } ?? ["--insecure"]
         self.listenHost = listenHost
         self.logDirectory = logDirectory
         self.logger = logger
@@ -120,6 +123,7 @@ actor BrickSupervisor {
             "--export", entry.brick.path, "--port", "\(entry.brick.port)", "--listen-host", listenHost,
             "--volume", key.volume,
             "--brick-index", "\(key.index)", "--exit-with-parent",
+        ] + tlsArguments + [
             "--unix-socket", ProtocolClientOptions.localSocketPath(port: entry.brick.port, brickPath: entry.brick.path),
         ] + (entry.brick.manager.map { ["--manager", $0] } ?? [])
             + entry.brick.options.sorted { $0.key < $1.key }.flatMap { ["--volume-option", "\($0.key)=\($0.value)"] }

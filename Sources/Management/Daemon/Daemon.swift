@@ -1,5 +1,6 @@
 import Logging
 import MortarCore
+import MortarSecurity
 import NIOCore
 import NIOPosix
 
@@ -19,12 +20,24 @@ public final class Daemon: Sendable {
         logger: Logger = Logger(label: "mortar.daemon")
     ) async throws(FileSystemError) -> Daemon {
         try AtomicFile.makeDirectory(configuration.stateDirectory)
+        let security: TransportSecurity = try configuration.tlsDirectory.map { directory throws(FileSystemError) in
+            let context = try TLSContext(directory: directory)
+            guard context.identity.role == .host else {
+                throw FileSystemError.invalidArgument(
+                    "the daemon needs a host certificate; \(directory) holds \(context.identity) (issue one with `mortar cert issue NAME --role host`)")
+            }
+            return .tls(context)
+        } ?? .insecure
+        if security.context == nil {
+            logger.warning("running without TLS (--insecure): anyone who reaches the management and brick ports is trusted")
+        }
         let agent = try HostAgent(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-        let manager = try Manager(configuration: configuration, localAgent: agent, eventLoopGroup: eventLoopGroup,
-                                  logger: logger)
+        let manager = try Manager(configuration: configuration, localAgent: agent, security: security,
+                                  eventLoopGroup: eventLoopGroup, logger: logger)
         let server = try await ManagementServer.bind(
             host: configuration.listenHost, port: configuration.listenPort,
-            requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, group: eventLoopGroup, logger: logger)
+            requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, security: security,
+            group: eventLoopGroup, logger: logger)
         let monitor = ReplicaMonitor(manager: manager, eventLoopGroup: eventLoopGroup, logger: logger)
         return Daemon(
             configuration: configuration, server: server, manager: manager, agent: agent, monitor: monitor,

@@ -17,13 +17,18 @@ public struct DaemonConfiguration: Sendable {
     public var brickCommand: [String]
     /// The first port a new catalog hands to bricks (an existing catalog keeps its own).
     public var brickPortMin: Int
+    /// The directory holding this host's certificate (`glusterfs.pem`, `.key`, `.ca`, of the host role); nil runs
+    /// without TLS (`--insecure`): anyone who reaches the ports may do anything.
+    public var tlsDirectory: String?
     /// How long a client may take to send one whole request before its connection is closed.
     public var requestTimeoutMilliseconds: Int64 = Limits.managementRequestReadMilliseconds
 
     public init(
         listenHost: String = "127.0.0.1", listenPort: Int = 24007, stateDirectory: String,
-        advertisedHost: String? = nil, brickCommand: [String]? = nil, brickPortMin: Int = Catalog.defaultBrickPortMin
+        advertisedHost: String? = nil, brickCommand: [String]? = nil, brickPortMin: Int = Catalog.defaultBrickPortMin,
+        tlsDirectory: String?
     ) {
+        self.tlsDirectory = tlsDirectory
         self.brickPortMin = brickPortMin
         self.listenHost = listenHost
         self.listenPort = listenPort

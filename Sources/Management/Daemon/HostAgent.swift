@@ -39,7 +39,7 @@ actor HostAgent {
         probeHost = configuration.localHost
         supervisor = BrickSupervisor(
             brickCommand: configuration.brickCommand, listenHost: configuration.listenHost,
-            logDirectory: configuration.brickLogDirectory, logger: logger)
+            logDirectory: configuration.brickLogDirectory, tlsDirectory: configuration.tlsDirectory, logger: logger)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }

@@ -1,5 +1,6 @@
 import Logging
 import MortarCore
+import MortarSecurity
 import NIOCore
 import NIOHTTP1
 
@@ -11,7 +12,15 @@ extension ManagementServer {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 guard let (head, body) = try await readRequestBeforeDeadline(inbound, from: peer) else { return }
-                let response = await router.respond(method: head.method, uri: head.uri, body: body)
+                let response: Router.Response
+                do {
+                    // The request arrived, so the handshake is done and the client's certificate known.
+                    let identity = try await security.context?.peerIdentity(of: connection.channel)
+                    response = await router.respond(method: head.method, uri: head.uri, body: body, identity: identity)
+                } catch {
+                    logger.notice("refused a management client", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+                    response = Router.failure(error)
+                }
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")

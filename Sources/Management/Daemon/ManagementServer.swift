@@ -1,5 +1,6 @@
 import Logging
 import MortarCore
+import MortarSecurity
 import MortarTransport
 import NIOCore
 import NIOHTTP1
@@ -14,6 +15,8 @@ struct ManagementServer: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
     let listener: NIOAsyncChannel<Connection, Never>
     let logger: Logger
+    /// With TLS, every client must present a certificate of the cluster's CA; the router authorizes by its role.
+    let security: TransportSecurity
     /// How long a connection may take to send its whole request.
     let requestTimeoutMilliseconds: Int64
     private let admission = ConnectionAdmission(
@@ -23,21 +26,25 @@ struct ManagementServer: Sendable {
     var port: Int { listener.channel.localAddress?.port ?? 0 }
 
     static func bind(
-        host: String, port: Int, requestTimeoutMilliseconds: Int64, group: any EventLoopGroup, logger: Logger
+        host: String, port: Int, requestTimeoutMilliseconds: Int64, security: TransportSecurity,
+        group: any EventLoopGroup, logger: Logger
     ) async throws(FileSystemError) -> ManagementServer
     {
+        let tls = security.context
         do {
             let listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeServerHandler()) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         return try Connection(wrappingChannelSynchronously: channel)
                     }
                 }
             return ManagementServer(
-                listener: listener, logger: logger, requestTimeoutMilliseconds: requestTimeoutMilliseconds)
+                listener: listener, logger: logger, security: security,
+                requestTimeoutMilliseconds: requestTimeoutMilliseconds)
         } catch {
             throw FileSystemError(.busy, "cannot listen on \(host):\(port): \(error)")
         }

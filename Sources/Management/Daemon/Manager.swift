@@ -3,6 +3,7 @@ import Logging
 import MortarCatalog
 import MortarCore
 import MortarManagementAPI
+import MortarSecurity
 import MortarVolumeSpec
 import NIOCore
 
@@ -14,6 +15,8 @@ actor Manager {
     private let localAgent: HostAgent
     let lock = AsyncLock()
     private let eventLoopGroup: any EventLoopGroup
+    /// How this daemon reaches other daemons; its revocation list follows the catalog's.
+    let security: TransportSecurity
     let logger: Logger
     /// The port this daemon's management API listens on (known once it is bound).
     private(set) var listenPort = 0
@@ -23,8 +26,8 @@ actor Manager {
     /// The software and API version reported by hello.
     static let version = "mortar 0.1 (management API v1)"
 
-    init(configuration: DaemonConfiguration, localAgent: HostAgent, eventLoopGroup: any EventLoopGroup,
-         logger: Logger) throws(FileSystemError)
+    init(configuration: DaemonConfiguration, localAgent: HostAgent, security: TransportSecurity,
+         eventLoopGroup: any EventLoopGroup, logger: Logger) throws(FileSystemError)
     {
         store = StateFile(path: configuration.catalogPath)
         var loaded = try store.load() ?? Catalog(
@@ -32,6 +35,8 @@ actor Manager {
         loaded.setManagerHost(configuration.advertisedHost)
         catalog = loaded
         try store.save(loaded)
+        self.security = security
+        security.context?.revocations.merge(loaded.revokedCertificates.keys)
         self.localAgent = localAgent
         localHost = configuration.localHost
         self.eventLoopGroup = eventLoopGroup
@@ -72,7 +77,12 @@ actor Manager {
 
     func agent(for host: String) -> any AgentEndpoint {
         guard !catalog.isLocal(host), let peer = catalog.peer(host: host) else { return localAgent }
-        return RemoteAgent(client: ManagementClient(host: peer.host, port: peer.port, eventLoopGroup: eventLoopGroup))
+        return RemoteAgent(client: client(peer.host, peer.port))
+    }
+
+    /// A management client of another daemon, with this daemon's credentials.
+    func client(_ host: String, _ port: Int) -> ManagementClient {
+        ManagementClient(host: host, port: port, security: security, eventLoopGroup: eventLoopGroup)
     }
 
     /// Applies `command` to a copy, writes the copy if asked, and only then makes it the catalog.
@@ -91,6 +101,22 @@ actor Manager {
             try await onThreadPool { try store.save(updated) }
         }
         catalog = updated
+        security.context?.revocations.merge(updated.revokedCertificates.keys)
+    }
+
+    // MARK: Certificates
+
+    /// Records certificates as revoked (serial → name); every connection with one is refused from now on.
+    func revokeCertificates(_ certificates: [String: String]) async throws(FileSystemError) -> RevokedCertificates {
+        await lock.acquire()
+        defer { lock.release() }
+        _ = try await commit(.revokeCertificates(certificates))
+        logger.notice("certificates revoked", metadata: ["revoked": "\(certificates.sorted { $0.key < $1.key })"])
+        return revokedCertificates()
+    }
+
+    func revokedCertificates() -> RevokedCertificates {
+        RevokedCertificates(certificates: catalog.revokedCertificates)
     }
 
     // MARK: Peers
@@ -100,7 +126,7 @@ actor Manager {
         defer { lock.release() }
         let hello: HelloResponse
         do {
-            hello = try await ManagementClient(host: host, port: port, eventLoopGroup: eventLoopGroup).hello()
+            hello = try await client(host, port).hello()
         } catch {
             let failure = FileSystemError.wrapping(error)
             throw FileSystemError(failure.code, "cannot probe \(host):\(port): \(failure.message)")
@@ -119,7 +145,7 @@ actor Manager {
         await lock.acquire()
         defer { lock.release() }
         for peer in catalog.peers {
-            let client = ManagementClient(host: peer.host, port: peer.port, eventLoopGroup: eventLoopGroup)
+            let client = client(peer.host, peer.port)
             // A probe: a peer that does not answer is not the daemon asked for.
             let answered = (try? await client.hello()).map { $0.daemonID == peer.id } ?? false
             _ = try await commit(.setPeerState(host: peer.host, state: answered ? .connected : .disconnected))

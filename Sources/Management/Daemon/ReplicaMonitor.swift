@@ -3,6 +3,7 @@ import MortarCatalog
 import MortarCore
 import MortarManagementAPI
 import MortarMembership
+import MortarSecurity
 import MortarTransport
 import MortarWire
 import NIOCore
@@ -109,7 +110,9 @@ actor ReplicaMonitor {
     private func probe(_ probe: Probe) async {
         let endpoint = probe.endpoint
         await withTaskGroup(of: Outcome.self) { group in
-            group.addTask { .answered(await Self.attempt(probe, eventLoopGroup: self.eventLoopGroup)) }
+            group.addTask {
+                .answered(await Self.attempt(probe, security: self.manager.security, eventLoopGroup: self.eventLoopGroup))
+            }
             group.addTask {
                 do {
                     try await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
@@ -138,7 +141,7 @@ actor ReplicaMonitor {
     }
 
     /// Pushes the member's view and asks for its status, over its connection or a new one.
-    private static func attempt(_ probe: Probe, eventLoopGroup: any EventLoopGroup) async
+    private static func attempt(_ probe: Probe, security: TransportSecurity, eventLoopGroup: any EventLoopGroup) async
         -> Result<(BrickConnection, MemberStatus), any Error>
     {
         let setIndex = probe.key.brickIndex / max(probe.volume.replicaCount, 1)
@@ -150,7 +153,8 @@ actor ReplicaMonitor {
                 live = connection
             } else {
                 live = try await BrickConnection.connect(
-                    to: probe.endpoint, clientName: "mortar-manager/heartbeat", eventLoopGroup: eventLoopGroup,
+                    to: probe.endpoint, clientName: "mortar-manager/heartbeat", security: security,
+                    eventLoopGroup: eventLoopGroup,
                     requestTimeout: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
             }
         } catch {

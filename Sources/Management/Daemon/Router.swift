@@ -1,5 +1,6 @@
 import MortarCore
 import MortarManagementAPI
+import MortarSecurity
 import NIOCore
 import NIOHTTP1
 
@@ -16,20 +17,52 @@ struct Router: Sendable {
         var body: ByteBuffer
     }
 
-    func respond(method: HTTPMethod, uri: String, body: ByteBuffer) async -> Response {
+    /// Answers one request from `identity` (nil when the daemon runs without TLS: everyone may do everything).
+    func respond(method: HTTPMethod, uri: String, body: ByteBuffer, identity: PeerIdentity?) async -> Response {
         do {
             let path = uri.split(separator: "?", maxSplits: 1).first ?? ""
             let segments = path.split(separator: "/").map(String.init)
             guard segments.first == "v1" else {
                 throw FileSystemError.notFound("no endpoint \(method) \(path); the API lives under /v1/")
             }
-            return Response(status: .ok, body: try await route(method, Array(segments.dropFirst()), body))
+            let rest = Array(segments.dropFirst())
+            if let identity { try await authorize(method, rest, identity) }
+            return Response(status: .ok, body: try await route(method, rest, body))
         } catch {
-            let failure = FileSystemError.wrapping(error)
-            let reply = ErrorResponse(code: failure.code.rawValue, message: failure.message)
-            // An unencodable reply still answers, with the failure's text.
-            let encoded = (try? ManagementJSON.encode(reply)) ?? ByteBuffer(string: failure.message)
-            return Response(status: Self.status(for: failure.code), body: encoded)
+            return Self.failure(error)
+        }
+    }
+
+    static func failure(_ error: any Error) -> Response {
+        let failure = FileSystemError.wrapping(error)
+        let reply = ErrorResponse(code: failure.code.rawValue, message: failure.message)
+        // An unencodable reply still answers, with the failure's text.
+        let encoded = (try? ManagementJSON.encode(reply)) ?? ByteBuffer(string: failure.message)
+        return Response(status: Self.status(for: failure.code), body: encoded)
+    }
+
+    /// Who may do what. Hosts (daemons and their bricks) may do everything; only they may call another host's agent
+    /// or report a replica member's state. Admins may change the cluster. Anyone else with a certificate of the
+    /// cluster's CA may read, and fetch what it needs to connect to volumes whose `auth.ssl-allow` names it.
+    private func authorize(_ method: HTTPMethod, _ segments: [String], _ identity: PeerIdentity) async throws {
+        guard identity.role != .host else { return }
+        let area = segments.first ?? ""
+        let hostsOnly = area == "agent" && method != .GET
+            || area == "volumes" && segments.count == 3 && segments[2] == "membership" && method != .GET
+        if hostsOnly {
+            throw FileSystemError(
+                .permissionDenied, "\(method) /v1/\(segments.joined(separator: "/")) is for cluster hosts; certificate \(identity) is not one")
+        }
+        if method != .GET, method != .HEAD, !identity.role.mayManage {
+            throw FileSystemError(
+                .permissionDenied, "changing the cluster needs an admin certificate; certificate \(identity) is a \(identity.role) certificate")
+        }
+        if identity.role == .client, area == "volumes", segments.count >= 2 {
+            let options = try VolumeOptions(try await manager.volumeOptions(name: segments[1]).values)
+            guard options.certificateNames?.contains(identity.name) ?? true else {
+                throw FileSystemError(
+                    .permissionDenied, "certificate '\(identity.name)' is not in auth.ssl-allow of volume \(segments[1])")
+            }
         }
     }
 
@@ -43,6 +76,11 @@ struct Router: Sendable {
             return try await routeVolumes(method, Array(segments.dropFirst()), body)
         case (_, "agent"):
             return try await routeAgent(method, Array(segments.dropFirst()), body)
+        case (.GET, "certificates") where segments.count == 2 && segments[1] == "revoked":
+            return try ManagementJSON.encode(await manager.revokedCertificates())
+        case (.POST, "certificates") where segments.count == 2 && segments[1] == "revoked":
+            let request = try ManagementJSON.decode(RevokedCertificates.self, from: body)
+            return try ManagementJSON.encode(try await manager.revokeCertificates(request.certificates))
         default:
             throw Self.noEndpoint(method, segments)
         }
@@ -137,6 +175,7 @@ struct Router: Sendable {
     static func status(for code: FileSystemError.Code) -> HTTPResponseStatus {
         switch code {
         case .notFound: .notFound
+        case .permissionDenied: .forbidden
         case .invalidArgument, .notDirectory, .protocolError: .badRequest
         case .exists, .busy, .notConnected: .conflict
         case .notSupported: .methodNotAllowed

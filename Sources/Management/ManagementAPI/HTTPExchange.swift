@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MortarCore
+import MortarSecurity
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -16,12 +17,14 @@ enum HTTPExchange {
 
     /// Sends `body` to `host:port` and returns the complete reply; the whole exchange is bounded in time.
     static func perform(
-        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?,
+        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
         eventLoopGroup: any EventLoopGroup
     ) async throws -> Reply {
         try await withThrowingTaskGroup(of: Reply?.self) { group in
             group.addTask {
-                try await exchange(host: host, port: port, method: method, uri: uri, body: body, group: eventLoopGroup)
+                try await exchange(
+                    host: host, port: port, method: method, uri: uri, body: body, security: security,
+                    group: eventLoopGroup)
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(Limits.managementRequestTimeoutMilliseconds))
@@ -39,9 +42,12 @@ enum HTTPExchange {
     }
 
     private static func exchange(
-        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, group: any EventLoopGroup
+        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
+        group: any EventLoopGroup
     ) async throws -> Reply {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let tls = security.context
+        let note = HandshakeNote()
         do {
             let bootstrap = ClientBootstrap(group: group)
                 .connectTimeout(.milliseconds(Limits.connectTimeoutMilliseconds))
@@ -49,6 +55,7 @@ enum HTTPExchange {
                 NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
             > = { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandlers(try tls.makeClientHandlers(note: note)) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel)
@@ -65,7 +72,9 @@ enum HTTPExchange {
         } catch {
             throw connectFailure(error, host: host, port: port)
         }
-        return try await channel.executeThenClose { inbound, outbound in
+        let server = "the mortar daemon at \(host):\(port)"
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
             head.headers.add(name: "Host", value: host)
             head.headers.add(name: "Content-Type", value: "application/json")
@@ -80,6 +89,19 @@ enum HTTPExchange {
             parts.append(.end(nil))
             try await outbound.write(contentsOf: parts)
             return try await readReply(inbound, from: "\(host):\(port)")
+            }
+        } catch {
+            if tls != nil, let refusal = TLSContext.refusal(error, peer: server, note: note) {
+                throw FileSystemError(.permissionDenied, refusal)
+            }
+            let dropped = (error as? FileSystemError).map { $0.message.contains("closed the connection") } ?? true
+            if tls == nil, dropped {
+                // A TLS daemon drops a plain request without a word: say what was probably missing.
+                throw FileSystemError(
+                    .connectionReset,
+                    "\(server) closed the connection without answering; if it requires TLS, this client has no credentials (looked in \(TLSFiles.searchedPlaces))")
+            }
+            throw error
         }
     }
 

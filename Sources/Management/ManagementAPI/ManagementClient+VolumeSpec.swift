@@ -1,4 +1,5 @@
 import MortarCore
+import MortarSecurity
 import MortarVolumeSpec
 import NIOCore
 
@@ -10,14 +11,16 @@ extension ManagementClient {
     ///   `.connectionRefused` naming every server tried when none answered (`.noSuchDeviceOrAddress` when no name
     ///   resolved).
     public static func fetchVolumeSpec(
-        volume: String, servers: [(host: String, port: Int)], eventLoopGroup: any EventLoopGroup
+        volume: String, servers: [(host: String, port: Int)], security: TransportSecurity,
+        eventLoopGroup: any EventLoopGroup
     ) async throws -> VolumeSpec {
         guard !servers.isEmpty else {
             throw FileSystemError.invalidArgument("no management server given to fetch volume \(volume) from")
         }
         var failures: [FileSystemError] = []
         for server in servers {
-            let client = ManagementClient(host: server.host, port: server.port, eventLoopGroup: eventLoopGroup)
+            let client = ManagementClient(
+                host: server.host, port: server.port, security: security, eventLoopGroup: eventLoopGroup)
             do {
                 return try await client.volumeSpec(name: volume)
             } catch let error as FileSystemError where isUnreachable(error) {

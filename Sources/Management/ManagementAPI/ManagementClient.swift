@@ -1,5 +1,6 @@
 import MortarCore
 import MortarMembership
+import MortarSecurity
 import MortarVolumeSpec
 import NIOCore
 import NIOHTTP1
@@ -14,12 +15,16 @@ public struct ManagementClient: Sendable {
 
     public var host: String
     public var port: Int
+    /// TLS with this process's credentials (the daemon requires a certificate of the cluster's CA; changes need
+    /// an admin or host certificate), or plain for a daemon started with `--insecure`.
+    public var security: TransportSecurity
     public var eventLoopGroup: any EventLoopGroup
 
-    public init(host: String, port: Int = ManagementClient.defaultPort,
+    public init(host: String, port: Int = ManagementClient.defaultPort, security: TransportSecurity,
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
+        self.security = security
         self.eventLoopGroup = eventLoopGroup
     }
 
@@ -55,7 +60,8 @@ public struct ManagementClient: Sendable {
         -> HTTPExchange.Reply
     {
         try await HTTPExchange.perform(
-            host: host, port: port, method: method, uri: uri, body: payload, eventLoopGroup: eventLoopGroup)
+            host: host, port: port, method: method, uri: uri, body: payload, security: security,
+            eventLoopGroup: eventLoopGroup)
     }
 
     private func lostConnection(_ error: any Error) -> FileSystemError {
@@ -125,6 +131,18 @@ public struct ManagementClient: Sendable {
     /// Removes `host` from the cluster; refused while it holds bricks.
     public func detachPeer(host: String) async throws {
         let _: EmptyResponse = try await send(.DELETE, "/v1/peers/\(host)")
+    }
+
+    // MARK: Certificates
+
+    /// The certificates the cluster refuses.
+    public func revokedCertificates() async throws -> RevokedCertificates {
+        try await send(.GET, "/v1/certificates/revoked")
+    }
+
+    /// Adds certificates (serial → name) to those the cluster refuses; needs an admin certificate.
+    public func revokeCertificates(_ certificates: [String: String]) async throws -> RevokedCertificates {
+        try await send(.POST, "/v1/certificates/revoked", body: RevokedCertificates(certificates: certificates))
     }
 
     // MARK: Volumes

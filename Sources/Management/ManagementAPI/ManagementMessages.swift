@@ -224,6 +224,16 @@ public struct BrickStatus: Codable, Sendable, Hashable {
     }
 }
 
+/// The cluster's revoked certificates: serial number (lower-case hex) → the name it was issued to. `mortar cert
+/// revoke` posts the ones it adds; daemons and bricks fetch the whole list.
+public struct RevokedCertificates: Codable, Sendable, Hashable {
+    public var certificates: [String: String]
+
+    public init(certificates: [String: String]) {
+        self.certificates = certificates
+    }
+}
+
 /// The reply of a request that returns nothing else.
 public struct EmptyResponse: Codable, Sendable, Hashable {
     public init() {}

@@ -62,13 +62,15 @@ extension ProtocolClient {
         while true {
             do {
                 return try await BrickConnection.connect(
-                    to: endpoint, clientName: clientName, eventLoopGroup: eventLoopGroup,
+                    to: endpoint, clientName: clientName, security: security, eventLoopGroup: eventLoopGroup,
                     requestTimeout: requestTimeout)
             } catch let error as FileSystemError where error.code == .protocolError {
                 throw error
             } catch let error as FileSystemError where error.code == .permissionDenied {
-                // The brick refused this client (auth.allow, auth.reject): asking again changes nothing.
-                throw FileSystemError(.permissionDenied, "brick \(endpoint) refused this client: \(error.message)")
+                // The brick refused this client (auth.allow, auth.reject, its certificate): asking again changes
+                // nothing.
+                throw error.message.hasPrefix("brick ")
+                    ? error : FileSystemError(.permissionDenied, "brick \(endpoint) refused this client: \(error.message)")
             } catch {
                 guard ContinuousClock.now + delay < deadline else {
                     throw FileSystemError(.notConnected, "brick \(endpoint) is not reachable: \(error)")

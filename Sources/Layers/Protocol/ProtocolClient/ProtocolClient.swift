@@ -1,5 +1,6 @@
 import Logging
 import MortarCore
+import MortarSecurity
 import MortarTransport
 import MortarWire
 import NIOCore
@@ -16,6 +17,7 @@ public final class ProtocolClient: FileOperations {
     public var endpoint: Endpoint { target.withLock { $0 } }
     private let target: Mutex<Endpoint>
     let clientName: String
+    let security: TransportSecurity
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let requestTimeout: TimeAmount
@@ -47,14 +49,15 @@ public final class ProtocolClient: FileOperations {
     ///   - reconnectWindowMilliseconds: how long a call waits for a brick that went away to come back. A member
     ///     of a replica set waits for nothing: the replicate layer above fails over to another member instead.
     public init(
-        endpoint: Endpoint, clientName: String, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds),
+        endpoint: Endpoint, clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup,
+        logger: Logger, requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds),
         reconnectWindowMilliseconds: Int64 = Limits.reconnectWindowMilliseconds
     ) {
         self.requestTimeout = requestTimeout
         self.reconnectWindowMilliseconds = reconnectWindowMilliseconds
         self.target = Mutex(endpoint)
         self.clientName = clientName
+        self.security = security
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }

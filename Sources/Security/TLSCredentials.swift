@@ -1,0 +1,101 @@
+import Foundation
+import MortarCore
+import NIOSSL
+
+/// Where a process finds its certificate, key and CA, under the file names GlusterFS uses: `glusterfs.pem` (the
+/// certificate), `glusterfs.key` (its private key) and `glusterfs.ca` (the cluster CA's certificate), so a client
+/// set up for a TLS GlusterFS volume finds what it needs in the same place.
+public enum TLSFiles {
+    public static let certificate = "glusterfs.pem"
+    public static let privateKey = "glusterfs.key"
+    public static let authority = "glusterfs.ca"
+
+    /// The environment variable naming a directory of credentials; `off` means "connect without TLS".
+    public static let directoryVariable = "MORTAR_TLS_DIR"
+    /// GlusterFS's own place for them.
+    public static let systemDirectory = "/etc/ssl"
+
+    /// Where `mortar up` puts the local admin's credentials, and where the CLI looks for them: the user's
+    /// configuration directory (`$XDG_CONFIG_HOME/mortar/tls`, else `~/.config/mortar/tls`).
+    public static func userDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let base = environment["XDG_CONFIG_HOME"], base.hasPrefix("/") { return base + "/mortar/tls" }
+        guard let home = environment["HOME"], home.hasPrefix("/") else { return nil }
+        return home + "/.config/mortar/tls"
+    }
+
+    /// What a client process uses, in this order: `explicit` (a `--tls-dir` flag, `-o tls_dir=`, an option of
+    /// `Volume.connect`), `$MORTAR_TLS_DIR`, the user directory, then `/etc/ssl` — the first that holds a
+    /// certificate. Nil means no credentials: the client connects without TLS (and a TLS server refuses it, saying
+    /// so). `MORTAR_TLS_DIR=off` asks for that explicitly.
+    public static func locate(
+        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Lookup {
+        if let explicit { return explicit == "off" ? .disabled : .found(explicit) }
+        if let variable = environment[directoryVariable], !variable.isEmpty {
+            return variable == "off" ? .disabled : .found(variable)
+        }
+        for candidate in [userDirectory(environment: environment), systemDirectory].compactMap({ $0 }) {
+            if FileManager.default.fileExists(atPath: candidate + "/" + certificate) { return .found(candidate) }
+        }
+        return .none
+    }
+
+    public enum Lookup: Sendable, Equatable {
+        case found(String)
+        case disabled
+        case none
+    }
+
+    /// The places ``locate(explicit:environment:)`` looked, for an error message.
+    public static var searchedPlaces: String {
+        "\(directoryVariable), \(userDirectory() ?? "~/.config/mortar/tls") and \(systemDirectory)/glusterfs.*"
+    }
+}
+
+/// A certificate, its key and the CA that signed the cluster's certificates, loaded from a directory.
+struct TLSCredentials {
+    var chain: [NIOSSLCertificate]
+    var key: NIOSSLPrivateKey
+    var authority: [NIOSSLCertificate]
+    var identity: PeerIdentity
+
+    init(directory: String) throws(FileSystemError) {
+        func path(_ name: String) -> String { directory + "/" + name }
+        for name in [TLSFiles.certificate, TLSFiles.privateKey, TLSFiles.authority] {
+            guard FileManager.default.fileExists(atPath: path(name)) else {
+                throw FileSystemError(.notFound, "no \(name) in \(directory) (TLS credentials: \(TLSFiles.certificate), \(TLSFiles.privateKey), \(TLSFiles.authority))")
+            }
+        }
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(path(TLSFiles.certificate))
+        } catch {
+            throw FileSystemError(.invalidArgument, "cannot read the certificate \(path(TLSFiles.certificate)): \(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: path(TLSFiles.privateKey), format: .pem)
+        } catch {
+            throw FileSystemError(.invalidArgument, "cannot read the private key \(path(TLSFiles.privateKey)): \(error)")
+        }
+        do {
+            authority = try NIOSSLCertificate.fromPEMFile(path(TLSFiles.authority))
+        } catch {
+            throw FileSystemError(.invalidArgument, "cannot read the CA certificate \(path(TLSFiles.authority)): \(error)")
+        }
+        guard let leaf = chain.first else {
+            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.certificate)) holds no certificate")
+        }
+        guard !authority.isEmpty else {
+            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.authority)) holds no certificate")
+        }
+        do {
+            identity = try PeerIdentity(derEncoded: try leaf.toDERBytes())
+        } catch let error as FileSystemError {
+            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.certificate)): \(error.message)")
+        } catch {
+            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.certificate)): \(error)")
+        }
+        if leaf.notValidAfter < time(nil) {
+            throw FileSystemError(.invalidArgument, "certificate \(identity) in \(directory) expired; issue a new one with `mortar cert issue`")
+        }
+    }
+}
