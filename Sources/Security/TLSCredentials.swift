@@ -19,7 +19,9 @@ public enum TLSFiles {
     /// configuration directory (`$XDG_CONFIG_HOME/mortar/tls`, else `~/.config/mortar/tls`).
     public static func userDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if let base = environment["XDG_CONFIG_HOME"], base.hasPrefix("/") { return base + "/mortar/tls" }
-        guard let home = environment["HOME"], home.hasPrefix("/") else { return nil }
+        // A daemon's child (smbd, tgtd) may run without HOME: the account's home directory then, as ssh finds ~.
+        let home = environment["HOME"] ?? getpwuid(geteuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } }
+        guard let home, home.hasPrefix("/") else { return nil }
         return home + "/.config/mortar/tls"
     }
 
