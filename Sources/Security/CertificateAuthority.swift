@@ -152,12 +152,7 @@ public struct CertificateAuthority: Sendable {
         if inet_pton(AF_INET6, text, &v6) == 1 {
             return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(withUnsafeBytes(of: &v6) { Array($0) })))
         }
-        let valid = !text.isEmpty && text.utf8.count <= 253
-            && text.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                    || byte == 0x2d || byte == 0x2e || byte == 0x5f
-            }
-        guard valid else {
+        guard !text.isEmpty, text.utf8.count <= 253, text.utf8.allSatisfy(CertificateName.isNameByte) else {
             throw FileSystemError.invalidArgument("'\(text)' is neither an IP address nor a host name")
         }
         return .dnsName(text)
@@ -224,12 +219,14 @@ public struct IssuedCertificate: Codable, Sendable, Hashable {
 /// Names a certificate may carry: what a host, a user or an application is called, and nothing a shell, a path or
 /// a log line would treat specially.
 public enum CertificateName {
+    /// Letters, digits, '.', '-' and '_': the bytes of certificate names and of the host names they carry.
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+            || byte == 0x2d || byte == 0x2e || byte == 0x5f
+    }
+
     public static func validate(_ name: String) throws(FileSystemError) {
-        let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                || byte == 0x2d || byte == 0x2e || byte == 0x5f
-        }
-        guard (1...Limits.certificateNameByteCountMax).contains(name.utf8.count), allowed,
+        guard (1...Limits.certificateNameByteCountMax).contains(name.utf8.count), name.utf8.allSatisfy(isNameByte),
             !name.hasPrefix("-"), !name.hasPrefix(".")
         else {
             throw FileSystemError.invalidArgument(

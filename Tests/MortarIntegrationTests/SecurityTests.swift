@@ -69,12 +69,7 @@ struct SecurityTests {
     /// `mortar cert revoke`: the cluster refuses the certificate at once, the bricks within their poll, and a brick
     /// connection that was open when it was revoked is cut.
     @Test func revokedCertificatesAreRefusedEverywhere() async throws {
-        let cluster = try ProcessCluster()
-        try await cluster.startDaemon()
-        let brick = try cluster.makeBrickDirectory("only")
-        try cluster.expectSuccess("volume", "create", "one", "127.0.0.1:" + brick)
-        try cluster.expectSuccess("volume", "start", "one")
-        let port = try Self.brickPort(cluster, "one")
+        let (cluster, _, port) = try await ResourceBoundTests.startOneBrickVolume("one")
         let (doomed, serial) = try cluster.certificates.issue("doomed", role: .client)
         let open = try await Self.connect(port: port, credentials: doomed)
         try cluster.expectSuccess("volume", "status", "one", "--tls-dir", doomed)
@@ -103,12 +98,7 @@ struct SecurityTests {
     /// `auth.ssl-allow` names the certificates that may use a volume: others cannot fetch its spec or reach its
     /// bricks; admins and hosts are unaffected for management.
     @Test func sslAllowNamesWhoMayUseAVolume() async throws {
-        let cluster = try ProcessCluster()
-        try await cluster.startDaemon()
-        let brick = try cluster.makeBrickDirectory("guarded")
-        try cluster.expectSuccess("volume", "create", "guarded", "127.0.0.1:" + brick)
-        try cluster.expectSuccess("volume", "start", "guarded")
-        let port = try Self.brickPort(cluster, "guarded")
+        let (cluster, _, port) = try await ResourceBoundTests.startOneBrickVolume("guarded")
         let (qemu, _) = try cluster.certificates.issue("qemu", role: .client)
         try cluster.expectSuccess("volume", "set", "guarded", "auth.ssl-allow", "qemu")
         let refused = await #expect(throws: FileSystemError.self) { _ = try await cluster.connect("guarded") }
@@ -127,13 +117,6 @@ struct SecurityTests {
         }
         try await Self.connect(port: port, credentials: qemu).close()
         await cluster.tearDown()
-    }
-
-    static func brickPort(_ cluster: ProcessCluster, _ volume: String) throws -> Int {
-        let result = try cluster.expectSuccess("volume", "status", volume, "--json")
-        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
-        let bricks = object?["bricks"] as? [[String: Any]]
-        return try #require((bricks?.first?["port"] as? NSNumber)?.intValue)
     }
 
     /// A connection over TCP (not the Unix socket local root would use) with the credentials in `credentials`.
