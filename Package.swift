@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "MortarSecurity", dependencies: ["MortarCore", nio, nioSSL, x509, crypto, asn1],
                 path: "Sources/Security", swiftSettings: strictSettings),
         // NIO channels: framing, handshake, request-id multiplexing for client and server.
-        .target(name: "MortarTransport", dependencies: ["MortarCore", "MortarWire", "MortarSecurity", nio, nioSSL, nioPosix, logging],
+        .target(name: "MortarTransport", dependencies: ["MortarCore", "CMortarLinux", "MortarWire", "MortarSecurity", nio, nioSSL, nioPosix, logging],
                 swiftSettings: strictSettings),
         // Brick side: the operation table over a local directory, and the server that exposes it.
         .target(name: "MortarPosixStorage", dependencies: ["MortarCore", "CMortarLinux", nio, nioPosix, logging],

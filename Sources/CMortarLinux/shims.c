@@ -2,6 +2,7 @@
 #include "CMortarLinux.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -129,4 +130,8 @@ int64_t cmortar_raise_descriptor_limit(void) {
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit.rlim_cur = limit.rlim_max;
     }
     return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > (rlim_t)INT64_MAX ? INT64_MAX : (int64_t)limit.rlim_cur;
+}
+
+void cmortar_release_free_memory(void) {
+    malloc_trim(0);
 }

@@ -1,3 +1,4 @@
+import CMortarLinux
 import Glibc
 import Logging
 import MortarCore
@@ -54,9 +55,12 @@ public final class RequestServer: Sendable {
         self.helloDeadline = helloDeadline
     }
 
+    /// A bound endpoint: the connections it accepts, each admitted or already closed.
+    public typealias Listener = NIOAsyncChannel<Admitted<NIOAsyncChannel<Frame, Frame>>, Never>
+
     /// Binds the endpoint and returns the bound server channel; ``serve(_:)`` then runs it until cancelled.
     public func bind(_ endpoint: Endpoint, eventLoopGroup: any EventLoopGroup) async throws
-        -> NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
+        -> Listener
     {
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -64,11 +68,15 @@ public final class RequestServer: Sendable {
             .childChannelOption(.recvAllocator, value: TransportTuning.receiveAllocator)
         var tls: TLSContext?
         if case .tcp = endpoint { tls = security.context }
-        let initialize: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, Frame>> = { [tls] channel in
+        let initialize: @Sendable (any Channel) -> EventLoopFuture<Admitted<NIOAsyncChannel<Frame, Frame>>> = {
+            [tls, admission, logger] channel in
             channel.eventLoop.makeCompletedFuture {
+                // Admitted before anything is allocated for the connection (a TLS session above all), so a flood
+                // of connections beyond the bounds costs the brick no memory.
+                guard admission.admit(channel, logger: logger) else { return .refused }
                 if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeServerHandler()) }
                 try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), FrameEncoder()])
-                return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                return .admitted(try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel))
             }
         }
         do {
@@ -93,24 +101,14 @@ public final class RequestServer: Sendable {
     }
 
     /// Serves connections until the task is cancelled or the server channel closes.
-    public func serve(_ server: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>) async throws {
+    public func serve(_ server: Listener) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    let address = ConnectionAdmission.addressKey(connection.channel.remoteAddress)
-                    if let refusal = admission.admit(address) {
-                        // Closed through the async channel, which must finish its writer before it goes. Nothing
-                        // is left to report if the close fails: the connection is being dropped either way.
-                        try? await connection.executeThenClose { _, _ in }
-                        if let summary = admission.noteRefusal() {
-                            logger.warning("refusing connections: \(refusal)", metadata: ["refused": "\(summary)"])
-                        }
-                        continue
-                    }
+                for try await accepted in inbound {
+                    guard case .admitted(let connection) = accepted else { continue }
                     let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
                     group.addTask(executorPreference: executor) {
                         await self.serveConnection(connection)
-                        self.admission.release(address)
                     }
                 }
             }
@@ -269,6 +267,8 @@ public final class RequestServer: Sendable {
 public final class ConnectionAdmission: Sendable {
     private struct State {
         var total = 0
+        /// The most connections open at once since memory was last handed back.
+        var peak = 0
         var perAddress: [String: Int] = [:]
         var refusedSinceLog = 0
         var lastLog: ContinuousClock.Instant?
@@ -297,17 +297,42 @@ public final class ConnectionAdmission: Sendable {
                 return "\(address) has \(perAddressMax) connections open already"
             }
             state.total += 1
+            state.peak = max(state.peak, state.total)
             state.perAddress[address] = fromAddress + 1
             return nil
         }
     }
 
     public func release(_ address: String) {
-        state.withLock { state in
+        let surgeEnded = state.withLock { state in
             state.total -= 1
             let left = state.perAddress[address, default: 1] - 1
             state.perAddress[address] = left > 0 ? left : nil
+            guard state.peak >= Limits.connectionSurgeMin, state.total <= state.peak / 4 else { return false }
+            state.peak = state.total
+            return true
         }
+        // A surge of connections (a flood above all) leaves their freed TLS sessions and buffers in the allocator's
+        // per-thread arenas, which glibc does not give back by itself: hundreds of megabytes after a few thousand
+        // TLS connections. Handed back once the surge has mostly gone; rare, and a few milliseconds when it runs.
+        if surgeEnded { cmortar_release_free_memory() }
+    }
+
+    /// Admits a connection as it is accepted, before its pipeline is built: counts it and returns true, releasing
+    /// the count when the channel closes (whatever closes it); or closes it, logs the refusal (at most one line a
+    /// second) and returns false. (Not an error from the channel initializer: that would reach the listener's
+    /// pipeline and end the accept loop.)
+    public func admit(_ channel: any Channel, logger: Logger) -> Bool {
+        let address = Self.addressKey(channel.remoteAddress)
+        if let refusal = admit(address) {
+            channel.close(promise: nil)
+            if let refused = noteRefusal() {
+                logger.warning("refusing connections: \(refusal)", metadata: ["refused": "\(refused)"])
+            }
+            return false
+        }
+        channel.closeFuture.whenComplete { _ in self.release(address) }
+        return true
     }
 
     /// Counts a refusal; returns how many were refused since the last log line when one is due (at most one a
@@ -322,6 +347,12 @@ public final class ConnectionAdmission: Sendable {
             return state.refusedSinceLog
         }
     }
+}
+
+/// An accepted connection, past ``ConnectionAdmission``'s bounds or refused (and closed) by them.
+public enum Admitted<Connection: Sendable>: Sendable {
+    case admitted(Connection)
+    case refused
 }
 
 /// Who a connection's client is, for the session factory to admit or refuse.

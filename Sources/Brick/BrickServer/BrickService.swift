@@ -96,7 +96,7 @@ public final class BrickService: Service {
 
 /// The listening channels of a started brick.
 public struct BoundBrick: Sendable {
-    let channels: [NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>]
+    let channels: [RequestServer.Listener]
     /// The TCP port bound, if any endpoint is TCP.
     public let port: Int?
 

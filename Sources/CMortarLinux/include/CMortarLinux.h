@@ -41,6 +41,8 @@ int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 /// Raises this process's soft RLIMIT_NOFILE to its hard limit and returns the soft limit now in force (capped at
 /// INT64_MAX for "unlimited"), or -1 with errno set when the limit cannot be read.
 int64_t cmortar_raise_descriptor_limit(void);
+/// Hands memory the allocator holds free (in every arena) back to the system: glibc's malloc_trim(0).
+void cmortar_release_free_memory(void);
 extern const int cmortar_xattr_create;
 extern const int cmortar_xattr_replace;
 extern const long cmortar_utime_now;

@@ -13,14 +13,12 @@ import NIOPosix
 /// malformed or oversized request closes its connection with a logged reason; the listener keeps serving.
 struct ManagementServer: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
-    let listener: NIOAsyncChannel<Connection, Never>
+    let listener: NIOAsyncChannel<Admitted<Connection>, Never>
     let logger: Logger
     /// With TLS, every client must present a certificate of the cluster's CA; the router authorizes by its role.
     let security: TransportSecurity
     /// How long a connection may take to send its whole request.
     let requestTimeoutMilliseconds: Int64
-    private let admission = ConnectionAdmission(
-        connectionsMax: Limits.managementConnectionsMax, perAddressMax: Limits.managementConnectionsPerPeerMax)
 
     /// The port the listener is bound to (useful when it was asked for port 0).
     var port: Int { listener.channel.localAddress?.port ?? 0 }
@@ -31,15 +29,19 @@ struct ManagementServer: Sendable {
     ) async throws(FileSystemError) -> ManagementServer
     {
         let tls = security.context
+        let admission = ConnectionAdmission(
+            connectionsMax: Limits.managementConnectionsMax, perAddressMax: Limits.managementConnectionsPerPeerMax)
         do {
             let listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    channel.eventLoop.makeCompletedFuture { () throws -> Admitted<Connection> in
+                        // Before anything is allocated for the connection: a flood beyond the bounds costs nothing.
+                        guard admission.admit(channel, logger: logger) else { return .refused }
                         if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeServerHandler()) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        return .admitted(try Connection(wrappingChannelSynchronously: channel))
                     }
                 }
             return ManagementServer(
@@ -60,22 +62,9 @@ struct ManagementServer: Sendable {
         await withDiscardingTaskGroup { group in
             do {
                 try await listener.executeThenClose { connections in
-                    for try await connection in connections {
-                        let peer = ConnectionAdmission.addressKey(connection.channel.remoteAddress)
-                        if let refusal = admission.admit(peer) {
-                            // Closed through the async channel, which must finish its writer before it goes. Nothing
-                            // is left to report if the close fails: the connection is being dropped either way.
-                            try? await connection.executeThenClose { _, _ in }
-                            if let refused = admission.noteRefusal() {
-                                logger.warning("refusing management connections: \(refusal)",
-                                               metadata: ["refused": "\(refused)"])
-                            }
-                            continue
-                        }
-                        group.addTask {
-                            await handle(connection, router: router)
-                            admission.release(peer)
-                        }
+                    for try await accepted in connections {
+                        guard case .admitted(let connection) = accepted else { continue }
+                        group.addTask { await handle(connection, router: router) }
                     }
                 }
             } catch {
