@@ -27,16 +27,19 @@ final class LoopbackBrick: Sendable {
         return String(cString: pointer)
     }
 
-    /// Starts a brick over a new directory (or `root`), on `port` (0 = any free port); `replica` makes it a member
+    /// Starts a brick over a new directory (or `root`), on `port` (0 = any free port) and `unixSocket` if given;
+    /// `replica` makes it a member
     /// of a replica set, and `aboveStorage` puts a test layer between its storage and the rest of the stack.
     static func start(
-        root: String? = nil, port: Int = 0, replica: BrickReplicaSource = .none,
+        root: String? = nil, port: Int = 0, unixSocket: String? = nil, replica: BrickReplicaSource = .none,
         security: TransportSecurity = .insecure,
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> LoopbackBrick {
         let directory = try root ?? makeTemporaryDirectory()
         let stack = try await BrickStack.assemble(
-            export: directory, endpoints: [.tcp(host: "127.0.0.1", port: port)], replica: replica,
+            export: directory,
+            endpoints: [.tcp(host: "127.0.0.1", port: port)] + (unixSocket.map { [.unixSocket(path: $0)] } ?? []),
+            replica: replica,
             threadPool: .singleton, security: security, logger: OperationContext.silentLogger,
             aboveStorage: aboveStorage)
         let bound = try await stack.start()
@@ -54,9 +57,11 @@ final class LoopbackBrick: Sendable {
 
     var endpoint: Endpoint { .tcp(host: "127.0.0.1", port: port) }
 
-    func makeClient(name: String = "test", security: TransportSecurity = .insecure) -> ProtocolClient {
+    func makeClient(
+        name: String = "test", security: TransportSecurity = .insecure, endpoint: Endpoint? = nil
+    ) -> ProtocolClient {
         ProtocolClient(
-            endpoint: endpoint, clientName: name, security: security,
+            endpoint: endpoint ?? self.endpoint, clientName: name, security: security,
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: OperationContext.silentLogger)
     }

@@ -27,7 +27,8 @@ import Testing
             let strangers = try TestCertificates(directory: root + "/strangers")
             try FileManager.default.createDirectory(atPath: root + "/brick", withIntermediateDirectories: true)
             let brick = try await LoopbackBrick.start(
-                root: root + "/brick", security: try TestCertificates.security(certificates.hostDirectory))
+                root: root + "/brick", unixSocket: root + "/brick.socket",
+                security: try TestCertificates.security(certificates.hostDirectory))
             return Setup(brick: brick, certificates: certificates, strangers: strangers, root: root)
         }
 
@@ -114,6 +115,33 @@ import Testing
         _ = try await host.makeDirectory("forwarded", in: .root, id: .random(), permissions: 0o755, context: forged)
         #expect(FileManager.default.fileExists(atPath: setup.brick.root + "/forwarded"))
         host.shutdown()
+        await setup.tearDown()
+    }
+
+    /// Root on the brick's Unix socket may be the host's other bricks or an application running as root: the
+    /// address lists refuse what it asks as a client (a local client counts as 127.0.0.1), while the roles bricks
+    /// use with each other still work.
+    @Test func theAddressListsApplyToRootOnTheUnixSocketAsAClient() async throws {
+        try #require(geteuid() == 0, "the brick's Unix socket is root's alone with TLS on; this test must run as root")
+        let setup = try await Setup.start()
+        setup.brick.stack.service.policy.update(try VolumeOptions(["auth.reject": "127.0.0.1"]))
+        let local = setup.brick.makeClient(endpoint: .unixSocket(path: setup.root + "/brick.socket"))
+        let refused = await #expect(throws: FileSystemError.self) {
+            _ = try await local.makeDirectory("as-client", in: .root, id: .random(), permissions: 0o755, context: OperationContext())
+        }
+        #expect(refused?.code == .permissionDenied)
+        #expect(refused?.message.contains("refused by auth.reject") == true, "\(String(describing: refused))")
+        var forwarded = OperationContext()
+        forwarded.replication = ReplicationStamp(epoch: 1, role: .forwarded)
+        _ = try await local.makeDirectory("as-member", in: .root, id: .random(), permissions: 0o755, context: forwarded)
+        #expect(!FileManager.default.fileExists(atPath: setup.brick.root + "/as-client"), "the client's change was refused")
+        #expect(FileManager.default.fileExists(atPath: setup.brick.root + "/as-member"), "the member's change was applied")
+        local.shutdown()
+        // The lists apply to connections made after a change.
+        setup.brick.stack.service.policy.update(try VolumeOptions([:]))
+        let later = setup.brick.makeClient(endpoint: .unixSocket(path: setup.root + "/brick.socket"))
+        _ = try await later.makeDirectory("allowed-again", in: .root, id: .random(), permissions: 0o755, context: OperationContext())
+        later.shutdown()
         await setup.tearDown()
     }
 

@@ -41,12 +41,20 @@ public final class BrickService: Service {
         self.policy = policy
         self.security = security
         self.server = RequestServer(logger: logger, security: security, budget: budget) { connectionID, peer in
-            try policy.current.admit(
-                peer.address, certificateName: peer.identity?.name, isClusterHost: peer.identity?.role == .host)
+            // Root on the Unix socket may be this host's other bricks (which forward and heal) or an application
+            // running as root: the address lists apply to what it does as a client, not to the cluster's roles.
+            var clientRefusal: FileSystemError?
+            if peer.identity == .localRoot {
+                do throws(FileSystemError) { try policy.current.admit(nil) } catch { clientRefusal = error }
+            } else {
+                try policy.current.admit(
+                    peer.address, certificateName: peer.identity?.name, isClusterHost: peer.identity?.role == .host)
+            }
             return BrickSession(
                 stack: locks, locks: locks, connectionID: connectionID,
                 openFilesMax: budget.openFilesPerConnectionMax, policy: policy, peer: peer.identity,
-                trustsClaimedRoles: security.context == nil || peer.identity?.role == .host, logger: logger)
+                trustsClaimedRoles: security.context == nil || peer.identity?.role == .host,
+                clientRefusal: clientRefusal, logger: logger)
         }
     }
 

@@ -19,14 +19,18 @@ final class BrickSession: RequestSession {
     /// a cluster host, root on the Unix socket, or anyone when the brick runs without TLS.
     private let peer: PeerIdentity?
     private let trustsClaimedRoles: Bool
+    /// Why requests in the client role are refused on this connection (root on the Unix socket, whom the volume's
+    /// address lists refuse, may still forward and heal as the host's bricks do); nil when they are served.
+    private let clientRefusal: FileSystemError?
     private let logger: Logger
     private let openHandles = Mutex<[UInt64: OpenFile]>([:])
 
     init(
         stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
-        peer: PeerIdentity?, trustsClaimedRoles: Bool, logger: Logger
+        peer: PeerIdentity?, trustsClaimedRoles: Bool, clientRefusal: FileSystemError? = nil, logger: Logger
     ) {
         self.peer = peer
+        self.clientRefusal = clientRefusal
         self.trustsClaimedRoles = trustsClaimedRoles
         self.stack = stack
         self.locks = locks
@@ -42,6 +46,7 @@ final class BrickSession: RequestSession {
                 .permissionDenied,
                 "the \(given.replication.role) role is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not use it")
         }
+        if given.replication.role == .client, let clientRefusal { throw clientRefusal }
         let context = policy.context(for: given)
         if let file = request.openFile { try checkOwnership(file) }
         if case .create = request { try checkRoomForAnotherFile(context) }
