@@ -18,8 +18,9 @@ fi
 # backing store, Samba's vfs_glusterfs with smbd and smbclient), libiscsi's tools, GlusterFS's header and gcc for
 # the C API test, binutils (readelf), jq;
 # for the FUSE mount: fuse3 and libfuse3-dev (fusermount3, the library and its headers) and the real tools its
-# tests run on it: rsync, git, sqlite3, tar.
-packages=(iproute2 python3 attr util-linux procps
+# tests run on it: rsync, git, sqlite3, tar;
+# for the trust boundary's test: curl and openssl (an intruder's requests and TLS handshakes).
+packages=(iproute2 python3 attr util-linux procps curl openssl
           fio qemu-utils qemu-block-extra tgt tgt-glusterfs samba samba-vfs-modules smbclient
           libiscsi-bin libglusterfs-dev gcc binutils jq
           fuse3 libfuse3-dev rsync git sqlite3 tar)

@@ -41,4 +41,7 @@ GFAPI_DIR=$(bash scripts/build-gfapi.sh)
 export GFAPI_DIR
 bash tests/gfapi/run.sh
 
+echo "== the trust boundary across hosts: TLS for fio, qemu and the mount; an intruder refused (network namespaces)"
+bash tests/netns/tls.sh
+
 echo "All tests passed."
