@@ -15,7 +15,7 @@ import Testing
 /// an admin's fuzzed changes are answered with the daemon's typed refusals, never an internal error; and the daemon
 /// keeps serving throughout.
 @Suite struct ManagementTLSFuzzTests {
-    static let rounds = 400
+    static let rounds = 200
     static let methods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .DELETE, .PATCH]
     static let paths = [
         "hello", "peers", "peers/somewhere", "volumes", "volumes/target", "volumes/target/start",

@@ -14,7 +14,7 @@ import Testing
 /// brick must close or answer each connection without trapping, and a well-behaved client must keep working
 /// between batches and after the last.
 @Suite struct TLSFrameFuzzTests {
-    static let rounds = 240
+    static let rounds = 120
     static let batch = 12
 
     @Test(arguments: [1, 2] as [UInt64])
