@@ -11,7 +11,10 @@
 #
 # Systems (run one after the other, never at the same time; order rotates per repetition): local (a directory on
 # the disk the bricks use), mortar1 / mortar3 (a private Mortar daemon, one brick / replica 3 on that disk),
-# gluster1 / gluster3 (../shared/bench/gluster-setup.sh: gv1, one brick / gv3, replica 3, on that disk).
+# gluster1 / gluster3 (../shared/bench/gluster-setup.sh: gv1, one brick / gv3, replica 3, on that disk). The cost of
+# TLS, on request: mortar1tls / mortar1tcp (one brick, clients over TCP with TLS / with the daemon --insecure,
+# where mortar1's local clients use the brick's Unix socket) and gluster1tls (gv1 with client.ssl and server.ssl):
+#   SYSTEMS="mortar1tcp mortar1tls gluster1 gluster1tls" PARTS="fio client" ACCESS=library QUICK=1 make bench-compare
 # Per system and repetition, the page cache dropped and a bounded wait for a quiet CPU before every measurement:
 #   fio         bench/compare/jobs.fio: 1 MiB sequential write (fresh file, end_fsync) and read; 4 KiB random
 #               read and write (end_fsync) at queue depth 1 and 16 with 1 and 4 jobs on one file. Library: gfapi
@@ -83,8 +86,8 @@ die() { log "bench-compare: FAILED: $*"; exit 1; }
 # ---- preflight: root, packages, binaries, ports --------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "run as root (drop_caches, GlusterFS, FUSE mounts)"
 for s in $SYSTEMS; do
-    case "$s" in local | mortar1 | mortar3 | gluster1 | gluster3) ;;
-        *) die "unknown system '$s' in SYSTEMS (local mortar1 mortar3 gluster1 gluster3)" ;; esac
+    case "$s" in local | mortar1 | mortar3 | gluster1 | gluster3 | mortar1tls | mortar1tcp | gluster1tls) ;;
+        *) die "unknown system '$s' in SYSTEMS (local mortar1 mortar3 gluster1 gluster3 mortar1tls mortar1tcp gluster1tls)" ;; esac
 done
 for a in $ACCESS; do case "$a" in library | fuse) ;; *) die "unknown access path '$a' in ACCESS (library fuse)" ;; esac; done
 [ $((TREE_ENTRIES % 200)) = 0 ] && [ "$TREE_ENTRIES" -gt 0 ] || die "TREE_ENTRIES=$TREE_ENTRIES is not a positive multiple of 200"
@@ -101,7 +104,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } >>"$LOG" 2>&1 \
         || die "apt-get install ${missing[*]} failed (see $LOG)"
 fi
-if has mortar1 || has mortar3; then
+has_mortar() { [[ " $SYSTEMS " == *" mortar"* ]]; }
+has_gluster() { [[ " $SYSTEMS " == *" gluster"* ]]; }
+if has_mortar; then
     if [ "$BUILD" = 1 ]; then
         log "building mortar (release) and the libgfapi drop-in"
         (cd "$REPO" && source scripts/install-deps.sh && flock /tmp/mortar-build.lock swift build -c release --product mortar \
@@ -111,7 +116,7 @@ if has mortar1 || has mortar3; then
     [ -f "$GFAPI_DIR/libgfapi.so.0" ] || die "no libgfapi.so.0 in GFAPI_DIR=$GFAPI_DIR (make gfapi)"
     port_busy "$MORTAR_PORT" && die "127.0.0.1:$MORTAR_PORT is in use; set MORTAR_PORT"
 fi
-if (has gluster1 || has gluster3) && port_busy 24007; then
+if has_gluster && port_busy 24007; then
     die "127.0.0.1:24007 is in use (a glusterd or a mortar daemon): GlusterFS needs it"
 fi
 GBASE_EXISTED=0; [ -d /srv/gbase ] && GBASE_EXISTED=1
@@ -130,7 +135,7 @@ cleanup() {
     unmount_mortar
     mortar_down
     gluster_down
-    if has gluster1 || has gluster3; then
+    if has_gluster; then
         if [ "$GLUSTER_PURGE" = 1 ] || { [ "$GLUSTER_PURGE" = auto ] && [ "$GBASE_EXISTED" = 0 ]; }; then
             RESULTS=$OUT PURGE=1 "$SHARED_BENCH/gluster-teardown.sh" >>"$LOG" 2>&1 || log "WARNING: gluster-teardown.sh (PURGE=1) failed"
         fi
@@ -172,7 +177,7 @@ write_meta() {
 # ---- per-system facts -----------------------------------------------------------------------------------------------
 sys_port() { case "$1" in mortar*) echo "$MORTAR_PORT" ;; *) echo 24007 ;; esac; }
 mount_point() {  # system → its FUSE mount
-    case "$1" in mortar*) echo "$BENCH_ROOT/mnt" ;; gluster1) echo /mnt/gv1 ;; gluster3) echo /mnt/gv3 ;; esac
+    case "$1" in mortar*) echo "$BENCH_ROOT/mnt" ;; gluster1*) echo /mnt/gv1 ;; gluster3) echo /mnt/gv3 ;; esac
 }
 server_cpu_jiffies() {  # system → user+system jiffies of its server processes (daemon, bricks), 0 for local
     local sys=$1 pids p total=0

@@ -33,10 +33,16 @@ from xml.sax.saxutils import escape
 # ---- vocabulary ------------------------------------------------------------------------------------------------------
 
 SYSTEM_NAMES = {"local": "local", "mortar1": "Mortar 1 brick", "mortar3": "Mortar replica 3",
-                "gluster1": "GlusterFS 1 brick", "gluster3": "GlusterFS replica 3"}
+                "gluster1": "GlusterFS 1 brick", "gluster3": "GlusterFS replica 3",
+                "mortar1tcp": "Mortar 1 brick, TCP, TLS off", "mortar1tls": "Mortar 1 brick, TCP + TLS",
+                "gluster1tls": "GlusterFS 1 brick, TLS"}
+# TLS-off/TLS-on pairs for the cost of TLS, and the most it may cost (a loss, as a fraction of the TLS-off figure)
+# by fio job kind: sequential 1 MiB, and 4 KiB random at deep queues.
+TLS_PAIRS = [("Mortar", "mortar1tcp", "mortar1tls"), ("GlusterFS", "gluster1", "gluster1tls")]
+TLS_LOSS_AIMS = {"sequential": 0.10, "random qd16": 0.15}
 # A shape pairs the Mortar and GlusterFS volumes that are compared with each other.
 SHAPES = [("1 brick", "mortar1", "gluster1"), ("replica 3", "mortar3", "gluster3")]
-CLIENT_SYSTEMS = ["mortar1", "gluster1", "mortar3", "gluster3"]
+CLIENT_SYSTEMS = ["mortar1", "gluster1", "mortar3", "gluster3", "mortar1tcp", "mortar1tls", "gluster1tls"]
 
 WORKLOADS = ["seqwrite", "seqread", "randread", "randwrite"]
 # Engine shown for a row when a system ran the same job with several engines: the brief's pairing
@@ -473,6 +479,59 @@ def section_fio(figs, plots):
                               ("throughput", "Sequential throughput, 1 brick"),
                               ("iops", "Random I/O, 1 brick")])
     return "\n".join(out), all_ratios
+
+
+def tls_loss_kind(job):
+    """Which TLS aim a fio job is held to, or None."""
+    workload, _jobs, iodepth = job
+    if str(workload).startswith("seq"):
+        return "sequential"
+    if (iodepth or 1) >= 16:
+        return "random qd16"
+    return None
+
+
+def section_tls(figs, costs):
+    """The cost of TLS through the library: each pair's TLS-on figure against its TLS-off one, per fio job, and the
+    connect+fini latency (where the handshakes are). Returns (markdown, rows of results); empty without a pair."""
+    pairs = [(name, off, on) for name, off, on in TLS_PAIRS
+             if figs.fio_jobs([off]) and figs.fio_jobs([on])]
+    if not pairs:
+        return "", []
+    out = ["## The cost of TLS (library)", "",
+           "Each system with TLS on against the same system with it off, one brick, through the library over TCP"
+           " (Mortar's mortar1 column elsewhere uses the brick's Unix socket, which has no TLS). Loss = 1 − on/off;"
+           f" aims: at most {TLS_LOSS_AIMS['sequential']:.0%} on 1 MiB sequential jobs and"
+           f" {TLS_LOSS_AIMS['random qd16']:.0%} on 4 KiB jobs at queue depth 16.", ""]
+    header = ["fio job"]
+    for name, off, on in pairs:
+        header += [f"{name} TLS off ({off})", f"{name} TLS on ({on})", f"{name} loss"]
+    rows, results = [], []
+    jobs = sorted(set().union(*[set(figs.fio_jobs([off, on])) for _n, off, on in pairs]), key=fio_job_order)
+    for job in jobs:
+        row = [fio_job_label(job)]
+        for name, off, on in pairs:
+            a, b = median_of(figs.fio(off, "library", job)), median_of(figs.fio(on, "library", job))
+            r = ratio(b, a)
+            loss = None if r is None else 1 - r
+            kind = tls_loss_kind(job)
+            aim_value = TLS_LOSS_AIMS.get(kind)
+            verdict = "" if loss is None or aim_value is None else (" ✓" if loss <= aim_value else " ✗")
+            row += [fmt_num(a) if a is not None else "–", fmt_num(b) if b is not None else "–",
+                    "–" if loss is None else f"{loss:+.0%}{verdict}"]
+            results.append({"system": name, "job": list(job), "off": a, "on": b, "loss": loss, "aim": aim_value})
+        rows.append(row)
+    for key, label in [("first connect+fini ms", "glfs_init+glfs_fini, first instance (ms)"),
+                       ("connect+fini ms", "glfs_init+glfs_fini (ms)")]:
+        row = [label]
+        for _name, off, on in pairs:
+            a = median_of((costs.get(off) or {}).get(key))
+            b = median_of((costs.get(on) or {}).get(key))
+            row += [fmt_num(a) if a is not None else "–", fmt_num(b) if b is not None else "–",
+                    "–" if a is None or b is None else f"{b - a:+.1f} ms"]
+        rows.append(row)
+    out += [md_table(header, rows), ""]
+    return "\n".join(out), results
 
 
 def small_file_cells(figs, system, access, op):
@@ -1018,10 +1077,12 @@ def build_report(run_dir):
     small_md, small_ratios = section_small_files(figs, plots)
     vm_md, vm_ratios = section_vm_images(figs)
     aims = evaluate_aims(fio_ratios, small_ratios, costs)
-    summary = "\n".join([section_header(meta), "", fio_md, small_md, vm_md, section_client_cost(costs),
-                         section_aims(aims), section_notes(meta, records)])
+    tls_md, tls_results = section_tls(figs, costs)
+    summary = "\n".join([section_header(meta), "", fio_md, small_md, vm_md, section_client_cost(costs)]
+                        + ([tls_md] if tls_md else []) + [section_aims(aims), section_notes(meta, records)])
     results = {"meta": meta, "measurements": records, "figures": figs.rows,
-               "client_costs": costs, "ratios": fio_ratios + small_ratios + vm_ratios, "aims": aims}
+               "client_costs": costs, "ratios": fio_ratios + small_ratios + vm_ratios, "aims": aims,
+               "tls": tls_results}
     with open(os.path.join(run_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1, ensure_ascii=False)
     with open(os.path.join(run_dir, "summary.md"), "w", encoding="utf-8") as f:

@@ -411,5 +411,47 @@ class BadRunDirectory(unittest.TestCase):
         self.assertIn("unreadable", proc.stderr)
 
 
+def load_report_module():
+    spec = importlib.util.spec_from_file_location("report", REPORT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TLSCost(unittest.TestCase):
+    """The TLS section: each TLS-on figure against its TLS-off one, losses judged against the aims."""
+
+    @staticmethod
+    def fio_row(system, workload, iodepth, median):
+        engine = "gfapi" if iodepth == 1 else "gfapi_async"
+        metric = "MiB/s" if workload.startswith("seq") else "IOPS"
+        return {"system": system, "access": "library", "id": f"fio/{workload}/j1/qd{iodepth}/{engine}", "kind": "fio",
+                "metric": metric, "median": median, "workload": workload, "jobs": 1, "iodepth": iodepth,
+                "engine": engine}
+
+    def test_losses_and_verdicts(self):
+        report = load_report_module()
+        rows = [self.fio_row("mortar1tcp", "seqread", 1, 1000.0), self.fio_row("mortar1tls", "seqread", 1, 950.0),
+                self.fio_row("mortar1tcp", "randwrite", 16, 20000.0),
+                self.fio_row("mortar1tls", "randwrite", 16, 16000.0),
+                self.fio_row("mortar1tcp", "randread", 1, 5000.0), self.fio_row("mortar1tls", "randread", 1, 4000.0)]
+        costs = {"mortar1tcp": {"connect+fini ms": {"median": 10.0}},
+                 "mortar1tls": {"connect+fini ms": {"median": 12.5}}}
+        text, results = report.section_tls(report.Figures(rows), costs)
+        self.assertIn("## The cost of TLS (library)", text)
+        self.assertIn("| seqread 1 MiB (MiB/s) | 1,000 | 950 | +5% ✓ |", text)        # 5 % ≤ 10 %
+        self.assertIn("| randwrite 4 KiB qd16 ×1 job (IOPS) | 20,000 | 16,000 | +20% ✗ |", text)   # 20 % > 15 %
+        self.assertIn("| randread 4 KiB qd1 ×1 job (IOPS) | 5,000 | 4,000 | +20% |", text)    # no aim at qd1
+        self.assertIn("| glfs_init+glfs_fini (ms) | 10.0 | 12.5 | +2.5 ms |", text)
+        self.assertNotIn("GlusterFS", text.split("\n\n", 2)[2].split("\n")[0], "no GlusterFS pair was measured")
+        by_job = {tuple(r["job"]): r for r in results}
+        self.assertAlmostEqual(by_job[("seqread", 1, 1)]["loss"], 0.05)
+
+    def test_absent_without_a_pair(self):
+        report = load_report_module()
+        text, results = report.section_tls(report.Figures([self.fio_row("mortar1tls", "seqread", 1, 950.0)]), {})
+        self.assertEqual((text, results), ("", []))
+
+
 if __name__ == "__main__":
     unittest.main()
