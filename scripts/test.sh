@@ -20,9 +20,13 @@ echo "== swift test"
 export MORTAR_BINARY="$PWD/.build/debug/mortar"
 # The flood tests load the machine on purpose (20,000 connections, thousands of opens): alone, after the rest, so
 # they neither starve the timing-sensitive replication tests nor are starved by them.
-swift test --skip-build --skip ResourceBoundTests
+# The floods and the TLS fuzzers run on their own: they load both cores for tens of seconds, which the
+# timing-bound replication tests running alongside would feel (and the floods measure a brick's memory).
+swift test --skip-build --skip ResourceBoundTests --skip TLSFrameFuzzTests --skip ManagementTLSFuzzTests
 echo "== floods against real bricks and daemons (alone)"
 swift test --skip-build --filter ResourceBoundTests
+echo "== fuzzers over TLS: frames through a brick's listener, requests to the management API (alone)"
+swift test --skip-build --filter "TLSFrameFuzzTests|ManagementTLSFuzzTests"
 
 echo "== benchmark report (bench/compare/report.py on a canned result)"
 python3 bench/compare/test_report.py
