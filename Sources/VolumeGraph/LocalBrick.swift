@@ -8,14 +8,23 @@ import MortarVolumeSpec
 /// may export the same path on the same port, so a socket file here can belong to a different brick than the one
 /// the spec names. The socket must also be owned by root or by us, so another user cannot stand in for a brick,
 /// and usable by this process.
+///
+/// `MORTAR_LOCAL_SOCKET=off` in the environment keeps every connection on TCP (with TLS when it is on): for measuring
+/// the network path on one machine, and for checking that a host reaches its own bricks the way others do.
 enum LocalBrick {
     static func endpoint(for options: ProtocolClientOptions) -> Endpoint {
         let tcp = Endpoint.tcp(host: options.host, port: options.port)
-        guard options.port == 0 || isLocalHost(options.host), let path = options.unixSocketPath,
+        guard options.port == 0 || !localSocketDisabled && isLocalHost(options.host), let path = options.unixSocketPath,
             isTrustedSocket(path)
         else { return tcp }
         return .unixSocket(path: path)
     }
+
+    /// Read once per process: the choice must not change under a running client.
+    static let localSocketDisabled: Bool = {
+        guard let value = getenv("MORTAR_LOCAL_SOCKET") else { return false }
+        return String(cString: value) == "off"
+    }()
 
     static func isTrustedSocket(_ path: String) -> Bool {
         var status = stat()
