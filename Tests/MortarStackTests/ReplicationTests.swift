@@ -520,7 +520,7 @@ struct ReplicationTests {
             let journal = set.layers[0].journal
             let pending = try #require(journal.pendingFiles(of: away).first { $0.id == id })
             await journal.completeFile(id, of: away, version: pending.record.version)
-            try await journal.record([.metadata(id)], for: [away])
+            try await journal.record([.metadata(id)], for: [away], epoch: 1)
             try await set.restartMember(away)
             set.storages[away].failNext(
                 .extendedAttribute, about: "trusted.mortar.heal-incomplete", with: FileSystemError(.timedOut, "injected"))
@@ -604,9 +604,9 @@ struct ReplicationTests {
         let journal = try HealJournal(directory: root + "/heal", logger: OperationContext.silentLogger)
         try FileManager.default.createSymbolicLink(atPath: root + "/heal/3.log", withDestinationPath: elsewhere + "/log")
         let id = FileID.random()
-        await #expect(throws: FileSystemError.self) { try await journal.record([.wholeFile(id)], for: [3]) }
+        await #expect(throws: FileSystemError.self) { try await journal.record([.wholeFile(id)], for: [3], epoch: 1) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty)
-        try await journal.record([.wholeFile(id)], for: [4])
+        try await journal.record([.wholeFile(id)], for: [4], epoch: 1)
         let log = try String(contentsOfFile: root + "/heal/4.log", encoding: .utf8)
         #expect(HealMarkerDirectory.liveNames(inLog: log) == ["f-\(id)"])
     }

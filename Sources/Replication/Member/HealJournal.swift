@@ -34,6 +34,9 @@ public final class HealJournal: Sendable {
     struct MemberRecord {
         var files: [FileID: FileRecord] = [:]
         var directories: [FileID: UInt64] = [:]
+        /// The newest epoch of the recorder's view in which anything was recorded (0: only markers loaded after
+        /// a restart). See ``forget(member:recordedBefore:)``.
+        var latestEpoch: UInt64 = 0
     }
 
     private struct State {
@@ -104,9 +107,9 @@ public final class HealJournal: Sendable {
     /// only when they exist. Throws (EIO) when a marker cannot be written: the change must then not be applied,
     /// since a restart would forget that the member missed it. The record stays in memory (an extra copy at worst),
     /// and the marker stays *unwritten*, so the next change of the item writes it again before it is applied.
-    public func record(_ changes: [Change], for members: [Int]) async throws {
+    public func record(_ changes: [Change], for members: [Int], epoch: UInt64) async throws {
         guard !members.isEmpty, !changes.isEmpty else { return }
-        let markers = note(changes, for: members)
+        let markers = note(changes, for: members, epoch: epoch)
         guard let directory, !markers.isEmpty else {
             if directory == nil { state.withLock { $0.unwritten.removeAll() } }
             return
@@ -132,8 +135,8 @@ public final class HealJournal: Sendable {
 
     /// Records `changes` for `members` in memory only, for a journal kept in memory (no ``directory``): there is
     /// no marker to write, so nothing can fail and nothing is waited for.
-    public func recordInMemory(_ changes: [Change], for members: [Int]) {
-        _ = note(changes, for: members)
+    public func recordInMemory(_ changes: [Change], for members: [Int], epoch: UInt64) {
+        _ = note(changes, for: members, epoch: epoch)
         if directory == nil { state.withLock { $0.unwritten.removeAll() } }
     }
 
@@ -142,10 +145,12 @@ public final class HealJournal: Sendable {
     /// Runs for every change every member applies, so it works in place: the record and its range list are
     /// mutated where they are stored (a copy would copy them whole on every change), and marker names are only
     /// built when an item is new or some marker is still unwritten.
-    private func note(_ changes: [Change], for members: [Int]) -> [String] {
+    private func note(_ changes: [Change], for members: [Int], epoch: UInt64) -> [String] {
         state.withLock { state in
             var touched: [String] = []
             for member in members {
+                state.members[member, default: MemberRecord()].latestEpoch =
+                    max(state.members[member]?.latestEpoch ?? 0, epoch)
                 for change in changes {
                     state.nextVersion += 1
                     let version = state.nextVersion
@@ -302,11 +307,17 @@ public final class HealJournal: Sendable {
         }
     }
 
-    /// Drops everything recorded for `member` (it rejoined: whatever it missed has been healed).
-    public func forget(member: Int) async {
+    /// Drops everything recorded for `member` (it rejoined: whatever it missed has been healed) — unless something
+    /// was recorded for it in `epoch`, the epoch of the view that shows it in sync, or later.
+    public func forget(member: Int, recordedBefore epoch: UInt64) async {
         let had = state.withLock { state in
+            // A record made in this epoch or a later one is not from before the member rejoined: the recorder saw
+            // it in sync and yet recorded a miss (a forward that failed, whose report has not moved the epoch
+            // yet). Dropping it would let the member be declared caught up without that change.
+            guard let record = state.members[member], record.latestEpoch < epoch else { return false }
             state.unwritten = state.unwritten.filter { !$0.hasPrefix("\(member)/") }
-            return state.members.removeValue(forKey: member) != nil
+            state.members.removeValue(forKey: member)
+            return true
         }
         guard had, let directory else { return }
         // Best effort: a marker left behind only costs an extra copy of its item after a restart. (The pool is

@@ -44,7 +44,7 @@ public final class HealWorker: Sendable {
     private func dropRecordsOfRejoinedMembers(_ view: ReplicaSetView) async {
         for member in view.members.indices
         where member != agent.member && view.members[member] == .inSync && !journal.isEmpty(for: member) {
-            await journal.forget(member: member)
+            await journal.forget(member: member, recordedBefore: view.epoch)
         }
     }
 
@@ -107,7 +107,9 @@ public final class HealWorker: Sendable {
     private func keepUnsettled(
         files: [(id: FileID, record: HealJournal.FileRecord)], directories: [(id: FileID, version: UInt64)]
     ) {
-        intents.recordInMemory(Self.changes(files: files, directories: directories), for: [ReplicaMemberLayer.unsettled])
+        intents.recordInMemory(
+            Self.changes(files: files, directories: directories), for: [ReplicaMemberLayer.unsettled],
+            epoch: agent.view.epoch)
     }
 
     /// Asks the orderer of each item to copy its version everywhere; true when every orderer did.
@@ -318,7 +320,7 @@ public final class HealWorker: Sendable {
 
     private func recordScanned(_ changes: [HealJournal.Change], for member: Int) async -> Bool {
         do {
-            try await journal.record(changes, for: [member])
+            try await journal.record(changes, for: [member], epoch: agent.view.epoch)
             return true
         } catch {
             logger.warning("full resync of member \(member): \(error); scanning again")

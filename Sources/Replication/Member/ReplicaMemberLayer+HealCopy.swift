@@ -38,7 +38,7 @@ extension ReplicaMemberLayer {
         guard view.members[member] == .inSync else {
             throw FileSystemError(.membershipChanged, "member \(member) is not in sync in epoch \(view.epoch)")
         }
-        try await journal.record(note.changes, for: note.members)
+        try await journal.record(note.changes, for: note.members, epoch: view.epoch)
     }
 
     // MARK: Settling unacknowledged changes

@@ -43,7 +43,7 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         changes += journal.pendingFiles(of: member).map { .wholeFile($0.id) }
         guard !changes.isEmpty else { return }
         logger.info("settling \(changes.count) items this member changed before it restarted")
-        intents.recordInMemory(changes, for: [Self.unsettled])
+        intents.recordInMemory(changes, for: [Self.unsettled], epoch: agent.view.epoch)
     }
 
     /// The key in ``intents`` of changes that may be on some members and not others, and that this member must
@@ -147,13 +147,13 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     /// this note, and a member that dies with it applied knows it only from its marker after the restart.
     func recordIntent(_ records: [HealJournal.Change], origin: Int, view: ReplicaSetView) async throws {
         guard !records.isEmpty else { return }
-        intents.recordInMemory(records, for: [origin])
+        intents.recordInMemory(records, for: [origin], epoch: view.epoch)
         let missing =
             view.members[member] == .inSync ? view.members.indices.filter { view.members[$0] == .outOfSync } : []
-        if !missing.isEmpty { try await journal.record(records, for: missing) }
+        if !missing.isEmpty { try await journal.record(records, for: missing, epoch: view.epoch) }
         // This member's own record is only its durable marker (after a restart every marker stands for the whole
         // item), so it tracks presence, not byte ranges, which would be merged on every write for nothing.
-        try await journal.record(Self.presence(of: records), for: [member])
+        try await journal.record(Self.presence(of: records), for: [member], epoch: view.epoch)
     }
 
     /// The items `records` touch, without byte ranges: metadata changes for files, directories as they are.
@@ -173,7 +173,7 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     /// written before the change was applied (``recordIntent(_:origin:view:)``), so a restart keeps it too.
     func recordUnsettled(_ records: [HealJournal.Change], because error: any Error) async {
         logger.warning("a change applied here was not acknowledged (\(error)); kept until the set agrees on it")
-        intents.recordInMemory(records, for: [Self.unsettled])
+        intents.recordInMemory(records, for: [Self.unsettled], epoch: agent.view.epoch)
     }
 
     /// A primary whose own disk fails a change (full, I/O error) leaves the in-sync set instead of failing the
@@ -254,7 +254,7 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
                 .membershipChanged, "member \(stale.member) is past epoch \(view.epoch): \(stale.error)")
         }
         let missed = failures.map(\.member)
-        try await journal.record(records, for: missed)
+        try await journal.record(records, for: missed, epoch: view.epoch)
         let holders = view.forwardTargets(from: member).filter { !missed.contains($0) }
         var noted = await noteMissed(missed, records, to: holders, epoch: view.epoch, context: context)
         var latest = view
