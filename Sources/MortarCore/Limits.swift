@@ -50,8 +50,10 @@ public enum Limits {
     /// never speaks must not hold a descriptor and a slot.
     public static let helloDeadlineMilliseconds: Int64 = 5_000
     /// Connections open at once that count as a surge: once at most a quarter of such a peak is left, the server
-    /// hands the memory the others freed back to the system (`malloc_trim`).
-    public static let connectionSurgeMin = 256
+    /// hands the memory the others freed back to the system (`malloc_trim`), after a short delay that lets the
+    /// closed connections' tasks finish freeing.
+    public static let connectionSurgeMin = 64
+    public static let connectionSurgeTrimDelayMilliseconds: Int64 = 200
     /// Descriptors a brick keeps for itself (listening sockets, the brick and index directories, thread pool and
     /// event loops, logs, connections to other members, directory streams) out of its `RLIMIT_NOFILE`.
     public static let brickReservedDescriptors = 512

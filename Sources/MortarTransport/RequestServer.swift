@@ -74,7 +74,7 @@ public final class RequestServer: Sendable {
                 // Admitted before anything is allocated for the connection (a TLS session above all), so a flood
                 // of connections beyond the bounds costs the brick no memory.
                 guard admission.admit(channel, logger: logger) else { return .refused }
-                if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeServerHandler()) }
+                if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeServerHandler()) }
                 try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), FrameEncoder()])
                 return .admitted(try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel))
             }
@@ -303,8 +303,11 @@ public final class ConnectionAdmission: Sendable {
         }
     }
 
-    public func release(_ address: String) {
-        let surgeEnded = state.withLock { state in
+    /// Uncounts a connection that closed; returns whether a surge of connections has just (mostly) gone, so that
+    /// the memory they freed should be handed back (see ``admit(_:logger:)``).
+    @discardableResult
+    public func release(_ address: String) -> Bool {
+        state.withLock { state in
             state.total -= 1
             let left = state.perAddress[address, default: 1] - 1
             state.perAddress[address] = left > 0 ? left : nil
@@ -312,10 +315,6 @@ public final class ConnectionAdmission: Sendable {
             state.peak = state.total
             return true
         }
-        // A surge of connections (a flood above all) leaves their freed TLS sessions and buffers in the allocator's
-        // per-thread arenas, which glibc does not give back by itself: hundreds of megabytes after a few thousand
-        // TLS connections. Handed back once the surge has mostly gone; rare, and a few milliseconds when it runs.
-        if surgeEnded { cmortar_release_free_memory() }
     }
 
     /// Admits a connection as it is accepted, before its pipeline is built: counts it and returns true, releasing
@@ -331,7 +330,17 @@ public final class ConnectionAdmission: Sendable {
             }
             return false
         }
-        channel.closeFuture.whenComplete { _ in self.release(address) }
+        channel.closeFuture.whenComplete { _ in
+            guard self.release(address) else { return }
+            // A surge of connections (a flood above all) leaves their freed TLS sessions and buffers in the
+            // allocator's per-thread arenas, which glibc does not give back by itself: hundreds of megabytes after
+            // a few thousand TLS connections. Handed back each time the open connections fall to a quarter of
+            // their peak (so 1024 → 256 → 64 → 16), a moment after this close, once the connection's own task has
+            // freed what it held. Rare, and a few milliseconds each.
+            channel.eventLoop.scheduleTask(in: .milliseconds(Limits.connectionSurgeTrimDelayMilliseconds)) {
+                cmortar_release_free_memory()
+            }
+        }
         return true
     }
 

@@ -45,9 +45,11 @@ public final class TLSContext: Sendable {
         }
     }
 
-    /// The handler a server puts first in a new connection's pipeline.
-    public func makeServerHandler() throws -> NIOSSLServerHandler {
-        try NIOSSLServerHandler(context: server)
+    /// The handler a server puts first in a new connection's pipeline. The TLS session itself is made when the
+    /// client's first bytes arrive (``DeferredTLSServerHandler``): a connection that never speaks costs none.
+    public func makeServerHandler() -> any ChannelHandler {
+        let server = self.server
+        return DeferredTLSServerHandler { NIOSSLServerHandler(context: server) }
     }
 
     /// The handlers a client puts first in a new connection's pipeline: TLS, then one that keeps the first error

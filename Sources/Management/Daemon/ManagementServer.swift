@@ -39,7 +39,7 @@ struct ManagementServer: Sendable {
                     channel.eventLoop.makeCompletedFuture { () throws -> Admitted<Connection> in
                         // Before anything is allocated for the connection: a flood beyond the bounds costs nothing.
                         guard admission.admit(channel, logger: logger) else { return .refused }
-                        if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeServerHandler()) }
+                        if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeServerHandler()) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         return .admitted(try Connection(wrappingChannelSynchronously: channel))
                     }
