@@ -1,3 +1,5 @@
+// CoreFoundation: release builds resolve `stat` through it (MemberImportVisibility), debug builds through Glibc.
+import CoreFoundation
 import Glibc
 import MortarCore
 import NIOCore
