@@ -32,11 +32,17 @@ struct ReplicationFaultTests {
         let set = try await ReplicatedCluster.start()
         let writers = 3
         let stop = StopFlag()
+        let writing = WritingCount()
         // `async let`: if the writers fail, the killer is cancelled and awaited on the way out, not left killing.
         async let killer: Int = {
             defer { stop.set() }
             var generator = SystemRandomNumberGenerator()
             var kills = 0
+            // The kills must land while every writer writes: on a loaded machine connecting can take seconds
+            // (generous bound: a hang fails).
+            try await waitUntil("every writer has a write acknowledged", seconds: 120) {
+                writing.value.load(ordering: .relaxed) == writers
+            }
             try await Task.sleep(for: .seconds(1))
             while kills < 6 {
                 // The first kills hit the primaries of a writer's file and of the namespace (mid-write by
@@ -74,6 +80,7 @@ struct ReplicationFaultTests {
                         let written = try await file.write(bytes, at: UInt64(acknowledged * 4096))
                         #expect(written == 4096)
                         acknowledged += 1
+                        if acknowledged == 1 { writing.value.add(1, ordering: .relaxed) }
                         if acknowledged % 25 == 0 {
                             let name = "/writer-\(writer)-\(acknowledged)"
                             let small = try await volume.create(name)
@@ -243,4 +250,9 @@ final class StopFlag: Sendable {
     func set() {
         raised.store(true, ordering: .relaxed)
     }
+}
+
+/// How many writers have had a write acknowledged.
+private final class WritingCount: Sendable {
+    let value = Atomic<Int>(0)
 }
