@@ -9,10 +9,10 @@ final class DeferredTLSServerHandler: ChannelInboundHandler, RemovableChannelHan
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private let makeHandler: () throws -> NIOSSLServerHandler
+    private let makeHandler: () -> NIOSSLServerHandler
     private var installed = false
 
-    init(_ makeHandler: @escaping () throws -> NIOSSLServerHandler) {
+    init(_ makeHandler: @escaping () -> NIOSSLServerHandler) {
         self.makeHandler = makeHandler
     }
 
@@ -23,9 +23,9 @@ final class DeferredTLSServerHandler: ChannelInboundHandler, RemovableChannelHan
         }
         installed = true
         do {
-            try context.pipeline.syncOperations.addHandler(try makeHandler(), position: .after(self))
+            try context.pipeline.syncOperations.addHandler(makeHandler(), position: .after(self))
         } catch {
-            context.fireErrorCaught(error)
+            // Only when the pipeline is gone (the channel closed meanwhile): nothing left to serve.
             context.close(promise: nil)
             return
         }
