@@ -120,10 +120,18 @@ struct SecurityTests {
     }
 
     /// A connection over TCP (not the Unix socket local root would use) with the credentials in `credentials`.
+    ///
+    /// The connect runs on an event loop, not the cooperative pool: other tests block that pool's two threads
+    /// while their CLI processes run, and a connect stalled there for the brick's hello deadline (5 s) was closed
+    /// by the brick before its hello was sent ("EOF during handshake" in the brick's log, ENOTCONN here).
     static func connect(port: Int, credentials: String) async throws -> BrickConnection {
-        try await BrickConnection.connect(
-            to: .tcp(host: "127.0.0.1", port: port), clientName: "security-test",
-            security: try TestCertificates.security(credentials), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let security = try TestCertificates.security(credentials)
+        let group = MultiThreadedEventLoopGroup.singleton
+        return try await withTaskExecutorPreference(EventLoopTaskExecutor(group.next())) {
+            try await BrickConnection.connect(
+                to: .tcp(host: "127.0.0.1", port: port), clientName: "security-test", security: security,
+                eventLoopGroup: group)
+        }
     }
 
     private func expectRefusal(
