@@ -130,10 +130,19 @@ gluster_up() {
     GLUSTER_UP=1
     "$SHARED_BENCH/gluster-setup.sh" >>"$LOG" 2>&1 || die "gluster-setup.sh failed (see $LOG)"
 }
-# GlusterFS's TLS for gv1 (gluster1tls): a throwaway CA and one certificate in /etc/ssl/glusterfs.{pem,key,ca}, which
+# GlusterFS's TLS for gv1 (gluster1tls): a throwaway CA and one certificate in glusterfs.{pem,key,ca}, which
 # both the bricks and the clients (FUSE mount, libgfapi) read; client.ssl and server.ssl on; the volume restarted and
 # remounted. Refuses to overwrite credentials it did not make.
-GLUSTER_SSL_FILES="/etc/ssl/glusterfs.pem /etc/ssl/glusterfs.key /etc/ssl/glusterfs.ca"
+# The directory is the one GlusterFS was built to read (Debian's build: /usr/lib/ssl, not the documented /etc/ssl),
+# taken from its socket transport.
+gluster_ssl_dir() {
+    local so path
+    so=$(find /usr/lib -path '*rpc-transport/socket.so' 2>/dev/null | head -1)
+    path=$( [ -n "$so" ] && strings "$so" | grep -m1 '/glusterfs\.pem$')
+    dirname "${path:-/etc/ssl/glusterfs.pem}"
+}
+GLUSTER_SSL_DIR=$(gluster_ssl_dir)
+GLUSTER_SSL_FILES="$GLUSTER_SSL_DIR/glusterfs.pem $GLUSTER_SSL_DIR/glusterfs.key $GLUSTER_SSL_DIR/glusterfs.ca"
 gluster_tls_on() {
     local f tmp
     for f in $GLUSTER_SSL_FILES; do
@@ -145,9 +154,9 @@ gluster_tls_on() {
         && openssl req -newkey rsa:2048 -nodes -keyout "$tmp/host.key" -out "$tmp/host.csr" -subj "/CN=$(hostname)" \
         && openssl x509 -req -in "$tmp/host.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
             -out "$tmp/host.pem" -days 2; } >>"$LOG" 2>&1 || die "openssl could not make GlusterFS's certificates"
-    install -m 0644 "$tmp/host.pem" /etc/ssl/glusterfs.pem
-    install -m 0600 "$tmp/host.key" /etc/ssl/glusterfs.key
-    install -m 0644 "$tmp/ca.pem" /etc/ssl/glusterfs.ca
+    install -m 0644 "$tmp/host.pem" "$GLUSTER_SSL_DIR/glusterfs.pem"
+    install -m 0600 "$tmp/host.key" "$GLUSTER_SSL_DIR/glusterfs.key"
+    install -m 0644 "$tmp/ca.pem" "$GLUSTER_SSL_DIR/glusterfs.ca"
     rm -rf "$tmp"
     gluster_ssl gv1 on || die "cannot turn GlusterFS's TLS on for gv1 (see $LOG)"
     gluster volume get gv1 server.ssl | grep -Eq 'server.ssl +on' || die "gv1's server.ssl is not on after setting it"

@@ -52,7 +52,7 @@ extension Volume {
     /// this client (its certificate, its address).
     ///
     /// - Parameter tlsDirectory: the directory holding this client's `glusterfs.pem`, `glusterfs.key` and
-    ///   `glusterfs.ca`; nil looks in `$MORTAR_TLS_DIR`, `~/.config/mortar/tls` and `/etc/ssl`, and connects
+    ///   `glusterfs.ca`; nil looks in `$MORTAR_TLS_DIR`, `~/.config/mortar/tls`, `/etc/ssl` and `/usr/lib/ssl`, and connects
     ///   without TLS when none has them; `"off"` never uses TLS.
     public static func connect(
         volume: String, servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1")], tlsDirectory: String? = nil,

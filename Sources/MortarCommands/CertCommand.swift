@@ -13,7 +13,7 @@ struct CertCommand: AsyncParsableCommand {
             Every connection of a cluster is mutual TLS with certificates of its CA. A certificate's role says what \
             its holder may do: host (a daemon and its bricks), admin (change the cluster), client (I/O and \
             read-only management). Clients read glusterfs.pem, glusterfs.key and glusterfs.ca from $MORTAR_TLS_DIR, \
-            ~/.config/mortar/tls or /etc/ssl.
+            ~/.config/mortar/tls, /etc/ssl or /usr/lib/ssl.
             """,
         subcommands: [Init.self, Issue.self, List.self, Revoke.self])
 

@@ -39,7 +39,7 @@ struct ManagerOptions: ParsableArguments {
     @Option(name: .long, help: "The managing daemon as HOST[:PORT] (default: $MORTAR_MANAGER or 127.0.0.1:24007).")
     var manager: String?
 
-    @Option(name: .long, help: "Directory with this client's glusterfs.pem, glusterfs.key and glusterfs.ca (default: $MORTAR_TLS_DIR, ~/.config/mortar/tls, then /etc/ssl; 'off' for a daemon run with --insecure).")
+    @Option(name: .long, help: "Directory with this client's glusterfs.pem, glusterfs.key and glusterfs.ca (default: $MORTAR_TLS_DIR, ~/.config/mortar/tls, then /etc/ssl and /usr/lib/ssl; 'off' for a daemon run with --insecure).")
     var tlsDir: String?
 
     func client() throws -> ManagementClient {

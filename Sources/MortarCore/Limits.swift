@@ -11,6 +11,10 @@ public enum Limits {
     public static let frameHeaderByteCountMax = 64 * 1024
     /// Largest frame either side accepts; a bigger length prefix closes the connection with a logged reason.
     public static let frameByteCountMax = ioByteCountMax + frameHeaderByteCountMax
+    /// Largest piece of a write the TLS handler encrypts before the piece goes to the socket (``TLSWriteSplitter``):
+    /// small enough that encrypting the next piece overlaps the peer decrypting this one, large enough that the
+    /// extra flushes cost little.
+    public static let tlsWritePieceByteCount = 64 * 1024
     /// Requests one client connection may have outstanding; further callers wait for a slot.
     public static let requestsInFlightPerConnectionMax = 256
     /// Requests a brick works on at once for one connection; the connection stops reading beyond this.

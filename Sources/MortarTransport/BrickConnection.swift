@@ -35,10 +35,15 @@ public final class BrickConnection: Sendable {
             .channelOption(.recvAllocator, value: TransportTuning.receiveAllocator)
             .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandlers(try tls.makeClientHandlers(note: note)) }
-                    try channel.pipeline.syncOperations.addHandlers([
-                        ByteToMessageHandler(FrameDecoder()), FrameEncoder(),
-                        RequestMultiplexer(peerDescription: description, requestTimeout: requestTimeout),
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        try pipeline.addHandlers(try tls.makeClientHandlers(note: note))
+                        try pipeline.addHandlers([TLSWriteSplitter(), FrameAssembler()])
+                    } else {
+                        try pipeline.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    }
+                    try pipeline.addHandlers([
+                        FrameEncoder(), RequestMultiplexer(peerDescription: description, requestTimeout: requestTimeout),
                     ])
                 }
             }

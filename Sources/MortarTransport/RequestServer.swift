@@ -74,8 +74,13 @@ public final class RequestServer: Sendable {
                 // Admitted before anything is allocated for the connection (a TLS session above all), so a flood
                 // of connections beyond the bounds costs the brick no memory.
                 guard admission.admit(channel, logger: logger) else { return .refused }
-                if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeServerHandler()) }
-                try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), FrameEncoder()])
+                let pipeline = channel.pipeline.syncOperations
+                if let tls {
+                    try pipeline.addHandlers([tls.makeServerHandler(), TLSWriteSplitter(), FrameAssembler()])
+                } else {
+                    try pipeline.addHandler(ByteToMessageHandler(FrameDecoder()))
+                }
+                try pipeline.addHandler(FrameEncoder())
                 return .admitted(try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel))
             }
         }

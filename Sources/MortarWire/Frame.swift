@@ -71,18 +71,25 @@ public struct FrameParser: Sendable {
     /// Reads the next whole frame from `buffer`, or returns nil (consuming nothing) when more bytes are needed.
     /// Throws on a length that is too small or over the limit, and on an unknown frame kind.
     public func nextFrame(from buffer: inout ByteBuffer) throws(WireError) -> Frame? {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
-        guard length >= 9 else { throw WireError("frame length \(length) is shorter than a frame header") }
-        guard length <= frameByteCountMax else {
-            throw WireError("frame of \(length) bytes exceeds the limit of \(frameByteCountMax)")
-        }
-        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        guard let prefix = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        let length = try checkedLength(prefix)
+        guard buffer.readableBytes >= 4 + length else { return nil }
         let kindByte = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self) ?? 0
         guard let kind = FrameKind(rawValue: kindByte) else { throw WireError("unknown frame kind \(kindByte)") }
         buffer.moveReaderIndex(forwardBy: 5)
         let requestID = buffer.readInteger(as: UInt64.self) ?? 0
-        let payload = buffer.readSlice(length: Int(length) - 9) ?? ByteBuffer()
+        let payload = buffer.readSlice(length: length - 9) ?? ByteBuffer()
         return Frame(kind: kind, requestID: requestID, payload: payload)
+    }
+
+    /// The byte count a length prefix announces (everything after the prefix), once it is known to be within
+    /// bounds: at least a header, at most ``frameByteCountMax``.
+    public func checkedLength(_ prefix: UInt32) throws(WireError) -> Int {
+        guard prefix >= 9 else { throw WireError("frame length \(prefix) is shorter than a frame header") }
+        guard prefix <= frameByteCountMax else {
+            throw WireError("frame of \(prefix) bytes exceeds the limit of \(frameByteCountMax)")
+        }
+        return Int(prefix)
     }
 }
 

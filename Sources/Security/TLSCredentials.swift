@@ -12,8 +12,9 @@ public enum TLSFiles {
 
     /// The environment variable naming a directory of credentials; `off` means "connect without TLS".
     public static let directoryVariable = "MORTAR_TLS_DIR"
-    /// GlusterFS's own place for them.
-    public static let systemDirectory = "/etc/ssl"
+    /// GlusterFS's own places for them: `/etc/ssl` as GlusterFS documents it, and `/usr/lib/ssl`, where the
+    /// GlusterFS that Debian and Ubuntu ship looks (its OpenSSL directory), so clients set up for either find theirs.
+    public static let systemDirectories = ["/etc/ssl", "/usr/lib/ssl"]
 
     /// Where `mortar up` puts the local admin's credentials, and where the CLI looks for them: the user's
     /// configuration directory (`$XDG_CONFIG_HOME/mortar/tls`, else `~/.config/mortar/tls`).
@@ -26,17 +27,18 @@ public enum TLSFiles {
     }
 
     /// What a client process uses, in this order: `explicit` (a `--tls-dir` flag, `-o tls_dir=`, an option of
-    /// `Volume.connect`), `$MORTAR_TLS_DIR`, the user directory, then `/etc/ssl` — the first that holds a
-    /// certificate. Nil means no credentials: the client connects without TLS (and a TLS server refuses it, saying
-    /// so). `MORTAR_TLS_DIR=off` asks for that explicitly.
+    /// `Volume.connect`), `$MORTAR_TLS_DIR`, the user directory, then `/etc/ssl` and `/usr/lib/ssl` — the first
+    /// that holds a certificate. Nil means no credentials: the client connects without TLS (and a TLS server
+    /// refuses it, saying so). `MORTAR_TLS_DIR=off` asks for that explicitly.
     public static func locate(
-        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        systemDirectories: [String] = systemDirectories
     ) -> Lookup {
         if let explicit { return explicit == "off" ? .disabled : .found(explicit) }
         if let variable = environment[directoryVariable], !variable.isEmpty {
             return variable == "off" ? .disabled : .found(variable)
         }
-        for candidate in [userDirectory(environment: environment), systemDirectory].compactMap({ $0 }) {
+        for candidate in [userDirectory(environment: environment)].compactMap({ $0 }) + systemDirectories {
             if FileManager.default.fileExists(atPath: candidate + "/" + certificate) { return .found(candidate) }
         }
         return .none
@@ -50,7 +52,8 @@ public enum TLSFiles {
 
     /// The places ``locate(explicit:environment:)`` looked, for an error message.
     public static var searchedPlaces: String {
-        "\(directoryVariable), \(userDirectory() ?? "~/.config/mortar/tls") and \(systemDirectory)/glusterfs.*"
+        "\(directoryVariable), \(userDirectory() ?? "~/.config/mortar/tls"), "
+            + systemDirectories.map { $0 + "/glusterfs.*" }.joined(separator: " and ")
     }
 }
 

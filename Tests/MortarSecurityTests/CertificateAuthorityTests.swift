@@ -103,6 +103,16 @@ import Testing
         try certificates.authority.issue(name: "me", role: .admin, output: user)
         #expect(TLSFiles.locate(explicit: nil, environment: ["HOME": home]) == .found(user))
         #expect(TLSFiles.locate(explicit: nil, environment: ["XDG_CONFIG_HOME": home + "/elsewhere"]) != .found(user))
+        // The system directories in order, the first with a certificate winning (Debian's GlusterFS reads
+        // /usr/lib/ssl, not /etc/ssl).
+        let system = [home + "/etc-ssl", home + "/usr-lib-ssl"]
+        let nobody = ["HOME": home + "/nobody"]
+        #expect(TLSFiles.locate(explicit: nil, environment: nobody, systemDirectories: system) == .none)
+        try certificates.authority.issue(name: "debian", role: .client, output: system[1])
+        #expect(TLSFiles.locate(explicit: nil, environment: nobody, systemDirectories: system) == .found(system[1]))
+        try certificates.authority.issue(name: "documented", role: .client, output: system[0])
+        #expect(TLSFiles.locate(explicit: nil, environment: nobody, systemDirectories: system) == .found(system[0]))
+        #expect(TLSFiles.systemDirectories == ["/etc/ssl", "/usr/lib/ssl"])
     }
 
     @Test func revocationsOnlyGrow() {

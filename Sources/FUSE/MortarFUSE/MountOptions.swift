@@ -31,7 +31,7 @@ public struct MountOptions: Sendable, Equatable {
     public var logFile: String?
     public var logLevel: String?
     /// The directory with the mount's certificate (`glusterfs.pem`, `.key`, `.ca`); nil looks where every client
-    /// does (`$MORTAR_TLS_DIR`, `~/.config/mortar/tls`, `/etc/ssl`). `tls_dir=off` mounts without TLS.
+    /// does (`$MORTAR_TLS_DIR`, `~/.config/mortar/tls`, `/etc/ssl`, `/usr/lib/ssl`). `tls_dir=off` mounts without TLS.
     public var tlsDirectory: String?
     /// Kernel mount flags passed through as they are (nosuid, nodev, noexec, noatime, …).
     public var kernelFlags: [String] = []
