@@ -57,6 +57,13 @@ public final class FrameAssembler: ChannelInboundHandler, RemovableChannelHandle
     private func gather(from input: inout ByteBuffer, allocator: ByteBufferAllocator) throws(WireError) -> Frame? {
         while input.readableBytes > 0 {
             if expected == nil {
+                if partial.readableBytes == 0, let prefix = input.getInteger(at: input.readerIndex, as: UInt32.self) {
+                    // The usual case, a whole prefix at hand: one buffer of the frame's exact size.
+                    let length = try parser.checkedLength(prefix)
+                    partial = allocator.buffer(capacity: 4 + length)
+                    expected = 4 + length
+                    continue
+                }
                 if partial.capacity == 0 { partial = allocator.buffer(capacity: 4) }
                 copy(min(4 - partial.readableBytes, input.readableBytes), from: &input)
                 guard partial.readableBytes == 4, let prefix = partial.getInteger(at: partial.readerIndex, as: UInt32.self)
