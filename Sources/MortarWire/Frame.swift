@@ -87,6 +87,11 @@ public struct FrameParser: Sendable {
     public func checkedLength(_ prefix: UInt32) throws(WireError) -> Int {
         guard prefix >= 9 else { throw WireError("frame length \(prefix) is shorter than a frame header") }
         guard prefix <= frameByteCountMax else {
+            // A TLS record starts with its type (21 alert, 22 handshake) and major version 3: a peer that speaks
+            // TLS to a connection that does not. Said so, rather than as a frame of 350 MB.
+            if prefix >> 24 == 21 || prefix >> 24 == 22, (prefix >> 16) & 0xFF == 3 {
+                throw WireError("the peer speaks TLS and this connection does not (no TLS credentials here?)")
+            }
             throw WireError("frame of \(prefix) bytes exceeds the limit of \(frameByteCountMax)")
         }
         return Int(prefix)

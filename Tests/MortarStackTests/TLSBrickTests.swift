@@ -63,10 +63,11 @@ import Testing
 
     @Test func strangersAreRefusedWithAReason() async throws {
         let setup = try await Setup.start()
-        // No certificate: the brick's TLS drops the plain hello; the client learns nothing but that it failed.
+        // No certificate: the brick's TLS refuses the plain hello with an alert, which the client recognises.
         let started = ContinuousClock.now
-        await #expect(throws: FileSystemError.self) { _ = try await setup.connect(nil) }
+        let plain = await #expect(throws: FileSystemError.self) { _ = try await setup.connect(nil) }
         print("TLSBrickTests: a plain client failed after \(ContinuousClock.now - started)")
+        #expect(plain?.message.contains("speaks TLS and this connection does not") == true, "\(String(describing: plain))")
         // Another CA's certificate: each side refuses the other's.
         let foreign = await #expect(throws: FileSystemError.self) {
             _ = try await setup.connect(setup.strangers.adminDirectory)

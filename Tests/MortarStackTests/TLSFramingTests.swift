@@ -74,6 +74,8 @@ struct TLSFramingTests {
     @Test(arguments: [
         ([0, 0, 0, 3], "shorter than a frame header"),
         ([0xFF, 0xFF, 0xFF, 0xFF], "exceeds the limit"),
+        ([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32], "the peer speaks TLS"),  // a TLS alert
+        ([0x16, 0x03, 0x01, 0x02, 0x00], "the peer speaks TLS"),  // a TLS client hello
         ([0, 0, 0, 9, 77, 0, 0, 0, 0, 0, 0, 0, 0], "unknown frame kind 77"),
     ] as [([UInt8], String)])
     func malformedFramesCloseTheConnection(bytes: [UInt8], reason: String) throws {
