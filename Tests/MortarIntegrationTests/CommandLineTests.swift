@@ -11,10 +11,10 @@ struct CommandLineTests {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
         let bricks = try (1...3).map { try cluster.makeBrickDirectory("b\($0)") }
-        try cluster.expectSuccess(["volume", "create", "files"] + bricks.map { "127.0.0.1:" + $0 })
-        try cluster.expectSuccess("volume", "start", "files")
+        try await cluster.expectSuccess(["volume", "create", "files"] + bricks.map { "127.0.0.1:" + $0 })
+        try await cluster.expectSuccess("volume", "start", "files")
         try await waitUntil("all bricks are online", seconds: 60) {
-            try cluster.brickProcesses("files").allSatisfy(\.online)
+            try await cluster.brickProcesses("files").allSatisfy(\.online)
         }
         let url = "mortar://\(cluster.manager)/files"
         let source = cluster.directory + "/source"
@@ -24,12 +24,12 @@ struct CommandLineTests {
             #expect(FileManager.default.createFile(atPath: source + "/nested/file-\(index)", contents: Data(bytes)))
         }
         #expect(FileManager.default.createFile(atPath: source + "/nested/deeper/small", contents: Data("hello\n".utf8)))
-        try cluster.expectSuccess("cp", "-r", source, url + "/tree")
-        let listing = try cluster.expectSuccess("ls", url + "/tree/nested")
+        try await cluster.expectSuccess("cp", "-r", source, url + "/tree")
+        let listing = try await cluster.expectSuccess("ls", url + "/tree/nested")
         #expect(listing.output.split(separator: "\n").count == 21)
-        let small = try cluster.expectSuccess("cat", url + "/tree/nested/deeper/small")
+        let small = try await cluster.expectSuccess("cat", url + "/tree/nested/deeper/small")
         #expect(small.output == "hello\n")
-        try cluster.expectSuccess("cp", "-r", url + "/tree", cluster.directory + "/back")
+        try await cluster.expectSuccess("cp", "-r", url + "/tree", cluster.directory + "/back")
         for index in 0..<20 {
             let original = FileManager.default.contents(atPath: source + "/nested/file-\(index)")
             let copy = FileManager.default.contents(atPath: cluster.directory + "/back/nested/file-\(index)")
@@ -40,24 +40,24 @@ struct CommandLineTests {
                 .contains { $0.hasPrefix("file-") } == true
         }
         #expect(holders.count == 3, "20 files should spread over all 3 bricks, found them on \(holders.count)")
-        let stat = try cluster.expectSuccess("stat", url + "/tree/nested/deeper/small")
+        let stat = try await cluster.expectSuccess("stat", url + "/tree/nested/deeper/small")
         #expect(stat.output.contains("Size: 6"))
-        try cluster.expectSuccess("mkdir", "-p", url + "/a/b/c")
-        try cluster.expectFailure("mkdir", url + "/a/b/c", mentioning: "exists")
-        try cluster.expectFailure("rm", url + "/a", mentioning: "directory")
-        try cluster.expectSuccess("rm", "-r", url + "/a")
-        try cluster.expectFailure("stat", url + "/a", mentioning: "no such file")
+        try await cluster.expectSuccess("mkdir", "-p", url + "/a/b/c")
+        try await cluster.expectFailure("mkdir", url + "/a/b/c", mentioning: "exists")
+        try await cluster.expectFailure("rm", url + "/a", mentioning: "directory")
+        try await cluster.expectSuccess("rm", "-r", url + "/a")
+        try await cluster.expectFailure("stat", url + "/a", mentioning: "no such file")
         // Named by the path typed, not by the FileID of the directory it was looked up in.
-        try cluster.expectFailure("stat", url + "/a", mentioning: "'/a' does not exist")
-        try cluster.expectFailure("cat", url + "/tree/none/file", mentioning: "'/tree/none/file': '/tree/none' does not exist")
-        try cluster.expectFailure("rm", url + "/tree/none", mentioning: "'/tree/none' does not exist")
+        try await cluster.expectFailure("stat", url + "/a", mentioning: "'/a' does not exist")
+        try await cluster.expectFailure("cat", url + "/tree/none/file", mentioning: "'/tree/none/file': '/tree/none' does not exist")
+        try await cluster.expectFailure("rm", url + "/tree/none", mentioning: "'/tree/none' does not exist")
         for arguments in [["stat", url + "/a"], ["cat", url + "/tree/none/file"], ["rm", url + "/tree/none"]] {
-            let result = try cluster.run(arguments)
+            let result = try await cluster.run(arguments)
             #expect(!result.error.contains("0000-0000"), "a FileID in: \(result.error)")
         }
-        try cluster.expectFailure("cat", url + "/../../etc/passwd", mentioning: "above the volume root")
-        try cluster.expectFailure("cat", url + "/" + String(repeating: "n", count: 300), mentioning: "exceeds")
-        let info = try cluster.expectSuccess("volume", "info", "files", "--json")
+        try await cluster.expectFailure("cat", url + "/../../etc/passwd", mentioning: "above the volume root")
+        try await cluster.expectFailure("cat", url + "/" + String(repeating: "n", count: 300), mentioning: "exceeds")
+        let info = try await cluster.expectSuccess("volume", "info", "files", "--json")
         #expect(info.output.contains("\"files\""))
         await cluster.tearDown()
     }
@@ -66,23 +66,23 @@ struct CommandLineTests {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
         let brick = try cluster.makeBrickDirectory("only")
-        try cluster.expectFailure(
+        try await cluster.expectFailure(
             "volume", "create", "nodir", "127.0.0.1:" + cluster.directory + "/missing", mentioning: "does not exist")
-        try cluster.expectFailure("volume", "create", "bad name!", "127.0.0.1:" + brick, mentioning: "name")
-        try cluster.expectSuccess("volume", "create", "first", "localhost:" + brick)
-        try cluster.expectFailure("volume", "create", "first", "127.0.0.1:" + brick + "2", mentioning: "first")
-        try cluster.expectFailure("volume", "create", "second", "127.0.0.1:" + brick, mentioning: "already part")
+        try await cluster.expectFailure("volume", "create", "bad name!", "127.0.0.1:" + brick, mentioning: "name")
+        try await cluster.expectSuccess("volume", "create", "first", "localhost:" + brick)
+        try await cluster.expectFailure("volume", "create", "first", "127.0.0.1:" + brick + "2", mentioning: "first")
+        try await cluster.expectFailure("volume", "create", "second", "127.0.0.1:" + brick, mentioning: "already part")
         let nested = brick + "/inner"
         try FileManager.default.createDirectory(atPath: nested, withIntermediateDirectories: true)
-        try cluster.expectFailure("volume", "create", "third", "127.0.0.1:" + nested, mentioning: "inside")
-        try cluster.expectFailure("ls", "mortar://\(cluster.manager)/first", mentioning: "not started")
-        try cluster.expectFailure("ls", "mortar://\(cluster.manager)/ghost", mentioning: "does not exist")
-        try cluster.expectSuccess("volume", "start", "first")
-        try cluster.expectFailure("volume", "start", "first", mentioning: "already started")
-        try cluster.expectFailure("volume", "delete", "first", mentioning: "stop")
-        try cluster.expectSuccess("volume", "stop", "first")
-        try cluster.expectSuccess("volume", "delete", "first")
-        let list = try cluster.expectSuccess("volume", "list")
+        try await cluster.expectFailure("volume", "create", "third", "127.0.0.1:" + nested, mentioning: "inside")
+        try await cluster.expectFailure("ls", "mortar://\(cluster.manager)/first", mentioning: "not started")
+        try await cluster.expectFailure("ls", "mortar://\(cluster.manager)/ghost", mentioning: "does not exist")
+        try await cluster.expectSuccess("volume", "start", "first")
+        try await cluster.expectFailure("volume", "start", "first", mentioning: "already started")
+        try await cluster.expectFailure("volume", "delete", "first", mentioning: "stop")
+        try await cluster.expectSuccess("volume", "stop", "first")
+        try await cluster.expectSuccess("volume", "delete", "first")
+        let list = try await cluster.expectSuccess("volume", "list")
         #expect(!list.output.contains("first"))
         await cluster.tearDown()
     }
@@ -94,23 +94,23 @@ struct CommandLineTests {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
         let brick = try cluster.makeBrickDirectory("real")
-        try cluster.expectSuccess("volume", "create", "first", "127.0.0.1:" + brick)
+        try await cluster.expectSuccess("volume", "create", "first", "127.0.0.1:" + brick)
         let inner = brick + "/inner"
         try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: true)
         let link = cluster.directory + "/link"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: inner)
-        let refused = try cluster.run("volume", "create", "linked", "127.0.0.1:" + link)
+        let refused = try await cluster.run("volume", "create", "linked", "127.0.0.1:" + link)
         #expect(!refused.succeeded && refused.error.contains("symbolic link") && refused.error.contains(inner),
                 "a brick through a link into another brick: \(refused.error)")
-        try cluster.expectFailure(
+        try await cluster.expectFailure(
             "volume", "create", "linked", "127.0.0.1:" + link + "/deeper", "--force", mentioning: "symbolic link")
         #expect(!FileManager.default.fileExists(atPath: inner + "/deeper"), "--force made a directory through the link")
-        try cluster.expectFailure("volume", "create", "system", "127.0.0.1:/etc", mentioning: "system directory")
-        try cluster.expectFailure("volume", "create", "system", "127.0.0.1:/usr/share", mentioning: "system directory")
-        try cluster.expectFailure(
+        try await cluster.expectFailure("volume", "create", "system", "127.0.0.1:/etc", mentioning: "system directory")
+        try await cluster.expectFailure("volume", "create", "system", "127.0.0.1:/usr/share", mentioning: "system directory")
+        try await cluster.expectFailure(
             "volume", "create", "state", "127.0.0.1:" + cluster.directory + "/state/bricks", "--force",
             mentioning: "state directory")
-        let list = try cluster.expectSuccess("volume", "list")
+        let list = try await cluster.expectSuccess("volume", "list")
         #expect(list.output.split(separator: "\n") == ["first"], "refused volumes were created: \(list.output)")
         await cluster.tearDown()
     }
@@ -155,43 +155,43 @@ struct CommandLineTests {
         try await cluster.startDaemon()
         let three = try (1...3).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("r\($0)")) }
         let six = try (1...6).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("s\($0)")) }
-        try cluster.expectFailure(["volume", "create", "rep", "replica", "3"] + three,
+        try await cluster.expectFailure(["volume", "create", "rep", "replica", "3"] + three,
                                   mentioning: "bricks 0 and 1 of replica set 0 are both on host 127.0.0.1")
-        try cluster.expectSuccess(["volume", "create", "rep", "replica", "3"] + three + ["--force"])
-        try cluster.expectSuccess(["volume", "create", "wide", "replica", "3"] + six + ["--force"])
-        let wide = try cluster.expectSuccess("volume", "info", "wide")
+        try await cluster.expectSuccess(["volume", "create", "rep", "replica", "3"] + three + ["--force"])
+        try await cluster.expectSuccess(["volume", "create", "wide", "replica", "3"] + six + ["--force"])
+        let wide = try await cluster.expectSuccess("volume", "info", "wide")
         #expect(wide.output.contains("Type: Distributed-Replicate"), "\(wide.output)")
         #expect(wide.output.contains("Number of Bricks: 2 x 3 = 6"), "\(wide.output)")
         #expect(wide.output.contains("Min In Sync: 2 of 3"), "\(wide.output)")
 
         let spare = (1...4).map { "127.0.0.1:\(cluster.directory)/spare\($0)" }
-        try cluster.expectFailure(["volume", "create", "bad", "replica", "3"] + spare + ["--force"],
+        try await cluster.expectFailure(["volume", "create", "bad", "replica", "3"] + spare + ["--force"],
                                   mentioning: "4 bricks do not divide into sets of 3")
-        try cluster.expectFailure(["volume", "create", "bad", "replica", "3", "min-in-sync", "4"]
+        try await cluster.expectFailure(["volume", "create", "bad", "replica", "3", "min-in-sync", "4"]
                                       + spare.prefix(3) + ["--force"],
                                   mentioning: "min-in-sync 4 is not possible with replica 3")
-        try cluster.expectFailure(["volume", "create", "bad"] + spare.prefix(3) + ["replica", "3"],
+        try await cluster.expectFailure(["volume", "create", "bad"] + spare.prefix(3) + ["replica", "3"],
                                   mentioning: "replica goes before the bricks")
-        try cluster.expectSuccess(["volume", "create", "opts", "--replica", "2", "--min-in-sync", "1"]
+        try await cluster.expectSuccess(["volume", "create", "opts", "--replica", "2", "--min-in-sync", "1"]
                                       + spare.prefix(2) + ["--force"])
-        let options = try cluster.expectSuccess("volume", "info", "opts")
+        let options = try await cluster.expectSuccess("volume", "info", "opts")
         #expect(options.output.contains("Type: Replicate") && options.output.contains("Min In Sync: 1 of 2"),
                 "\(options.output)")
 
-        let fresh = try cluster.expectSuccess("volume", "status", "rep")
+        let fresh = try await cluster.expectSuccess("volume", "status", "rep")
         #expect(fresh.output.contains("Replica set 0: epoch 1,"), "\(fresh.output)")
         #expect(Self.lines(fresh.output, containing: " in-sync").count == 3, "\(fresh.output)")
         #expect(!fresh.output.contains("out-of-sync"), "\(fresh.output)")
 
         let replacement = cluster.directory + "/bricks/new"
-        try cluster.expectFailure("volume", "replace-brick", "rep", three[1], "127.0.0.1:" + replacement,
+        try await cluster.expectFailure("volume", "replace-brick", "rep", three[1], "127.0.0.1:" + replacement,
                                   mentioning: "add --force to accept that")
-        try cluster.expectFailure("volume", "replace-brick", "rep", "127.0.0.1:/nowhere", "127.0.0.1:" + replacement,
+        try await cluster.expectFailure("volume", "replace-brick", "rep", "127.0.0.1:/nowhere", "127.0.0.1:" + replacement,
                                   "--force", mentioning: "is not part of volume rep")
-        try cluster.expectSuccess("volume", "replace-brick", "rep", three[1], "127.0.0.1:" + replacement, "--force")
-        let info = try cluster.expectSuccess("volume", "info", "rep")
+        try await cluster.expectSuccess("volume", "replace-brick", "rep", three[1], "127.0.0.1:" + replacement, "--force")
+        let info = try await cluster.expectSuccess("volume", "info", "rep")
         #expect(info.output.contains("Brick2: 127.0.0.1:\(replacement) "), "\(info.output)")
-        let moved = try cluster.expectSuccess("volume", "status", "rep")
+        let moved = try await cluster.expectSuccess("volume", "status", "rep")
         #expect(moved.output.contains("Replica set 0: epoch 2,"), "\(moved.output)")
         let replaced = Self.lines(moved.output, containing: replacement)
         #expect(replaced.count == 1 && replaced[0].hasSuffix("out-of-sync"), "\(moved.output)")
@@ -210,13 +210,13 @@ struct CommandLineTests {
             (["frobnicate"], "unexpected argument 'frobnicate'", "see 'mortar --help'"),
         ]
         for (arguments, reason, help) in cases {
-            try cluster.expectFailure(arguments, mentioning: reason)
-            let result = try cluster.run(arguments)
+            try await cluster.expectFailure(arguments, mentioning: reason)
+            let result = try await cluster.run(arguments)
             #expect(result.status == 64, "mortar \(arguments.joined(separator: " ")) exited \(result.status)")
             #expect(result.error.hasPrefix("mortar: ") && result.error.contains(help), "\(result.error)")
             #expect(result.output.isEmpty, "\(result.output)")
         }
-        let help = try cluster.run("volume", "create", "--help")
+        let help = try await cluster.run("volume", "create", "--help")
         #expect(help.succeeded && help.output.contains("USAGE:"), "\(help.output)")
         await cluster.tearDown()
     }
@@ -229,16 +229,16 @@ struct CommandLineTests {
         for arguments in [["volume", "list", "--manager", host], ["volume", "list", "--manager", host + ":24007"],
                           ["ls", "mortar://\(host)/vol"]]
         {
-            try cluster.expectFailure(arguments, mentioning: "cannot resolve host '\(host)'")
-            let result = try cluster.run(arguments)
+            try await cluster.expectFailure(arguments, mentioning: "cannot resolve host '\(host)'")
+            let result = try await cluster.run(arguments)
             #expect(!result.error.localizedCaseInsensitiveContains("refused"), "\(result.error)")
             #expect(!result.error.contains("NIOConnectionError") && !result.error.contains("UnknownHost"),
                     "\(result.error)")
         }
         let port = try ProcessCluster.freePort()
         for arguments in [["volume", "list", "--manager", "127.0.0.1:\(port)"], ["ls", "mortar://127.0.0.1:\(port)/vol"]] {
-            try cluster.expectFailure(arguments, mentioning: "cannot reach the mortar daemon at 127.0.0.1:\(port)")
-            let result = try cluster.run(arguments)
+            try await cluster.expectFailure(arguments, mentioning: "cannot reach the mortar daemon at 127.0.0.1:\(port)")
+            let result = try await cluster.run(arguments)
             #expect(result.error.components(separatedBy: "Connection refused").count == 2, "\(result.error)")
         }
         await cluster.tearDown()
@@ -250,22 +250,22 @@ struct CommandLineTests {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
         let bricks = try (1...3).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("h\($0)")) }
-        try cluster.expectSuccess(["volume", "create", "fresh", "replica", "3"] + bricks + ["--force"])
-        try cluster.expectSuccess("volume", "start", "fresh")
-        let early = try cluster.expectSuccess("volume", "heal", "fresh", "info")
+        try await cluster.expectSuccess(["volume", "create", "fresh", "replica", "3"] + bricks + ["--force"])
+        try await cluster.expectSuccess("volume", "start", "fresh")
+        let early = try await cluster.expectSuccess("volume", "heal", "fresh", "info")
         #expect(!early.output.contains("not answering"), "\(early.output)")
         #expect(Self.lines(early.output, containing: "Brick ").count == 3, "\(early.output)")
         let replicated = ReplicatedCluster(cluster: cluster, volume: "fresh", brickDirectories: bricks)
         try await replicated.waitUntilInSync()
         try await waitUntil("every brick has answered a heartbeat", seconds: 60) {
-            try replicated.healInfo().allSatisfy { $0.reachable && !$0.awaitingFirstReport }
+            try await replicated.healInfo().allSatisfy { $0.reachable && !$0.awaitingFirstReport }
         }
-        let later = try cluster.expectSuccess("volume", "heal", "fresh", "info")
+        let later = try await cluster.expectSuccess("volume", "heal", "fresh", "info")
         #expect(!later.output.contains("not answering") && !later.output.contains("no report yet"), "\(later.output)")
-        let running = try cluster.expectSuccess("volume", "status", "fresh")
+        let running = try await cluster.expectSuccess("volume", "status", "fresh")
         #expect(running.output.contains("(needs 2): writable"), "\(running.output)")
-        try cluster.expectSuccess("volume", "stop", "fresh")
-        let stopped = try cluster.expectSuccess("volume", "status", "fresh")
+        try await cluster.expectSuccess("volume", "stop", "fresh")
+        let stopped = try await cluster.expectSuccess("volume", "status", "fresh")
         #expect(stopped.output.contains("(needs 2): stopped"), "\(stopped.output)")
         #expect(!stopped.output.contains("writable"), "\(stopped.output)")
         await cluster.tearDown()

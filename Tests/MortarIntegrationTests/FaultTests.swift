@@ -10,10 +10,10 @@ struct FaultTests {
     /// Starts a one-brick volume and returns the brick directory.
     func startVolume(_ cluster: ProcessCluster, _ name: String, brick: String? = nil) async throws -> String {
         let directory = try brick ?? cluster.makeBrickDirectory(name)
-        try cluster.expectSuccess("volume", "create", name, "127.0.0.1:" + directory)
-        try cluster.expectSuccess("volume", "start", name)
+        try await cluster.expectSuccess("volume", "create", name, "127.0.0.1:" + directory)
+        try await cluster.expectSuccess("volume", "start", name)
         try await waitUntil("the brick of \(name) is online", seconds: 60) {
-            try cluster.brickProcesses(name).allSatisfy(\.online)
+            try await cluster.brickProcesses(name).allSatisfy(\.online)
         }
         return directory
     }
@@ -30,7 +30,7 @@ struct FaultTests {
         let file = try await volume.create("/data")
         let block = ByteBuffer(repeating: 0x5A, count: 1 << 20)
         try await file.write(block, at: 0)
-        let pid = try #require(try cluster.brickProcesses("victim").first?.pid)
+        let pid = try #require(try await cluster.brickProcesses("victim").first?.pid)
 
         let outcome = try await withThrowingTaskGroup(of: (beforeKill: Int, successes: Int, failures: Int).self) {
             group in
@@ -60,12 +60,12 @@ struct FaultTests {
         print("brick killed mid-request: \(outcome.successes) reads succeeded, \(outcome.failures) failed")
         #expect(outcome.beforeKill == 20, "reads before the kill must all succeed; \(outcome.beforeKill) of 20 did")
         try await waitUntil("the daemon restarted the brick", seconds: 30) {
-            let brick = try cluster.brickProcesses("victim").first
+            let brick = try await cluster.brickProcesses("victim").first
             return brick?.online == true && brick?.pid != pid
         }
         #expect(try await file.read(count: 1 << 20, at: 0) == block, "data intact after the brick restart")
 
-        try cluster.expectSuccess("volume", "stop", "victim")
+        try await cluster.expectSuccess("volume", "stop", "victim")
         let error = await #expect(throws: FileSystemError.self) {
             _ = try await file.read(count: 4096, at: 0)
         }
@@ -86,10 +86,10 @@ struct FaultTests {
         _ = try await startVolume(cluster, "tiny", brick: mountPoint)
         let big = cluster.directory + "/big"
         #expect(FileManager.default.createFile(atPath: big, contents: Data(repeating: 7, count: 8 << 20)))
-        try cluster.expectFailure("cp", big, "mortar://\(cluster.manager)/tiny/big", mentioning: "no space left")
+        try await cluster.expectFailure("cp", big, "mortar://\(cluster.manager)/tiny/big", mentioning: "no space left")
         // The brick keeps serving after the error.
-        try cluster.expectSuccess("ls", "mortar://\(cluster.manager)/tiny/")
-        try cluster.expectSuccess("volume", "stop", "tiny")
+        try await cluster.expectSuccess("ls", "mortar://\(cluster.manager)/tiny/")
+        try await cluster.expectSuccess("volume", "stop", "tiny")
         _ = try cluster.runSystem("/bin/umount", mountPoint)
         await cluster.tearDown()
     }
@@ -101,13 +101,13 @@ struct FaultTests {
         _ = try await startVolume(cluster, "durable")
         let local = cluster.directory + "/note"
         #expect(FileManager.default.createFile(atPath: local, contents: Data("survives restarts\n".utf8)))
-        try cluster.expectSuccess("cp", local, "mortar://\(cluster.manager)/durable/note")
+        try await cluster.expectSuccess("cp", local, "mortar://\(cluster.manager)/durable/note")
         try await cluster.stopDaemon()
         try await cluster.startDaemon()
         try await waitUntil("the brick is back online", seconds: 60) {
-            try cluster.brickProcesses("durable").allSatisfy(\.online)
+            try await cluster.brickProcesses("durable").allSatisfy(\.online)
         }
-        let note = try cluster.expectSuccess("cat", "mortar://\(cluster.manager)/durable/note")
+        let note = try await cluster.expectSuccess("cat", "mortar://\(cluster.manager)/durable/note")
         #expect(note.output == "survives restarts\n")
         await cluster.tearDown()
     }

@@ -1,5 +1,6 @@
 import Foundation
 import MortarCore
+import MortarTesting
 import Testing
 
 /// A volume of real bricks under a real daemon, mounted with `mortar mount -f` at a temporary directory, plus a
@@ -29,10 +30,10 @@ final class MountedVolume: @unchecked Sendable {
         do {
             try await cluster.startDaemon()
             let brickArguments = try (0..<bricks).map { "127.0.0.1:" + (try cluster.makeBrickDirectory("b\($0)")) }
-            try cluster.expectSuccess(["volume", "create", mounted.volume] + brickArguments)
-            try cluster.expectSuccess("volume", "start", mounted.volume)
+            try await cluster.expectSuccess(["volume", "create", mounted.volume] + brickArguments)
+            try await cluster.expectSuccess("volume", "start", mounted.volume)
             try await waitUntil("the bricks are online", seconds: 60) {
-                try cluster.brickProcesses(mounted.volume).allSatisfy(\.online)
+                try await cluster.brickProcesses(mounted.volume).allSatisfy(\.online)
             }
             for directory in [mounted.mountPoint, mounted.local] {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -85,14 +86,14 @@ final class MountedVolume: @unchecked Sendable {
     /// Unmounts with `mortar umount` and waits for the mount process to exit.
     func unmount() async throws {
         guard let process = mountProcess else { return }
-        if Self.isMounted(mountPoint) { try cluster.expectSuccess("umount", mountPoint) }
+        if Self.isMounted(mountPoint) { try await cluster.expectSuccess("umount", mountPoint) }
         try await waitUntil("the mount process exits after the unmount", seconds: 60) { !process.isRunning }
         mountProcess = nil
     }
 
     func tearDown() async {
         if let process = mountProcess {
-            if Self.isMounted(mountPoint) { _ = try? cluster.run("umount", "-l", mountPoint) }
+            if Self.isMounted(mountPoint) { _ = try? await cluster.run("umount", "-l", mountPoint) }
             try? await waitUntil("the mount process exits", seconds: 60) { !process.isRunning }
             if process.isRunning { process.terminate() }
         }
@@ -117,9 +118,16 @@ final class MountedVolume: @unchecked Sendable {
         }
     }
 
-    /// Runs a program (not `mortar`) and returns its status and combined output.
-    static func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
-        -> CommandResult
+    /// Runs a program (not `mortar`) and returns its status and combined output; the wait happens on a thread of
+    /// its own (``runBlocking(_:)``).
+    static func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:])
+        async throws -> CommandResult
+    {
+        try await runBlocking { try runProgramWaiting(executable, arguments, environment: environment) }
+    }
+
+    private static func runProgramWaiting(_ executable: String, _ arguments: [String], environment: [String: String])
+        throws -> CommandResult
     {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

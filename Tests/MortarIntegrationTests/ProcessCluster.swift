@@ -64,7 +64,7 @@ final class ProcessCluster: @unchecked Sendable {
         daemon = process
         // Generous: the suite starts many daemons at once on two cores.
         try await waitUntil("the daemon answers on \(manager)", seconds: 90) {
-            (try? self.run("volume", "list"))?.succeeded == true
+            (try? await self.run("volume", "list"))?.succeeded == true
         }
     }
 
@@ -105,12 +105,22 @@ final class ProcessCluster: @unchecked Sendable {
             security: try TestCertificates.security(credentials ?? certificates.adminDirectory))
     }
 
-    /// Runs `mortar ARGS…` against this cluster's daemon and returns its status and output.
-    func run(_ arguments: String...) throws -> CommandResult {
-        try run(arguments)
+    /// Runs `mortar ARGS…` against this cluster's daemon and returns its status and output. The wait happens on a
+    /// thread of its own (``runBlocking(_:)``), never on the cooperative pool other tests need.
+    func run(_ arguments: String...) async throws -> CommandResult {
+        try await run(arguments)
     }
 
-    func run(_ arguments: [String]) throws -> CommandResult {
+    func run(_ arguments: [String]) async throws -> CommandResult {
+        try await runBlocking { try self.runWaiting(arguments) }
+    }
+
+    /// ``run(_:)`` on the caller's thread, for the few places that cannot suspend (a `defer`).
+    func runWaiting(_ arguments: String...) throws -> CommandResult {
+        try runWaiting(arguments)
+    }
+
+    func runWaiting(_ arguments: [String]) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -130,17 +140,17 @@ final class ProcessCluster: @unchecked Sendable {
 
     /// Runs a command that must succeed; a failure records its output.
     @discardableResult
-    func expectSuccess(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws
+    func expectSuccess(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> CommandResult
     {
-        try expectSuccess(arguments, sourceLocation: sourceLocation)
+        try await expectSuccess(arguments, sourceLocation: sourceLocation)
     }
 
     @discardableResult
-    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws
+    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> CommandResult
     {
-        let result = try run(arguments)
+        let result = try await run(arguments)
         #expect(result.succeeded, "mortar \(arguments.joined(separator: " ")) failed: \(result.error)",
                 sourceLocation: sourceLocation)
         return result
@@ -148,15 +158,15 @@ final class ProcessCluster: @unchecked Sendable {
 
     /// Runs a command that must fail with one line on stderr containing `reason`.
     func expectFailure(_ arguments: String..., mentioning reason: String, sourceLocation: SourceLocation = #_sourceLocation)
-        throws
+        async throws
     {
-        try expectFailure(arguments, mentioning: reason, sourceLocation: sourceLocation)
+        try await expectFailure(arguments, mentioning: reason, sourceLocation: sourceLocation)
     }
 
     func expectFailure(_ arguments: [String], mentioning reason: String, sourceLocation: SourceLocation = #_sourceLocation)
-        throws
+        async throws
     {
-        let result = try run(arguments)
+        let result = try await run(arguments)
         #expect(!result.succeeded, "mortar \(arguments.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
         #expect(result.error.localizedCaseInsensitiveContains(reason),
                 "stderr of mortar \(arguments.joined(separator: " ")) should mention '\(reason)': \(result.error)",
@@ -172,8 +182,8 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     /// Brick pids and online flags, from `volume status --json`.
-    func brickProcesses(_ volume: String) throws -> [(pid: Int32?, online: Bool)] {
-        let result = try run("volume", "status", volume, "--json")
+    func brickProcesses(_ volume: String) async throws -> [(pid: Int32?, online: Bool)] {
+        let result = try await run("volume", "status", volume, "--json")
         guard result.succeeded, let data = result.output.data(using: .utf8),
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
             let bricks = object["bricks"] as? [[String: Any]]
@@ -182,8 +192,8 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     func tearDown() async {
-        if let volumes = try? run("volume", "list").output.split(separator: "\n") {
-            for volume in volumes { _ = try? run("volume", "stop", String(volume)) }
+        if let volumes = try? await run("volume", "list").output.split(separator: "\n") {
+            for volume in volumes { _ = try? await run("volume", "stop", String(volume)) }
         }
         try? await stopDaemon()
         // MORTAR_KEEP_CLUSTERS=1 keeps the directories (logs, brick contents) for a look after a failure.

@@ -22,9 +22,9 @@ struct ReplicatedCluster: Sendable {
         do {
             try await cluster.startDaemon()
             let bricks = try directories ?? (0..<(replica * sets)).map { try cluster.makeBrickDirectory("b\($0)") }
-            try cluster.expectSuccess(
+            try await cluster.expectSuccess(
                 ["volume", "create", volume, "replica", "\(replica)"] + bricks.map { "127.0.0.1:" + $0 } + ["--force"])
-            try cluster.expectSuccess("volume", "start", volume)
+            try await cluster.expectSuccess("volume", "start", volume)
             let replicated = ReplicatedCluster(cluster: cluster, volume: volume, brickDirectories: bricks)
             try await replicated.waitUntilInSync()
             return replicated
@@ -41,8 +41,8 @@ struct ReplicatedCluster: Sendable {
         try await cluster.connect(volume)
     }
 
-    func status() throws -> VolumeStatus {
-        let result = try cluster.run("volume", "status", volume, "--json")
+    func status() async throws -> VolumeStatus {
+        let result = try await cluster.run("volume", "status", volume, "--json")
         guard result.succeeded else { throw FileSystemError(.inputOutput, "volume status failed: \(result.error)") }
         return try JSONDecoder().decode(VolumeStatus.self, from: Data(result.output.utf8))
     }
@@ -50,7 +50,7 @@ struct ReplicatedCluster: Sendable {
     /// Waits until every brick is online and every member of every set is in sync.
     func waitUntilInSync(seconds: Double = 60) async throws {
         try await waitUntil("every member of \(volume) is online and in sync", seconds: seconds) {
-            let status = try status()
+            let status = try await status()
             return status.bricks.allSatisfy(\.online)
                 && status.replicaSets.allSatisfy { $0.members.allSatisfy { $0 == .inSync } }
         }
@@ -60,32 +60,32 @@ struct ReplicatedCluster: Sendable {
     /// here, not yet settled"): a member that stops before then has those files copied whole when it returns.
     func waitUntilSettled(seconds: Double = 30) async throws {
         try await waitUntil("every member of \(volume) has settled the changes it applied", seconds: seconds) {
-            try healInfo().allSatisfy { brick in
+            try await healInfo().allSatisfy { brick in
                 brick.reachable && !brick.pending.contains { $0.member == brick.member && $0.files + $0.directories > 0 }
             }
         }
     }
 
-    func healInfo() throws -> [BrickHealInfo] {
-        let result = try cluster.run("volume", "heal", volume, "info", "--json")
+    func healInfo() async throws -> [BrickHealInfo] {
+        let result = try await cluster.run("volume", "heal", volume, "info", "--json")
         guard result.succeeded else { throw FileSystemError(.inputOutput, "heal info failed: \(result.error)") }
         return try JSONDecoder().decode([BrickHealInfo].self, from: Data(result.output.utf8))
     }
 
     /// The member that is primary for the file at `path` (relative to the brick root) in the current view: its
     /// FileID is read from member 0's copy (`trusted.mortar.id`), the primary computed as clients do.
-    func primary(of path: String, setIndex: Int = 0) throws -> Int? {
-        let result = try MountedVolume.runProgram(
+    func primary(of path: String, setIndex: Int = 0) async throws -> Int? {
+        let result = try await MountedVolume.runProgram(
             "/usr/bin/getfattr", ["-n", "trusted.mortar.id", "-e", "hex", brickDirectories[0] + "/" + path])
         let line = result.output.split(separator: "\n").first { $0.hasPrefix("trusted.mortar.id=0x") }
         guard result.succeeded, let line, let id = FileID(String(line.dropFirst("trusted.mortar.id=0x".count))) else {
             return nil
         }
-        return try status().replicaSets[setIndex].primary(for: id)
+        return try await status().replicaSets[setIndex].primary(for: id)
     }
 
-    func pid(ofBrick index: Int) throws -> Int32? {
-        try status().bricks.first { $0.index == index }?.pid
+    func pid(ofBrick index: Int) async throws -> Int32? {
+        try await status().bricks.first { $0.index == index }?.pid
     }
 
     /// Every path under a brick directory (without `.mortar`) with its type, mode and, for files, size.
@@ -114,10 +114,10 @@ struct ReplicatedCluster: Sendable {
         let started = ContinuousClock.now
         try await waitUntilSettled(seconds: 60)
         print("replicas settled \(ContinuousClock.now - started) after the check began")
-        try expectIdenticalReplicas(setIndex: setIndex, replica: replica, sourceLocation: sourceLocation)
+        try await expectIdenticalReplicas(setIndex: setIndex, replica: replica, sourceLocation: sourceLocation)
     }
 
-    private func expectIdenticalReplicas(setIndex: Int, replica: Int, sourceLocation: SourceLocation) throws {
+    private func expectIdenticalReplicas(setIndex: Int, replica: Int, sourceLocation: SourceLocation) async throws {
         let directories = Array(brickDirectories[(setIndex * replica)..<((setIndex + 1) * replica)])
         let reference = try Self.tree(of: directories[0])
         #expect(!reference.isEmpty, "brick \(directories[0]) is empty", sourceLocation: sourceLocation)
@@ -129,7 +129,7 @@ struct ReplicatedCluster: Sendable {
                 "\(directory) differs from \(directories[0]) in \(differing.count) paths: \(differing.prefix(5).map { "\($0): \(tree[$0] ?? "absent") vs \(reference[$0] ?? "absent")" })",
                 sourceLocation: sourceLocation)
             for (path, description) in reference where description.hasPrefix("NSFileTypeRegular") {
-                let status = try MountedVolume.runProgram(
+                let status = try await MountedVolume.runProgram(
                     "/usr/bin/cmp", ["-s", directories[0] + "/" + path, directory + "/" + path]).status
                 #expect(status == 0, "\(directory)/\(path) differs from member 0's copy", sourceLocation: sourceLocation)
             }

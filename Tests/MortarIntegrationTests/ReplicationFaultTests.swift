@@ -49,11 +49,11 @@ struct ReplicationFaultTests {
                 // construction: the writers never pause); the rest hit random members.
                 let victim: Int
                 switch kills {
-                case 0: victim = try set.primary(of: "writer-0.log") ?? 0
-                case 1: victim = try set.status().replicaSets[0].namespacePrimary ?? 0
+                case 0: victim = try await set.primary(of: "writer-0.log") ?? 0
+                case 1: victim = try await set.status().replicaSets[0].namespacePrimary ?? 0
                 default: victim = Int.random(in: 0..<3, using: &generator)
                 }
-                if let pid = try set.pid(ofBrick: victim) {
+                if let pid = try await set.pid(ofBrick: victim) {
                     kill(pid, SIGKILL)
                     kills += 1
                 }
@@ -150,7 +150,7 @@ struct ReplicationFaultTests {
             try await file.close()
             if index == 23 { expected = bytes }
         }
-        let status = try set.status()
+        let status = try await set.status()
         #expect(status.replicaSets[0].members[2] != .inSync, "the full member is still in sync: \(status.replicaSets[0])")
         let last = try await volume.open("/file-23")
         #expect(Array(try await last.read(count: 1 << 20, at: 0).readableBytesView) == expected)
@@ -182,7 +182,7 @@ struct ReplicationFaultTests {
         // Down: killed, and its directory moved away so that its restarts fail until it is put back.
         let away = 2
         let directory = set.brickDirectories[away]
-        let pid = try #require(try set.pid(ofBrick: away))
+        let pid = try #require(try await set.pid(ofBrick: away))
         try FileManager.default.moveItem(atPath: directory, toPath: directory + ".away")
         kill(pid, SIGKILL)
         var generator = SystemRandomNumberGenerator()
@@ -192,14 +192,14 @@ struct ReplicationFaultTests {
         for offset in offsets.sorted() { try await file.write(changed, at: offset) }
         try await file.close()
         await volume.close()
-        #expect(try set.status().replicaSets[0].members[away] == .outOfSync)
+        #expect(try await set.status().replicaSets[0].members[away] == .outOfSync)
         try FileManager.default.moveItem(atPath: directory + ".away", toPath: directory)
 
         try await set.waitUntilInSync(seconds: 90)
         // Heal info is what the bricks told the manager's last heartbeat (every 0.5 s).
         var healed: UInt64 = 0
         try? await waitUntil("heal info shows the bytes the heal copied", seconds: 10) {
-            healed = try set.healInfo().reduce(0) { $0 + $1.bytesHealed }
+            healed = try await set.healInfo().reduce(0) { $0 + $1.bytesHealed }
             return healed >= 10 << 20
         }
         print("incremental heal: 10 MiB rewritten of 1 GiB while a member was down; heal copied \(healed) bytes")
@@ -225,7 +225,7 @@ struct ReplicationFaultTests {
         _ = try await volume.link("/tree/file-0", as: "/tree/hard")
         await volume.close()
         let replacement = try set.cluster.makeBrickDirectory("replacement")
-        try set.cluster.expectSuccess(
+        try await set.cluster.expectSuccess(
             "volume", "replace-brick", set.volume, "127.0.0.1:" + set.brickDirectories[1], "127.0.0.1:" + replacement,
             "--force")
         let replaced = ReplicatedCluster(

@@ -98,14 +98,14 @@ struct ReplicationThrashTests {
             let second = (first + Int.random(in: 1..<3, using: &generator)) % 3
             var frozen: [pid_t] = []
             for victim in [first, second] {
-                let pid = try #require(try set.pid(ofBrick: victim), "brick \(victim) has no process to stop")
+                let pid = try #require(try await set.pid(ofBrick: victim), "brick \(victim) has no process to stop")
                 kill(pid, SIGSTOP)
                 frozen.append(pid)
                 try await Task.sleep(for: .milliseconds(Int.random(in: 100...400, using: &generator)))
             }
             // Heartbeats find the frozen members silent within seconds (generous bound: a hang fails).
             try await waitUntil("the set falls below min-in-sync with two members frozen", seconds: 60) {
-                try set.status().replicaSets[0].members.filter { $0 == .inSync }.count < 2
+                try await set.status().replicaSets[0].members.filter { $0 == .inSync }.count < 2
             }
             belowMinimum += 1
             for pid in frozen { kill(pid, SIGKILL) }

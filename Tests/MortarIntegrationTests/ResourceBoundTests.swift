@@ -102,7 +102,7 @@ struct ResourceBoundTests {
         let held = try Self.openIdleConnections(Limits.managementConnectionsMax + 50, to: cluster.daemonPort, from: "127.0.0.2")
         defer { for descriptor in held { close(descriptor) } }
         let started = ContinuousClock.now
-        try cluster.expectSuccess("volume", "list")
+        try await cluster.expectSuccess("volume", "list")
         print("volume list with \(held.count) idle management connections: \(ContinuousClock.now - started)")
         let grown = try Self.descriptorCount(daemon) - descriptorsBefore
         #expect(grown <= Limits.managementConnectionsPerPeerMax + 8, "the daemon holds \(grown) more descriptors")
@@ -133,14 +133,14 @@ struct ResourceBoundTests {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
         let brick = try cluster.makeBrickDirectory(name)
-        try cluster.expectSuccess("volume", "create", name, "127.0.0.1:" + brick)
-        try cluster.expectSuccess("volume", "start", name)
-        let (pid, port) = try onlyBrick(cluster, name)
+        try await cluster.expectSuccess("volume", "create", name, "127.0.0.1:" + brick)
+        try await cluster.expectSuccess("volume", "start", name)
+        let (pid, port) = try await onlyBrick(cluster, name)
         return (cluster, pid, port)
     }
 
-    static func onlyBrick(_ cluster: ProcessCluster, _ volume: String) throws -> (pid: Int32, port: Int) {
-        let result = try cluster.run("volume", "status", volume, "--json")
+    static func onlyBrick(_ cluster: ProcessCluster, _ volume: String) async throws -> (pid: Int32, port: Int) {
+        let result = try await cluster.run("volume", "status", volume, "--json")
         let status = try JSONDecoder().decode(VolumeStatusShape.self, from: Data(result.output.utf8))
         guard let brick = status.bricks.first, let pid = brick.pid else {
             throw FileSystemError(.notConnected, "volume \(volume) has no running brick: \(result.output)")

@@ -15,8 +15,8 @@ import Testing
 @Suite("Security with real processes")
 struct SecurityTests {
     /// The catalog as `volume info` shows it, to compare before and after refused changes.
-    static func catalog(_ cluster: ProcessCluster) throws -> String {
-        let result = try cluster.expectSuccess("volume", "info", "rep", "--json")
+    static func catalog(_ cluster: ProcessCluster) async throws -> String {
+        let result = try await cluster.expectSuccess("volume", "info", "rep", "--json")
         return result.output
     }
 
@@ -24,27 +24,27 @@ struct SecurityTests {
         let set = try await ReplicatedCluster.start()
         let cluster = set.cluster
         let strangers = try TestCertificates(directory: cluster.directory + "/strangers")
-        let before = try Self.catalog(cluster)
+        let before = try await Self.catalog(cluster)
         let brick = try cluster.makeBrickDirectory("intruder")
 
         // No certificate, and another CA's admin certificate: nothing at all, reads included.
-        try cluster.expectFailure(["volume", "list", "--tls-dir", "off"], mentioning: "requires TLS")
-        try cluster.expectFailure(
+        try await cluster.expectFailure(["volume", "list", "--tls-dir", "off"], mentioning: "requires TLS")
+        try await cluster.expectFailure(
             ["volume", "list", "--tls-dir", strangers.adminDirectory], mentioning: "not signed by this cluster's CA")
-        try cluster.expectFailure(
+        try await cluster.expectFailure(
             ["volume", "create", "evil", "127.0.0.1:" + brick, "--tls-dir", strangers.adminDirectory],
             mentioning: "not signed by this cluster's CA")
 
         // A client certificate reads, and changes nothing.
         let client = cluster.certificates.clientDirectory
-        try cluster.expectSuccess("volume", "status", "rep", "--tls-dir", client)
+        try await cluster.expectSuccess("volume", "status", "rep", "--tls-dir", client)
         let changes: [[String]] = [
             ["volume", "create", "evil", "127.0.0.1:" + brick], ["volume", "stop", "rep"], ["volume", "delete", "rep"],
             ["volume", "set", "rep", "auth.allow", "*"], ["volume", "reset", "rep"], ["peer", "probe", "127.0.0.9"],
             ["volume", "heal", "rep"],
         ]
         for change in changes {
-            try cluster.expectFailure(change + ["--tls-dir", client], mentioning: "needs an admin certificate")
+            try await cluster.expectFailure(change + ["--tls-dir", client], mentioning: "needs an admin certificate")
         }
 
         // The agents' and the members' endpoints are for hosts: not even an admin may use them.
@@ -61,8 +61,8 @@ struct SecurityTests {
                     volume: "rep", setIndex: 0, event: .caughtUp(member: 1, source: 0, epoch: 1))
             }
         }
-        #expect(try Self.catalog(cluster) == before, "refused requests changed the catalog")
-        #expect(try cluster.brickProcesses("rep").allSatisfy(\.online))
+        #expect(try await Self.catalog(cluster) == before, "refused requests changed the catalog")
+        #expect(try await cluster.brickProcesses("rep").allSatisfy(\.online))
         await set.tearDown()
     }
 
@@ -72,11 +72,11 @@ struct SecurityTests {
         let (cluster, _, port) = try await ResourceBoundTests.startOneBrickVolume("one")
         let (doomed, serial) = try cluster.certificates.issue("doomed", role: .client)
         let open = try await Self.connect(port: port, credentials: doomed)
-        try cluster.expectSuccess("volume", "status", "one", "--tls-dir", doomed)
+        try await cluster.expectSuccess("volume", "status", "one", "--tls-dir", doomed)
 
-        let result = try cluster.expectSuccess("cert", "revoke", "doomed", "--ca-dir", cluster.certificates.directory + "/ca")
+        let result = try await cluster.expectSuccess("cert", "revoke", "doomed", "--ca-dir", cluster.certificates.directory + "/ca")
         #expect(result.output.contains(serial))
-        try cluster.expectFailure(["volume", "status", "one", "--tls-dir", doomed], mentioning: "is revoked")
+        try await cluster.expectFailure(["volume", "status", "one", "--tls-dir", doomed], mentioning: "is revoked")
         let started = ContinuousClock.now
         try await waitUntil("the brick cuts the revoked certificate's connection", seconds: 30) { !open.isActive }
         print("SecurityTests: the brick cut the revoked connection \(ContinuousClock.now - started) after the revocation")
@@ -88,9 +88,9 @@ struct SecurityTests {
         // Others carry on; the register shows the revocation.
         let other = try await Self.connect(port: port, credentials: cluster.certificates.clientDirectory)
         other.close()
-        let listed = try cluster.expectSuccess("cert", "list", "--ca-dir", cluster.certificates.directory + "/ca")
+        let listed = try await cluster.expectSuccess("cert", "list", "--ca-dir", cluster.certificates.directory + "/ca")
         #expect(listed.output.split(separator: "\n").contains { $0.hasPrefix("doomed") && $0.contains("revoked") })
-        try cluster.expectFailure(
+        try await cluster.expectFailure(
             ["cert", "revoke", "doomed", "--ca-dir", cluster.certificates.directory + "/ca"], mentioning: "revoked already")
         await cluster.tearDown()
     }
@@ -100,7 +100,7 @@ struct SecurityTests {
     @Test func sslAllowNamesWhoMayUseAVolume() async throws {
         let (cluster, _, port) = try await ResourceBoundTests.startOneBrickVolume("guarded")
         let (qemu, _) = try cluster.certificates.issue("qemu", role: .client)
-        try cluster.expectSuccess("volume", "set", "guarded", "auth.ssl-allow", "qemu")
+        try await cluster.expectSuccess("volume", "set", "guarded", "auth.ssl-allow", "qemu")
         let refused = await #expect(throws: FileSystemError.self) { _ = try await cluster.connect("guarded") }
         #expect(refused?.code == .permissionDenied)
         #expect(refused?.message.contains("not in auth.ssl-allow") == true, "\(String(describing: refused))")

@@ -1,7 +1,9 @@
 import Foundation
 import MortarCore
 import MortarProtocolClient
+import MortarTransport
 import NIOCore
+import NIOPosix
 import Testing
 
 /// Nothing a client does reaches outside the brick directory, even as root and even while another connection
@@ -10,6 +12,13 @@ import Testing
 /// outside within a second. Bricks now resolve beneath their root without following any link (HandleIndex).
 @Suite("Confinement beneath the brick directory")
 struct ConfinementRaceTests {
+    /// The race runs at least this long,
+    static let shortest = Duration.seconds(3)
+    /// and on until this many rounds of changes went through,
+    static let enoughRounds = 20
+    /// but never longer than this.
+    static let longest = Duration.seconds(120)
+
     @Test func swappingADirectoryWithAnOutsideLinkNeverEscapes() async throws {
         let outside = try LoopbackBrick.makeTemporaryDirectory("mortar-outside")
         defer { try? FileManager.default.removeItem(atPath: outside) }
@@ -23,37 +32,49 @@ struct ConfinementRaceTests {
         let directory = try await swapper.makeDirectory("d", in: .root, id: .random(), permissions: 0o755, context: root)
         _ = try await swapper.makeSymbolicLink("s", in: .root, id: .random(), target: outside, context: root)
 
+        // The race runs on an event loop, not the cooperative pool, which other tests block while their processes
+        // run; and it runs until enough rounds went through on both sides (at least 3 s), bounded by 120 s, rather
+        // than for a fixed time a starved machine might spend on one round.
         let stop = ManagedFlag()
-        let outcome = try await withThrowingTaskGroup(of: Attempts.self) { group in
-            group.addTask {
-                while !stop.isSet {
-                    try await swapper.rename("d", in: .root, to: "s", in: .root, flags: .exchange, context: root)
+        let started = ContinuousClock.now
+        let outcome = try await withTaskExecutorPreference(EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())) {
+            try await withThrowingTaskGroup(of: Attempts.self) { group in
+                group.addTask {
+                    var attempts = Attempts()
+                    while !stop.isSet {
+                        try await swapper.rename("d", in: .root, to: "s", in: .root, flags: .exchange, context: root)
+                        attempts.swaps += 1
+                    }
+                    return attempts
                 }
-                return Attempts()
-            }
-            group.addTask {
-                var attempts = Attempts()
-                var index = 0
-                let deadline = ContinuousClock.now + .seconds(3)
-                while ContinuousClock.now < deadline {
-                    index += 1
-                    await attempts.run { try await Self.changeEverything(in: directory.id, index, creator, root) }
+                group.addTask {
+                    var attempts = Attempts()
+                    var index = 0
+                    while ContinuousClock.now - started < Self.longest,
+                        ContinuousClock.now - started < Self.shortest || attempts.succeeded < Self.enoughRounds
+                    {
+                        index += 1
+                        await attempts.run { try await Self.changeEverything(in: directory.id, index, creator, root) }
+                    }
+                    stop.set()
+                    return attempts
                 }
-                stop.set()
-                return attempts
+                var total = Attempts()
+                for try await attempts in group { total.add(attempts) }
+                return total
             }
-            var total = Attempts()
-            for try await attempts in group { total.add(attempts) }
-            return total
         }
-        print("confinement race: \(outcome.succeeded) operations succeeded inside, \(outcome.failed) refused, in 3 s of swaps")
+        print(
+            "confinement race: \(outcome.succeeded) rounds succeeded inside, \(outcome.failed) refused, against "
+                + "\(outcome.swaps) swaps in \(ContinuousClock.now - started)")
         let escaped = try FileManager.default.contentsOfDirectory(atPath: outside)
         #expect(escaped == ["victim"], "files appeared outside the brick: \(escaped)")
         #expect(try String(contentsOfFile: outside + "/victim", encoding: .utf8) == "original")
         let modeAfter = try FileManager.default.attributesOfItem(atPath: outside)[.posixPermissions] as? Int
         #expect(modeAfter == modeBefore, "the outside directory's mode changed")
-        // The race ran: some changes went through inside the brick (else the test proved nothing).
+        // The race ran: changes went through inside the brick while the swaps ran (else the test proved nothing).
         #expect(outcome.succeeded > 0)
+        #expect(outcome.swaps > 0)
         swapper.shutdown()
         creator.shutdown()
         await brick.stop()
@@ -83,10 +104,11 @@ struct ConfinementRaceTests {
     }
 }
 
-/// How many rounds of changes went through and how many were refused (a swapped-in link refuses them).
+/// How many rounds of changes went through, how many were refused, and how many swaps ran (a swapped-in link refuses them).
 private struct Attempts: Sendable {
     var succeeded = 0
     var failed = 0
+    var swaps = 0
 
     mutating func run(_ body: () async throws -> Void) async {
         do {
@@ -100,5 +122,6 @@ private struct Attempts: Sendable {
     mutating func add(_ other: Attempts) {
         succeeded += other.succeeded
         failed += other.failed
+        swaps += other.swaps
     }
 }

@@ -11,6 +11,9 @@ inode, and the brick resolves it by FileID — and creates, truncates, writes, m
 renames and unlinks through it. On the mount the same link points at MOUNT's parent/outside, which the client may
 follow: that is the client's own file system, not the brick's. Exits 0 when OUTSIDE still holds only the
 untouched victim (and something succeeded), 1 otherwise, printing what it found.
+
+The race runs for at least SECONDS and on until ENOUGH_ROUNDS rounds went through, bounded by LONGEST seconds: on a
+loaded machine a fixed time may hold only a round or two, and a race with nothing in it proves nothing.
 """
 import ctypes
 import os
@@ -21,6 +24,8 @@ import time
 
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
+ENOUGH_ROUNDS = 10
+LONGEST = 120.0
 
 
 def swap_forever(mount, stop, counts):
@@ -51,6 +56,13 @@ def change_everything(directory, index):
     os.unlink("victim", dir_fd=directory)
 
 
+def should_go_on(elapsed, seconds, rounds):
+    """Whether the race goes on after `elapsed` seconds with `rounds` rounds through."""
+    if elapsed >= LONGEST:
+        return False
+    return elapsed < seconds or rounds < ENOUGH_ROUNDS
+
+
 def main():
     mount, outside, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     os.mkdir(os.path.join(mount, "d"))
@@ -61,10 +73,10 @@ def main():
     counts = {"swaps": 0, "swap_errors": 0, "rounds": 0, "refused": 0}
     swapper = threading.Thread(target=swap_forever, args=(mount, stop, counts))
     swapper.start()
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
     index = 0
     try:
-        while time.monotonic() < deadline:
+        while should_go_on(time.monotonic() - started, seconds, counts["rounds"]):
             index += 1
             try:
                 change_everything(directory, index)
@@ -78,8 +90,9 @@ def main():
     found = sorted(os.listdir(outside))
     with open(os.path.join(outside, "victim"), "rb") as victim:
         content = victim.read()
+    counts["elapsed"] = time.monotonic() - started
     print("confinement race through the mount: %(swaps)d swaps, %(rounds)d rounds succeeded, %(refused)d refused"
-          % counts)
+          " in %(elapsed).1f s" % counts)
     problems = []
     if found != ["victim"]:
         problems.append("files appeared outside the brick: %s" % found)
