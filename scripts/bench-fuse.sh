@@ -38,6 +38,8 @@ export MORTAR_TLS_DIR="$work/admin"
 cleanup() {
     "$mortar" umount "$work/mnt" 2>/dev/null || true
     sleep 1
+    # The daemon leaves its bricks serving when it stops: stop the volume first.
+    "$mortar" volume stop bench >/dev/null 2>&1 || true
     kill -TERM "$(cat "$work/daemon.pid" 2>/dev/null)" 2>/dev/null || true
     wait || true
     rm -rf "$work"

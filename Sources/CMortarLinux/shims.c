@@ -45,6 +45,16 @@ int cmortar_exit_with_parent(int expected_parent_pid) {
     if (expected_parent_pid > 0 && getppid() != expected_parent_pid) return -1;
     return 0;
 }
+int cmortar_pidfd_open(int pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int cmortar_pidfd_send_signal(int pidfd, int signal) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+}
+
+const short cmortar_posix_spawn_setsid = POSIX_SPAWN_SETSID;
+
 int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }

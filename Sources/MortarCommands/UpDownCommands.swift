@@ -110,10 +110,10 @@ struct UpCommand: AsyncParsableCommand {
     }
 }
 
-/// `mortar down`: stops the volumes and the daemon that `mortar up` started.
+/// `mortar down`: stops the volumes, the daemon and the bricks that `mortar up` started.
 struct DownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop the volumes and the daemon started by `mortar up`.")
+        commandName: "down", abstract: "Stop the volumes, the daemon and the bricks started by `mortar up`.")
 
     @Option(help: "The directory given to `mortar up`.") var dir: String = "./mortar-cluster"
 
@@ -128,26 +128,40 @@ struct DownCommand: AsyncParsableCommand {
                     print("Stopped volume \(volume.name).")
                 }
             }
-            // No pid file: nothing of ours is running.
-            guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
-                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
-            else {
-                throw FileSystemError.notFound("no daemon pid file at \(pidPath); is the cluster up?")
+            let daemon = try await stopDaemon(pidPath: pidPath)
+            // Bricks outlive their daemon: any the daemon did not stop (it was not answering, or was gone) go now.
+            let bricks = await ProcessTable.stopBricks(servingUnder: root + "/bricks")
+            if !bricks.isEmpty {
+                print("Stopped \(bricks.count) brick process(es) left running: \(bricks.map(String.init).joined(separator: ", ")).")
             }
-            guard kill(pid, SIGTERM) == 0 else {
-                // Cleanup: the process is gone, its pid file only tidied.
-                try? FileManager.default.removeItem(atPath: pidPath)
-                throw FileSystemError.fromErrno("kill", "daemon process \(pid)")
+            guard daemon != nil || !bricks.isEmpty else {
+                throw FileSystemError.notFound("no daemon pid file at \(pidPath) and no bricks running; is the cluster up?")
             }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while kill(pid, 0) == 0 {
-                guard ContinuousClock.now < deadline else {
-                    throw FileSystemError(.timedOut, "daemon process \(pid) did not exit within 30 seconds")
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            print("Stopped the mortar daemon (pid \(pid)).")
         }
+    }
+
+    /// Stops the daemon named by the pid file with SIGTERM, waiting (bounded) for it to exit; its pid, or nil when
+    /// there is no pid file.
+    private func stopDaemon(pidPath: String) async throws -> Int32? {
+        // No pid file: no daemon of ours is running.
+        guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else { return nil }
+        guard kill(pid, SIGTERM) == 0 else {
+            // Cleanup: the process is gone, its pid file only tidied.
+            try? FileManager.default.removeItem(atPath: pidPath)
+            print("The mortar daemon (pid \(pid)) was not running.")
+            return pid
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while kill(pid, 0) == 0 {
+            guard ContinuousClock.now < deadline else {
+                throw FileSystemError(.timedOut, "daemon process \(pid) did not exit within 30 seconds")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        print("Stopped the mortar daemon (pid \(pid)).")
+        return pid
     }
 }
 

@@ -117,6 +117,13 @@ public enum Limits {
     public static let revokedCertificatesMax = 65_536
     /// How long a stopping brick may take to exit after SIGTERM before it gets SIGKILL.
     public static let brickStopGraceMilliseconds: Int64 = 5_000
+    /// How long a daemon waits for a brick it finds running (left by an earlier daemon) to accept a connection
+    /// before it stops that brick and starts a new one: a brick started just before the earlier daemon died may
+    /// still be loading its handle index.
+    public static let brickAdoptionProbeMilliseconds: Int64 = 15_000
+    /// The longest command line read from `/proc/PID/cmdline` when looking for running bricks; longer ones are not
+    /// bricks (a brick's arguments are a few hundred bytes plus its volume options).
+    public static let commandLineByteCountMax = 256 * 1024
 
     // MARK: The FUSE mount
     /// Kernel requests a mount works on at once; the thread that reads the next request waits for a free slot

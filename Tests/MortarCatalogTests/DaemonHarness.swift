@@ -50,8 +50,9 @@ struct DaemonHarness {
         return path
     }
 
-    /// Runs a daemon for the duration of `body`, then shuts it down (stopping its bricks) and waits for it.
-    func withDaemon(_ body: (ManagementClient, Daemon) async throws -> Void) async throws {
+    /// Runs a daemon for the duration of `body`, then shuts it down (stopping its bricks unless told not to: a
+    /// daemon of `mortar daemon` leaves them serving) and waits for it.
+    func withDaemon(stoppingBricks: Bool = true, _ body: (ManagementClient, Daemon) async throws -> Void) async throws {
         let daemon = try await Daemon.start(configuration: configuration)
         let client = ManagementClient(
             host: "127.0.0.1", port: daemon.port, security: try TestCertificates.security(certificates.adminDirectory))
@@ -60,11 +61,11 @@ struct DaemonHarness {
             do {
                 try await body(client, daemon)
             } catch {
-                daemon.shutdown()
+                daemon.shutdown(stoppingBricks: stoppingBricks)
                 try await group.waitForAll()
                 throw error
             }
-            daemon.shutdown()
+            daemon.shutdown(stoppingBricks: stoppingBricks)
             try await group.waitForAll()
         }
     }

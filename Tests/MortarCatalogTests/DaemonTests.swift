@@ -1,6 +1,7 @@
 import Foundation
 import MortarCore
 import MortarDaemon
+import MortarTesting
 @testable import MortarManagementAPI
 import MortarVolumeSpec
 import NIOCore
@@ -142,6 +143,101 @@ import Testing
             }
             _ = try await client.stopVolume(name: "kept")
         }
+    }
+
+    /// A daemon that stops leaves its bricks serving, and the next one adopts them: the same process, not started
+    /// again; a volume stop then stops the adopted brick.
+    @Test func theNextDaemonAdoptsTheBricksItFindsRunning() async throws {
+        var harness = try DaemonHarness("adopt")
+        defer { harness.removeDirectory() }
+        // Bricks are told the manager's address: a second daemon on another port would run them differently.
+        harness.configuration.listenPort = try freeLoopbackPort()
+        let brick = try harness.brickDirectory("kept")
+        let pid = try await Self.startOneBrickVolume(harness, brick: brick)
+        #expect(ProcessTable.arguments(of: pid) != nil, "the brick stopped with its daemon")
+        try await harness.withDaemon { client, _ in
+            try await eventually("the brick to be reported online") {
+                try await client.volumeStatus(name: "kept").bricks.allSatisfy(\.online)
+            }
+            #expect(try await client.volumeStatus(name: "kept").bricks.map(\.pid) == [pid])
+            #expect(try Self.starts(brick) == 1, "the brick was started again instead of adopted")
+            _ = try await client.stopVolume(name: "kept")
+            #expect(ProcessTable.arguments(of: pid) == nil, "volume stop left the adopted brick running")
+        }
+        Self.reap(pid)
+    }
+
+    /// A brick found running with other arguments than the daemon would give it (an upgrade that passes new ones,
+    /// here the stand-in's interpreter told `-B`) is stopped and started anew, not adopted.
+    @Test func aBrickRunningWithOtherArgumentsIsReplaced() async throws {
+        var harness = try DaemonHarness("readopt")
+        defer { harness.removeDirectory() }
+        harness.configuration.listenPort = try freeLoopbackPort()
+        let brick = try harness.brickDirectory("kept")
+        let pid = try await Self.startOneBrickVolume(harness, brick: brick)
+        harness.configuration.brickCommand = ["/usr/bin/python3", "-B", DaemonHarness.fakeBrick]
+        try await harness.withDaemon { client, _ in
+            try await eventually("a new brick process to be reported online") {
+                let bricks = try await client.volumeStatus(name: "kept").bricks
+                return bricks.allSatisfy(\.online) && bricks.allSatisfy { $0.pid != nil && $0.pid != pid }
+            }
+            #expect(ProcessTable.arguments(of: pid) == nil, "the brick with the old arguments still runs")
+            #expect(try Self.starts(brick) == 2)
+            _ = try await client.stopVolume(name: "kept")
+        }
+        Self.reap(pid)
+    }
+
+    /// `mortar down` stops the bricks a daemon left running under its cluster's directory, and nothing else.
+    @Test func bricksLeftRunningUnderADirectoryAreStopped() async throws {
+        let root = try makeTemporaryDirectory("leftover")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func brick(_ path: String) throws -> Int32 {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = [
+                DaemonHarness.fakeBrick, "--export", path, "--port", "\(try freeLoopbackPort())", "--volume", "v",
+                "--brick-index", "0",
+            ]
+            try process.run()
+            return process.processIdentifier
+        }
+        let inside = try brick(root + "/cluster/bricks/brick1")
+        let beside = try brick(root + "/cluster/bricks-of-another")
+        defer { kill(beside, SIGKILL) }
+        try await eventually("both stand-in bricks to run") {
+            ProcessTable.arguments(of: inside) != nil && ProcessTable.arguments(of: beside) != nil
+        }
+        let stopped = await ProcessTable.stopBricks(servingUnder: root + "/cluster/bricks")
+        #expect(stopped == [inside])
+        #expect(ProcessTable.arguments(of: inside) == nil, "the brick under the directory still runs")
+        #expect(ProcessTable.arguments(of: beside) != nil, "a brick outside the directory was stopped")
+    }
+
+    /// Creates and starts volume `kept` over `brick` under a daemon that leaves it running; the brick's pid.
+    private static func startOneBrickVolume(_ harness: DaemonHarness, brick: String) async throws -> Int32 {
+        var pid: Int32?
+        try await harness.withDaemon(stoppingBricks: false) { client, _ in
+            _ = try await client.createVolume(name: "kept", bricks: ["127.0.0.1:\(brick)"])
+            _ = try await client.startVolume(name: "kept")
+            try await eventually("the brick to be online") {
+                try await client.volumeStatus(name: "kept").bricks.allSatisfy(\.online)
+            }
+            pid = try await client.volumeStatus(name: "kept").bricks.first?.pid
+        }
+        return try #require(pid)
+    }
+
+    /// How often the stand-in brick over `brick` has started.
+    private static func starts(_ brick: String) throws -> Int {
+        try String(contentsOfFile: brick + "/.starts", encoding: .utf8).split(separator: "\n").count
+    }
+
+    /// Reaps the stand-in brick: the first daemon ran in this process, so this process is its parent.
+    private static func reap(_ pid: Int32) {
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
     }
 }
 

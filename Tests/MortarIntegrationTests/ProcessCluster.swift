@@ -58,6 +58,7 @@ final class ProcessCluster: @unchecked Sendable {
             "--brick-port-min", String(brickPortMin), "--tls-dir", certificates.hostDirectory,
         ]
         let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
+        log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -68,17 +69,20 @@ final class ProcessCluster: @unchecked Sendable {
         }
     }
 
+    /// The daemon's log; a restarted daemon appends to it.
     private func logPath() throws -> String {
         let path = directory + "/daemon.log"
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
         return path
     }
 
-    /// Stops the daemon with SIGTERM and waits for it to exit.
-    func stopDaemon() async throws {
+    /// Stops the daemon with `signal` (SIGTERM by default) and waits for it to exit. Its bricks go on serving.
+    func stopDaemon(signal: Int32 = SIGTERM) async throws {
         guard let daemon, daemon.isRunning else { return }
-        daemon.terminate()
-        try await waitUntil("the daemon exits after SIGTERM", seconds: 60) { !daemon.isRunning }
+        kill(daemon.processIdentifier, signal)
+        try await waitUntil("the daemon exits after signal \(signal)", seconds: 60) { !daemon.isRunning }
         self.daemon = nil
     }
 
@@ -207,22 +211,9 @@ final class ProcessCluster: @unchecked Sendable {
         return String(cString: pointer)
     }
 
-    /// A TCP port nobody listens on right now (bind to port 0, read it back, release it).
+    /// A TCP port nobody listens on right now (``freeLoopbackPort()``).
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw FileSystemError.fromErrno("bind", "127.0.0.1:0") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try freeLoopbackPort()
     }
 }
 

@@ -7,6 +7,7 @@ exists (to test restarts), and otherwise accepts and closes connections on HOST:
 sees the brick online.
 """
 import os
+import signal
 import socket
 import sys
 
@@ -20,6 +21,9 @@ def option(arguments, name, default=None):
 
 
 def main(arguments):
+    # A test process may start this with SIGTERM blocked (threads of a Swift test runner block signals, and a
+    # blocked signal stays blocked across exec): a brick must stop on SIGTERM, so this one does too.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     export, port = option(arguments, "--export"), int(option(arguments, "--port"))
     host = option(arguments, "--listen-host", "127.0.0.1")
     starts = os.path.join(export, ".starts")

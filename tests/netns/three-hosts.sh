@@ -65,7 +65,7 @@ for i in 1 2 3; do
     [ "$count" -gt 0 ] || fail "host $i holds none of the 30 files: they did not spread"
 done
 
-# Restart host 2's daemon: its brick stops with it and comes back with it.
+# Restart host 2's daemon: its brick keeps serving and the new daemon adopts it.
 daemon2=$(cat "$work/h2/daemon.pid")
 kill -TERM "$daemon2"
 for _ in $(seq 1 100); do kill -0 "$daemon2" 2>/dev/null || break; sleep 0.1; done

@@ -35,6 +35,14 @@ extern const int cmortar_o_path;
 /// Asks the kernel to send SIGTERM to this process when its parent exits (prctl PR_SET_PDEATHSIG), so a brick
 /// never outlives the daemon that supervises it. Returns -1 if the parent is already gone.
 int cmortar_exit_with_parent(int expected_parent_pid);
+/// A descriptor that refers to process `pid` for as long as it is open, whatever happens to the number: it polls
+/// readable once the process has exited, and signals sent through it never reach a later process that reuses the
+/// number (pidfd_open(2), Linux 5.3). -1 with errno set on failure.
+int cmortar_pidfd_open(int pid);
+/// Sends `signal` to the process behind `pidfd` (pidfd_send_signal(2)).
+int cmortar_pidfd_send_signal(int pidfd, int signal);
+/// posix_spawn's flag that starts the child in a session of its own (setsid), away from the parent's terminal.
+extern const short cmortar_posix_spawn_setsid;
 /// Has a spawned child close every descriptor from `lowest` up before it runs (glibc's closefrom file action), so
 /// a child inherits none of the parent's sockets, listeners or files beyond the ones its actions set up.
 int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);

@@ -5,9 +5,16 @@ import Logging
 import MortarCore
 import MortarManagementAPI
 import MortarVolumeSpec
+import NIOCore
 
 /// Runs this host's brick processes and keeps them running: a brick that exits while it is wanted is started
 /// again after an exponential backoff. ``run()`` owns every supervising task, so they all end with it.
+///
+/// Bricks outlive the daemon: ``release()`` ends supervision and leaves them serving, and a daemon that starts
+/// adopts a brick it finds running with exactly the arguments it would start it with (found in `/proc`, checked
+/// through a pidfd, and answering on its port) instead of starting another. A brick of the same volume, number and
+/// directory running with other arguments (an option changed, or a daemon upgrade that passes new ones) is
+/// stopped and started anew.
 actor BrickSupervisor {
     struct Key: Hashable, Sendable {
         var volume: String
@@ -29,6 +36,9 @@ actor BrickSupervisor {
     /// does not leave its bricks open on every other.
     private let listenHost: String
     private let logDirectory: String
+    /// Where this host's bricks answer, for the check that an adopted brick serves.
+    private let probeHost: String
+    private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private var entries: [Key: Entry] = [:]
     private var nextGeneration = 0
@@ -37,21 +47,28 @@ actor BrickSupervisor {
     private let requests: AsyncStream<(Key, Int)>
     private let requestSink: AsyncStream<(Key, Int)>.Continuation
 
-    init(brickCommand: [String], listenHost: String, logDirectory: String, tlsDirectory: String?, logger: Logger) {
+    init(
+        brickCommand: [String], listenHost: String, probeHost: String, logDirectory: String, tlsDirectory: String?,
+        eventLoopGroup: any EventLoopGroup, logger: Logger
+    ) {
         self.brickCommand = brickCommand
         self.tlsArguments = tlsDirectory.map { ["--tls-dir", $0] } ?? ["--insecure"]
         self.listenHost = listenHost
+        self.probeHost = probeHost
+        self.eventLoopGroup = eventLoopGroup
         self.logDirectory = logDirectory
         self.logger = logger
         (requests, requestSink) = AsyncStream.makeStream(of: (Key, Int).self)
     }
 
-    /// Supervises bricks until ``shutdown()``; returns when every supervising task has ended.
+    /// Supervises bricks until ``shutdown()`` or ``release()``; returns when every supervising task has ended.
     func run() async {
         await withDiscardingTaskGroup { group in
             for await (key, generation) in requests {
                 group.addTask { await self.supervise(key, generation: generation) }
             }
+            // After shutdown every task has ended already; after release the bricks run on, unwatched.
+            group.cancelAll()
         }
     }
 
@@ -78,6 +95,11 @@ actor BrickSupervisor {
         }
     }
 
+    /// Ends ``run()`` and leaves every brick running: the next daemon on this host adopts them.
+    func release() {
+        requestSink.finish()
+    }
+
     /// Stops every brick and ends ``run()``. The host's assignments are kept, so a restarted daemon runs the
     /// same bricks again.
     func shutdown() async {
@@ -102,13 +124,13 @@ actor BrickSupervisor {
         var backoff = Limits.brickRestartBackoffMinMilliseconds
         while let entry = entries[key], entry.generation == generation {
             let began = ContinuousClock.now
-            let status = await runOnce(entry, key: key, generation: generation)
+            let exit = await runOnce(entry, key: key, generation: generation)
             guard isCurrent(key, generation), !Task.isCancelled else { return }
             if ContinuousClock.now - began > .milliseconds(Limits.brickRestartBackoffMaxMilliseconds) {
                 backoff = Limits.brickRestartBackoffMinMilliseconds
             }
             logger.warning("brick exited; restarting after backoff", metadata: [
-                "volume": "\(key.volume)", "index": "\(key.index)", "status": "\(status.map { "\($0)" } ?? "not started")",
+                "volume": "\(key.volume)", "index": "\(key.index)", "status": "\(exit.map { "\($0)" } ?? "not started")",
                 "backoffMilliseconds": "\(backoff)",
             ])
             if await entry.stopRequested.wait(milliseconds: backoff) != nil { return }
@@ -116,33 +138,78 @@ actor BrickSupervisor {
         }
     }
 
-    /// Runs the brick until it exits; the exit status, or nil when it could not be started or is no longer wanted.
-    private func runOnce(_ entry: Entry, key: Key, generation: Int) async -> Int32? {
-        let logPath = "\(logDirectory)/\(key.volume)-\(key.index).log"
-        let arguments = brickCommand + [
-            "--export", entry.brick.path, "--port", "\(entry.brick.port)", "--listen-host", listenHost,
-            "--volume", key.volume,
-            "--brick-index", "\(key.index)", "--exit-with-parent",
+    /// The brick's full command line; a running brick is adopted only when its own is exactly this.
+    private func arguments(_ brick: AgentBrick, key: Key) -> [String] {
+        brickCommand + [
+            "--export", brick.path, "--port", "\(brick.port)", "--listen-host", listenHost,
+            "--volume", key.volume, "--brick-index", "\(key.index)",
         ] + tlsArguments + [
-            "--unix-socket", ProtocolClientOptions.localSocketPath(port: entry.brick.port, brickPath: entry.brick.path),
-        ] + (entry.brick.manager.map { ["--manager", $0] } ?? [])
-            + entry.brick.options.sorted { $0.key < $1.key }.flatMap { ["--volume-option", "\($0.key)=\($0.value)"] }
+            "--unix-socket", ProtocolClientOptions.localSocketPath(port: brick.port, brickPath: brick.path),
+        ] + (brick.manager.map { ["--manager", $0] } ?? [])
+            + brick.options.sorted { $0.key < $1.key }.flatMap { ["--volume-option", "\($0.key)=\($0.value)"] }
+    }
+
+    /// Runs the brick until it exits — adopting one already running, or starting it — and returns how it ended,
+    /// or nil when it could not be started or is no longer wanted.
+    private func runOnce(_ entry: Entry, key: Key, generation: Int) async -> ChildProcess.Exit? {
+        let arguments = arguments(entry.brick, key: key)
         let process: ChildProcess
-        do {
-            process = try await ChildProcess.spawn(arguments: arguments, logPath: logPath)
-        } catch {
-            logger.error("cannot start brick", metadata: ["volume": "\(key.volume)", "index": "\(key.index)",
-                                                          "reason": "\(error)"])
-            return nil
+        if let adopted = await adoptRunning(arguments, key: key, brick: entry.brick) {
+            process = adopted
+        } else {
+            do {
+                process = try await ChildProcess.spawn(
+                    arguments: arguments, logPath: "\(logDirectory)/\(key.volume)-\(key.index).log")
+            } catch {
+                logger.error("cannot start brick", metadata: ["volume": "\(key.volume)", "index": "\(key.index)",
+                                                              "reason": "\(error)"])
+                return nil
+            }
+            logger.info("brick started", metadata: ["volume": "\(key.volume)", "index": "\(key.index)",
+                                                    "pid": "\(process.pid)", "port": "\(entry.brick.port)"])
         }
         guard isCurrent(key, generation) else {
-            kill(process.pid, SIGKILL)
-            _ = await process.monitor()
+            // Stopped (or replaced) while it was being started: the stop found no process to end, so end it here
+            // (unless the daemon is leaving: then bricks stay).
+            if !Task.isCancelled { await process.terminateWatching() }
             return nil
         }
         entries[key]?.process = process
-        logger.info("brick started", metadata: ["volume": "\(key.volume)", "index": "\(key.index)",
-                                                "pid": "\(process.pid)", "port": "\(entry.brick.port)"])
         return await process.monitor()
+    }
+
+    /// A process running this brick that an earlier daemon left, adopted, when it runs with exactly `arguments`
+    /// and answers on its port. Processes of the same brick that run with other arguments, or do not answer
+    /// within ``Limits/brickAdoptionProbeMilliseconds``, are stopped: a new one is started in their place.
+    private func adoptRunning(_ arguments: [String], key: Key, brick: AgentBrick) async -> ChildProcess? {
+        // Here rather than on the thread pool: /proc is served from the kernel's memory, never from a disk.
+        let running = ProcessTable.processes {
+            ProcessTable.isBrick($0, volume: key.volume, index: key.index, path: brick.path)
+        }
+        var adopted: ChildProcess?
+        for found in running {
+            guard let process = ChildProcess.adopt(pid: found.pid, arguments: found.arguments) else { continue }
+            let metadata: Logger.Metadata = ["volume": "\(key.volume)", "index": "\(key.index)", "pid": "\(found.pid)"]
+            if adopted == nil, found.arguments == arguments, await answers(brick.port) {
+                logger.info("brick adopted: it was running already", metadata: metadata)
+                adopted = process
+            } else {
+                logger.notice(
+                    "stopping a brick process that runs with other arguments or does not answer", metadata: metadata)
+                await process.terminateWatching()
+            }
+        }
+        return adopted
+    }
+
+    /// Whether something accepts connections on the brick's port within the adoption bound.
+    private func answers(_ port: Int) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Limits.brickAdoptionProbeMilliseconds)
+        while ContinuousClock.now < deadline {
+            if await HostAgent.accepts(host: probeHost, port: port, group: eventLoopGroup) { return true }
+            // Cancellation (the daemon stopping) ends the wait: the brick is then left as it is.
+            do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
+        }
+        return false
     }
 }

@@ -6,21 +6,68 @@ import Darwin
 import CMortarLinux
 import MortarCore
 
-/// A child process whose exit any task can await.
+/// A brick process whose exit any task can await: a child this daemon spawned, or one an earlier daemon spawned
+/// and this one adopted.
 ///
 /// Spawned with `posix_spawn` rather than Foundation's `Process` because the child must start with default
 /// signal dispositions: the daemon's signal handling ignores SIGTERM in the parent, an ignored signal survives
-/// `exec`, and a brick that ignores SIGTERM could only be stopped with SIGKILL.
+/// `exec`, and a brick that ignores SIGTERM could only be stopped with SIGKILL. Children start in a session of
+/// their own and are not tied to the daemon's life: a daemon that exits (an upgrade, a restart, a crash) leaves its
+/// bricks serving, and the next daemon adopts them (``adopt(pid:arguments:)``).
+///
+/// An adopted process is not this daemon's child: it is watched and signalled through a pidfd, which keeps
+/// referring to that process even if its number is reused, and its exit status is not this daemon's to read.
 final class ChildProcess: Sendable {
-    let pid: Int32
-    private let exit = Latch<Int32>()
+    /// How a process ended, as far as this daemon can tell.
+    enum Exit: Sendable, Equatable, CustomStringConvertible {
+        /// The exit status, or 128 + the signal number for a process killed by a signal (as shells report it).
+        case status(Int32)
+        /// An adopted process exited; only its parent (init) learns the status.
+        case unknown
 
-    /// How often ``monitor()`` asks the kernel whether the child has exited. Non-blocking `waitpid` keeps the
-    /// cooperative threads free and needs no process-wide SIGCHLD handler that could steal other children.
+        var description: String {
+            switch self {
+            case .status(let code): "\(code)"
+            case .unknown: "unknown (adopted, not our child)"
+            }
+        }
+    }
+
+    let pid: Int32
+    /// The pidfd of an adopted process; nil for this daemon's own child.
+    private let pidDescriptor: Int32?
+    private let exit = Latch<Exit>()
+
+    /// How often ``monitor()`` asks the kernel whether the process has exited. Non-blocking `waitpid` (or `poll`
+    /// of a pidfd) keeps the cooperative threads free and needs no process-wide SIGCHLD handler that could steal
+    /// other children.
     static let exitPollMilliseconds: Int64 = 50
 
-    private init(pid: Int32) {
+    private init(pid: Int32, pidDescriptor: Int32?) {
         self.pid = pid
+        self.pidDescriptor = pidDescriptor
+    }
+
+    deinit {
+        if let pidDescriptor { close(pidDescriptor) }
+    }
+
+    /// Takes over process `pid`, which an earlier daemon started, if it is still running with exactly
+    /// `arguments` as this user; nil when it is not (gone, exited, or another program under that number now).
+    static func adopt(pid: Int32, arguments: [String]) -> ChildProcess? {
+        let descriptor = cmortar_pidfd_open(pid)
+        guard descriptor >= 0 else { return nil }
+        let process = ChildProcess(pid: pid, pidDescriptor: descriptor)
+        // The number may have been reused between the caller's look at /proc and the pidfd: the arguments read
+        // now, while the pidfd's process is still alive (checked after), are that process's own.
+        guard ProcessTable.arguments(of: pid) == arguments, !process.pidDescriptorSaysExited() else { return nil }
+        return process
+    }
+
+    private func pidDescriptorSaysExited() -> Bool {
+        guard let pidDescriptor else { return false }
+        var poller = pollfd(fd: pidDescriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) != 0
     }
 
     /// Starts `arguments[0]` (an absolute path) with the rest as its arguments, appending its output and errors
@@ -33,7 +80,7 @@ final class ChildProcess: Sendable {
             throw FileSystemError.invalidArgument("child command '\(arguments.first ?? "")' is not an absolute path")
         }
         let pid = try await onThreadPool { try launch(arguments, logPath: logPath) }
-        return ChildProcess(pid: pid)
+        return ChildProcess(pid: pid, pidDescriptor: nil)
     }
 
     private static func launch(_ arguments: [String], logPath: String) throws(FileSystemError) -> Int32 {
@@ -56,7 +103,9 @@ final class ChildProcess: Sendable {
         sigemptyset(&noSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // A session of its own: a Ctrl-C or hang-up at the daemon's terminal is not the brick's.
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) | cmortar_posix_spawn_setsid)
 
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
@@ -69,17 +118,26 @@ final class ChildProcess: Sendable {
     /// Whether the process has exited (as observed by ``monitor()``).
     var hasExited: Bool { exit.value != nil }
 
-    /// Reaps the child: polls until it exits, then reports the exit status to every waiter. Exactly one task
-    /// (the brick's supervising task) runs this; it returns early, leaving the child unreaped, only when cancelled.
-    func monitor() async -> Int32? {
+    /// Watches the process until it exits (reaping it, if it is this daemon's child), then reports how it ended
+    /// to every waiter. Exactly one task (the brick's supervising task) runs this; it returns nil early, leaving
+    /// the process running and unreaped, only when cancelled.
+    func monitor() async -> Exit? {
         while !Task.isCancelled {
-            var status: Int32 = 0
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid || (reaped < 0 && errno == ECHILD) {
-                let code = Self.exitCode(status)
-                exit.fire(code)
-                return code
+            if pidDescriptor != nil {
+                if pidDescriptorSaysExited() {
+                    exit.fire(.unknown)
+                    return .unknown
+                }
+            } else {
+                var status: Int32 = 0
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped == pid || (reaped < 0 && errno == ECHILD) {
+                    let ended = Exit.status(Self.exitCode(status))
+                    exit.fire(ended)
+                    return ended
+                }
             }
+            // Cancellation ends the sleep early; the loop's condition then returns.
             try? await Task.sleep(for: .milliseconds(Self.exitPollMilliseconds))
         }
         return nil
@@ -91,18 +149,31 @@ final class ChildProcess: Sendable {
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
-    /// Waits for the exit status; nil if the waiting task is cancelled.
-    func waitForExit() async -> Int32? {
-        await exit.wait()
+    /// Sends `signal` to the process: through its pidfd when adopted, so it can never reach a later process that
+    /// took the number.
+    private func send(_ signal: Int32) {
+        if let pidDescriptor {
+            _ = cmortar_pidfd_send_signal(pidDescriptor, signal)
+        } else {
+            kill(pid, signal)
+        }
     }
 
     /// Asks the process to exit with SIGTERM, and kills it with SIGKILL if it is still there after
     /// ``Limits/brickStopGraceMilliseconds``. Returns once it has exited (someone must be running ``monitor()``).
     func terminate() async {
         guard !hasExited else { return }
-        kill(pid, SIGTERM)
+        send(SIGTERM)
         if await exit.wait(milliseconds: Limits.brickStopGraceMilliseconds) != nil { return }
-        kill(pid, SIGKILL)
+        send(SIGKILL)
         _ = await exit.wait()
+    }
+
+    /// ``terminate()`` for a process no task monitors: watches it here until it has exited.
+    func terminateWatching() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { _ = await self.monitor() }
+            await self.terminate()
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import MortarCore
+import Synchronization
 import MortarSecurity
 import NIOCore
 import NIOPosix
@@ -13,6 +14,8 @@ public final class Daemon: Sendable {
     let agent: HostAgent
     let monitor: ReplicaMonitor
     let logger: Logger
+    /// Whether ``run()`` stops this host's bricks when it ends (``shutdown(stoppingBricks:)``).
+    private let stopsBricks = Atomic<Bool>(false)
 
     /// Loads (or creates) the state directory and binds the listener; serving begins with ``run()``.
     public static func start(
@@ -57,7 +60,8 @@ public final class Daemon: Sendable {
     /// The management port the daemon listens on.
     public var port: Int { server.port }
 
-    /// Serves requests and supervises bricks until ``shutdown()``; then stops this host's bricks and returns.
+    /// Serves requests and supervises bricks until ``shutdown(stoppingBricks:)``; then leaves this host's bricks
+    /// serving (the next daemon adopts them), or stops them, and returns.
     public func run() async {
         logger.info("mortar daemon listening", metadata: [
             "address": "\(configuration.listenHost):\(port)", "stateDirectory": "\(configuration.stateDirectory)",
@@ -75,13 +79,22 @@ public final class Daemon: Sendable {
                 await server.serve(router)
                 heartbeats.cancelAll()
             }
-            await agent.supervisor.shutdown()
+            if stopsBricks.load(ordering: .acquiring) {
+                await agent.supervisor.shutdown()
+                logger.info("stopped this host's bricks")
+            } else {
+                await agent.supervisor.release()
+                logger.info("leaving this host's bricks serving; the next daemon adopts them")
+            }
         }
         logger.info("mortar daemon stopped")
     }
 
-    /// Stops accepting requests; ``run()`` then finishes the open ones, stops the bricks and returns.
-    public func shutdown() {
+    /// Stops accepting requests; ``run()`` then finishes the open ones and returns. Bricks go on serving unless
+    /// `stoppingBricks`: a daemon's restart or upgrade is no outage of its host's bricks (`volume stop` and
+    /// `mortar down` stop them).
+    public func shutdown(stoppingBricks: Bool = false) {
+        stopsBricks.store(stoppingBricks, ordering: .releasing)
         server.close()
     }
 }

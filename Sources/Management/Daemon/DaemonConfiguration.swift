@@ -12,7 +12,7 @@ public struct DaemonConfiguration: Sendable {
     /// The name other hosts and clients use for this host: the manager host of its catalog.
     public var advertisedHost: String
     /// The command that runs a brick, before the brick arguments (`--export PATH --port PORT --volume NAME
-    /// --brick-index N --exit-with-parent`). By default this executable's own `brick` subcommand; tests point it
+    /// --brick-index N …`). By default this executable's own `brick` subcommand; tests point it
     /// at a stand-in.
     public var brickCommand: [String]
     /// The first port a new catalog hands to bricks (an existing catalog keeps its own).

@@ -5,7 +5,7 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The daemon as a swift-service-lifecycle service: graceful shutdown (SIGTERM in `mortar daemon`) stops the
-/// listener and this host's bricks before ``run()`` returns.
+/// listener before ``run()`` returns and leaves this host's bricks serving for the next daemon to adopt.
 public struct DaemonService: Service {
     public let configuration: DaemonConfiguration
     public let eventLoopGroup: any EventLoopGroup

@@ -39,12 +39,13 @@ actor HostAgent {
         probeHost = configuration.localHost
         supervisor = BrickSupervisor(
             brickCommand: configuration.brickCommand, listenHost: configuration.listenHost,
-            logDirectory: configuration.brickLogDirectory, tlsDirectory: configuration.tlsDirectory, logger: logger)
+            probeHost: configuration.localHost, logDirectory: configuration.brickLogDirectory,
+            tlsDirectory: configuration.tlsDirectory, eventLoopGroup: eventLoopGroup, logger: logger)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
 
-    /// Starts every brick this host was running before the daemon restarted.
+    /// Starts (or adopts, when they still run) every brick this host was running before the daemon restarted.
     func resume() async {
         for brick in bricks { await supervisor.start(brick) }
     }

@@ -1,0 +1,93 @@
+import Foundation
+import Mortar
+import MortarCore
+import NIOCore
+import Synchronization
+import Testing
+
+/// A daemon's restart, upgrade or crash is no outage of its host's bricks: they go on serving while it is away,
+/// and the next daemon adopts them instead of starting new ones.
+@Suite("Daemon restarts under load", .serialized)
+struct DaemonRestartTests {
+    /// A client writes 4 KiB records with fsync to a replica-3 volume while the daemon is stopped (SIGTERM) or
+    /// killed (SIGKILL) and started again: no write fails, writes go on while no daemon runs, the brick processes
+    /// are the same before and after, the restarted daemon reports them online, and every acknowledged record reads
+    /// back.
+    @Test(arguments: [SIGTERM, SIGKILL])
+    func bricksServeThroughADaemonRestart(signal: Int32) async throws {
+        let set = try await ReplicatedCluster.start()
+        let cluster = set.cluster
+        let before = try await cluster.brickProcesses(set.volume).map(\.pid)
+        #expect(before.allSatisfy { $0 != nil }, "bricks without processes: \(before)")
+
+        let acknowledged = Acknowledged()
+        let stop = StopFlag()
+        let stalls = try await withThrowingTaskGroup(of: Duration.self) { group in
+            group.addTask {
+                let volume = try await set.connect()
+                let file = try await volume.create("/log")
+                var slowest = Duration.zero
+                var index = 0
+                while !stop.isSet {
+                    let started = ContinuousClock.now
+                    let written = try await file.write(ReplicationFaultTests.record(writer: 0, index: index), at: UInt64(index * 4096))
+                    #expect(written == 4096)
+                    try await file.synchronize()
+                    index += 1
+                    acknowledged.value.store(index, ordering: .relaxed)
+                    slowest = max(slowest, ContinuousClock.now - started)
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await file.close()
+                await volume.close()
+                return slowest
+            }
+            try await Self.waitForWrites(20, beyond: 0, acknowledged)
+
+            let stopped = ContinuousClock.now
+            try await cluster.stopDaemon(signal: signal)
+            let atStop = acknowledged.value.load(ordering: .relaxed)
+            // With no daemon on the host, writes go on.
+            try await Self.waitForWrites(20, beyond: atStop, acknowledged)
+            print("daemon restart (signal \(signal)): \(acknowledged.value.load(ordering: .relaxed) - atStop) writes acknowledged while no daemon ran")
+
+            try await cluster.startDaemon()
+            try await waitUntil("the restarted daemon reports every brick online", seconds: 90) {
+                try await cluster.brickProcesses(set.volume).allSatisfy(\.online)
+            }
+            let after = try await cluster.brickProcesses(set.volume).map(\.pid)
+            #expect(after == before, "the restarted daemon started new bricks instead of adopting: \(before) -> \(after)")
+            try await Self.waitForWrites(20, beyond: acknowledged.value.load(ordering: .relaxed), acknowledged)
+            print("daemon restart (signal \(signal)): daemon away and back in \(ContinuousClock.now - stopped)")
+            stop.set()
+            var all: [Duration] = []
+            for try await slowest in group { all.append(slowest) }
+            return all
+        }
+        print("daemon restart (signal \(signal)): slowest acknowledged write+fsync \(stalls.max() ?? .zero)")
+
+        let reader = try await set.connect()
+        let file = try await reader.open("/log")
+        let count = acknowledged.value.load(ordering: .relaxed)
+        for index in 0..<count {
+            let data = try await file.read(count: 4096, at: UInt64(index * 4096))
+            #expect(Array(buffer: data) == ReplicationFaultTests.record(writer: 0, index: index), "record \(index) of \(count)")
+        }
+        try await file.close()
+        await reader.close()
+        try await set.expectConvergedReplicas()
+        await set.tearDown()
+    }
+
+    /// Waits (bounded: a hang fails) until `count` more writes than `beyond` have been acknowledged.
+    private static func waitForWrites(_ count: Int, beyond: Int, _ acknowledged: Acknowledged) async throws {
+        try await waitUntil("\(count) more writes are acknowledged", seconds: 60) {
+            acknowledged.value.load(ordering: .relaxed) >= beyond + count
+        }
+    }
+}
+
+/// How many records the writer has had acknowledged.
+private final class Acknowledged: Sendable {
+    let value = Atomic<Int>(0)
+}
