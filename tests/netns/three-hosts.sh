@@ -2,7 +2,8 @@
 # Three Mortar hosts and a client, each in its own network namespace on a private bridge (no traffic leaves the
 # machine). One daemon per host; the first manages the cluster and probes the other two; a volume has a brick on
 # every host; a client on a fourth host copies files in, which spread across the hosts; one host's daemon is
-# restarted mid-test, and every file still reads back byte for byte.
+# restarted mid-test: its brick keeps serving while it is down and is adopted (same pid) when it is back, and every
+# file still reads back byte for byte.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mortar="${MORTAR_BINARY:-$PWD/.build/debug/mortar}"
@@ -65,10 +66,19 @@ for i in 1 2 3; do
     [ "$count" -gt 0 ] || fail "host $i holds none of the 30 files: they did not spread"
 done
 
-# Restart host 2's daemon: its brick keeps serving and the new daemon adopts it.
+# Restart host 2's daemon: its brick keeps serving while no daemon runs there, and the new daemon adopts it.
+brick_pid() { pgrep -f -- "--export $work/h2/brick --port" || true; }
+brick2=$(brick_pid)
+[ -n "$brick2" ] || fail "host 2 runs no brick process"
 daemon2=$(cat "$work/h2/daemon.pid")
 kill -TERM "$daemon2"
 for _ in $(seq 1 100); do kill -0 "$daemon2" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$daemon2" 2>/dev/null || fail "host 2's daemon did not exit within 10 s of SIGTERM"
+[ "$(brick_pid)" = "$brick2" ] || fail "host 2's brick stopped with its daemon"
+mkdir -p "$work/while-down"
+on h4 "$mortar" cp -r "$volume/data" "$work/while-down/data"
+diff -r "$work/source" "$work/while-down/data" || fail "files read while host 2's daemon was down differ"
+echo "three-hosts: all 30 files read back while host 2's daemon was down (its brick, pid $brick2, kept serving)"
 start_daemon 2
 wait_for_daemon 2
 for _ in $(seq 1 100); do
@@ -79,4 +89,5 @@ done
 mkdir -p "$work/back"
 on h4 "$mortar" cp -r "$volume/data" "$work/back/data"
 diff -r "$work/source" "$work/back/data" || fail "files read back after the restart differ"
+[ "$(brick_pid)" = "$brick2" ] || fail "host 2's new daemon started another brick (pid $(brick_pid)) instead of adopting $brick2"
 echo "three-hosts: all 30 files read back identical after restarting host 2's daemon"

@@ -113,7 +113,7 @@ public func glfs_fini(_ handle: UnsafeMutableRawPointer?) -> CInt {
         result = -1
     }
     if let volume {
-        _ = CallBridge.blocking(returning: ()) { await volume.close() }
+        CallBridge.blocking(returning: ()) { await volume.close() }
     }
     return result
 }
