@@ -22,7 +22,7 @@ struct BrickCommand: AsyncParsableCommand {
     @Option(help: "Also listen on this Unix-domain socket.") var unixSocket: String?
     @Option(help: "The volume this brick belongs to (for logs).") var volume: String = "-"
     @Option(help: "The brick's position in its volume (for logs).") var brickIndex: Int = 0
-    @Flag(help: "Exit when the parent process (the daemon) exits.") var exitWithParent = false
+    @Flag(help: "Exit when the parent process exits (for another supervisor; mortar daemon leaves its bricks running).") var exitWithParent = false
     @Option(help: "The manager's HOST:PORT; a brick of a replicated volume learns its replica set there, and every brick follows its volume's options.")
     var manager: String?
     @Option(help: "A volume option NAME=VALUE to enforce from the start (repeatable; see `mortar volume set`).")

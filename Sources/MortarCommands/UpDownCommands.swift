@@ -148,6 +148,7 @@ struct DownCommand: AsyncParsableCommand {
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
         else { return nil }
         guard kill(pid, SIGTERM) == 0 else {
+            guard errno == ESRCH else { throw FileSystemError.fromErrno("kill", "daemon process \(pid)") }
             // Cleanup: the process is gone, its pid file only tidied.
             try? FileManager.default.removeItem(atPath: pidPath)
             print("The mortar daemon (pid \(pid)) was not running.")

@@ -150,10 +150,7 @@ import Testing
     @Test func theNextDaemonAdoptsTheBricksItFindsRunning() async throws {
         var harness = try DaemonHarness("adopt")
         defer { harness.removeDirectory() }
-        // Bricks are told the manager's address: a second daemon on another port would run them differently.
-        harness.configuration.listenPort = try freeLoopbackPort()
-        let brick = try harness.brickDirectory("kept")
-        let pid = try await Self.startOneBrickVolume(harness, brick: brick)
+        let (brick, pid) = try await Self.startOneBrickVolume(&harness)
         #expect(ProcessTable.arguments(of: pid) != nil, "the brick stopped with its daemon")
         try await harness.withDaemon { client, _ in
             try await eventually("the brick to be reported online") {
@@ -172,9 +169,7 @@ import Testing
     @Test func aBrickRunningWithOtherArgumentsIsReplaced() async throws {
         var harness = try DaemonHarness("readopt")
         defer { harness.removeDirectory() }
-        harness.configuration.listenPort = try freeLoopbackPort()
-        let brick = try harness.brickDirectory("kept")
-        let pid = try await Self.startOneBrickVolume(harness, brick: brick)
+        let (brick, pid) = try await Self.startOneBrickVolume(&harness)
         harness.configuration.brickCommand = ["/usr/bin/python3", "-B", DaemonHarness.fakeBrick]
         try await harness.withDaemon { client, _ in
             try await eventually("a new brick process to be reported online") {
@@ -215,8 +210,12 @@ import Testing
         #expect(ProcessTable.arguments(of: beside) != nil, "a brick outside the directory was stopped")
     }
 
-    /// Creates and starts volume `kept` over `brick` under a daemon that leaves it running; the brick's pid.
-    private static func startOneBrickVolume(_ harness: DaemonHarness, brick: String) async throws -> Int32 {
+    /// Gives `harness` a fixed port (bricks are told the manager's address: a second daemon on another port would
+    /// run them differently), then creates and starts volume `kept` over one brick under a daemon that leaves it
+    /// running; the brick's directory and pid.
+    private static func startOneBrickVolume(_ harness: inout DaemonHarness) async throws -> (String, Int32) {
+        harness.configuration.listenPort = try freeLoopbackPort()
+        let brick = try harness.brickDirectory("kept")
         var pid: Int32?
         try await harness.withDaemon(stoppingBricks: false) { client, _ in
             _ = try await client.createVolume(name: "kept", bricks: ["127.0.0.1:\(brick)"])
@@ -226,7 +225,7 @@ import Testing
             }
             pid = try await client.volumeStatus(name: "kept").bricks.first?.pid
         }
-        return try #require(pid)
+        return (brick, try #require(pid))
     }
 
     /// How often the stand-in brick over `brick` has started.

@@ -32,8 +32,9 @@ extern const int cmortar_rename_noreplace;
 extern const int cmortar_rename_exchange;
 extern const int cmortar_at_empty_path;
 extern const int cmortar_o_path;
-/// Asks the kernel to send SIGTERM to this process when its parent exits (prctl PR_SET_PDEATHSIG), so a brick
-/// never outlives the daemon that supervises it. Returns -1 if the parent is already gone.
+/// Asks the kernel to send SIGTERM to this process when its parent exits (prctl PR_SET_PDEATHSIG): `mortar brick
+/// --exit-with-parent`, for a supervisor that wants it (mortar daemon does not: its bricks outlive it). Returns -1
+/// if the parent is already gone.
 int cmortar_exit_with_parent(int expected_parent_pid);
 /// A descriptor that refers to process `pid` for as long as it is open, whatever happens to the number: it polls
 /// readable once the process has exited, and signals sent through it never reach a later process that reuses the

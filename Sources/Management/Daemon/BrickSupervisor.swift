@@ -190,7 +190,10 @@ actor BrickSupervisor {
         for found in running {
             guard let process = ChildProcess.adopt(pid: found.pid, arguments: found.arguments) else { continue }
             let metadata: Logger.Metadata = ["volume": "\(key.volume)", "index": "\(key.index)", "pid": "\(found.pid)"]
-            if adopted == nil, found.arguments == arguments, await answers(brick.port) {
+            let serving = adopted == nil && found.arguments == arguments ? await answers(brick.port) : false
+            // The daemon is leaving: bricks stay as they are, for the next one.
+            if Task.isCancelled { return nil }
+            if serving {
                 logger.info("brick adopted: it was running already", metadata: metadata)
                 adopted = process
             } else {
@@ -207,7 +210,7 @@ actor BrickSupervisor {
         let deadline = ContinuousClock.now + .milliseconds(Limits.brickAdoptionProbeMilliseconds)
         while ContinuousClock.now < deadline {
             if await HostAgent.accepts(host: probeHost, port: port, group: eventLoopGroup) { return true }
-            // Cancellation (the daemon stopping) ends the wait: the brick is then left as it is.
+            // Cancellation (the daemon stopping) ends the wait; the caller then leaves the brick as it is.
             do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
         }
         return false

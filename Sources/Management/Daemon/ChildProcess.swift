@@ -64,10 +64,11 @@ final class ChildProcess: Sendable {
         return process
     }
 
+    /// Whether the pidfd reports its process exited. A failed poll (EINTR) is not an exit: the next look decides.
     private func pidDescriptorSaysExited() -> Bool {
         guard let pidDescriptor else { return false }
         var poller = pollfd(fd: pidDescriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&poller, 1, 0) != 0
+        return poll(&poller, 1, 0) > 0
     }
 
     /// Starts `arguments[0]` (an absolute path) with the rest as its arguments, appending its output and errors
