@@ -98,11 +98,17 @@ let package = Package(
         // Management: the catalog as a pure state machine, and the daemon that shells it.
         .target(name: "MortarCatalog", dependencies: ["MortarCore", "MortarVolumeSpec", "MortarMembership"],
                 path: "Sources/Management/Catalog", swiftSettings: strictSettings),
+        // One bounded HTTP/1.1 exchange, the transport under the management client and the etcd client.
+        .target(name: "MortarHTTPClient", dependencies: ["MortarSecurity", "MortarCore", nio, nioPosix, nioHTTP1],
+                path: "Sources/Management/HTTPClient", swiftSettings: strictSettings),
+        // A typed client of etcd's v3 JSON gateway: ranges, transactions that compare revisions, leases.
+        .target(name: "MortarEtcd", dependencies: ["MortarHTTPClient", "MortarSecurity", "MortarCore", nio, nioPosix, nioHTTP1, logging],
+                path: "Sources/Management/Etcd", swiftSettings: strictSettings),
         // The management API's messages and its HTTP/JSON client, shared by the daemon, the CLI and the library.
-        .target(name: "MortarManagementAPI", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeSpec", "MortarMembership", nio,
-                                                            nioPosix, nioHTTP1, logging],
+        .target(name: "MortarManagementAPI", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeSpec", "MortarMembership",
+                                                            "MortarHTTPClient", nio, nioPosix, nioHTTP1, logging],
                 path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
-        .target(name: "MortarDaemon", dependencies: ["MortarSecurity", "MortarCore", "MortarCatalog", "MortarManagementAPI",
+        .target(name: "MortarDaemon", dependencies: ["MortarSecurity", "MortarCore", "MortarCatalog", "MortarManagementAPI", "MortarEtcd",
                                                      "MortarMembership", "MortarVolumeSpec", "MortarTransport",
                                                      "MortarWire", "CMortarLinux", nio, nioPosix, nioHTTP1,
                                                      logging, serviceLifecycle],
@@ -123,7 +129,7 @@ let package = Package(
         .target(name: "MortarFUSE", dependencies: ["Mortar", "MortarCore", "MortarTransport", "CFuse", nio, logging],
                 path: "Sources/FUSE/MortarFUSE", swiftSettings: strictSettings),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
-        .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", nio], swiftSettings: strictSettings),
+        .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", "MortarEtcd", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
@@ -136,6 +142,7 @@ let package = Package(
 
         .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarSecurityTests", dependencies: ["MortarSecurity", "MortarTesting", "MortarCore"]),
+        .testTarget(name: "MortarEtcdTests", dependencies: ["MortarEtcd", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore"]),
         .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", nio, nioPosix]),
@@ -143,7 +150,7 @@ let package = Package(
                                                                   "MortarVolumeSpec", nio, logging]),
         .testTarget(name: "MortarCatalogTests", dependencies: ["MortarSecurity", "MortarCatalog", "MortarVolumeSpec", "MortarCore", "MortarTesting",
                                                                "MortarMembership", "MortarDaemon",
-                                                               "MortarManagementAPI", nio, nioPosix, nioHTTP1]),
+                                                               "MortarManagementAPI", "MortarHTTPClient", "MortarEtcd", nio, nioPosix, nioHTTP1]),
         .testTarget(name: "MortarStackTests", dependencies: ["MortarSecurity", "Mortar", "MortarBrick", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",

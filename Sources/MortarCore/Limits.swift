@@ -106,6 +106,23 @@ public enum Limits {
     /// How long a management connection may take to send its whole request (requests are small: a client that
     /// trickles one in is closed, not waited for).
     public static let managementRequestReadMilliseconds: Int64 = 5_000
+    /// etcd client URLs one daemon is given (`--etcd`); a cluster runs 3 or 5 members.
+    public static let etcdEndpointsMax = 9
+    /// How long one request to etcd may take before the next member is tried; the whole call fails after every
+    /// member was tried once. Short, so an admin command without etcd quorum fails within seconds naming etcd.
+    public static let etcdRequestTimeoutMilliseconds: Int64 = 2_000
+    /// Largest reply read from etcd (the catalog is one value; etcd's own request limit is 1.5 MiB).
+    public static let etcdReplyByteCountMax = 4 << 20
+    /// How many times a catalog change is recomputed and retried when another daemon changed the catalog between
+    /// its read and its transaction.
+    public static let catalogTransactionAttemptsMax = 16
+    /// How long a daemon serves specs and views from the catalog it last read from etcd before reading it again.
+    public static let catalogCacheMilliseconds: Int64 = 100
+    /// The lease behind the manager role: a daemon that stops renewing it loses the role within this, and another
+    /// takes it over. Short, because membership changes wait for a manager (see ``replicaSilenceMaxMilliseconds``).
+    public static let managerLeaseSeconds: Int64 = 2
+    /// How often the holder renews its lease, and a candidate retries the campaign.
+    public static let managerRenewMilliseconds: Int64 = 500
     /// How often a brick asks the manager for its volume's options (`volume set` reaches bricks within this).
     public static let volumeOptionsPollMilliseconds: Int64 = 1_000
     /// How often a daemon or brick not holding the catalog asks the manager for revoked certificates: a

@@ -1,5 +1,6 @@
 import Foundation
 import MortarCore
+import MortarHTTPClient
 import MortarSecurity
 import MortarTesting
 import NIOCore

@@ -1,4 +1,5 @@
 import MortarCore
+import MortarHTTPClient
 import MortarMembership
 import MortarSecurity
 import MortarVolumeSpec

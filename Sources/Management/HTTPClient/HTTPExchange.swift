@@ -7,35 +7,43 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One HTTP/1.1 request and its reply over a fresh connection: the management API is small and rare, so a
-/// connection per request keeps the client free of pooling state. The reply body is bounded.
-enum HTTPExchange {
-    struct Reply: Sendable {
-        var status: HTTPResponseStatus
-        var body: ByteBuffer
+/// One HTTP/1.1 request and its reply over a fresh connection: the management API and etcd's JSON gateway are
+/// asked rarely and briefly, so a connection per request keeps the client free of pooling state. The reply body is
+/// bounded, and so is the whole exchange in time.
+public enum HTTPExchange {
+    public struct Reply: Sendable {
+        public var status: HTTPResponseStatus
+        public var body: ByteBuffer
+
+        public init(status: HTTPResponseStatus, body: ByteBuffer) {
+            self.status = status
+            self.body = body
+        }
     }
 
-    /// Sends `body` to `host:port` and returns the complete reply; the whole exchange is bounded in time.
-    static func perform(
+    /// Sends `body` to `host:port` and returns the complete reply within `timeoutMilliseconds`. `server` names
+    /// what listens there in every error ("the mortar daemon", "etcd").
+    public static func perform(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
-        eventLoopGroup: any EventLoopGroup
+        eventLoopGroup: any EventLoopGroup, server: String = "the mortar daemon",
+        timeoutMilliseconds: Int64 = Limits.managementRequestTimeoutMilliseconds,
+        replyByteCountMax: Int = Limits.managementMessageByteCountMax
     ) async throws -> Reply {
         try await withThrowingTaskGroup(of: Reply?.self) { group in
             group.addTask {
                 try await exchange(
                     host: host, port: port, method: method, uri: uri, body: body, security: security,
-                    group: eventLoopGroup)
+                    group: eventLoopGroup, server: server, replyByteCountMax: replyByteCountMax)
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(Limits.managementRequestTimeoutMilliseconds))
+                try await Task.sleep(for: .milliseconds(timeoutMilliseconds))
                 return nil
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let reply = first else {
                 throw FileSystemError(
                     .timedOut,
-                    "\(method) \(uri) to \(host):\(port) got no reply within "
-                        + "\(Limits.managementRequestTimeoutMilliseconds) ms")
+                    "\(method) \(uri) to \(server) at \(host):\(port) got no reply within \(timeoutMilliseconds) ms")
             }
             return reply
         }
@@ -43,7 +51,7 @@ enum HTTPExchange {
 
     private static func exchange(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
-        group: any EventLoopGroup
+        group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int
     ) async throws -> Reply {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         let tls = security.context
@@ -70,9 +78,9 @@ enum HTTPExchange {
                 channel = try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
             }
         } catch {
-            throw connectFailure(error, host: host, port: port)
+            throw connectFailure(error, host: host, port: port, server: serverName)
         }
-        let server = "the mortar daemon at \(host):\(port)"
+        let server = "\(serverName) at \(host):\(port)"
         do {
             return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
@@ -88,7 +96,7 @@ enum HTTPExchange {
             if let body { parts.append(.body(.byteBuffer(body))) }
             parts.append(.end(nil))
             try await outbound.write(contentsOf: parts)
-            return try await readReply(inbound, from: "\(host):\(port)")
+            return try await readReply(inbound, from: "\(host):\(port)", byteCountMax: replyByteCountMax)
             }
         } catch {
             if tls != nil, let refusal = TLSContext.refusal(error, peer: server, note: note) {
@@ -110,7 +118,9 @@ enum HTTPExchange {
     /// saying "Connection refused" after it sent people looking for a daemon that was never contacted). Anything
     /// else is ECONNREFUSED, the code callers take as "this server is unreachable, try the next", with the
     /// system's reason when it is another one (no route, timed out).
-    static func connectFailure(_ error: any Error, host: String, port: Int) -> FileSystemError {
+    public static func connectFailure(
+        _ error: any Error, host: String, port: Int, server: String = "the mortar daemon"
+    ) -> FileSystemError {
         if let connection = error as? NIOConnectionError, connection.connectionErrors.isEmpty,
             let resolver = connection.dnsAError ?? connection.dnsAAAAError
         {
@@ -124,7 +134,7 @@ enum HTTPExchange {
         let refused = FileSystemError.Code.connectionRefused
         let reason = reason(error)
         return FileSystemError(
-            refused, "cannot reach the mortar daemon at \(host):\(port)"
+            refused, "cannot reach \(server) at \(host):\(port)"
                 + (reason == refused.description ? "" : " (\(reason))"))
     }
 
@@ -140,7 +150,7 @@ enum HTTPExchange {
     }
 
     private static func readReply(
-        _ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>, from server: String
+        _ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>, from server: String, byteCountMax: Int
     ) async throws -> Reply {
         var status: HTTPResponseStatus?
         var collected = ByteBuffer()
@@ -149,9 +159,8 @@ enum HTTPExchange {
             case .head(let head):
                 status = head.status
             case .body(var chunk):
-                guard collected.readableBytes + chunk.readableBytes <= Limits.managementMessageByteCountMax else {
-                    throw FileSystemError.protocolError(
-                        "reply from \(server) exceeds \(Limits.managementMessageByteCountMax) bytes")
+                guard collected.readableBytes + chunk.readableBytes <= byteCountMax else {
+                    throw FileSystemError.protocolError("reply from \(server) exceeds \(byteCountMax) bytes")
                 }
                 collected.writeBuffer(&chunk)
             case .end:

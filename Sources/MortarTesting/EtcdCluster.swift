@@ -1,0 +1,100 @@
+import Foundation
+import MortarCore
+import MortarEtcd
+
+/// etcd members that a test starts on loopback ports of its own, with their data under `directory`, and stops
+/// with SIGKILL when it ends (etcd's data is thrown away with the directory). Tests of the control plane run
+/// against a real etcd, not a stand-in.
+public final class EtcdTestCluster: @unchecked Sendable {
+    public let directory: String
+    public let members: [EtcdMember]
+    private let lock = NSLock()
+    private var processes: [String: Process] = [:]
+
+    /// The etcd executable; the tests install it with scripts/install-deps.sh (Debian's etcd-server).
+    public static let executable = "/usr/bin/etcd"
+
+    /// `count` members, not started yet.
+    public init(directory: String, count: Int = 1) throws {
+        self.directory = directory
+        var members: [EtcdMember] = []
+        for index in 0..<count {
+            members.append(EtcdMember(
+                name: "m\(index)", host: "127.0.0.1", clientPort: try freeLoopbackPort(), peerPort: try freeLoopbackPort()))
+        }
+        self.members = members
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// Every member's client URL, comma-separated, as `mortar daemon --etcd` takes them.
+    public var clientURLs: String { members.map(\.clientURL).joined(separator: ",") }
+
+    /// A client of every member.
+    public func client() -> EtcdClient { EtcdClient(endpoints: members.map(\.endpoint)) }
+
+    /// Starts every member and waits until the cluster answers a write.
+    public func start() async throws {
+        for member in members { try launch(member) }
+        try await waitUntilWritable()
+    }
+
+    /// Starts one member again (after ``kill(_:)``), with the data it had.
+    public func restart(_ name: String) throws {
+        guard let member = members.first(where: { $0.name == name }) else {
+            throw FileSystemError.invalidArgument("no etcd member \(name)")
+        }
+        try launch(member)
+    }
+
+    private func launch(_ member: EtcdMember) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
+            throw FileSystemError.notFound("\(Self.executable) is missing: run scripts/install-deps.sh (etcd-server)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = member.arguments(
+            cluster: members, dataDirectory: "\(directory)/\(member.name)", token: "mortar-test")
+        let logPath = "\(directory)/\(member.name).log"
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { processes[member.name] = process }
+    }
+
+    /// SIGKILLs one member (or every member when nil) and waits for it to be gone.
+    public func kill(_ name: String? = nil) async throws {
+        let victims: [Process] = lock.withLock {
+            let names = name.map { [$0] } ?? Array(processes.keys)
+            return names.compactMap { processes.removeValue(forKey: $0) }
+        }
+        for process in victims {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            try await runBlocking { process.waitUntilExit() }
+        }
+    }
+
+    /// Polls a write until the cluster accepts one (it has a leader); at most 30 s.
+    public func waitUntilWritable() async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var last: FileSystemError?
+        while ContinuousClock.now < deadline {
+            do {
+                try await client().put("/mortar-test/ready", Array("1".utf8))
+                return
+            } catch {
+                last = error
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw FileSystemError(
+            .timedOut, "etcd under \(directory) did not accept a write within 30 s (\(last?.message ?? "")); see its logs")
+    }
+
+    deinit {
+        for process in processes.values where process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
+}
