@@ -131,7 +131,7 @@ let package = Package(
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
         .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", "MortarEtcd", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
-        .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI",
+        .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI", "MortarEtcd",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
                                                        "CMortarLinux",
                                                        "MortarCore", argumentParser,

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MortarCore
 import MortarDaemon
+import MortarEtcd
 import MortarManagementAPI
 import MortarSecurity
 import ServiceLifecycle
@@ -34,6 +35,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Directory with this host's certificate: glusterfs.pem, glusterfs.key, glusterfs.ca (default: STATE-DIR/tls). See `mortar cert`.")
     var tlsDir: String?
 
+    @Option(help: "etcd client URLs, comma-separated (http://HOST:PORT,…): the cluster's catalog and replica sets live there, shared by every daemon, and any daemon can manage. Without it this daemon keeps the catalog in STATE-DIR and manages alone.")
+    var etcd: String?
+
     @Flag(help: "Run without TLS: anyone who reaches the management and brick ports may do anything. For a closed test network only.")
     var insecure = false
 
@@ -57,7 +61,8 @@ struct DaemonCommand: AsyncParsableCommand {
             let configuration = DaemonConfiguration(
                 listenHost: address.host, listenPort: address.port, stateDirectory: stateDirectory,
                 advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand,
-                brickPortMin: brickPortMin, tlsDirectory: insecure ? nil : tlsDirectory)
+                brickPortMin: brickPortMin, tlsDirectory: insecure ? nil : tlsDirectory,
+                etcdEndpoints: try etcd.map(EtcdEndpoint.parseList))
             if let pidFile {
                 try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
             }

@@ -55,7 +55,8 @@ struct DaemonHarness {
     func withDaemon(stoppingBricks: Bool = true, _ body: (ManagementClient, Daemon) async throws -> Void) async throws {
         let daemon = try await Daemon.start(configuration: configuration)
         let client = ManagementClient(
-            host: "127.0.0.1", port: daemon.port, security: try TestCertificates.security(certificates.adminDirectory))
+            host: configuration.listenHost, port: daemon.port,
+            security: try TestCertificates.security(certificates.adminDirectory))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await daemon.run() }
             do {

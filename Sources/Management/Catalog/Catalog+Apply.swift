@@ -39,6 +39,8 @@ extension Catalog {
             return [.persist]
         case .addPeer(let peer):
             return try addPeer(peer)
+        case .registerDaemon(let peer):
+            return try registerDaemon(peer)
         case .removePeer(let host):
             return try removePeer(host: host)
         case .setPeerState(let host, let state):
@@ -127,6 +129,21 @@ extension Catalog {
             throw FileSystemError(.exists, "\(peer.host) is the same daemon as peer \(same.host)")
         }
         replacePeers(peers + [peer])
+        bumpVersion()
+        return [.persist]
+    }
+
+    private mutating func registerDaemon(_ peer: Peer) throws(FileSystemError) -> [CatalogDirective] {
+        guard !peer.host.isEmpty, (1...Limits.portNumberMax).contains(peer.port), !peer.id.isEmpty else {
+            throw FileSystemError.invalidArgument("a daemon registration needs an identity, a host and a port")
+        }
+        if let other = peers.first(where: { $0.id == peer.id && $0.host != peer.host }) {
+            throw FileSystemError(
+                .exists, "daemon \(peer.id) is registered as host \(other.host), not \(peer.host); detach it first")
+        }
+        guard self.peer(host: peer.host) != peer else { return [] }
+        replacePeers(self.peer(host: peer.host) == nil
+            ? peers + [peer] : peers.map { $0.host == peer.host ? peer : $0 })
         bumpVersion()
         return [.persist]
     }

@@ -25,6 +25,10 @@ public enum CatalogCommand: Sendable, Hashable {
     case resetOption(volume: String, name: String?)
     /// Records a host whose daemon answered a probe.
     case addPeer(Peer)
+    /// A daemon sharing the cluster's etcd announces itself (its identity, host name and management port): added
+    /// as a host of the cluster, or its entry brought up to date. Unlike ``addPeer(_:)`` it names the daemon's
+    /// own host; access to etcd is what admits it.
+    case registerDaemon(Peer)
     /// Forgets a peer; refused while it hosts bricks of any volume.
     case removePeer(host: String)
     /// Records whether a peer was reachable; changes nothing (and bumps nothing) when the state is the same.

@@ -35,12 +35,18 @@ public final class Daemon: Sendable {
             logger.warning("running without TLS (--insecure): anyone who reaches the management and brick ports is trusted")
         }
         let agent = try HostAgent(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-        let manager = try Manager(configuration: configuration, localAgent: agent, security: security,
-                                  eventLoopGroup: eventLoopGroup, logger: logger)
+        let manager = try await Manager(configuration: configuration, localAgent: agent, security: security,
+                                        eventLoopGroup: eventLoopGroup, logger: logger)
         let server = try await ManagementServer.bind(
             host: configuration.listenHost, port: configuration.listenPort,
             requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, security: security,
             group: eventLoopGroup, logger: logger)
+        do {
+            try await manager.setListenPort(server.port)
+        } catch {
+            server.close()
+            throw FileSystemError(error.code, "cannot register this daemon in the catalog: \(error.message)")
+        }
         let monitor = ReplicaMonitor(manager: manager, eventLoopGroup: eventLoopGroup, logger: logger)
         return Daemon(
             configuration: configuration, server: server, manager: manager, agent: agent, monitor: monitor,
@@ -66,7 +72,6 @@ public final class Daemon: Sendable {
         logger.info("mortar daemon listening", metadata: [
             "address": "\(configuration.listenHost):\(port)", "stateDirectory": "\(configuration.stateDirectory)",
         ])
-        await manager.setListenPort(port)
         let router = Router(manager: manager, agent: agent, monitor: monitor, host: configuration.advertisedHost)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.agent.supervisor.run() }
@@ -76,9 +81,11 @@ public final class Daemon: Sendable {
             // bricks they probe are stopped, while the supervisor goes on until its shutdown.
             await withDiscardingTaskGroup { heartbeats in
                 heartbeats.addTask { await self.monitor.run() }
+                heartbeats.addTask { await self.manager.role.run() }
                 await server.serve(router)
                 heartbeats.cancelAll()
             }
+            await manager.role.resign()
             if stopsBricks.load(ordering: .acquiring) {
                 await agent.supervisor.shutdown()
                 logger.info("stopped this host's bricks")

@@ -1,6 +1,7 @@
 import Foundation
 import MortarCatalog
 import MortarCore
+import MortarEtcd
 
 /// Everything a daemon needs to know before it starts.
 public struct DaemonConfiguration: Sendable {
@@ -20,14 +21,18 @@ public struct DaemonConfiguration: Sendable {
     /// The directory holding this host's certificate (`glusterfs.pem`, `.key`, `.ca`, of the host role); nil runs
     /// without TLS (`--insecure`): anyone who reaches the ports may do anything.
     public var tlsDirectory: String?
+    /// The etcd members holding the cluster's catalog, shared by every daemon (`--etcd`); nil keeps the catalog in
+    /// this daemon's state directory, a cluster managed by this daemon alone.
+    public var etcdEndpoints: [EtcdEndpoint]?
     /// How long a client may take to send one whole request before its connection is closed.
     public var requestTimeoutMilliseconds: Int64 = Limits.managementRequestReadMilliseconds
 
     public init(
         listenHost: String = "127.0.0.1", listenPort: Int = 24007, stateDirectory: String,
         advertisedHost: String? = nil, brickCommand: [String]? = nil, brickPortMin: Int = Catalog.defaultBrickPortMin,
-        tlsDirectory: String?
+        tlsDirectory: String?, etcdEndpoints: [EtcdEndpoint]? = nil
     ) {
+        self.etcdEndpoints = etcdEndpoints
         self.tlsDirectory = tlsDirectory
         self.brickPortMin = brickPortMin
         self.listenHost = listenHost

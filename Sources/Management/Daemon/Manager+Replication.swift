@@ -55,18 +55,19 @@ extension Manager {
     }
 
     /// Applies what the failure detector or a heal source reported about a member of a replica set, through the
-    /// same path as every command: the catalog is written before the answer when the view changed. Returns the
-    /// outcome (why the view did or did not change) and the set's view afterwards.
+    /// same path as every change: the catalog is stored before the answer when the view changed. It waits on no
+    /// admin command (they may be calling other hosts); `byDetector` marks a failure detector's verdict, which
+    /// only the holder of the manager role may apply. Returns the outcome (why the view did or did not change)
+    /// and the set's view afterwards.
     func applyMembership(
-        volume name: String, setIndex: Int, event: MembershipEvent
+        volume name: String, setIndex: Int, event: MembershipEvent, byDetector: Bool = false
     ) async throws(FileSystemError) -> (outcome: MembershipOutcome, view: ReplicaSetView) {
-        await lock.acquire()
-        defer { lock.release() }
-        var updated = catalog
-        let outcome = try updated.applyMembership(volume: name, setIndex: setIndex, event: event)
-        try await install(updated, persist: outcome.changed)
-        guard let view = updated.volume(named: name)?.replicaSets[setIndex].view else {
-            preconditionFailure("replica set \(setIndex) of volume \(name) vanished after applying \(event)")
+        let (outcome, view) = try await transact(needsRole: byDetector) { catalog throws(FileSystemError) in
+            let outcome = try catalog.applyMembership(volume: name, setIndex: setIndex, event: event)
+            guard let view = catalog.volume(named: name)?.replicaSets[setIndex].view else {
+                preconditionFailure("replica set \(setIndex) of volume \(name) vanished after applying \(event)")
+            }
+            return (outcome.changed, (outcome, view))
         }
         switch outcome {
         case .changed(let reason):

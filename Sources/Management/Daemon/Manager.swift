@@ -2,17 +2,31 @@ import Foundation
 import Logging
 import MortarCatalog
 import MortarCore
+import MortarEtcd
 import MortarManagementAPI
 import MortarSecurity
 import MortarVolumeSpec
 import NIOCore
 
-/// The manager half of a daemon: the I/O shell around the pure ``Catalog``. It validates and applies commands
-/// one at a time, writes the catalog before answering, and carries out the directives through host agents.
+/// The manager half of a daemon: the I/O shell around the pure ``Catalog``. It validates and applies commands,
+/// stores the catalog before answering, and carries out the directives through host agents.
+///
+/// The catalog lives in a ``CatalogStore``: this daemon's file, or etcd shared by every daemon of the cluster.
+/// With etcd any daemon serves and changes it; each change is computed on the catalog as read and stored by a
+/// transaction comparing that read's revision (``transact(needsRole:_:)``), so concurrent changes through
+/// different daemons are serialised by etcd, never lost. Requests are answered from a copy at most
+/// `Limits.catalogCacheMilliseconds` old (``refresh()``).
 actor Manager {
     private(set) var catalog: Catalog
-    private let store: StateFile<Catalog>
+    /// The store's revision of ``catalog``; a copy read later replaces it only when its revision is newer.
+    private var revision: Int64
+    private var readAt: ContinuousClock.Instant
+    private let store: CatalogStore
+    /// Which daemon's failure detector may change membership (always this one without etcd).
+    nonisolated let role: ManagerRole
     private let localAgent: HostAgent
+    /// Serialises this daemon's admin commands across their calls to host agents; membership changes never wait
+    /// on it (they are transactions of their own).
     let lock = AsyncLock()
     private let eventLoopGroup: any EventLoopGroup
     /// How this daemon reaches other daemons; its revocation list follows the catalog's.
@@ -23,38 +37,120 @@ actor Manager {
     /// Where this daemon answers from its own host (``DaemonConfiguration/localHost``); its own bricks reach it
     /// there.
     private let localHost: String
+    /// The name other hosts use for this one: the catalog's local host, whoever wrote the copy read.
+    private let advertisedHost: String
     /// The software and API version reported by hello.
     static let version = "mortar 0.1 (management API v1)"
 
     init(configuration: DaemonConfiguration, localAgent: HostAgent, security: TransportSecurity,
-         eventLoopGroup: any EventLoopGroup, logger: Logger) throws(FileSystemError)
+         eventLoopGroup: any EventLoopGroup, logger: Logger) async throws(FileSystemError)
     {
-        store = StateFile(path: configuration.catalogPath)
-        var loaded = try store.load() ?? Catalog(
-            managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
-        loaded.setManagerHost(configuration.advertisedHost)
-        catalog = loaded
-        try store.save(loaded)
+        let etcd = configuration.etcdEndpoints.map { EtcdClient(endpoints: $0, eventLoopGroup: eventLoopGroup) }
+        store = etcd.map { .etcd(EtcdCatalog(client: $0)) } ?? .file(StateFile(path: configuration.catalogPath), AsyncLock())
+        role = ManagerRole(etcd: etcd, daemonID: localAgent.daemonID, logger: logger)
+        let loaded = try await Self.load(store, configuration: configuration, logger: logger)
+        var local = loaded.catalog
+        local.setManagerHost(configuration.advertisedHost)
+        catalog = local
+        revision = loaded.revision
+        readAt = .now
+        advertisedHost = configuration.advertisedHost
         self.security = security
-        security.context?.revocations.merge(loaded.revokedCertificates.keys)
+        security.context?.revocations.merge(local.revokedCertificates.keys)
         self.localAgent = localAgent
         localHost = configuration.localHost
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
 
-    func setListenPort(_ port: Int) {
-        listenPort = port
+    /// The stored catalog. The first daemon on a new etcd imports its `catalog.json` if it has one (renamed
+    /// `catalog.json.imported` afterwards, so nobody mistakes it for the live copy), or writes an empty catalog.
+    private static func load(
+        _ store: CatalogStore, configuration: DaemonConfiguration, logger: Logger
+    ) async throws(FileSystemError) -> StoredCatalog {
+        let file = StateFile<Catalog>(path: configuration.catalogPath)
+        switch store {
+        case .file(let file, _):
+            var catalog = try file.load() ?? Catalog(
+                managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
+            catalog.setManagerHost(configuration.advertisedHost)
+            try file.save(catalog)
+            return StoredCatalog(catalog: catalog, revision: 1)
+        case .etcd(let etcd):
+            for _ in 0..<Limits.catalogTransactionAttemptsMax {
+                if let stored = try await etcd.load() { return stored }
+                let imported = try file.load()
+                let initial = imported ?? Catalog(
+                    managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
+                guard case .success(let revision) = try await etcd.store(initial, replacing: 0, fence: nil) else {
+                    continue  // Another daemon wrote the first catalog meanwhile: read it.
+                }
+                if imported != nil {
+                    guard rename(file.path, file.path + ".imported") == 0 else {
+                        throw FileSystemError.fromErrno("rename", file.path)
+                    }
+                    logger.notice("imported the catalog into etcd", metadata: [
+                        "file": "\(file.path)", "volumes": "\(initial.volumes.count)", "peers": "\(initial.peers.count)",
+                    ])
+                }
+                return StoredCatalog(catalog: initial, revision: revision)
+            }
+            throw FileSystemError(.busy, "the catalog in etcd kept changing while this daemon started")
+        }
     }
 
-    /// What a host agent needs to run `assignments`: the manager's address as seen from their host (bricks of
-    /// replicated volumes learn their set there, and every brick follows its volume's options) and the options.
+    /// Records the bound port and, with etcd, registers this daemon in the shared catalog (its host, port and
+    /// identity), so every other daemon can reach its agent.
+    func setListenPort(_ port: Int) async throws(FileSystemError) {
+        listenPort = port
+        guard case .etcd = store else { return }
+        let me = Peer(id: localAgent.daemonID, host: advertisedHost, port: port, state: .connected)
+        _ = try await commit(.registerDaemon(me))
+    }
+
+    /// Reads the catalog again when the copy is older than `Limits.catalogCacheMilliseconds`, or always when
+    /// `force` (etcd only; requests force it, so an answer through one daemon reflects every change acknowledged
+    /// through any other before the request came). When etcd cannot be read the copy is served as it is: reads go on without quorum;
+    /// changes fail naming etcd.
+    @discardableResult
+    func refresh(force: Bool = false) async -> Catalog {
+        guard case .etcd(let etcd) = store,
+            force || ContinuousClock.now - readAt >= .milliseconds(Limits.catalogCacheMilliseconds)
+        else { return catalog }
+        let start = ContinuousClock.now
+        do {
+            if let stored = try await etcd.load() { adopt(stored, readAt: start) }
+        } catch {
+            logger.debug("serving the catalog read before: \(error.message)")
+        }
+        return catalog
+    }
+
+    /// Makes `stored` the catalog unless a newer one is already here.
+    private func adopt(_ stored: StoredCatalog, readAt instant: ContinuousClock.Instant) {
+        guard stored.revision >= revision else { return }
+        var local = stored.catalog
+        local.setManagerHost(advertisedHost)
+        catalog = local
+        revision = stored.revision
+        readAt = max(readAt, instant)
+        security.context?.revocations.merge(local.revokedCertificates.keys)
+    }
+
+    /// What a host agent needs to run `assignments`: where the brick asks for its set's views and its volume's
+    /// options (with etcd its own host's daemon, which serves them from etcd; without, this daemon) and the
+    /// options.
     func agentBricks(_ assignments: [BrickAssignment], host: String) -> [AgentBrick] {
-        assignments.map { assignment in
-            let managerHost = catalog.isLocal(host) ? localHost : catalog.managerHost
-            return AgentBrick(
-                assignment, manager: "\(managerHost):\(listenPort)",
-                options: catalog.volume(named: assignment.volume)?.options ?? [:])
+        let manager: String
+        if catalog.isLocal(host) {
+            manager = "\(localHost):\(listenPort)"
+        } else if case .etcd = store, let peer = catalog.peer(host: host) {
+            manager = "\(peer.host):\(peer.port)"
+        } else {
+            manager = "\(catalog.managerHost):\(listenPort)"
+        }
+        return assignments.map { assignment in
+            AgentBrick(assignment, manager: manager, options: catalog.volume(named: assignment.volume)?.options ?? [:])
         }
     }
 
@@ -85,23 +181,61 @@ actor Manager {
         ManagementClient(host: host, port: port, security: security, eventLoopGroup: eventLoopGroup)
     }
 
-    /// Applies `command` to a copy, writes the copy if asked, and only then makes it the catalog.
+    /// Applies `command` and stores the result; returns what the shell must do.
     func commit(_ command: CatalogCommand) async throws(FileSystemError) -> [CatalogDirective] {
-        var updated = catalog
-        let directives = try updated.apply(command)
-        try await install(updated, persist: directives.contains(.persist))
-        return directives
+        try await transact { catalog throws(FileSystemError) in
+            let directives = try catalog.apply(command)
+            return (directives.contains(.persist), directives)
+        }
     }
 
-    /// Makes `updated` the catalog, writing it to stable storage first when `persist`: no change is answered or
-    /// acted on before it would survive a crash of the daemon.
-    func install(_ updated: Catalog, persist: Bool) async throws(FileSystemError) {
-        if persist {
-            let store = self.store
-            try await onThreadPool { try store.save(updated) }
+    /// Computes a change with `change` on the current catalog and stores it before it becomes the catalog: no
+    /// change is answered or acted on before it would survive a crash. `change` returns whether it changed
+    /// anything worth storing, and its result; it throws to refuse. With etcd a change that lost the race to
+    /// another daemon's is computed again on the newer catalog (at most `Limits.catalogTransactionAttemptsMax`
+    /// times); `needsRole` also makes the transaction fail if this daemon no longer holds the manager role.
+    func transact<Result: Sendable>(
+        needsRole: Bool = false, _ change: (inout Catalog) throws(FileSystemError) -> (persist: Bool, result: Result)
+    ) async throws(FileSystemError) -> Result {
+        switch store {
+        case .file(let file, let fileLock):
+            await fileLock.acquire()
+            defer { fileLock.release() }
+            var updated = catalog
+            let (persist, result) = try change(&updated)
+            if persist {
+                let written = updated
+                try await onThreadPool { try file.save(written) }
+                revision += 1
+            }
+            catalog = updated
+            security.context?.revocations.merge(updated.revokedCertificates.keys)
+            return result
+        case .etcd(let etcd):
+            let fence = needsRole ? try role.fence() : nil
+            for _ in 0..<Limits.catalogTransactionAttemptsMax {
+                var updated = catalog
+                let base = revision
+                let (persist, result) = try change(&updated)
+                guard persist else { return result }
+                let start = ContinuousClock.now
+                switch try await etcd.store(updated, replacing: base, fence: fence) {
+                case .success(let stored):
+                    adopt(StoredCatalog(catalog: updated, revision: stored), readAt: start)
+                    return result
+                case .failure(.changed(let newer)):
+                    guard let newer else {
+                        throw FileSystemError.inputOutput("the catalog was deleted from etcd (\(EtcdCatalog.catalogKey))")
+                    }
+                    adopt(newer, readAt: start)
+                case .failure(.roleLost):
+                    role.lost()
+                    throw FileSystemError(.notConnected, "the manager role moved to another daemon; its change was dropped")
+                }
+            }
+            throw FileSystemError(
+                .busy, "the catalog kept changing under this change; gave up after \(Limits.catalogTransactionAttemptsMax) tries")
         }
-        catalog = updated
-        security.context?.revocations.merge(updated.revokedCertificates.keys)
     }
 
     // MARK: Certificates
@@ -134,6 +268,15 @@ actor Manager {
         guard hello.daemonID != localAgent.daemonID else {
             throw FileSystemError.invalidArgument("\(host):\(port) is this daemon itself")
         }
+        if case .etcd = store {
+            // Daemons sharing etcd register themselves: a probe only confirms that the host is one of them.
+            guard let registered = catalog.peers.first(where: { $0.id == hello.daemonID }) else {
+                throw FileSystemError.invalidArgument(
+                    "\(host):\(port) does not use this cluster's etcd; start its daemon with --etcd "
+                        + "and the same URLs, and it joins by itself")
+            }
+            return PeerInfo(registered)
+        }
         let peer = Peer(id: hello.daemonID, host: host, port: port, state: .connected)
         _ = try await commit(.addPeer(peer))
         logger.info("peer added", metadata: ["host": "\(host)", "port": "\(port)"])
@@ -144,13 +287,13 @@ actor Manager {
     func peers() async throws(FileSystemError) -> [PeerInfo] {
         await lock.acquire()
         defer { lock.release() }
-        for peer in catalog.peers {
+        for peer in catalog.peers where !catalog.isLocal(peer.host) {
             let client = client(peer.host, peer.port)
             // A probe: a peer that does not answer is not the daemon asked for.
             let answered = (try? await client.hello()).map { $0.daemonID == peer.id } ?? false
             _ = try await commit(.setPeerState(host: peer.host, state: answered ? .connected : .disconnected))
         }
-        return catalog.peers.map(PeerInfo.init)
+        return catalog.peers.filter { !catalog.isLocal($0.host) }.map(PeerInfo.init)
     }
 
     func detach(host: String) async throws(FileSystemError) {

@@ -71,7 +71,7 @@ actor ReplicaMonitor {
     /// Brings the members up to date with the catalog; returns the heartbeats to send (one per member that has
     /// none under way).
     private func tick() async -> [Probe] {
-        let catalog = await manager.catalog
+        let catalog = await manager.refresh()
         var wanted: Set<MemberKey> = []
         var probes: [Probe] = []
         for volume in catalog.volumes where volume.state == .started && volume.replicaCount > 1 {
@@ -227,9 +227,14 @@ actor ReplicaMonitor {
         }
     }
 
-    private func report(_ volume: String, _ setIndex: Int, _ event: MembershipEvent) async {
+    /// Reports a verdict. Every daemon watches every member (so one that takes the manager role over knows at
+    /// once who has been silent), but only the role's holder reports what it saw; `volume heal` (`byDetector`
+    /// false) is an admin's request and goes through whichever daemon received it.
+    private func report(_ volume: String, _ setIndex: Int, _ event: MembershipEvent, byDetector: Bool = true) async {
+        guard !byDetector || manager.role.isHeld else { return }
         do {
-            _ = try await manager.applyMembership(volume: volume, setIndex: setIndex, event: event)
+            _ = try await manager.applyMembership(
+                volume: volume, setIndex: setIndex, event: event, byDetector: byDetector)
         } catch {
             logger.warning("could not apply a membership event", metadata: [
                 "volume": "\(volume)", "event": "\(event)", "reason": "\(error)",
@@ -265,7 +270,8 @@ actor ReplicaMonitor {
         for brick in volume.bricks {
             guard members[MemberKey(volume: volume.name, brickIndex: brick.index)]?.answered == true else { continue }
             let setIndex = brick.index / volume.replicaCount
-            await report(volume.name, setIndex, .reachable(member: brick.index % volume.replicaCount))
+            await report(
+                volume.name, setIndex, .reachable(member: brick.index % volume.replicaCount), byDetector: false)
         }
     }
 }

@@ -27,6 +27,9 @@ struct Router: Sendable {
             }
             let rest = Array(segments.dropFirst())
             if let identity { try await authorize(method, rest, identity) }
+            // Every request is answered from the catalog as it is now: a change acknowledged through another daemon
+            // is seen, and a change is never refused on a stale copy (it could name a host that joined a moment ago).
+            await manager.refresh(force: true)
             return Response(status: .ok, body: try await route(method, rest, body))
         } catch {
             return Self.failure(error)

@@ -29,35 +29,44 @@ public struct StateFile<Content: Codable & Sendable>: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FileSystemError.inputOutput("cannot read state file \(path)")
         }
+        return try Self.decode(data, source: "state file \(path)")
+    }
+
+    /// A document as ``encode(_:source:)`` wrote it, wherever it was stored (`source` names it in errors): the
+    /// same versioned JSON goes to a file or to etcd.
+    public static func decode(_ data: Data, source: String) throws(FileSystemError) -> Content {
         let decoder = JSONDecoder()
         // Not a versioned document: thrown below as an unreadable state file.
         guard let probe = try? decoder.decode(VersionProbe.self, from: data) else {
             throw FileSystemError.inputOutput(
-                "state file \(path) is corrupt (not JSON with a formatVersion); restore it from a backup or move it away")
+                "\(source) is corrupt (not JSON with a formatVersion); restore it from a backup or move it away")
         }
         guard probe.formatVersion == Self.formatVersion else {
             throw FileSystemError.inputOutput(
-                "state file \(path) has format version \(probe.formatVersion); this mortar reads version "
-                    + "\(Self.formatVersion)")
+                "\(source) has format version \(probe.formatVersion); this mortar reads version \(Self.formatVersion)")
         }
         do {
             return try decoder.decode(Envelope.self, from: data).content
         } catch {
-            throw FileSystemError.inputOutput("state file \(path) is corrupt: \(error)")
+            throw FileSystemError.inputOutput("\(source) is corrupt: \(error)")
+        }
+    }
+
+    /// `content` as a versioned JSON document.
+    public static func encode(_ content: Content, source: String) throws(FileSystemError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            return try encoder.encode(Envelope(formatVersion: Self.formatVersion, content: content))
+        } catch {
+            throw FileSystemError.invalidArgument("cannot encode \(source): \(error)")
         }
     }
 
     /// Writes `content` to a temporary file, flushes it, renames it over the old file and flushes the directory,
     /// so that the rename itself survives a power loss.
     public func save(_ content: Content) throws(FileSystemError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data: Data
-        do {
-            data = try encoder.encode(Envelope(formatVersion: Self.formatVersion, content: content))
-        } catch {
-            throw FileSystemError.invalidArgument("cannot encode state file \(path): \(error)")
-        }
+        let data = try Self.encode(content, source: "state file \(path)")
         let temporaryPath = path + ".tmp"
         try AtomicFile.writeAndSync(data, to: temporaryPath)
         guard rename(temporaryPath, path) == 0 else { throw FileSystemError.fromErrno("rename", temporaryPath) }
