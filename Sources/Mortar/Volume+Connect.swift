@@ -83,21 +83,16 @@ extension Volume {
         return connected
     }
 
-    /// The replica-set views of a replicated volume, from the first server that answers; nil for other volumes.
+    /// The replica-set views of a replicated volume, nil for other volumes. They are fetched, and later followed
+    /// through a failover, from the first of `servers` that can be reached: with the catalog on etcd each daemon
+    /// serves every view, so a client given several daemons follows a failover that took one of them away.
     static func membership(
         of spec: VolumeSpec, servers: [ServerAddress], security: TransportSecurity, eventLoopGroup: any EventLoopGroup
     ) async throws -> ManagedMembership? {
         guard spec.graph.isReplicated else { return nil }
-        var lastError: (any Error)?
-        for server in servers {
-            do {
-                let client = ManagementClient(
-                    host: server.host, port: server.port, security: security, eventLoopGroup: eventLoopGroup)
-                return try await ManagedMembership.fetch(spec: spec, client: client)
-            } catch {
-                lastError = error
-            }
-        }
-        throw lastError ?? FileSystemError(.connectionRefused, "no server answered for volume \(spec.name)")
+        let client = ManagementClient(
+            servers: servers.map { ManagementClient.Address(host: $0.host, port: $0.port) }, security: security,
+            eventLoopGroup: eventLoopGroup)
+        return try await ManagedMembership.fetch(spec: spec, client: client)
     }
 }

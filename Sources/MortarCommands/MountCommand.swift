@@ -29,6 +29,7 @@ struct MountCommand: AsyncParsableCommand {
               pool_requests                     serve on the cooperative pool
               ro, nosuid, nodev, noexec, ...    passed to the kernel
               log=PATH, log_level=LEVEL         log of a background mount
+              backup_servers=HOST2:HOST3        other daemons to ask when the first is gone
             fstab's defaults, _netdev, nofail, noauto, x-... are ignored.
             """)
 
@@ -66,7 +67,10 @@ struct MountCommand: AsyncParsableCommand {
             let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
             do {
                 volume = try await Volume.connect(
-                    volume: volumeSource.volume, servers: [volumeSource.server], tlsDirectory: mountOptions.tlsDirectory,
+                    volume: volumeSource.volume,
+                    servers: [volumeSource.server]
+                        + mountOptions.backupServers.map { ServerAddress(host: $0, port: volumeSource.server.port) },
+                    tlsDirectory: mountOptions.tlsDirectory,
                     logger: logger, eventLoopGroup: eventLoop)
             } catch {
                 let failure = FileSystemError.wrapping(error)

@@ -106,6 +106,8 @@ public enum Limits {
     /// How long a management connection may take to send its whole request (requests are small: a client that
     /// trickles one in is closed, not waited for).
     public static let managementRequestReadMilliseconds: Int64 = 5_000
+    /// Backup management servers a mount is given (`backup_servers=`).
+    public static let backupServersMax = 8
     /// etcd client URLs one daemon is given (`--etcd`); a cluster runs 3 or 5 members.
     public static let etcdEndpointsMax = 9
     /// How long one request to etcd may take before the next member is tried; the whole call fails after every

@@ -64,7 +64,12 @@ struct MountTablesTests {
         // Device nodes and set-user-ID files work by default (as on ext4 and a root GlusterFS mount); the user's
         // nosuid comes later and wins.
         #expect(libfuse == "default_permissions,fsname=host\\,a:/vol,subtype=mortar,dev,suid,allow_other,ro,nosuid,noatime")
-        for bad in ["bogus", "attr_timeout=-1", "attr_timeout=abc", "threads=0", "threads=99", "nosuid=1"] {
+        #expect(try MountOptions(parsing: ["backup_servers=h2:h3"]).backupServers == ["h2", "h3"])
+        #expect(try MountOptions(parsing: ["backup-volfile-servers=h4"]).backupServers == ["h4"])
+        for bad in [
+            "bogus", "attr_timeout=-1", "attr_timeout=abc", "threads=0", "threads=99", "nosuid=1", "backup_servers=",
+            "backup_servers=a:b:c:d:e:f:g:h:i", "backup_servers=a/b",
+        ] {
             #expect(throws: FileSystemError.self, "\(bad)") { _ = try MountOptions(parsing: [bad]) }
         }
     }

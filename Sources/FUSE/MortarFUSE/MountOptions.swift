@@ -33,6 +33,10 @@ public struct MountOptions: Sendable, Equatable {
     /// The directory with the mount's certificate (`glusterfs.pem`, `.key`, `.ca`); nil looks where every client
     /// does (`$MORTAR_TLS_DIR`, `~/.config/mortar/tls`, `/etc/ssl`, `/usr/lib/ssl`). `tls_dir=off` mounts without TLS.
     public var tlsDirectory: String?
+    /// Other daemons to fetch the volume from, and to follow replica sets' views through, when the source's
+    /// cannot be reached (`backup_servers=HOST2:HOST3`, or GlusterFS's `backup-volfile-servers=`); they take
+    /// the source's port.
+    public var backupServers: [String] = []
     /// Kernel mount flags passed through as they are (nosuid, nodev, noexec, noatime, …).
     public var kernelFlags: [String] = []
 
@@ -85,6 +89,13 @@ public struct MountOptions: Sendable, Equatable {
         case ("noallow_other", nil): allowOther = false
         case ("ro", nil): readOnly = true
         case ("pool_requests", nil): eventLoopRequests = false
+        case ("backup_servers", let list?), ("backup-volfile-servers", let list?):
+            let hosts = list.split(separator: ":").map(String.init)
+            guard !hosts.isEmpty, hosts.count <= Limits.backupServersMax, hosts.allSatisfy({ !$0.contains("/") }) else {
+                throw FileSystemError.invalidArgument(
+                    "mount option '\(option)' needs 1 to \(Limits.backupServersMax) host names separated by ':'")
+            }
+            backupServers = hosts
         case ("log", let path?): logFile = path
         case ("log_level", let level?): logLevel = level
         case ("tls_dir", let path?) where path == "off" || path.hasPrefix("/"): tlsDirectory = path

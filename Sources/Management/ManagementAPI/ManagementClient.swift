@@ -6,6 +6,7 @@ import MortarVolumeSpec
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A client of one mortar daemon's HTTP/JSON management API. Every failure is a ``FileSystemError``: the daemon's
 /// own errno and message when it answered, `ECONNREFUSED` when it could not be reached, `ENXIO` when its host name
@@ -14,20 +15,55 @@ public struct ManagementClient: Sendable {
     /// The management port a daemon listens on unless told otherwise.
     public static let defaultPort = 24007
 
+    /// A daemon's management address.
+    public struct Address: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int = ManagementClient.defaultPort) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// The first daemon asked.
     public var host: String
     public var port: Int
+    /// Daemons asked, in turn, when the ones before could not be reached: with the catalog on etcd every daemon
+    /// answers for the whole cluster, so a client given several keeps working when one host is gone.
+    public var alternates: [Address]
     /// TLS with this process's credentials (the daemon requires a certificate of the cluster's CA; changes need
     /// an admin or host certificate), or plain for a daemon started with `--insecure`.
     public var security: TransportSecurity
     public var eventLoopGroup: any EventLoopGroup
+    /// Which daemon to ask first: the one that answered last (shared by copies of this client).
+    private let preferred = Preference()
+
+    private final class Preference: Sendable {
+        let index = Atomic<Int>(0)
+    }
 
     public init(host: String, port: Int = ManagementClient.defaultPort, security: TransportSecurity,
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
+        alternates = []
         self.security = security
         self.eventLoopGroup = eventLoopGroup
     }
+
+    /// A client of the first of `servers` that can be reached (at least one; the first is asked first).
+    public init(servers: [Address], security: TransportSecurity,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        precondition(!servers.isEmpty, "a management client needs at least one server")
+        self.init(host: servers[0].host, port: servers[0].port, security: security, eventLoopGroup: eventLoopGroup)
+        alternates = Array(servers.dropFirst())
+    }
+
+    /// Every daemon this client may ask, in order.
+    public var servers: [Address] { [Address(host: host, port: port)] + alternates }
 
     /// Parses `HOST[:PORT]` (an IPv6 address goes in brackets when it has a port: `[::1]:24007`).
     public static func parseAddress(
@@ -57,43 +93,73 @@ public struct ManagementClient: Sendable {
 
     // MARK: Transport
 
-    private func exchange(_ method: HTTPMethod, _ uri: String, payload: ByteBuffer?) async throws
+    private func exchange(_ method: HTTPMethod, _ uri: String, payload: ByteBuffer?, at server: Address) async throws
         -> HTTPExchange.Reply
     {
         try await HTTPExchange.perform(
-            host: host, port: port, method: method, uri: uri, body: payload, security: security,
+            host: server.host, port: server.port, method: method, uri: uri, body: payload, security: security,
             eventLoopGroup: eventLoopGroup)
     }
 
-    private func lostConnection(_ error: any Error) -> FileSystemError {
+    private func lostConnection(_ error: any Error, at server: Address) -> FileSystemError {
         if let error = error as? FileSystemError { return error }
-        return FileSystemError(.connectionReset, "lost the connection to the mortar daemon at \(host):\(port): \(error)")
+        return FileSystemError(.connectionReset, "lost the connection to the mortar daemon at \(server): \(error)")
     }
 
-    /// Sends one request and decodes the reply, or rethrows the daemon's error.
+    /// Sends one request and decodes the reply, or rethrows the daemon's error. With alternates, a daemon that
+    /// cannot be reached (the request never left) is passed over for the next, starting from the one that answered
+    /// last; a read is also passed on after a lost connection or a timeout (repeating it is harmless, where a
+    /// change could be applied twice).
     func send<Response: Decodable>(
         _ method: HTTPMethod, _ uri: String, body: (some Encodable)? = EmptyResponse?.none,
         expecting: Response.Type = Response.self
     ) async throws -> Response {
         let payload = try body.map { value throws(FileSystemError) in try ManagementJSON.encode(value) }
-        let reply: HTTPExchange.Reply
+        let servers = servers
+        let first = preferred.index.load(ordering: .relaxed) % servers.count
+        for step in 0..<servers.count {
+            let index = (first + step) % servers.count
+            let server = servers[index]
+            let reply: HTTPExchange.Reply
+            do {
+                reply = try await sendOnce(method, uri, payload: payload, at: server)
+            } catch let error as FileSystemError where step + 1 < servers.count && Self.passesOver(error, method) {
+                continue
+            }
+            preferred.index.store(index, ordering: .relaxed)
+            return try Self.decodeReply(
+                Response.self, status: reply.status, body: reply.body, request: "\(server) answered \(method) \(uri)")
+        }
+        preconditionFailure("the last server's failure is thrown inside the loop")
+    }
+
+    /// Whether another daemon should be asked after `error`.
+    static func passesOver(_ error: FileSystemError, _ method: HTTPMethod) -> Bool {
+        switch error.code {
+        case .connectionRefused, .noSuchDeviceOrAddress: true
+        case .connectionReset, .timedOut: method == .GET
+        default: false
+        }
+    }
+
+    private func sendOnce(_ method: HTTPMethod, _ uri: String, payload: ByteBuffer?, at server: Address) async throws
+        -> HTTPExchange.Reply
+    {
         do {
-            reply = try await exchange(method, uri, payload: payload)
+            return try await exchange(method, uri, payload: payload, at: server)
         } catch let error as FileSystemError {
             throw error
         } catch where method == .GET {
             // A read is safe to repeat: a daemon that dropped the connection (restarting, at its connection limit)
             // gets one more try before the caller sees an error.
             do {
-                reply = try await exchange(method, uri, payload: payload)
+                return try await exchange(method, uri, payload: payload, at: server)
             } catch {
-                throw lostConnection(error)
+                throw lostConnection(error, at: server)
             }
         } catch {
-            throw lostConnection(error)
+            throw lostConnection(error, at: server)
         }
-        return try Self.decodeReply(
-            Response.self, status: reply.status, body: reply.body, request: "\(host):\(port) answered \(method) \(uri)")
     }
 
     /// What a reply means: a 2xx body decoded as `Response`, or the daemon's error. The daemon is another process:
