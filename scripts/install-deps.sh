@@ -19,8 +19,10 @@ fi
 # the C API test, binutils (readelf), jq;
 # for the FUSE mount: fuse3 and libfuse3-dev (fusermount3, the library and its headers) and the real tools its
 # tests run on it: rsync, git, sqlite3, tar;
-# for the trust boundary's test: curl and openssl (an intruder's requests and TLS handshakes).
-packages=(iproute2 python3 attr util-linux procps curl openssl
+# for the trust boundary's test: curl and openssl (an intruder's requests and TLS handshakes);
+# the control plane: etcd-server and etcd-client (the catalog lives in etcd; `mortar up` and the tests start their
+# own members on ports of their own, never the packaged service's 2379).
+packages=(iproute2 python3 attr util-linux procps curl openssl etcd-server etcd-client
           fio qemu-utils qemu-block-extra tgt tgt-glusterfs samba samba-vfs-modules smbclient
           libiscsi-bin libglusterfs-dev gcc binutils jq
           fuse3 libfuse3-dev rsync git sqlite3 tar)

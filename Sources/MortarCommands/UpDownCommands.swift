@@ -2,10 +2,12 @@ import ArgumentParser
 import Foundation
 import MortarCore
 import MortarDaemon
+import MortarEtcd
 import MortarManagementAPI
 import MortarSecurity
 
-/// `mortar up`: a one-host demo cluster — a background daemon and a started volume `demo` over N local bricks.
+/// `mortar up`: a one-host demo cluster — a one-member etcd holding the catalog, a background daemon and a started
+/// volume `demo` over N local bricks.
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up", abstract: "Start a local daemon and a demo volume over local brick directories.")
@@ -30,6 +32,7 @@ struct UpCommand: AsyncParsableCommand {
             let root = absolutePath(dir)
             try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true)
             try LocalCredentials.ensure(root: root)
+            try await EmbeddedEtcd(root: root).ensureRunning()
             // A probe: no answer means no daemon (yet).
             if (try? await Self.client().hello()) != nil {
                 print("A mortar daemon already answers on 127.0.0.1:\(ManagementClient.defaultPort); using it.")
@@ -61,7 +64,7 @@ struct UpCommand: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: DaemonConfiguration.runningExecutablePath())
         process.arguments = [
             "daemon", "--state-dir", root + "/state", "--listen", "127.0.0.1:\(ManagementClient.defaultPort)",
-            "--pid-file", root + "/daemon.pid", "--new-session",
+            "--pid-file", root + "/daemon.pid", "--new-session", "--etcd", EmbeddedEtcd(root: root).member.clientURL,
         ]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
@@ -110,10 +113,10 @@ struct UpCommand: AsyncParsableCommand {
     }
 }
 
-/// `mortar down`: stops the volumes, the daemon and the bricks that `mortar up` started.
+/// `mortar down`: stops the volumes, the daemon, the bricks and the etcd that `mortar up` started.
 struct DownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop the volumes, the daemon and the bricks started by `mortar up`.")
+        commandName: "down", abstract: "Stop the volumes, the daemon, the bricks and the etcd started by `mortar up`.")
 
     @Option(help: "The directory given to `mortar up`.") var dir: String = "./mortar-cluster"
 
@@ -128,41 +131,18 @@ struct DownCommand: AsyncParsableCommand {
                     print("Stopped volume \(volume.name).")
                 }
             }
-            let daemon = try await stopDaemon(pidPath: pidPath)
+            let daemon = try await stopProcess(pidPath: pidPath, name: "mortar daemon")
             // Bricks outlive their daemon: any the daemon did not stop (it was not answering, or was gone) go now.
             let bricks = await ProcessTable.stopBricks(servingUnder: root + "/bricks")
             if !bricks.isEmpty {
                 print("Stopped \(bricks.count) brick process(es) left running: \(bricks.map(String.init).joined(separator: ", ")).")
             }
-            guard daemon != nil || !bricks.isEmpty else {
+            // Last: the catalog's store, which the daemon needed until it stopped.
+            let etcd = try await EmbeddedEtcd(root: root).stop()
+            guard daemon != nil || !bricks.isEmpty || etcd != nil else {
                 throw FileSystemError.notFound("no daemon pid file at \(pidPath) and no bricks running; is the cluster up?")
             }
         }
-    }
-
-    /// Stops the daemon named by the pid file with SIGTERM, waiting (bounded) for it to exit; its pid, or nil when
-    /// there is no pid file.
-    private func stopDaemon(pidPath: String) async throws -> Int32? {
-        // No pid file: no daemon of ours is running.
-        guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
-            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
-        else { return nil }
-        guard kill(pid, SIGTERM) == 0 else {
-            guard errno == ESRCH else { throw FileSystemError.fromErrno("kill", "daemon process \(pid)") }
-            // Cleanup: the process is gone, its pid file only tidied.
-            try? FileManager.default.removeItem(atPath: pidPath)
-            print("The mortar daemon (pid \(pid)) was not running.")
-            return pid
-        }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while kill(pid, 0) == 0 {
-            guard ContinuousClock.now < deadline else {
-                throw FileSystemError(.timedOut, "daemon process \(pid) did not exit within 30 seconds")
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        print("Stopped the mortar daemon (pid \(pid)).")
-        return pid
     }
 }
 
