@@ -158,7 +158,7 @@ let package = Package(
                                                              "MortarReplicate", "MortarReplicaMember",
                                                              "MortarMembership", nio, nioPosix, nioEmbedded, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarTransport", nioPosix, "MortarTesting", "MortarSecurity", "MortarCore", "Mortar", "MortarManagementAPI",
-                                                                   "MortarMembership", nio]),
+                                                                   "MortarMembership", "MortarDaemon", nio]),
         .testTarget(name: "MortarFUSETests", dependencies: ["MortarFUSE", "MortarCommands", "Mortar", "MortarCore",
                                                            "MortarManagementAPI", "MortarMembership"]),
     ]

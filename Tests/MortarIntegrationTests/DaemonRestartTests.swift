@@ -80,7 +80,7 @@ struct DaemonRestartTests {
     }
 
     /// Waits (bounded: a hang fails) until `count` more writes than `beyond` have been acknowledged.
-    private static func waitForWrites(_ count: Int, beyond: Int, _ acknowledged: Acknowledged) async throws {
+    static func waitForWrites(_ count: Int, beyond: Int, _ acknowledged: Acknowledged) async throws {
         try await waitUntil("\(count) more writes are acknowledged", seconds: 60) {
             acknowledged.value.load(ordering: .relaxed) >= beyond + count
         }
@@ -88,6 +88,6 @@ struct DaemonRestartTests {
 }
 
 /// How many records the writer has had acknowledged.
-private final class Acknowledged: Sendable {
+final class Acknowledged: Sendable {
     let value = Atomic<Int>(0)
 }

@@ -33,14 +33,21 @@ final class ProcessCluster: @unchecked Sendable {
     let certificates: TestCertificates
     let daemonPort: Int
     let brickPortMin: Int
+    /// The loopback address the daemon (and its bricks) listen on: one "host" of a multi-daemon test.
+    let listenHost: String
+    /// etcd client URLs the daemon keeps the catalog in, shared with other daemons; nil: a catalog file.
+    let etcd: String?
     private(set) var daemon: Process?
 
-    var manager: String { "127.0.0.1:\(daemonPort)" }
+    var manager: String { "\(listenHost):\(daemonPort)" }
 
-    init() throws {
+    /// A cluster of its own, or with `etcd` one host of a cluster whose daemons share it (and `certificates`).
+    init(listenHost: String = "127.0.0.1", certificates shared: TestCertificates? = nil, etcd: String? = nil) throws {
         let number = Self.clusterCounter.wrappingAdd(1, ordering: .relaxed).newValue
         directory = try Self.makeTemporaryDirectory()
-        certificates = try TestCertificates(directory: directory + "/tls")
+        certificates = try shared ?? TestCertificates(directory: directory + "/tls")
+        self.listenHost = listenHost
+        self.etcd = etcd
         daemonPort = try Self.freePort()
         // Below the ephemeral range (32768+), and apart from the daemon tests' 20000–29615.
         brickPortMin = 10_000 + Int(getpid() % 100) * 80 + number * 10
@@ -56,7 +63,7 @@ final class ProcessCluster: @unchecked Sendable {
         process.arguments = [
             "daemon", "--state-dir", directory + "/state", "--listen", manager,
             "--brick-port-min", String(brickPortMin), "--tls-dir", certificates.hostDirectory,
-        ]
+        ] + (etcd.map { ["--etcd", $0] } ?? [])
         let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
         log.seekToEndOfFile()
         process.standardOutput = log
@@ -98,14 +105,14 @@ final class ProcessCluster: @unchecked Sendable {
     /// `client` certificate's).
     func connect(_ volume: String, credentials: String? = nil) async throws -> Volume {
         try await Volume.connect(
-            volume: volume, servers: [ServerAddress(host: "127.0.0.1", port: daemonPort)],
+            volume: volume, servers: [ServerAddress(host: listenHost, port: daemonPort)],
             tlsDirectory: credentials ?? certificates.clientDirectory)
     }
 
     /// A management client of the daemon holding the credentials in `credentials` (default: the admin's).
     func managementClient(credentials: String? = nil) throws -> ManagementClient {
         ManagementClient(
-            host: "127.0.0.1", port: daemonPort,
+            host: listenHost, port: daemonPort,
             security: try TestCertificates.security(credentials ?? certificates.adminDirectory))
     }
 

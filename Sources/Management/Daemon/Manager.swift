@@ -168,7 +168,8 @@ actor Manager {
     }
 
     func hello() -> HelloResponse {
-        HelloResponse(daemonID: localAgent.daemonID, version: Self.version, host: catalog.managerHost)
+        HelloResponse(
+            daemonID: localAgent.daemonID, version: Self.version, host: catalog.managerHost, managerRole: role.isHeld)
     }
 
     func agent(for host: String) -> any AgentEndpoint {

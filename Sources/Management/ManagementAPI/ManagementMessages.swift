@@ -16,11 +16,15 @@ public struct HelloResponse: Codable, Sendable, Hashable {
     public var version: String
     /// The host name the daemon believes it is reachable as.
     public var host: String
+    /// Whether this daemon holds the manager role now (its failure detector decides replica sets' membership);
+    /// nil from a daemon that predates the role.
+    public var managerRole: Bool?
 
-    public init(daemonID: String, version: String, host: String) {
+    public init(daemonID: String, version: String, host: String, managerRole: Bool? = nil) {
         self.daemonID = daemonID
         self.version = version
         self.host = host
+        self.managerRole = managerRole
     }
 }
 
