@@ -22,19 +22,80 @@ struct ControlPlaneFailoverTests {
     /// `managingHost`: lose the host whose daemon holds the manager role, or one whose daemon does not.
     @Test(arguments: [true, false])
     func losingAHostCostsWritesSecondsAndNothingAcknowledged(managingHost: Bool) async throws {
+        try await Self.withDaemons(etcdMembers: 1) { daemons, _ in
+            try await Self.run(daemons, managingHost: managingHost)
+        }
+    }
+
+    /// With two of three etcd members gone, I/O that needs no membership change goes on, a change to the catalog
+    /// fails within seconds naming etcd, reads of it are still answered, and with the members back it works again.
+    @Test func losingEtcdQuorumStopsChangesNotIO() async throws {
+        try await Self.withDaemons(etcdMembers: 3) { daemons, etcd in
+            let bricks = try daemons.map { "\($0.listenHost):" + (try $0.makeBrickDirectory("member")) }
+            try await daemons[0].expectSuccess(["volume", "create", "rep", "replica", "3"] + bricks + ["--force"])
+            try await daemons[0].expectSuccess("volume", "start", "rep")
+            let directories = bricks.map { String($0.split(separator: ":", maxSplits: 1)[1]) }
+            let replicated = ReplicatedCluster(cluster: daemons[1], volume: "rep", brickDirectories: directories)
+            try await replicated.waitUntilInSync()
+            let servers = daemons.map { ServerAddress(host: $0.listenHost, port: $0.daemonPort) }
+            let volume = try await Volume.connect(
+                volume: "rep", servers: servers, tlsDirectory: daemons[0].certificates.clientDirectory)
+            let file = try await volume.create("/log")
+            var written = 0
+            func write(_ count: Int) async throws {
+                for _ in 0..<count {
+                    _ = try await file.write(ReplicationFaultTests.record(writer: 0, index: written), at: UInt64(written * 4096))
+                    try await file.synchronize()
+                    written += 1
+                }
+            }
+            try await write(10)
+
+            try await etcd.kill("m1")
+            try await etcd.kill("m2")
+            let lost = ContinuousClock.now
+            try await write(20)
+            print("without etcd quorum: 20 writes+fsync in \(ContinuousClock.now - lost)")
+            let extra = try daemons[0].makeBrickDirectory("extra")
+            let attempt = ContinuousClock.now
+            try await daemons[0].expectFailure(
+                "volume", "create", "after", "\(daemons[0].listenHost):\(extra)", mentioning: "etcd")
+            print("without etcd quorum: volume create refused after \(ContinuousClock.now - attempt)")
+            #expect(ContinuousClock.now - attempt < .seconds(60), "a refused change took more than 60 s")
+            try await daemons[2].expectSuccess("volume", "info", "rep")
+
+            try etcd.restart("m1")
+            try etcd.restart("m2")
+            try await etcd.waitUntilWritable()
+            try await daemons[1].expectSuccess("volume", "create", "after", "\(daemons[0].listenHost):\(extra)")
+            try await write(10)
+            for index in 0..<written {
+                let data = try await file.read(count: 4096, at: UInt64(index * 4096))
+                #expect(Array(buffer: data) == ReplicationFaultTests.record(writer: 0, index: index), "record \(index)")
+            }
+            try await file.close()
+            await volume.close()
+        }
+    }
+
+    /// Starts an etcd of `etcdMembers` members and a daemon on each of ``hosts`` sharing it, runs `body`, and
+    /// tears everything down (bricks left by a failed test included).
+    private static func withDaemons(
+        etcdMembers: Int, _ body: ([ProcessCluster], EtcdTestCluster) async throws -> Void
+    ) async throws {
         let scratch = try ProcessCluster.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let etcd = try EtcdTestCluster(directory: scratch + "/etcd")
+        let etcd = try EtcdTestCluster(directory: scratch + "/etcd", count: etcdMembers)
         try await etcd.start()
         let certificates = try TestCertificates(directory: scratch + "/tls")
         var daemons: [ProcessCluster] = []
         do {
-            for host in Self.hosts {
+            for host in hosts {
                 let daemon = try ProcessCluster(listenHost: host, certificates: certificates, etcd: etcd.clientURLs)
                 daemons.append(daemon)
                 try await daemon.startDaemon()
             }
-            try await Self.run(daemons, managingHost: managingHost)
+            try await body(daemons, etcd)
         } catch {
             Issue.record(error)
         }
