@@ -28,8 +28,13 @@ struct PeerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailure {
-                let peers = try await options.client().peers()
+                let client = try options.client()
+                let peers = try await client.peers()
                 if json { return try printJSON(peers) }
+                let me = try await client.hello()
+                // Which daemon decides replica sets' membership: one at a time, by an etcd lease.
+                let role = me.managerRole.map { $0 ? "holds the manager role" : "does not hold the manager role" }
+                print("This daemon: \(me.host) (\(me.daemonID))" + (role.map { ", \($0)" } ?? ""))
                 print("Number of Peers: \(peers.count)")
                 for peer in peers {
                     print("\nHostname: \(peer.host)\nPort: \(peer.port)\nUuid: \(peer.id)\nState: \(peer.state)")

@@ -189,6 +189,10 @@ public enum Limits {
     /// failed. Shorter than a client's wait, so a member cut off mid-change costs a failover, not the client's
     /// whole window.
     public static let replicaForwardTimeoutMilliseconds: Int64 = 5_000
+    /// A client request to a replica set's member that has taken this long starts watching the set's view: a member
+    /// cut off from the network keeps the request until its timeout (`replicaRequestTimeoutMilliseconds`) unless a
+    /// newer view, in which another member serves it, ends the wait first.
+    public static let replicaViewWatchGraceMilliseconds: Int64 = 1_000
     /// How long a client waits for a newer view after a member failed before it sends the request again anyway.
     public static let replicaRetryPauseMilliseconds: Int64 = 300
     /// How often a client or brick that waits for a newer replica-set view asks the manager for it.

@@ -138,7 +138,11 @@ struct EtcdClientTests {
             try cluster.restart("m0")
             try cluster.restart("m1")
             try await cluster.waitUntilWritable()
-            #expect(try await etcd.get("/t/k")?.value == [2])
+            // The refused write may still have been appended by a member that believed it led, and committed once
+            // quorum came back: a write that failed is not known not to have happened (why every catalog change
+            // compares revisions).
+            let value = try await etcd.get("/t/k")?.value
+            #expect(value == [2] || value == [3], "after quorum returned: \(String(describing: value))")
         }
     }
 

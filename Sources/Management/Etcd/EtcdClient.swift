@@ -131,6 +131,12 @@ public struct EtcdClient: Sendable {
 
     // MARK: Transport
 
+    /// Asks etcd to refuse a request at once ("no leader") when the member has no leader, instead of holding it
+    /// until a leader is elected or the request times out: the client then tries the next member, and a caller
+    /// without quorum learns so quickly. The gateway passes `Grpc-Metadata-*` headers on as gRPC metadata, and
+    /// `hasleader` is the key etcd's own client sets for this.
+    static let requireLeader = ("Grpc-Metadata-Hasleader", "true")
+
     /// Sends `body` to the members in turn, starting with the preferred one, until one answers.
     private func call<Body: Encodable, Reply: Decodable>(
         _ uri: String, _ body: Body, _ type: Reply.Type, request: String
@@ -150,7 +156,8 @@ public struct EtcdClient: Sendable {
                 let reply = try await HTTPExchange.perform(
                     host: endpoint.host, port: endpoint.port, method: .POST, uri: uri, body: payload,
                     security: .insecure, eventLoopGroup: eventLoopGroup, server: "etcd",
-                    timeoutMilliseconds: timeoutMilliseconds, replyByteCountMax: Limits.etcdReplyByteCountMax)
+                    timeoutMilliseconds: timeoutMilliseconds, replyByteCountMax: Limits.etcdReplyByteCountMax,
+                    headers: [Self.requireLeader])
                 let bytes = [UInt8](buffer: reply.body)
                 guard reply.status == .ok else {
                     let failure = Self.failure(reply.status, bytes, endpoint: endpoint, request: request)

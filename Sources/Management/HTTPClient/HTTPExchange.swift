@@ -27,13 +27,13 @@ public enum HTTPExchange {
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
         eventLoopGroup: any EventLoopGroup, server: String = "the mortar daemon",
         timeoutMilliseconds: Int64 = Limits.managementRequestTimeoutMilliseconds,
-        replyByteCountMax: Int = Limits.managementMessageByteCountMax
+        replyByteCountMax: Int = Limits.managementMessageByteCountMax, headers: [(String, String)] = []
     ) async throws -> Reply {
         try await withThrowingTaskGroup(of: Reply?.self) { group in
             group.addTask {
                 try await exchange(
                     host: host, port: port, method: method, uri: uri, body: body, security: security,
-                    group: eventLoopGroup, server: server, replyByteCountMax: replyByteCountMax)
+                    group: eventLoopGroup, server: server, replyByteCountMax: replyByteCountMax, headers: headers)
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(timeoutMilliseconds))
@@ -51,7 +51,7 @@ public enum HTTPExchange {
 
     private static func exchange(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
-        group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int
+        group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int, headers: [(String, String)]
     ) async throws -> Reply {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         let tls = security.context
@@ -88,6 +88,7 @@ public enum HTTPExchange {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: "\(body?.readableBytes ?? 0)")
             head.headers.add(name: "Connection", value: "close")
+            for (name, value) in headers { head.headers.add(name: name, value: value) }
             // The whole request in one write. Written part by part, the daemon could answer and close as soon as
             // the head arrived (a GET has no body), before this side had handed over its `.end`: that write then
             // failed on the closed channel and a request that had been answered in full was reported as a lost

@@ -47,7 +47,11 @@ public final class Replicate: FileOperations {
     }
 
     /// Sends `body` to the member `target` names in the current view, stamped with its epoch; on a failure that a
-    /// newer view can cure, waits for one and sends again.
+    /// newer view can cure, waits for one and sends again. A request that takes longer than
+    /// `Limits.replicaViewWatchGraceMilliseconds` also watches the view meanwhile: when a newer view takes its
+    /// member off the request's path (the member was cut off, and its connection will only time out much later),
+    /// the request is abandoned and sent to the new primary at once — as if it had failed, which it is free to
+    /// have done: a change the old member applies after all is not acknowledged by it, and heal reconciles it.
     func run<Result: Sendable>(
         _ target: Target, context: OperationContext,
         _ body: (_ member: Int, _ context: OperationContext) async throws -> Result
@@ -60,7 +64,14 @@ public final class Replicate: FileOperations {
             var stamped = context
             stamped.replication = ReplicationStamp(epoch: view.epoch, role: .client)
             do {
-                return try await body(member, stamped)
+                switch try await attempt(body, member: member, context: stamped, target: target, view: view) {
+                case .answered(let result):
+                    return result
+                case .abandoned(let newer):
+                    logger.debug("member \(member) of replica set \(setIndex) left the path in epoch \(newer.epoch)")
+                    deadline = deadline ?? ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+                    view = newer
+                }
             } catch let error as FileSystemError where Self.curedByNewView(error) {
                 let end = deadline ?? ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
                 deadline = end
@@ -74,6 +85,66 @@ public final class Replicate: FileOperations {
                     waitingAtMost: min(remaining.milliseconds, Limits.replicaRetryPauseMilliseconds))
             }
         }
+    }
+
+    /// How one attempt ended: the member answered, or a newer view took it off the request's path first.
+    enum Attempt<Result: Sendable>: Sendable {
+        case answered(Result)
+        case abandoned(ReplicaSetView)
+    }
+
+    /// The body of one attempt, carried into the child task that runs it. Unchecked: the closure is not marked
+    /// Sendable, but it runs only in that child while the caller's task does nothing but wait for the group, and
+    /// the group ends (awaiting the child) before `run` returns, so it never runs concurrently with its captures'
+    /// owner nor outlives the call.
+    private struct Body<Result: Sendable>: @unchecked Sendable {
+        let call: (_ member: Int, _ context: OperationContext) async throws -> Result
+    }
+
+    /// Races `body` on `member` against a watch of the view; the loser is cancelled (a pending request to a brick
+    /// ends at once when cancelled) and awaited.
+    private func attempt<Result: Sendable>(
+        _ body: (_ member: Int, _ context: OperationContext) async throws -> Result, member: Int,
+        context: OperationContext, target: Target, view: ReplicaSetView
+    ) async throws -> Attempt<Result> {
+        try await withoutActuallyEscaping(body) { escapable in
+            let carried = Body(call: escapable)
+            return try await withThrowingTaskGroup(of: Attempt<Result>?.self) { group in
+                group.addTask { .answered(try await carried.call(member, context)) }
+                group.addTask { await self.watch(from: view, target: target, member: member).map { .abandoned($0) } }
+                defer { group.cancelAll() }
+                while let next = try await group.next() {
+                    if let outcome = next { return outcome }
+                }
+                preconditionFailure("the request's own task always ends the race")
+            }
+        }
+    }
+
+    /// After `Limits.replicaViewWatchGraceMilliseconds`, asks for views newer than `view` until one moves the
+    /// target off `member`; nil when cancelled first (the request answered).
+    private func watch(from view: ReplicaSetView, target: Target, member: Int) async -> ReplicaSetView? {
+        do {
+            try await Task.sleep(for: .milliseconds(Limits.replicaViewWatchGraceMilliseconds))
+        } catch {
+            return nil
+        }
+        var known = view
+        while !Task.isCancelled {
+            let newer: ReplicaSetView
+            do {
+                newer = try await membership.refresh(
+                    set: setIndex, newerThan: known.epoch, waitingAtMost: Limits.replicaViewWatchGraceMilliseconds)
+            } catch {
+                return nil  // A set the membership has no view of: the request decides alone.
+            }
+            guard newer.epoch > known.epoch else { continue }
+            known = newer
+            // A view with no member for the target: the request's own outcome decides.
+            guard let next = try? self.member(for: target, in: newer) else { continue }
+            if next != member { return newer }
+        }
+        return nil
     }
 
     func member(for target: Target, in view: ReplicaSetView) throws(FileSystemError) -> Int {
