@@ -102,7 +102,7 @@ let package = Package(
         .target(name: "MortarHTTPClient", dependencies: ["MortarSecurity", "MortarCore", nio, nioPosix, nioHTTP1],
                 path: "Sources/Management/HTTPClient", swiftSettings: strictSettings),
         // A typed client of etcd's v3 JSON gateway: ranges, transactions that compare revisions, leases.
-        .target(name: "MortarEtcd", dependencies: ["MortarHTTPClient", "MortarSecurity", "MortarCore", nio, nioPosix, nioHTTP1, logging],
+        .target(name: "MortarEtcd", dependencies: ["MortarHTTPClient", "MortarSecurity", "MortarCore", nio, nioPosix, nioHTTP1],
                 path: "Sources/Management/Etcd", swiftSettings: strictSettings),
         // The management API's messages and its HTTP/JSON client, shared by the daemon, the CLI and the library.
         .target(name: "MortarManagementAPI", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeSpec", "MortarMembership",
