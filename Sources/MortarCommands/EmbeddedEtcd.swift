@@ -24,20 +24,9 @@ struct EmbeddedEtcd {
         }
         let executable = try Self.executable()
         let logPath = root + "/etcd.log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw FileSystemError.inputOutput("cannot open \(logPath)")
-        }
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = member.arguments(cluster: [member], dataDirectory: root + "/etcd", token: "mortar-up")
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try startInBackground(
+            executable, member.arguments(cluster: [member], dataDirectory: root + "/etcd", token: "mortar-up"),
+            log: logPath)
         try Data("\(process.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: pidPath), options: .atomic)
         let deadline = ContinuousClock.now + .seconds(30)
         while !(await answers()) {
@@ -105,4 +94,23 @@ func stopProcess(pidPath: String, name: String) async throws -> Int32? {
     try? FileManager.default.removeItem(atPath: pidPath)
     print("Stopped the \(name) (pid \(pid)).")
     return pid
+}
+
+/// Starts `executable` with `arguments`, its output appended to `log` and no input, and leaves it running.
+func startInBackground(_ executable: String, _ arguments: [String], log logPath: String) throws -> Process {
+    if !FileManager.default.fileExists(atPath: logPath) {
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    }
+    guard let log = FileHandle(forWritingAtPath: logPath) else {
+        throw FileSystemError.inputOutput("cannot open \(logPath)")
+    }
+    log.seekToEndOfFile()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = log
+    process.standardError = log
+    try process.run()
+    return process
 }

@@ -52,24 +52,13 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     private func startDaemon(root: String) throws {
-        let logPath = root + "/daemon.log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw FileSystemError.inputOutput("cannot open \(logPath)")
-        }
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonConfiguration.runningExecutablePath())
-        process.arguments = [
-            "daemon", "--state-dir", root + "/state", "--listen", "127.0.0.1:\(ManagementClient.defaultPort)",
-            "--pid-file", root + "/daemon.pid", "--new-session", "--etcd", EmbeddedEtcd(root: root).member.clientURL,
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        _ = try startInBackground(
+            DaemonConfiguration.runningExecutablePath(),
+            [
+                "daemon", "--state-dir", root + "/state", "--listen", "127.0.0.1:\(ManagementClient.defaultPort)",
+                "--pid-file", root + "/daemon.pid", "--new-session", "--etcd", EmbeddedEtcd(root: root).member.clientURL,
+            ],
+            log: root + "/daemon.log")
     }
 
     /// Polls the daemon's hello until it answers, within a bounded time.

@@ -138,22 +138,7 @@ struct ControlPlaneFailoverTests {
             group.addTask {
                 let volume = try await Volume.connect(
                     volume: "rep", servers: servers, tlsDirectory: daemons[0].certificates.clientDirectory)
-                let file = try await volume.create("/log")
-                var slowest = Duration.zero
-                var index = 0
-                while !stop.isSet {
-                    let started = ContinuousClock.now
-                    let written = try await file.write(ReplicationFaultTests.record(writer: 0, index: index), at: UInt64(index * 4096))
-                    #expect(written == 4096)
-                    try await file.synchronize()
-                    index += 1
-                    acknowledged.value.store(index, ordering: .relaxed)
-                    slowest = max(slowest, ContinuousClock.now - started)
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                try await file.close()
-                await volume.close()
-                return slowest
+                return try await DaemonRestartTests.writeRecords(to: volume, every: .milliseconds(50), acknowledged, until: stop)
             }
             try await DaemonRestartTests.waitForWrites(20, beyond: 0, acknowledged)
 
@@ -186,16 +171,10 @@ struct ControlPlaneFailoverTests {
         // The measured stall is reported, not asserted: timing targets live in benchmarks.
         print("lost \(managingHost ? "the managing" : "a non-managing") host: slowest acknowledged write+fsync \(slowest)")
 
-        let reader = try await Volume.connect(
-            volume: "rep", servers: servers, tlsDirectory: daemons[0].certificates.clientDirectory)
-        let file = try await reader.open("/log")
-        let count = acknowledged.value.load(ordering: .relaxed)
-        for index in 0..<count {
-            let data = try await file.read(count: 4096, at: UInt64(index * 4096))
-            #expect(Array(buffer: data) == ReplicationFaultTests.record(writer: 0, index: index), "record \(index) of \(count)")
-        }
-        try await file.close()
-        await reader.close()
+        try await DaemonRestartTests.expectRecords(
+            in: try await Volume.connect(
+                volume: "rep", servers: servers, tlsDirectory: daemons[0].certificates.clientDirectory),
+            count: acknowledged.value.load(ordering: .relaxed))
         try await survivor.expectConvergedReplicas()
     }
 }

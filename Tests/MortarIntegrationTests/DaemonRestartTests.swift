@@ -24,23 +24,7 @@ struct DaemonRestartTests {
         let stop = StopFlag()
         let stalls = try await withThrowingTaskGroup(of: Duration.self) { group in
             group.addTask {
-                let volume = try await set.connect()
-                let file = try await volume.create("/log")
-                var slowest = Duration.zero
-                var index = 0
-                while !stop.isSet {
-                    let started = ContinuousClock.now
-                    let written = try await file.write(ReplicationFaultTests.record(writer: 0, index: index), at: UInt64(index * 4096))
-                    #expect(written == 4096)
-                    try await file.synchronize()
-                    index += 1
-                    acknowledged.value.store(index, ordering: .relaxed)
-                    slowest = max(slowest, ContinuousClock.now - started)
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                try await file.close()
-                await volume.close()
-                return slowest
+                try await Self.writeRecords(to: try await set.connect(), every: .milliseconds(10), acknowledged, until: stop)
             }
             try await Self.waitForWrites(20, beyond: 0, acknowledged)
 
@@ -66,17 +50,43 @@ struct DaemonRestartTests {
         }
         print("daemon restart (signal \(signal)): slowest acknowledged write+fsync \(stalls.max() ?? .zero)")
 
-        let reader = try await set.connect()
-        let file = try await reader.open("/log")
-        let count = acknowledged.value.load(ordering: .relaxed)
+        try await Self.expectRecords(in: try await set.connect(), count: acknowledged.value.load(ordering: .relaxed))
+        try await set.expectConvergedReplicas()
+        await set.tearDown()
+    }
+
+    /// Writes 4 KiB records to `/log` of `volume`, each followed by fsync and a pause, counting the acknowledged
+    /// ones, until `stop`; returns the slowest write+fsync. Closes the volume.
+    static func writeRecords(
+        to volume: Volume, every pause: Duration, _ acknowledged: Acknowledged, until stop: StopFlag
+    ) async throws -> Duration {
+        let file = try await volume.create("/log")
+        var slowest = Duration.zero
+        var index = 0
+        while !stop.isSet {
+            let started = ContinuousClock.now
+            let written = try await file.write(ReplicationFaultTests.record(writer: 0, index: index), at: UInt64(index * 4096))
+            #expect(written == 4096)
+            try await file.synchronize()
+            index += 1
+            acknowledged.value.store(index, ordering: .relaxed)
+            slowest = max(slowest, ContinuousClock.now - started)
+            try await Task.sleep(for: pause)
+        }
+        try await file.close()
+        await volume.close()
+        return slowest
+    }
+
+    /// Expects the first `count` records of `/log` of `volume` to read back as written. Closes the volume.
+    static func expectRecords(in volume: Volume, count: Int) async throws {
+        let file = try await volume.open("/log")
         for index in 0..<count {
             let data = try await file.read(count: 4096, at: UInt64(index * 4096))
             #expect(Array(buffer: data) == ReplicationFaultTests.record(writer: 0, index: index), "record \(index) of \(count)")
         }
         try await file.close()
-        await reader.close()
-        try await set.expectConvergedReplicas()
-        await set.tearDown()
+        await volume.close()
     }
 
     /// Waits (bounded: a hang fails) until `count` more writes than `beyond` have been acknowledged.
