@@ -111,8 +111,10 @@ public enum Limits {
     /// etcd client URLs one daemon is given (`--etcd`); a cluster runs 3 or 5 members.
     public static let etcdEndpointsMax = 9
     /// How long one request to etcd may take before the next member is tried; the whole call fails after every
-    /// member was tried once. Short, so an admin command without etcd quorum fails within seconds naming etcd.
-    public static let etcdRequestTimeoutMilliseconds: Int64 = 2_000
+    /// member was tried once. A member without a leader refuses at once (the client requires one), so this bounds
+    /// a leader that cannot reach its quorum and a member whose disk is slow: an admin command without quorum fails
+    /// within seconds naming etcd, and a loaded machine's etcd (its fsync can take seconds) is still waited for.
+    public static let etcdRequestTimeoutMilliseconds: Int64 = 5_000
     /// Largest reply read from etcd (the catalog is one value; etcd's own request limit is 1.5 MiB).
     public static let etcdReplyByteCountMax = 4 << 20
     /// How many times a catalog change is recomputed and retried when another daemon changed the catalog between

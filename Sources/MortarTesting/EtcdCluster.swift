@@ -7,6 +7,10 @@ import MortarEtcd
 /// against a real etcd, not a stand-in.
 public final class EtcdTestCluster: @unchecked Sendable {
     public let directory: String
+    /// Where the members keep their data: in memory (`/dev/shm`) when there is one. etcd fsyncs every write, and
+    /// with the whole suite writing to the disk an fsync can take seconds, longer than a 2 s lease; what is under
+    /// test here is Mortar's use of etcd, not the disk's latency (the network-namespace test runs etcd on disk).
+    public let dataDirectory: String
     public let members: [EtcdMember]
     private let lock = NSLock()
     private var processes: [String: Process] = [:]
@@ -24,6 +28,10 @@ public final class EtcdTestCluster: @unchecked Sendable {
         }
         self.members = members
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let memory = "/dev/shm"
+        dataDirectory = FileManager.default.isWritableFile(atPath: memory)
+            ? "\(memory)/mortar-etcd-\(UUID().uuidString.prefix(8))" : directory + "/data"
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
     }
 
     /// Every member's client URL, comma-separated, as `mortar daemon --etcd` takes them.
@@ -53,7 +61,7 @@ public final class EtcdTestCluster: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = member.arguments(
-            cluster: members, dataDirectory: "\(directory)/\(member.name)", token: "mortar-test")
+            cluster: members, dataDirectory: "\(dataDirectory)/\(member.name)", token: "mortar-test")
         let logPath = "\(directory)/\(member.name).log"
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -63,6 +71,13 @@ public final class EtcdTestCluster: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         lock.withLock { processes[member.name] = process }
+    }
+
+    /// SIGKILLs every member and removes their data.
+    public func destroy() async throws {
+        try await kill()
+        // Cleanup of a test's scratch data.
+        try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 
     /// SIGKILLs one member (or every member when nil) and waits for it to be gone.
@@ -96,5 +111,7 @@ public final class EtcdTestCluster: @unchecked Sendable {
 
     deinit {
         for process in processes.values where process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        // Cleanup of a test's scratch data, when the test did not call destroy().
+        try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 }

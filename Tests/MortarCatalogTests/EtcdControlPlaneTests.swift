@@ -98,7 +98,7 @@ struct EtcdControlPlaneTests {
             for running in cluster.daemons where running.isRunning { running.daemon.shutdown(stoppingBricks: true) }
             continuation.finish()
         }
-        try await etcd.kill()
+        try await etcd.destroy()
         if let failure { throw failure }
     }
 

@@ -16,10 +16,10 @@ struct EtcdClientTests {
         do {
             try await body(cluster)
         } catch {
-            try await cluster.kill()
+            try await cluster.destroy()
             throw error
         }
-        try await cluster.kill()
+        try await cluster.destroy()
     }
 
     @Test func keysAreWrittenReadAndDeleted() async throws {

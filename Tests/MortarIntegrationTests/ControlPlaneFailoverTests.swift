@@ -105,7 +105,7 @@ struct ControlPlaneFailoverTests {
             // any left (the test failed early) go here.
             _ = await ProcessTable.stopBricks(servingUnder: daemon.directory)
         }
-        try await etcd.kill()
+        try await etcd.destroy()
     }
 
     private static func run(_ daemons: [ProcessCluster], managingHost: Bool) async throws {
