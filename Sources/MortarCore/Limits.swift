@@ -115,6 +115,10 @@ public enum Limits {
     /// a leader that cannot reach its quorum and a member whose disk is slow: an admin command without quorum fails
     /// within seconds naming etcd, and a loaded machine's etcd (its fsync can take seconds) is still waited for.
     public static let etcdRequestTimeoutMilliseconds: Int64 = 5_000
+    /// The same for what a failover waits on (membership changes, the manager role's lease): while etcd replaces a
+    /// lost leader, a request can hang on a member that has not noticed yet, and the next member should be asked
+    /// well before the 5 s above. etcd answers these in milliseconds otherwise.
+    public static let etcdUrgentRequestTimeoutMilliseconds: Int64 = 1_500
     /// Largest reply read from etcd (the catalog is one value; etcd's own request limit is 1.5 MiB).
     public static let etcdReplyByteCountMax = 4 << 20
     /// How many times a catalog change is recomputed and retried when another daemon changed the catalog between

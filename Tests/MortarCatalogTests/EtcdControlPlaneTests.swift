@@ -201,7 +201,7 @@ struct EtcdControlPlaneTests {
             #expect(holders()[0].host != first.host)
 
             // A change fenced with the old holder's revision is refused as the role having moved.
-            let store = EtcdCatalog(client: cluster.etcd.client())
+            let store = EtcdCatalog(client: cluster.etcd.client(), urgentClient: cluster.etcd.client())
             let current = try #require(try await store.load())
             let refused = try await store.store(current.catalog, replacing: current.revision, fence: oldFence)
             guard case .failure(.roleLost) = refused else {

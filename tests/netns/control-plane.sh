@@ -173,8 +173,9 @@ round() {
         on c "$mortar" volume status --manager "$(address "$i"):24007" rep >/dev/null \
             || fail "volume status through host $i failed with host $lost lost"
     done
-    mkdir -p "$work/h$via/extra-$lost"
-    on c "$mortar" volume create --manager "$(address "$via"):24007" "after-$lost" "$(address "$via"):$work/h$via/extra-$lost" \
+    rounds=$((rounds + 1))
+    mkdir -p "$work/h$via/extra-$rounds"
+    on c "$mortar" volume create --manager "$(address "$via"):24007" "after-$rounds" "$(address "$via"):$work/h$via/extra-$rounds" \
         || fail "volume create through host $via failed with host $lost lost"
     wait "$fio" || fail "fio through the drop-in failed with host $lost lost (see $work/fio-$lost.log)"
     grep -q "err= 0" "$work/fio-$lost.log" || fail "fio reported errors with host $lost lost"
@@ -195,6 +196,7 @@ round() {
     echo "$name: host $lost returned and its member is in sync again"
 }
 
+rounds=0
 holder=$(role_holder) || fail "no daemon holds the manager role"
 round "$holder" "the managing"
 holder=$(role_holder) || fail "no daemon holds the manager role after host 1 returned"

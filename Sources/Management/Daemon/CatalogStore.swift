@@ -25,6 +25,11 @@ struct StoredCatalog: Sendable {
 /// The catalog under etcd's keys, in the same versioned JSON document a catalog file holds.
 struct EtcdCatalog: Sendable {
     let client: EtcdClient
+    /// The same members with a shorter timeout, for what a failover waits on (membership changes, and the reads
+    /// behind every answer, which fall back to the copy read before): during etcd's own leader change a request
+    /// can hang on a member whose leader just died, and the next member should be asked long before an admin
+    /// command's patience runs out.
+    let urgentClient: EtcdClient
 
     /// The catalog's key, and the key the manager role is held under (``ManagerRole``).
     static let catalogKey = "/mortar/v1/catalog"
@@ -39,15 +44,15 @@ struct EtcdCatalog: Sendable {
     }
 
     /// The stored catalog, or nil before the first daemon wrote one.
-    func load() async throws(FileSystemError) -> StoredCatalog? {
-        guard let stored = try await client.get(Self.catalogKey) else { return nil }
+    func load(urgent: Bool = false) async throws(FileSystemError) -> StoredCatalog? {
+        guard let stored = try await (urgent ? urgentClient : client).get(Self.catalogKey) else { return nil }
         return try Self.decode(stored)
     }
 
     /// Writes `catalog` if the stored one is still at `revision` (0: if there is none yet) and, when `fence` is
     /// given, if the manager role is still held under that creation revision. Returns the new revision.
-    func store(_ catalog: Catalog, replacing revision: Int64, fence: Int64?) async throws(FileSystemError)
-        -> Result<Int64, Refusal>
+    func store(_ catalog: Catalog, replacing revision: Int64, fence: Int64?, urgent: Bool = false)
+        async throws(FileSystemError) -> Result<Int64, Refusal>
     {
         let data = try StateFile<Catalog>.encode(catalog, source: "the catalog")
         guard data.count <= Limits.etcdReplyByteCountMax / 2 else {
@@ -59,7 +64,7 @@ struct EtcdCatalog: Sendable {
                 : .modRevision(key: Self.catalogKey, equals: revision)
         ]
         if let fence { conditions.append(.createRevision(key: Self.managerKey, equals: fence)) }
-        let result = try await client.transaction(
+        let result = try await (urgent ? urgentClient : client).transaction(
             conditions, success: [.put(key: Self.catalogKey, value: [UInt8](data))],
             failure: [.get(key: Self.catalogKey), .get(key: Self.managerKey)])
         guard !result.succeeded else { return .success(result.revision) }

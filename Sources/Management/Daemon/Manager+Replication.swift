@@ -62,7 +62,7 @@ extension Manager {
     func applyMembership(
         volume name: String, setIndex: Int, event: MembershipEvent, byDetector: Bool = false
     ) async throws(FileSystemError) -> (outcome: MembershipOutcome, view: ReplicaSetView) {
-        let (outcome, view) = try await transact(needsRole: byDetector) { catalog throws(FileSystemError) in
+        let (outcome, view) = try await transact(needsRole: byDetector, urgent: true) { catalog throws(FileSystemError) in
             let outcome = try catalog.applyMembership(volume: name, setIndex: setIndex, event: event)
             guard let view = catalog.volume(named: name)?.replicaSets[setIndex].view else {
                 preconditionFailure("replica set \(setIndex) of volume \(name) vanished after applying \(event)")

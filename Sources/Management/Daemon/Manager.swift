@@ -46,8 +46,17 @@ actor Manager {
          eventLoopGroup: any EventLoopGroup, logger: Logger) async throws(FileSystemError)
     {
         let etcd = configuration.etcdEndpoints.map { EtcdClient(endpoints: $0, eventLoopGroup: eventLoopGroup) }
-        store = etcd.map { .etcd(EtcdCatalog(client: $0)) } ?? .file(StateFile(path: configuration.catalogPath), AsyncLock())
-        role = ManagerRole(etcd: etcd, daemonID: localAgent.daemonID, logger: logger)
+        let urgent = configuration.etcdEndpoints.map {
+            EtcdClient(
+                endpoints: $0, eventLoopGroup: eventLoopGroup,
+                timeoutMilliseconds: Limits.etcdUrgentRequestTimeoutMilliseconds)
+        }
+        if let etcd, let urgent {
+            store = .etcd(EtcdCatalog(client: etcd, urgentClient: urgent))
+        } else {
+            store = .file(StateFile(path: configuration.catalogPath), AsyncLock())
+        }
+        role = ManagerRole(etcd: urgent, daemonID: localAgent.daemonID, logger: logger)
         let loaded = try await Self.load(store, configuration: configuration, logger: logger)
         var local = loaded.catalog
         local.setManagerHost(configuration.advertisedHost)
@@ -119,7 +128,7 @@ actor Manager {
         else { return catalog }
         let start = ContinuousClock.now
         do {
-            if let stored = try await etcd.load() { adopt(stored, readAt: start) }
+            if let stored = try await etcd.load(urgent: true) { adopt(stored, readAt: start) }
         } catch {
             logger.debug("serving the catalog read before: \(error.message)")
         }
@@ -194,9 +203,11 @@ actor Manager {
     /// change is answered or acted on before it would survive a crash. `change` returns whether it changed
     /// anything worth storing, and its result; it throws to refuse. With etcd a change that lost the race to
     /// another daemon's is computed again on the newer catalog (at most `Limits.catalogTransactionAttemptsMax`
-    /// times); `needsRole` also makes the transaction fail if this daemon no longer holds the manager role.
+    /// times); `needsRole` also makes the transaction fail if this daemon no longer holds the manager role, and
+    /// `urgent` (a failover waits on it) gives each etcd member `Limits.etcdUrgentRequestTimeoutMilliseconds`.
     func transact<Result: Sendable>(
-        needsRole: Bool = false, _ change: (inout Catalog) throws(FileSystemError) -> (persist: Bool, result: Result)
+        needsRole: Bool = false, urgent: Bool = false,
+        _ change: (inout Catalog) throws(FileSystemError) -> (persist: Bool, result: Result)
     ) async throws(FileSystemError) -> Result {
         switch store {
         case .file(let file, let fileLock):
@@ -220,7 +231,7 @@ actor Manager {
                 let (persist, result) = try change(&updated)
                 guard persist else { return result }
                 let start = ContinuousClock.now
-                switch try await etcd.store(updated, replacing: base, fence: fence) {
+                switch try await etcd.store(updated, replacing: base, fence: fence, urgent: urgent) {
                 case .success(let stored):
                     adopt(StoredCatalog(catalog: updated, revision: stored), readAt: start)
                     return result

@@ -11,7 +11,9 @@ import Synchronization
 ///
 /// Invariants:
 /// - The role is believed held only until the lease's deadline as measured from the *start* of the request that
-///   last renewed it: etcd renewed it no earlier than that, so the belief never outlasts the lease.
+///   last renewed it: etcd renewed it no earlier than that, so the belief never outlasts the lease. Past the
+///   deadline the holder keeps renewing; a renewal that succeeds means the lease never expired (etcd answers
+///   TTL 0 for one that did), so the role, and its fence, are still this daemon's.
 /// - A change that needs the role carries its fence (the creation revision of the key when it was won): etcd
 ///   refuses the change if the key was recreated since, so a holder that lost the role without noticing (paused,
 ///   partitioned) cannot change membership after its successor has.
@@ -67,13 +69,11 @@ final class ManagerRole: Sendable {
                     try await renew(etcd)
                 }
             } catch {
+                // A renewal that fails is tried again: past its deadline the role is not believed held (isHeld), but
+                // the lease may well live on — etcd extends leases when its own leader changes, which is when
+                // renewals fail — and a later renewal that succeeds keeps the role, fence and all, instead of
+                // handing it to another daemon for nothing. A lease that did expire says so (renew sees TTL 0).
                 logger.debug("manager role: \(error.message)")
-                let expired = held.withLock { held in
-                    guard let current = held, ContinuousClock.now >= current.deadline else { return false }
-                    held = nil
-                    return true
-                }
-                if expired { logger.warning("manager role lapsed: etcd could not renew its lease (\(error.message))") }
             }
             // Cancelled: the sleep ends at once and the loop with it.
             try? await Task.sleep(for: .milliseconds(Limits.managerRenewMilliseconds))
