@@ -119,12 +119,15 @@ public enum Limits {
     /// lost leader, a request can hang on a member that has not noticed yet, and the next member should be asked
     /// well before the 5 s above. etcd answers these in milliseconds otherwise.
     public static let etcdUrgentRequestTimeoutMilliseconds: Int64 = 1_500
+    /// Largest catalog written to etcd: its JSON, base64-encoded, must fit etcd's default request limit (1.5 MiB).
+    public static let etcdCatalogByteCountMax = 1 << 20
     /// Largest reply read from etcd (the catalog is one value; etcd's own request limit is 1.5 MiB).
     public static let etcdReplyByteCountMax = 4 << 20
     /// How many times a catalog change is recomputed and retried when another daemon changed the catalog between
     /// its read and its transaction.
     public static let catalogTransactionAttemptsMax = 16
-    /// How long a daemon serves specs and views from the catalog it last read from etcd before reading it again.
+    /// How long a daemon's heartbeats use the catalog they last read from etcd before reading it again (requests
+    /// always read it afresh).
     public static let catalogCacheMilliseconds: Int64 = 100
     /// The lease behind the manager role: a daemon that stops renewing it loses the role within this, and another
     /// takes it over. Short, because membership changes wait for a manager (see ``replicaSilenceMaxMilliseconds``).

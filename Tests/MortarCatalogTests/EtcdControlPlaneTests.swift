@@ -201,7 +201,7 @@ struct EtcdControlPlaneTests {
             #expect(holders()[0].host != first.host)
 
             // A change fenced with the old holder's revision is refused as the role having moved.
-            let store = EtcdCatalog(client: cluster.etcd.client(), urgentClient: cluster.etcd.client())
+            let store = EtcdCatalog(client: cluster.etcd.client())
             let current = try #require(try await store.load())
             let refused = try await store.store(current.catalog, replacing: current.revision, fence: oldFence)
             guard case .failure(.roleLost) = refused else {
@@ -209,6 +209,31 @@ struct EtcdControlPlaneTests {
                 return
             }
         }
+    }
+
+    /// A catalog too large for one etcd request (65,536 revocations are allowed; a tenth of that is already more)
+    /// is refused with its size before anything is sent, and the stored catalog stays as it was.
+    @Test func aCatalogTooLargeForEtcdIsRefusedWithItsSize() async throws {
+        let harness = try DaemonHarness("etcd-large")
+        defer { harness.removeDirectory() }
+        let etcd = try EtcdTestCluster(directory: harness.directory + "/etcd")
+        try await etcd.start()
+        let store = EtcdCatalog(client: etcd.client())
+        let empty = Catalog(managerHost: "127.0.0.2")
+        guard case .success(let revision) = try await store.store(empty, replacing: 0, fence: nil) else {
+            Issue.record("the first catalog was not stored")
+            return try await etcd.destroy()
+        }
+        var large = empty
+        let revocations = Dictionary(uniqueKeysWithValues: (0..<10_000).map { number in
+            (String(format: "%064x", number), "client-certificate-of-some-long-name-\(number)")
+        })
+        _ = try large.apply(.revokeCertificates(revocations))
+        await expectError(.noSpace, "etcd takes in one request") {
+            _ = try await store.store(large, replacing: revision, fence: nil)
+        }
+        #expect(try await store.load()?.catalog == empty)
+        try await etcd.destroy()
     }
 
     /// A daemon that managed alone brings its catalog into etcd on its first start with `--etcd`; the file is

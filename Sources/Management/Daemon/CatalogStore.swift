@@ -31,6 +31,11 @@ struct EtcdCatalog: Sendable {
     /// command's patience runs out.
     let urgentClient: EtcdClient
 
+    init(client: EtcdClient) {
+        self.client = client
+        urgentClient = client.timingOut(afterMilliseconds: Limits.etcdUrgentRequestTimeoutMilliseconds)
+    }
+
     /// The catalog's key, and the key the manager role is held under (``ManagerRole``).
     static let catalogKey = "/mortar/v1/catalog"
     static let managerKey = "/mortar/v1/manager"
@@ -55,8 +60,10 @@ struct EtcdCatalog: Sendable {
         async throws(FileSystemError) -> Result<Int64, Refusal>
     {
         let data = try StateFile<Catalog>.encode(catalog, source: "the catalog")
-        guard data.count <= Limits.etcdReplyByteCountMax / 2 else {
-            throw FileSystemError(.noSpace, "the catalog would be \(data.count) bytes, more than etcd holds in one key")
+        guard data.count <= Limits.etcdCatalogByteCountMax else {
+            throw FileSystemError(
+                .noSpace,
+                "the catalog would be \(data.count) bytes, more than the \(Limits.etcdCatalogByteCountMax) etcd takes in one request")
         }
         var conditions: [EtcdCompare] = [
             revision == 0

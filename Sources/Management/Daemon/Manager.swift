@@ -14,11 +14,11 @@ import NIOCore
 /// The catalog lives in a ``CatalogStore``: this daemon's file, or etcd shared by every daemon of the cluster.
 /// With etcd any daemon serves and changes it; each change is computed on the catalog as read and stored by a
 /// transaction comparing that read's revision (``transact(needsRole:_:)``), so concurrent changes through
-/// different daemons are serialised by etcd, never lost. Requests are answered from a copy at most
-/// `Limits.catalogCacheMilliseconds` old (``refresh()``).
+/// different daemons are serialised by etcd, never lost. Requests are answered from the catalog as etcd holds it
+/// then; the heartbeats use a copy at most `Limits.catalogCacheMilliseconds` old (``refresh(force:)``).
 actor Manager {
     private(set) var catalog: Catalog
-    /// The store's revision of ``catalog``; a copy read later replaces it only when its revision is newer.
+    /// etcd's revision of ``catalog`` (0 with a file); a copy read later replaces it only when its revision is newer.
     private var revision: Int64
     private var readAt: ContinuousClock.Instant
     private let store: CatalogStore
@@ -45,18 +45,9 @@ actor Manager {
     init(configuration: DaemonConfiguration, localAgent: HostAgent, security: TransportSecurity,
          eventLoopGroup: any EventLoopGroup, logger: Logger) async throws(FileSystemError)
     {
-        let etcd = configuration.etcdEndpoints.map { EtcdClient(endpoints: $0, eventLoopGroup: eventLoopGroup) }
-        let urgent = configuration.etcdEndpoints.map {
-            EtcdClient(
-                endpoints: $0, eventLoopGroup: eventLoopGroup,
-                timeoutMilliseconds: Limits.etcdUrgentRequestTimeoutMilliseconds)
-        }
-        if let etcd, let urgent {
-            store = .etcd(EtcdCatalog(client: etcd, urgentClient: urgent))
-        } else {
-            store = .file(StateFile(path: configuration.catalogPath), AsyncLock())
-        }
-        role = ManagerRole(etcd: urgent, daemonID: localAgent.daemonID, logger: logger)
+        let etcd = configuration.etcdEndpoints.map { EtcdCatalog(client: EtcdClient(endpoints: $0, eventLoopGroup: eventLoopGroup)) }
+        store = etcd.map { .etcd($0) } ?? .file(StateFile(path: configuration.catalogPath), AsyncLock())
+        role = ManagerRole(etcd: etcd?.urgentClient, daemonID: localAgent.daemonID, logger: logger)
         let loaded = try await Self.load(store, configuration: configuration, logger: logger)
         var local = loaded.catalog
         local.setManagerHost(configuration.advertisedHost)
@@ -84,7 +75,7 @@ actor Manager {
                 managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
             catalog.setManagerHost(configuration.advertisedHost)
             try file.save(catalog)
-            return StoredCatalog(catalog: catalog, revision: 1)
+            return StoredCatalog(catalog: catalog, revision: 0)
         case .etcd(let etcd):
             for _ in 0..<Limits.catalogTransactionAttemptsMax {
                 if let stored = try await etcd.load() { return stored }
@@ -119,8 +110,8 @@ actor Manager {
 
     /// Reads the catalog again when the copy is older than `Limits.catalogCacheMilliseconds`, or always when
     /// `force` (etcd only; requests force it, so an answer through one daemon reflects every change acknowledged
-    /// through any other before the request came). When etcd cannot be read the copy is served as it is: reads go on without quorum;
-    /// changes fail naming etcd.
+    /// through any other before the request came). When etcd cannot be read the copy is served as it is: reads
+    /// go on without quorum; changes fail naming etcd.
     @discardableResult
     func refresh(force: Bool = false) async -> Catalog {
         guard case .etcd(let etcd) = store,
@@ -218,7 +209,6 @@ actor Manager {
             if persist {
                 let written = updated
                 try await onThreadPool { try file.save(written) }
-                revision += 1
             }
             catalog = updated
             security.context?.revocations.merge(updated.revokedCertificates.keys)

@@ -17,7 +17,7 @@ import Synchronization
 public struct EtcdClient: Sendable {
     public let endpoints: [EtcdEndpoint]
     private let eventLoopGroup: any EventLoopGroup
-    private let timeoutMilliseconds: Int64
+    private var timeoutMilliseconds: Int64
     /// Which member to ask first: the last one that answered.
     private let preferred: Preference
 
@@ -34,6 +34,13 @@ public struct EtcdClient: Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.timeoutMilliseconds = timeoutMilliseconds
         preferred = Preference()
+    }
+
+    /// This client with another per-member timeout, sharing which member is asked first.
+    public func timingOut(afterMilliseconds milliseconds: Int64) -> EtcdClient {
+        var copy = self
+        copy.timeoutMilliseconds = milliseconds
+        return copy
     }
 
     // MARK: Keys
