@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
                                                                   "MortarVolumeSpec", nio, logging]),
         .testTarget(name: "MortarCatalogTests", dependencies: ["MortarSecurity", "MortarCatalog", "MortarVolumeSpec", "MortarCore", "MortarTesting",
-                                                               "MortarMembership", "MortarDaemon",
+                                                               "MortarMembership", "MortarDaemon", "MortarWire",
                                                                "MortarManagementAPI", "MortarHTTPClient", "MortarEtcd", nio, nioPosix, nioHTTP1]),
         .testTarget(name: "MortarStackTests", dependencies: ["MortarSecurity", "Mortar", "MortarBrick", "MortarBrickServer", "MortarPosixStorage",
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",

@@ -1,3 +1,4 @@
+import MortarCore
 import MortarManagementAPI
 import MortarMembership
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MortarCore
 import MortarManagementAPI
 import MortarMembership
 

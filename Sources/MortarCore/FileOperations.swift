@@ -7,7 +7,7 @@ import NIOCore
 /// that create objects take the new object's FileID from the caller, so that a directory gets the same FileID on
 /// every brick and a replica the same FileID as its primary. Every method throws ``FileSystemError``.
 ///
-/// The order of requirements is the order of `docs/operations.md`. Adding an operation touches this protocol,
+/// The order of requirements is the order of ``Opcode`` in MortarWire. Adding an operation touches this protocol,
 /// the forwarding default in ``Layer``, and the wire enum in MortarWire; exhaustive switches find the rest.
 public protocol FileOperations: Sendable {
     // MARK: Names and attributes
@@ -75,4 +75,9 @@ public protocol FileOperations: Sendable {
     ) async throws
     func extendedAttributeNames(of file: FileID, context: OperationContext) async throws -> [String]
     func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws
+
+    // MARK: Control
+    /// A control message of replication (``ControlRequest``), sent to one brick by the members of its replica set
+    /// and by the daemon that heartbeats them. Bricks of replicated volumes act on it; everything else refuses it.
+    func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply
 }

@@ -93,6 +93,10 @@ extension FileSystemError {
     public static func inputOutput(_ message: String) -> FileSystemError { .init(.inputOutput, message) }
     public static func notConnected(_ message: String) -> FileSystemError { .init(.notConnected, message) }
     public static func protocolError(_ message: String) -> FileSystemError { .init(.protocolError, message) }
+    /// A control message sent to a layer that is not a member of a replica set (``FileOperations/control(_:context:)``).
+    public static func notAReplicaMember(_ request: ControlRequest, _ what: String) -> FileSystemError {
+        .init(.notSupported, "\(request.name) sent to \(what), which is not a member of a replica set")
+    }
 
     /// Wraps any error as a ``FileSystemError``; an error that is not one already becomes EIO with its text.
     public static func wrapping(_ error: any Error) -> FileSystemError {

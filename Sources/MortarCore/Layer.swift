@@ -148,4 +148,8 @@ extension Layer {
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try await next.removeExtendedAttribute(name, of: file, context: context)
     }
+
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        try await next.control(request, context: context)
+    }
 }

@@ -211,4 +211,8 @@ public final class MemoryFileSystem: FileOperations {
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try state.withLock { try $0.removeExtendedAttribute(name, of: file) }
     }
+
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        throw FileSystemError.notAReplicaMember(request, "the in-memory file system")
+    }
 }

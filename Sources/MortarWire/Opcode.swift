@@ -37,4 +37,6 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     case setExtendedAttribute = 31
     case extendedAttributeNames = 32
     case removeExtendedAttribute = 33
+    /// A control message of replication; its kind follows (``ControlKind``).
+    case control = 34
 }

@@ -58,6 +58,15 @@ extension Reply {
         return value
     }
 
+    /// What a control message answered: a status where one was sent, else nothing.
+    public func control() throws -> ControlReply {
+        switch self {
+        case .none: return .done
+        case .memberStatus(let status): return .memberStatus(status)
+        default: throw mismatch("control reply")
+        }
+    }
+
     public func none() throws {
         guard case .none = self else { throw mismatch("no value") }
     }

@@ -16,6 +16,7 @@ public enum Reply: Sendable {
     case statistics(FileSystemStatistics)
     case bytes([UInt8])
     case names([String])
+    case memberStatus(MemberStatus)
 
     /// The reply's shape on the wire. Exhaustive: a new shape does not compile until it has its number.
     var tag: Tag {
@@ -32,6 +33,7 @@ public enum Reply: Sendable {
         case .statistics: .statistics
         case .bytes: .bytes
         case .names: .names
+        case .memberStatus: .memberStatus
         }
     }
 
@@ -49,6 +51,7 @@ public enum Reply: Sendable {
         case statistics = 9
         case bytes = 10
         case names = 11
+        case memberStatus = 12
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -82,6 +85,7 @@ public enum Reply: Sendable {
         case .names(let names):
             buffer.writeInteger(UInt32(names.count))
             for name in names { buffer.writeWireString(name) }
+        case .memberStatus(let status): buffer.writeMemberStatus(status)
         }
         return nil
     }
@@ -122,6 +126,7 @@ public enum Reply: Sendable {
         case .statistics: reply = .statistics(try decodeStatistics(&r))
         case .bytes: reply = .bytes(try r.bytes("bytes", byteCountMax: Limits.extendedAttributeValueByteCountMax))
         case .names: reply = .names(try decodeNames(&r))
+        case .memberStatus: reply = .memberStatus(try r.memberStatus())
         }
         try r.expectEnd("reply")
         return reply

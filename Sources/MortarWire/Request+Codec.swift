@@ -109,6 +109,8 @@ extension Request {
             buffer.writeWireBytes(value)
             buffer.writeInteger(mode.rawValue)
             buffer.writeFileID(id)
+        case .control(let request):
+            buffer.writeControlRequest(request)
         }
         return nil
     }

@@ -115,6 +115,7 @@ extension Request {
                 mode: try r.enumeration(ExtendedAttributeMode.self, "attribute mode"), try r.fileID("file"))
         case .extendedAttributeNames: return .extendedAttributeNames(try r.fileID("file"))
         case .removeExtendedAttribute: return .removeExtendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
+        case .control: return .control(try r.controlRequest())
         }
     }
 

@@ -97,6 +97,11 @@ extension Request {
         case .removeExtendedAttribute(let name, let id):
             try await target.removeExtendedAttribute(name, of: id, context: context)
             return .none
+        case .control(let request):
+            switch try await target.control(request, context: context) {
+            case .done: return .none
+            case .memberStatus(let status): return .memberStatus(status)
+            }
         }
     }
 }

@@ -37,6 +37,7 @@ public enum Request: Sendable {
     case setExtendedAttribute(name: String, value: [UInt8], mode: ExtendedAttributeMode, FileID)
     case extendedAttributeNames(FileID)
     case removeExtendedAttribute(name: String, FileID)
+    case control(ControlRequest)
 
     /// The request's opcode. Exhaustive: a new case does not compile until it has its number.
     public var opcode: Opcode {
@@ -74,6 +75,7 @@ public enum Request: Sendable {
         case .setExtendedAttribute: .setExtendedAttribute
         case .extendedAttributeNames: .extendedAttributeNames
         case .removeExtendedAttribute: .removeExtendedAttribute
+        case .control: .control
         }
     }
 
@@ -88,6 +90,8 @@ public enum Request: Sendable {
         case .create, .open, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
             .makeSymbolicLink, .makeNode, .setExtendedAttribute, .removeExtendedAttribute:
             false
+        case .control(let request):
+            request.isIdempotent
         }
     }
 }

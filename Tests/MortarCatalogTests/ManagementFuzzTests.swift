@@ -3,6 +3,7 @@ import MortarCore
 import MortarMembership
 import MortarTesting
 import MortarVolumeSpec
+import MortarWire
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -123,8 +124,8 @@ import Testing
 
     // MARK: (b) views as bricks and the manager read them
 
-    /// The view the manager pushes to members as a reserved attribute (text), decoded and installed the way
-    /// `ReplicaMemberLayer` does; and the catalog's memberships as the manager reads them from its file, then
+    /// The view the daemon pushes to members (a control message on the wire), mutated, decoded and installed the
+    /// way `ReplicaMemberLayer` does; and the catalog's memberships as the manager reads them from its file, then
     /// driven with events.
     @Test(arguments: [1, 2, 3] as [UInt64])
     func pushedViewsAndCatalogMemberships(seed: UInt64) throws {
@@ -132,15 +133,33 @@ import Testing
         var generator = SplitMix64(seed: seed)
         let membership = try ManagedMembership(
             volume: "fuzz", client: Self.client, memberCounts: Self.memberCounts, views: Self.validViews)
+        var valid = ByteBuffer()
+        Request.control(.installView(Self.validViews[0])).encode(
+            credentials: WireCredentials(OperationContext()), into: &valid)
+        let validBytes = Array(valid.readableBytesView)
+        // The opcode, the credentials and the kind stay (a barrier is exactly those); the view's fields change.
+        var head = ByteBuffer()
+        Request.control(.settleBarrier).encode(credentials: WireCredentials(OperationContext()), into: &head)
+        let fieldsStart = head.readableBytes
         var decoded = 0
         for _ in 0..<Self.rounds {
-            let pushed = Self.fuzzedText(Self.validViews[0].encoded, using: &generator)
+            var pushed = validBytes
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let position = Int.random(in: fieldsStart..<pushed.count, using: &generator)
+                pushed[position] = [0, 1, 2, 3, 5, 6, 255, UInt8.random(in: 0...255, using: &generator)]
+                    .randomElement(using: &generator)!
+            }
             do {
-                let view = try ReplicaSetView(decoding: pushed).validated(setIndex: 0, memberCount: 3)
-                try membership.install(view)
+                guard case (.control(.installView(let view)), _) = try Request.decode(ByteBuffer(bytes: pushed)) else {
+                    Issue.record("a mutated view push decoded as another request")
+                    continue
+                }
+                try membership.install(try view.validated(setIndex: 0, memberCount: 3))
                 decoded += 1
-            } catch {
+            } catch let error as FileSystemError {
                 #expect(error.code == .protocolError, "\(error)")
+            } catch {
+                #expect(error is WireError, "\(error)")
             }
             Self.exercise(membership)
         }
@@ -296,32 +315,6 @@ import Testing
             "0", "4611686018427387904", "65536", "1e400", "5", "7",
         ].randomElement(using: &generator)!
         return Array(valid[..<start]) + Array(replacement.utf8) + Array(valid[end...])
-    }
-
-    /// The pushed text form mutated: lines dropped, duplicated or garbled, numbers replaced, bytes flipped.
-    static func fuzzedText(_ valid: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
-        var lines = String(decoding: valid, as: UTF8.self).split(separator: "\n").map(String.init)
-        switch Int.random(in: 0..<6, using: &generator) {
-        case 0:
-            lines.remove(at: Int.random(in: 0..<lines.count, using: &generator))
-        case 1:
-            for _ in 0..<Int.random(in: 1...6, using: &generator) { lines.append(lines.randomElement(using: &generator)!) }
-        case 2:
-            let index = Int.random(in: 0..<lines.count, using: &generator)
-            lines[index] = ["in-sync 7 0", "healing -1 1", "healing 1 0", "x", "out-of-sync - 2", ""]
-                .randomElement(using: &generator)!
-        case 3:
-            return numberMutated(valid, using: &generator)
-        case 4:
-            var bytes = valid
-            for _ in 0..<Int.random(in: 1...4, using: &generator) {
-                bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-            }
-            return bytes
-        default:
-            break
-        }
-        return Array(lines.joined(separator: "\n").utf8)
     }
 }
 

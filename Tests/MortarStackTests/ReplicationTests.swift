@@ -631,20 +631,4 @@ struct ReplicationTests {
         #expect(size <= Limits.healMarkerLogCompactBytes, "the log grew to \(size) bytes")
         #expect(try markers.markers()[7]?.sorted() == kept.sorted())
     }
-
-    @Test func healMessagesRoundTripAndRejectGarbage() throws {
-        let id = FileID.random()
-        let note = HealNote(members: [1, 2], changes: [.bytes(id, 4..<9), .metadata(id), .wholeFile(id), .directory(.root)])
-        #expect(try HealNote(decoding: note.encoded) == note)
-        for request in [HealRequest(member: 2, item: .directory), HealRequest(member: 0, item: .file(ranges: nil)),
-                        HealRequest(member: 1, item: .file(ranges: [])), HealRequest(member: 1, item: .file(ranges: [0..<5, 9..<12]))] {
-            #expect(try HealRequest(decoding: request.encoded) == request)
-        }
-        for garbage in ["", "file", "file x whole", "file 1 9-3", "directory 1 2", "bytes"] {
-            #expect(throws: FileSystemError.self) { try HealRequest(decoding: Array(garbage.utf8)) }
-        }
-        for garbage in ["", "x;bytes", "1;bytes \(id) 9 3", "1;teleport \(id)"] {
-            #expect(throws: FileSystemError.self) { try HealNote(decoding: Array(garbage.utf8)) }
-        }
-    }
 }

@@ -109,12 +109,25 @@ import Testing
             }
             #expect(refused?.code == .permissionDenied)
             #expect(refused?.message.contains("is for cluster hosts") == true, "\(String(describing: refused))")
+            // Control messages of replication (a view push here) are refused from them whatever role they claim.
+            let view = ReplicaSetView(setIndex: 0, epoch: 9, members: [.inSync, .outOfSync], minInSync: 1)
+            let pushed = await #expect(throws: FileSystemError.self) {
+                _ = try await client.control(.installView(view), context: OperationContext())
+            }
+            #expect(pushed?.code == .permissionDenied)
+            #expect(pushed?.message.contains("view push is for cluster hosts") == true, "\(String(describing: pushed))")
             client.shutdown()
         }
         #expect(!FileManager.default.fileExists(atPath: setup.brick.root + "/forged"), "nothing was applied")
         let host = setup.brick.makeClient(security: try TestCertificates.security(setup.certificates.hostDirectory))
         _ = try await host.makeDirectory("forwarded", in: .root, id: .random(), permissions: 0o755, context: forged)
         #expect(FileManager.default.fileExists(atPath: setup.brick.root + "/forwarded"))
+        // A host gets past the session; this brick is no replica member, so its storage says so.
+        let unreplicated = await #expect(throws: FileSystemError.self) {
+            _ = try await host.control(.memberStatus, context: OperationContext())
+        }
+        #expect(unreplicated?.code == .notSupported)
+        #expect(unreplicated?.message.contains("not a member of a replica set") == true)
         host.shutdown()
         await setup.tearDown()
     }

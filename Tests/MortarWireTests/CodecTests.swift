@@ -13,9 +13,9 @@ import Testing
         #expect(opcodes.count == Opcode.allCases.count, "one sample per operation of the table")
     }
 
-    @Test(arguments: Samples.requests.indices)
+    @Test(arguments: Samples.allRequests.indices)
     func requestRoundTrip(index: Int) throws {
-        let request = Samples.requests[index]
+        let request = Samples.allRequests[index]
         var buffer = ByteBuffer()
         request.encode(credentials: Self.credentials, into: &buffer)
         let (decoded, credentials) = try Request.decode(buffer)
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func truncatedRequestIsAnErrorNotACrash() throws {
-        for request in Samples.requests {
+        for request in Samples.allRequests {
             var buffer = ByteBuffer()
             request.encode(credentials: Self.credentials, into: &buffer)
             for cut in stride(from: 0, to: buffer.readableBytes - 1, by: 3) {

@@ -44,7 +44,7 @@ import Testing
         var generator = SplitMix64(seed: seed)
         let parser = FrameParser()
         var valid = ByteBuffer()
-        for request in Samples.requests {
+        for request in Samples.allRequests {
             var payload = ByteBuffer()
             request.encode(credentials: CodecTests.credentials, into: &payload)
             Frame(kind: .request, requestID: 1, payload: payload).write(to: &valid)

@@ -109,6 +109,26 @@ import Testing
         .removeExtendedAttribute:
             ["21000003e80000006400000002000000040000001b0000002a00000000000000000000000006757365722e6b00000000",
              "000000010000000000000002"],
+        .control:
+            ["22000003e80000006400000002000000040000001b0000002a00000000000000000006"],
+    ]
+
+    /// Hex of each sample control message of `Samples.controls`, in order (opcode 34, then its ``ControlKind``).
+    static let controls: [[String]] = [
+        ["22000003e80000006400000002000000040000001b0000002a0000000000000000000100000000000000010000000000",
+         "0000020200"],
+        ["22000003e80000006400000002000000040000001b0000002a0000000000000000000100000000000000010000000000",
+         "0000020101"],
+        ["22000003e80000006400000002000000040000001b0000002a0000000000000000000100000000000000010000000000",
+         "0000020002000000020000000000000000000000000000100000000000000020000000000000002001"],
+        ["22000003e80000006400000002000000040000001b0000002a0000000000000000000202010200000004000000000000",
+         "000001000000000000000200000000000000040000000000000009010000000000000001000000000000000202000000",
+         "000000000100000000000000020300000000000000000000000000000001"],
+        ["22000003e80000006400000002000000040000001b0000002a00000000000000000003010000000000"],
+        ["22000003e80000006400000002000000040000001b0000002a00000000000000000004"],
+        ["22000003e80000006400000002000000040000001b0000002a0000000000000000000500000003000000000000000702",
+         "0300000001010001020000"],
+        ["22000003e80000006400000002000000040000001b0000002a00000000000000000006"]
     ]
 
     /// Hex of each sample reply of `Samples.replies`, in order.
@@ -154,6 +174,7 @@ import Testing
          "64000000000000003200000000000000310000000000000000000000000000000000000000000000ff"],
         ["0a00000003090807"],
         ["0b0000000200000006757365722e6100000006757365722e62"],
+        ["0c000000000000000c00000000000010000101000000000000000300000000000000010000000000010000"],
     ]
 
     static let errorReply = "0000001c00000010627269636b2062312069732066756c6c"
@@ -176,6 +197,23 @@ import Testing
         #expect(hex(buffer) == golden, "encoding of \(request.opcode) changed")
         let decoded = try Request.decode(try bytes(golden))
         #expect(decoded.0.opcode == request.opcode)
+    }
+
+    @Test(arguments: Samples.controls.indices)
+    func controlBytes(index: Int) throws {
+        var buffer = ByteBuffer()
+        Request.control(Samples.controls[index]).encode(credentials: CodecTests.credentials, into: &buffer)
+        let golden = Self.controls[index].joined()
+        #expect(hex(buffer) == golden, "encoding of control message \(index) changed")
+        guard case (.control(let decoded), _) = try Request.decode(try bytes(golden)) else {
+            Issue.record("golden bytes of control message \(index) decode as another request")
+            return
+        }
+        #expect(decoded == Samples.controls[index])
+    }
+
+    @Test func everyControlMessageHasGoldenBytes() {
+        #expect(Self.controls.count == Samples.controls.count)
     }
 
     @Test func everyReplyShapeHasGoldenBytes() {

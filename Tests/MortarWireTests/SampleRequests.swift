@@ -46,7 +46,26 @@ enum Samples {
         .setExtendedAttribute(name: "user.k", value: [0, 1, 255], mode: .createOnly, id),
         .extendedAttributeNames(id),
         .removeExtendedAttribute(name: "user.k", id),
+        .control(.memberStatus),
     ]
+
+    /// One instance of every kind of control message (``ControlKind``), with every variant of its fields.
+    static let controls: [ControlRequest] = [
+        .heal(HealRequest(member: 2, item: .directory), file: id),
+        .heal(HealRequest(member: 1, item: .file(ranges: nil)), file: id),
+        .heal(HealRequest(member: 0, item: .file(ranges: [0..<4096, 8192..<8193])), file: id),
+        .recordMissed(HealNote(members: [1, 2], changes: [.bytes(id, 4..<9), .metadata(id), .wholeFile(id), .directory(.root)])),
+        .reconcile(HealNote(members: [0], changes: [])),
+        .settleBarrier,
+        .installView(
+            ReplicaSetView(
+                setIndex: 3, epoch: 7, members: [.inSync, .healing, .outOfSync], minInSync: 2,
+                healSources: [nil, 0, nil], fullResync: [false, true, false])),
+        .memberStatus,
+    ]
+
+    /// Every request: one per opcode, then every control message.
+    static let allRequests: [Request] = requests + controls.map(Request.control)
 
     static let attributes = FileAttributes(
         id: id, type: .regular, permissions: 0o644, linkCount: 2, userID: 1, groupID: 2, size: 3, blocks: 8,
@@ -71,5 +90,9 @@ enum Samples {
                 filesFree: 50, filesAvailable: 49)),
         .bytes([9, 8, 7]),
         .names(["user.a", "user.b"]),
+        .memberStatus(
+            MemberStatus(
+                epoch: 12, bytesHealed: 4096,
+                pending: [MemberStatus.Pending(member: 1, files: 3, directories: 1, bytes: 65536)])),
     ]
 }

@@ -46,6 +46,11 @@ final class BrickSession: RequestSession {
                 .permissionDenied,
                 "the \(given.replication.role) role is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not use it")
         }
+        if case .control(let control) = request, !trustsClaimedRoles {
+            throw FileSystemError(
+                .permissionDenied,
+                "a \(control.name) is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not send one")
+        }
         if given.replication.role == .client, let clientRefusal { throw clientRefusal }
         let context = policy.context(for: given)
         if let file = request.openFile { try checkOwnership(file) }
@@ -115,7 +120,7 @@ extension Request {
         case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .unlink, .makeDirectory,
             .removeDirectory, .readDirectory, .rename, .link, .makeSymbolicLink, .readSymbolicLink, .makeNode,
             .fileSystemStatistics, .extendedAttribute, .setExtendedAttribute, .extendedAttributeNames,
-            .removeExtendedAttribute:
+            .removeExtendedAttribute, .control:
             nil
         }
     }

@@ -125,4 +125,9 @@ extension LockLayer {
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try await next.removeExtendedAttribute(name, of: file, context: context)
     }
+
+    /// Control messages touch no byte range a lock covers (heal copies go through the member's sequencer, below).
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        try await next.control(request, context: context)
+    }
 }

@@ -138,6 +138,16 @@ public final class PermissionLayer: GuardLayer {
         try await next.removeExtendedAttribute(name, of: file, context: context)
     }
 
+    /// Control messages come from cluster hosts only (the brick session refuses them from anyone else), and
+    /// those act as root: an application's request never gets here with another identity, but a request that
+    /// did would be refused rather than run.
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        guard context.userID == 0 else {
+            throw FileSystemError(.operationNotPermitted, "a \(request.name) is sent by cluster hosts only")
+        }
+        return try await next.control(request, context: context)
+    }
+
     @discardableResult
     private func require(_ mask: AccessMask, on file: FileID, context: OperationContext) async throws
         -> FileAttributes?

@@ -62,6 +62,11 @@ extension PosixStorage {
         }
     }
 
+    /// Storage is never a replica member: the brick's `ReplicaMemberLayer` answers control messages above it.
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        throw FileSystemError.notAReplicaMember(request, "a brick's storage")
+    }
+
     private static func checkAttributeName(_ name: String) throws {
         guard !name.isEmpty, !name.utf8.contains(0), name.utf8.count <= Int(XATTR_NAME_MAX) else {
             throw FileSystemError.invalidArgument("invalid extended attribute name '\(name.prefix(64))'")

@@ -1,3 +1,4 @@
+import MortarCore
 import MortarMembership
 import MortarVolumeSpec
 

@@ -163,17 +163,10 @@ actor ReplicaMonitor {
         do {
             if let view {
                 // Push: the member learns a new epoch within a heartbeat, whether or not a request brings it.
-                _ = try await live.call(
-                    .setExtendedAttribute(
-                        name: ReplicaSetView.pushAttributeName, value: view.encoded, mode: .createOrReplace, .root),
-                    credentials: WireCredentials(OperationContext()))
+                _ = try await live.call(.control(.installView(view)), credentials: WireCredentials(OperationContext()))
             }
-            let reply = try await live.call(
-                .extendedAttribute(name: MemberStatus.attributeName, .root),
-                credentials: WireCredentials(OperationContext()))
-            guard let status = MemberStatus(decoding: try reply.bytes()) else {
-                throw FileSystemError(.protocolError, "unreadable member status from \(probe.endpoint)")
-            }
+            let status = try await live.call(.control(.memberStatus), credentials: WireCredentials(OperationContext()))
+                .control().status()
             return .success((live, status))
         } catch {
             live.close()

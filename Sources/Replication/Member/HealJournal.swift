@@ -94,14 +94,8 @@ public final class HealJournal: Sendable {
     }
 
     /// What a change touches, as far as heal is concerned.
-    public enum Change: Sendable, Hashable {
-        case bytes(FileID, Range<UInt64>)
-        /// Size, mode, owner, times or extended attributes: healed without copying data.
-        case metadata(FileID)
-        /// A new file: copied whole.
-        case wholeFile(FileID)
-        case directory(FileID)
-    }
+    /// One change a member missed; the wire carries the same type in heal notes.
+    public typealias Change = HealChange
 
     /// Records `changes` for each of `members`; creates the markers of items seen for the first time, and returns
     /// only when they exist. Throws (EIO) when a marker cannot be written: the change must then not be applied,

@@ -100,8 +100,7 @@ public final class HealWorker: Sendable {
 
     private func barrier(_ origin: Int, view: ReplicaSetView) async throws {
         if origin == agent.member { return await layer.sequencer.drain() }
-        try await agent.peer(origin).setExtendedAttribute(
-            HealNote.barrierAttributeName, to: [], mode: .createOrReplace, of: .root, context: memberContext(view))
+        _ = try await agent.peer(origin).control(.settleBarrier, context: memberContext(view))
     }
 
     private func keepUnsettled(
@@ -138,9 +137,7 @@ public final class HealWorker: Sendable {
                         try await layer.reconcile(batch, context: memberContext(view))
                     } else {
                         let note = HealNote(members: [agent.member], changes: batch)
-                        try await agent.peer(orderer).setExtendedAttribute(
-                            HealNote.reconcileAttributeName, to: note.encoded, mode: .createOrReplace, of: .root,
-                            context: memberContext(view))
+                        _ = try await agent.peer(orderer).control(.reconcile(note), context: memberContext(view))
                     }
                 } catch {
                     logger.info("member \(orderer) could not settle \(batch.count) unacknowledged changes yet: \(error)")
@@ -164,9 +161,8 @@ public final class HealWorker: Sendable {
                 Array(changes[$0..<min($0 + Limits.healNoteChangesMax, changes.count)])
             }) {
                 do {
-                    try await agent.peer(member).setExtendedAttribute(
-                        HealNote.attributeName, to: HealNote(members: [own], changes: batch).encoded,
-                        mode: .createOrReplace, of: .root, context: memberContext(view))
+                    let note = HealNote(members: [own], changes: batch)
+                    _ = try await agent.peer(member).control(.recordMissed(note), context: memberContext(view))
                 } catch {
                     logger.info("could not hand unacknowledged changes to member \(member) yet: \(error)")
                     return false
@@ -257,8 +253,7 @@ public final class HealWorker: Sendable {
             if orderer == agent.member {
                 try await layer.performHeal(request, of: id, context: context)
             } else {
-                try await agent.peer(orderer).setExtendedAttribute(
-                    HealRequest.attributeName, to: request.encoded, mode: .createOrReplace, of: id, context: context)
+                _ = try await agent.peer(orderer).control(.heal(request, file: id), context: context)
             }
             return true
         } catch let error as FileSystemError where error.code == .notFound {

@@ -169,27 +169,6 @@ extension ReplicaMemberLayer {
     public func setExtendedAttribute(
         _ name: String, to value: [UInt8], mode: ExtendedAttributeMode, of file: FileID, context: OperationContext
     ) async throws {
-        if name == HealRequest.attributeName {
-            return try await performHeal(HealRequest(decoding: value), of: file, context: context)
-        }
-        if name == ReplicaSetView.pushAttributeName && file == .root {
-            guard context.userID == 0, !context.replication.isReplicated else {
-                throw FileSystemError(.operationNotPermitted, "\(name) is set by the manager only")
-            }
-            let known = agent.view
-            let view = try ReplicaSetView(decoding: value).validated(
-                setIndex: known.setIndex, memberCount: known.members.count)
-            return try agent.install(view)
-        }
-        if name == HealNote.attributeName {
-            return try await recordNote(HealNote(decoding: value), context: context)
-        }
-        if name == HealNote.reconcileAttributeName {
-            return try await reconcile(HealNote(decoding: value).changes, context: context)
-        }
-        if name == HealNote.barrierAttributeName && file == .root {
-            return try await answerBarrier(context: context)
-        }
         try await change(
             context, orderedBy: .file(file), keys: [.name(file, "xattr:" + name)], records: [.metadata(file)],
             local: { try await next.setExtendedAttribute(name, to: value, mode: mode, of: file, context: context) },

@@ -9,7 +9,7 @@ import Synchronization
 extension ReplicaMemberLayer {
     func performHeal(_ request: HealRequest, of item: FileID, context: OperationContext) async throws {
         guard context.replication.role == .heal, context.userID == 0 else {
-            throw FileSystemError(.operationNotPermitted, "\(HealRequest.attributeName) is set by heal sources only")
+            throw FileSystemError(.operationNotPermitted, "a heal request is sent by heal sources only")
         }
         var asClient = context
         asClient.replication.role = .client
@@ -32,7 +32,7 @@ extension ReplicaMemberLayer {
     /// Records what a primary reports a member missed (see ``HealNote``).
     func recordNote(_ note: HealNote, context: OperationContext) async throws {
         guard context.replication.role == .heal, context.userID == 0 else {
-            throw FileSystemError(.operationNotPermitted, "\(HealNote.attributeName) is set by primaries only")
+            throw FileSystemError(.operationNotPermitted, "a heal note is sent by primaries only")
         }
         let view = try await admit(context)
         guard view.members[member] == .inSync else {
@@ -49,7 +49,7 @@ extension ReplicaMemberLayer {
     /// has not got the item yet is left to its heal, which copies this member's version anyway.
     func reconcile(_ changes: [HealJournal.Change], context: OperationContext) async throws {
         guard context.replication.role == .heal, context.userID == 0 else {
-            throw FileSystemError(.operationNotPermitted, "\(HealNote.reconcileAttributeName) is set by members only")
+            throw FileSystemError(.operationNotPermitted, "a reconcile request is sent by members only")
         }
         var asClient = context
         asClient.replication.role = .client
@@ -112,7 +112,7 @@ extension ReplicaMemberLayer {
     /// or is still held here, where it will be settled.
     func answerBarrier(context: OperationContext) async throws {
         guard context.replication.role == .heal, context.userID == 0 else {
-            throw FileSystemError(.operationNotPermitted, "\(HealNote.barrierAttributeName) is set by members only")
+            throw FileSystemError(.operationNotPermitted, "a settle barrier is sent by members only")
         }
         _ = try await admit(context)
         await sequencer.drain()

@@ -64,7 +64,6 @@ extension ReplicaMemberLayer {
     }
 
     public func extendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws -> [UInt8] {
-        if name == MemberStatus.attributeName && file == .root { return status.encoded }
         _ = try await admit(context)
         return try await next.extendedAttribute(name, of: file, context: context)
     }

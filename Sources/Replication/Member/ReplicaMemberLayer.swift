@@ -302,8 +302,7 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         var recorded: Set<Int> = []
         for other in members {
             do {
-                try await agent.peer(other).setExtendedAttribute(
-                    HealNote.attributeName, to: note.encoded, mode: .createOrReplace, of: .root, context: noteContext)
+                _ = try await agent.peer(other).control(.recordMissed(note), context: noteContext)
                 recorded.insert(other)
             } catch {
                 logger.warning("member \(other) could not record that members \(missed) missed a change: \(error)")

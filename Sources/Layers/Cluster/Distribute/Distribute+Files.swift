@@ -148,6 +148,11 @@ extension Distribute {
         }
     }
 
+    /// Control messages go to one brick through its protocol client, never through a volume's client stack.
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        throw FileSystemError.notAReplicaMember(request, "the distribute layer")
+    }
+
     /// The children's space added up, each file system once: children whose bricks share a disk (same
     /// `fileSystemID`, which bricks make from the host and statvfs's `f_fsid`; 0 means unknown and is never
     /// merged) report the same blocks, and adding them up made `df` show two or three times the disk.

@@ -292,6 +292,11 @@ extension Replicate {
         }
     }
 
+    /// Control messages go to one brick through its protocol client, never through a volume's client stack.
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        throw FileSystemError.notAReplicaMember(request, "the replicate layer")
+    }
+
     /// EEXIST on a retry after a failover: the name holds the object this very call made (same FileID).
     static func madeByThisCall(
         _ name: String, in parent: FileID, id: FileID, on member: any FileOperations, _ context: OperationContext,

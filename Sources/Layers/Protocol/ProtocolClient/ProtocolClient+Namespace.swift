@@ -83,4 +83,8 @@ extension ProtocolClient {
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try await perform(.removeExtendedAttribute(name: name, file), context: context).none()
     }
+
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        try await perform(.control(request), context: context).control()
+    }
 }

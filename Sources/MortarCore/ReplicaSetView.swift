@@ -1,5 +1,3 @@
-import MortarCore
-
 /// Where one member of a replica set stands in the current epoch.
 public enum MemberState: String, Codable, Sendable, Hashable {
     /// Holds every acknowledged change; takes part in every write and may serve reads and act as a primary.
@@ -93,7 +91,7 @@ public struct ReplicaSetView: Codable, Sendable, Hashable {
 
 extension ReplicaSetView {
     /// Checks that the view holds together on its own. Every view that comes from another process — the manager's
-    /// JSON answers, the attribute it pushes to members, the catalog file — passes here before anything routes by
+    /// JSON answers, the view it pushes to members, the catalog file — passes here before anything routes by
     /// it: members and clients index `members`, `healSources` and `fullResync` by position and compute
     /// `epoch ± 1`, so a view that broke one of these rules would trap instead of failing one request.
     public func checkConsistency() throws(FileSystemError) {

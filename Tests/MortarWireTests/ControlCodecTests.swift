@@ -1,0 +1,135 @@
+import MortarCore
+import MortarTesting
+import NIOCore
+import Testing
+
+@testable import MortarWire
+
+/// The control messages of replication on the wire: every kind sampled, every bound enforced before anything is
+/// allocated, and no input — malformed or mutated — traps or yields a view that does not hold together.
+@Suite struct ControlCodecTests {
+    @Test func everyControlKindHasASample() {
+        #expect(Set(Samples.controls.map(ControlKind.init)) == Set(ControlKind.allCases))
+    }
+
+    @Test(arguments: Samples.controls.indices)
+    func controlRoundTrip(index: Int) throws {
+        let request = Samples.controls[index]
+        let decoded = try Self.decode(Self.payload(of: request))
+        #expect(decoded == request)
+    }
+
+    @Test func aStatusReplyRoundTrips() throws {
+        let status = MemberStatus(
+            epoch: 3, bytesHealed: 1 << 40,
+            pending: [
+                MemberStatus.Pending(member: 0, files: 5, directories: 2, bytes: 0),
+                MemberStatus.Pending(member: 4, files: 0, directories: 0, bytes: 9),
+            ])
+        var buffer = ByteBuffer()
+        Reply.memberStatus(status).encode(into: &buffer)
+        #expect(try Reply.decode(buffer).control() == .memberStatus(status))
+        #expect(try Reply.none.control() == .done)
+        #expect(throws: FileSystemError.self) { try Reply.number(1).control() }
+        #expect(throws: FileSystemError.self) { try ControlReply.done.status() }
+    }
+
+    /// Each malformed body is refused with a message naming what was wrong.
+    @Test(arguments: [
+        ([0], "invalid control message kind 0"),
+        ([7], "invalid control message kind 7"),
+        // A heal for member 5 of a set of at most 5.
+        ([1] + Self.id + [5, 0], "outside a set"),
+        ([1] + Self.id + [1, 3], "invalid heal item 3"),
+        // Ranges: a count past the bound, then an inverted range.
+        ([1] + Self.id + [1, 2] + Self.u32(1_000_000), "heal ranges exceed"),
+        ([1] + Self.id + [1, 2] + Self.u32(1) + Self.u64(9) + Self.u64(3), "inverted heal range"),
+        // Notes: no members, a member out of range, too many changes, an unknown change kind.
+        ([2, 0] + Self.u32(0), "names 0 members"),
+        ([2, 1, 9] + Self.u32(0), "outside a set"),
+        ([3, 1, 0] + Self.u32(257), "changes in a heal note exceed"),
+        ([2, 1, 0] + Self.u32(1) + [4] + Self.id, "invalid heal change kind 4"),
+        // Views: too many members, an unknown state, a member that heals from itself, a min-in-sync of 0.
+        ([5] + Self.u32(0) + Self.u64(1) + [1, 6], "view of 6 members"),
+        ([5] + Self.u32(0) + Self.u64(1) + [1, 1, 3, 0, 0], "invalid member state 3"),
+        ([5] + Self.u32(0) + Self.u64(1) + [1, 2, 0, 0, 0, 1, 1, 1, 0], "has heal source 1"),
+        ([5] + Self.u32(0) + Self.u64(1) + [0, 1, 0, 0, 0], "min-in-sync 0"),
+        ([5] + Self.u32(0) + Self.u64(0) + [1, 1, 0, 0, 0], "epoch 0"),
+    ] as [([UInt8], String)])
+    func malformedBodiesAreRefusedByName(body: [UInt8], reason: String) throws {
+        var payload = Self.head()
+        payload.writeBytes(body)
+        let error = #expect(throws: WireError.self) { try Request.decode(payload) }
+        #expect(error?.reason.contains(reason) == true, "\(String(describing: error)) should say '\(reason)'")
+    }
+
+    @Test func aStatusReplyOutOfBoundsIsRefused() {
+        var tooMany = ByteBuffer()
+        tooMany.writeInteger(Reply.Tag.memberStatus.rawValue)
+        tooMany.writeInteger(UInt64(1))
+        tooMany.writeInteger(UInt64(0))
+        tooMany.writeInteger(UInt8(200))
+        #expect(throws: WireError.self) { try Reply.decode(tooMany) }
+        var negative = ByteBuffer()
+        negative.writeInteger(Reply.Tag.memberStatus.rawValue)
+        negative.writeInteger(UInt64(1))
+        negative.writeInteger(UInt64(0))
+        negative.writeInteger(UInt8(1))
+        negative.writeInteger(UInt8(0))
+        negative.writeInteger(UInt64.max)
+        negative.writeInteger(UInt64(0))
+        negative.writeInteger(UInt64(0))
+        #expect(throws: WireError.self) { try Reply.decode(negative) }
+    }
+
+    /// Bytes of each sample changed at random: decoding gives a value or a WireError, never a trap, and a view
+    /// that decodes is one that holds together.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func mutatedControlMessagesNeverTrap(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let payloads = Samples.controls.map { Array(Self.payload(of: $0).readableBytesView) }
+        let headCount = Self.head().readableBytes
+        var decodedCount = 0
+        for round in 0..<4000 {
+            var bytes = payloads[round % payloads.count]
+            guard bytes.count > headCount else { continue }
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                bytes[Int.random(in: headCount..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            if Bool.random(using: &generator) { bytes.removeLast(Int.random(in: 0..<min(4, bytes.count - headCount), using: &generator)) }
+            guard let (request, _) = try? Request.decode(ByteBuffer(bytes: bytes)) else { continue }
+            decodedCount += 1
+            if case .control(.installView(let view)) = request {
+                #expect(throws: Never.self) { try view.checkConsistency() }
+            }
+        }
+        #expect(decodedCount > 0, "some mutations leave a valid message; none did, so the decoder refuses everything")
+    }
+
+    // MARK: Helpers
+
+    static let id: [UInt8] = u64(1) + u64(2)
+    static func u32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
+    static func u64(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
+
+    /// A control request's opcode and credentials, before its kind.
+    static func head() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        Request.control(.settleBarrier).encode(credentials: CodecTests.credentials, into: &buffer)
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        return buffer
+    }
+
+    static func payload(of request: ControlRequest) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        Request.control(request).encode(credentials: CodecTests.credentials, into: &buffer)
+        return buffer
+    }
+
+    static func decode(_ payload: ByteBuffer) throws -> ControlRequest {
+        guard case (.control(let request), _) = try Request.decode(payload) else {
+            throw WireError("not a control request")
+        }
+        return request
+    }
+}
