@@ -43,6 +43,7 @@ public final class LayerHarness: Layer {
         case setExtendedAttribute
         case extendedAttributeNames
         case removeExtendedAttribute
+        case control
     }
 
     /// A fault to inject: the next `remaining` calls of `operation` (about `subject`, when one is given) fail.
@@ -302,5 +303,11 @@ public final class LayerHarness: Layer {
     public func removeExtendedAttribute(_ name: String, of file: FileID, context: OperationContext) async throws {
         try intercept(.removeExtendedAttribute)
         return try await next.removeExtendedAttribute(name, of: file, context: context)
+    }
+
+    /// Faults can name the message (``ControlRequest/name``), e.g. `about: "heal note"`.
+    public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
+        try intercept(.control, about: request.name)
+        return try await next.control(request, context: context)
     }
 }

@@ -73,8 +73,8 @@ extension ReplicaMemberLayer {
         return try await next.extendedAttributeNames(of: file, context: context)
     }
 
-    /// What the manager's heartbeat reads (without an epoch: it asks whether the brick answers, and what it has
-    /// recorded for heal).
+    /// What the daemon's heartbeat reads (``ControlRequest/memberStatus``, in any epoch: it asks whether the brick
+    /// answers, and what it has recorded for heal).
     public var status: MemberStatus {
         let pending = journal.summary().sorted { $0.key < $1.key }.map { member, summary in
             MemberStatus.Pending(
@@ -83,7 +83,8 @@ extension ReplicaMemberLayer {
         return MemberStatus(epoch: agent.view.epoch, bytesHealed: bytesHealed, pending: pending)
     }
 
-    /// Also the manager's heartbeat, which carries no epoch: it asks whether the brick answers, not what it holds.
+    /// Without an epoch (a liveness check, `df` on a brick) it is answered in any epoch: it says whether the brick
+    /// answers, not what it holds.
     public func fileSystemStatistics(context: OperationContext) async throws -> FileSystemStatistics {
         if context.replication.isReplicated { _ = try await admit(context) }
         return try await next.fileSystemStatistics(context: context)
