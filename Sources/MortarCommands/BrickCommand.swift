@@ -49,7 +49,9 @@ struct BrickCommand: AsyncParsableCommand {
         if exitWithParent, cmortar_exit_with_parent(getppid()) != 0 {
             throw ValidationError("the parent process is already gone")
         }
+        LogLines.bootstrap()
         var logger = Logger(label: "mortar.brick")
+        logger.logLevel = LogLines.level(default: .info)
         logger[metadataKey: "volume"] = "\(volume)"
         logger[metadataKey: "brick.index"] = "\(brickIndex)"
         let threadPool = NIOThreadPool(numberOfThreads: Limits.brickIOThreadCount)

@@ -47,9 +47,9 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailure {
             if newSession { _ = setsid() }
-            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+            LogLines.bootstrap()
             var logger = Logger(label: "mortar.daemon")
-            logger.logLevel = .info
+            logger.logLevel = LogLines.level(default: .info)
             let address = try ManagementClient.parseAddress(listen)
             let stateDirectory = absolutePath(stateDir)
             let tlsDirectory = absolutePath(tlsDir ?? stateDirectory + "/tls")

@@ -137,7 +137,7 @@ enum BackgroundMount {
 /// The mount process logs to stderr (which a background mount points at its log file once ready).
 enum MountLogging {
     static func bootstrap(options: MountOptions, background: Bool) -> Logger {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LogLines.bootstrap()
         var logger = Logger(label: "mortar.mount")
         let level = options.logLevel.flatMap(Logger.Level.init(rawValue:))
             ?? ProcessEnvironment.value("MORTAR_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:))

@@ -1,0 +1,69 @@
+import Glibc
+import Logging
+
+/// The log lines of Mortar's long-running processes (daemon, brick, mount): one line per message on stderr, in
+/// swift-log's stream layout but with milliseconds, since a failover is a matter of seconds and the order of
+/// events across hosts is what an operator reads a log for:
+///
+///     2026-12-06T05:20:35.412+0000 info mortar.daemon: volume=rep [MortarDaemon] replica set changed
+///
+/// Each line is one `write(2)`, so lines of concurrent tasks never interleave.
+struct LogLines: LogHandler {
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .info
+
+    /// Makes every logger of the process write lines in this format; `MORTAR_LOG_LEVEL` (trace … critical)
+    /// overrides the level a process picks for itself.
+    static func bootstrap() {
+        LoggingSystem.bootstrap { label in LogLines(label: label) }
+    }
+
+    /// `level` unless `MORTAR_LOG_LEVEL` names another.
+    static func level(default level: Logger.Level) -> Logger.Level {
+        ProcessEnvironment.value("MORTAR_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? level
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let given = event.metadata { merged.merge(given) { _, new in new } }
+        let details = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        let line = "\(Self.timestamp()) \(event.level) \(label):\(details) [\(event.source)] \(event.message)\n"
+        var bytes = Array(line.utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + written, $0.count - written) }
+            if result > 0 {
+                written += result
+            } else if result < 0 && errno == EINTR {
+                continue
+            } else {
+                return  // stderr is gone or full: a log line is not worth blocking or failing for
+            }
+        }
+        bytes.removeAll()
+    }
+
+    /// Local time with milliseconds and the zone offset, e.g. `2026-12-06T05:20:35.412+0000`.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var date = [CChar](repeating: 0, count: 32)
+        var zone = [CChar](repeating: 0, count: 8)
+        strftime(&date, date.count, "%Y-%m-%dT%H:%M:%S", &parts)
+        strftime(&zone, zone.count, "%z", &parts)
+        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        let padded = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
+        return String(cString: date) + "." + padded + String(cString: zone)
+    }
+}
