@@ -99,6 +99,9 @@ public enum Limits {
     public static let managementMessageByteCountMax = 4 << 20
     /// How long one management request may take, connection included, before the client gives up.
     public static let managementRequestTimeoutMilliseconds: Int64 = 30_000
+    /// A read asked of several daemons goes to the next one when the one asked has not answered within this (see
+    /// `ManagementClient`): a daemon answers a read in milliseconds, a host cut off from the network never does.
+    public static let managementHedgeMilliseconds: Int64 = 300
     /// Management connections a daemon serves at once; a connection beyond it is closed with a logged reason.
     public static let managementConnectionsMax = 256
     /// Management connections one peer address may hold at once, so one misbehaving client cannot take every slot.
@@ -132,6 +135,13 @@ public enum Limits {
     /// The lease behind the manager role: a daemon that stops renewing it loses the role within this, and another
     /// takes it over. Short, because membership changes wait for a manager (see ``replicaSilenceMaxMilliseconds``).
     public static let managerLeaseSeconds: Int64 = 2
+    /// How long one etcd member gets to renew that lease before the next member is asked. Renewals are answered by
+    /// etcd's leader from memory, in milliseconds; one that waits is usually stuck behind a leader that just died,
+    /// and the renewal must reach the new leader well within the lease (a member each at the general etcd timeout
+    /// would outlast it three times over).
+    public static let managerRenewTimeoutMilliseconds: Int64 = 500
+    /// How often a daemon that starts before etcd answers says it is still waiting.
+    public static let etcdStartupNoticeMilliseconds: Int64 = 5_000
     /// How often the holder renews its lease, and a candidate retries the campaign.
     public static let managerRenewMilliseconds: Int64 = 500
     /// How often a brick asks the manager for its volume's options (`volume set` reaches bricks within this).
@@ -185,6 +195,9 @@ public enum Limits {
     public static let replicaHeartbeatIntervalMilliseconds: Int64 = 500
     /// …waits this long for each answer (a loaded machine answers late; late is not dead)…
     public static let replicaHeartbeatTimeoutMilliseconds: Int64 = 1_500
+    /// …sends the next heartbeat on time while earlier ones still wait, up to this many per member (the timeout
+    /// over the interval), so a silent member's misses come at the interval's pace…
+    public static let replicaHeartbeatsInFlightMax = 3
     /// …and takes a member out of its set once it has not answered for this long, over at least
     /// `replicaHeartbeatMissesMax` failed heartbeats: about 2.5–3 s for a silent host, well inside the 5 s in which
     /// I/O must resume and far from GlusterFS's 42 s ping timeout. (A dead process is usually noticed sooner: the

@@ -78,7 +78,9 @@ actor Manager {
             return StoredCatalog(catalog: catalog, revision: 0)
         case .etcd(let etcd):
             for _ in 0..<Limits.catalogTransactionAttemptsMax {
-                if let stored = try await etcd.load() { return stored }
+                if let stored = try await waitingForEtcd(logger: logger, { () async throws(FileSystemError) in try await etcd.load() }) {
+                    return stored
+                }
                 let imported = try file.load()
                 let initial = imported ?? Catalog(
                     managerHost: configuration.advertisedHost, brickPortMin: configuration.brickPortMin)
@@ -96,6 +98,31 @@ actor Manager {
                 return StoredCatalog(catalog: initial, revision: revision)
             }
             throw FileSystemError(.busy, "the catalog in etcd kept changing while this daemon started")
+        }
+    }
+
+    /// Runs `body` until etcd answers it: hosts boot together, and a daemon that starts before its etcd has a
+    /// quorum waits for one (saying so every `Limits.etcdStartupNoticeMilliseconds`) instead of exiting. Errors
+    /// other than an unreachable or leaderless etcd are thrown at once; cancellation (SIGTERM) ends the wait.
+    private static func waitingForEtcd<T>(
+        logger: Logger, _ body: () async throws(FileSystemError) -> T
+    ) async throws(FileSystemError) -> T {
+        let start = ContinuousClock.now
+        var noticed = start
+        while true {
+            do {
+                return try await body()
+            } catch where [.notConnected, .connectionRefused, .connectionReset, .timedOut].contains(error.code) {
+                if ContinuousClock.now - noticed >= .milliseconds(Limits.etcdStartupNoticeMilliseconds) {
+                    noticed = ContinuousClock.now
+                    logger.warning("waiting for etcd to answer (\(ContinuousClock.now - start) so far): \(error.message)")
+                }
+                do {
+                    try await Task.sleep(for: .milliseconds(Limits.managerRenewMilliseconds))
+                } catch {
+                    throw FileSystemError(.canceled, "stopped while waiting for etcd: \(error)")
+                }
+            }
         }
     }
 

@@ -128,7 +128,8 @@ final class ManagerRole: Sendable {
     private func renew(_ etcd: EtcdClient) async throws(FileSystemError) {
         guard let current = held.withLock({ $0 }) else { return }
         let start = ContinuousClock.now
-        let remaining = try await etcd.keepAlive(current.lease)
+        let remaining = try await etcd.timingOut(afterMilliseconds: Limits.managerRenewTimeoutMilliseconds)
+            .keepAlive(current.lease)
         guard remaining > 0 else {
             held.withLock { $0 = nil }
             logger.warning("manager role lapsed: its lease expired before it was renewed")

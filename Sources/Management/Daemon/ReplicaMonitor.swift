@@ -10,10 +10,14 @@ import NIOCore
 
 /// The manager's failure detector for replicated volumes. Every `Limits.replicaHeartbeatIntervalMilliseconds` it
 /// asks every member of every started replicated volume for its status (a real request through the brick's
-/// whole request path, answered within the same interval or counted as missed). After
-/// `Limits.replicaSilenceMaxMilliseconds` without an answer (over at least `Limits.replicaHeartbeatMissesMax`
-/// failed heartbeats) the member is reported unreachable; an out-of-sync member
-/// that answers again is reported reachable, which starts its heal. The last answers are kept for `heal info`.
+/// whole request path, answered within `Limits.replicaHeartbeatTimeoutMilliseconds` or counted as missed). A
+/// heartbeat is sent every interval even while earlier ones still wait (at most
+/// `Limits.replicaHeartbeatsInFlightMax` per member), so a member that went silent collects its misses at the
+/// interval's pace, not the timeout's. After `Limits.replicaSilenceMaxMilliseconds` without an answer (over at
+/// least `Limits.replicaHeartbeatMissesMax` failed heartbeats) the member is reported unreachable — judged at every
+/// interval, so a daemon that just took the manager role over reports a member already silent long enough at
+/// once; an out-of-sync member that answers again is reported reachable, which starts its heal. The last answers
+/// are kept for `heal info`.
 actor ReplicaMonitor {
     struct MemberKey: Hashable {
         var volume: String
@@ -22,8 +26,9 @@ actor ReplicaMonitor {
 
     struct MemberRecord {
         var endpoint: Endpoint
+        /// The connection heartbeats share; one that fails is closed and the next heartbeat makes another.
         var connection: BrickConnection?
-        var probing = false
+        var probesInFlight = 0
         var misses = 0
         /// When the member last answered (or monitoring began).
         var lastAnswer = ContinuousClock.now
@@ -84,9 +89,12 @@ actor ReplicaMonitor {
                     members[key]?.connection?.close()
                     members[key] = MemberRecord(endpoint: endpoint)
                 }
-                guard members[key]?.probing == false else { continue }
-                members[key]?.probing = true
-                probes.append(Probe(key: key, endpoint: endpoint, connection: members[key]?.connection, volume: volume))
+                await judge(key, volume: volume)
+                guard let record = members[key], record.probesInFlight < Limits.replicaHeartbeatsInFlightMax else {
+                    continue
+                }
+                members[key]?.probesInFlight += 1
+                probes.append(Probe(key: key, endpoint: endpoint, connection: record.connection, volume: volume))
             }
         }
         for key in members.keys where !wanted.contains(key) {
@@ -94,6 +102,21 @@ actor ReplicaMonitor {
             members[key] = nil
         }
         return probes
+    }
+
+    /// Reports a member silent for `Limits.replicaSilenceMaxMilliseconds` over at least
+    /// `Limits.replicaHeartbeatMissesMax` failed heartbeats, unless its set already counts it out of sync.
+    private func judge(_ key: MemberKey, volume: Volume) async {
+        guard let record = members[key], !record.answered, record.misses >= Limits.replicaHeartbeatMissesMax,
+            ContinuousClock.now - record.lastAnswer >= .milliseconds(Limits.replicaSilenceMaxMilliseconds)
+        else { return }
+        let setIndex = key.brickIndex / volume.replicaCount
+        let member = key.brickIndex % volume.replicaCount
+        // No view: the member is reported unreachable anyway (the manager decides).
+        let view = try? await manager.membership(volume: volume.name)[setIndex]
+        if view?.members[member] != .outOfSync {
+            await report(volume.name, setIndex, .unreachable(member: member))
+        }
     }
 
     /// How a heartbeat's race ended.
@@ -125,11 +148,11 @@ actor ReplicaMonitor {
             group.cancelAll()
             switch first {
             case .answered(let result):
-                await settle(probe.key, result: result, volume: probe.volume)
+                await settle(probe.key, result: result, sentOn: probe.connection, volume: probe.volume)
             case .timedOut:
                 await settle(
                     probe.key, result: .failure(FileSystemError(.timedOut, "\(endpoint) did not answer in time")),
-                    volume: probe.volume)
+                    sentOn: probe.connection, volume: probe.volume)
             case .cancelled:
                 // The monitor is stopping: no verdict on the member.
                 break
@@ -174,20 +197,27 @@ actor ReplicaMonitor {
         }
     }
 
-    private func settle(_ key: MemberKey, result: Result<(BrickConnection, MemberStatus), any Error>, volume: Volume)
-        async
-    {
+    /// Takes one heartbeat's outcome; `sentOn` is the shared connection it used (nil: it connected by itself).
+    private func settle(
+        _ key: MemberKey, result: Result<(BrickConnection, MemberStatus), any Error>, sentOn: BrickConnection?,
+        volume: Volume
+    ) async {
         guard members[key] != nil else {
             if case .success(let (connection, _)) = result { connection.close() }
             return
         }
-        members[key]?.probing = false
+        members[key]?.probesInFlight -= 1
         let replicaCount = volume.replicaCount
         let setIndex = key.brickIndex / replicaCount
         let member = key.brickIndex % replicaCount
         switch result {
         case .success(let (connection, status)):
-            members[key]?.connection = connection
+            // Heartbeats sent side by side may each have connected: one connection is kept, the others closed.
+            if let kept = members[key]?.connection, kept !== connection {
+                connection.close()
+            } else {
+                members[key]?.connection = connection
+            }
             members[key]?.misses = 0
             members[key]?.lastAnswer = .now
             members[key]?.answered = true
@@ -201,22 +231,19 @@ actor ReplicaMonitor {
                 await report(volume.name, setIndex, .reachable(member: member))
             }
         case .failure(let error):
-            members[key]?.connection?.close()
-            members[key]?.connection = nil
+            // The shared connection failed (or never answered): the next heartbeat connects afresh. A heartbeat
+            // that had connected by itself closed its own connection already.
+            if let shared = members[key]?.connection, shared === sentOn {
+                shared.close()
+                members[key]?.connection = nil
+            }
             members[key]?.answered = false
             let misses = (members[key]?.misses ?? 0) + 1
             members[key]?.misses = misses
             logger.debug("heartbeat missed", metadata: [
                 "volume": "\(volume.name)", "brick": "\(key.brickIndex)", "misses": "\(misses)", "error": "\(error)",
             ])
-            let silence = ContinuousClock.now - (members[key]?.lastAnswer ?? .now)
-            if misses >= Limits.replicaHeartbeatMissesMax && silence >= .milliseconds(Limits.replicaSilenceMaxMilliseconds) {
-                // No view: the member is reported unreachable anyway (the manager decides).
-                let view = try? await manager.membership(volume: volume.name)[setIndex]
-                if view?.members[member] != .outOfSync {
-                    await report(volume.name, setIndex, .unreachable(member: member))
-                }
-            }
+            await judge(key, volume: volume)
         }
     }
 
