@@ -6,6 +6,7 @@ import MortarSecurity
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// One HTTP/1.1 request and its reply over a fresh connection: the management API and etcd's JSON gateway are
 /// asked rarely and briefly, so a connection per request keeps the client free of pooling state. The reply body is
@@ -40,7 +41,13 @@ public enum HTTPExchange {
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let reply = first else {
+            let first: Reply??
+            do {
+                first = try await group.next()
+            } catch where Task.isCancelled {
+                throw FileSystemError(.canceled, "\(method) \(uri) to \(server) at \(host):\(port) was cancelled")
+            }
+            guard let first, let reply = first else {
                 throw FileSystemError(
                     .timedOut,
                     "\(method) \(uri) to \(server) at \(host):\(port) got no reply within \(timeoutMilliseconds) ms")
@@ -49,9 +56,50 @@ public enum HTTPExchange {
         }
     }
 
+    /// The connection of one exchange, closed when the task that waits for it is cancelled. NIO's connect and its
+    /// async channel do not stop waiting when their task is cancelled; a connect to a host that is cut off from
+    /// the network (no RST, only silence) would then hold its caller for the whole connect timeout — and a caller
+    /// that raced it and lost (a view watch, an etcd member passed over) would wait for it before going on.
+    /// Closing the channel ends the connect or the read at once.
+    private final class Closer: Sendable {
+        private let state = Mutex<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+
+        /// Keeps `channel` to close on cancellation (at once if that already happened).
+        func adopt(_ channel: any Channel) {
+            let cancelled = state.withLock { state in
+                state.channel = channel
+                return state.cancelled
+            }
+            if cancelled { channel.close(promise: nil) }
+        }
+
+        func cancel() {
+            let channel = state.withLock { state in
+                state.cancelled = true
+                return state.channel
+            }
+            channel?.close(promise: nil)
+        }
+    }
+
     private static func exchange(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
         group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int, headers: [(String, String)]
+    ) async throws -> Reply {
+        let closer = Closer()
+        return try await withTaskCancellationHandler {
+            try await exchange(
+                host: host, port: port, method: method, uri: uri, body: body, security: security, group: group,
+                server: serverName, replyByteCountMax: replyByteCountMax, headers: headers, closer: closer)
+        } onCancel: {
+            closer.cancel()
+        }
+    }
+
+    private static func exchange(
+        host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
+        group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int, headers: [(String, String)],
+        closer: Closer
     ) async throws -> Reply {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         let tls = security.context
@@ -62,7 +110,8 @@ public enum HTTPExchange {
             let initializer: @Sendable (any Channel) -> EventLoopFuture<
                 NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
             > = { channel in
-                channel.eventLoop.makeCompletedFuture {
+                closer.adopt(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandlers(try tls.makeClientHandlers(note: note)) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
@@ -78,6 +127,7 @@ public enum HTTPExchange {
                 channel = try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
             }
         } catch {
+            if Task.isCancelled { throw FileSystemError(.canceled, "connecting to \(serverName) at \(host):\(port) was cancelled") }
             throw connectFailure(error, host: host, port: port, server: serverName)
         }
         let server = "\(serverName) at \(host):\(port)"

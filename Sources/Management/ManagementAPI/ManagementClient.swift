@@ -117,6 +117,12 @@ public struct ManagementClient: Sendable {
         let payload = try body.map { value throws(FileSystemError) in try ManagementJSON.encode(value) }
         let servers = servers
         let first = preferred.index.load(ordering: .relaxed) % servers.count
+        if method == .GET && servers.count > 1 {
+            let (index, reply) = try await hedgedRead(uri, servers: servers, first: first)
+            preferred.index.store(index, ordering: .relaxed)
+            return try Self.decodeReply(
+                Response.self, status: reply.status, body: reply.body, request: "\(servers[index]) answered GET \(uri)")
+        }
         for step in 0..<servers.count {
             let index = (first + step) % servers.count
             let server = servers[index]
@@ -131,6 +137,68 @@ public struct ManagementClient: Sendable {
                 Response.self, status: reply.status, body: reply.body, request: "\(server) answered \(method) \(uri)")
         }
         preconditionFailure("the last server's failure is thrown inside the loop")
+    }
+
+    /// How one daemon's part of a hedged read ended, or that the next daemon is due.
+    private enum HedgeEvent: Sendable {
+        case answered(Int, HTTPExchange.Reply)
+        case failed(FileSystemError)
+        case due
+    }
+
+    /// A read asked of the daemons in turn, starting from the one that answered last, without waiting for a
+    /// silent one: the next is asked when the one before failed, or has not answered within
+    /// `Limits.managementHedgeMilliseconds` (a host cut off from the network answers nothing, and its connect
+    /// alone would take `Limits.connectTimeoutMilliseconds`). The first answer wins; the others are cancelled and
+    /// awaited. A read is safe to ask twice.
+    private func hedgedRead(_ uri: String, servers: [Address], first: Int) async throws
+        -> (Int, HTTPExchange.Reply)
+    {
+        try await withThrowingTaskGroup(of: HedgeEvent.self) { group in
+            var started = 0
+            var running = 0
+            func askNext(_ group: inout ThrowingTaskGroup<HedgeEvent, any Error>) {
+                let index = (first + started) % servers.count
+                started += 1
+                running += 1
+                group.addTask {
+                    do {
+                        return .answered(index, try await self.sendOnce(.GET, uri, payload: nil, at: servers[index]))
+                    } catch let error as FileSystemError {
+                        return .failed(error)
+                    } catch {
+                        return .failed(self.lostConnection(error, at: servers[index]))
+                    }
+                }
+                if started < servers.count {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(Limits.managementHedgeMilliseconds))
+                        return .due
+                    }
+                }
+            }
+            askNext(&group)
+            defer { group.cancelAll() }
+            var lastFailure = FileSystemError(.notConnected, "no mortar daemon was asked")
+            while let event = try await group.next() {
+                switch event {
+                case .answered(let index, let reply):
+                    return (index, reply)
+                case .failed(let error):
+                    running -= 1
+                    lastFailure = error
+                    guard Self.passesOver(error, .GET) else { throw error }
+                    if started < servers.count {
+                        askNext(&group)
+                    } else if running == 0 {
+                        throw error
+                    }
+                case .due:
+                    if started < servers.count { askNext(&group) }
+                }
+            }
+            throw lastFailure
+        }
     }
 
     /// Whether another daemon should be asked after `error`.
