@@ -105,8 +105,10 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
             return try await local()
         }
         try checkPrimary(view, orderer)
+        let start = ContinuousClock.now
         let ticket = await sequencer.begin(keys)
         defer { sequencer.finish(ticket) }
+        let ordered = ContinuousClock.now
         let result: Result
         do {
             // The intent and heal markers first: a change whose marker cannot be written is not applied (a
@@ -120,11 +122,17 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
             guard view.inSyncMembers.count > 1 else { throw error }
             try await stepDown(view, because: error)
         }
+        let applied = ContinuousClock.now
         do {
             try await forwardAndSettle(view, context: context, records: records, forward: forward)
         } catch {
             await recordUnsettled(records, because: error)
             throw error
+        }
+        let settled = ContinuousClock.now
+        if settled - start > .milliseconds(Limits.replicaViewWatchGraceMilliseconds) {
+            logger.debug(
+                "a change in epoch \(view.epoch) took \(settled - start): \(ordered - start) waiting for its turn, \(applied - ordered) applying it here, \(settled - applied) forwarding and settling it")
         }
         return result
     }
@@ -258,7 +266,10 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         let missed = failures.map(\.member)
         try await journal.record(records, for: missed, epoch: view.epoch)
         let holders = view.forwardTargets(from: member).filter { !missed.contains($0) }
+        let settling = ContinuousClock.now
         var noted = await noteMissed(missed, records, to: holders, epoch: view.epoch, context: context)
+        logger.debug("settling a change members \(missed) failed: notes to members \(holders) took \(ContinuousClock.now - settling)")
+        defer { logger.debug("settled a change members \(missed) failed in \(ContinuousClock.now - settling)") }
         var latest = view
         for failure in failures {
             if view.members[failure.member] == .healing && Self.isNotYetHealed(failure.error) {

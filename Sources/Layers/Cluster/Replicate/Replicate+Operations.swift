@@ -74,13 +74,22 @@ extension Replicate {
         guard let open, open.id == file.id else {
             throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open")
         }
-        var stamped = context
-        stamped.replication = ReplicationStamp(epoch: try membership.view(ofSet: setIndex).epoch, role: .client)
-        for (member, handle) in open.members {
-            do {
-                try await children[member].release(handle, context: stamped)
-            } catch {
-                logger.debug("release of \(file.id) on member \(member) failed: \(error)")
+        var context = context
+        context.replication = ReplicationStamp(epoch: try membership.view(ofSet: setIndex).epoch, role: .client)
+        let stamped = context
+        let id = file.id
+        // Side by side: a member that is gone (its host cut off) must not hold up the others' releases. A failed
+        // release is only logged: the file is closed here either way, and a brick releases a connection's files
+        // when the connection goes.
+        await withTaskGroup(of: Void.self) { group in
+            for (member, handle) in open.members {
+                group.addTask {
+                    do {
+                        try await self.children[member].release(handle, context: stamped)
+                    } catch {
+                        self.logger.debug("release of \(id) on member \(member) failed: \(error)")
+                    }
+                }
             }
         }
     }

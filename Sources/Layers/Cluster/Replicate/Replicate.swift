@@ -63,9 +63,14 @@ public final class Replicate: FileOperations {
             let member = try member(for: target, in: view)
             var stamped = context
             stamped.replication = ReplicationStamp(epoch: view.epoch, role: .client)
+            let start = ContinuousClock.now
             do {
                 switch try await attempt(body, member: member, context: stamped, target: target, view: view) {
                 case .answered(let result):
+                    let elapsed = ContinuousClock.now - start
+                    if elapsed > .milliseconds(Limits.replicaViewWatchGraceMilliseconds) {
+                        logger.debug("member \(member) of replica set \(setIndex) answered after \(elapsed) in epoch \(view.epoch) (\(target))")
+                    }
                     return result
                 case .abandoned(let newer):
                     logger.debug("member \(member) of replica set \(setIndex) left the path in epoch \(newer.epoch)")
@@ -77,7 +82,7 @@ public final class Replicate: FileOperations {
                 deadline = end
                 let remaining = end - ContinuousClock.now
                 guard remaining > .zero else { throw error }
-                logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch): \(error)")
+                logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch) after \(ContinuousClock.now - start): \(error)")
                 // A newer view, or after a short pause the same one: a member that restarted (faster than the
                 // failure detector notices) is simply asked again.
                 view = try await membership.refresh(
