@@ -5,9 +5,8 @@ import Synchronization
 public enum SequenceKey: Hashable, Sendable {
     /// Bytes `lower..<upper` of a file; `UInt64.max` as the upper bound means "to the end, however large".
     case bytes(FileID, lower: UInt64, upper: UInt64)
+    /// One name in a directory (a heal settles a directory name by name under these too).
     case name(FileID, String)
-    /// Every name in a directory (a heal reconciling the whole directory).
-    case directory(FileID)
 
     public static func wholeFile(_ file: FileID) -> SequenceKey {
         .bytes(file, lower: 0, upper: .max)
@@ -19,9 +18,6 @@ public enum SequenceKey: Hashable, Sendable {
             file == otherFile && lower < otherUpper && otherLower < upper
         case (.name(let directory, let name), .name(let otherDirectory, let otherName)):
             directory == otherDirectory && name == otherName
-        case (.directory(let directory), .name(let other, _)), (.name(let other, _), .directory(let directory)),
-            (.directory(let directory), .directory(let other)):
-            directory == other
         default:
             false
         }

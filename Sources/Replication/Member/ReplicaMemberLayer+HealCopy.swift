@@ -253,27 +253,53 @@ extension ReplicaMemberLayer {
 
     // MARK: Directories
 
+    /// Makes the healing member's entries of `directory` this member's. The two listings are read without holding
+    /// the directory, and each name that differs is then settled under that name's own sequence key, looked up
+    /// afresh on both sides: a client's change of the same name waits for it (and it for the change), while
+    /// changes of other names in the directory go on meanwhile. (Holding the whole directory while hundreds of
+    /// missed entries were made stopped every create in it for seconds when a member rejoined.)
     func healDirectory(
         _ directory: FileID, on target: Int, local: OperationContext, target remote: OperationContext
     ) async throws {
         let peer = try agent.peer(target)
-        try await sequenced([.directory(directory)]) {
-            let ours = try await Self.listing(of: directory, on: next, context: local)
-            let theirs = try await Self.listing(of: directory, on: peer, context: remote)
-            // Names taken by another object first, then what is missing (a renamed file is linked under its new
-            // name while its old name still holds it), then what is left over.
-            for (name, entry) in theirs where ours[name] != nil && !Self.same(ours[name], entry) {
-                try await remove(name, entry, in: directory, on: peer, context: remote)
+        let ours = try await Self.listing(of: directory, on: next, context: local)
+        let theirs = try await Self.listing(of: directory, on: peer, context: remote)
+        // Names taken by another object first, then what is missing (a renamed file is linked under its new name
+        // while its old name still holds it), then what is left over.
+        for (name, entry) in theirs where ours[name] != nil && !Self.same(ours[name], entry) {
+            try await settleName(name, in: directory, on: peer, local: local, remote: remote) { mine, yours in
+                guard mine != nil, let yours, !Self.same(mine, yours) else { return }
+                try await remove(name, yours, in: directory, on: peer, context: remote)
             }
-            for (name, entry) in ours where !Self.same(theirs[name], entry) {
-                try await make(name, entry, in: directory, on: peer, local: local, remote: remote)
+        }
+        for (name, entry) in ours where !Self.same(theirs[name], entry) {
+            try await settleName(name, in: directory, on: peer, local: local, remote: remote) { mine, yours in
+                guard let mine, !Self.same(yours, mine) else { return }
+                if let yours { try await remove(name, yours, in: directory, on: peer, context: remote) }
+                try await make(name, mine, in: directory, on: peer, local: local, remote: remote)
             }
-            for (name, entry) in theirs where ours[name] == nil {
-                try await remove(name, entry, in: directory, on: peer, context: remote)
+        }
+        for (name, _) in theirs where ours[name] == nil {
+            try await settleName(name, in: directory, on: peer, local: local, remote: remote) { mine, yours in
+                guard mine == nil, let yours else { return }
+                try await remove(name, yours, in: directory, on: peer, context: remote)
             }
         }
         let attributes = try await next.attributes(of: directory, context: local)
         try await copyMetadata(directory, attributes, on: peer, context: remote)
+    }
+
+    /// Runs `settle` under the name's sequence key with the name's entry as it is now here and on the peer (nil:
+    /// absent).
+    private func settleName(
+        _ name: String, in directory: FileID, on peer: any FileOperations, local: OperationContext,
+        remote: OperationContext, _ settle: (_ mine: FileAttributes?, _ yours: FileAttributes?) async throws -> Void
+    ) async throws {
+        try await sequenced([.name(directory, name)]) {
+            let mine = try await FileSystemError.nilIfNotFound { try await next.lookup(name, in: directory, context: local) }
+            let yours = try await FileSystemError.nilIfNotFound { try await peer.lookup(name, in: directory, context: remote) }
+            try await settle(mine, yours)
+        }
     }
 
     static func same(_ first: FileAttributes?, _ second: FileAttributes) -> Bool {
