@@ -8,6 +8,7 @@ source scripts/install-deps.sh
 
 echo "== module table (scripts/check_imports.py, and its own tests)"
 python3 scripts/test_check_imports.py
+python3 scripts/lib/test_failover_stall.py
 python3 tests/daemon/test_fake_brick.py
 python3 tests/fuse/test_confinement_race.py
 python3 scripts/check_imports.py
