@@ -28,6 +28,9 @@ netns_up() {
         ip -n "$ns" addr add "$subnet.$number/24" dev eth0
         ip -n "$ns" link set eth0 up
         ip -n "$ns" link set lo up
+        # Brick ports (from 49152, as GlusterFS's) lie inside Linux's ephemeral range: an outgoing connection of
+        # etcd or a daemon could take one first and a brick would fail to bind it. Reserve them, as a host should.
+        ip netns exec "$ns" sysctl -q -w net.ipv4.ip_local_reserved_ports=49152-49251
     done
 }
 
