@@ -36,10 +36,10 @@ struct LogLines: LogHandler {
         if let given = event.metadata { merged.merge(given) { _, new in new } }
         let details = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         let line = "\(Self.timestamp()) \(event.level) \(label):\(details) [\(event.source)] \(event.message)\n"
-        var bytes = Array(line.utf8)
+        let bytes = Array(line.utf8)
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + written, $0.count - written) }
+            let result = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + written, $0.count - written) }
             if result > 0 {
                 written += result
             } else if result < 0 && errno == EINTR {
@@ -48,7 +48,6 @@ struct LogLines: LogHandler {
                 return  // stderr is gone or full: a log line is not worth blocking or failing for
             }
         }
-        bytes.removeAll()
     }
 
     /// Local time with milliseconds and the zone offset, e.g. `2026-12-06T05:20:35.412+0000`.
@@ -64,6 +63,11 @@ struct LogLines: LogHandler {
         strftime(&zone, zone.count, "%z", &parts)
         let milliseconds = Int(now.tv_nsec / 1_000_000)
         let padded = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
-        return String(cString: date) + "." + padded + String(cString: zone)
+        return text(date) + "." + padded + text(zone)
+    }
+
+    /// The characters of a NUL-terminated C buffer.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
