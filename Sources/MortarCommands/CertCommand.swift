@@ -51,6 +51,7 @@ struct CertCommand: AsyncParsableCommand {
         @Option(help: "Directory to write the credentials to (made if missing, mode 0700).") var out: String
         @Option(help: "More names the certificate carries, comma-separated host names and IP addresses (a host's addresses, for tools that check them).")
         var san: String = ""
+        @Flag(help: "Overwrite credentials already in --out (a certificate issued again in place).") var replace = false
 
         func run() async throws {
             try await reportingFailure {
@@ -62,7 +63,7 @@ struct CertCommand: AsyncParsableCommand {
                 let alternativeNames = san.split(separator: ",").map(String.init).filter { !$0.isEmpty }
                 let issued = try ca.issue(
                     name: name, role: role, validityDays: days, output: absolutePath(out),
-                    alternativeNames: alternativeNames)
+                    alternativeNames: alternativeNames, replace: replace)
                 print("Issued \(role) certificate \(name) (serial \(issued.serial)) into \(absolutePath(out)).")
             }
         }

@@ -35,7 +35,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Directory with this host's certificate: glusterfs.pem, glusterfs.key, glusterfs.ca (default: STATE-DIR/tls). See `mortar cert`.")
     var tlsDir: String?
 
-    @Option(help: "etcd client URLs, comma-separated (http://HOST:PORT,…): the cluster's catalog and replica sets live there, shared by every daemon, and any daemon can manage. Without it this daemon keeps the catalog in STATE-DIR and manages alone.")
+    @Option(help: "etcd client URLs, comma-separated (https://HOST:PORT,… or http://…): the cluster's catalog and replica sets live there, shared by every daemon, and any daemon can manage. https:// members are reached with this host's etcd certificate (etcd.pem, etcd.key, etcd-ca.pem in the TLS directory). Without it this daemon keeps the catalog in STATE-DIR and manages alone.")
     var etcd: String?
 
     @Flag(help: "Run without TLS: anyone who reaches the management and brick ports may do anything. For a closed test network only.")
@@ -58,11 +58,15 @@ struct DaemonCommand: AsyncParsableCommand {
                     .notFound,
                     "no host certificate in \(tlsDirectory): on the first host run `mortar cert init` and `mortar cert issue NAME --role host --out \(tlsDirectory)`; on the others copy in one issued there; or run with --insecure")
             }
+            let etcdEndpoints = try etcd.map(EtcdEndpoint.parseList)
+            if let etcdEndpoints {
+                try Self.checkEtcd(etcdEndpoints, insecure: insecure, tlsDirectory: tlsDirectory, logger: logger)
+            }
             let configuration = DaemonConfiguration(
                 listenHost: address.host, listenPort: address.port, stateDirectory: stateDirectory,
                 advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand,
                 brickPortMin: brickPortMin, tlsDirectory: insecure ? nil : tlsDirectory,
-                etcdEndpoints: try etcd.map(EtcdEndpoint.parseList))
+                etcdEndpoints: etcdEndpoints)
             if let pidFile {
                 try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
             }
@@ -73,6 +77,38 @@ struct DaemonCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
+    }
+}
+
+extension DaemonCommand {
+    /// Refuses an etcd setup that cannot work (TLS members and no certificate to show them, a host certificate
+    /// etcd would refuse) at start, with the reason, rather than at the first catalog read; warns when the catalog
+    /// would cross a network in the clear.
+    static func checkEtcd(
+        _ endpoints: [EtcdEndpoint], insecure: Bool, tlsDirectory: String, logger: Logger
+    ) throws(FileSystemError) {
+        guard endpoints.contains(where: \.secure) else {
+            let remote = endpoints.filter { !isLoopback($0.host) }
+            if !insecure, !remote.isEmpty {
+                logger.warning(
+                    "etcd at \(remote.map(\.description).joined(separator: ", ")) is reached without TLS: the catalog crosses the network in the clear and whoever reaches etcd can rewrite it; run etcd with the host certificates and give https:// URLs (README: Protect etcd)")
+            }
+            return
+        }
+        guard !insecure else {
+            throw FileSystemError.invalidArgument(
+                "--insecure has no certificate to present to etcd at https:// URLs; give http:// URLs, or run with TLS")
+        }
+        let names = TLSFiles.Names.etcd
+        guard FileManager.default.fileExists(atPath: tlsDirectory + "/" + names.certificate) else {
+            throw FileSystemError(
+                .notFound,
+                "no \(names.certificate) in \(tlsDirectory): etcd at https:// URLs admits only certificates of the cluster's etcd CA, which `mortar cert issue NAME --role host` writes beside the host certificate; a host certificate issued before that has none: issue it again with `--san ADDRESS --out \(tlsDirectory) --replace`")
+        }
+    }
+
+    private static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
 

@@ -1,9 +1,11 @@
 import Foundation
 import MortarCore
 import MortarEtcd
+import MortarSecurity
 
 /// The one-member etcd that `mortar up` runs for its cluster: data in `DIR/etcd`, log in `DIR/etcd.log`, process id
-/// in `DIR/etcd.pid`, listening on loopback only (clients on `clientPort`, the unused peer port on `peerPort`).
+/// in `DIR/etcd.pid`, listening on loopback only (clients on `clientPort`, the unused peer port on `peerPort`),
+/// over mutual TLS with the host's etcd credentials in `DIR/state/tls` (the daemon's, which it presents in turn).
 /// `mortar down` stops it last, after the daemon and the bricks.
 struct EmbeddedEtcd {
     let root: String
@@ -11,14 +13,22 @@ struct EmbeddedEtcd {
     static let peerPort = 24380
 
     var member: EtcdMember {
-        EtcdMember(name: "mortar-up", host: "127.0.0.1", clientPort: Self.clientPort, peerPort: Self.peerPort)
+        EtcdMember(
+            name: "mortar-up", host: "127.0.0.1", clientPort: Self.clientPort, peerPort: Self.peerPort,
+            tlsDirectory: root + "/state/tls")
     }
     var pidPath: String { root + "/etcd.pid" }
-    var client: EtcdClient { EtcdClient(endpoints: [member.endpoint]) }
+
+    /// A client presenting the host's etcd certificate, as the daemon does.
+    func client() throws(FileSystemError) -> EtcdClient {
+        EtcdClient(
+            endpoints: [member.endpoint],
+            security: .tls(try TLSContext(directory: root + "/state/tls", names: .etcd)))
+    }
 
     /// Starts etcd unless it already answers, and waits (bounded) until it accepts a write.
     func ensureRunning() async throws {
-        if await answers() {
+        if await refusal() == nil {
             print("etcd already answers on \(member.clientURL); using it.")
             return
         }
@@ -29,25 +39,26 @@ struct EmbeddedEtcd {
             log: logPath)
         try Data("\(process.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: pidPath), options: .atomic)
         let deadline = ContinuousClock.now + .seconds(30)
-        while !(await answers()) {
+        while let refusal = await refusal() {
             guard process.isRunning else {
                 throw FileSystemError.inputOutput("etcd exited at start; see \(logPath)")
             }
             guard ContinuousClock.now < deadline else {
-                throw FileSystemError(.timedOut, "etcd did not accept a write within 30 seconds; see \(logPath)")
+                throw FileSystemError(
+                    .timedOut, "etcd did not accept a write within 30 seconds (\(refusal.message)); see \(logPath)")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
         print("Started etcd on \(member.clientURL) (data in \(root)/etcd, log in \(logPath)).")
     }
 
-    /// Whether etcd accepts a write now.
-    private func answers() async -> Bool {
+    /// Why etcd does not accept a write now, or nil when it does.
+    private func refusal() async -> FileSystemError? {
         do {
-            try await client.put("/mortar/v1/up", Array("1".utf8))
-            return true
+            try await client().put("/mortar/v1/up", Array("1".utf8))
+            return nil
         } catch {
-            return false
+            return error
         }
     }
 

@@ -149,8 +149,14 @@ enum LocalCredentials {
             print("Created the cluster CA in \(authorityDirectory).")
         }
         let hostDirectory = root + "/state/tls"
-        if !FileManager.default.fileExists(atPath: hostDirectory + "/" + TLSFiles.certificate) {
-            try ca.issue(name: "localhost", role: .host, output: hostDirectory, alternativeNames: ["127.0.0.1", "::1"])
+        // A host of an older `mortar up` lacks the etcd credentials its etcd now requires: issue it again.
+        let complete = [TLSFiles.certificate, TLSFiles.Names.etcd.certificate].allSatisfy { name in
+            FileManager.default.fileExists(atPath: hostDirectory + "/" + name)
+        }
+        if !complete {
+            try ca.issue(
+                name: "localhost", role: .host, output: hostDirectory, alternativeNames: ["127.0.0.1", "::1"],
+                replace: true)
         }
         guard let userDirectory = TLSFiles.userDirectory() else {
             throw FileSystemError.invalidArgument("HOME is not set: nowhere to put the admin certificate")

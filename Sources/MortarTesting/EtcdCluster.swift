@@ -1,6 +1,7 @@
 import Foundation
 import MortarCore
 import MortarEtcd
+import MortarSecurity
 
 /// etcd members that a test starts on loopback ports of its own, with their data under `directory`, and stops
 /// with SIGKILL when it ends (etcd's data is thrown away with the directory). Tests of the control plane run
@@ -18,13 +19,15 @@ public final class EtcdTestCluster: @unchecked Sendable {
     /// The etcd executable; the tests install it with scripts/install-deps.sh (Debian's etcd-server).
     public static let executable = "/usr/bin/etcd"
 
-    /// `count` members, not started yet.
-    public init(directory: String, count: Int = 1) throws {
+    /// `count` members, not started yet; with `tlsDirectory` (a host's credentials, their certificate naming
+    /// 127.0.0.1), every member serves clients and peers over mutual TLS with its etcd credentials.
+    public init(directory: String, count: Int = 1, tlsDirectory: String? = nil) throws {
         self.directory = directory
         var members: [EtcdMember] = []
         for index in 0..<count {
             members.append(EtcdMember(
-                name: "m\(index)", host: "127.0.0.1", clientPort: try freeLoopbackPort(), peerPort: try freeLoopbackPort()))
+                name: "m\(index)", host: "127.0.0.1", clientPort: try freeLoopbackPort(), peerPort: try freeLoopbackPort(),
+                tlsDirectory: tlsDirectory))
         }
         self.members = members
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,8 +40,14 @@ public final class EtcdTestCluster: @unchecked Sendable {
     /// Every member's client URL, comma-separated, as `mortar daemon --etcd` takes them.
     public var clientURLs: String { members.map(\.clientURL).joined(separator: ",") }
 
-    /// A client of every member.
-    public func client() -> EtcdClient { EtcdClient(endpoints: members.map(\.endpoint)) }
+    /// A client of every member, presenting the credentials in `security` to members that speak TLS (by default
+    /// the members' own etcd credentials).
+    public func client(security: TransportSecurity? = nil) throws -> EtcdClient {
+        let own = try members.first?.tlsDirectory.map { directory in
+            TransportSecurity.tls(try TLSContext(directory: directory, names: .etcd))
+        }
+        return EtcdClient(endpoints: members.map(\.endpoint), security: security ?? own ?? .insecure)
+    }
 
     /// Starts every member and waits until the cluster answers a write.
     public func start() async throws {
@@ -96,9 +105,10 @@ public final class EtcdTestCluster: @unchecked Sendable {
     public func waitUntilWritable() async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         var last: FileSystemError?
+        let client = try client()
         while ContinuousClock.now < deadline {
             do {
-                try await client().put("/mortar-test/ready", Array("1".utf8))
+                try await client.put("/mortar-test/ready", Array("1".utf8))
                 return
             } catch {
                 last = error

@@ -85,10 +85,41 @@ public struct CertificateAuthority: Sendable {
     /// `glusterfs.ca` into `output` (made if missing, mode 0700). Refuses to overwrite credentials already there
     /// unless `replace`. The certificate names `name` and `alternativeNames` (host names and IP addresses) as its
     /// subject alternative names, so tools that check a server's name (curl, Prometheus) accept a host's.
+    ///
+    /// A host also gets its credentials towards etcd beside them (`etcd.pem`, `etcd.key`, `etcd-ca.pem`), signed
+    /// by the cluster's etcd CA (``etcdAuthority()``).
     @discardableResult
     public func issue(
         name: String, role: CertificateRole, validityDays: Int = defaultValidityDays, output: String,
         alternativeNames: [String] = [], replace: Bool = false
+    ) throws(FileSystemError) -> IssuedCertificate {
+        let issued = try sign(
+            name: name, role: role, validityDays: validityDays, output: output, alternativeNames: alternativeNames,
+            replace: replace, names: .cluster)
+        if role == .host {
+            try etcdAuthority().sign(
+                name: name, role: role, validityDays: validityDays, output: output,
+                alternativeNames: alternativeNames, replace: replace, names: .etcd)
+        }
+        return issued
+    }
+
+    /// The cluster's etcd CA, in `etcd/` under this CA's directory, made on first use (a CA made before it existed
+    /// gets it when it next issues a host certificate). etcd admits every certificate of the CA it trusts; this
+    /// one signs hosts' certificates only, so users and applications — whose certificates the cluster CA signs —
+    /// cannot reach etcd.
+    public func etcdAuthority() throws(FileSystemError) -> CertificateAuthority {
+        let etcdDirectory = directory + "/etcd"
+        if FileManager.default.fileExists(atPath: etcdDirectory + "/" + Self.keyFile) {
+            return try Self.open(directory: etcdDirectory)
+        }
+        return try Self.create(directory: etcdDirectory, name: "mortar-etcd-ca")
+    }
+
+    @discardableResult
+    private func sign(
+        name: String, role: CertificateRole, validityDays: Int, output: String, alternativeNames: [String],
+        replace: Bool, names: TLSFiles.Names
     ) throws(FileSystemError) -> IssuedCertificate {
         try CertificateName.validate(name)
         let generalNames = try ([name] + alternativeNames).map { text throws(FileSystemError) in
@@ -98,7 +129,7 @@ public struct CertificateAuthority: Sendable {
             throw FileSystemError.invalidArgument("validity must be between 1 and \(Self.authorityValidityDays) days")
         }
         try SecureFiles.makeDirectory(output)
-        let keyPath = output + "/" + TLSFiles.privateKey
+        let keyPath = output + "/" + names.privateKey
         guard replace || !FileManager.default.fileExists(atPath: keyPath) else {
             throw FileSystemError(.exists, "\(keyPath) exists already; choose another --out directory")
         }
@@ -131,8 +162,8 @@ public struct CertificateAuthority: Sendable {
                 notValidAfter: Int64(expiry.timeIntervalSince1970), revoked: false)
             try SecureFiles.write(try leafKey.serializeAsPEM().pemString, to: keyPath, mode: 0o600)
             try SecureFiles.write(
-                try leaf.serializeAsPEM().pemString, to: output + "/" + TLSFiles.certificate, mode: 0o644)
-            try SecureFiles.write(try authorityPEM(), to: output + "/" + TLSFiles.authority, mode: 0o644)
+                try leaf.serializeAsPEM().pemString, to: output + "/" + names.certificate, mode: 0o644)
+            try SecureFiles.write(try authorityPEM(), to: output + "/" + names.authority, mode: 0o644)
         } catch let error as FileSystemError {
             throw error
         } catch {

@@ -18,10 +18,12 @@ public final class TLSContext: Sendable {
     private let client: NIOSSLContext
     private let authorityDER: [[UInt8]]
 
-    /// Loads `directory`'s `glusterfs.pem`, `glusterfs.key` and `glusterfs.ca`; every problem is one line naming
-    /// the file.
-    public init(directory: String, revocations: RevocationList = RevocationList()) throws(FileSystemError) {
-        let credentials = try TLSCredentials(directory: directory)
+    /// Loads `directory`'s `glusterfs.pem`, `glusterfs.key` and `glusterfs.ca` (or the files `names` names); every
+    /// problem is one line naming the file.
+    public init(
+        directory: String, names: TLSFiles.Names = .cluster, revocations: RevocationList = RevocationList()
+    ) throws(FileSystemError) {
+        let credentials = try TLSCredentials(directory: directory, names: names)
         self.identity = credentials.identity
         self.directory = directory
         self.revocations = revocations
@@ -128,7 +130,7 @@ public final class TLSContext: Sendable {
         if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG")
             || text.contains("HTTP_REQUEST")
         {
-            return "\(peer) does not speak TLS (a daemon started with --insecure?)"
+            return "\(peer) does not speak TLS (a daemon started with --insecure, or an etcd member without TLS?)"
         }
         return nil
     }

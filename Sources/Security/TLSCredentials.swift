@@ -6,9 +6,23 @@ import NIOSSL
 /// certificate), `glusterfs.key` (its private key) and `glusterfs.ca` (the cluster CA's certificate), so a client
 /// set up for a TLS GlusterFS volume finds what it needs in the same place.
 public enum TLSFiles {
-    public static let certificate = "glusterfs.pem"
-    public static let privateKey = "glusterfs.key"
-    public static let authority = "glusterfs.ca"
+    public static let certificate = Names.cluster.certificate
+    public static let privateKey = Names.cluster.privateKey
+    public static let authority = Names.cluster.authority
+
+    /// The three files of one set of credentials in a directory.
+    public struct Names: Sendable, Hashable {
+        public var certificate: String
+        public var privateKey: String
+        public var authority: String
+
+        /// A process's credentials in the cluster, signed by the cluster CA (GlusterFS's file names).
+        public static let cluster = Names(certificate: "glusterfs.pem", privateKey: "glusterfs.key", authority: "glusterfs.ca")
+        /// A host's credentials towards etcd, signed by the cluster's etcd CA, whose certificates only hosts get:
+        /// etcd admits every certificate of the CA it trusts, so it must not trust the one that also signs users'
+        /// and applications' certificates.
+        public static let etcd = Names(certificate: "etcd.pem", privateKey: "etcd.key", authority: "etcd-ca.pem")
+    }
 
     /// The environment variable naming a directory of credentials; `off` means "connect without TLS".
     public static let directoryVariable = "MORTAR_TLS_DIR"
@@ -64,40 +78,40 @@ struct TLSCredentials {
     var authority: [NIOSSLCertificate]
     var identity: PeerIdentity
 
-    init(directory: String) throws(FileSystemError) {
+    init(directory: String, names: TLSFiles.Names = .cluster) throws(FileSystemError) {
         func path(_ name: String) -> String { directory + "/" + name }
-        for name in [TLSFiles.certificate, TLSFiles.privateKey, TLSFiles.authority] {
+        for name in [names.certificate, names.privateKey, names.authority] {
             guard FileManager.default.fileExists(atPath: path(name)) else {
-                throw FileSystemError(.notFound, "no \(name) in \(directory) (TLS credentials: \(TLSFiles.certificate), \(TLSFiles.privateKey), \(TLSFiles.authority))")
+                throw FileSystemError(.notFound, "no \(name) in \(directory) (TLS credentials: \(names.certificate), \(names.privateKey), \(names.authority))")
             }
         }
         do {
-            chain = try NIOSSLCertificate.fromPEMFile(path(TLSFiles.certificate))
+            chain = try NIOSSLCertificate.fromPEMFile(path(names.certificate))
         } catch {
-            throw FileSystemError(.invalidArgument, "cannot read the certificate \(path(TLSFiles.certificate)): \(error)")
+            throw FileSystemError(.invalidArgument, "cannot read the certificate \(path(names.certificate)): \(error)")
         }
         do {
-            key = try NIOSSLPrivateKey(file: path(TLSFiles.privateKey), format: .pem)
+            key = try NIOSSLPrivateKey(file: path(names.privateKey), format: .pem)
         } catch {
-            throw FileSystemError(.invalidArgument, "cannot read the private key \(path(TLSFiles.privateKey)): \(error)")
+            throw FileSystemError(.invalidArgument, "cannot read the private key \(path(names.privateKey)): \(error)")
         }
         do {
-            authority = try NIOSSLCertificate.fromPEMFile(path(TLSFiles.authority))
+            authority = try NIOSSLCertificate.fromPEMFile(path(names.authority))
         } catch {
-            throw FileSystemError(.invalidArgument, "cannot read the CA certificate \(path(TLSFiles.authority)): \(error)")
+            throw FileSystemError(.invalidArgument, "cannot read the CA certificate \(path(names.authority)): \(error)")
         }
         guard let leaf = chain.first else {
-            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.certificate)) holds no certificate")
+            throw FileSystemError(.invalidArgument, "\(path(names.certificate)) holds no certificate")
         }
         guard !authority.isEmpty else {
-            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.authority)) holds no certificate")
+            throw FileSystemError(.invalidArgument, "\(path(names.authority)) holds no certificate")
         }
         do {
             identity = try PeerIdentity(derEncoded: try leaf.toDERBytes())
         } catch let error as FileSystemError {
-            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.certificate)): \(error.message)")
+            throw FileSystemError(.invalidArgument, "\(path(names.certificate)): \(error.message)")
         } catch {
-            throw FileSystemError(.invalidArgument, "\(path(TLSFiles.certificate)): \(error)")
+            throw FileSystemError(.invalidArgument, "\(path(names.certificate)): \(error)")
         }
         if leaf.notValidAfter < time(nil) {
             throw FileSystemError(.invalidArgument, "certificate \(identity) in \(directory) expired; issue a new one with `mortar cert issue`")

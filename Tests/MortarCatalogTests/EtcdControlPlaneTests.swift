@@ -201,7 +201,7 @@ struct EtcdControlPlaneTests {
             #expect(holders()[0].host != first.host)
 
             // A change fenced with the old holder's revision is refused as the role having moved.
-            let store = EtcdCatalog(client: cluster.etcd.client())
+            let store = EtcdCatalog(client: try cluster.etcd.client())
             let current = try #require(try await store.load())
             let refused = try await store.store(current.catalog, replacing: current.revision, fence: oldFence)
             guard case .failure(.roleLost) = refused else {
@@ -218,7 +218,7 @@ struct EtcdControlPlaneTests {
         defer { harness.removeDirectory() }
         let etcd = try EtcdTestCluster(directory: harness.directory + "/etcd")
         try await etcd.start()
-        let store = EtcdCatalog(client: etcd.client())
+        let store = EtcdCatalog(client: try etcd.client())
         let empty = Catalog(managerHost: "127.0.0.2")
         guard case .success(let revision) = try await store.store(empty, replacing: 0, fence: nil) else {
             Issue.record("the first catalog was not stored")

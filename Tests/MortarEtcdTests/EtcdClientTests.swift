@@ -24,7 +24,7 @@ struct EtcdClientTests {
 
     @Test func keysAreWrittenReadAndDeleted() async throws {
         try await Self.withCluster { cluster in
-            let etcd = cluster.client()
+            let etcd = try cluster.client()
             #expect(try await etcd.get("/t/absent") == nil)
             let bytes: [UInt8] = [0, 1, 2, 255, 10, 13]
             let revision = try await etcd.put("/t/key", bytes)
@@ -44,7 +44,7 @@ struct EtcdClientTests {
     /// winner's value in the same round trip.
     @Test func aTransactionComparingTheRevisionItReadLetsOneWriterWin() async throws {
         try await Self.withCluster { cluster in
-            let etcd = cluster.client()
+            let etcd = try cluster.client()
             try await etcd.put("/t/catalog", Array("v1".utf8))
             let read = try #require(try await etcd.get("/t/catalog"))
             let outcomes = try await withThrowingTaskGroup(of: EtcdTransactionResult.self) { group in
@@ -68,7 +68,7 @@ struct EtcdClientTests {
 
     @Test func creationAndValueComparisons() async throws {
         try await Self.withCluster { cluster in
-            let etcd = cluster.client()
+            let etcd = try cluster.client()
             let create = try await etcd.transaction(
                 [.createRevision(key: "/t/once", equals: 0)], success: [.put(key: "/t/once", value: [1])])
             #expect(create.succeeded)
@@ -87,7 +87,7 @@ struct EtcdClientTests {
     /// A key under a lease lives while the lease is renewed and is gone once it is not (or is revoked).
     @Test func keysUnderALeaseGoWithIt() async throws {
         try await Self.withCluster { cluster in
-            let etcd = cluster.client()
+            let etcd = try cluster.client()
             // 15 s: a loaded machine (the full suite on two cores) has stalled this etcd for more than 5 s between
             // two renewals, so a shorter lease lapses here for reasons that are not the client's; 15 s still lets
             // the test watch it expire.
@@ -128,13 +128,14 @@ struct EtcdClientTests {
     /// a bounded time naming etcd; with them back, calls work again.
     @Test func membersThatAreGoneArePassedOverAndQuorumLossFailsFast() async throws {
         try await Self.withCluster(count: 3) { cluster in
-            let etcd = cluster.client()
+            let etcd = try cluster.client()
             try await etcd.put("/t/k", [1])
             try await cluster.kill("m0")
             #expect(try await etcd.get("/t/k")?.value == [1])
             try await etcd.put("/t/k", [2])
             try await cluster.kill("m1")
             let start = ContinuousClock.now
+            var refusal = ""
             do {
                 try await etcd.put("/t/k", [3])
                 Issue.record("a write succeeded on one member of three")
@@ -142,6 +143,7 @@ struct EtcdClientTests {
                 print("without quorum a write failed after \(ContinuousClock.now - start): \(error.message)")
                 #expect(error.message.contains("etcd"))
                 #expect(ContinuousClock.now - start < .seconds(30))
+                refusal = error.message
             }
             try cluster.restart("m0")
             try cluster.restart("m1")
@@ -151,6 +153,9 @@ struct EtcdClientTests {
             // compares revisions).
             let value = try await etcd.get("/t/k")?.value
             #expect(value == [2] || value == [3], "after quorum returned: \(String(describing: value))")
+            if value == [3] {
+                #expect(refusal.contains("may still apply it"), "the refusal of a write that landed did not warn: \(refusal)")
+            }
         }
     }
 
@@ -158,10 +163,15 @@ struct EtcdClientTests {
         #expect(try EtcdEndpoint.parseList("http://127.0.0.1:2379, http://[::1]:2380/") == [
             EtcdEndpoint(host: "127.0.0.1", port: 2379), EtcdEndpoint(host: "::1", port: 2380),
         ])
-        for bad in ["", "127.0.0.1:2379", "http://host", "http://:2379", "http://h:0", "http://h:99999", "https://h:2379"] {
+        #expect(try EtcdEndpoint.parseList("https://10.0.0.1:2379,https://[::1]:2379") == [
+            EtcdEndpoint(host: "10.0.0.1", port: 2379, secure: true), EtcdEndpoint(host: "::1", port: 2379, secure: true),
+        ])
+        #expect(EtcdEndpoint(host: "::1", port: 2379, secure: true).description == "https://[::1]:2379")
+        for bad in ["", "127.0.0.1:2379", "http://host", "http://:2379", "http://h:0", "http://h:99999", "ftp://h:2379",
+                    "https://h"] {
             #expect(throws: FileSystemError.self, "\(bad)") { try EtcdEndpoint.parseList(bad) }
         }
-        let refused = #expect(throws: FileSystemError.self) { try EtcdEndpoint.parseList("https://h:2379") }
-        #expect(refused?.message.contains("TLS to etcd is not supported") == true)
+        let mixed = #expect(throws: FileSystemError.self) { try EtcdEndpoint.parseList("https://a:2379,http://b:2379") }
+        #expect(mixed?.message.contains("mix http:// and https://") == true)
     }
 }

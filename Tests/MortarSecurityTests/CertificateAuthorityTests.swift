@@ -42,6 +42,27 @@ import Testing
         #expect(try mode(certificates.clientDirectory + "/glusterfs.key") == 0o600)
         #expect(try mode(certificates.clientDirectory) == 0o700)
         #expect(try mode(certificates.clientDirectory + "/glusterfs.pem") == 0o644)
+        #expect(try mode(directory + "/ca/etcd/ca.key") == 0o600)
+        #expect(try mode(certificates.hostDirectory + "/etcd.key") == 0o600)
+    }
+
+    /// A host also gets credentials towards etcd, from a CA of their own that signs hosts only; admins and clients
+    /// get none. (etcd admits every certificate of the CA it trusts: trusting the cluster CA would let every user
+    /// and application rewrite the catalog.)
+    @Test func hostsAlsoGetEtcdCredentialsFromACAOfTheirOwn() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificates = try TestCertificates(directory: directory)
+        let etcd = try TLSContext(directory: certificates.hostDirectory, names: .etcd)
+        #expect(etcd.identity.name == "host" && etcd.identity.role == .host)
+        let etcdAuthority = try String(contentsOfFile: certificates.hostDirectory + "/etcd-ca.pem", encoding: .utf8)
+        #expect(etcdAuthority == (try certificates.authority.etcdAuthority().authorityPEM()))
+        #expect(etcdAuthority != (try certificates.authority.authorityPEM()), "etcd's CA is not the cluster's")
+        #expect(try certificates.authority.etcdAuthority().issued().map(\.name) == ["host"])
+        for credentials in [certificates.adminDirectory, certificates.clientDirectory] {
+            #expect(!FileManager.default.fileExists(atPath: credentials + "/etcd.pem"))
+            #expect(throws: FileSystemError.self) { try TLSContext(directory: credentials, names: .etcd) }
+        }
     }
 
     @Test func revocationIsRecordedOnce() throws {

@@ -42,10 +42,23 @@ actor Manager {
     /// The software and API version reported by hello.
     static let version = "mortar 0.1 (management API v1)"
 
+    /// What this daemon presents to etcd members reached with `https://`: the host's etcd credentials in its TLS
+    /// directory (signed by the cluster's etcd CA, not the cluster CA).
+    static func etcdSecurity(
+        _ endpoints: [EtcdEndpoint], configuration: DaemonConfiguration
+    ) throws(FileSystemError) -> TransportSecurity {
+        guard endpoints.contains(where: \.secure), let directory = configuration.tlsDirectory else { return .insecure }
+        return .tls(try TLSContext(directory: directory, names: .etcd))
+    }
+
     init(configuration: DaemonConfiguration, localAgent: HostAgent, security: TransportSecurity,
          eventLoopGroup: any EventLoopGroup, logger: Logger) async throws(FileSystemError)
     {
-        let etcd = configuration.etcdEndpoints.map { EtcdCatalog(client: EtcdClient(endpoints: $0, eventLoopGroup: eventLoopGroup)) }
+        let etcd = try configuration.etcdEndpoints.map { endpoints throws(FileSystemError) in
+            EtcdCatalog(client: EtcdClient(
+                endpoints: endpoints, security: try Self.etcdSecurity(endpoints, configuration: configuration),
+                eventLoopGroup: eventLoopGroup))
+        }
         store = etcd.map { .etcd($0) } ?? .file(StateFile(path: configuration.catalogPath), AsyncLock())
         role = ManagerRole(etcd: etcd?.urgentClient, daemonID: localAgent.daemonID, logger: logger)
         let loaded = try await Self.load(store, configuration: configuration, logger: logger)

@@ -16,6 +16,9 @@ import Synchronization
 /// repeating one is safe.
 public struct EtcdClient: Sendable {
     public let endpoints: [EtcdEndpoint]
+    /// What the client presents to members reached with `https://`: a host's credentials towards etcd
+    /// (`TLSFiles.Names.etcd`, signed by the cluster's etcd CA; etcd admits no other).
+    private let security: TransportSecurity
     private let eventLoopGroup: any EventLoopGroup
     private var timeoutMilliseconds: Int64
     /// Which member to ask first: the last one that answered.
@@ -25,12 +28,16 @@ public struct EtcdClient: Sendable {
         let index = Atomic<Int>(0)
     }
 
+    /// A client of the members at `endpoints`; `security` holds the host's etcd credentials that members reached
+    /// with `https://` require (with none, calls to them fail naming what is missing).
     public init(
-        endpoints: [EtcdEndpoint], eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        endpoints: [EtcdEndpoint], security: TransportSecurity = .insecure,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeoutMilliseconds: Int64 = Limits.etcdRequestTimeoutMilliseconds
     ) {
         precondition(!endpoints.isEmpty, "an etcd client needs at least one endpoint")
         self.endpoints = endpoints
+        self.security = security
         self.eventLoopGroup = eventLoopGroup
         self.timeoutMilliseconds = timeoutMilliseconds
         preferred = Preference()
@@ -62,7 +69,7 @@ public struct EtcdClient: Sendable {
             "/v3/kv/put",
             EtcdGateway.PutRequest(
                 key: EtcdGateway.base64(key), value: EtcdGateway.base64(value), lease: lease.map(String.init)),
-            EtcdGateway.WriteReply.self, request: request)
+            EtcdGateway.WriteReply.self, request: request, changes: true)
         return try EtcdGateway.revision(reply.header, request: request)
     }
 
@@ -70,7 +77,7 @@ public struct EtcdClient: Sendable {
     public func delete(_ key: String) async throws(FileSystemError) {
         _ = try await call(
             "/v3/kv/deleterange", EtcdGateway.DeleteRequest(key: EtcdGateway.base64(key)),
-            EtcdGateway.WriteReply.self, request: "a delete of \(key)")
+            EtcdGateway.WriteReply.self, request: "a delete of \(key)", changes: true)
     }
 
     /// Runs `success` if every condition holds, else `failure`, atomically.
@@ -83,7 +90,7 @@ public struct EtcdClient: Sendable {
             EtcdGateway.TxnRequest(
                 compare: conditions.map(EtcdGateway.compare), success: success.map(EtcdGateway.operation),
                 failure: failure.map(EtcdGateway.operation)),
-            EtcdGateway.TxnReply.self, request: request)
+            EtcdGateway.TxnReply.self, request: request, changes: !(success + failure).allSatisfy(\.isRead))
         let succeeded = reply.succeeded ?? false
         let branch = succeeded ? success : failure
         let responses = reply.responses ?? []
@@ -144,9 +151,12 @@ public struct EtcdClient: Sendable {
     /// `hasleader` is the key etcd's own client sets for this.
     static let requireLeader = ("Grpc-Metadata-Hasleader", "true")
 
-    /// Sends `body` to the members in turn, starting with the preferred one, until one answers.
+    /// Sends `body` to the members in turn, starting with the preferred one, until one answers. A request that
+    /// `changes` something and fails after a member may have taken it in (it timed out, or the connection was lost
+    /// before the reply) says that it may still be applied: a leader that has lost its quorum keeps what it
+    /// accepted in its log, and Raft commits it when a majority is back.
     private func call<Body: Encodable, Reply: Decodable>(
-        _ uri: String, _ body: Body, _ type: Reply.Type, request: String
+        _ uri: String, _ body: Body, _ type: Reply.Type, request: String, changes: Bool = false
     ) async throws(FileSystemError) -> Reply {
         let payload: ByteBuffer
         do {
@@ -156,20 +166,36 @@ public struct EtcdClient: Sendable {
         }
         let first = preferred.index.load(ordering: .relaxed) % endpoints.count
         var lastFailure = FileSystemError(.notConnected, "etcd: no member tried")
+        var mayHaveLanded = false
         for step in 0..<endpoints.count {
             let index = (first + step) % endpoints.count
             let endpoint = endpoints[index]
+            let security: TransportSecurity
+            if endpoint.secure {
+                guard let context = self.security.context else {
+                    throw FileSystemError(
+                        .permissionDenied,
+                        "etcd at \(endpoint) requires TLS and this process has no etcd certificate to present (a daemon started with --insecure?)")
+                }
+                security = .tls(context)
+            } else {
+                security = .insecure
+            }
             do {
                 let reply = try await HTTPExchange.perform(
                     host: endpoint.host, port: endpoint.port, method: .POST, uri: uri, body: payload,
-                    security: .insecure, eventLoopGroup: eventLoopGroup, server: "etcd",
+                    security: security, eventLoopGroup: eventLoopGroup, server: "etcd",
                     timeoutMilliseconds: timeoutMilliseconds, replyByteCountMax: Limits.etcdReplyByteCountMax,
-                    headers: [Self.requireLeader])
+                    headers: [Self.requireLeader],
+                    plainDropAdvice: "if it requires TLS, give its URL as https://")
                 let bytes = [UInt8](buffer: reply.body)
                 guard reply.status == .ok else {
                     let failure = Self.failure(reply.status, bytes, endpoint: endpoint, request: request)
                     guard failure.passOver else { throw failure.error }
                     lastFailure = failure.error
+                    // etcd's words for a request it refused before proposing it; any other unavailability (a
+                    // proposal that timed out) may yet be committed.
+                    mayHaveLanded = mayHaveLanded || !failure.error.message.contains("no leader")
                     continue
                 }
                 preferred.index.store(index, ordering: .relaxed)
@@ -178,6 +204,13 @@ public struct EtcdClient: Sendable {
                 switch error.code {
                 case .connectionRefused, .connectionReset, .timedOut, .noSuchDeviceOrAddress, .notConnected:
                     lastFailure = FileSystemError(error.code, "etcd: \(error.message)")
+                    mayHaveLanded = mayHaveLanded || error.code == .timedOut || error.code == .connectionReset
+                    continue
+                case .permissionDenied where endpoint.secure:
+                    // TLS refused this member or this member refused us: another member may be set up right.
+                    lastFailure = FileSystemError(
+                        .permissionDenied,
+                        "etcd: \(error.message) (etcd admits only the certificates of the cluster's etcd CA, which `mortar cert issue NAME --role host` writes as \(TLSFiles.Names.etcd.certificate) and \(TLSFiles.Names.etcd.privateKey))")
                     continue
                 default:
                     throw error
@@ -187,11 +220,14 @@ public struct EtcdClient: Sendable {
                 lastFailure = FileSystemError(.connectionReset, "etcd at \(endpoint): \(error)")
             }
         }
+        let caution = changes && mayHaveLanded
+            ? " (etcd may still apply it once it has quorum again: look before repeating it)" : ""
         if endpoints.count > 1 {
             throw FileSystemError(
-                lastFailure.code, "no etcd member of \(endpoints.count) could serve \(request); last: \(lastFailure.message)")
+                lastFailure.code,
+                "no etcd member of \(endpoints.count) could serve \(request); last: \(lastFailure.message)\(caution)")
         }
-        throw lastFailure
+        throw FileSystemError(lastFailure.code, lastFailure.message + caution)
     }
 
     /// An error reply as a typed error, and whether another member may do better.

@@ -1,25 +1,27 @@
 import Foundation
 import MortarCore
 
-/// Where one etcd member answers its clients: `http://HOST:PORT` as etcd's `--advertise-client-urls` names it.
+/// Where one etcd member answers its clients: `http://HOST:PORT` or `https://HOST:PORT`, as etcd's
+/// `--advertise-client-urls` names it.
 public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// Whether the member speaks TLS (`https://`): the client then presents its host certificate and accepts only
+    /// a member whose certificate is a host's of the same CA.
+    public var secure: Bool
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, secure: Bool = false) {
         self.host = host
         self.port = port
+        self.secure = secure
     }
 
-    /// Parses `http://HOST:PORT` (an IPv6 address in brackets). Only plain HTTP is spoken: a `https://` URL is
-    /// refused by name rather than silently sent in the clear.
+    /// Parses `http://HOST:PORT` or `https://HOST:PORT` (an IPv6 address in brackets).
     public init(parsing url: String) throws(FileSystemError) {
-        let scheme = "http://"
+        let secure = url.hasPrefix("https://")
+        let scheme = secure ? "https://" : "http://"
         guard url.hasPrefix(scheme) else {
-            throw FileSystemError.invalidArgument(
-                url.hasPrefix("https://")
-                    ? "etcd URL '\(url)': TLS to etcd is not supported yet; use http:// on a trusted network"
-                    : "etcd URL '\(url)' is not of the form http://HOST:PORT")
+            throw FileSystemError.invalidArgument("etcd URL '\(url)' is not of the form http://HOST:PORT or https://HOST:PORT")
         }
         var rest = url.dropFirst(scheme.count)
         if rest.hasSuffix("/") { rest = rest.dropLast() }
@@ -44,7 +46,7 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
         guard let port = Int(portText), (1...Limits.portNumberMax).contains(port) else {
             throw FileSystemError.invalidArgument("etcd URL '\(url)' has an invalid port")
         }
-        self.init(host: String(host), port: port)
+        self.init(host: String(host), port: port, secure: secure)
     }
 
     /// Parses a comma-separated list of URLs (`--etcd`); at least one, at most `Limits.etcdEndpointsMax`.
@@ -57,11 +59,17 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
         }
         var endpoints: [EtcdEndpoint] = []
         for url in urls { endpoints.append(try EtcdEndpoint(parsing: url)) }
+        // One cluster's members are reached one way: a list that mixes the two is a typo, and the plain one would
+        // carry the catalog in the clear.
+        guard Set(endpoints.map(\.secure)).count == 1 else {
+            throw FileSystemError.invalidArgument("etcd URLs mix http:// and https://; give every member the same scheme")
+        }
         return endpoints
     }
 
     public var description: String {
-        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        let scheme = secure ? "https" : "http"
+        return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
     }
 }
 
@@ -106,6 +114,12 @@ public enum EtcdOperation: Sendable, Hashable {
     case get(key: String)
     /// Deletes `key` (nothing happens when it does not exist).
     case delete(key: String)
+
+    /// Whether the operation only reads.
+    public var isRead: Bool {
+        if case .get = self { return true }
+        return false
+    }
 }
 
 /// What a transaction did: which branch ran, the store's revision after it, and for every operation of that

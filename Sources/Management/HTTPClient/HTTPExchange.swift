@@ -23,18 +23,22 @@ public enum HTTPExchange {
     }
 
     /// Sends `body` to `host:port` and returns the complete reply within `timeoutMilliseconds`. `server` names
-    /// what listens there in every error ("the mortar daemon", "etcd").
+    /// what listens there in every error ("the mortar daemon", "etcd"); `plainDropAdvice` is what to tell the
+    /// user when a plain connection is closed without a word (a TLS server dropping it), by default where TLS
+    /// credentials are looked for.
     public static func perform(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
         eventLoopGroup: any EventLoopGroup, server: String = "the mortar daemon",
         timeoutMilliseconds: Int64 = Limits.managementRequestTimeoutMilliseconds,
-        replyByteCountMax: Int = Limits.managementMessageByteCountMax, headers: [(String, String)] = []
+        replyByteCountMax: Int = Limits.managementMessageByteCountMax, headers: [(String, String)] = [],
+        plainDropAdvice: String? = nil
     ) async throws -> Reply {
         try await withThrowingTaskGroup(of: Reply?.self) { group in
             group.addTask {
                 try await exchange(
                     host: host, port: port, method: method, uri: uri, body: body, security: security,
-                    group: eventLoopGroup, server: server, replyByteCountMax: replyByteCountMax, headers: headers)
+                    group: eventLoopGroup, server: server, replyByteCountMax: replyByteCountMax, headers: headers,
+                    plainDropAdvice: plainDropAdvice)
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(timeoutMilliseconds))
@@ -84,13 +88,15 @@ public enum HTTPExchange {
 
     private static func exchange(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
-        group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int, headers: [(String, String)]
+        group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int, headers: [(String, String)],
+        plainDropAdvice: String?
     ) async throws -> Reply {
         let closer = Closer()
         return try await withTaskCancellationHandler {
             try await exchange(
                 host: host, port: port, method: method, uri: uri, body: body, security: security, group: group,
-                server: serverName, replyByteCountMax: replyByteCountMax, headers: headers, closer: closer)
+                server: serverName, replyByteCountMax: replyByteCountMax, headers: headers,
+                plainDropAdvice: plainDropAdvice, closer: closer)
         } onCancel: {
             closer.cancel()
         }
@@ -99,7 +105,7 @@ public enum HTTPExchange {
     private static func exchange(
         host: String, port: Int, method: HTTPMethod, uri: String, body: ByteBuffer?, security: TransportSecurity,
         group: any EventLoopGroup, server serverName: String, replyByteCountMax: Int, headers: [(String, String)],
-        closer: Closer
+        plainDropAdvice: String?, closer: Closer
     ) async throws -> Reply {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         let tls = security.context
@@ -156,9 +162,9 @@ public enum HTTPExchange {
             let dropped = (error as? FileSystemError).map { $0.message.contains("closed the connection") } ?? true
             if tls == nil, dropped {
                 // A TLS daemon drops a plain request without a word: say what was probably missing.
-                throw FileSystemError(
-                    .connectionReset,
-                    "\(server) closed the connection without answering; if it requires TLS, this client has no credentials (looked in \(TLSFiles.searchedPlaces))")
+                let advice = plainDropAdvice
+                    ?? "if it requires TLS, this client has no credentials (looked in \(TLSFiles.searchedPlaces))"
+                throw FileSystemError(.connectionReset, "\(server) closed the connection without answering; \(advice)")
             }
             throw error
         }
