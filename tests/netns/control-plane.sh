@@ -49,23 +49,34 @@ cleanup() {
 }
 trap cleanup EXIT
 netns_up
-mortar_credentials "$mortar" "$work" "$work/h1/state/tls" "$work/h2/state/tls" "$work/h3/state/tls"
+address() { echo "$subnet.$1"; }
+mortar_credentials "$mortar" "$work"
+# Each host's certificate names its address: etcd members check their peers' against it.
+for i in 1 2 3; do
+    "$mortar" cert issue "host$i" --role host --san "$(address "$i")" --ca-dir "$work/ca" \
+        --out "$work/h$i/state/tls" >/dev/null
+done
 export MORTAR_TLS_DIR="$work/admin"
 
-address() { echo "$subnet.$1"; }
 # Each daemon asks its own host's etcd member first.
 etcd_urls() {
-    local own=$1 urls="http://$(address "$1"):2379" i
-    for i in 1 2 3; do [ "$i" = "$own" ] || urls="$urls,http://$(address "$i"):2379"; done
+    local own=$1 urls="https://$(address "$1"):2379" i
+    for i in 1 2 3; do [ "$i" = "$own" ] || urls="$urls,https://$(address "$i"):2379"; done
     echo "$urls"
 }
+# etcd over mutual TLS with the host's etcd credentials (signed by the cluster's etcd CA, which signs hosts only),
+# towards clients and peers, as README.md shows.
 start_host() {
-    local i=$1 cluster="e1=http://$(address 1):2380,e2=http://$(address 2):2380,e3=http://$(address 3):2380"
+    local i=$1 cluster="e1=https://$(address 1):2380,e2=https://$(address 2):2380,e3=https://$(address 3):2380"
+    local tls="$work/h$i/state/tls"
     mkdir -p "$work/h$i/state" "$work/h$i/brick"
     on "h$i" etcd --name "e$i" --data-dir "$work/h$i/etcd" \
-        --listen-client-urls "http://$(address "$i"):2379" --advertise-client-urls "http://$(address "$i"):2379" \
-        --listen-peer-urls "http://$(address "$i"):2380" --initial-advertise-peer-urls "http://$(address "$i"):2380" \
+        --listen-client-urls "https://$(address "$i"):2379" --advertise-client-urls "https://$(address "$i"):2379" \
+        --listen-peer-urls "https://$(address "$i"):2380" --initial-advertise-peer-urls "https://$(address "$i"):2380" \
         --initial-cluster "$cluster" --initial-cluster-token mortar-netns --initial-cluster-state new \
+        --cert-file "$tls/etcd.pem" --key-file "$tls/etcd.key" --trusted-ca-file "$tls/etcd-ca.pem" --client-cert-auth \
+        --peer-cert-file "$tls/etcd.pem" --peer-key-file "$tls/etcd.key" --peer-trusted-ca-file "$tls/etcd-ca.pem" \
+        --peer-client-cert-auth \
         --heartbeat-interval 50 --election-timeout 500 --log-level warn >>"$work/h$i/etcd.log" 2>&1 &
     on "h$i" "$mortar" daemon --state-dir "$work/h$i/state" --listen "$(address "$i"):24007" \
         --advertise "$(address "$i")" --etcd "$(etcd_urls "$i")" >>"$work/h$i/daemon.log" 2>&1 &
@@ -110,6 +121,16 @@ wait_in_sync() {
 for i in 1 2 3; do start_host "$i"; done
 for i in 1 2 3; do wait_for_daemon "$i"; done
 echo "$name: three hosts up, each with an etcd member and a daemon"
+# The client host, holding an admin certificate and trusting the etcd CA, cannot reach etcd: only hosts can.
+if on c curl -s --max-time 5 -X POST -d '{"key":"Lw=="}' "https://$(address 1):2379/v3/kv/range" \
+    --cacert "$work/h1/state/tls/etcd-ca.pem" --cert "$work/admin/glusterfs.pem" --key "$work/admin/glusterfs.key" \
+    >/dev/null; then
+    fail "etcd answered a request made with an admin certificate"
+fi
+on c curl -s --max-time 5 -X POST -d '{"key":"Lw=="}' "https://$(address 1):2379/v3/kv/range" \
+    --cacert "$work/h1/state/tls/etcd-ca.pem" --cert "$work/h1/state/tls/etcd.pem" \
+    --key "$work/h1/state/tls/etcd.key" >/dev/null || fail "etcd refused a host's etcd certificate"
+echo "$name: etcd admits host certificates only (an admin certificate refused)"
 on c "$mortar" volume create --manager "$(address 1):24007" rep replica 3 \
     "$(address 1):$work/h1/brick" "$(address 2):$work/h2/brick" "$(address 3):$work/h3/brick"
 on c "$mortar" volume start --manager "$(address 2):24007" rep
