@@ -5,6 +5,7 @@ import Logging
 import MortarBrick
 import MortarBrickServer
 import MortarCore
+import MortarManagementAPI
 import MortarSecurity
 import MortarTransport
 import NIOPosix
@@ -25,6 +26,8 @@ struct BrickCommand: AsyncParsableCommand {
     @Flag(help: "Exit when the parent process exits (for another supervisor; mortar daemon leaves its bricks running).") var exitWithParent = false
     @Option(help: "The manager's HOST:PORT; a brick of a replicated volume learns its replica set there, and every brick follows its volume's options.")
     var manager: String?
+    @Option(help: "Another daemon's HOST:PORT, asked when the --manager one cannot be reached (repeatable; with the catalog on etcd every daemon answers for the cluster).")
+    var alternateManager: [String] = []
     @Option(help: "A volume option NAME=VALUE to enforce from the start (repeatable; see `mortar volume set`).")
     var volumeOption: [String] = []
     @Option(help: "Directory with this host's certificate (glusterfs.pem, glusterfs.key, glusterfs.ca; the daemon passes its own).")
@@ -35,9 +38,7 @@ struct BrickCommand: AsyncParsableCommand {
     func validate() throws {
         guard (tlsDir != nil) != insecure else { throw ValidationError("give exactly one of --tls-dir DIR and --insecure") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
-        if let manager, ServerAddressText(manager) == nil {
-            throw ValidationError("--manager must be HOST:PORT, got '\(manager)'")
-        }
+        _ = try managers()
         _ = try initialOptions()
     }
 
@@ -57,8 +58,9 @@ struct BrickCommand: AsyncParsableCommand {
         let threadPool = NIOThreadPool(numberOfThreads: Limits.brickIOThreadCount)
         threadPool.start()
         var replica = BrickReplicaSource.none
-        if let manager, let address = ServerAddressText(manager) {
-            replica = .manager(host: address.host, port: address.port, volume: volume, brickIndex: brickIndex)
+        let managers = try managers()
+        if !managers.isEmpty {
+            replica = .manager(servers: managers, volume: volume, brickIndex: brickIndex)
         }
         var endpoints: [Endpoint] = [.tcp(host: listenHost, port: port)]
         // A brick kept to one address still answers on loopback, where this host's daemon and clients that name
@@ -87,6 +89,27 @@ struct BrickCommand: AsyncParsableCommand {
 }
 
 extension BrickCommand {
+    /// `--manager` then every `--alternate-manager`, in the order they are asked; empty without `--manager`.
+    func managers() throws -> [ManagementClient.Address] {
+        guard let manager else {
+            guard alternateManager.isEmpty else { throw ValidationError("--alternate-manager needs --manager") }
+            return []
+        }
+        guard alternateManager.count <= Limits.brickAlternateManagersMax else {
+            throw ValidationError(
+                "at most \(Limits.brickAlternateManagersMax) --alternate-manager, got \(alternateManager.count)")
+        }
+        return try ([manager] + alternateManager).map { text in
+            do {
+                let (host, port) = try ManagementClient.parseAddress(text)
+                guard text.hasSuffix(":\(port)"), port > 0 else { throw FileSystemError.invalidArgument("no port") }
+                return ManagementClient.Address(host: host, port: port)
+            } catch {
+                throw ValidationError("a manager must be HOST:PORT, got '\(text)'")
+            }
+        }
+    }
+
     /// The `--volume-option` values as typed options; a malformed or unknown one is a usage error.
     func initialOptions() throws -> VolumeOptions {
         var values: [String: String] = [:]
@@ -101,19 +124,5 @@ extension BrickCommand {
         } catch {
             throw ValidationError("--volume-option: \(error.message)")
         }
-    }
-}
-
-/// `HOST:PORT` of a manager, as `--manager` takes it.
-struct ServerAddressText {
-    var host: String
-    var port: Int
-
-    init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65535).contains(port), colon != text.startIndex
-        else { return nil }
-        host = String(text[..<colon])
-        self.port = port
     }
 }

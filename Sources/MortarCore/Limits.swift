@@ -95,6 +95,9 @@ public enum Limits {
     /// Restart backoff for a brick process that keeps exiting.
     public static let brickRestartBackoffMinMilliseconds: Int64 = 200
     public static let brickRestartBackoffMaxMilliseconds: Int64 = 10_000
+    /// Other daemons a brick may ask when its own is gone (with the catalog on etcd): a few are redundancy enough,
+    /// and the list stays short on a brick's command line however many hosts the cluster has.
+    public static let brickAlternateManagersMax = 8
     /// Management messages are JSON and small.
     public static let managementMessageByteCountMax = 4 << 20
     /// How long one management request may take, connection included, before the client gives up.

@@ -116,7 +116,8 @@ struct CommandLineTests {
     }
 
     /// The host agent's API checks every field of a brick assignment, whoever sends it: a volume name that would
-    /// put the brick's log outside the log directory, an unnormalised path, a port out of range, a bad manager.
+    /// put the brick's log outside the log directory, an unnormalised path, a port out of range, a bad manager or
+    /// alternate (one that would be an option of the brick's command line included).
     @Test func agentAssignmentsAreValidated() async throws {
         let cluster = try ProcessCluster()
         try await cluster.startDaemon()
@@ -129,6 +130,9 @@ struct CommandLineTests {
             (AgentBrick(volume: "v", path: brick + "//", port: 40000, index: 0), "not normalised"),
             (AgentBrick(volume: "v", path: brick, port: 0, index: 0), "port"),
             (AgentBrick(volume: "v", path: brick, port: 40000, index: 0, manager: "nowhere"), "HOST:PORT"),
+            (AgentBrick(volume: "v", path: brick, port: 40000, index: 0, manager: "h:1", alternateManagers: ["--insecure:2"]),
+             "HOST:PORT"),
+            (AgentBrick(volume: "v", path: brick, port: 40000, index: 0, alternateManagers: ["h:1"]), "without a manager"),
         ]
         for (assignment, reason) in cases {
             for call in ["start", "stop"] {

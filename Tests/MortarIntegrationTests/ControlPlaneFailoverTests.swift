@@ -88,6 +88,121 @@ struct ControlPlaneFailoverTests {
         }
     }
 
+    /// Bricks outlive their daemon and still reach the control plane without it. With the daemon of a file's
+    /// primary SIGKILLed (its brick serving on), another member's disk fills up: that member still answers the
+    /// manager's heartbeats, so only the primary's report of the failed forward can take it out of the set. The
+    /// report must reach a surviving daemon — a brick knows every daemon of the cluster, its own first — or the
+    /// writes to that file fail until the primary's daemon returns. Then the disk gets room, and the member heals.
+    @Test func aBrickWhoseDaemonIsGoneReportsThroughAnother() async throws {
+        let disks = try ProcessCluster.makeTemporaryDirectory()
+        var mounted: [String] = []
+        defer {
+            for disk in mounted { _ = try? MountedVolume.runProgramWaiting("/usr/bin/umount", ["-l", disk], environment: [:]) }
+            try? FileManager.default.removeItem(atPath: disks)
+        }
+        // Each member on a small disk of its own, so one of them can be filled.
+        var directories: [String] = []
+        for index in Self.hosts.indices {
+            let disk = "\(disks)/\(index)"
+            try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+            let mount = try MountedVolume.runProgramWaiting("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", disk], environment: [:])
+            try #require(mount.succeeded, "cannot mount a tmpfs at \(disk): \(mount.output)")
+            mounted.append(disk)
+            try FileManager.default.createDirectory(atPath: disk + "/brick", withIntermediateDirectories: true)
+            directories.append(disk + "/brick")
+        }
+        try await Self.withDaemons(etcdMembers: 1) { daemons, _ in
+            let bricks = daemons.indices.map { "\(daemons[$0].listenHost):\(directories[$0])" }
+            try await daemons[0].expectSuccess(["volume", "create", "rep", "replica", "3"] + bricks + ["--force"])
+            try await daemons[0].expectSuccess("volume", "start", "rep")
+            let set = ReplicatedCluster(cluster: daemons[0], volume: "rep", brickDirectories: directories)
+            try await set.waitUntilInSync()
+            let holder = try await Self.roleHolder(daemons)
+            let servers = daemons.map { ServerAddress(host: $0.listenHost, port: $0.daemonPort) }
+            let credentials = daemons[0].certificates.clientDirectory
+
+            // A file whose primary's host does not hold the manager role: losing that daemon then costs no
+            // takeover, and the report has no way to go but to another daemon.
+            let volume = try await Volume.connect(volume: "rep", servers: servers, tlsDirectory: credentials)
+            var chosen: (path: String, primary: Int)?
+            for index in 0..<32 where chosen == nil {
+                let path = "/file-\(index)"
+                try await volume.create(path).close()
+                if let primary = try await set.primary(of: String(path.dropFirst())), primary != holder {
+                    chosen = (path, primary)
+                }
+            }
+            await volume.close()
+            let (path, primary) = try #require(chosen, "no file of 32 has its primary off the role holder's host")
+            let member = (primary + 1) % daemons.count
+            let observed = ReplicatedCluster(cluster: daemons[holder], volume: "rep", brickDirectories: directories)
+            let primaryBrick = try #require(try await observed.pid(ofBrick: primary))
+
+            let acknowledged = Acknowledged()
+            let stop = StopFlag()
+            let slowest = try await withThrowingTaskGroup(of: Duration.self) { group in
+                group.addTask {
+                    let volume = try await Volume.connect(volume: "rep", servers: servers, tlsDirectory: credentials)
+                    return try await DaemonRestartTests.writeRecords(
+                        to: volume, path: path, every: .milliseconds(50), acknowledged, until: stop)
+                }
+                try await DaemonRestartTests.waitForWrites(20, beyond: 0, acknowledged)
+                try await daemons[primary].stopDaemon(signal: SIGKILL)
+                #expect(kill(primaryBrick, 0) == 0, "the primary's brick died with its daemon")
+                try await DaemonRestartTests.waitForWrites(10, beyond: acknowledged.value.load(ordering: .relaxed), acknowledged)
+
+                let filled = ContinuousClock.now
+                let filler = "\(disks)/\(member)/filler"
+                for blockSize in ["1M", "4k"] {
+                    _ = try await MountedVolume.runProgram(
+                        "/usr/bin/dd", ["if=/dev/zero", "of=\(filler)-\(blockSize)", "bs=\(blockSize)"])
+                }
+                let atFill = acknowledged.value.load(ordering: .relaxed)
+                try await DaemonRestartTests.waitForWrites(20, beyond: atFill, acknowledged)
+                print("member \(member)'s disk full while the primary's daemon was down: 20 more writes acknowledged \(ContinuousClock.now - filled) after")
+                let status = try await observed.status()
+                #expect(status.replicaSets[0].members[member] != .inSync, "\(status.replicaSets[0].members)")
+
+                // Room again: the member heals while the writes go on.
+                for blockSize in ["1M", "4k"] { try FileManager.default.removeItem(atPath: "\(filler)-\(blockSize)") }
+                try await observed.waitUntilMembersInSync(seconds: 120)
+                try await DaemonRestartTests.waitForWrites(10, beyond: acknowledged.value.load(ordering: .relaxed), acknowledged)
+
+                // The primary's daemon returns and adopts its brick — started with the other daemons as
+                // alternates — rather than starting another.
+                try await daemons[primary].startDaemon()
+                try await waitUntil("the returned daemon reports its brick online", seconds: 60) {
+                    try await observed.status().bricks[primary].online
+                }
+                #expect(try await observed.pid(ofBrick: primary) == primaryBrick, "the brick was not adopted")
+                try await DaemonRestartTests.waitForWrites(10, beyond: acknowledged.value.load(ordering: .relaxed), acknowledged)
+                stop.set()
+                var all: [Duration] = []
+                for try await slowest in group { all.append(slowest) }
+                return all.max() ?? .zero
+            }
+            print("a member's disk full while the primary's daemon was down: slowest acknowledged write+fsync \(slowest)")
+            try await DaemonRestartTests.expectRecords(
+                in: try await Volume.connect(volume: "rep", servers: servers, tlsDirectory: credentials), path: path,
+                count: acknowledged.value.load(ordering: .relaxed))
+            try await observed.expectConvergedReplicas()
+        }
+    }
+
+    /// The index of the one daemon that holds the manager role, once one does.
+    private static func roleHolder(_ daemons: [ProcessCluster]) async throws -> Int {
+        var holder: Int?
+        try await waitUntil("one daemon holds the manager role", seconds: 30) {
+            var holding: [Int] = []
+            for (index, daemon) in daemons.enumerated() where try await daemon.managementClient().hello().managerRole == true {
+                holding.append(index)
+            }
+            holder = holding.count == 1 ? holding[0] : nil
+            return holder != nil
+        }
+        return try #require(holder)
+    }
+
     /// Starts an etcd of `etcdMembers` members and a daemon on each of ``hosts`` sharing it, runs `body`, and
     /// tears everything down (bricks left by a failed test included).
     private static func withDaemons(
@@ -131,16 +246,8 @@ struct ControlPlaneFailoverTests {
         try await ReplicatedCluster(cluster: daemons[2], volume: "rep", brickDirectories: directories).waitUntilInSync()
 
         // Which daemon holds the manager role decides which host this run loses.
-        var holder: Int?
-        try await waitUntil("one daemon holds the manager role", seconds: 30) {
-            var holding: [Int] = []
-            for (index, daemon) in daemons.enumerated() where try await daemon.managementClient().hello().managerRole == true {
-                holding.append(index)
-            }
-            holder = holding.count == 1 ? holding[0] : nil
-            return holder != nil
-        }
-        let lost = managingHost ? (holder ?? 0) : ((holder ?? 0) + 1) % daemons.count
+        let holder = try await roleHolder(daemons)
+        let lost = managingHost ? holder : (holder + 1) % daemons.count
         let survivors = daemons.indices.filter { $0 != lost }.map { daemons[$0] }
         let survivor = ReplicatedCluster(cluster: survivors[0], volume: "rep", brickDirectories: directories)
         let lostBrick = try #require(try await survivor.pid(ofBrick: lost), "brick \(lost) has no process")

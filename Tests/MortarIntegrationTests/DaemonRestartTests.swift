@@ -55,12 +55,14 @@ struct DaemonRestartTests {
         await set.tearDown()
     }
 
-    /// Writes 4 KiB records to `/log` of `volume`, each followed by fsync and a pause, counting the acknowledged
+    /// Writes 4 KiB records to `path` of `volume`, each followed by fsync and a pause, counting the acknowledged
     /// ones, until `stop`; returns the slowest write+fsync. Closes the volume.
     static func writeRecords(
-        to volume: Volume, every pause: Duration, _ acknowledged: Acknowledged, until stop: StopFlag
+        to volume: Volume, path: String = "/log", every pause: Duration, _ acknowledged: Acknowledged,
+        until stop: StopFlag
     ) async throws -> Duration {
-        let file = try await volume.create("/log")
+        // Opened, not created exclusively: a test may have created it to learn its primary.
+        let file = try await volume.open(path, flags: OpenFlags.readWrite.union(.create), permissions: 0o644)
         var slowest = Duration.zero
         var index = 0
         while !stop.isSet {
@@ -78,9 +80,9 @@ struct DaemonRestartTests {
         return slowest
     }
 
-    /// Expects the first `count` records of `/log` of `volume` to read back as written. Closes the volume.
-    static func expectRecords(in volume: Volume, count: Int) async throws {
-        let file = try await volume.open("/log")
+    /// Expects the first `count` records of `path` of `volume` to read back as written. Closes the volume.
+    static func expectRecords(in volume: Volume, path: String = "/log", count: Int) async throws {
+        let file = try await volume.open(path)
         for index in 0..<count {
             let data = try await file.read(count: 4096, at: UInt64(index * 4096))
             #expect(Array(buffer: data) == ReplicationFaultTests.record(writer: 0, index: index), "record \(index) of \(count)")

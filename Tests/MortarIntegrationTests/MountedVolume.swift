@@ -126,7 +126,8 @@ final class MountedVolume: @unchecked Sendable {
         try await runBlocking { try runProgramWaiting(executable, arguments, environment: environment) }
     }
 
-    private static func runProgramWaiting(_ executable: String, _ arguments: [String], environment: [String: String])
+    /// ``runProgram(_:_:environment:)`` waiting on the caller's thread (for synchronous set-up and clean-up).
+    static func runProgramWaiting(_ executable: String, _ arguments: [String], environment: [String: String])
         throws -> CommandResult
     {
         let process = Process()

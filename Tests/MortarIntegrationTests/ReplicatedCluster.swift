@@ -56,6 +56,14 @@ struct ReplicatedCluster: Sendable {
         }
     }
 
+    /// Waits until every member of every set is in sync, whatever the daemons say of the brick processes (a
+    /// brick whose daemon is gone serves on, but no daemon reports its process).
+    func waitUntilMembersInSync(seconds: Double = 60) async throws {
+        try await waitUntil("every member of \(volume) is in sync", seconds: seconds) {
+            try await status().replicaSets.allSatisfy { $0.members.allSatisfy { $0 == .inSync } }
+        }
+    }
+
     /// Waits until no brick holds a change of its own whose outcome it has not settled (heal info's "applied
     /// here, not yet settled"): a member that stops before then has those files copied whole when it returns.
     func waitUntilSettled(seconds: Double = 30) async throws {

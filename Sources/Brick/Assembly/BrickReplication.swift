@@ -132,12 +132,13 @@ struct BrickReplication {
     let agent: ManagerAgent
 
     /// Asks the manager (retrying while it is unreachable or the volume is not started yet) where this brick
-    /// stands; nil for a brick of a volume that is not replicated.
+    /// stands; nil for a brick of a volume that is not replicated. `managers` are asked in turn: the brick's own
+    /// daemon, then others, which every later view request and report also falls back to.
     static func prepare(
-        managerHost: String, managerPort: Int, volume: String, brickIndex: Int, export: String,
+        managers: [ManagementClient.Address], volume: String, brickIndex: Int, export: String,
         storage: any FileOperations, security: TransportSecurity, logger: Logger
     ) async throws -> BrickReplication? {
-        let client = ManagementClient(host: managerHost, port: managerPort, security: security)
+        let client = ManagementClient(servers: managers, security: security)
         var delay = Duration.milliseconds(100)
         while true {
             let found: (placement: ReplicaPlacement, agent: ManagerAgent)?
@@ -155,7 +156,7 @@ struct BrickReplication {
                 }
             } catch {
                 guard !Task.isCancelled else { throw error }
-                logger.info("waiting for the manager at \(managerHost):\(managerPort): \(error)")
+                logger.info("waiting for the manager at \(managers.map(\.description).joined(separator: ", ")): \(error)")
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(1))
                 continue

@@ -16,9 +16,10 @@ import UnixSignals
 public enum BrickReplicaSource: Sendable {
     /// Not a member of a replica set: no member layer.
     case none
-    /// Asks the manager at `host:port` (`mortar brick --manager`), retrying while it is unreachable or the volume
-    /// is not started; a brick of a volume that is not replicated gets no member layer.
-    case manager(host: String, port: Int, volume: String, brickIndex: Int)
+    /// Asks the daemons at `servers` (`mortar brick --manager`, then each `--alternate-manager` when the ones
+    /// before cannot be reached), retrying while none answers or the volume is not started; a brick of a volume
+    /// that is not replicated gets no member layer.
+    case manager(servers: [ManagementClient.Address], volume: String, brickIndex: Int)
     /// A member whose views, reports and peers come from `agent` (in-process tests use an in-memory manager).
     case agent(any ReplicaSetAgent)
 }
@@ -84,9 +85,9 @@ public final class BrickStack: Sendable {
         switch replica {
         case .none:
             break
-        case .manager(let host, let port, let volume, let brickIndex):
+        case .manager(let servers, let volume, let brickIndex):
             if let replication = try await BrickReplication.prepare(
-                managerHost: host, managerPort: port, volume: volume, brickIndex: brickIndex, export: export,
+                managers: servers, volume: volume, brickIndex: brickIndex, export: export,
                 storage: storage, security: security, logger: logger)
             {
                 replicaMember = replication.layer
@@ -106,9 +107,9 @@ public final class BrickStack: Sendable {
             locks: locks, endpoints: listenable(endpoints, logger: logger), security: security, budget: budget,
             policy: policy, eventLoopGroup: eventLoopGroup, logger: logger)
         var optionsFollower: VolumeOptionsFollower?
-        if case .manager(let host, let port, let volume, _) = replica {
+        if case .manager(let servers, let volume, _) = replica {
             optionsFollower = VolumeOptionsFollower(
-                manager: ManagementClient(host: host, port: port, security: security), volume: volume,
+                manager: ManagementClient(servers: servers, security: security), volume: volume,
                 policy: policy, revocations: security.context?.revocations, service: service, logger: logger)
         }
         return BrickStack(

@@ -30,10 +30,13 @@ struct RemoteAgent: AgentEndpoint {
 }
 
 extension AgentBrick {
-    init(_ assignment: BrickAssignment, manager: String? = nil, options: [String: String] = [:]) {
+    init(
+        _ assignment: BrickAssignment, manager: String? = nil, alternateManagers: [String] = [],
+        options: [String: String] = [:]
+    ) {
         self.init(
             volume: assignment.volume, path: assignment.path, port: assignment.port, index: assignment.index,
-            manager: manager, options: options)
+            manager: manager, alternateManagers: alternateManagers, options: options)
     }
 }
 

@@ -72,11 +72,15 @@ actor BrickSupervisor {
         }
     }
 
-    /// Starts the brick unless it already runs with the same path and port.
+    /// Starts the brick unless it already runs with the same path, port, manager and options. Other alternate
+    /// managers alone do not restart a running brick: they are kept for its next start.
     func start(_ brick: AgentBrick) async {
         let key = Key(volume: brick.volume, index: brick.index)
         if let entry = entries[key] {
-            if entry.brick == brick { return }
+            if entry.brick.identity == brick.identity {
+                entries[key]?.brick = brick
+                return
+            }
             await stop(key)
         }
         nextGeneration += 1
@@ -138,7 +142,8 @@ actor BrickSupervisor {
         }
     }
 
-    /// The brick's full command line; a running brick is adopted only when its own is exactly this.
+    /// The brick's full command line; a running brick is adopted only when its own is this, alternate managers
+    /// aside (see ``adoptionIdentity(_:)``).
     private func arguments(_ brick: AgentBrick, key: Key) -> [String] {
         brickCommand + [
             "--export", brick.path, "--port", "\(brick.port)", "--listen-host", listenHost,
@@ -146,6 +151,7 @@ actor BrickSupervisor {
         ] + tlsArguments + [
             "--unix-socket", ProtocolClientOptions.localSocketPath(port: brick.port, brickPath: brick.path),
         ] + (brick.manager.map { ["--manager", $0] } ?? [])
+            + brick.alternateManagers.flatMap { ["--alternate-manager", $0] }
             + brick.options.sorted { $0.key < $1.key }.flatMap { ["--volume-option", "\($0.key)=\($0.value)"] }
     }
 
@@ -178,6 +184,22 @@ actor BrickSupervisor {
         return await process.monitor()
     }
 
+    /// A brick's command line without its alternate managers: a brick started when the cluster had other daemons
+    /// is still the brick wanted (it asks its own daemon first, and any it knows when that one is gone).
+    static func adoptionIdentity(_ arguments: [String]) -> [String] {
+        var kept: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            if arguments[index] == "--alternate-manager" {
+                index += 2
+                continue
+            }
+            kept.append(arguments[index])
+            index += 1
+        }
+        return kept
+    }
+
     /// A process running this brick that an earlier daemon left, adopted, when it runs with exactly `arguments`
     /// and answers on its port. Processes of the same brick that run with other arguments, or do not answer
     /// within ``Limits/brickAdoptionProbeMilliseconds``, are stopped: a new one is started in their place.
@@ -190,7 +212,8 @@ actor BrickSupervisor {
         for found in running {
             guard let process = ChildProcess.adopt(pid: found.pid, arguments: found.arguments) else { continue }
             let metadata: Logger.Metadata = ["volume": "\(key.volume)", "index": "\(key.index)", "pid": "\(found.pid)"]
-            let serving = adopted == nil && found.arguments == arguments ? await answers(brick.port) : false
+            let same = Self.adoptionIdentity(found.arguments) == Self.adoptionIdentity(arguments)
+            let serving = adopted == nil && same ? await answers(brick.port) : false
             // The daemon is leaving: bricks stay as they are, for the next one.
             if Task.isCancelled { return nil }
             if serving {

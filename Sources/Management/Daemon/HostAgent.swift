@@ -107,7 +107,7 @@ actor HostAgent {
 
     /// Refuses an assignment whose fields could not have come from the catalog: a volume name outside the catalog's
     /// rules (it names the brick's log file), a path that is not normalised, a port outside 1–65535, or a manager
-    /// that is not `HOST:PORT`.
+    /// (or alternate) that is not `HOST:PORT`.
     static func validate(_ brick: AgentBrick) throws(FileSystemError) {
         try Catalog.validateVolumeName(brick.volume)
         let normalized = try Catalog.normalizedBrickPath(BrickLocation(host: "", path: brick.path))
@@ -117,14 +117,18 @@ actor HostAgent {
         guard (1...Limits.portNumberMax).contains(brick.port) else {
             throw FileSystemError.invalidArgument("brick port \(brick.port) is outside 1-\(Limits.portNumberMax)")
         }
-        if let manager = brick.manager {
-            // The last colon separates the port, so a bracketed IPv6 address passes.
+        for manager in (brick.manager.map { [$0] } ?? []) + brick.alternateManagers {
+            // The last colon separates the port, so a bracketed IPv6 address passes. A leading '-' would make the
+            // address an option of the brick's command line.
             let colon = manager.lastIndex(of: ":")
             let host = colon.map { manager[..<$0] } ?? ""
             let port = colon.flatMap { Int(manager[manager.index(after: $0)...]) } ?? 0
-            guard !host.isEmpty, host.utf8.count <= 255, (1...Limits.portNumberMax).contains(port),
+            guard !host.isEmpty, !host.hasPrefix("-"), host.utf8.count <= 255, (1...Limits.portNumberMax).contains(port),
                 host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x2F })
             else { throw FileSystemError.invalidArgument("manager address '\(manager)' is not HOST:PORT") }
+        }
+        guard brick.manager != nil || brick.alternateManagers.isEmpty else {
+            throw FileSystemError.invalidArgument("alternate managers without a manager")
         }
     }
 

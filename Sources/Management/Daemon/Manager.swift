@@ -178,10 +178,12 @@ actor Manager {
     }
 
     /// What a host agent needs to run `assignments`: where the brick asks for its set's views and its volume's
-    /// options (with etcd its own host's daemon, which serves them from etcd; without, this daemon) and the
-    /// options.
+    /// options (with etcd its own host's daemon, which serves them from etcd, then up to
+    /// `Limits.brickAlternateManagersMax` other daemons for when its own is gone; without etcd, this daemon) and
+    /// the options.
     func agentBricks(_ assignments: [BrickAssignment], host: String) -> [AgentBrick] {
         let manager: String
+        var alternates: [String] = []
         if catalog.isLocal(host) {
             manager = "\(localHost):\(listenPort)"
         } else if case .etcd = store, let peer = catalog.peer(host: host) {
@@ -189,8 +191,16 @@ actor Manager {
         } else {
             manager = "\(catalog.managerHost):\(listenPort)"
         }
+        if case .etcd = store {
+            // Every daemon sharing etcd registered itself as a peer, this one included.
+            let own = catalog.isLocal(host) ? localAgent.daemonID : catalog.peer(host: host)?.id
+            alternates = catalog.peers.lazy.filter { $0.id != own }.prefix(Limits.brickAlternateManagersMax)
+                .map { "\(ManagementClient.Address(host: $0.host, port: $0.port))" }
+        }
         return assignments.map { assignment in
-            AgentBrick(assignment, manager: manager, options: catalog.volume(named: assignment.volume)?.options ?? [:])
+            AgentBrick(
+                assignment, manager: manager, alternateManagers: alternates,
+                options: catalog.volume(named: assignment.volume)?.options ?? [:])
         }
     }
 
