@@ -58,6 +58,8 @@ SYSTEMS=${SYSTEMS:-"local mortar1 mortar3 gluster1 gluster3"}
 ACCESS=${ACCESS:-"library fuse"}       # access paths measured on the clustered systems
 PARTS=${PARTS:-"fio files tree qemu client"}   # what to measure (a subset for development; the report says what ran)
 MORTAR_PORT=${MORTAR_PORT:-24417}      # the private Mortar daemon (glusterd keeps 24007)
+MORTAR_VOLUME_OPTIONS=${MORTAR_VOLUME_OPTIONS:-}  # NAME=VALUE ... set on Mortar's volumes before they start (an A/B
+                                       # run: MORTAR_VOLUME_OPTIONS=performance.read-ahead=off)
 MORTAR_BRICK_PORT_MIN=${MORTAR_BRICK_PORT_MIN:-24420}
 RESULTS_DIR=${RESULTS_DIR:-/tmp/mortar-bench-compare}
 BENCH_ROOT=${BENCH_ROOT:-/srv/mortar-bench-compare}   # Mortar bricks, mount point, local baseline: same disk as /srv/gbase

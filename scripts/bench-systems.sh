@@ -108,6 +108,11 @@ mortar_up() {  # system rep
     else
         mortar_cli volume create "$MVOL" "${bricks[@]}" --force >>"$LOG" 2>&1 || die "mortar volume create $MVOL failed (see $LOG)"
     fi
+    local option
+    for option in ${MORTAR_VOLUME_OPTIONS:-}; do   # NAME=VALUE ..., e.g. performance.read-ahead=off for an A/B run
+        mortar_cli volume set "$MVOL" "${option%%=*}" "${option#*=}" >>"$LOG" 2>&1 \
+            || die "mortar volume set $MVOL $option failed (see $LOG)"
+    done
     mortar_cli volume start "$MVOL" >>"$LOG" 2>&1 || die "mortar volume start $MVOL failed (see $LOG)"
     mortar_wait_healthy 60 >/dev/null || die "volume $MVOL: bricks not all online and in sync within 60 s: $(mortar_api "volumes/$MVOL/status")"
     log "$sys: mortar daemon $MDAEMON_PID on 127.0.0.1:$MORTAR_PORT, volume $MVOL over $(brick_dirs "$sys")"

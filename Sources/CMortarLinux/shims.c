@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <linux/falloc.h>
 #include <signal.h>
 #include <spawn.h>
@@ -44,6 +45,16 @@ int cmortar_exit_with_parent(int expected_parent_pid) {
     /* The parent may have exited before prctl took effect: then we were re-parented already. */
     if (expected_parent_pid > 0 && getppid() != expected_parent_pid) return -1;
     return 0;
+}
+int cmortar_timestamp(char *buffer, int capacity) {
+    struct timespec now;
+    struct tm parts;
+    char date[32], zone[8];
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0 || localtime_r(&now.tv_sec, &parts) == NULL) return 0;
+    if (strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &parts) == 0) return 0;
+    if (strftime(zone, sizeof zone, "%z", &parts) == 0) return 0;
+    int length = snprintf(buffer, (size_t)capacity, "%s.%03ld%s", date, now.tv_nsec / 1000000L, zone);
+    return length > 0 && length < capacity ? length : 0;
 }
 int cmortar_pidfd_open(int pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);

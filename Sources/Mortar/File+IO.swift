@@ -20,6 +20,11 @@ extension File {
     public func read(count: Int, at offset: UInt64) async throws -> ByteBuffer {
         guard count >= 0 else { throw FileSystemError.invalidArgument("negative read count \(count)") }
         let context = try context()
+        if let readAhead, let data = try await readAhead.read(at: offset, count: count, fetch: { start, length in
+            try await self.readPieces(count: length, at: start, context: context)
+        }) {
+            return data
+        }
         if count <= Self.parallelChunkByteCount {
             return try await volume.stack.read(from: openFile, at: offset, count: count, context: context)
         }
@@ -41,6 +46,14 @@ extension File {
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) async throws -> Int {
         let count = buffer.count
         let context = try context()
+        if let readAhead, let data = try await readAhead.read(at: offset, count: count, fetch: { start, length in
+            try await self.readPieces(count: length, at: start, context: context)
+        }) {
+            data.withUnsafeReadableBytes { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes.count]).copyMemory(from: bytes)
+            }
+            return data.readableBytes
+        }
         let destination = CallerBuffer(buffer)
         let lengths = try await forEachChunk(count: count, offset: offset) { chunkOffset, chunkCount in
             let data = try await self.volume.stack.read(
@@ -66,6 +79,20 @@ extension File {
         func copy(_ bytes: UnsafeRawBufferPointer, at position: Int) {
             UnsafeMutableRawBufferPointer(rebasing: base[position..<(position + bytes.count)]).copyMemory(from: bytes)
         }
+    }
+
+    /// `count` bytes at `offset` as the pieces the bricks returned, read in parallel: contiguous, and short only
+    /// at the end of the file (pieces after a short one are left out).
+    private func readPieces(count: Int, at offset: UInt64, context: OperationContext) async throws -> [ByteBuffer] {
+        let pieces = try await forEachChunk(count: count, offset: offset) { chunkOffset, chunkCount in
+            try await self.volume.stack.read(from: self.openFile, at: chunkOffset, count: chunkCount, context: context)
+        }
+        var kept: [ByteBuffer] = []
+        for (index, piece) in pieces.enumerated() {
+            kept.append(piece)
+            if piece.readableBytes < Self.chunkLength(index, of: count) { break }  // end of file
+        }
+        return kept
     }
 
     private static func chunkLength(_ index: Int, of count: Int) -> Int {

@@ -11,12 +11,16 @@ public final class File: Sendable {
     public let path: String
     let position = Mutex<UInt64>(0)
     let closed = Mutex<Bool>(false)
+    /// Nil when the volume does not read ahead, or the file is not open for reading or is open with O_DIRECT.
+    let readAhead: FileReadAhead?
 
     init(volume: Volume, file: OpenFile, flags: OpenFlags, path: String) {
         self.volume = volume
         self.openFile = file
         self.flags = flags
         self.path = path
+        readAhead = volume.readsAhead && flags.contains(.read) && !flags.contains(.direct)
+            ? FileReadAhead(budget: volume.readAheadBudget) : nil
     }
 
     public var id: FileID { openFile.id }
@@ -33,6 +37,7 @@ public final class File: Sendable {
             return !closed
         }
         guard wasOpen else { throw FileSystemError(.badFileHandle, "'\(path)' was already closed") }
+        readAhead?.drop()
         try await volume.stack.release(openFile, context: volume.context())
     }
 

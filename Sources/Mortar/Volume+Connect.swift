@@ -74,6 +74,7 @@ extension Volume {
         let connected = Volume(
             stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
+        connected.readsAhead = spec.client.readAhead
         do {
             _ = try await connected.attributes("/")
         } catch {

@@ -10,8 +10,10 @@ import Synchronization
 /// the working directory, which is the root until ``changeDirectory(_:)``). Every method is async; the
 /// `Blocking` forms wrap them for threads that cannot await. A `Volume` is safe to use from many tasks at once.
 public final class Volume: Sendable {
-    /// The top of the layer stack every call goes through.
+    /// The top of the layer stack every call goes through (``ReadAheadCoherence`` over the stack it was given).
     public let stack: any FileOperations
+    /// What read-ahead windows hold together, and the generation changes through this volume move.
+    let readAheadBudget = ReadAheadBudget()
     /// The volume's name and identity, from its spec.
     public let name: String
     public let volumeID: String
@@ -29,6 +31,7 @@ public final class Volume: Sendable {
         var directoryEntries = DirectoryEntryCache(
             lifetime: .milliseconds(Int64(Limits.directoryEntryCacheLifetimeMillisecondsMax)),
             capacity: Limits.directoryEntryCacheEntriesMax)
+        var readAhead = true
     }
 
     /// The identity operations are performed as; files are created owned by it.
@@ -49,13 +52,23 @@ public final class Volume: Sendable {
         stack: any FileOperations, name: String = "local", volumeID: String = "", logger: Logger? = nil,
         onClose: @escaping @Sendable () async -> Void = {}
     ) {
-        self.stack = stack
+        self.stack = ReadAheadCoherence(next: stack, budget: readAheadBudget)
         self.name = name
         self.volumeID = volumeID
         self.logger = logger ?? Logger(label: "mortar.client")
         self.state = Mutex(VolumeState())
         self.onClose = onClose
     }
+
+    /// Whether files opened from now on read ahead of sequential readers (on unless the volume's
+    /// `performance.read-ahead` option is off; files opened with O_DIRECT never do). See ``ReadAheadWindow``.
+    public var readsAhead: Bool {
+        get { state.withLock { $0.readAhead } }
+        set { state.withLock { $0.readAhead = newValue } }
+    }
+
+    /// Bytes the volume's read-ahead windows hold now.
+    public var readAheadByteCount: Int { Limits.readAheadVolumeByteCountMax - readAheadBudget.availableByteCount }
 
     /// An identity for the calls made inside `Volume.$callerCredentials.withValue(…)`, in place of the volume's
     /// own: the C library's per-thread identities (`glfs_setfsuid`) bind it around each call.

@@ -1,3 +1,4 @@
+import CMortarLinux
 import Glibc
 import Logging
 
@@ -52,18 +53,9 @@ struct LogLines: LogHandler {
 
     /// Local time with milliseconds and the zone offset, e.g. `2026-12-06T05:20:35.412+0000`.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        var date = [CChar](repeating: 0, count: 32)
-        var zone = [CChar](repeating: 0, count: 8)
-        strftime(&date, date.count, "%Y-%m-%dT%H:%M:%S", &parts)
-        strftime(&zone, zone.count, "%z", &parts)
-        let milliseconds = Int(now.tv_nsec / 1_000_000)
-        let padded = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
-        return text(date) + "." + padded + text(zone)
+        var buffer = [CChar](repeating: 0, count: 48)
+        let length = cmortar_timestamp(&buffer, Int32(buffer.count))
+        return length > 0 ? text(buffer) : "-"
     }
 
     /// The characters of a NUL-terminated C buffer.

@@ -7,6 +7,16 @@ public enum Limits {
     /// Largest payload a single read or write request carries. Larger application I/O is split into chunks of this
     /// size that are pipelined in parallel.
     public static let ioByteCountMax = 1 << 20
+    /// Read-ahead (the library's `ReadAheadWindow`): the first window of a sequential reader, the largest (it
+    /// doubles up to this while the reader stays sequential), what every open file of one volume may hold
+    /// together, and how old a window may be before it is fetched again (how late another client's write can be
+    /// seen by a sequential reader here).
+    public static let readAheadInitialByteCount = 256 << 10
+    public static let readAheadByteCountMax = 8 << 20
+    public static let readAheadVolumeByteCountMax = 64 << 20
+    public static let readAheadStaleMilliseconds: Int64 = 1_000
+    /// How far past a full-size read a brick asks the kernel to start reading (posix_fadvise WILLNEED).
+    public static let brickStreamAdviceByteCount = 4 << 20
     /// Room for a frame's header and a request's fixed fields next to its data.
     public static let frameHeaderByteCountMax = 64 * 1024
     /// Largest frame either side accepts; a bigger length prefix closes the connection with a logged reason.

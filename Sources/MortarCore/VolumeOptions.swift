@@ -19,6 +19,7 @@ public struct VolumeOptions: Sendable, Hashable {
     public static let defaults: [String: String] = [
         "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
         "server.anonuid": "65534", "server.anongid": "65534", "auth.ssl-allow": "*",
+        "performance.read-ahead": "on",
     ]
 
     public var allow: [AddressPattern] = [.everyone]
@@ -29,6 +30,9 @@ public struct VolumeOptions: Sendable, Hashable {
     public var anonymousGroupID: UInt32 = 65534
     /// Certificate names `auth.ssl-allow` admits; nil is every one.
     public var certificateNames: Set<String>?
+    /// Clients read ahead of sequential readers (`performance.read-ahead`; see the library's `ReadAheadWindow`).
+    /// A client option: it travels in the volume's spec, and bricks ignore it.
+    public var readAhead = true
 
     public init() {}
 
@@ -55,6 +59,7 @@ public struct VolumeOptions: Sendable, Hashable {
         case "server.anonuid": options.anonymousUserID = try identity(name, value)
         case "server.anongid": options.anonymousGroupID = try identity(name, value)
         case "auth.ssl-allow": options.certificateNames = try certificateNames(name, value)
+        case "performance.read-ahead": options.readAhead = try flag(name, value)
         default:
             let known = defaults.keys.sorted().joined(separator: ", ")
             throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")

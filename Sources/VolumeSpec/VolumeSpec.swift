@@ -9,12 +9,37 @@ public struct VolumeSpec: Codable, Sendable, Hashable {
     public var catalogVersion: UInt64
     /// The root of the client layer graph.
     public var graph: LayerSpec
+    /// How clients behave above the graph.
+    public var client: ClientOptions
 
-    public init(name: String, volumeID: String, catalogVersion: UInt64, graph: LayerSpec) {
+    public init(
+        name: String, volumeID: String, catalogVersion: UInt64, graph: LayerSpec, client: ClientOptions = ClientOptions()
+    ) {
         self.name = name
         self.volumeID = volumeID
         self.catalogVersion = catalogVersion
         self.graph = graph
+        self.client = client
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        volumeID = try container.decode(String.self, forKey: .volumeID)
+        catalogVersion = try container.decode(UInt64.self, forKey: .catalogVersion)
+        graph = try container.decode(LayerSpec.self, forKey: .graph)
+        // Daemons before client options send none: their defaults.
+        client = try container.decodeIfPresent(ClientOptions.self, forKey: .client) ?? ClientOptions()
+    }
+}
+
+/// The volume options a client applies itself, from the volume's options when the spec was made.
+public struct ClientOptions: Codable, Sendable, Hashable {
+    /// Read ahead of sequential readers (`performance.read-ahead`).
+    public var readAhead: Bool
+
+    public init(readAhead: Bool = true) {
+        self.readAhead = readAhead
     }
 }
 

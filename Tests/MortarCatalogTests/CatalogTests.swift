@@ -49,6 +49,26 @@ import Testing
         #expect(volume.bricks.map(\.index) == [0, 1, 2, 3])
     }
 
+    /// Client options travel in the spec: `performance.read-ahead off` reaches every client that fetches it, and
+    /// a spec from a daemon that sends no client options decodes with the defaults.
+    @Test func clientOptionsTravelInTheSpec() throws {
+        var catalog = try catalog()
+        _ = try catalog.apply(try create("data", ["node1:/a"]))
+        let volume = try #require(catalog.volume(named: "data"))
+        #expect(catalog.spec(for: volume).client.readAhead)
+        _ = try catalog.apply(.setOption(volume: "data", name: "performance.read-ahead", value: "off"))
+        let off = catalog.spec(for: try #require(catalog.volume(named: "data")))
+        #expect(!off.client.readAhead)
+        let decoded = try JSONDecoder().decode(VolumeSpec.self, from: try JSONEncoder().encode(off))
+        #expect(decoded == off)
+        var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(off)) as? [String: Any])
+        object["client"] = nil
+        let older = try JSONDecoder().decode(VolumeSpec.self, from: try JSONSerialization.data(withJSONObject: object))
+        #expect(older.client.readAhead)
+        expectFailure(&catalog, .setOption(volume: "data", name: "performance.read-ahead", value: "sometimes"),
+                      code: .invalidArgument, mentioning: "performance.read-ahead")
+    }
+
     /// `volume set` stores a valid value (trimmed) and bumps the version; a bad value, an unknown name or an
     /// unknown volume changes nothing; `volume reset` removes one option or all; options survive JSON.
     @Test func optionsAreValidatedSetAndReset() throws {

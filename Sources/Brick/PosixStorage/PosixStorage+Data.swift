@@ -26,6 +26,14 @@ extension PosixStorage {
                 }
                 if got == 0 { break }
             }
+            if count == Limits.ioByteCountMax, buffer.readableBytes == count {
+                // A read as large as a request gets is a stream (a client's read-ahead, a copy, a VM image
+                // read): have the kernel start reading what follows now, so the disk works while this reply
+                // travels and the client consumes it. Advice only — its failure changes nothing.
+                _ = posix_fadvise(
+                    descriptor.value, start + off_t(count), off_t(Limits.brickStreamAdviceByteCount),
+                    POSIX_FADV_WILLNEED)
+            }
             return buffer
         }
     }

@@ -36,6 +36,10 @@ extern const int cmortar_o_path;
 /// --exit-with-parent`, for a supervisor that wants it (mortar daemon does not: its bricks outlive it). Returns -1
 /// if the parent is already gone.
 int cmortar_exit_with_parent(int expected_parent_pid);
+/// Formats the wall-clock time now as local time with milliseconds and the zone offset
+/// (`2026-12-06T05:20:35.412+0000`) into `buffer` (at least 40 bytes); returns its length, 0 on failure. In C
+/// because Swift's member-import visibility hides `struct timespec`'s fields in some build configurations.
+int cmortar_timestamp(char *buffer, int capacity);
 /// A descriptor that refers to process `pid` for as long as it is open, whatever happens to the number: it polls
 /// readable once the process has exited, and signals sent through it never reach a later process that reuses the
 /// number (pidfd_open(2), Linux 5.3). -1 with errno set on failure.

@@ -28,6 +28,11 @@ extension Catalog {
             }
         let graph: LayerSpec =
             children.count == 1 ? children[0] : .distribute(DistributeOptions(), children: children)
-        return VolumeSpec(name: volume.name, volumeID: volume.id, catalogVersion: version, graph: graph)
+        // Every option was validated when it was set; a catalog written by hand that holds a bad one gets the
+        // defaults here, and `volume set` names the problem.
+        let options = (try? VolumeOptions(volume.options)) ?? VolumeOptions()
+        return VolumeSpec(
+            name: volume.name, volumeID: volume.id, catalogVersion: version, graph: graph,
+            client: ClientOptions(readAhead: options.readAhead))
     }
 }
