@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <linux/falloc.h>
 #include <signal.h>
@@ -55,6 +56,10 @@ int cmortar_timestamp(char *buffer, int capacity) {
     if (strftime(zone, sizeof zone, "%z", &parts) == 0) return 0;
     int length = snprintf(buffer, (size_t)capacity, "%s.%03ld%s", date, now.tv_nsec / 1000000L, zone);
     return length > 0 && length < capacity ? length : 0;
+}
+long cmortar_pread_nowait(int fd, void *buffer, long count, int64_t offset) {
+    struct iovec vector = { .iov_base = buffer, .iov_len = (size_t)count };
+    return (long)preadv2(fd, &vector, 1, (off_t)offset, RWF_NOWAIT);
 }
 int cmortar_pidfd_open(int pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);

@@ -17,6 +17,9 @@ public enum Limits {
     public static let readAheadStaleMilliseconds: Int64 = 1_000
     /// How far past a full-size read a brick asks the kernel to start reading (posix_fadvise WILLNEED).
     public static let brickStreamAdviceByteCount = 4 << 20
+    /// Reads up to this size are first tried from the page cache on the brick's event loop (RWF_NOWAIT): copying
+    /// them there costs less than the two thread switches of the I/O pool, and larger ones would hold the loop.
+    public static let brickCachedReadByteCountMax = 128 << 10
     /// Room for a frame's header and a request's fixed fields next to its data.
     public static let frameHeaderByteCountMax = 64 * 1024
     /// Largest frame either side accepts; a bigger length prefix closes the connection with a logged reason.

@@ -58,7 +58,7 @@ struct StreamAdviceTests {
     }
 
     /// Whether the page holding byte `offset` of the file is in the page cache (mincore over a mapping).
-    private static func isResident(_ path: String, at offset: Int) throws -> Bool {
+    static func isResident(_ path: String, at offset: Int) throws -> Bool {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw FileSystemError.fromErrno("open", path) }
         defer { close(descriptor) }
@@ -71,5 +71,41 @@ struct StreamAdviceTests {
         var vector: UInt8 = 0
         guard mincore(mapping, page, &vector) == 0 else { throw FileSystemError.fromErrno("mincore", path) }
         return vector & 1 == 1
+    }
+}
+
+/// Small reads the page cache holds are answered on the calling thread (RWF_NOWAIT); everything else — pages not
+/// cached, the end of the file — goes to the I/O pool, with the same bytes either way.
+@Suite("Reads from the page cache")
+struct CachedReadTests {
+    @Test func cachedReadsSkipThePoolAndReadTheSameBytes() async throws {
+        try await TestBrick.with { brick in
+            let created = try await brick.createFile("cached")
+            let bytes = (0..<(64 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            _ = try await brick.storage.write(ByteBuffer(bytes: bytes), to: created.file, at: 0, context: brick.context)
+            let before = brick.storage.readsServedFromCache
+            let cached = try await brick.storage.read(from: created.file, at: 4096, count: 8192, context: brick.context)
+            #expect(Array(buffer: cached) == Array(bytes[4096..<12288]))
+            #expect(brick.storage.readsServedFromCache == before + 1, "a cached read went to the pool")
+
+            // Past the end: short, from the pool.
+            let tail = try await brick.storage.read(from: created.file, at: 60 << 10, count: 8192, context: brick.context)
+            #expect(Array(buffer: tail) == Array(bytes[(60 << 10)...]))
+            #expect(brick.storage.readsServedFromCache == before + 1)
+
+            // Not cached: from the pool (when the file system can drop the pages; tmpfs cannot).
+            let path = brick.root + "/cached"
+            let descriptor = open(path, O_RDONLY)
+            try #require(descriptor >= 0)
+            fdatasync(descriptor)
+            _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
+            close(descriptor)
+            if try StreamAdviceTests.isResident(path, at: 0) {
+                Issue.record("the pages of \(path) stay resident after POSIX_FADV_DONTNEED: this file system cannot show an uncached read")
+            }
+            let cold = try await brick.storage.read(from: created.file, at: 0, count: 4096, context: brick.context)
+            #expect(Array(buffer: cold) == Array(bytes[0..<4096]))
+            #expect(brick.storage.readsServedFromCache == before + 1, "an evicted page was read on the calling thread")
+        }
     }
 }

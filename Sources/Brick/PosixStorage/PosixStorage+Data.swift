@@ -2,6 +2,7 @@ import CMortarLinux
 import Glibc
 import MortarCore
 import NIOCore
+import Synchronization
 
 extension PosixStorage {
     /// Reads `count` bytes at `offset`; fewer only at the end of the file.
@@ -12,6 +13,9 @@ extension PosixStorage {
             throw FileSystemError.invalidArgument("read of \(count) bytes is outside 0...\(Limits.ioByteCountMax)")
         }
         let descriptor = try descriptor(of: file)
+        if count <= Limits.brickCachedReadByteCountMax, let cached = readFromCache(descriptor.value, at: offset, count: count) {
+            return cached
+        }
         return try await run { [allocator] in
             let subject = "open file \(file.id)"
             let start = try Self.offset(offset, subject)
@@ -36,6 +40,28 @@ extension PosixStorage {
             }
             return buffer
         }
+    }
+
+    /// All `count` bytes at `offset` if the page cache holds them now, read on the calling thread (the brick's
+    /// event loop) without waiting for the disk; nil — and the I/O pool reads them — otherwise. A cached read then
+    /// costs no trip to a pool thread and back. Anything short of the whole count (the end of the file, a page
+    /// not cached, an error, a file system without RWF_NOWAIT) goes to the pool, which reads it properly and
+    /// reports what went wrong; the bytes read here are dropped.
+    private func readFromCache(_ descriptor: Int32, at offset: UInt64, count: Int) -> ByteBuffer? {
+        guard count > 0, offset <= UInt64(Int64.max) - UInt64(count), cachedReads.load(ordering: .relaxed) else {
+            return nil
+        }
+        var buffer = allocator.buffer(capacity: count)
+        var unsupported = false
+        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pointer in
+            let result = cmortar_pread_nowait(descriptor, pointer.baseAddress, count, Int64(offset))
+            if result < 0 { unsupported = errno == EOPNOTSUPP || errno == EINVAL }
+            return max(0, result)
+        }
+        if unsupported { cachedReads.store(false, ordering: .relaxed) }
+        guard got == count else { return nil }
+        cachedReadCount.add(1, ordering: .relaxed)
+        return buffer
     }
 
     /// Writes all of `data` at `offset` and returns its length.

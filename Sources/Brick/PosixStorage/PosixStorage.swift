@@ -19,6 +19,13 @@ public final class PosixStorage: FileOperations {
     let logger: Logger
     let openFiles: Mutex<OpenFileTable>
     let allocator = ByteBufferAllocator()
+    /// Whether reads try the page cache first (see `readFromCache`); off for good once the file system says it
+    /// cannot answer without waiting.
+    let cachedReads = Atomic<Bool>(true)
+    let cachedReadCount = Atomic<UInt64>(0)
+
+    /// Reads answered from the page cache on the calling thread, without the I/O pool (since the brick started).
+    public var readsServedFromCache: UInt64 { cachedReadCount.load(ordering: .relaxed) }
     /// Where listings left off (see ``readDirectory(_:after:countMax:context:)``).
     let cursors = DirectoryCursors()
     let skippedEntries = Atomic<UInt64>(0)

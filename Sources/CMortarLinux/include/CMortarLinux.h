@@ -40,6 +40,9 @@ int cmortar_exit_with_parent(int expected_parent_pid);
 /// (`2026-12-06T05:20:35.412+0000`) into `buffer` (at least 40 bytes); returns its length, 0 on failure. In C
 /// because Swift's member-import visibility hides `struct timespec`'s fields in some build configurations.
 int cmortar_timestamp(char *buffer, int capacity);
+/// pread that never waits for the disk (preadv2 with RWF_NOWAIT, Linux 4.14): the bytes the page cache holds
+/// now, or -1 with errno EAGAIN when it would have to read; EOPNOTSUPP where the file system cannot say.
+long cmortar_pread_nowait(int fd, void *buffer, long count, int64_t offset);
 /// A descriptor that refers to process `pid` for as long as it is open, whatever happens to the number: it polls
 /// readable once the process has exited, and signals sent through it never reach a later process that reuses the
 /// number (pidfd_open(2), Linux 5.3). -1 with errno set on failure.
