@@ -24,7 +24,9 @@
 #   tree        a tree of TREE_ENTRIES entries, walked with `find` and `ls -lR` on the mount (and the local disk),
 #               and with compare-tool's find / ls-lR equivalents through the library.
 #   qemu        `qemu-img convert` of an IMAGE_SIZE raw image into the system (gluster:// URL through libgfapi, and
-#               a file on the mount), and `qemu-img info` latency (hyperfine, INFO_RUNS runs).
+#               a file on the mount), `qemu-img info` latency (hyperfine, INFO_RUNS runs), and `qemu-img bench` on
+#               the converted image (-t none: O_DIRECT): read and write, 4 KiB and 64 KiB requests, queue depth 1
+#               and 16, QEMU_BENCH_COUNT requests each (sequential from offset 0: qemu-img bench has no random mode).
 #   client      compare-tool client: glfs_init and glfs_fini latency and resident memory per client instance;
 #               CPU seconds per GiB come from the library's sequential fio runs (client: fio's user+system time;
 #               server: the CPU time of the system's server processes during the run).
@@ -37,10 +39,10 @@ set -euo pipefail
 # ---- knobs (environment overrides them) --------------------------------------------------------------------------
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-    _reps=1 _size=128m _runtime=3 _files=1000 _tree=2000 _image=128m _quiet=15 _info=3
+    _reps=1 _size=128m _runtime=3 _files=1000 _tree=2000 _image=128m _quiet=15 _info=3 _qbench=4000
     _jobs="seqwrite:1:1 seqread:1:1 randread:1:1 randread:16:1 randwrite:1:1 randwrite:16:1"
 else
-    _reps=3 _size=1g _runtime=5 _files=10000 _tree=20000 _image=1g _quiet=60 _info=3
+    _reps=3 _size=1g _runtime=5 _files=10000 _tree=20000 _image=1g _quiet=60 _info=3 _qbench=20000
     _jobs="seqwrite:1:1 seqread:1:1 randread:1:1 randread:1:4 randread:16:1 randwrite:1:1 randwrite:1:4 randwrite:16:1"
 fi
 REPS=${REPS:-$_reps}                   # repetitions; the report shows the median [min–max]
@@ -51,6 +53,7 @@ SMALL_FILES=${SMALL_FILES:-$_files}    # 4 KiB files created, stat'ed, read and 
 TREE_ENTRIES=${TREE_ENTRIES:-$_tree}   # entries of the tree walked by find / ls -lR (multiple of 200)
 IMAGE_SIZE=${IMAGE_SIZE:-$_image}      # raw image converted by qemu-img
 INFO_RUNS=${INFO_RUNS:-$_info}         # qemu-img info runs per measurement
+QEMU_BENCH_COUNT=${QEMU_BENCH_COUNT:-$_qbench}  # requests per qemu-img bench run
 CLIENT_INSTANCES=${CLIENT_INSTANCES:-5}
 QUIET_PCT=${QUIET_PCT:-20}             # before each measurement wait until whole-machine CPU busy is below this (%),
 QUIET_MAX=${QUIET_MAX:-$_quiet}        # but at most this many seconds
@@ -165,13 +168,15 @@ write_meta() {
         --arg qemu "$(qemu-img --version | head -1)" --arg hyperfine "$(hyperfine --version)" \
         --arg size "$SIZE" --argjson runtime "$RUNTIME" --arg jobs "$(echo $FIO_JOBS)" --argjson files "$SMALL_FILES" \
         --argjson tree "$TREE_ENTRIES" --arg image "$IMAGE_SIZE" --argjson info "$INFO_RUNS" \
+        --argjson qbench "$QEMU_BENCH_COUNT" \
         --argjson instances "$CLIENT_INSTANCES" --argjson reps "$REPS" --argjson quiet "$QUIET_PCT" \
         --argjson quiet_max "$QUIET_MAX" --argjson systems "$systems_json" --arg access "$ACCESS" --arg parts "$PARTS" \
         '{run_id: $run_id, mode: $mode, date_utc: $date, commit: $commit, uncommitted_changes: ($dirty | tonumber),
           machine: {cpu: $cpu, nproc: $nproc, mem_kib: $mem, kernel: $kernel, disk: $disk},
           software: {fio: $fio, glusterfs: $gluster, qemu_img: $qemu, hyperfine: $hyperfine},
           knobs: {size: $size, runtime_s: $runtime, fio_jobs: $jobs, small_files: $files, tree_entries: $tree,
-                  image_size: $image, info_runs: $info, client_instances: $instances, quiet_max_s: $quiet_max,
+                  image_size: $image, info_runs: $info, qemu_bench_count: $qbench, client_instances: $instances,
+                  quiet_max_s: $quiet_max,
                   access: $access, parts: $parts},
           systems: $systems, reps: $reps, quiet_pct: $quiet}' >"$OUT/meta.json"
 }
@@ -339,7 +344,7 @@ image_url() {  # where qemu-img writes for the current access path
     esac
 }
 run_qemu() {  # dir
-    local dir=$1 url rc=0 t0 t1
+    local dir=$1 url rc=0 t0 t1 convert_rc
     url=$(image_url)
     prepare
     t0=$(now)
@@ -349,13 +354,60 @@ run_qemu() {  # dir
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "{\"seconds\": %.6f}\n", b - a }' >"$dir/$ACC-qemu-convert.out"
     record "$dir" "$ACC-qemu-convert" --arg kind qemu-convert --argjson bytes "$IMAGE_BYTES" --argjson rc "$rc"
     log "  qemu-convert: rc=$rc $(cat "$dir/$ACC-qemu-convert.out")"
+    convert_rc=$rc
     prepare
     rc=0
     LD_LIBRARY_PATH="$(sys_lib "$SYS")" timeout -k 10 900 hyperfine --style none --runs "$INFO_RUNS" --warmup 0 \
         --export-json "$dir/$ACC-qemu-info.out" "qemu-img info $url" >"$dir/$ACC-qemu-info.stderr" 2>&1 || rc=$?
     record "$dir" "$ACC-qemu-info" --arg kind qemu-info --argjson rc "$rc"
     log "  qemu-info: rc=$rc median $(jq -r '.results[0].median // "n/a"' "$dir/$ACC-qemu-info.out" 2>/dev/null) s"
+    bench_image "$url" "$convert_rc"
+    run_qemu_bench "$dir" "$url"
     remove_file_named compare.img
+}
+# qemu-img bench reads what a VM reads: the image must hold data, or a read of a hole (which a file system or a
+# brick answers without the disk) would be timed. convert's image is IMAGE_SIZE of random data; after a failed
+# convert, a fresh image is filled with 64 KiB writes. Without a filled image the image is removed, so that every
+# bench run fails on open and is reported failed instead of timing holes.
+bench_image() {  # url convert-rc
+    local url=$1
+    [ "$2" = 0 ] && return 0
+    log "  qemu-bench: convert failed; filling a fresh $IMAGE_SIZE image with qemu-img create + bench -w"
+    if ! { LD_LIBRARY_PATH="$(sys_lib "$SYS")" timeout -k 10 900 qemu-img create -q -f raw "$url" "$IMAGE_BYTES" \
+        && LD_LIBRARY_PATH="$(sys_lib "$SYS")" timeout -k 10 900 qemu-img bench -q -f raw -w --pattern=0x5a -d 16 \
+            -s 64k -c $((IMAGE_BYTES / 65536)) "$url"; } >>"$LOG" 2>&1; then
+        log "  WARNING: no filled image for qemu-img bench (see $LOG); its runs will fail"
+        remove_file_named compare.img
+    fi
+}
+# One qemu-img bench per op, request size and queue depth on the image at url, through QEMU's block layer as a VM's
+# disk (raw format, cache=none). -t none opens the image O_DIRECT, so the client keeps no cache: no page cache on
+# the mount or the local file, and no read-ahead in Mortar's library (off for O_DIRECT); the servers may still use
+# their own page cache, which prepare empties before every run. -n asks for Linux native AIO, which only
+# file-posix (FUSE, local) has; QEMU's gluster driver ignores it (it is always asynchronous, glfs_preadv_async /
+# glfs_pwritev_async) and turns -t none into O_DIRECT on glfs_open, so the library path takes the same command
+# line (qemu-img 7.2 accepts both for a gluster:// URL). qemu-img bench has no random mode: requests go from offset
+# 0 one request size apart, wrapping at the image's end; writes carry the byte 0x5a.
+run_qemu_bench() {  # dir url
+    local dir=$1 url=$2 op size depth name rc
+    local write=()
+    for op in read write; do
+        write=()
+        [ "$op" = write ] && write=(-w --pattern=0x5a)
+        for size in 4k 64k; do
+            for depth in 1 16; do
+                name="$ACC-qemu-bench-$op-$size-qd$depth"
+                prepare
+                rc=0
+                LD_LIBRARY_PATH="$(sys_lib "$SYS")" timeout -k 10 900 qemu-img bench -f raw -t none -n \
+                    -c "$QEMU_BENCH_COUNT" -d "$depth" -s "$size" "${write[@]}" "$url" >"$dir/$name.out" 2>&1 || rc=$?
+                record "$dir" "$name" --arg kind qemu-bench --arg op "$op" \
+                    --argjson block_size "$(numfmt --from=iec "${size^^}")" --argjson iodepth "$depth" \
+                    --argjson count "$QEMU_BENCH_COUNT" --argjson rc "$rc"
+                log "  $name: rc=$rc $(grep -m1 'Run completed' "$dir/$name.out" || tail -1 "$dir/$name.out")"
+            done
+        done
+    done
 }
 
 # ---- one system, one access path ----------------------------------------------------------------------------------

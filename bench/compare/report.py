@@ -15,8 +15,8 @@ Writes
   DIR/summary.md, DIR/plots/*.svg   with --publish DIR (e.g. docs/benchmarks/)
   FILE (the part between its bench-compare markers)   with --readme FILE (e.g. README.md)
 
-A run that failed (rc != 0, missing or broken output, errors > 0, fio job error) has no figure: it is counted and
-shown as "failed N/M", never replaced by a guess. Figures are median [min–max] over the repetitions; ratios are
+A run that failed (rc != 0, missing or broken output, errors > 0, fio job error, a qemu-img bench without its "Run
+completed" line) has no figure: it is counted and shown as "failed N/M", never replaced by a guess. Figures are median [min–max] over the repetitions; ratios are
 ratios of medians. Exit status 0 even when aims are missed; 2 when RUN_DIR/meta.json is missing or unreadable.
 """
 import argparse
@@ -55,6 +55,9 @@ FILE_OPS = ["create", "stat", "read", "delete"]  # files/s, higher is better
 TREE_OPS = ["find", "ls-lR"]                      # seconds, lower is better
 
 QUICKER_IS_BETTER = {"s", "ms", "connect+fini ms", "first connect+fini ms"}  # ratios of these are GlusterFS / Mortar
+# fio completion latency percentiles (clat_ns.percentile keys), shown for the random 4 KiB jobs with one job
+LATENCY_PERCENTILES = {"p50 µs": "50.000000", "p99 µs": "99.000000"}
+QEMU_BENCH_OPS = ["read", "write"]
 MIB = 1 << 20
 GIB = 1 << 30
 
@@ -96,14 +99,30 @@ def read_json_output(path):
     return value
 
 
+def read_text_output(path):
+    """The whole output of a program that prints text (qemu-img bench)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    if not text.strip():
+        raise Failed("empty output")
+    return text
+
+
 def fio_metric(workload):
     return "MiB/s" if str(workload).startswith("seq") else "IOPS"
 
 
+def is_random(workload):
+    return str(workload).startswith("rand")
+
+
 def metrics_of(kind, meta):
     """The figures a measurement of this kind yields; a failed one yields None for each of them."""
-    return {"fio": [fio_metric(meta.get("workload")), "p99 ms"], "files": ["files/s"], "tree": ["s"],
-            "qemu-convert": ["MiB/s"], "qemu-info": ["ms"],
+    if kind == "fio":
+        workload = meta.get("workload")
+        return [fio_metric(workload), "p99 ms"] + (list(LATENCY_PERCENTILES) if is_random(workload) else [])
+    return {"files": ["files/s"], "tree": ["s"], "qemu-convert": ["MiB/s"], "qemu-info": ["ms"],
+            "qemu-bench": ["MiB/s", "IOPS"],
             "client": ["first connect+fini ms", "connect+fini ms", "first instance MiB",
                        "per extra instance MiB"]}.get(kind, [])
 
@@ -118,10 +137,18 @@ def parse_fio(meta, out):
     if not side.get("io_bytes") and not side.get("bw"):
         raise Failed(f"no I/O on the {side_name} side")
     value = side["bw"] / 1024 if workload.startswith("seq") else side["iops"]
-    p99 = side.get("clat_ns", {}).get("percentile", {}).get("99.000000")
+    percentiles = side.get("clat_ns", {}).get("percentile", {})
+    p99 = percentiles.get("99.000000")
     moved = sum(job.get(s, {}).get("io_bytes", 0) for s in ("read", "write"))
     raw = {"bw_kib_s": side.get("bw"), "iops": side.get("iops"), "p99_ns": p99, "bytes": moved}
-    return {fio_metric(workload): value, "p99 ms": None if p99 is None else p99 / 1e6}, raw
+    figures = {fio_metric(workload): value, "p99 ms": None if p99 is None else p99 / 1e6}
+    if is_random(workload):
+        # a job without percentiles (clat_percentiles=0) has no latency figure: not measured, not zero
+        for metric, key in LATENCY_PERCENTILES.items():
+            ns = percentiles.get(key)
+            figures[metric] = None if ns is None else ns / 1000
+        raw["p50_ns"] = percentiles.get("50.000000")
+    return figures, raw
 
 
 def parse_files(meta, out):
@@ -180,8 +207,34 @@ def parse_client(meta, out):
     return figures, dict(out)
 
 
+QEMU_BENCH_DONE = re.compile(r"^Run completed in ([0-9.]+) seconds\.", re.M)
+QEMU_BENCH_SENT = re.compile(r"^Sending (\d+) (read|write) requests, (\d+) bytes each, (\d+) in parallel", re.M)
+
+
+def parse_qemu_bench(meta, text):
+    """qemu-img bench's text: "Run completed in N seconds." is the only figure it prints; without it (a failed open,
+    a killed run) there is no figure. Its "Sending …" line must say what the meta says was asked for."""
+    done = QEMU_BENCH_DONE.search(text)
+    if not done:
+        raise Failed("no 'Run completed' line")
+    seconds = float(done.group(1))
+    if seconds <= 0:  # qemu-img prints milliseconds: a run too short to time
+        raise Failed(f"seconds {done.group(1)}")
+    count, size = meta["count"], meta["block_size"]
+    sent = QEMU_BENCH_SENT.search(text)
+    if sent:
+        said = (int(sent.group(1)), sent.group(2), int(sent.group(3)), int(sent.group(4)))
+        asked = (count, meta.get("op"), size, meta.get("iodepth"))
+        if said != asked:
+            raise Failed(f"qemu-img bench ran {said}, the meta asked for {asked} (count, op, bytes, depth)")
+    return ({"MiB/s": count * size / MIB / seconds, "IOPS": count / seconds},
+            {"seconds": seconds, "count": count, "block_size": size, "iodepth": meta.get("iodepth"),
+             "op": meta.get("op")})
+
+
 PARSERS = {"fio": parse_fio, "files": parse_files, "tree": parse_tree, "qemu-convert": parse_qemu_convert,
-           "qemu-info": parse_qemu_info, "client": parse_client}
+           "qemu-info": parse_qemu_info, "qemu-bench": parse_qemu_bench, "client": parse_client}
+READERS = {"qemu-bench": read_text_output}  # the other kinds write JSON
 
 
 def figure_id(rec):
@@ -191,6 +244,8 @@ def figure_id(rec):
         return f"fio/{rec.get('workload')}/j{rec.get('jobs')}/qd{rec.get('iodepth')}/{rec.get('engine')}"
     if kind in ("files", "tree"):
         return f"{kind}/{rec.get('op')}"
+    if kind == "qemu-bench":
+        return f"{kind}/{rec.get('op')}/{rec.get('block_size')}/qd{rec.get('iodepth')}"
     return kind
 
 
@@ -233,7 +288,7 @@ def parse_measurement(meta_path, run_dir):
         out_path = os.path.join(os.path.dirname(meta_path), meta["output"])
         rec["output_file"] = os.path.relpath(out_path, run_dir)
         try:
-            figures, rec["raw"] = parser(meta, read_json_output(out_path))
+            figures, rec["raw"] = parser(meta, READERS.get(rec["kind"], read_json_output)(out_path))
         except FileNotFoundError:
             problems.append("output missing")
         except Failed as e:
@@ -279,7 +334,7 @@ def aggregate(records):
                "median": s and s["median"], "min": s and s["min"], "max": s and s["max"], "n": s["n"] if s else 0,
                "failed": sum(1 for r, _ in runs if r["failure"]), "total": len(runs),
                "values": [v for _, v in sorted(runs, key=lambda rv: rv[0]["rep"] or 0)]}
-        for field in ("workload", "jobs", "iodepth", "engine", "op"):
+        for field in ("workload", "jobs", "iodepth", "engine", "op", "block_size", "count"):
             if field in first:
                 row[field] = first[field]
         rows.append(row)
@@ -296,12 +351,14 @@ class Figures:
     def get(self, system, access, fid, metric):
         return self.by_key.get((system, access, fid, metric))
 
-    def fio(self, system, access, job):
-        """The figure of a fio job (workload, jobs, iodepth) for a system; the preferred engine if several ran."""
+    def fio(self, system, access, job, metric=None):
+        """The figure of a fio job (workload, jobs, iodepth) for a system; the preferred engine if several ran.
+        metric: the job's throughput figure unless another one (a latency percentile) is asked for."""
         workload, jobs, iodepth = job
+        metric = metric or fio_metric(workload)
         found = {r["engine"]: r for r in self.rows
                  if r["kind"] == "fio" and r["system"] == system and r["access"] == access
-                 and (r.get("workload"), r.get("jobs"), r.get("iodepth")) == job and r["metric"] == fio_metric(workload)}
+                 and (r.get("workload"), r.get("jobs"), r.get("iodepth")) == job and r["metric"] == metric}
         for engine in ENGINE_PREFERENCE.get((access, (iodepth or 1) > 1), []):
             if engine in found:
                 return found[engine]
@@ -311,6 +368,13 @@ class Figures:
         jobs = {(r.get("workload"), r.get("jobs"), r.get("iodepth")) for r in self.rows
                 if r["kind"] == "fio" and r["system"] in systems and r["metric"] in ("MiB/s", "IOPS")}
         return sorted(jobs, key=fio_job_order)
+
+    def qemu_bench_runs(self, systems):
+        """(op, block_size, iodepth) of the qemu-img bench runs of these systems, reads first, small requests first."""
+        runs = {(r.get("op"), r.get("block_size"), r.get("iodepth")) for r in self.rows
+                if r["kind"] == "qemu-bench" and r["system"] in systems}
+        return sorted(runs, key=lambda run: (QEMU_BENCH_OPS.index(run[0]) if run[0] in QEMU_BENCH_OPS
+                                             else len(QEMU_BENCH_OPS), str(run[0]), run[1] or 0, run[2] or 0))
 
     def ops(self, kind, systems, order):
         present = {r.get("op") for r in self.rows if r["kind"] == kind and r["system"] in systems}
@@ -409,6 +473,23 @@ def fmt_ratio(r):
     return f"{r:.2f}×" + (" ▼" if r < 1.0 else "")
 
 
+def fmt_latency_ratio(r):
+    """Mortar latency / GlusterFS latency: lower is better, so ▼ (Mortar behind) marks a ratio above 1.0."""
+    if r is None:
+        return "–"
+    return f"{r:.2f}×" + (" ▼" if r > 1.0 else "")
+
+
+def size_label(size):
+    """Bytes → '4 KiB', '64 KiB', '1 MiB'."""
+    if size is None:
+        return "?"
+    for unit, scale in (("MiB", MIB), ("KiB", 1024)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
+
+
 def md_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -478,7 +559,45 @@ def section_fio(figs, plots):
                               ("fuse-ratio", "Mortar/GlusterFS through FUSE, per fio job"),
                               ("throughput", "Sequential throughput, 1 brick"),
                               ("iops", "Random I/O, 1 brick")])
+    for shape in SHAPES:
+        rows, ratios = fio_latency_rows(figs, shape)
+        if not rows:
+            continue
+        out += [f"### Completion latency, {shape[0]} ({shape[1]} vs {shape[2]})", "",
+                "fio's completion latency (clat) of the random 4 KiB jobs with one job: p50 and p99 in µs, lower is"
+                " better. The ratio is Mortar p50 / GlusterFS p50 through the library, so for latency a ratio below"
+                " 1.0 means Mortar is faster; ▼ marks Mortar slower (a ratio above 1.0).", "",
+                md_table(LATENCY_HEADER, rows), ""]
+        all_ratios += ratios
     return "\n".join(out), all_ratios
+
+
+LATENCY_COLUMNS = [("local", "local"), ("ml", "Mortar library"), ("gl", "GlusterFS library"),
+                   ("mf", "Mortar FUSE"), ("gf", "GlusterFS FUSE")]
+LATENCY_HEADER = (["fio job (µs)"] + [f"{name} {p}" for _, name in LATENCY_COLUMNS for p in ("p50", "p99")]
+                  + ["Mortar/GlusterFS library p50 (< 1: Mortar faster)"])
+
+
+def fio_latency_rows(figs, shape):
+    """Latency table rows and ratio records for one shape: random 4 KiB jobs with one job that have percentiles."""
+    name, mortar, gluster = shape
+    places = {"local": ("local", "local"), "ml": (mortar, "library"), "gl": (gluster, "library"),
+              "mf": (mortar, "fuse"), "gf": (gluster, "fuse")}
+    rows, ratios = [], []
+    for job in figs.fio_jobs({mortar, gluster}):
+        if not is_random(job[0]) or job[1] != 1:
+            continue
+        cells = {(k, metric): figs.fio(system, access, job, metric)
+                 for k, (system, access) in places.items() for metric in LATENCY_PERCENTILES}
+        shown = [fmt_cell(cells[(k, metric)]) for k, _ in LATENCY_COLUMNS for metric in LATENCY_PERCENTILES]
+        if all(c == "–" for c in shown):  # fio ran but left no percentiles
+            continue
+        r = ratio(median_of(cells[("ml", "p50 µs")]), median_of(cells[("gl", "p50 µs")]))
+        label = fio_job_label(job, with_unit=False)
+        rows.append([label] + shown + [fmt_latency_ratio(r)])
+        ratios.append({"section": "fio latency", "shape": name, "row": label,
+                       "ratio": "Mortar/GlusterFS library p50", "value": r})
+    return rows, ratios
 
 
 def tls_loss_kind(job):
@@ -594,8 +713,61 @@ def section_vm_images(figs):
             rows.append([label] + cells)
             ratios += [{"section": "vm images", "shape": n, "row": label, "ratio": "Mortar/GlusterFS", "value": v}
                        for n, v in row_ratios.items()]
-    out += [md_table(header, rows) if rows else "No VM image measurements.", ""]
-    return "\n".join(out), ratios
+    if rows:
+        out += [md_table(header, rows), ""]
+    bench_md, bench_ratios = qemu_bench_tables(figs)
+    if not rows and not bench_ratios:
+        out += ["No VM image measurements.", ""]
+    return "\n".join(out + bench_md), ratios + bench_ratios
+
+
+def qemu_bench_metric(block_size):
+    """Small requests are counted (IOPS), large ones weighed (MiB/s), as fio's 4 KiB and 1 MiB jobs are."""
+    return "IOPS" if (block_size or 0) < 64 * 1024 else "MiB/s"
+
+
+def qemu_bench_label(run):
+    op, size, depth = run
+    return f"{op} {size_label(size)} qd{depth} ({qemu_bench_metric(size)})"
+
+
+def qemu_bench_tables(figs):
+    """One table per shape of the qemu-img bench runs: (markdown lines, ratio records)."""
+    out, ratios = [], []
+    header = ["qemu-img bench", "local", "Mortar library", "GlusterFS library", "Mortar FUSE", "GlusterFS FUSE",
+              "Mortar library/local", "Mortar/GlusterFS library"]
+    for name, mortar, gluster in SHAPES:
+        runs = figs.qemu_bench_runs({mortar, gluster})
+        if not runs:
+            continue
+        rows = []
+        for run in runs:
+            op, size, depth = run
+            fid, metric = f"qemu-bench/{op}/{size}/qd{depth}", qemu_bench_metric(size)
+            cells = {"local": figs.get("local", "local", fid, metric),
+                     "ml": figs.get(mortar, "library", fid, metric), "gl": figs.get(gluster, "library", fid, metric),
+                     "mf": figs.get(mortar, "fuse", fid, metric), "gf": figs.get(gluster, "fuse", fid, metric)}
+            med = {k: median_of(v) for k, v in cells.items()}
+            r = {"Mortar library/local": ratio(med["ml"], med["local"]),
+                 "Mortar/GlusterFS library": ratio(med["ml"], med["gl"])}
+            label = qemu_bench_label(run)
+            rows.append([label] + [fmt_cell(cells[k]) for k in ("local", "ml", "gl", "mf", "gf")]
+                        + [fmt_ratio(v) for v in r.values()])
+            ratios += [{"section": "qemu bench", "shape": name, "row": label, "ratio": k, "value": v}
+                       for k, v in r.items()]
+        if not out:
+            out += [qemu_bench_intro(figs), ""]
+        out += [f"### qemu-img bench, {name} ({mortar} vs {gluster})", "", md_table(header, rows), ""]
+    return out, ratios
+
+
+def qemu_bench_intro(figs):
+    counts = sorted({r.get("count") for r in figs.rows if r["kind"] == "qemu-bench" and r.get("count")})
+    requests = f"{counts[0]:,} requests" if len(counts) == 1 else "a fixed number of requests (knob qemu_bench_count)"
+    return ("`qemu-img bench -f raw -t none -n`: QEMU's block layer as a VM's disk uses it, with cache=none (the image"
+            f" opened O_DIRECT, also through gluster://), on the converted image; {requests} of one size at one queue"
+            " depth, one after another from offset 0 (qemu-img bench has no random mode); writes with"
+            " `-w --pattern=0x5a`. 4 KiB rows in IOPS, 64 KiB rows in MiB/s (higher is better).")
 
 
 def client_costs(records, figs):
@@ -635,6 +807,11 @@ def section_client_cost(costs):
 
 
 # ---- aims ------------------------------------------------------------------------------------------------------------
+
+QEMU_BENCH_LOCAL_AIM = 0.9                 # (8) qemu-img bench through gluster:// / the same run on a local file
+LATENCY_P50_AIM = 0.6                      # (9) Mortar p50 / GlusterFS p50, through the library
+LATENCY_AIM_ROW = "randread 4 KiB qd1 ×1 job"
+
 
 def aim(number, text, status, detail):
     return {"id": number, "aim": text, "status": status, "detail": detail}
@@ -684,12 +861,19 @@ def judge_ahead(items):
                         + (f", not ahead on {'; '.join(behind)}" if behind else ""))
 
 
+def judge_latency(items):
+    """One shape's p50 ratio (Mortar / GlusterFS, lower is better) against aim 9."""
+    v = items[0][1]
+    ok = v <= LATENCY_P50_AIM
+    return ok, f"p50 {plain_ratio(v)} GlusterFS's" + ("" if ok else f" (above {LATENCY_P50_AIM}×)")
+
+
 def judge_most_at_1_5(items):
     k = sum(1 for _, v in items if v >= 1.5)
     return k * 2 > len(items), f"{k} of {len(items)} jobs at ≥ 1.5×"  # "most" = more than half
 
 
-def evaluate_aims(fio_ratios, small_ratios, costs):
+def evaluate_aims(fio_ratios, small_ratios, costs, vm_ratios=()):
     aims = []
     lib = lib_ratios_by_shape(fio_ratios, "Mortar/GlusterFS library")
     fuse = lib_ratios_by_shape(fio_ratios, "Mortar/GlusterFS FUSE")
@@ -737,7 +921,41 @@ def evaluate_aims(fio_ratios, small_ratios, costs):
             oks.append(row["median"] <= limit)
             parts.append(f"{system} {fmt_num(row['median'])} {unit}")
         aims.append(aim(number, text, status_of(oks), ", ".join(parts) or "not measured"))
+
+    aims.append(aim_qemu_bench_vs_local(vm_ratios))
+    aims.append(aim_library_latency(fio_ratios))
     return aims
+
+
+def aim_qemu_bench_vs_local(vm_ratios):
+    """(8) every qemu-img bench run through gluster:// (mortar1) at least 0.9× the same run on a local file; like (3),
+    one brick only: replica 3 writes every byte three times to the same disk."""
+    parts, oks = [], []
+    measured = [(row_name(r["row"]), r["value"]) for r in vm_ratios
+                if r["section"] == "qemu bench" and r["shape"] == "1 brick" and r["ratio"] == "Mortar library/local"
+                and r["value"] is not None]
+    for op in QEMU_BENCH_OPS:
+        rows = [(row, v) for row, v in measured if row.startswith(op + " ")]
+        if not rows:
+            parts.append(f"{op}: not measured")
+        for row, v in rows:
+            ok = v >= QEMU_BENCH_LOCAL_AIM
+            oks.append(ok)
+            parts.append(f"{row} {plain_ratio(v)} ({'ok' if ok else f'below {QEMU_BENCH_LOCAL_AIM}×'})")
+    return aim(8, f"qemu-img bench through gluster:// ≥ {QEMU_BENCH_LOCAL_AIM}× a local file, read and write"
+                  " (mortar1)", status_of(oks), "; ".join(parts))
+
+
+def aim_library_latency(fio_ratios):
+    """(9) the p50 completion latency of 4 KiB random reads at queue depth 1 through the library at most 0.6× GlusterFS
+    libgfapi's, per shape."""
+    by_shape = {}
+    for r in fio_ratios:
+        if r["section"] == "fio latency" and r["row"] == LATENCY_AIM_ROW and r["value"] is not None:
+            by_shape.setdefault(r["shape"], []).append((r["row"], r["value"]))
+    oks, detail = per_shape(by_shape, judge_latency)
+    return aim(9, f"p50 latency of 4 KiB QD1 random read through the library ≤ {LATENCY_P50_AIM}× GlusterFS libgfapi",
+               status_of(oks), detail)
 
 
 def section_aims(aims):
@@ -1076,7 +1294,7 @@ def build_report(run_dir):
     fio_md, fio_ratios = section_fio(figs, plots)
     small_md, small_ratios = section_small_files(figs, plots)
     vm_md, vm_ratios = section_vm_images(figs)
-    aims = evaluate_aims(fio_ratios, small_ratios, costs)
+    aims = evaluate_aims(fio_ratios, small_ratios, costs, vm_ratios)
     tls_md, tls_results = section_tls(figs, costs)
     summary = "\n".join([section_header(meta), "", fio_md, small_md, vm_md, section_client_cost(costs)]
                         + ([tls_md] if tls_md else []) + [section_aims(aims), section_notes(meta, records)])

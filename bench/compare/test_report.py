@@ -100,18 +100,44 @@ class CannedRun(unittest.TestCase):
         self.assertIsNone(recs[0]["failure"])
         self.assertEqual(recs[0]["figures"]["IOPS"], 20000)
         self.assertEqual(recs[0]["raw"]["bytes"], 20000 * 4096 * 10)
-        self.assertAlmostEqual(recs[0]["figures"]["p99 ms"], 1.0)
+        self.assertAlmostEqual(recs[0]["figures"]["p99 ms"], 0.12)
+        self.assertAlmostEqual(recs[0]["figures"]["p50 µs"], 45)
+        self.assertAlmostEqual(recs[0]["figures"]["p99 µs"], 120)
 
     def test_failed_run_is_counted_not_guessed(self):
         f = self.figure("mortar1", "fuse", "fio/randread/j1/qd1/psync", "IOPS")
         self.assertEqual((f["median"], f["n"], f["failed"], f["total"]), (2000, 1, 1, 2))
         self.assertEqual(f["values"], [2000, None])
-        failed = [m for m in self.results["measurements"] if m["failure"]]
+        failed = [m for m in self.results["measurements"] if m["failure"] and m["kind"] == "fio"]
         self.assertEqual(len(failed), 1)
         self.assertEqual((failed[0]["system"], failed[0]["access"], failed[0]["rep"], failed[0]["rc"]),
                          ("mortar1", "fuse", 2, 1))
         self.assertIn("empty output", failed[0]["failure"])
-        self.assertEqual(len(self.results["measurements"]), 72)
+        self.assertEqual(failed[0]["figures"], {"IOPS": None, "p99 ms": None, "p50 µs": None, "p99 µs": None})
+        self.assertEqual(len(self.results["measurements"]), 116)
+        # its latency is the other rep's, not an average with a guess
+        p50 = self.figure("mortar1", "fuse", "fio/randread/j1/qd1/psync", "p50 µs")
+        self.assertEqual((p50["median"], p50["n"], p50["failed"]), (480, 1, 1))
+
+    def test_failed_qemu_bench_run_is_counted_not_guessed(self):
+        f = self.figure("gluster1", "fuse", "qemu-bench/write/4096/qd1", "IOPS")
+        self.assertEqual((f["median"], f["n"], f["failed"], f["total"]), (2000, 1, 1, 2))
+        self.assertEqual(f["values"], [2000, None])
+        failed = [m for m in self.results["measurements"] if m["failure"] and m["kind"] == "qemu-bench"]
+        self.assertEqual(len(failed), 1)
+        self.assertEqual((failed[0]["name"], failed[0]["rep"], failed[0]["rc"]), ("fuse-qemu-bench-write-4k-qd1", 2, 1))
+        self.assertIn("no 'Run completed' line", failed[0]["failure"])
+        self.assertEqual(failed[0]["figures"], {"MiB/s": None, "IOPS": None})
+
+    def test_qemu_bench_figures(self):
+        # 10,240 requests of 4 KiB in 2.048 s: 5,000 IOPS, 40 MiB / 2.048 s = 19.53 MiB/s
+        f = self.figure("mortar1", "library", "qemu-bench/read/4096/qd1", "IOPS")
+        self.assertAlmostEqual(f["median"], 5000)
+        self.assertAlmostEqual(self.figure("mortar1", "library", "qemu-bench/read/4096/qd1", "MiB/s")["median"],
+                               40 / 2.048)
+        f = self.figure("mortar1", "library", "qemu-bench/read/65536/qd16", "MiB/s")
+        self.assertAlmostEqual(f["median"], (1024 + 1000) / 2)  # 640 MiB in 0.625 s and in 0.640 s
+        self.assertEqual((f["op"], f["block_size"], f["iodepth"], f["count"]), ("read", 65536, 16, 10240))
 
     def test_cpu_per_gib_is_a_median_over_reps(self):
         c = self.results["client_costs"]["mortar1"]["client CPU s/GiB"]
@@ -164,6 +190,38 @@ class CannedRun(unittest.TestCase):
                                                                              "4.00×"])
         self.assertEqual(table_row(vm, "qemu-img info (ms), FUSE")[4], "1.50×")
 
+    def test_qemu_bench_tables(self):
+        vm = section(self.summary, "## VM images")
+        self.assertIn("10,240 requests", vm)
+        one = section(vm, "### qemu-img bench, 1 brick (mortar1 vs gluster1)")
+        self.assertEqual(table_row(one, "read 4 KiB qd1 (IOPS)"),
+                         ["read 4 KiB qd1 (IOPS)", "20,000 [20,000–20,000]", "5,000 [5,000–5,000]",
+                          "2,500 [2,500–2,500]", "2,500 [2,500–2,500]", "1,000 [1,000–1,000]", "0.25× ▼", "2.00×"])
+        self.assertEqual(table_row(one, "read 64 KiB qd16 (MiB/s)")[2:], ["1,012 [1,000–1,024]", "500 [500–500]",
+                                                                          "500 [500–500]", "250 [250–250]", "1.01×",
+                                                                          "2.02×"])
+        self.assertEqual(table_row(one, "write 4 KiB qd1 (IOPS)")[5:], ["2,000 (failed 1/2)", "0.80× ▼", "2.00×"])
+        rows = [line.split("|")[1].strip() for line in one.splitlines() if line.startswith("| ") and "qd" in line]
+        self.assertEqual(rows, ["read 4 KiB qd1 (IOPS)", "read 64 KiB qd16 (MiB/s)", "write 4 KiB qd1 (IOPS)",
+                                "write 64 KiB qd16 (MiB/s)"])
+        three = section(vm, "### qemu-img bench, replica 3 (mortar3 vs gluster3)")
+        self.assertEqual(table_row(three, "read 64 KiB qd16 (MiB/s)")[2:],
+                         ["1,000 [1,000–1,000]", "250 [250–250]", "–", "–", "1.00×", "4.00×"])
+
+    def test_latency_table(self):
+        lat = section(self.fio, "### Completion latency, 1 brick (mortar1 vs gluster1)")
+        self.assertIn("a ratio below 1.0 means Mortar is faster", lat)
+        self.assertIn("| Mortar/GlusterFS library p50 (< 1: Mortar faster) |", lat)
+        self.assertEqual(table_row(lat, "randread 4 KiB qd1 ×1 job"),
+                         ["randread 4 KiB qd1 ×1 job", "45.0 [45.0–45.0]", "120 [120–120]", "310 [300–320]",
+                          "650 [600–700]", "240 [240–240]", "500 [500–500]", "480 (failed 1/2)",
+                          "1,200 (failed 1/2)", "950 [950–950]", "2,500 [2,500–2,500]", "1.29× ▼"])
+        self.assertNotIn("seqwrite", lat)  # sequential jobs have no latency row
+        self.assertNotIn("### Completion latency, replica 3", self.fio)  # replica 3 ran no random job
+        ratios = [r for r in self.results["ratios"] if r["section"] == "fio latency"]
+        self.assertEqual(len(ratios), 1)
+        self.assertAlmostEqual(ratios[0]["value"], 310 / 240)
+
     def test_client_cost(self):
         cost = section(self.summary, "## Client cost (library)")
         self.assertEqual(table_row(cost, "connect+fini (ms)")[1:3], ["34.0 [29.0–39.0]", "220 [220–220]"])
@@ -189,7 +247,8 @@ class CannedRun(unittest.TestCase):
 
     def test_aims(self):
         status = {a["id"]: a["status"] for a in self.results["aims"]}
-        self.assertEqual(status, {1: "MISSED", 2: "MISSED", 3: "met", 4: "met", 5: "MISSED", 6: "met", 7: "met"})
+        self.assertEqual(status, {1: "MISSED", 2: "MISSED", 3: "met", 4: "met", 5: "MISSED", 6: "met", 7: "met",
+                                  8: "MISSED", 9: "MISSED"})
         self.assertIn("**MISSED**", self.aim_line(1))
         self.assertIn("not ahead on randread 4 KiB qd1 ×1 job 0.75×", self.aim_line(1))
         self.assertIn("1 brick: 1 of 2 jobs at ≥ 1.5×", self.aim_line(2))
@@ -201,11 +260,18 @@ class CannedRun(unittest.TestCase):
         self.assertIn("**met**", self.aim_line(6))
         self.assertIn("mortar1 30.0 ms", self.aim_line(6))  # first instances: 25 and 35
         self.assertIn("mortar1 20.0 MiB", self.aim_line(7))
+        self.assertIn("qemu-img bench through gluster:// ≥ 0.9× a local file, read and write", self.aim_line(8))
+        self.assertIn("read 4 KiB qd1 0.25× (below 0.9×); read 64 KiB qd16 1.01× (ok); write 4 KiB qd1 0.80×"
+                      " (below 0.9×); write 64 KiB qd16 1.00× (ok)", self.aim_line(8))
+        self.assertIn("p50 latency of 4 KiB QD1 random read through the library ≤ 0.6× GlusterFS libgfapi: **MISSED**",
+                      self.aim_line(9))
+        self.assertIn("1 brick: p50 1.29× GlusterFS's (above 0.6×) — replica 3: not measured", self.aim_line(9))
 
     def test_notes(self):
         notes = section(self.summary, "## Notes")
-        self.assertIn("Failed measurements (1 of 72 runs", notes)
+        self.assertIn("Failed measurements (2 of 116 runs", notes)
         self.assertIn("- mortar1 fuse fio-fuse-randread-j1-qd1-psync rep2: rc 1", notes)
+        self.assertIn("- gluster1 fuse fuse-qemu-bench-write-4k-qd1 rep2: rc 1", notes)
         busy = [l for l in notes.splitlines() if "started on a busy machine" in l]
         self.assertEqual(len(busy), 1)
         self.assertIn("gluster1 library fio-library-randread-j1-qd1-gfapi rep2", busy[0])
@@ -366,6 +432,16 @@ class BrokenOutputs(unittest.TestCase):
         with open(os.path.join(rep1("gluster1"), "fio-library-seqwrite-j1-qd1-gfapi.json"), "w") as f:
             f.write('fio: warning\n{"jobs": [{"error": 0, "write": {"bw": 1')
         os.remove(os.path.join(rep1("mortar1"), "qemu-convert-library.json"))
+        # a qemu-img bench killed before it finished: exit status 0 from the wrapper's view, no "Run completed"
+        with open(os.path.join(rep1("mortar1"), "library-qemu-bench-read-4k-qd1.out"), "w") as f:
+            f.write("Sending 10240 read requests, 4096 bytes each, 1 in parallel (starting at offset 0, step size"
+                    " 4096)\n")
+        # a non-zero exit after "Run completed" (e.g. a failing close) is a failure too, whatever it printed
+        meta = os.path.join(rep1("mortar1"), "library-qemu-bench-write-64k-qd16.meta.json")
+        with open(meta) as f:
+            m = json.load(f)
+        with open(meta, "w") as f:
+            json.dump({**m, "rc": 1}, f)
         cls.proc = run_report(run)
         with open(os.path.join(run, "results.json"), encoding="utf-8") as f:
             cls.results = json.load(f)
@@ -386,8 +462,14 @@ class BrokenOutputs(unittest.TestCase):
         self.assertEqual((seqwrite["median"], seqwrite["n"], seqwrite["failed"]), (500, 1, 1))
         convert = self.figure("mortar1", "library", "qemu-convert", "MiB/s")
         self.assertEqual((convert["median"], convert["n"], convert["failed"]), (512, 1, 1))
+        read = self.figure("mortar1", "library", "qemu-bench/read/4096/qd1", "IOPS")
+        self.assertEqual((read["median"], read["n"], read["failed"]), (5000, 1, 1))
+        write = self.figure("mortar1", "library", "qemu-bench/write/65536/qd16", "MiB/s")
+        self.assertEqual((write["median"], write["n"], write["failed"], write["values"]), (800, 1, 1, [None, 800]))
         failures = sorted(m["failure"] for m in self.results["measurements"] if m["failure"])
-        self.assertEqual(len(failures), 4)
+        self.assertEqual(len(failures), 7)
+        self.assertIn("no 'Run completed' line", failures)
+        self.assertIn("non-zero exit status", failures)
         self.assertTrue(any(f == "errors 3" for f in failures), failures)
         self.assertTrue(any(f == "output missing" for f in failures), failures)
         self.assertIn("| create (files/s) | 10,000 (failed 1/2) |", self.proc.stdout)
@@ -452,6 +534,189 @@ class TLSCost(unittest.TestCase):
         text, results = report.section_tls(report.Figures([self.fio_row("mortar1tls", "seqread", 1, 950.0)]), {})
         self.assertEqual((text, results), ("", []))
 
+
+# qemu-img 7.2's output of `qemu-img bench -f raw -t none -n -c 20000 -d 16 -s 64k gluster://…`, with the libgfapi
+# log line qemu's gluster driver sends to stderr first
+QEMU_BENCH_OUTPUT = ("[2026-12-06 20:38:08.604000 +0000] I [io-stats.c:4038:fini] 0-gv1: io-stats translator"
+                     " unloaded\n"
+                     "Sending 20000 read requests, 65536 bytes each, 16 in parallel (starting at offset 0,"
+                     " step size 65536)\nRun completed in 2.500 seconds.\n")
+QEMU_BENCH_META = {"kind": "qemu-bench", "access": "library", "op": "read", "block_size": 65536, "iodepth": 16,
+                   "count": 20000}
+
+# The read side of a fio 3.33 randread job as --output-format=json writes it (trimmed to what matters)
+FIO_RANDREAD = {"fio version": "fio-3.33", "jobs": [{"jobname": "gfapi", "error": 0, "read": {
+    "io_bytes": 26214400, "bw": 5120, "iops": 1280.0, "runtime": 5000,
+    "slat_ns": {"min": 0, "max": 0, "mean": 0.0, "stddev": 0.0, "N": 0},
+    "clat_ns": {"min": 98304, "max": 9371648, "mean": 731882.1, "stddev": 120411.3, "N": 6400,
+                "percentile": {"1.000000": 110592, "5.000000": 119296, "10.000000": 123392, "50.000000": 142336,
+                               "90.000000": 201728, "95.000000": 232448, "99.000000": 403456, "99.500000": 561152,
+                               "99.900000": 2179072, "99.950000": 3293184, "99.990000": 9371648}},
+    "lat_ns": {"min": 98304, "max": 9371648, "mean": 731882.1}},
+    "write": {"io_bytes": 0, "bw": 0, "iops": 0.0, "clat_ns": {"min": 0, "max": 0, "mean": 0.0, "N": 0}}}]}
+
+
+class QemuBenchParsing(unittest.TestCase):
+    """qemu-img bench's "Run completed in N seconds." gives MiB/s and IOPS; anything less is a failed run."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.report = load_report_module()
+
+    def test_figures_from_a_known_output(self):
+        figures, raw = self.report.parse_qemu_bench(QEMU_BENCH_META, QEMU_BENCH_OUTPUT)
+        self.assertAlmostEqual(figures["MiB/s"], 20000 * 65536 / (1 << 20) / 2.5)   # 1250 MiB in 2.5 s = 500
+        self.assertAlmostEqual(figures["MiB/s"], 500.0)
+        self.assertAlmostEqual(figures["IOPS"], 8000.0)
+        self.assertEqual((raw["seconds"], raw["count"], raw["block_size"], raw["iodepth"]), (2.5, 20000, 65536, 16))
+
+    def test_no_run_completed_line_is_a_failure(self):
+        with self.assertRaises(self.report.Failed):
+            self.report.parse_qemu_bench(QEMU_BENCH_META, QEMU_BENCH_OUTPUT.rsplit("Run completed", 1)[0])
+        with self.assertRaises(self.report.Failed):
+            self.report.parse_qemu_bench(QEMU_BENCH_META, "qemu-img: Could not open 'x': Invalid argument\n")
+
+    def test_zero_seconds_and_a_different_run_are_failures(self):
+        with self.assertRaises(self.report.Failed):
+            self.report.parse_qemu_bench(QEMU_BENCH_META, QEMU_BENCH_OUTPUT.replace("2.500", "0.000"))
+        with self.assertRaises(self.report.Failed):  # the meta says 16 in parallel, qemu-img says 1
+            self.report.parse_qemu_bench(QEMU_BENCH_META, QEMU_BENCH_OUTPUT.replace("16 in parallel", "1 in parallel"))
+
+    def measure(self, rc, output):
+        """parse_measurement of one qemu-bench meta with this rc and output, in a scratch run directory."""
+        with tempfile.TemporaryDirectory() as tmp:
+            rep_dir = os.path.join(tmp, "raw", "mortar1", "rep1")
+            os.makedirs(rep_dir)
+            name = "library-qemu-bench-read-64k-qd16"
+            with open(os.path.join(rep_dir, name + ".meta.json"), "w") as f:
+                json.dump({**QEMU_BENCH_META, "system": "mortar1", "rep": 1, "rc": rc, "output": name + ".out"}, f)
+            if output is not None:
+                with open(os.path.join(rep_dir, name + ".out"), "w") as f:
+                    f.write(output)
+            return self.report.parse_measurement(os.path.join(rep_dir, name + ".meta.json"), tmp)
+
+    def test_failed_runs_have_no_figure(self):
+        ok = self.measure(0, QEMU_BENCH_OUTPUT)
+        self.assertIsNone(ok["failure"])
+        self.assertEqual(ok["id"], "qemu-bench/read/65536/qd16")
+        self.assertAlmostEqual(ok["figures"]["IOPS"], 8000.0)
+        for rc, output, why in [(1, QEMU_BENCH_OUTPUT, "non-zero exit status"),   # printed a time, then failed
+                                (0, "Sending 20000 read requests\n", "no 'Run completed' line"),
+                                (124, "", "empty output"),                         # timeout killed it silently
+                                (0, None, "output missing")]:
+            rec = self.measure(rc, output)
+            self.assertIn(why, rec["failure"])
+            self.assertEqual(rec["figures"], {"MiB/s": None, "IOPS": None}, why)
+
+
+class FioLatency(unittest.TestCase):
+    """p50/p99 completion latency from fio's JSON, the latency table, and aim 9."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.report = load_report_module()
+
+    def test_percentiles_of_a_random_job(self):
+        meta = {"kind": "fio", "workload": "randread", "jobs": 1, "iodepth": 1, "engine": "gfapi"}
+        figures, raw = self.report.parse_fio(meta, FIO_RANDREAD)
+        self.assertAlmostEqual(figures["p50 µs"], 142.336)
+        self.assertAlmostEqual(figures["p99 µs"], 403.456)
+        self.assertAlmostEqual(figures["IOPS"], 1280.0)
+        self.assertEqual((raw["p50_ns"], raw["p99_ns"]), (142336, 403456))
+
+    def test_random_write_takes_the_write_side(self):
+        job = json.loads(json.dumps(FIO_RANDREAD["jobs"][0]))
+        job["read"], job["write"] = job["write"], job["read"]
+        meta = {"kind": "fio", "workload": "randwrite", "jobs": 1, "iodepth": 16, "engine": "gfapi_async"}
+        figures, _ = self.report.parse_fio(meta, {"jobs": [job]})
+        self.assertAlmostEqual(figures["p50 µs"], 142.336)
+
+    def test_no_percentiles_is_not_measured_and_sequential_jobs_have_none(self):
+        job = json.loads(json.dumps(FIO_RANDREAD["jobs"][0]))
+        del job["read"]["clat_ns"]["percentile"]
+        figures, _ = self.report.parse_fio({"workload": "randread"}, {"jobs": [job]})
+        self.assertEqual((figures["p50 µs"], figures["p99 µs"]), (None, None))
+        self.assertAlmostEqual(figures["IOPS"], 1280.0)
+        figures, _ = self.report.parse_fio({"workload": "seqread"}, FIO_RANDREAD)
+        self.assertNotIn("p50 µs", figures)
+        self.assertEqual(self.report.metrics_of("fio", {"workload": "seqread"}), ["MiB/s", "p99 ms"])
+
+    @staticmethod
+    def latency_rows(system, access, iodepth, p50, p99):
+        engine = {("library", 1): "gfapi", ("library", 16): "gfapi_async"}.get((access, iodepth),
+                                                                             "psync" if iodepth == 1 else "libaio")
+        base = {"system": system, "access": access, "id": f"fio/randread/j1/qd{iodepth}/{engine}", "kind": "fio",
+                "workload": "randread", "jobs": 1, "iodepth": iodepth, "engine": engine, "n": 1, "failed": 0,
+                "total": 1}
+        return [{**base, "metric": "IOPS", "median": 1000.0, "min": 1000.0, "max": 1000.0},
+                {**base, "metric": "p50 µs", "median": p50, "min": p50, "max": p50},
+                {**base, "metric": "p99 µs", "median": p99, "min": p99, "max": p99}]
+
+    def test_table_rows_and_markers(self):
+        rows = (self.latency_rows("mortar1", "library", 1, 100.0, 300.0)
+                + self.latency_rows("gluster1", "library", 1, 250.0, 900.0)
+                + self.latency_rows("mortar1", "library", 16, 900.0, 2000.0)
+                + self.latency_rows("gluster1", "library", 16, 600.0, 1500.0))
+        text, ratios = self.report.section_fio(self.report.Figures(rows), [])
+        lat = section(text, "### Completion latency, 1 brick (mortar1 vs gluster1)")
+        qd1 = table_row(lat, "randread 4 KiB qd1 ×1 job")
+        self.assertEqual(qd1[3:7], ["100", "300", "250", "900"])
+        self.assertEqual(qd1[-1], "0.40×")  # Mortar faster: no ▼
+        self.assertEqual(table_row(lat, "randread 4 KiB qd16 ×1 job")[-1], "1.50× ▼")  # Mortar slower
+        self.assertEqual([r["value"] for r in ratios if r["section"] == "fio latency"], [0.4, 1.5])
+
+    def aims(self, fio_ratios=(), vm_ratios=()):
+        return {a["id"]: a for a in self.report.evaluate_aims(list(fio_ratios), [], {}, list(vm_ratios))}
+
+    @staticmethod
+    def p50_ratio(shape, value, row="randread 4 KiB qd1 ×1 job"):
+        return {"section": "fio latency", "shape": shape, "row": row, "ratio": "Mortar/GlusterFS library p50",
+                "value": value}
+
+    def test_latency_aim(self):
+        met = self.aims([self.p50_ratio("1 brick", 0.55), self.p50_ratio("replica 3", 0.6)])[9]
+        self.assertEqual(met["status"], "met")  # 0.6 itself holds
+        self.assertEqual(met["detail"], "1 brick: p50 0.55× GlusterFS's — replica 3: p50 0.60× GlusterFS's")
+        missed = self.aims([self.p50_ratio("1 brick", 0.55), self.p50_ratio("replica 3", 0.75)])[9]
+        self.assertEqual(missed["status"], "MISSED")
+        self.assertIn("replica 3: p50 0.75× GlusterFS's (above 0.6×)", missed["detail"])
+        # only 4 KiB QD1 random reads count: a QD16 row or a write says nothing about this aim
+        other = self.aims([self.p50_ratio("1 brick", 0.1, "randread 4 KiB qd16 ×1 job"),
+                           self.p50_ratio("1 brick", 0.1, "randwrite 4 KiB qd1 ×1 job")])[9]
+        self.assertEqual(other["status"], "not measured")
+        self.assertEqual(self.aims()[9]["status"], "not measured")
+
+
+class QemuBenchAim(unittest.TestCase):
+    """Aim 8: every qemu-img bench run through gluster:// (mortar1) ≥ 0.9× the same run on a local file."""
+
+    @staticmethod
+    def vm_ratio(row, value, shape="1 brick", which="Mortar library/local"):
+        return {"section": "qemu bench", "shape": shape, "row": row, "ratio": which, "value": value}
+
+    def verdict(self, vm_ratios):
+        report = load_report_module()
+        return {a["id"]: a for a in report.evaluate_aims([], [], {}, vm_ratios)}[8]
+
+    def test_met_missed_and_not_measured(self):
+        met = self.verdict([self.vm_ratio("read 4 KiB qd1 (IOPS)", 0.9),
+                            self.vm_ratio("write 64 KiB qd16 (MiB/s)", 1.2)])
+        self.assertEqual(met["status"], "met")
+        self.assertEqual(met["detail"], "read 4 KiB qd1 0.90× (ok); write 64 KiB qd16 1.20× (ok)")
+        missed = self.verdict([self.vm_ratio("read 4 KiB qd1 (IOPS)", 0.95),
+                               self.vm_ratio("write 4 KiB qd1 (IOPS)", 0.5)])
+        self.assertEqual(missed["status"], "MISSED")
+        self.assertIn("write 4 KiB qd1 0.50× (below 0.9×)", missed["detail"])
+        # reads measured, writes not: met on what was measured, and the detail says what is missing
+        reads = self.verdict([self.vm_ratio("read 64 KiB qd16 (MiB/s)", 1.0),
+                              self.vm_ratio("write 4 KiB qd1 (IOPS)", None)])
+        self.assertEqual(reads["status"], "met")
+        self.assertIn("write: not measured", reads["detail"])
+        # replica 3 and the Mortar/GlusterFS ratio are not this aim's
+        none = self.verdict([self.vm_ratio("read 4 KiB qd1 (IOPS)", 0.1, shape="replica 3"),
+                             self.vm_ratio("read 4 KiB qd1 (IOPS)", 0.1, which="Mortar/GlusterFS library")])
+        self.assertEqual(none["status"], "not measured")
+        self.assertEqual(none["detail"], "read: not measured; write: not measured")
 
 if __name__ == "__main__":
     unittest.main()
