@@ -54,6 +54,11 @@ struct ReadAheadWindow {
 
     /// Decides how to serve `count` bytes at `offset`. `generation` is the volume's change generation now.
     mutating func plan(offset: UInt64, count: Int, generation: UInt64, now: ContinuousClock.Instant) -> Plan {
+        // A range that would end past UInt64.max is the bricks' to refuse; it is never read ahead.
+        guard count >= 0, offset <= UInt64.max - UInt64(count) - UInt64(Limits.readAheadByteCountMax) else {
+            drop()
+            return .passThrough
+        }
         let sequential = offset == expected
         sequentialReads = sequential ? sequentialReads + 1 : 0
         expected = offset + UInt64(count)

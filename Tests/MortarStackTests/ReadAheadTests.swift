@@ -208,6 +208,17 @@ struct ReadAheadTests {
         #expect(window.fetched == nil)
     }
 
+    @Test("offsets near the end of the offset space pass through instead of overflowing")
+    func windowAtTheEndOfTheOffsetSpace() {
+        var window = ReadAheadWindow()
+        let now = ContinuousClock.now
+        for step in 0..<4 {
+            let offset = UInt64.max - 4096 * UInt64(4 - step)
+            #expect(window.plan(offset: offset, count: 4096, generation: 0, now: now) == .passThrough)
+        }
+        #expect(window.plan(offset: UInt64.max, count: 4096, generation: 0, now: now) == .passThrough)
+    }
+
     @Test("a short fetch marks the end of the file, and reads past it are empty")
     func windowAtEndOfFile() {
         var window = ReadAheadWindow()
