@@ -20,23 +20,16 @@ extension File {
     public func read(count: Int, at offset: UInt64) async throws -> ByteBuffer {
         guard count >= 0 else { throw FileSystemError.invalidArgument("negative read count \(count)") }
         let context = try context()
-        if let readAhead, let data = try await readAhead.read(at: offset, count: count, fetch: { start, length in
-            try await self.readPieces(count: length, at: start, context: context)
-        }) {
+        if let data = try await readingAhead(count: count, at: offset, context: context) {
             return data
         }
         if count <= Self.parallelChunkByteCount {
             return try await volume.stack.read(from: openFile, at: offset, count: count, context: context)
         }
-        var chunks = try await forEachChunk(count: count, offset: offset) { chunkOffset, chunkCount in
-            try await self.volume.stack.read(from: self.openFile, at: chunkOffset, count: chunkCount, context: context)
-        }
         var result = ByteBuffer()
         result.reserveCapacity(count)
-        for index in chunks.indices {
-            let full = chunks[index].readableBytes == Self.chunkLength(index, of: count)
-            result.writeBuffer(&chunks[index])
-            if !full { break }  // end of file: later chunks can only be empty
+        for var piece in try await readPieces(count: count, at: offset, context: context) {
+            result.writeBuffer(&piece)
         }
         return result
     }
@@ -46,9 +39,7 @@ extension File {
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) async throws -> Int {
         let count = buffer.count
         let context = try context()
-        if let readAhead, let data = try await readAhead.read(at: offset, count: count, fetch: { start, length in
-            try await self.readPieces(count: length, at: start, context: context)
-        }) {
+        if let data = try await readingAhead(count: count, at: offset, context: context) {
             data.withUnsafeReadableBytes { bytes in
                 UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes.count]).copyMemory(from: bytes)
             }
@@ -78,6 +69,15 @@ extension File {
         init(_ base: UnsafeMutableRawBufferPointer) { self.base = base }
         func copy(_ bytes: UnsafeRawBufferPointer, at position: Int) {
             UnsafeMutableRawBufferPointer(rebasing: base[position..<(position + bytes.count)]).copyMemory(from: bytes)
+        }
+    }
+
+    /// The read served through this file's read-ahead window (fetching one in pieces when the reader is
+    /// sequential); nil when there is no read-ahead or the read should go to the bricks as it is.
+    private func readingAhead(count: Int, at offset: UInt64, context: OperationContext) async throws -> ByteBuffer? {
+        guard let readAhead else { return nil }
+        return try await readAhead.read(at: offset, count: count) { start, length in
+            try await self.readPieces(count: length, at: start, context: context)
         }
     }
 

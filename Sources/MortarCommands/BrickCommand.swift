@@ -100,13 +100,11 @@ extension BrickCommand {
                 "at most \(Limits.brickAlternateManagersMax) --alternate-manager, got \(alternateManager.count)")
         }
         return try ([manager] + alternateManager).map { text in
-            do {
-                let (host, port) = try ManagementClient.parseAddress(text)
-                guard text.hasSuffix(":\(port)"), port > 0 else { throw FileSystemError.invalidArgument("no port") }
-                return ManagementClient.Address(host: host, port: port)
-            } catch {
+            // Port 0 stands for "none given": a manager's port must be named.
+            guard let (host, port) = try? ManagementClient.parseAddress(text, defaultPort: 0), port > 0 else {
                 throw ValidationError("a manager must be HOST:PORT, got '\(text)'")
             }
+            return ManagementClient.Address(host: host, port: port)
         }
     }
 

@@ -152,6 +152,22 @@ struct CommandLineTests {
         await cluster.tearDown()
     }
 
+    /// `mortar brick` names a bad manager or alternate in one line before it touches anything.
+    @Test func brickManagersAreValidated() async throws {
+        let cluster = try ProcessCluster()
+        let brick = try cluster.makeBrickDirectory("managers")
+        let base = ["brick", "--export", brick, "--port", "1", "--insecure"]
+        for bad in ["nowhere", "h:0", "h:99999", ":24007"] {
+            try await cluster.expectFailure(base + ["--manager", bad], mentioning: "a manager must be HOST:PORT")
+            try await cluster.expectFailure(
+                base + ["--manager", "h:1", "--alternate-manager", bad], mentioning: "a manager must be HOST:PORT")
+        }
+        try await cluster.expectFailure(base + ["--alternate-manager", "h:1"], mentioning: "needs --manager")
+        let tooMany = (0...Limits.brickAlternateManagersMax).flatMap { ["--alternate-manager", "h\($0):1"] }
+        try await cluster.expectFailure(base + ["--manager", "h:1"] + tooMany, mentioning: "at most")
+        await cluster.tearDown()
+    }
+
     /// Replicated volumes as far as they exist: created, shown and changed in the catalog. None is started: the
     /// client's replicate layer does not exist yet.
     @Test func replicatedVolumesAreCreatedShownAndChanged() async throws {
