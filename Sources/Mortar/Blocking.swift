@@ -13,7 +13,8 @@ import NIOConcurrencyHelpers
 /// for a reply only it can read), nor from a task on the cooperative pool.
 public enum Blocking {
     public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let executor = CallingThreadExecutor()
+        let executor = CallingThreadExecutor.borrow()
+        defer { executor.giveBack() }
         let outcome = NIOLockedValueBox<Result<T, any Error>?>(nil)
         // The one unstructured task in the library: the bridge from a thread that cannot await into async code.
         // The calling thread runs it and waits for it, so it never outlives the call.
@@ -33,13 +34,44 @@ public enum Blocking {
 
 /// A task executor that is one parked thread: jobs enqueued from any thread are run by the thread that called
 /// ``runUntilFinished()``, in order, until ``finish()``.
+///
+/// Executors are never freed: a call borrows one from a pool and gives it back. The thread that enqueues a job
+/// (an event loop resuming the task with its reply) still touches the executor's condition after it has released
+/// the lock — NIO's `ConditionLock.unlock(withValue:)` broadcasts after unlocking — and by then the calling thread
+/// may have run that job, finished the call and moved on. Freed at that point, the executor was written through
+/// a dangling pointer: fio crashed with SIGSEGV in `pthread_cond_broadcast` through the drop-in, one run in tens,
+/// during a failover test. A pooled executor is still there, and a stray broadcast only wakes a thread that
+/// checks its condition again. The pool holds as many executors as calls were ever blocked at once, which the
+/// caller's thread count bounds.
 final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
     private enum Signal: Int { case idle, work }
+
+    /// Executors no call holds now.
+    private static let pool = NIOLockedValueBox<[CallingThreadExecutor]>([])
 
     // `pending` and `finished` are guarded by `condition`; the class is Sendable because of that lock.
     private let condition = ConditionLock(value: Signal.idle.rawValue)
     private var pending: [UnownedJob] = []
     private var finished = false
+
+    private init() {}
+
+    /// An executor for one call, made ready to run a new task.
+    static func borrow() -> CallingThreadExecutor {
+        let executor = pool.withLockedValue { $0.popLast() } ?? CallingThreadExecutor()
+        executor.condition.lock()
+        executor.finished = false
+        executor.condition.unlock(withValue: Signal.idle.rawValue)
+        return executor
+    }
+
+    /// Returns the executor to the pool once its call has finished.
+    func giveBack() {
+        Self.pool.withLockedValue { $0.append(self) }
+    }
+
+    /// Executors in the pool now (for tests).
+    static var pooledCount: Int { pool.withLockedValue { $0.count } }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

@@ -1,6 +1,7 @@
 import Foundation
-import Mortar
+@testable import Mortar
 import MortarCore
+import NIOPosix
 import Testing
 
 /// `Blocking.run` makes the calling thread the task's executor: the body runs on that thread, child tasks work,
@@ -44,6 +45,37 @@ import Testing
             }
         }
         #expect(code == .notFound)
+    }
+
+    /// A call's executor outlives the call: the event loop that resumed the task with its last reply still
+    /// touches the executor's condition after releasing its lock, by which time the caller may have returned. Freed
+    /// per call, that was a write through a dangling pointer (fio crashed with SIGSEGV in pthread_cond_broadcast);
+    /// pooled, every executor a call used is still there afterwards, and the pool grows only to the number of calls
+    /// blocked at once.
+    @Test func executorsOutliveTheirCallsAndArePooled() async throws {
+        let threadCount = 6
+        let callsPerThread = 200
+        let before = CallingThreadExecutor.pooledCount
+        let group = MultiThreadedEventLoopGroup.singleton
+        let answered = await withTaskGroup(of: Int.self) { tasks in
+            for _ in 0..<threadCount {
+                tasks.addTask {
+                    await onPlainThread {
+                        var count = 0
+                        for index in 0..<callsPerThread {
+                            // The reply comes from an event loop thread, as a brick's does.
+                            let value = try? Blocking.run { try await group.next().submit { index }.get() }
+                            if value == index { count += 1 }
+                        }
+                        return count
+                    }
+                }
+            }
+            return await tasks.reduce(0, +)
+        }
+        #expect(answered == threadCount * callsPerThread)
+        let pooled = CallingThreadExecutor.pooledCount - before
+        #expect(pooled >= 1 && pooled <= threadCount, "\(pooled) executors pooled for \(threadCount) threads")
     }
 
     @Test func manyThreadsBlockAtOnceAgainstAVolume() async throws {
