@@ -147,12 +147,26 @@ extension File {
         let base: Int64
         switch whence {
         case .start: base = 0
-        case .current: base = Int64(position.withLock { $0 })
-        case .end: base = Int64(try await attributes().size)
+        case .current:
+            let current = position.withLock { $0 }
+            guard let at = Int64(exactly: current) else {
+                throw FileSystemError(.valueOverflow, "the position in '\(path)' is \(current)")
+            }
+            base = at
+        case .end:
+            // Sizes and offsets come from a brick: one past what an off_t holds is an error, not a trap.
+            let size = try await attributes().size
+            guard let end = Int64(exactly: size) else {
+                throw FileSystemError(.valueOverflow, "'\(path)' reports a size of \(size) bytes")
+            }
+            base = end
         case .data, .hole:
             guard offset >= 0 else { throw FileSystemError.invalidArgument("negative seek offset \(offset)") }
             let found = try await volume.stack.seek(
                 openFile, from: UInt64(offset), to: whence == .data ? .data : .hole, context: context())
+            guard found <= UInt64(Int64.max) else {
+                throw FileSystemError(.valueOverflow, "seek in '\(path)' found offset \(found)")
+            }
             position.withLock { $0 = found }
             return found
         }

@@ -2191,6 +2191,14 @@ static void test_locks(glfs_t *fs, glfs_t *fs2)
     struct flock q4 = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
     EXPECT_ZERO("B: F_GETLK after A closed -> 0", glfs_posix_lock(b, F_GETLK, &q4));
     CHECK(q4.l_type == F_UNLCK, "closing an fd releases its locks", "l_type %d", q4.l_type);
+    /* Ranges past the largest offset are refused, never computed with overflowing arithmetic. */
+    glfs_lseek(b, 4, SEEK_SET);
+    struct flock past = {.l_type = F_WRLCK, .l_whence = SEEK_CUR, .l_start = LLONG_MAX, .l_len = 1};
+    EXPECT_FAIL2("B: F_SETLK at position + LLONG_MAX -> EOVERFLOW/EINVAL", EOVERFLOW, EINVAL,
+                 glfs_posix_lock(b, F_SETLK, &past));
+    struct flock backwards = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = LLONG_MIN};
+    EXPECT_FAIL2("B: F_SETLK with l_len LLONG_MIN -> EOVERFLOW/EINVAL", EOVERFLOW, EINVAL,
+                 glfs_posix_lock(b, F_SETLK, &backwards));
     EXPECT_FAIL("glfs_posix_lock(NULL) -> -1/EBADF", EBADF, glfs_posix_lock(NULL, F_SETLK, &fl));
     glfs_close(b);
 }

@@ -16,7 +16,7 @@ public func glfs_read_async(_ handle: UnsafeMutableRawPointer?, _ buffer: Unsafe
     let memory = CallerMemory(base: buffer, count: count)
     return DescriptorCall.submit(handle, callback: callback, data: data) { file in
         try checkReadable(memory)
-        return copy(try await file.read(count: memory.count), into: memory)
+        return try copy(try await file.read(count: memory.count), into: memory)
     }
 }
 

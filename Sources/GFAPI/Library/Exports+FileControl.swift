@@ -167,16 +167,24 @@ private func lockRequest(_ lock: flock, file: File, owner: UInt64) async throws 
     case F_UNLCK: kind = .unlock
     default: throw FileSystemError.invalidArgument("unknown lock type \(lock.l_type)")
     }
-    var start: Int
+    // The base comes from this process (the position) or a brick (the size), the rest from the caller: every
+    // sum is checked, so no value makes the call trap.
+    let base: UInt64
     switch Int32(lock.l_whence) {
-    case SEEK_SET: start = lock.l_start
-    case SEEK_CUR: start = Int(file.currentPosition) + lock.l_start
-    case SEEK_END: start = Int(try await file.attributes().size) + lock.l_start
+    case SEEK_SET: base = 0
+    case SEEK_CUR: base = file.currentPosition
+    case SEEK_END: base = try await file.attributes().size
     default: throw FileSystemError.invalidArgument("unknown whence \(lock.l_whence) in flock")
     }
+    let overflow = FileSystemError(.valueOverflow, "lock range past the largest offset")
+    guard let baseOffset = Int(exactly: base) else { throw overflow }
+    var (start, overflowed) = baseOffset.addingReportingOverflow(lock.l_start)
+    guard !overflowed else { throw overflow }
     var length = lock.l_len
     if length < 0 {
-        start += length
+        guard length != Int.min else { throw overflow }
+        (start, overflowed) = start.addingReportingOverflow(length)
+        guard !overflowed else { throw overflow }
         length = -length
     }
     guard start >= 0 else { throw FileSystemError.invalidArgument("lock range starts before the file") }

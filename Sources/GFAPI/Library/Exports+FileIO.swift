@@ -15,7 +15,7 @@ public func glfs_read(_ handle: UnsafeMutableRawPointer?, _ buffer: UnsafeMutabl
     return DescriptorCall.onFile(handle, returning: -1) { file, _ in
         try checkReadable(memory)
         let data = try await file.read(count: memory.count)
-        return copy(data, into: memory)
+        return try copy(data, into: memory)
     }
 }
 
@@ -153,8 +153,13 @@ func checkReadable(_ memory: CallerMemory) throws {
     guard memory.base != nil || memory.count == 0 else { throw FileSystemError(.badAddress, "buffer is NULL") }
 }
 
-func copy(_ data: ByteBuffer, into memory: CallerMemory) -> Int {
-    data.withUnsafeReadableBytes { source in
+/// Copies a read's bytes into the caller's buffer. Never more than the buffer holds: reads return at most what was
+/// asked (the protocol client refuses longer replies), and anything else is an error here, not an overflow.
+func copy(_ data: ByteBuffer, into memory: CallerMemory) throws -> Int {
+    guard data.readableBytes <= memory.count else {
+        throw FileSystemError.inputOutput("a read of \(memory.count) bytes returned \(data.readableBytes)")
+    }
+    return data.withUnsafeReadableBytes { source in
         guard let base = source.baseAddress, let target = memory.base else { return 0 }
         target.copyMemory(from: base, byteCount: source.count)
         return source.count

@@ -60,9 +60,16 @@ extension ProtocolClient {
         guard count >= 0, count <= Limits.ioByteCountMax else {
             throw FileSystemError.invalidArgument("read of \(count) bytes; one request carries 0…\(Limits.ioByteCountMax)")
         }
-        return try await perform(on: file, context: context) {
+        let data = try await perform(on: file, context: context) {
             .read($0, offset: offset, count: UInt32(count))
         }.data()
+        // Callers copy the reply into memory sized for `count` (the drop-in's C buffers): a brick that answers
+        // with more is refused here, never trusted.
+        guard data.readableBytes <= count else {
+            throw FileSystemError.protocolError(
+                "brick \(endpoint) answered a read of \(count) bytes with \(data.readableBytes)")
+        }
+        return data
     }
 
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
@@ -72,7 +79,12 @@ extension ProtocolClient {
             throw FileSystemError.invalidArgument(
                 "write of \(data.readableBytes) bytes; one request carries at most \(Limits.ioByteCountMax)")
         }
-        return Int(try await perform(on: file, context: context) { .write($0, offset: offset, data: data) }.number())
+        let written = try await perform(on: file, context: context) { .write($0, offset: offset, data: data) }.number()
+        guard written <= UInt64(data.readableBytes) else {
+            throw FileSystemError.protocolError(
+                "brick \(endpoint) says it wrote \(written) bytes of \(data.readableBytes)")
+        }
+        return Int(written)
     }
 
     public func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws {
