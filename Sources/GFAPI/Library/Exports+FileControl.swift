@@ -88,8 +88,9 @@ public func glfs_posix_lock(_ handle: UnsafeMutableRawPointer?, _ command: CInt,
             if let conflict = try await file.testLock(request) {
                 pointer.pointee.l_type = Int16(conflict.kind == .read ? F_RDLCK : F_WRLCK)
                 pointer.pointee.l_whence = Int16(SEEK_SET)
-                pointer.pointee.l_start = Int(conflict.start)
-                pointer.pointee.l_len = Int(conflict.length)
+                // The brick's numbers, clamped to what an off_t holds (as the mount does), never trapped on.
+                pointer.pointee.l_start = Int(clamping: conflict.start)
+                pointer.pointee.l_len = Int(clamping: conflict.length)
                 pointer.pointee.l_pid = conflict.processID
             } else {
                 pointer.pointee.l_type = Int16(F_UNLCK)
