@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarSecurityTests", dependencies: ["MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarEtcdTests", dependencies: ["MortarEtcd", "MortarSecurity", "MortarTesting", "MortarCore"]),
-        .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore"]),
+        .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore", "MortarTesting"]),
         .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", "MortarTesting", nio]),
         .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", nio, nioPosix]),
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",

@@ -75,6 +75,7 @@ extension Volume {
             stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
         connected.readsAhead = spec.client.readAhead
+        connected.writesBehind = spec.client.writeBehind
         do {
             _ = try await connected.attributes("/")
         } catch {

@@ -10,8 +10,11 @@ import Synchronization
 /// the working directory, which is the root until ``changeDirectory(_:)``). Every method is async; the
 /// `Blocking` forms wrap them for threads that cannot await. A `Volume` is safe to use from many tasks at once.
 public final class Volume: Sendable {
-    /// The top of the layer stack every call goes through (``ReadAheadCoherence`` over the stack it was given).
+    /// The top of the layer stack every call goes through (``ReadAheadCoherence`` over ``WriteBehind`` over the
+    /// stack it was given).
     public let stack: any FileOperations
+    /// Acknowledges writes before the bricks have them while ``run()`` runs (see ``WriteBehind``).
+    let writeBehind: WriteBehind
     /// What read-ahead windows hold together, and the generation changes through this volume move.
     let readAheadBudget = ReadAheadBudget()
     /// The volume's name and identity, from its spec.
@@ -52,10 +55,12 @@ public final class Volume: Sendable {
         stack: any FileOperations, name: String = "local", volumeID: String = "", logger: Logger? = nil,
         onClose: @escaping @Sendable () async -> Void = {}
     ) {
-        self.stack = ReadAheadCoherence(next: stack, budget: readAheadBudget)
+        let logger = logger ?? Logger(label: "mortar.client")
+        self.writeBehind = WriteBehind(next: stack, logger: logger)
+        self.stack = ReadAheadCoherence(next: writeBehind, budget: readAheadBudget)
         self.name = name
         self.volumeID = volumeID
-        self.logger = logger ?? Logger(label: "mortar.client")
+        self.logger = logger
         self.state = Mutex(VolumeState())
         self.onClose = onClose
     }
@@ -65,6 +70,25 @@ public final class Volume: Sendable {
     public var readsAhead: Bool {
         get { state.withLock { $0.readAhead } }
         set { state.withLock { $0.readAhead = newValue } }
+    }
+
+    /// Whether writes are acknowledged before the bricks have them while ``run()`` runs (on unless the volume's
+    /// `performance.write-behind` option is off; never for files opened with O_SYNC, O_DSYNC, O_DIRECT or
+    /// O_APPEND). An acknowledged write is durable once a later `synchronize` of its file succeeds; if it fails,
+    /// the file's next write, synchronize, flush or close returns the error. See ``WriteBehind``.
+    public var writesBehind: Bool {
+        get { writeBehind.isEnabled }
+        set { writeBehind.isEnabled = newValue }
+    }
+
+    /// Bytes acknowledged by write-behind that no brick has confirmed yet.
+    public var writeBehindByteCount: Int { writeBehind.byteCount }
+
+    /// Does the volume's background work — sending the writes write-behind acknowledged — until the volume is
+    /// closed or the calling task is cancelled; run it as a child of the owner's task group. Write-behind is off
+    /// unless this runs. When it returns, every write it acknowledged has landed or failed.
+    public func run() async {
+        await writeBehind.run()
     }
 
     /// Bytes the volume's read-ahead windows hold now.
@@ -87,13 +111,16 @@ public final class Volume: Sendable {
         state.withLock { $0.parentOfRootIsRoot = isRoot }
     }
 
-    /// Disconnects from every brick. Files still open fail afterwards with EBADF/ENOTCONN.
+    /// Disconnects from every brick, once the writes write-behind acknowledged have landed (``run()`` then
+    /// returns). Files still open fail afterwards with EBADF/ENOTCONN.
     public func close() async {
         let wasOpen = state.withLock { state -> Bool in
             defer { state.isClosed = true }
             return !state.isClosed
         }
-        if wasOpen { await onClose() }
+        guard wasOpen else { return }
+        await writeBehind.stop()
+        await onClose()
     }
 
     func context() throws -> OperationContext {

@@ -76,14 +76,20 @@ struct MountCommand: AsyncParsableCommand {
                 let failure = FileSystemError.wrapping(error)
                 throw FileSystemError(failure.code, "cannot mount \(volumeSource): \(failure.message)")
             }
-            let outcome = try await FUSEMount.serve(
-                volume, source: volumeSource.description, at: target, options: mountOptions, logger: logger,
-                eventLoop: mountOptions.eventLoopRequests ? eventLoop : nil
-            ) {
-                logger.info("mounted", metadata: ["source": "\(volumeSource)", "mount_point": "\(target)"])
-                if notifyReady { BackgroundMount.reportReady(logFile: mountOptions.logFile) }
+            // The volume's background work (write-behind's sender) runs beside the mount; closing the volume once
+            // the mount ends lands what it acknowledged and ends that work.
+            let outcome = try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await volume.run() }
+                let outcome = try await FUSEMount.serve(
+                    volume, source: volumeSource.description, at: target, options: mountOptions, logger: logger,
+                    eventLoop: mountOptions.eventLoopRequests ? eventLoop : nil
+                ) {
+                    logger.info("mounted", metadata: ["source": "\(volumeSource)", "mount_point": "\(target)"])
+                    if notifyReady { BackgroundMount.reportReady(logFile: mountOptions.logFile) }
+                }
+                await volume.close()
+                return outcome
             }
-            await volume.close()
             logger.info("unmounted", metadata: ["mount_point": "\(target)", "signal": "\(outcome.signal ?? 0)"])
             if outcome.signal == nil, outcome.loopResult < 0 {
                 throw FileSystemError(.init(rawValue: -outcome.loopResult), "the FUSE session of \(target) failed")

@@ -15,6 +15,13 @@ public enum Limits {
     public static let readAheadByteCountMax = 8 << 20
     public static let readAheadVolumeByteCountMax = 64 << 20
     public static let readAheadStaleMilliseconds: Int64 = 1_000
+    /// Write-behind (the library's `WriteBehindWindow`): what one file may have acknowledged to the application
+    /// but not yet by a brick, in bytes and in writes, and what a volume's files may have together. A write larger
+    /// than a file's window is sent as it comes. The byte bounds are memory the library holds; the write count is
+    /// how deep a queue-depth-1 writer's writes are pipelined.
+    public static let writeBehindFileByteCountMax = 4 << 20
+    public static let writeBehindFileWritesMax = 64
+    public static let writeBehindVolumeByteCountMax = 32 << 20
     /// How far past a full-size read a brick asks the kernel to start reading (posix_fadvise WILLNEED).
     public static let brickStreamAdviceByteCount = 4 << 20
     /// Reads up to this size are first tried from the page cache on the brick's event loop (RWF_NOWAIT): copying

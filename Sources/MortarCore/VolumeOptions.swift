@@ -19,7 +19,7 @@ public struct VolumeOptions: Sendable, Hashable {
     public static let defaults: [String: String] = [
         "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
         "server.anonuid": "65534", "server.anongid": "65534", "auth.ssl-allow": "*",
-        "performance.read-ahead": "on",
+        "performance.read-ahead": "on", "performance.write-behind": "on",
     ]
 
     public var allow: [AddressPattern] = [.everyone]
@@ -33,6 +33,9 @@ public struct VolumeOptions: Sendable, Hashable {
     /// Clients read ahead of sequential readers (`performance.read-ahead`; see the library's `ReadAheadWindow`).
     /// A client option: it travels in the volume's spec, and bricks ignore it.
     public var readAhead = true
+    /// Clients acknowledge writes before the bricks have them, until `fsync` (`performance.write-behind`; see the
+    /// library's `WriteBehind`). A client option, like `readAhead`.
+    public var writeBehind = true
 
     public init() {}
 
@@ -60,6 +63,7 @@ public struct VolumeOptions: Sendable, Hashable {
         case "server.anongid": options.anonymousGroupID = try identity(name, value)
         case "auth.ssl-allow": options.certificateNames = try certificateNames(name, value)
         case "performance.read-ahead": options.readAhead = try flag(name, value)
+        case "performance.write-behind": options.writeBehind = try flag(name, value)
         default:
             let known = defaults.keys.sorted().joined(separator: ", ")
             throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")

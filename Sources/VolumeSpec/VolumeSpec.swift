@@ -37,9 +37,19 @@ public struct VolumeSpec: Codable, Sendable, Hashable {
 public struct ClientOptions: Codable, Sendable, Hashable {
     /// Read ahead of sequential readers (`performance.read-ahead`).
     public var readAhead: Bool
+    /// Acknowledge writes before the bricks have them (`performance.write-behind`).
+    public var writeBehind: Bool
 
-    public init(readAhead: Bool = true) {
+    public init(readAhead: Bool = true, writeBehind: Bool = true) {
         self.readAhead = readAhead
+        self.writeBehind = writeBehind
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        // Options a daemon of an earlier version does not send take their defaults.
+        readAhead = try container.decodeIfPresent(Bool.self, forKey: .readAhead) ?? true
+        writeBehind = try container.decodeIfPresent(Bool.self, forKey: .writeBehind) ?? true
     }
 }
 

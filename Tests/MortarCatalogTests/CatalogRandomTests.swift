@@ -1,21 +1,9 @@
 import MortarCatalog
 import MortarCore
+import MortarTesting
 import MortarMembership
 import MortarVolumeSpec
 import Testing
-
-/// A small, seedable generator (SplitMix64), so a failing sequence can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}
 
 /// Random sequences of commands, valid and invalid, with the catalog's invariants checked after every step.
 @Suite struct CatalogRandomTests {

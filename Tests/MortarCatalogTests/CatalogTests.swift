@@ -67,6 +67,18 @@ import Testing
         #expect(older.client.readAhead)
         expectFailure(&catalog, .setOption(volume: "data", name: "performance.read-ahead", value: "sometimes"),
                       code: .invalidArgument, mentioning: "performance.read-ahead")
+
+        // Write-behind the same way; a spec whose client options predate it decodes with it on.
+        #expect(off.client.writeBehind)
+        _ = try catalog.apply(.setOption(volume: "data", name: "performance.write-behind", value: "off"))
+        let noWriteBehind = catalog.spec(for: try #require(catalog.volume(named: "data")))
+        #expect(!noWriteBehind.client.writeBehind && !noWriteBehind.client.readAhead)
+        object["client"] = ["readAhead": false]
+        let beforeWriteBehind = try JSONDecoder().decode(
+            VolumeSpec.self, from: try JSONSerialization.data(withJSONObject: object))
+        #expect(beforeWriteBehind.client.writeBehind && !beforeWriteBehind.client.readAhead)
+        expectFailure(&catalog, .setOption(volume: "data", name: "performance.write-behind", value: "later"),
+                      code: .invalidArgument, mentioning: "performance.write-behind")
     }
 
     /// `volume set` stores a valid value (trimmed) and bumps the version; a bad value, an unknown name or an

@@ -87,5 +87,8 @@ struct CoreValueTests {
         #expect(Limits.reconnectWindowMilliseconds < Limits.requestTimeoutMilliseconds)
         #expect(Limits.managementMessageByteCountMax <= Limits.frameByteCountMax * 8)
         #expect(Limits.placementCacheEntriesMax > 0 && Limits.bricksPerVolumeMax > 0)
+        #expect(Limits.writeBehindFileByteCountMax >= Limits.ioByteCountMax)
+        #expect(Limits.writeBehindFileByteCountMax <= Limits.writeBehindVolumeByteCountMax)
+        #expect(Limits.writeBehindFileWritesMax <= Limits.requestsInFlightPerConnectionMax)
     }
 }

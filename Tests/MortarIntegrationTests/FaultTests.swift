@@ -75,6 +75,48 @@ struct FaultTests {
         await cluster.tearDown()
     }
 
+    /// Write-behind's promise: once fsync returns, every write acknowledged before it is on the brick. The brick is
+    /// SIGKILLed the moment fsync returns and its file is read from the brick's directory, so no write still in
+    /// flight (or retried later) could make up for an fsync that returned early.
+    @Test func fsyncAfterAcknowledgedWritesSurvivesBrickKill() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let brick = try await startVolume(cluster, "behind")
+        let volume = try await cluster.connect("behind")
+        let pid = try #require(try await cluster.brickProcesses("behind").first?.pid)
+        let blockCount = 1024
+        var expected = [UInt8](repeating: 0, count: blockCount * 4096)
+        var writes: [(offset: Int, bytes: [UInt8])] = []
+        for index in 0..<2048 {
+            let offset = (index * 389 % blockCount) * 4096  // every block, most of them twice, out of order
+            let bytes = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ index &* 7) }
+            expected.replaceSubrange(offset..<offset + 4096, with: bytes)
+            writes.append((offset, bytes))
+        }
+        let planned = writes
+        let started = ContinuousClock.now
+        let mostInFlight = try await withThrowingTaskGroup { group in
+            group.addTask { await volume.run() }
+            let file = try await volume.create("/disk")
+            var mostInFlight = 0
+            for (offset, bytes) in planned {
+                try await file.write(bytes, at: UInt64(offset))
+                mostInFlight = max(mostInFlight, volume.writeBehindByteCount)
+            }
+            try await file.synchronize()
+            kill(pid, SIGKILL)
+            await volume.close()
+            try await group.waitForAll()
+            return mostInFlight
+        }
+        print("write-behind: 2048 writes of 4 KiB and fsync in \(ContinuousClock.now - started), up to \(mostInFlight) bytes in flight")
+        #expect(mostInFlight > 0, "no write was acknowledged before the brick had it: write-behind was off")
+        let onBrick = try #require(FileManager.default.contents(atPath: brick + "/disk"))
+        #expect(onBrick.count == expected.count)
+        #expect(Array(onBrick) == expected, "the brick lacks writes acknowledged before fsync returned")
+        await cluster.tearDown()
+    }
+
     /// ENOSPC from a brick on a tiny file system reaches the writer as a clear error.
     @Test func fullDiskReachesTheWriter() async throws {
         let cluster = try ProcessCluster()

@@ -27,6 +27,8 @@ final class ClientInstance: Sendable {
         var options: [String: String] = [:]
         /// Handles of the descriptors open on this instance, closed by `glfs_fini`.
         var descriptors: Set<UInt> = []
+        /// Runs the connected volume's background work (write-behind's sender); joined by `glfs_fini`.
+        var serviceThread: VolumeServiceThread?
     }
 
     let volumeName: String
@@ -88,7 +90,16 @@ final class ClientInstance: Sendable {
                 eventLoopGroup: LibraryRuntime.current.connectionLoops)
             // GlusterFS's library resolves "/.." to the root, and Samba stats ".." at the root of every share.
             volume.setParentOfRootIsRoot(true)
-            state.withLock { $0.phase = .connected(volume) }
+            switch VolumeServiceThread.start(for: volume) {
+            case .success(let thread):
+                state.withLock {
+                    $0.phase = .connected(volume)
+                    $0.serviceThread = thread
+                }
+            case .failure(let error):
+                logger.warning("write-behind is off: \(error)")
+                state.withLock { $0.phase = .connected(volume) }
+            }
             logger.info("connected", metadata: ["servers": "\(addresses)"])
         } catch {
             state.withLock { $0.phase = .failed }
@@ -113,12 +124,15 @@ final class ClientInstance: Sendable {
     }
 
     /// Takes the instance out of service: later calls fail, and the caller closes what was open (`glfs_fini`).
-    func finish() -> (volume: Volume?, descriptors: Set<UInt>) {
+    func finish() -> (volume: Volume?, descriptors: Set<UInt>, serviceThread: VolumeServiceThread?) {
         state.withLock { state in
             let volume: Volume? = if case .connected(let volume) = state.phase { volume } else { nil }
             state.phase = .finished
-            defer { state.descriptors = [] }
-            return (volume, state.descriptors)
+            defer {
+                state.descriptors = []
+                state.serviceThread = nil
+            }
+            return (volume, state.descriptors, state.serviceThread)
         }
     }
 }

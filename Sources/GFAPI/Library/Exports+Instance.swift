@@ -107,14 +107,16 @@ public func glfs_fini(_ handle: UnsafeMutableRawPointer?) -> CInt {
         mortar_set_errno(EINVAL)
         return -1
     }
-    let (volume, descriptors) = client.finish()
+    let (volume, descriptors, serviceThread) = client.finish()
     var result: CInt = 0
     for descriptor in descriptors where closeDescriptor(UnsafeMutableRawPointer(bitPattern: descriptor)) != 0 {
         result = -1
     }
     if let volume {
+        // Closing waits for the writes write-behind acknowledged, which ends the service thread's work.
         CallBridge.blocking(returning: ()) { await volume.close() }
     }
+    serviceThread?.join()
     return result
 }
 

@@ -43,7 +43,7 @@ final class LibraryRuntime: Sendable {
     }
 
     /// Runs `body` with every signal blocked in the calling thread; threads it creates inherit that mask.
-    private static func withSignalsBlocked<T>(_ body: () -> T) -> T {
+    static func withSignalsBlocked<T>(_ body: () -> T) -> T {
         var blocked = sigset_t()
         var previous = sigset_t()
         sigfillset(&blocked)

@@ -33,6 +33,6 @@ extension Catalog {
         let options = (try? VolumeOptions(volume.options)) ?? VolumeOptions()
         return VolumeSpec(
             name: volume.name, volumeID: volume.id, catalogVersion: version, graph: graph,
-            client: ClientOptions(readAhead: options.readAhead))
+            client: ClientOptions(readAhead: options.readAhead, writeBehind: options.writeBehind))
     }
 }
