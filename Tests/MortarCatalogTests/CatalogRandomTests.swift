@@ -11,14 +11,14 @@ import Testing
     static let names = ["a", "b", "c", "d", "bad name", ""]
     static let paths = ["/srv", "/srv/a", "/srv/a/x", "/srv/b", "/data", "/data/1", "/data/2", "relative", "/x//y/"]
 
-    static func randomBrick(_ generator: inout SeededGenerator) -> BrickLocation {
+    static func randomBrick(_ generator: inout SplitMix64) -> BrickLocation {
         BrickLocation(host: hosts.randomElement(using: &generator) ?? "node1",
                       path: paths.randomElement(using: &generator) ?? "/srv")
     }
 
     /// A command, valid or not. Membership events and replace-brick look at `catalog` half of the time, so that
     /// they name epochs, heal sources and bricks that exist often enough to change something.
-    static func randomCommand(_ generator: inout SeededGenerator, _ catalog: Catalog) -> CatalogCommand {
+    static func randomCommand(_ generator: inout SplitMix64, _ catalog: Catalog) -> CatalogCommand {
         let name = names.randomElement(using: &generator) ?? "a"
         let host = hosts.randomElement(using: &generator) ?? "node1"
         switch Int.random(in: 0..<14, using: &generator) {
@@ -60,7 +60,7 @@ import Testing
 
     /// A membership event for a set of volume `name`. Half of the time it is informed by the set's view: it
     /// names a member in the state the event is about, the current epoch and the right heal source.
-    static func randomMembership(_ generator: inout SeededGenerator, _ catalog: Catalog, name: String) -> CatalogCommand {
+    static func randomMembership(_ generator: inout SplitMix64, _ catalog: Catalog, name: String) -> CatalogCommand {
         let sets = catalog.volume(named: name)?.replicaSets ?? []
         let informed = Bool.random(using: &generator)
         let setIndex = (informed ? sets.indices.randomElement(using: &generator) : nil)
@@ -162,9 +162,9 @@ import Testing
     /// the version and asked to persist, and every invariant holds.
     static func run(
         seed: UInt64, catalog start: Catalog, steps: Int,
-        _ generate: (inout SeededGenerator, Catalog) -> CatalogCommand
+        _ generate: (inout SplitMix64, Catalog) -> CatalogCommand
     ) -> Counts {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var catalog = start
         var counts = Counts()
         for step in 0..<steps {
@@ -206,7 +206,7 @@ import Testing
 
     /// Mostly replicated creates, membership events and replacements on a cluster whose peers are all there, so
     /// that the replication rules are exercised far past their refusals.
-    static func randomReplicationCommand(_ generator: inout SeededGenerator, _ catalog: Catalog) -> CatalogCommand {
+    static func randomReplicationCommand(_ generator: inout SplitMix64, _ catalog: Catalog) -> CatalogCommand {
         let replicated = catalog.volumes.filter(\.isReplicated).map(\.name)
         let name = Bool.random(using: &generator)
             ? replicated.randomElement(using: &generator) ?? "a"
@@ -250,7 +250,7 @@ import Testing
     }
 
     @Test func catalogRoundTripsThroughJSON() throws {
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         var catalog = Catalog(managerHost: "node1")
         for _ in 0..<300 { _ = try? catalog.apply(Self.randomCommand(&generator, catalog)) }
         let data = try JSONEncoderForTests.encode(catalog)

@@ -84,7 +84,7 @@ enum SimulationAction: CustomStringConvertible {
 final class SimulatedReplicaSet {
     let seed: UInt64
     let healModel: HealModel
-    var generator: SeededGenerator
+    var generator: SplitMix64
     var membership: ReplicaSetMembership
     /// Whether each member's process runs.
     var alive: [Bool]
@@ -111,7 +111,7 @@ final class SimulatedReplicaSet {
     init(seed: UInt64, healModel: HealModel) {
         self.seed = seed
         self.healModel = healModel
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         let memberCount = Int.random(in: 2...5, using: &generator)
         let minInSync = Bool.random(using: &generator)
             ? ReplicaSetView.majority(of: memberCount) : Int.random(in: 1...memberCount, using: &generator)

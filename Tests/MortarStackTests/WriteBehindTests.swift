@@ -204,7 +204,7 @@ struct WriteBehindTests {
     func overlappingWritesKeepTheirOrder(seed: UInt64) async throws {
         let memory = MemoryFileSystem()
         let volume = Volume(stack: ShuffledWrites(next: memory, seed: seed), name: "memory")
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var expected = [UInt8](repeating: 0, count: 64 << 10)
         var writes: [(UInt64, [UInt8])] = []
         for index in 0..<400 {
@@ -229,11 +229,11 @@ struct WriteBehindTests {
     /// Delays each write by a seeded number of yields, so writes in flight finish out of order.
     final class ShuffledWrites: Layer, Sendable {
         let next: any FileOperations
-        let delays: Mutex<SeededGenerator>
+        let delays: Mutex<SplitMix64>
 
         init(next: any FileOperations, seed: UInt64) {
             self.next = next
-            self.delays = Mutex(SeededGenerator(state: seed))
+            self.delays = Mutex(SplitMix64(seed: seed))
         }
 
         func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
@@ -282,7 +282,7 @@ struct WriteBehindTests {
 
     @Test("the window's invariants hold over a seeded run of writes, completions and failures", arguments: 1...20)
     func windowInvariantsHold(seed: UInt64) throws {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var window = WriteBehindWindow()
         window.isAccepting = true
         let files = (0..<3).map { OpenFile(id: FileID(high: 0, low: UInt64($0) + 1), handle: UInt64($0) + 100) }
