@@ -49,6 +49,9 @@ VOLUME=demo HOST=127.0.0.1 PORT=24007 bash "$here/api-test.sh"
 cleanup
 trap - EXIT
 
+echo "== gfapi: a write that fails after write-behind acknowledged it reaches the program"
+bash "$here/write-behind.sh"
+
 echo "== gfapi: glfs_init in a loop on a replica 3 volume, and the reasons a connect fails"
 bash "$here/init-loop.sh"
 
