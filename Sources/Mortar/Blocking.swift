@@ -56,9 +56,17 @@ final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
 
     private init() {}
 
+    /// Executors ever made: at most as many as calls were ever blocked at once (for tests).
+    private static let made = NIOLockedValueBox(0)
+
     /// An executor for one call, made ready to run a new task.
     static func borrow() -> CallingThreadExecutor {
-        let executor = pool.withLockedValue { $0.popLast() } ?? CallingThreadExecutor()
+        let executor =
+            pool.withLockedValue { $0.popLast() }
+            ?? {
+                made.withLockedValue { $0 += 1 }
+                return CallingThreadExecutor()
+            }()
         executor.condition.lock()
         executor.finished = false
         executor.condition.unlock(withValue: Signal.idle.rawValue)
@@ -70,8 +78,8 @@ final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
         Self.pool.withLockedValue { $0.append(self) }
     }
 
-    /// Executors in the pool now (for tests).
-    static var pooledCount: Int { pool.withLockedValue { $0.count } }
+    /// Executors made so far (for tests).
+    static var madeCount: Int { made.withLockedValue { $0 } }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
