@@ -83,14 +83,23 @@ enum DescriptorCall {
             } catch {
                 errorNumber = CallBridge.errorNumber(for: error)
             }
-            // A call that finished without waiting (an early error) is still on the submitter's thread: callbacks
-            // always come from a library thread.
-            if pthread_equal(pthread_self(), submitter) != 0 { await Task.yield() }
-            mortar_set_current_callback_descriptor(token.value)
-            mortar_set_errno(errorNumber)
-            callback(token.value, result, nil, nil, userData.value)
-            mortar_set_current_callback_descriptor(nil)
-            descriptor.activity.end()
+            let (finalResult, finalErrorNumber) = (result, errorNumber)
+            let deliver: @Sendable () -> Void = {
+                mortar_set_current_callback_descriptor(token.value)
+                mortar_set_errno(finalErrorNumber)
+                callback(token.value, finalResult, nil, nil, userData.value)
+                mortar_set_current_callback_descriptor(nil)
+                descriptor.activity.end()
+            }
+            // A call that finished without waiting — an early error, or a write that write-behind acknowledged at
+            // once — is still on the submitter's thread, and callbacks always come from a library thread (the
+            // submitter may hold a lock its callback takes). Handed to a callback thread explicitly: a Task.yield
+            // here did not reliably leave the submitting thread (api-test caught a callback on it).
+            if pthread_equal(pthread_self(), submitter) != 0 {
+                LibraryRuntime.current.callbackExecutor.execute(deliver)
+            } else {
+                deliver()
+            }
         }
         return 0
     }

@@ -62,6 +62,11 @@ final class LoopGroupExecutor: TaskExecutor, @unchecked Sendable {
         self.group = group
     }
 
+    /// Runs `work` on one of the group's threads (a callback thread), not on the caller's.
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        group.next().execute(work)
+    }
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         group.next().execute {
