@@ -4,6 +4,7 @@ import Logging
 import Mortar
 import MortarCore
 import MortarFUSE
+import MortarTransport
 import NIOPosix
 
 /// `mortar mount [-f] [-o OPTIONS] SOURCE MOUNTPOINT`: shows a volume as a directory through FUSE.
@@ -79,7 +80,8 @@ struct MountCommand: AsyncParsableCommand {
             // The volume's background work (write-behind's sender) runs beside the mount; closing the volume once
             // the mount ends lands what it acknowledged and ends that work.
             let outcome = try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { await volume.run() }
+                // On the volume's event loop, where its replies arrive: a send's completion needs no thread switch.
+                group.addTask(executorPreference: EventLoopTaskExecutor(eventLoop)) { await volume.run() }
                 let outcome = try await FUSEMount.serve(
                     volume, source: volumeSource.description, at: target, options: mountOptions, logger: logger,
                     eventLoop: mountOptions.eventLoopRequests ? eventLoop : nil
