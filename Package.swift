@@ -140,7 +140,7 @@ let package = Package(
                 path: "Sources/MortarCommands", swiftSettings: strictSettings),
         .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
 
-        .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio]),
+        .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio, nioEmbedded]),
         .testTarget(name: "MortarSecurityTests", dependencies: ["MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarEtcdTests", dependencies: ["MortarEtcd", "MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore", "MortarTesting"]),

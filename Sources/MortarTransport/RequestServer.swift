@@ -81,7 +81,7 @@ public final class RequestServer: Sendable {
                     try pipeline.addHandler(ByteToMessageHandler(FrameDecoder()))
                 }
                 try pipeline.addHandler(FrameEncoder())
-                return .admitted(try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel))
+                return .admitted(try NIOAsyncChannel<Frame, Frame>.finishingWhenDropped(channel))
             }
         }
         do {

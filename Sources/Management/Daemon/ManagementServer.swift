@@ -41,7 +41,7 @@ struct ManagementServer: Sendable {
                         guard admission.admit(channel, logger: logger) else { return .refused }
                         if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeServerHandler()) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        return .admitted(try Connection(wrappingChannelSynchronously: channel))
+                        return .admitted(try Connection.finishingWhenDropped(channel))
                     }
                 }
             return ManagementServer(

@@ -120,8 +120,7 @@ public enum HTTPExchange {
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandlers(try tls.makeClientHandlers(note: note)) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                        wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>.finishingWhenDropped(channel)
                 }
             }
             // An address literal is connected to directly: NIO resolves names on a Dispatch queue, and Dispatch
