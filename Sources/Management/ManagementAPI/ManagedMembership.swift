@@ -24,6 +24,16 @@ public final class ManagedMembership: MembershipSource, Sendable {
     /// Wakes ``followSpec()``; one pending notice stands for any number of moves.
     private let specNotices: AsyncStream<Void>
     private let specNoticeSink: AsyncStream<Void>.Continuation
+    /// Concurrent fetches of the views share one request: during a failover every request in flight (and every
+    /// change a primary is settling) asks at once, and each asking alone made a storm of management connections.
+    private let fetches = SingleFlight<String, Void>()
+    /// Concurrent reports of the same event share one request: every change that a lost member failed reports it.
+    private let reports = SingleFlight<Report, ReplicaSetView>()
+
+    private struct Report: Hashable, Sendable {
+        let setIndex: Int
+        let event: MembershipEvent
+    }
 
     /// Fetches the current views of `spec`'s replica sets once; fails like any management request (volume
     /// missing, daemon unreachable), and with EPROTO when the answer does not fit the spec.
@@ -188,17 +198,25 @@ public final class ManagedMembership: MembershipSource, Sendable {
         handler(spec)
     }
 
-    /// Asks the manager once; keeps whatever is newer.
+    /// Asks the manager once, or joins the request another caller has under way; keeps whatever is newer.
     public func update() async {
-        // An unreachable manager, or an answer that does not fit the spec, leaves the known views as they are: they
-        // are still the newest valid ones, and a caller waiting for a newer one gives up on its own deadline.
-        guard let fetched = try? await client.volumeMembership(name: volume) else { return }
-        try? install(answer: fetched)
+        do {
+            try await fetches.run(volume) {
+                try install(answer: try await client.volumeMembership(name: volume))
+            }
+        } catch {
+            // An unreachable manager, an answer that does not fit the spec, or this caller cancelled while another's
+            // request runs: the known views stay as they are (still the newest valid ones), and a caller waiting
+            // for a newer one gives up on its own deadline.
+        }
     }
 
-    /// Reports an event and installs the view that results.
+    /// Reports an event and installs the view that results. Callers reporting the same event at the same time
+    /// share one request and its answer.
     public func report(setIndex: Int, _ event: MembershipEvent) async throws -> ReplicaSetView {
-        let view = try await client.reportMembership(volume: volume, setIndex: setIndex, event: event)
+        let view = try await reports.run(Report(setIndex: setIndex, event: event)) {
+            try await client.reportMembership(volume: volume, setIndex: setIndex, event: event)
+        }
         guard view.setIndex == setIndex else {
             throw FileSystemError.protocolError("the manager answered a report about set \(setIndex) with \(view)")
         }
