@@ -75,10 +75,7 @@ extension Volume {
             stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
         connected.readsAhead = spec.client.readAhead
-        // Not on replicated volumes yet: losing a host with a window of writes in flight sent a burst of failovers,
-        // and the client's reports took a second, healthy member out of the set (read-only until it healed) in a
-        // CI run of tests/netns/control-plane.sh. On again once failover handles many writes failing at once.
-        connected.writesBehind = spec.client.writeBehind && !spec.graph.isReplicated
+        connected.writesBehind = spec.client.writeBehind
         do {
             _ = try await connected.attributes("/")
         } catch {

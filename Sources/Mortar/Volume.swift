@@ -73,8 +73,8 @@ public final class Volume: Sendable {
     }
 
     /// Whether writes are acknowledged before the bricks have them while ``run()`` runs (on unless the volume's
-    /// `performance.write-behind` option is off or the volume is replicated — see ``connect(volume:servers:tlsDirectory:logger:eventLoopGroup:)``;
-    /// never for files opened with O_SYNC, O_DSYNC, O_DIRECT or O_APPEND). An acknowledged write is durable once a later `synchronize` of its file succeeds; if it fails,
+    /// `performance.write-behind` option is off; never for files opened with O_SYNC, O_DSYNC, O_DIRECT or
+    /// O_APPEND). An acknowledged write is durable once a later `synchronize` of its file succeeds; if it fails,
     /// the file's next write, synchronize, flush or close returns the error. See ``WriteBehind``.
     public var writesBehind: Bool {
         get { writeBehind.isEnabled }
