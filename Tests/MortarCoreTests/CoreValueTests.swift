@@ -90,5 +90,10 @@ struct CoreValueTests {
         #expect(Limits.writeBehindFileByteCountMax >= Limits.ioByteCountMax)
         #expect(Limits.writeBehindFileByteCountMax <= Limits.writeBehindVolumeByteCountMax)
         #expect(Limits.writeBehindFileWritesMax <= Limits.requestsInFlightPerConnectionMax)
+        // The failure detector: a quorum's last member waits longer than anyone, yet less than a client's
+        // failover window; a pause is shorter than the silence that condemns (else a pause could never be told).
+        #expect(Limits.replicaSilenceMaxMilliseconds < Limits.replicaQuorumSilenceMaxMilliseconds)
+        #expect(Limits.replicaQuorumSilenceMaxMilliseconds < Limits.replicaFailoverWindowMilliseconds)
+        #expect(Limits.replicaDetectorPauseMaxMilliseconds < Limits.replicaSilenceMaxMilliseconds)
     }
 }

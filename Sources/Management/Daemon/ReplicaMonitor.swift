@@ -14,7 +14,8 @@ import NIOCore
 /// heartbeat is sent every interval even while earlier ones still wait (at most
 /// `Limits.replicaHeartbeatsInFlightMax` per member), so a member that went silent collects its misses at the
 /// interval's pace, not the timeout's. After `Limits.replicaSilenceMaxMilliseconds` without an answer (over at
-/// least `Limits.replicaHeartbeatMissesMax` failed heartbeats) the member is reported unreachable — judged at every
+/// least `Limits.replicaHeartbeatMissesMax` failed heartbeats; longer for a member its set's quorum depends on, and
+/// counted afresh after the detector itself was paused: ``MemberSilence``) the member is reported unreachable — judged at every
 /// interval, so a daemon that just took the manager role over reports a member already silent long enough at
 /// once; an out-of-sync member that answers again is reported reachable, which starts its heal. The last answers
 /// are kept for `heal info`.
@@ -29,12 +30,7 @@ actor ReplicaMonitor {
         /// The connection heartbeats share; one that fails is closed and the next heartbeat makes another.
         var connection: BrickConnection?
         var probesInFlight = 0
-        var misses = 0
-        /// When the member last answered (or monitoring began).
-        var lastAnswer = ContinuousClock.now
-        var answered = false
-        /// Whether the member has answered any heartbeat since monitoring began.
-        var everAnswered = false
+        var silence = MemberSilence(since: .now)
         var status: MemberStatus?
     }
 
@@ -65,8 +61,13 @@ actor ReplicaMonitor {
                 for probe in await tick() {
                     group.addTask { await self.probe(probe) }
                 }
+                let asleep = ContinuousClock.now
+                let interval = Duration.milliseconds(Limits.replicaHeartbeatIntervalMilliseconds)
                 // Cancelled: the sleep ends at once and the loop with it.
-                try? await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds))
+                try? await Task.sleep(for: interval)
+                if let pause = MemberSilence.pause(sleepingFrom: asleep, for: interval, wokeAt: .now) {
+                    forgive(pause)
+                }
             }
             group.cancelAll()
         }
@@ -104,25 +105,39 @@ actor ReplicaMonitor {
         return probes
     }
 
-    /// Reports a member silent for `Limits.replicaSilenceMaxMilliseconds` over at least
-    /// `Limits.replicaHeartbeatMissesMax` failed heartbeats, unless its set already counts it out of sync.
+    /// Reports a member that ``MemberSilence`` counts as gone, unless its set already counts it out of sync.
     private func judge(_ key: MemberKey, volume: Volume) async {
-        guard let record = members[key], !record.answered, record.misses >= Limits.replicaHeartbeatMissesMax,
-            ContinuousClock.now - record.lastAnswer >= .milliseconds(Limits.replicaSilenceMaxMilliseconds)
-        else { return }
+        // The shorter bound first: a member that answers costs no catalog read.
+        guard let record = members[key], record.silence.isGone(at: .now, holdsQuorum: false) else { return }
         let setIndex = key.brickIndex / volume.replicaCount
         let member = key.brickIndex % volume.replicaCount
         // No view: the member is reported unreachable anyway (the manager decides).
         let view = try? await manager.membership(volume: volume.name)[setIndex]
-        if view?.members[member] != .outOfSync {
-            await report(volume.name, setIndex, .unreachable(member: member))
+        guard view?.members[member] != .outOfSync else { return }
+        let holdsQuorum = view.map { MemberSilence.holdsQuorum(member, of: $0) } ?? false
+        guard let current = members[key], current.silence.isGone(at: .now, holdsQuorum: holdsQuorum) else { return }
+        await report(volume.name, setIndex, .unreachable(member: member))
+    }
+
+    /// The detector was not running for `pause` (its timer fired that late): every silent member's count starts
+    /// again, since a heartbeat whose answer went unread meanwhile says nothing about the member.
+    private func forgive(_ pause: Duration) {
+        let now = ContinuousClock.now
+        var forgiven = 0
+        for key in members.keys where members[key]?.silence.answered == false {
+            members[key]?.silence.forgive(at: now)
+            forgiven += 1
         }
+        logger.warning("the failure detector was paused; silent members are counted afresh", metadata: [
+            "pause": "\(pause)", "members": "\(forgiven)",
+        ])
     }
 
     /// How a heartbeat's race ended.
     private enum Outcome: Sendable {
         case answered(Result<(BrickConnection, MemberStatus), any Error>)
-        case timedOut
+        /// The timer won; `late` is how much later than asked it fired.
+        case timedOut(late: Duration)
         case cancelled
     }
 
@@ -138,8 +153,10 @@ actor ReplicaMonitor {
             }
             group.addTask {
                 do {
-                    try await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
-                    return .timedOut
+                    let start = ContinuousClock.now
+                    let timeout = Duration.milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds)
+                    try await Task.sleep(for: timeout)
+                    return .timedOut(late: ContinuousClock.now - (start + timeout))
                 } catch {
                     return .cancelled
                 }
@@ -149,6 +166,10 @@ actor ReplicaMonitor {
             switch first {
             case .answered(let result):
                 await settle(probe.key, result: result, sentOn: probe.connection, volume: probe.volume)
+            case .timedOut(let late) where late > .milliseconds(Limits.replicaDetectorPauseMaxMilliseconds):
+                // The detector was not running: no verdict on this heartbeat, and none on the others' misses.
+                members[probe.key]?.probesInFlight -= 1
+                forgive(late)
             case .timedOut:
                 await settle(
                     probe.key, result: .failure(FileSystemError(.timedOut, "\(endpoint) did not answer in time")),
@@ -218,10 +239,7 @@ actor ReplicaMonitor {
             } else {
                 members[key]?.connection = connection
             }
-            members[key]?.misses = 0
-            members[key]?.lastAnswer = .now
-            members[key]?.answered = true
-            members[key]?.everAnswered = true
+            members[key]?.silence.answer(at: .now)
             members[key]?.status = status
             // No view (the volume went away): nothing to hand over.
             let view = try? await manager.membership(volume: volume.name)[setIndex]
@@ -237,9 +255,8 @@ actor ReplicaMonitor {
                 shared.close()
                 members[key]?.connection = nil
             }
-            members[key]?.answered = false
-            let misses = (members[key]?.misses ?? 0) + 1
-            members[key]?.misses = misses
+            members[key]?.silence.miss()
+            let misses = members[key]?.silence.misses ?? 0
             logger.debug("heartbeat missed", metadata: [
                 "volume": "\(volume.name)", "brick": "\(key.brickIndex)", "misses": "\(misses)", "error": "\(error)",
             ])
@@ -274,12 +291,13 @@ actor ReplicaMonitor {
             // first ones): that is "no report yet" until it answers or has been silent as long as it takes to count
             // as gone — calling it "not answering" sent users looking for a fault.
             let awaiting = record.map { record in
-                !record.everAnswered
-                    && ContinuousClock.now - record.lastAnswer < .milliseconds(Limits.replicaSilenceMaxMilliseconds)
+                !record.silence.everAnswered
+                    && ContinuousClock.now - record.silence.lastAnswer
+                        < .milliseconds(Limits.replicaSilenceMaxMilliseconds)
             } ?? true
             return BrickHealInfo(
                 brick: "\(brick.host):\(brick.path)", setIndex: setIndex, member: member,
-                reachable: record?.answered ?? false, awaitingFirstReport: awaiting,
+                reachable: record?.silence.answered ?? false, awaitingFirstReport: awaiting,
                 state: views.indices.contains(setIndex) ? views[setIndex].members[member] : .outOfSync,
                 pending: pending, bytesHealed: record?.status?.bytesHealed ?? 0)
         }
@@ -288,7 +306,9 @@ actor ReplicaMonitor {
     /// `volume heal NAME`: every out-of-sync member that answers starts healing now.
     func startHeal(volume: Volume) async {
         for brick in volume.bricks {
-            guard members[MemberKey(volume: volume.name, brickIndex: brick.index)]?.answered == true else { continue }
+            guard members[MemberKey(volume: volume.name, brickIndex: brick.index)]?.silence.answered == true else {
+                continue
+            }
             let setIndex = brick.index / volume.replicaCount
             await report(
                 volume.name, setIndex, .reachable(member: brick.index % volume.replicaCount), byDetector: false)
