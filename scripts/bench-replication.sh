@@ -41,7 +41,10 @@
 #               `healing` to its `in-sync` (membership polled every 20 ms), MiB/s. GlusterFS has no healed-bytes
 #               counter: its rate is bytes overwritten / (`start force` → `heal statistics heal-count` = 0 on
 #               every brick, polled about twice a second).
-#   After each kill and heal the three brick copies of the file are compared (md5): "replicas identical".
+#   After each kill and heal the three brick copies of the file are compared (md5) until they agree or
+#   CONVERGE_TIMEOUT s pass: "replicas identical: yes (after N s)", N including the checksums themselves (about
+#   1.4 s for three 256 MiB copies here) — a change its dying primary did not get
+#   acknowledged may be on some copies only until it is settled.
 #
 # Output: RESULTS_DIR/<run id>/ with raw/ (fio JSON and latency logs, membership timelines, heal info snapshots,
 # Mortar daemon and brick logs per system), meta.json (date, commit, machine), results.json and summary.md: the
@@ -68,6 +71,7 @@ HEAL_SIZE=${HEAL_SIZE:-$_hsize}      # file of the heal test
 HEAL_PCT=${HEAL_PCT:-25}             # share of it overwritten while a member is down
 HEAL_HOLD=${HEAL_HOLD:-1}            # Mortar: keep the killed brick down until the overwrite is done
 RECOVER_TIMEOUT=${RECOVER_TIMEOUT:-300}   # longest wait for a member to be in sync again / for 0 heal entries
+CONVERGE_TIMEOUT=${CONVERGE_TIMEOUT:-30}  # longest wait for the three copies of a file to agree after that
 MORTAR_PORT=${MORTAR_PORT:-24317}    # the private Mortar daemon (glusterd keeps 24007)
 MORTAR_BRICK_PORT_MIN=${MORTAR_BRICK_PORT_MIN:-24320}
 RESULTS_DIR=${RESULTS_DIR:-/tmp/mortar-bench-replication}
@@ -632,14 +636,21 @@ gluster_wait_healed() {  # timeline file
     done
     return 1
 }
-replicas_identical() {  # system file → yes / no (md5 per copy)
-    local sums
-    sums=$(for d in $(brick_dirs "$1"); do md5sum "$d/$2" 2>/dev/null | cut -c1-32 || echo missing; done | tr '\n' ' ')
-    if [ "$(echo "$sums" | tr ' ' '\n' | grep -v '^$' | sort -u | wc -l)" = 1 ] && [[ "$sums" != *missing* ]]; then
-        echo yes
-    else
-        echo "NO ($sums)"
-    fi
+# A change that was not acknowledged (its primary died with it) may be on some copies only until it is settled:
+# Mortar's restarted primary reconciles it within about a second, GlusterFS's self-heal in its own time. So the
+# copies are compared until they agree, for at most CONVERGE_TIMEOUT seconds, and the time that took is reported.
+replicas_identical() {  # system file → "yes (after N s)" / "NO (md5 per copy)"
+    local sums start i
+    start=$(now)
+    for i in $(seq 1 $((CONVERGE_TIMEOUT * 4))); do
+        sums=$(for d in $(brick_dirs "$1"); do md5sum "$d/$2" 2>/dev/null | cut -c1-32 || echo missing; done | tr '\n' ' ')
+        if [ "$(echo "$sums" | tr ' ' '\n' | grep -v '^$' | sort -u | wc -l)" = 1 ] && [[ "$sums" != *missing* ]]; then
+            echo "yes (after $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s)"
+            return
+        fi
+        sleep 0.25
+    done
+    echo "NO ($sums)"
 }
 first_data() {  # system file fio_pid → waits until a brick copy has data blocks (or fio ended); 0 if so
     local i d b
