@@ -41,7 +41,9 @@ struct EmbeddedEtcd {
         let deadline = ContinuousClock.now + .seconds(30)
         while let refusal = await refusal() {
             guard process.isRunning else {
-                throw FileSystemError.inputOutput("etcd exited at start; see \(logPath)")
+                // The log is read only to explain the exit; an unreadable one leaves the plain message.
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                throw Self.startFailure(log: log, logPath: logPath, directory: root)
             }
             guard ContinuousClock.now < deadline else {
                 throw FileSystemError(
@@ -50,6 +52,21 @@ struct EmbeddedEtcd {
             try await Task.sleep(for: .milliseconds(100))
         }
         print("Started etcd on \(member.clientURL) (data in \(root)/etcd, log in \(logPath)).")
+    }
+
+    /// Why etcd exited at start, from its log: one line, naming the port when another process holds one of
+    /// `mortar up`'s (most often the etcd of a cluster whose daemon was stopped without `mortar down`).
+    static func startFailure(log: String, logPath: String, directory: String) -> FileSystemError {
+        let lines = log.split(separator: "\n")
+        guard let busy = lines.last(where: { $0.contains("address already in use") }) else {
+            return FileSystemError.inputOutput("etcd exited at start; see \(logPath)")
+        }
+        let port = [clientPort, peerPort].first { busy.contains("127.0.0.1:\($0)") }
+        let what = port.map { "port \($0) on 127.0.0.1" } ?? "one of ports \(clientPort) and \(peerPort) on 127.0.0.1"
+        return FileSystemError(
+            .busy,
+            "etcd could not start: \(what) is in use; another `mortar up` cluster's etcd may still run there "
+                + "(`mortar down --dir` of that cluster stops it), or use that cluster instead of \(directory); see \(logPath)")
     }
 
     /// Why etcd does not accept a write now, or nil when it does.
