@@ -232,9 +232,6 @@ public enum Limits {
     /// set if the member was only slow, so it gets longer; a member that really died is usually taken out sooner
     /// by the primary whose forward to it fails.
     public static let replicaQuorumSilenceMaxMilliseconds: Int64 = 10_000
-    /// A failure detector whose own timer fires this much late was not running (a starved or stopped process):
-    /// the heartbeats it counted as missed meanwhile say nothing about the members, and it starts counting afresh.
-    public static let replicaDetectorPauseMaxMilliseconds: Int64 = 1_000
     /// How long a member of a replica set may take to answer before it is treated as failed (a hung member
     /// must cost a failover, not the two minutes a lone brick is given).
     public static let replicaRequestTimeoutMilliseconds: Int64 = 15_000

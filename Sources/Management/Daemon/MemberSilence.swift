@@ -7,9 +7,7 @@ import MortarCore
 /// - a member is gone only after at least `Limits.replicaHeartbeatMissesMax` missed heartbeats in a row *and*
 ///   `Limits.replicaSilenceMaxMilliseconds` without an answer; an answer clears both;
 /// - a member whose removal would leave its set below min-in-sync must be silent for
-///   `Limits.replicaQuorumSilenceMaxMilliseconds` instead (see there);
-/// - after the detector itself was paused (``pause(sleepingFrom:for:wokeAt:)``), silence is counted afresh: a
-///   detector that was not running cannot tell a silent member from one whose answer it did not read.
+///   `Limits.replicaQuorumSilenceMaxMilliseconds` instead (see there).
 struct MemberSilence: Sendable {
     private(set) var misses = 0
     /// When the member last answered, or when counting (re)started.
@@ -35,13 +33,6 @@ struct MemberSilence: Sendable {
         misses += 1
     }
 
-    /// The detector was paused until `now`: a member not answering starts its count again from here.
-    mutating func forgive(at now: ContinuousClock.Instant) {
-        guard !answered else { return }
-        misses = 0
-        lastAnswer = max(lastAnswer, now)
-    }
-
     /// Whether the member counts as gone at `now`; `holdsQuorum`: taking it out would leave its set below
     /// min-in-sync.
     func isGone(at now: ContinuousClock.Instant, holdsQuorum: Bool) -> Bool {
@@ -54,14 +45,5 @@ struct MemberSilence: Sendable {
     static func holdsQuorum(_ member: Int, of view: ReplicaSetView) -> Bool {
         view.members.indices.contains(member) && view.members[member] == .inSync
             && view.inSyncMembers.count <= view.minInSync
-    }
-
-    /// How late a timer set at `start` for `interval` fired at `now`, when that is late enough to mean the detector
-    /// was not running (`Limits.replicaDetectorPauseMaxMilliseconds`); nil when it ran on time.
-    static func pause(
-        sleepingFrom start: ContinuousClock.Instant, for interval: Duration, wokeAt now: ContinuousClock.Instant
-    ) -> Duration? {
-        let late = now - (start + interval)
-        return late > .milliseconds(Limits.replicaDetectorPauseMaxMilliseconds) ? late : nil
     }
 }

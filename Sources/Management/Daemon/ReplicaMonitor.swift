@@ -14,8 +14,8 @@ import NIOCore
 /// heartbeat is sent every interval even while earlier ones still wait (at most
 /// `Limits.replicaHeartbeatsInFlightMax` per member), so a member that went silent collects its misses at the
 /// interval's pace, not the timeout's. After `Limits.replicaSilenceMaxMilliseconds` without an answer (over at
-/// least `Limits.replicaHeartbeatMissesMax` failed heartbeats; longer for a member its set's quorum depends on, and
-/// counted afresh after the detector itself was paused: ``MemberSilence``) the member is reported unreachable — judged at every
+/// least `Limits.replicaHeartbeatMissesMax` failed heartbeats; longer for a member its set's quorum depends on:
+/// ``MemberSilence``) the member is reported unreachable — judged at every
 /// interval, so a daemon that just took the manager role over reports a member already silent long enough at
 /// once; an out-of-sync member that answers again is reported reachable, which starts its heal. The last answers
 /// are kept for `heal info`.
@@ -61,13 +61,8 @@ actor ReplicaMonitor {
                 for probe in await tick() {
                     group.addTask { await self.probe(probe) }
                 }
-                let asleep = ContinuousClock.now
-                let interval = Duration.milliseconds(Limits.replicaHeartbeatIntervalMilliseconds)
                 // Cancelled: the sleep ends at once and the loop with it.
-                try? await Task.sleep(for: interval)
-                if let pause = MemberSilence.pause(sleepingFrom: asleep, for: interval, wokeAt: .now) {
-                    forgive(pause)
-                }
+                try? await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatIntervalMilliseconds))
             }
             group.cancelAll()
         }
@@ -119,25 +114,11 @@ actor ReplicaMonitor {
         await report(volume.name, setIndex, .unreachable(member: member))
     }
 
-    /// The detector was not running for `pause` (its timer fired that late): every silent member's count starts
-    /// again, since a heartbeat whose answer went unread meanwhile says nothing about the member.
-    private func forgive(_ pause: Duration) {
-        let now = ContinuousClock.now
-        var forgiven = 0
-        for key in members.keys where members[key]?.silence.answered == false {
-            members[key]?.silence.forgive(at: now)
-            forgiven += 1
-        }
-        logger.warning("the failure detector was paused; silent members are counted afresh", metadata: [
-            "pause": "\(pause)", "members": "\(forgiven)",
-        ])
-    }
 
     /// How a heartbeat's race ended.
     private enum Outcome: Sendable {
         case answered(Result<(BrickConnection, MemberStatus), any Error>)
-        /// The timer won; `late` is how much later than asked it fired.
-        case timedOut(late: Duration)
+        case timedOut
         case cancelled
     }
 
@@ -153,10 +134,8 @@ actor ReplicaMonitor {
             }
             group.addTask {
                 do {
-                    let start = ContinuousClock.now
-                    let timeout = Duration.milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds)
-                    try await Task.sleep(for: timeout)
-                    return .timedOut(late: ContinuousClock.now - (start + timeout))
+                    try await Task.sleep(for: .milliseconds(Limits.replicaHeartbeatTimeoutMilliseconds))
+                    return .timedOut
                 } catch {
                     return .cancelled
                 }
@@ -166,10 +145,6 @@ actor ReplicaMonitor {
             switch first {
             case .answered(let result):
                 await settle(probe.key, result: result, sentOn: probe.connection, volume: probe.volume)
-            case .timedOut(let late) where late > .milliseconds(Limits.replicaDetectorPauseMaxMilliseconds):
-                // The detector was not running: no verdict on this heartbeat, and none on the others' misses.
-                members[probe.key]?.probesInFlight -= 1
-                forgive(late)
             case .timedOut:
                 await settle(
                     probe.key, result: .failure(FileSystemError(.timedOut, "\(endpoint) did not answer in time")),
