@@ -102,6 +102,13 @@ struct ReadAheadWindow {
         return data
     }
 
+    /// Starts with the head an `openAndRead` brought: `requested` bytes from offset 0 asked for under `generation`.
+    mutating func primed(head: ByteBuffer, requested: Int, generation: UInt64, at instant: ContinuousClock.Instant) {
+        fetched = Fetched(
+            offset: 0, pieces: [head], byteCount: head.readableBytes, reachesEnd: head.readableBytes < requested,
+            generation: generation, fetchedAt: instant)
+    }
+
     /// Forgets the window (a read elsewhere, a change, the file closing).
     mutating func drop() {
         fetched = nil
@@ -214,6 +221,16 @@ final class FileReadAhead: Sendable {
                 budget.release(held + requested - window.heldByteCount)
                 return data
             }
+        }
+    }
+
+    /// Holds the head an `openAndRead` brought as the window (see ``ReadAheadWindow/primed(head:requested:generation:at:)``);
+    /// `reserved` bytes of the budget were taken for it, and what the head does not use goes back.
+    func prime(head: ByteBuffer, requested: Int, reserved: Int, generation: UInt64) {
+        window.withLock { window in
+            let held = window.heldByteCount
+            window.primed(head: head, requested: requested, generation: generation, at: .now)
+            budget.release(held + reserved - window.heldByteCount)
         }
     }
 

@@ -61,6 +61,12 @@ final class ReadAheadCoherence: GuardLayer {
         return try await next.open(file, flags: flags, context: context)
     }
 
+    func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        try await next.openAndRead(file, flags: flags, count: count, context: context)  // reads only
+    }
+
     func release(_ file: OpenFile, context: OperationContext) async throws {
         try await next.release(file, context: context)  // changes no bytes
     }

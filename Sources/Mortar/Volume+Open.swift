@@ -13,6 +13,9 @@ extension Volume {
             let attributes = try await resolve(path, followLast: !flags.contains(.noFollow), context: context)
             if onlyRegularFiles { try Self.requireRegular(attributes, path: path) }
             try Self.checkOpenable(attributes, flags: flags, path: path)
+            if let file = try await openSmallFile(attributes, flags: flags, path: path, context: context) {
+                return file
+            }
             let file = try await stack.open(attributes.id, flags: flags, context: context)
             return File(volume: self, file: file, flags: flags, path: path)
         }
@@ -39,6 +42,36 @@ extension Volume {
                 name, in: parent, id: .random(), permissions: permissions, flags: flags, context: context)
             return File(volume: self, file: created.file, flags: flags, path: path)
         }
+    }
+
+    /// A small regular file (under `Limits.quickReadByteCountMax`) opened for reading comes back whole with its open (`openAndRead`, GlusterFS's
+    /// quick-read): its reads are then served from that head as from a read-ahead window, with the same
+    /// coherence (this process's changes at once, other clients' within `Limits.readAheadStaleMilliseconds`). Nil
+    /// when the file or the open does not qualify — read-ahead off, O_DIRECT, an open that changes the file, a file
+    /// of `Limits.quickReadByteCountMax` or more (a head that short of what was asked marks the end of the file) — or the volume's read-ahead memory is spent.
+    private func openSmallFile(
+        _ attributes: FileAttributes, flags: OpenFlags, path: String, context: OperationContext
+    ) async throws -> File? {
+        let requested = Limits.quickReadByteCountMax
+        guard readsAhead, attributes.type == .regular, attributes.size < UInt64(requested), flags.contains(.read),
+            flags.isDisjoint(with: OpenFlags.changing.union([.direct, .directory])),
+            readAheadBudget.reserve(requested)
+        else { return nil }
+        let generation = readAheadBudget.generation
+        let opened: OpenedFile
+        do {
+            opened = try await stack.openAndRead(attributes.id, flags: flags, count: requested, context: context)
+        } catch {
+            readAheadBudget.release(requested)
+            throw error
+        }
+        let file = File(volume: self, file: opened.file, flags: flags, path: path)
+        if let readAhead = file.readAhead {
+            readAhead.prime(head: opened.head, requested: requested, reserved: requested, generation: generation)
+        } else {
+            readAheadBudget.release(requested)  // not reached: the conditions above are the ones that give a window
+        }
+        return file
     }
 
     /// Creates a new file, failing with EEXIST if `path` exists (`glfs_creat` semantics differ: see the C ABI).

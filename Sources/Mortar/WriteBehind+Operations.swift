@@ -56,6 +56,15 @@ extension WriteBehind {
         return opened
     }
 
+    func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        await settle(file)  // the head it reads includes what this process wrote before
+        let opened = try await next.openAndRead(file, flags: flags, count: count, context: context)
+        noteOpened(opened.file, flags: flags)
+        return opened
+    }
+
     func release(_ file: OpenFile, context: OperationContext) async throws {
         // Close returns what failed behind the application's back (as close(2) may on NFS); the handle is
         // released on the brick either way.

@@ -24,6 +24,11 @@ public protocol FileOperations: Sendable {
         context: OperationContext
     ) async throws -> CreatedFile
     func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile
+    /// Opens `file` for reading and reads up to `count` bytes (at most `Limits.quickReadByteCountMax`) from its
+    /// start in the same exchange: how a reader of a small file saves a round trip. What `open` and then `read`
+    /// would do and check, as one operation; flags in `OpenFlags.changing` are refused with EINVAL.
+    func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
     func release(_ file: OpenFile, context: OperationContext) async throws
     func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
         -> ByteBuffer

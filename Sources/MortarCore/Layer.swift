@@ -45,6 +45,12 @@ extension Layer {
         try await next.open(file, flags: flags, context: context)
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        try await next.openAndRead(file, flags: flags, count: count, context: context)
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try await next.release(file, context: context)
     }

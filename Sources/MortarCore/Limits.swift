@@ -15,6 +15,10 @@ public enum Limits {
     public static let readAheadByteCountMax = 8 << 20
     public static let readAheadVolumeByteCountMax = 64 << 20
     public static let readAheadStaleMilliseconds: Int64 = 1_000
+    /// Small files (GlusterFS's quick-read): the library opens a file smaller than this with
+    /// `FileOperations.openAndRead`, which brings the whole file back with the open, and the reads that follow are
+    /// served from it (as from a read-ahead window). Also the most one `openAndRead` may ask for.
+    public static let quickReadByteCountMax = 64 << 10
     /// Write-behind (the library's `WriteBehindWindow`): what one file may have acknowledged to the application
     /// but not yet by a brick, in bytes and in writes, and what a volume's files may have together. A write larger
     /// than a file's window is sent as it comes. The byte bounds are memory the library holds; the write count is

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// How a file is opened. Mortar's own bits, independent of any platform's `O_*` values; ``init(posixFlags:)`` and
 /// ``posixFlags`` convert at the C ABI and FUSE edges.
 public struct OpenFlags: OptionSet, Hashable, Sendable {
@@ -81,6 +83,37 @@ public struct CreatedFile: Hashable, Sendable {
     public init(file: OpenFile, attributes: FileAttributes) {
         self.file = file
         self.attributes = attributes
+    }
+}
+
+/// The result of `openAndRead`: the file, open for reading, and the first bytes of its data (fewer than asked for
+/// only where the file ends).
+public struct OpenedFile: Hashable, Sendable {
+    public var file: OpenFile
+    public var head: ByteBuffer
+
+    public init(file: OpenFile, head: ByteBuffer) {
+        self.file = file
+        self.head = head
+    }
+}
+
+extension OpenFlags {
+    /// What `openAndRead` refuses: it opens for reading only, and changes nothing.
+    public static let changing: OpenFlags = [.write, .create, .exclusive, .truncate, .append]
+}
+
+extension FileOperations {
+    /// What every back end of `openAndRead` checks first: no flag that changes anything, a count within
+    /// 0…`Limits.quickReadByteCountMax`.
+    public static func checkOpenAndRead(flags: OpenFlags, count: Int) throws {
+        guard flags.isDisjoint(with: .changing) else {
+            throw FileSystemError.invalidArgument("open-and-read opens for reading only; flags \(flags.rawValue) change the file")
+        }
+        guard count >= 0, count <= Limits.quickReadByteCountMax else {
+            throw FileSystemError.invalidArgument(
+                "open-and-read of \(count) bytes is outside 0...\(Limits.quickReadByteCountMax)")
+        }
     }
 }
 

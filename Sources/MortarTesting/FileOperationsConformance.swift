@@ -195,5 +195,35 @@ public enum FileOperationsConformance {
             try expectEqual(content.count, 8_192, "size after allocate")
             try expect(content.dropFirst().allSatisfy { $0 == 0 }, "allocated space reads as zeros")
         },
+        check("openAndReadBringsTheHead") { scratch in
+            let data = pattern(10_000)
+            let id = try await scratch.makeFile("small", data)
+            let subject = scratch.subject, context = scratch.context
+            let opened = try await subject.openAndRead(id, flags: .read, count: 4_096, context: context)
+            try expectEqual(opened.file.id, id, "FileID of the opened file")
+            try expectEqual(Array(opened.head.readableBytesView), Array(data[..<4_096]), "head of 4,096 bytes")
+            // The handle is an ordinary open file.
+            try expectEqual(try await scratch.read(opened.file, at: 9_000, count: 10), Array(data[9_000..<9_010]),
+                            "read through the handle")
+            try await subject.release(opened.file, context: context)
+            let whole = try await subject.openAndRead(
+                id, flags: .read, count: Limits.quickReadByteCountMax, context: context)
+            try expectEqual(Array(whole.head.readableBytesView), data, "a head asked larger than the file is the file")
+            try await subject.release(whole.file, context: context)
+            let emptyID = try await scratch.makeFile("empty")
+            let empty = try await subject.openAndRead(emptyID, flags: .read, count: 100, context: context)
+            try expectEqual(empty.head.readableBytes, 0, "head of an empty file")
+            try await subject.release(empty.file, context: context)
+            try await expectError(.invalidArgument, "open-and-read for writing") {
+                _ = try await subject.openAndRead(id, flags: .readWrite, count: 10, context: context)
+            }
+            try await expectError(.invalidArgument, "open-and-read of more than the bound") {
+                _ = try await subject.openAndRead(
+                    id, flags: .read, count: Limits.quickReadByteCountMax + 1, context: context)
+            }
+            try await expectError(.notFound, "open-and-read of a FileID nobody has") {
+                _ = try await subject.openAndRead(.random(), flags: .read, count: 10, context: context)
+            }
+        },
     ]
 }

@@ -44,6 +44,7 @@ public final class LayerHarness: Layer {
         case extendedAttributeNames
         case removeExtendedAttribute
         case control
+        case openAndRead
     }
 
     /// A fault to inject: the next `remaining` calls of `operation` (about `subject`, when one is given) fail.
@@ -148,6 +149,13 @@ public final class LayerHarness: Layer {
     public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
         try intercept(.open)
         return try await next.open(file, flags: flags, context: context)
+    }
+
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        try intercept(.openAndRead)
+        return try await next.openAndRead(file, flags: flags, count: count, context: context)
     }
 
     public func release(_ file: OpenFile, context: OperationContext) async throws {

@@ -70,6 +70,21 @@ public final class MemoryFileSystem: FileOperations {
         try state.withLock { try $0.open(file, flags: flags) }
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        try Self.checkOpenAndRead(flags: flags, count: count)
+        return try state.withLock { model in
+            let opened = try model.open(file, flags: flags)
+            do {
+                return OpenedFile(file: opened, head: ByteBuffer(bytes: try model.read(from: opened, at: 0, count: count)))
+            } catch {
+                try? model.release(opened)  // just opened under this lock: its release cannot fail
+                throw error
+            }
+        }
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try state.withLock { try $0.release(file) }
     }

@@ -43,6 +43,7 @@ enum RandomOperation: Sendable {
     case create(name: String, in: FileID, id: FileID, exclusive: Bool)
     case write(FileID, at: UInt64, bytes: [UInt8], append: Bool)
     case read(FileID, at: UInt64, count: Int)
+    case openAndRead(FileID, count: Int)
     case resize(FileID, to: UInt64)
     case rename(String, in: FileID, to: String, newParent: FileID, flags: RenameFlags)
     case link(FileID, as: String, in: FileID)
@@ -79,7 +80,7 @@ enum RandomOperation: Sendable {
     /// The existing object this step addresses by FileID, if any.
     var addressedID: FileID? {
         switch self {
-        case .write(let id, _, _, _), .read(let id, _, _), .resize(let id, _), .link(let id, _, _),
+        case .write(let id, _, _, _), .read(let id, _, _), .openAndRead(let id, _), .resize(let id, _), .link(let id, _, _),
             .setExtendedAttribute(_, let id, _, _), .extendedAttribute(_, let id), .extendedAttributeNames(let id),
             .removeExtendedAttribute(_, let id), .attributes(let id), .readSymbolicLink(let id):
             id

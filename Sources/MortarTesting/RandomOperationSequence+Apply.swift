@@ -33,6 +33,10 @@ extension RandomOperationSequence {
                 try await fileSystem.read(from: file, at: offset, count: count, context: context)
             }
             return digest(Array(buffer.readableBytesView))
+        case .openAndRead(let id, let count):
+            let opened = try await fileSystem.openAndRead(id, flags: .read, count: count, context: context)
+            try await fileSystem.release(opened.file, context: context)
+            return digest(Array(opened.head.readableBytesView))
         case .resize(let id, let size):
             return normalised(
                 try await fileSystem.setAttributes(AttributeChanges(size: size), of: id, context: context))

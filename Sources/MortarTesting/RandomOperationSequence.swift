@@ -103,7 +103,10 @@ public struct RandomOperationSequence: Sendable {
         case 3, 4:
             let bytes = generator.bytes(generator.below(600))
             return .write(object, at: UInt64(generator.below(20_000)), bytes: bytes, append: generator.below(4) == 0)
-        case 5, 6: return .read(object, at: UInt64(generator.below(20_000)), count: generator.below(3_000))
+        case 5, 6:
+            return generator.below(4) == 0
+                ? .openAndRead(object, count: generator.below(3_000))
+                : .read(object, at: UInt64(generator.below(20_000)), count: generator.below(3_000))
         case 7: return .resize(object, to: UInt64(generator.below(20_000)))
         case 8, 9:
             var flags: [RenameFlags] = [[], [], [], .noReplace]

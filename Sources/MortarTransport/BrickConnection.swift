@@ -125,6 +125,31 @@ public final class BrickConnection: Sendable {
         }
     }
 
+    /// Sends a request whose answer cannot change what the caller does next, and returns once it is handed to the
+    /// channel, without waiting for the reply: a release (the handle is gone either way — the brick releases it, or
+    /// never had it, or dropped it with the connection that owned it). Still bounded: the request holds one of the
+    /// connection's slots until its reply comes or the connection closes, and the reply, error or not, is dropped.
+    /// The brick counts a release from the moment it reads it, so a request sent after this one finds the handle
+    /// gone (see `RequestSession.received(_:)`).
+    public func post(_ request: Request, credentials: WireCredentials) async {
+        var payload = channel.allocator.buffer(capacity: 96)
+        let trailer = request.encodeHead(credentials: credentials, into: &payload)
+        await slots.acquire()
+        guard channel.isActive else {
+            slots.release()
+            return
+        }
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        promise.futureResult.whenComplete { [slots] _ in slots.release() }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        let endpoint = self.endpoint
+        written.futureResult.whenFailure { error in
+            promise.fail(FileSystemError(.notConnected, "cannot send to brick \(endpoint): \(error)"))
+        }
+        channel.writeAndFlush(
+            PendingCall(kind: .request, payload: payload, trailer: trailer, promise: promise), promise: written)
+    }
+
     private func send(
         kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false,
         cancellable: Bool = true

@@ -12,6 +12,9 @@ import Synchronization
 /// What serves one client connection: the brick server opens a session per connection so that open files and
 /// locks are scoped to it and released when it goes.
 public protocol RequestSession: Sendable {
+    /// Called for each request in the client's order before it runs (``handle(_:context:)`` runs them concurrently):
+    /// bookkeeping that must follow that order — a release counted before the open sent after it. Must not block.
+    func received(_ request: Request)
     func handle(_ request: Request, context: OperationContext) async throws -> Reply
     /// Called once when the connection has gone, after every request of it has finished.
     func close() async
@@ -235,6 +238,7 @@ public final class RequestServer: Sendable {
             while let frame = try await frames.next() {
                 guard frame.kind == .request else { throw WireError("unexpected \(frame.kind) frame from a client") }
                 let (request, credentials) = try Request.decode(frame.payload)
+                session.received(request)
                 await slots.acquire()
                 group.addTask {
                     defer { slots.release() }

@@ -39,4 +39,5 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     case removeExtendedAttribute = 33
     /// A control message of replication; its kind follows (``ControlKind``).
     case control = 34
+    case openAndRead = 35
 }

@@ -18,6 +18,11 @@ extension Reply {
         return value
     }
 
+    public func openedWithHead() throws -> OpenedFile {
+        guard case .openedWithHead(let value) = self else { throw mismatch("open file with its head") }
+        return value
+    }
+
     public func data() throws -> ByteBuffer {
         guard case .data(let value) = self else { throw mismatch("data") }
         return value

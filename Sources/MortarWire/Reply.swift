@@ -17,6 +17,7 @@ public enum Reply: Sendable {
     case bytes([UInt8])
     case names([String])
     case memberStatus(MemberStatus)
+    case openedWithHead(OpenedFile)
 
     /// The reply's shape on the wire. Exhaustive: a new shape does not compile until it has its number.
     var tag: Tag {
@@ -34,6 +35,7 @@ public enum Reply: Sendable {
         case .bytes: .bytes
         case .names: .names
         case .memberStatus: .memberStatus
+        case .openedWithHead: .openedWithHead
         }
     }
 
@@ -52,6 +54,7 @@ public enum Reply: Sendable {
         case bytes = 10
         case names = 11
         case memberStatus = 12
+        case openedWithHead = 13
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -86,6 +89,10 @@ public enum Reply: Sendable {
             buffer.writeInteger(UInt32(names.count))
             for name in names { buffer.writeWireString(name) }
         case .memberStatus(let status): buffer.writeMemberStatus(status)
+        case .openedWithHead(let opened):
+            buffer.writeOpenFile(opened.file)
+            buffer.writeInteger(UInt32(opened.head.readableBytes))
+            return opened.head
         }
         return nil
     }
@@ -127,6 +134,10 @@ public enum Reply: Sendable {
         case .bytes: reply = .bytes(try r.bytes("bytes", byteCountMax: Limits.extendedAttributeValueByteCountMax))
         case .names: reply = .names(try decodeNames(&r))
         case .memberStatus: reply = .memberStatus(try r.memberStatus())
+        case .openedWithHead:
+            let file = try r.openFile("file")
+            reply = .openedWithHead(
+                OpenedFile(file: file, head: try r.slice("file head", byteCountMax: Limits.quickReadByteCountMax)))
         }
         try r.expectEnd("reply")
         return reply

@@ -111,6 +111,10 @@ extension Request {
             buffer.writeFileID(id)
         case .control(let request):
             buffer.writeControlRequest(request)
+        case .openAndRead(let id, let flags, let count):
+            buffer.writeFileID(id)
+            buffer.writeInteger(flags.rawValue)
+            buffer.writeInteger(count)
         }
         return nil
     }

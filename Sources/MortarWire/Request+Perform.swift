@@ -102,6 +102,13 @@ extension Request {
             case .done: return .none
             case .memberStatus(let status): return .memberStatus(status)
             }
+        case .openAndRead(let id, let flags, let count):
+            guard count <= Limits.quickReadByteCountMax else {
+                throw FileSystemError.invalidArgument(
+                    "open-and-read of \(count) bytes exceeds \(Limits.quickReadByteCountMax)")
+            }
+            return .openedWithHead(
+                try await target.openAndRead(id, flags: flags, count: Int(count), context: context))
         }
     }
 }

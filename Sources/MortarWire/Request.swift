@@ -38,6 +38,7 @@ public enum Request: Sendable {
     case extendedAttributeNames(FileID)
     case removeExtendedAttribute(name: String, FileID)
     case control(ControlRequest)
+    case openAndRead(FileID, flags: OpenFlags, count: UInt32)
 
     /// The request's opcode. Exhaustive: a new case does not compile until it has its number.
     public var opcode: Opcode {
@@ -76,6 +77,7 @@ public enum Request: Sendable {
         case .extendedAttributeNames: .extendedAttributeNames
         case .removeExtendedAttribute: .removeExtendedAttribute
         case .control: .control
+        case .openAndRead: .openAndRead
         }
     }
 
@@ -87,7 +89,7 @@ public enum Request: Sendable {
             .fileSystemStatistics, .extendedAttribute, .extendedAttributeNames, .seek, .testLock, .flush,
             .synchronize, .write, .truncate, .discard, .zeroFill, .allocate, .setAttributes:
             true
-        case .create, .open, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
+        case .create, .open, .openAndRead, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
             .makeSymbolicLink, .makeNode, .setExtendedAttribute, .removeExtendedAttribute:
             false
         case .control(let request):

@@ -73,6 +73,13 @@ struct WriteBehindTests {
             return try await next.read(from: file, at: offset, count: count, context: context)
         }
 
+        func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+            -> OpenedFile
+        {
+            record("openAndRead")
+            return try await next.openAndRead(file, flags: flags, count: count, context: context)
+        }
+
         func synchronize(_ file: OpenFile, dataOnly: Bool, context: OperationContext) async throws {
             record("synchronize")
             try await next.synchronize(file, dataOnly: dataOnly, context: context)
@@ -146,6 +153,29 @@ struct WriteBehindTests {
             #expect(try await reader == expected)
             #expect(volume.writeBehindByteCount == 0)
             try await file.close()
+        }
+    }
+
+    @Test("a small file opened for reading (one exchange with its head) waits for the writes acknowledged before")
+    func smallFileOpenWaitsForWrites() async throws {
+        let gated = GatedWrites(next: MemoryFileSystem())
+        let volume = Volume(stack: gated, name: "memory")
+        try await withSender(volume, releasing: gated) {
+            let writer = try await volume.create("/small")
+            try await writer.write(Self.block(9), at: 0)
+            try await Self.eventually("the sender sending the write") { gated.heldCount == 1 }
+            async let reader = { () async throws -> ByteBuffer in
+                let file = try await volume.open("/small")
+                let data = try await file.read(count: 8192, at: 0)
+                try await file.close()
+                return data
+            }()
+            try await Self.eventually("the open waiting for the write") { volume.writeBehind.waiterCount == 1 }
+            #expect(!gated.events.contains("openAndRead"), "the open went ahead of an acknowledged write")
+            gated.openGate()
+            #expect(try await reader == Self.block(9))
+            #expect(gated.events.contains("openAndRead"), "the small file was not opened with its head")
+            try await writer.close()
         }
     }
 

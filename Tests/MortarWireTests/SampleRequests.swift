@@ -47,6 +47,7 @@ enum Samples {
         .extendedAttributeNames(id),
         .removeExtendedAttribute(name: "user.k", id),
         .control(.memberStatus),
+        .openAndRead(id, flags: [.read, .noAccessTime], count: 65536),
     ]
 
     /// One instance of every kind of control message (``ControlKind``), with every variant of its fields.
@@ -94,5 +95,6 @@ enum Samples {
             MemberStatus(
                 epoch: 12, bytesHealed: 4096,
                 pending: [MemberStatus.Pending(member: 1, files: 3, directories: 1, bytes: 65536)])),
+        .openedWithHead(OpenedFile(file: file, head: ByteBuffer(bytes: [1, 2, 3]))),
     ]
 }

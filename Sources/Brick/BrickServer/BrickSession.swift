@@ -23,7 +23,15 @@ final class BrickSession: RequestSession {
     /// address lists refuse, may still forward and heal as the host's bricks do); nil when they are served.
     private let clientRefusal: FileSystemError?
     private let logger: Logger
-    private let openHandles = Mutex<[UInt64: OpenFile]>([:])
+    private let handles = Mutex(Handles())
+
+    /// The connection's files: open, or with a release read from the client and not yet performed. A release
+    /// leaves ``open`` when it arrives (``received(_:)``), so the open the client sent after it finds room even
+    /// while the release is still running: clients do not wait for a release's reply.
+    private struct Handles {
+        var open: [UInt64: OpenFile] = [:]
+        var releasing: [UInt64: OpenFile] = [:]
+    }
 
     init(
         stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
@@ -40,6 +48,15 @@ final class BrickSession: RequestSession {
         self.logger = logger
     }
 
+    func received(_ request: Request) {
+        guard case .release(let file) = request else { return }
+        handles.withLock { handles in
+            guard let owned = handles.open[file.handle], owned.id == file.id else { return }  // refused when run
+            handles.open[file.handle] = nil
+            handles.releasing[file.handle] = owned
+        }
+    }
+
     func handle(_ request: Request, context given: OperationContext) async throws -> Reply {
         guard given.replication.role == .client || trustsClaimedRoles else {
             throw FileSystemError(
@@ -53,17 +70,24 @@ final class BrickSession: RequestSession {
         }
         if given.replication.role == .client, let clientRefusal { throw clientRefusal }
         let context = policy.context(for: given)
-        if let file = request.openFile { try checkOwnership(file) }
+        if case .release(let file) = request {
+            try checkOwnership(file, releasing: true)
+            // Gone from the connection whether or not the storage's release succeeds: the client has let go of it.
+            defer { _ = handles.withLock { $0.releasing.removeValue(forKey: file.handle) } }
+            return try await request.perform(on: stack, context: context)
+        }
+        if let file = request.openFile { try checkOwnership(file, releasing: false) }
         if case .create = request { try checkRoomForAnotherFile(context) }
         if case .open = request { try checkRoomForAnotherFile(context) }
+        if case .openAndRead = request { try checkRoomForAnotherFile(context) }
         let reply = try await request.perform(on: stack, context: context)
         switch (request, reply) {
         case (.create, .created(let created)):
-            openHandles.withLock { $0[created.file.handle] = created.file }
+            handles.withLock { $0.open[created.file.handle] = created.file }
         case (.open, .opened(let file)):
-            openHandles.withLock { $0[file.handle] = file }
-        case (.release(let file), _):
-            _ = openHandles.withLock { $0.removeValue(forKey: file.handle) }
+            handles.withLock { $0.open[file.handle] = file }
+        case (.openAndRead, .openedWithHead(let opened)):
+            handles.withLock { $0.open[opened.file.handle] = opened.file }
         default:
             break
         }
@@ -72,9 +96,9 @@ final class BrickSession: RequestSession {
 
     func close() async {
         locks.releaseLocks(ofConnection: connectionID)
-        let files = openHandles.withLock { handles in
-            defer { handles.removeAll() }
-            return Array(handles.values)
+        let files = handles.withLock { handles in
+            defer { handles = Handles() }
+            return Array(handles.open.values) + Array(handles.releasing.values)
         }
         let context = OperationContext(connectionID: connectionID, logger: logger)
         for file in files {
@@ -87,8 +111,9 @@ final class BrickSession: RequestSession {
         if !files.isEmpty { logger.debug("released \(files.count) files of a closed connection") }
     }
 
-    private func checkOwnership(_ file: OpenFile) throws {
-        let owned = openHandles.withLock { $0[file.handle] }
+    /// The file must be this connection's: open, or (for the release that was read) being released.
+    private func checkOwnership(_ file: OpenFile, releasing: Bool) throws {
+        let owned = handles.withLock { releasing ? $0.releasing[file.handle] : $0.open[file.handle] }
         guard let owned, owned.id == file.id else {
             throw FileSystemError(.badFileHandle, "file handle \(file.handle) is not open on this connection")
         }
@@ -99,7 +124,7 @@ final class BrickSession: RequestSession {
     /// it forwards are bounded by the brick's own budget (``PosixStorage``'s table) instead.
     private func checkRoomForAnotherFile(_ context: OperationContext) throws {
         guard context.replication.role == .client else { return }
-        let count = openHandles.withLock { $0.count }
+        let count = handles.withLock { $0.open.count }
         guard count < openFilesMax else {
             throw FileSystemError(
                 .tooManyOpenFiles, "connection has \(count) open files, the limit is \(openFilesMax)")
@@ -117,7 +142,7 @@ extension Request {
             .discard(let file, _, _), .zeroFill(let file, _, _), .seek(let file, _, _), .lock(let file, _, _),
             .testLock(let file, _):
             file
-        case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .unlink, .makeDirectory,
+        case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .openAndRead, .unlink, .makeDirectory,
             .removeDirectory, .readDirectory, .rename, .link, .makeSymbolicLink, .readSymbolicLink, .makeNode,
             .fileSystemStatistics, .extendedAttribute, .setExtendedAttribute, .extendedAttributeNames,
             .removeExtendedAttribute, .control:

@@ -34,6 +34,12 @@ extension LockLayer {
         try await next.open(file, flags: flags, context: context)
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        try await next.openAndRead(file, flags: flags, count: count, context: context)  // locks are advisory: reads pass
+    }
+
     public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws -> ByteBuffer {
         try await next.read(from: file, at: offset, count: count, context: context)
     }

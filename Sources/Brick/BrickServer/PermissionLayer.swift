@@ -26,6 +26,15 @@ public final class PermissionLayer: GuardLayer {
         return try await next.open(file, flags: flags, context: context)
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        // Read permission, as the open it stands for (it refuses flags that would need write permission); the
+        // read that follows an open is not checked again.
+        try await require(.read, on: file, context: context)
+        return try await next.openAndRead(file, flags: flags, count: count, context: context)
+    }
+
     public func create(
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
         context: OperationContext

@@ -25,6 +25,16 @@ extension ReplicaMemberLayer {
         return opened
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        // An open that changes nothing (flags that would are refused below), and a read: admitted like both.
+        _ = try await admit(context)
+        let opened = try await next.openAndRead(file, flags: flags, count: count, context: context)
+        if context.replication.role == .client { noteClientOpen(opened.file, flags: flags) }
+        return opened
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try await next.release(file, context: context)
         appendHandles.withLock { _ = $0.remove(file.handle) }

@@ -37,6 +37,14 @@ extension Distribute {
         return try await register(child: child, file: opened, context: context)
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        let child = try await readingChild(for: file, context: context)
+        let opened = try await children[child].openAndRead(file, flags: flags, count: count, context: context)
+        return OpenedFile(file: try await register(child: child, file: opened.file, context: context), head: opened.head)
+    }
+
     /// Gives a child's open file a handle of this layer; releases it on the child when this layer has no handle left.
     func register(child: Int, file: OpenFile, context: OperationContext) async throws -> OpenFile {
         do {

@@ -69,6 +69,16 @@ extension Replicate {
         return register(file, flags: flags, member: member, file: opened)
     }
 
+    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
+        -> OpenedFile
+    {
+        // Reads go to the primary: it has every change it acknowledged.
+        let (member, opened) = try await run(.primary(of: file), context: context) { member, stamped in
+            (member, try await children[member].openAndRead(file, flags: flags, count: count, context: stamped))
+        }
+        return OpenedFile(file: register(file, flags: flags, member: member, file: opened.file), head: opened.head)
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         let open = openFiles.withLock { $0.files.removeValue(forKey: file.handle) }
         guard let open, open.id == file.id else {

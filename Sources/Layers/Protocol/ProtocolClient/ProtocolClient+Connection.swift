@@ -147,6 +147,7 @@ extension ProtocolClient {
         let remote: OpenFile
         switch reply {
         case .created(let created): remote = created.file
+        case .openedWithHead(let opened): remote = opened.file
         default: remote = try reply.opened()
         }
         return (reply, registerOpenFile(remote, flags: flags, generation: generation))
