@@ -67,6 +67,12 @@ final class ReadAheadCoherence: GuardLayer {
         try await next.openAndRead(file, flags: flags, count: count, context: context)  // reads only
     }
 
+    func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)  // reads only
+    }
+
     func release(_ file: OpenFile, context: OperationContext) async throws {
         try await next.release(file, context: context)  // changes no bytes
     }

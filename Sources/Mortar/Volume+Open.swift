@@ -10,7 +10,15 @@ extension Volume {
     ) async throws -> File {
         let context = try context()
         guard flags.contains(.create) else {
-            let attributes = try await resolve(path, followLast: !flags.contains(.noFollow), context: context)
+            let attributes: FileAttributes
+            switch try await lookUpAndRead(path, flags: flags, context: context) {
+            case .opened(let file):
+                return file
+            case .found(let found):
+                attributes = found
+            case nil:
+                attributes = try await resolve(path, followLast: !flags.contains(.noFollow), context: context)
+            }
             if onlyRegularFiles { try Self.requireRegular(attributes, path: path) }
             try Self.checkOpenable(attributes, flags: flags, path: path)
             if let file = try await openSmallFile(attributes, flags: flags, path: path, context: context) {
@@ -42,6 +50,52 @@ extension Volume {
                 name, in: parent, id: .random(), permissions: permissions, flags: flags, context: context)
             return File(volume: self, file: created.file, flags: flags, path: path)
         }
+    }
+
+    /// What ``lookUpAndRead(_:flags:context:)`` found.
+    private enum LookedUp {
+        /// A regular file, open, its head priming the read-ahead window.
+        case opened(File)
+        /// What the name is, not opened (see `FileOperations.lookupAndRead`): the caller checks and opens it.
+        case found(FileAttributes)
+    }
+
+    /// An open for reading in one exchange: the last name of `path` is looked up, and a regular file it names is
+    /// opened and its first `Limits.quickReadByteCountMax` bytes read, by the brick that holds it
+    /// (`lookupAndRead`); the head primes the file's read-ahead window, served and invalidated as any window. Nil
+    /// when that does not apply — read-ahead off, O_DIRECT, an open that changes the file, no read-ahead memory
+    /// left, a path that ends at the root, `.` or `..` — or the name is a symbolic link to follow: the caller
+    /// resolves the path the usual way.
+    private func lookUpAndRead(_ path: String, flags: OpenFlags, context: OperationContext) async throws -> LookedUp? {
+        let requested = Limits.quickReadByteCountMax
+        guard readsAhead, flags.contains(.read), flags.isDisjoint(with: OpenFlags.changing.union([.direct, .directory])),
+            let last = Self.components(absolute(path)).last, last != ".", last != ".."
+        else { return nil }
+        let (parent, name) = try await resolveParent(path, context: context)
+        guard readAheadBudget.reserve(requested) else { return nil }
+        let generation = readAheadBudget.generation
+        let found: FoundFile
+        do {
+            found = try await stack.lookupAndRead(name, in: parent, flags: flags, count: requested, context: context)
+        } catch let error as FileSystemError where error.code == .notFound {
+            readAheadBudget.release(requested)
+            throw Self.missing(name, under: [], path: path, isFinal: true)
+        } catch {
+            readAheadBudget.release(requested)
+            throw error
+        }
+        guard let opened = found.opened else {
+            readAheadBudget.release(requested)
+            if found.attributes.type == .symbolicLink, !flags.contains(.noFollow) { return nil }
+            return .found(found.attributes)
+        }
+        let file = File(volume: self, file: opened.file, flags: flags, path: path)
+        if let readAhead = file.readAhead {
+            readAhead.prime(head: opened.head, requested: requested, reserved: requested, generation: generation)
+        } else {
+            readAheadBudget.release(requested)  // not reached: the conditions above are the ones that give a window
+        }
+        return .opened(file)
     }
 
     /// A small regular file (under `Limits.quickReadByteCountMax`) opened for reading comes back whole with its open (`openAndRead`, GlusterFS's

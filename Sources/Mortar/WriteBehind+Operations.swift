@@ -65,6 +65,25 @@ extension WriteBehind {
         return opened
     }
 
+    func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        // Which file the name holds is not known until the brick answers. If this process has writes of it in
+        // flight, the size and head may predate them: the head is given back, and the caller opens the usual
+        // way, which waits for them.
+        let found = try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
+        let id = found.attributes.id
+        guard hasWrites(id) else {
+            if let opened = found.opened { noteOpened(opened.file, flags: flags) }
+            return found
+        }
+        if let opened = found.opened {
+            // Never seen by the caller: a failed release could only be of a handle already gone.
+            try? await next.release(opened.file, context: context)
+        }
+        return FoundFile(attributes: try await current(found.attributes, context: context), opened: nil)
+    }
+
     func release(_ file: OpenFile, context: OperationContext) async throws {
         // Close returns what failed behind the application's back (as close(2) may on NFS); the handle is
         // released on the brick either way.

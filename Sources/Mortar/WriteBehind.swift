@@ -191,6 +191,11 @@ final class WriteBehind: GuardLayer {
     }
 
     /// `attributes` again if its file had writes in flight when they were read: fetched after they landed.
+    /// Whether this process has writes of `file` that no brick has answered yet.
+    func hasWrites(_ file: FileID) -> Bool {
+        state.withLock { $0.window.hasWrites(file) }
+    }
+
     func current(_ attributes: FileAttributes, context: OperationContext) async throws -> FileAttributes {
         guard state.withLock({ $0.window.hasWrites(attributes.id) }) else { return attributes }
         await settle(attributes.id)

@@ -29,6 +29,14 @@ public protocol FileOperations: Sendable {
     /// would do and check, as one operation; flags in `OpenFlags.changing` are refused with EINVAL.
     func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
         -> OpenedFile
+    /// Looks `name` up in `parent` and, when it names a regular file this back end serves reads of, opens it for
+    /// reading and reads up to `count` bytes from its start: lookup, open and read in one exchange where the file
+    /// allows. `opened` is nil when the name is not a regular file or the caller may not read it: the caller has
+    /// the lookup's answer and opens the usual way. (A brick that is a replica member answers for the files it is
+    /// the primary of; the client's replicate layer opens the others on their primary.) Checks as `lookup` and
+    /// `openAndRead`.
+    func lookupAndRead(_ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext)
+        async throws -> FoundFile
     func release(_ file: OpenFile, context: OperationContext) async throws
     func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
         -> ByteBuffer

@@ -51,6 +51,12 @@ extension Layer {
         try await next.openAndRead(file, flags: flags, count: count, context: context)
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try await next.release(file, context: context)
     }

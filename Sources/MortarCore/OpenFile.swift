@@ -98,6 +98,17 @@ public struct OpenedFile: Hashable, Sendable {
     }
 }
 
+/// The result of `lookupAndRead`: what the name is, and when it was opened, the open file with its head.
+public struct FoundFile: Hashable, Sendable {
+    public var attributes: FileAttributes
+    public var opened: OpenedFile?
+
+    public init(attributes: FileAttributes, opened: OpenedFile?) {
+        self.attributes = attributes
+        self.opened = opened
+    }
+}
+
 extension OpenFlags {
     /// What `openAndRead` refuses: it opens for reading only, and changes nothing.
     public static let changing: OpenFlags = [.write, .create, .exclusive, .truncate, .append]

@@ -225,5 +225,30 @@ public enum FileOperationsConformance {
                 _ = try await subject.openAndRead(.random(), flags: .read, count: 10, context: context)
             }
         },
+        check("lookupAndReadOpensRegularFilesOnly") { scratch in
+            let data = pattern(3_000)
+            let id = try await scratch.makeFile("found", data)
+            let subject = scratch.subject, context = scratch.context, directory = scratch.directory
+            let found = try await subject.lookupAndRead("found", in: directory, flags: .read, count: 1_000, context: context)
+            try expectEqual(found.attributes.id, id, "FileID of the name")
+            try expectEqual(found.attributes.size, 3_000, "size of the file")
+            guard let opened = found.opened else { throw ConformanceFailure("a regular file was not opened") }
+            try expectEqual(opened.file.id, id, "FileID of the open file")
+            try expectEqual(Array(opened.head.readableBytesView), Array(data[..<1_000]), "head of 1,000 bytes")
+            try expectEqual(try await scratch.read(opened.file, at: 2_990, count: 100), Array(data[2_990...]),
+                            "read through the handle")
+            try await subject.release(opened.file, context: context)
+            let subdirectory = try await subject.makeDirectory(
+                "sub", in: directory, id: .random(), permissions: 0o755, context: context)
+            let notAFile = try await subject.lookupAndRead("sub", in: directory, flags: .read, count: 10, context: context)
+            try expectEqual(notAFile.attributes.id, subdirectory.id, "FileID of a directory")
+            try expect(notAFile.opened == nil, "a directory is not opened")
+            try await expectError(.notFound, "lookup-and-read of a missing name") {
+                _ = try await subject.lookupAndRead("absent", in: directory, flags: .read, count: 10, context: context)
+            }
+            try await expectError(.invalidArgument, "lookup-and-read for writing") {
+                _ = try await subject.lookupAndRead("found", in: directory, flags: .write, count: 10, context: context)
+            }
+        },
     ]
 }

@@ -45,6 +45,7 @@ public final class LayerHarness: Layer {
         case removeExtendedAttribute
         case control
         case openAndRead
+        case lookupAndRead
     }
 
     /// A fault to inject: the next `remaining` calls of `operation` (about `subject`, when one is given) fail.
@@ -156,6 +157,13 @@ public final class LayerHarness: Layer {
     {
         try intercept(.openAndRead)
         return try await next.openAndRead(file, flags: flags, count: count, context: context)
+    }
+
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try intercept(.lookupAndRead, about: name)
+        return try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
     }
 
     public func release(_ file: OpenFile, context: OperationContext) async throws {

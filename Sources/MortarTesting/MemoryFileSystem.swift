@@ -85,6 +85,16 @@ public final class MemoryFileSystem: FileOperations {
         }
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try Self.checkOpenAndRead(flags: flags, count: count)
+        let attributes = try await lookup(name, in: parent, context: context)
+        guard attributes.type == .regular else { return FoundFile(attributes: attributes, opened: nil) }
+        let opened = try await openAndRead(attributes.id, flags: flags, count: count, context: context)
+        return FoundFile(attributes: attributes, opened: opened)
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try state.withLock { try $0.release(file) }
     }

@@ -44,6 +44,7 @@ enum RandomOperation: Sendable {
     case write(FileID, at: UInt64, bytes: [UInt8], append: Bool)
     case read(FileID, at: UInt64, count: Int)
     case openAndRead(FileID, count: Int)
+    case lookupAndRead(String, in: FileID, count: Int)
     case resize(FileID, to: UInt64)
     case rename(String, in: FileID, to: String, newParent: FileID, flags: RenameFlags)
     case link(FileID, as: String, in: FileID)

@@ -37,6 +37,11 @@ extension RandomOperationSequence {
             let opened = try await fileSystem.openAndRead(id, flags: .read, count: count, context: context)
             try await fileSystem.release(opened.file, context: context)
             return digest(Array(opened.head.readableBytesView))
+        case .lookupAndRead(let name, let parent, let count):
+            let found = try await fileSystem.lookupAndRead(name, in: parent, flags: .read, count: count, context: context)
+            guard let opened = found.opened else { return "not opened; " + normalised(found.attributes) }
+            try await fileSystem.release(opened.file, context: context)
+            return normalised(found.attributes) + "; " + digest(Array(opened.head.readableBytesView))
         case .resize(let id, let size):
             return normalised(
                 try await fileSystem.setAttributes(AttributeChanges(size: size), of: id, context: context))

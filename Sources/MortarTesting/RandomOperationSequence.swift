@@ -104,9 +104,11 @@ public struct RandomOperationSequence: Sendable {
             let bytes = generator.bytes(generator.below(600))
             return .write(object, at: UInt64(generator.below(20_000)), bytes: bytes, append: generator.below(4) == 0)
         case 5, 6:
-            return generator.below(4) == 0
-                ? .openAndRead(object, count: generator.below(3_000))
-                : .read(object, at: UInt64(generator.below(20_000)), count: generator.below(3_000))
+            switch generator.below(8) {
+            case 0: return .openAndRead(object, count: generator.below(3_000))
+            case 1: return .lookupAndRead(name, in: directory, count: generator.below(3_000))
+            default: return .read(object, at: UInt64(generator.below(20_000)), count: generator.below(3_000))
+            }
         case 7: return .resize(object, to: UInt64(generator.below(20_000)))
         case 8, 9:
             var flags: [RenameFlags] = [[], [], [], .noReplace]

@@ -40,4 +40,5 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     /// A control message of replication; its kind follows (``ControlKind``).
     case control = 34
     case openAndRead = 35
+    case lookupAndRead = 36
 }

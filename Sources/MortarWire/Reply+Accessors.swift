@@ -23,6 +23,11 @@ extension Reply {
         return value
     }
 
+    public func found() throws -> FoundFile {
+        guard case .found(let value) = self else { throw mismatch("found file") }
+        return value
+    }
+
     public func data() throws -> ByteBuffer {
         guard case .data(let value) = self else { throw mismatch("data") }
         return value

@@ -18,6 +18,7 @@ public enum Reply: Sendable {
     case names([String])
     case memberStatus(MemberStatus)
     case openedWithHead(OpenedFile)
+    case found(FoundFile)
 
     /// The reply's shape on the wire. Exhaustive: a new shape does not compile until it has its number.
     var tag: Tag {
@@ -36,6 +37,7 @@ public enum Reply: Sendable {
         case .names: .names
         case .memberStatus: .memberStatus
         case .openedWithHead: .openedWithHead
+        case .found: .found
         }
     }
 
@@ -55,6 +57,7 @@ public enum Reply: Sendable {
         case names = 11
         case memberStatus = 12
         case openedWithHead = 13
+        case found = 14
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -90,6 +93,16 @@ public enum Reply: Sendable {
             for name in names { buffer.writeWireString(name) }
         case .memberStatus(let status): buffer.writeMemberStatus(status)
         case .openedWithHead(let opened):
+            buffer.writeOpenFile(opened.file)
+            buffer.writeInteger(UInt32(opened.head.readableBytes))
+            return opened.head
+        case .found(let found):
+            buffer.writeAttributes(found.attributes)
+            guard let opened = found.opened else {
+                buffer.writeBool(false)
+                break
+            }
+            buffer.writeBool(true)
             buffer.writeOpenFile(opened.file)
             buffer.writeInteger(UInt32(opened.head.readableBytes))
             return opened.head
@@ -138,6 +151,14 @@ public enum Reply: Sendable {
             let file = try r.openFile("file")
             reply = .openedWithHead(
                 OpenedFile(file: file, head: try r.slice("file head", byteCountMax: Limits.quickReadByteCountMax)))
+        case .found:
+            let attributes = try r.attributes()
+            var opened: OpenedFile?
+            if try r.bool("opened") {
+                let file = try r.openFile("file")
+                opened = OpenedFile(file: file, head: try r.slice("file head", byteCountMax: Limits.quickReadByteCountMax))
+            }
+            reply = .found(FoundFile(attributes: attributes, opened: opened))
         }
         try r.expectEnd("reply")
         return reply

@@ -111,6 +111,11 @@ extension Request {
             buffer.writeFileID(id)
         case .control(let request):
             buffer.writeControlRequest(request)
+        case .lookupAndRead(let name, let parent, let flags, let count):
+            buffer.writeWireString(name)
+            buffer.writeFileID(parent)
+            buffer.writeInteger(flags.rawValue)
+            buffer.writeInteger(count)
         case .openAndRead(let id, let flags, let count):
             buffer.writeFileID(id)
             buffer.writeInteger(flags.rawValue)

@@ -116,6 +116,11 @@ extension Request {
         case .extendedAttributeNames: return .extendedAttributeNames(try r.fileID("file"))
         case .removeExtendedAttribute: return .removeExtendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
         case .control: return .control(try r.controlRequest())
+        case .lookupAndRead:
+            return .lookupAndRead(
+                name: try r.string("name"), parent: try r.fileID("parent"),
+                flags: OpenFlags(rawValue: try r.integer(UInt32.self, "open flags")),
+                count: try r.integer(UInt32.self, "count"))
         case .openAndRead:
             return .openAndRead(
                 try r.fileID("file"), flags: OpenFlags(rawValue: try r.integer(UInt32.self, "open flags")),

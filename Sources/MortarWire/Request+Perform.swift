@@ -102,6 +102,13 @@ extension Request {
             case .done: return .none
             case .memberStatus(let status): return .memberStatus(status)
             }
+        case .lookupAndRead(let name, let parent, let flags, let count):
+            guard count <= Limits.quickReadByteCountMax else {
+                throw FileSystemError.invalidArgument(
+                    "lookup-and-read of \(count) bytes exceeds \(Limits.quickReadByteCountMax)")
+            }
+            return .found(
+                try await target.lookupAndRead(name, in: parent, flags: flags, count: Int(count), context: context))
         case .openAndRead(let id, let flags, let count):
             guard count <= Limits.quickReadByteCountMax else {
                 throw FileSystemError.invalidArgument(

@@ -39,6 +39,7 @@ public enum Request: Sendable {
     case removeExtendedAttribute(name: String, FileID)
     case control(ControlRequest)
     case openAndRead(FileID, flags: OpenFlags, count: UInt32)
+    case lookupAndRead(name: String, parent: FileID, flags: OpenFlags, count: UInt32)
 
     /// The request's opcode. Exhaustive: a new case does not compile until it has its number.
     public var opcode: Opcode {
@@ -78,6 +79,7 @@ public enum Request: Sendable {
         case .removeExtendedAttribute: .removeExtendedAttribute
         case .control: .control
         case .openAndRead: .openAndRead
+        case .lookupAndRead: .lookupAndRead
         }
     }
 
@@ -89,7 +91,7 @@ public enum Request: Sendable {
             .fileSystemStatistics, .extendedAttribute, .extendedAttributeNames, .seek, .testLock, .flush,
             .synchronize, .write, .truncate, .discard, .zeroFill, .allocate, .setAttributes:
             true
-        case .create, .open, .openAndRead, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
+        case .create, .open, .openAndRead, .lookupAndRead, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
             .makeSymbolicLink, .makeNode, .setExtendedAttribute, .removeExtendedAttribute:
             false
         case .control(let request):

@@ -4,8 +4,9 @@ import MortarTesting
 import NIOCore
 import Testing
 
-/// Small files in one exchange: a regular file under `Limits.quickReadByteCountMax` opened for reading comes
-/// back whole with its open (`openAndRead`), and its reads are served from that head with read-ahead's coherence.
+/// Small files in one exchange: a regular file opened for reading is looked up, opened and its first
+/// `Limits.quickReadByteCountMax` bytes read in one request (`lookupAndRead`; `openAndRead` by FileID when the
+/// lookup could not open it), and its reads are served from that head with read-ahead's coherence.
 @Suite("Small files in one exchange")
 struct SmallFileTests {
     private func makeVolume(over fileSystem: MemoryFileSystem) -> (Volume, LayerHarness) {
@@ -28,44 +29,89 @@ struct SmallFileTests {
         try await file.close()
     }
 
-    @Test("a small file is opened and read in one exchange, and read exactly")
+    @Test("a small file is looked up, opened and read in one exchange, and read exactly")
     func openedAndReadInOneExchange() async throws {
         let (volume, harness) = makeVolume(over: MemoryFileSystem())
+        _ = try await volume.makeDirectory("/d")
         for size in [0, 1, 4096, 5_000, Limits.quickReadByteCountMax - 1] {
             let content = Self.pattern(size)
-            try await writeFile("/small", content, in: volume)
+            try await writeFile("/d/small", content, in: volume)
+            _ = try await volume.attributes("/d")  // the directory is remembered: only the file's name is looked up
             harness.clearRecorded()
-            let file = try await volume.open("/small")
+            let file = try await volume.open("/d/small")
             // Larger than the file, as the benchmark's reader and `cat` ask: the end of the file is in the head too.
             let data = try await file.read(count: 2 * size + 10, at: 0)
             #expect(Array(buffer: data) == content, "content of a file of \(size) bytes")
             #expect(try await file.read(count: 10, at: UInt64(size)).readableBytes == 0, "end of file at \(size)")
             try await file.close()
-            #expect(harness.count(of: .openAndRead) == 1, "size \(size): \(harness.recorded)")
-            #expect(harness.count(of: .open) == 0 && harness.count(of: .read) == 0, "size \(size): \(harness.recorded)")
+            #expect(harness.recorded == [.lookupAndRead, .release], "size \(size)")
             #expect(volume.readAheadByteCount == 0, "a closed file still holds \(volume.readAheadByteCount) bytes")
         }
     }
 
-    @Test("a larger file, an open that writes, O_DIRECT and read-ahead off open as before")
+    @Test("a larger file's head is served, and what lies past it is read")
+    func largerFileHead() async throws {
+        let (volume, harness) = makeVolume(over: MemoryFileSystem())
+        let content = Self.pattern(Limits.quickReadByteCountMax + 5_000)
+        try await writeFile("/larger", content, in: volume)
+        harness.clearRecorded()
+        let file = try await volume.open("/larger")
+        let head = try await file.read(count: Limits.quickReadByteCountMax, at: 0)
+        #expect(Array(buffer: head) == Array(content[..<Limits.quickReadByteCountMax]))
+        #expect(harness.recorded == [.lookupAndRead])
+        let past = try await file.read(count: 10_000, at: UInt64(Limits.quickReadByteCountMax))
+        #expect(Array(buffer: past) == Array(content[Limits.quickReadByteCountMax...]))
+        #expect(harness.count(of: .read) == 1)
+        try await file.close()
+    }
+
+    @Test("an open that writes, O_DIRECT and read-ahead off open as before")
     func otherOpensAreUnchanged() async throws {
         let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        // As large as a head can be: a head that long could not say where the file ends.
-        try await writeFile("/larger", Self.pattern(Limits.quickReadByteCountMax), in: volume)
         try await writeFile("/small", Self.pattern(100), in: volume)
-        let cases: [(String, OpenFlags, Bool)] = [
-            ("/larger", .read, true), ("/small", .readWrite, true), ("/small", [.read, .direct], true),
-            ("/small", .read, false),
-        ]
-        for (path, flags, readsAhead) in cases {
+        let cases: [(OpenFlags, Bool)] = [(.readWrite, true), ([.read, .direct], true), (.read, false)]
+        for (flags, readsAhead) in cases {
             volume.readsAhead = readsAhead
             harness.clearRecorded()
-            let file = try await volume.open(path, flags: flags)
+            let file = try await volume.open("/small", flags: flags)
             _ = try await file.read(count: 100, at: 0)
             try await file.close()
-            #expect(harness.count(of: .openAndRead) == 0, "\(path) \(flags) read-ahead \(readsAhead)")
-            #expect(harness.count(of: .open) == 1 && harness.count(of: .read) == 1, "\(harness.recorded)")
+            #expect(harness.recorded == [.lookup, .open, .read, .release], "\(flags) read-ahead \(readsAhead)")
         }
+    }
+
+    /// Stands for a brick that finds the name but does not open it (a replica member that is not the file's
+    /// primary, a caller without read permission): it gives the handle back and answers the lookup alone.
+    private struct FindingOnly: Layer {
+        let next: any FileOperations
+        func lookupAndRead(
+            _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+        ) async throws -> FoundFile {
+            let found = try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
+            if let opened = found.opened { try await next.release(opened.file, context: context) }
+            return FoundFile(attributes: found.attributes, opened: nil)
+        }
+    }
+
+    @Test("a name found but not opened is opened by FileID with its head; a symbolic link is followed")
+    func foundButNotOpened() async throws {
+        let fileSystem = MemoryFileSystem()
+        let harness = LayerHarness(next: FindingOnly(next: fileSystem))
+        let volume = Volume(stack: harness, name: "memory")
+        try await writeFile("/small", Self.pattern(300), in: volume)
+        harness.clearRecorded()
+        let file = try await volume.open("/small")
+        #expect(Array(buffer: try await file.read(count: 1000, at: 0)) == Self.pattern(300))
+        try await file.close()
+        #expect(harness.recorded == [.lookupAndRead, .openAndRead, .release])
+
+        let (plain, _) = makeVolume(over: fileSystem)
+        _ = try await plain.makeSymbolicLink("/link", target: "small")
+        let viaLink = try await plain.open("/link")
+        #expect(Array(buffer: try await viaLink.read(count: 1000, at: 0)) == Self.pattern(300))
+        try await viaLink.close()
+        let error = await #expect(throws: FileSystemError.self) { _ = try await plain.open("/absent") }
+        #expect(error?.code == .notFound && error?.message.contains("/absent") == true)
     }
 
     @Test("this process's change after the open is read at once; another client's after a lock")
@@ -103,7 +149,7 @@ struct SmallFileTests {
         for _ in 0..<(fits + 3) { files.append(try await volume.open("/small")) }
         #expect(volume.readAheadByteCount == fits * (Limits.quickReadByteCountMax - 1))
         // Once the budget is spent, files open as before; every one reads the same bytes.
-        #expect(harness.count(of: .openAndRead) == fits && harness.count(of: .open) == 3, "\(harness.recorded.count)")
+        #expect(harness.count(of: .lookupAndRead) == fits && harness.count(of: .open) == 3, "\(harness.recorded.count)")
         for file in files {
             #expect(Array(buffer: try await file.read(count: 100, at: 0)) == Self.pattern(100))
             try await file.close()

@@ -48,6 +48,7 @@ enum Samples {
         .removeExtendedAttribute(name: "user.k", id),
         .control(.memberStatus),
         .openAndRead(id, flags: [.read, .noAccessTime], count: 65536),
+        .lookupAndRead(name: "f", parent: parent, flags: .read, count: 4096),
     ]
 
     /// One instance of every kind of control message (``ControlKind``), with every variant of its fields.
@@ -96,5 +97,7 @@ enum Samples {
                 epoch: 12, bytesHealed: 4096,
                 pending: [MemberStatus.Pending(member: 1, files: 3, directories: 1, bytes: 65536)])),
         .openedWithHead(OpenedFile(file: file, head: ByteBuffer(bytes: [1, 2, 3]))),
+        .found(FoundFile(attributes: attributes, opened: OpenedFile(file: file, head: ByteBuffer(bytes: [4, 5])))),
+        .found(FoundFile(attributes: attributes, opened: nil)),
     ]
 }

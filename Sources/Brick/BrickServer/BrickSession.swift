@@ -80,6 +80,7 @@ final class BrickSession: RequestSession {
         if case .create = request { try checkRoomForAnotherFile(context) }
         if case .open = request { try checkRoomForAnotherFile(context) }
         if case .openAndRead = request { try checkRoomForAnotherFile(context) }
+        if case .lookupAndRead = request { try checkRoomForAnotherFile(context) }
         let reply = try await request.perform(on: stack, context: context)
         switch (request, reply) {
         case (.create, .created(let created)):
@@ -88,6 +89,8 @@ final class BrickSession: RequestSession {
             handles.withLock { $0.open[file.handle] = file }
         case (.openAndRead, .openedWithHead(let opened)):
             handles.withLock { $0.open[opened.file.handle] = opened.file }
+        case (.lookupAndRead, .found(let found)):
+            if let opened = found.opened { handles.withLock { $0.open[opened.file.handle] = opened.file } }
         default:
             break
         }
@@ -142,7 +145,7 @@ extension Request {
             .discard(let file, _, _), .zeroFill(let file, _, _), .seek(let file, _, _), .lock(let file, _, _),
             .testLock(let file, _):
             file
-        case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .openAndRead, .unlink, .makeDirectory,
+        case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .openAndRead, .lookupAndRead, .unlink, .makeDirectory,
             .removeDirectory, .readDirectory, .rename, .link, .makeSymbolicLink, .readSymbolicLink, .makeNode,
             .fileSystemStatistics, .extendedAttribute, .setExtendedAttribute, .extendedAttributeNames,
             .removeExtendedAttribute, .control:

@@ -40,6 +40,12 @@ extension LockLayer {
         try await next.openAndRead(file, flags: flags, count: count, context: context)  // locks are advisory: reads pass
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)  // as above
+    }
+
     public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws -> ByteBuffer {
         try await next.read(from: file, at: offset, count: count, context: context)
     }

@@ -35,6 +35,22 @@ public final class PermissionLayer: GuardLayer {
         return try await next.openAndRead(file, flags: flags, count: count, context: context)
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        // Search permission on the directory, as a lookup; read permission on the file, as its open — known only
+        // once it is found, so a caller without it gets the lookup's answer alone, and its own open then fails.
+        try await require(.execute, on: parent, context: context)
+        let found = try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
+        guard let opened = found.opened, context.userID != 0,
+            !AccessPolicy.permits(.read, attributes: found.attributes, context: context)
+        else { return found }
+        // Just opened on this brick, and never seen by the caller: a failed release could only be of a handle that
+        // is already gone.
+        try? await next.release(opened.file, context: context)
+        return FoundFile(attributes: found.attributes, opened: nil)
+    }
+
     public func create(
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
         context: OperationContext

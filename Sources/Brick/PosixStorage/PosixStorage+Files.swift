@@ -71,21 +71,6 @@ extension PosixStorage {
         return try register(descriptor, id: file, context: context)
     }
 
-    /// An open for reading and the read of the file's first `count` bytes (a cached head is read on the event loop,
-    /// as any small read). A file that cannot be read is not left open.
-    public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
-        -> OpenedFile
-    {
-        try Self.checkOpenAndRead(flags: flags, count: count)
-        let opened = try await open(file, flags: flags, context: context)
-        do {
-            return OpenedFile(file: opened, head: try await read(from: opened, at: 0, count: count, context: context))
-        } catch {
-            try? await release(opened, context: context)  // the handle was just registered: its release cannot fail
-            throw error
-        }
-    }
-
     /// Forgets the handle. The descriptor closes once no operation still running on it holds it.
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         let removed = openFiles.withLock { table -> OwnedDescriptor? in
@@ -160,7 +145,7 @@ extension PosixStorage {
     }
 
     /// The attributes of an existing file opened by `create`, adopting it if it has no FileID yet.
-    private func describeExisting(_ descriptor: Int32, entry: EntryLocation) throws -> FileAttributes {
+    func describeExisting(_ descriptor: Int32, entry: EntryLocation) throws -> FileAttributes {
         do {
             var status = try SystemCall.fstat(descriptor, entry.subject)
             let (id, linked) = try index.identify(

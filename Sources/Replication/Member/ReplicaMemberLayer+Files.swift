@@ -35,6 +35,24 @@ extension ReplicaMemberLayer {
         return opened
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        let view = try await admit(context)
+        guard context.replication.role == .client else {
+            return try await next.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
+        }
+        // A client reads a file from its primary, which has every change it acknowledged; this member is asked
+        // as the directory's primary, so it serves the file's bytes only when it is the file's primary too.
+        let attributes = try await next.lookup(name, in: parent, context: context)
+        guard attributes.type == .regular, orderingMember(view, .file(attributes.id)) == member else {
+            return FoundFile(attributes: attributes, opened: nil)
+        }
+        let opened = try await next.openAndRead(attributes.id, flags: flags, count: count, context: context)
+        noteClientOpen(opened.file, flags: flags)
+        return FoundFile(attributes: attributes, opened: opened)
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try await next.release(file, context: context)
         appendHandles.withLock { _ = $0.remove(file.handle) }

@@ -45,6 +45,42 @@ extension Distribute {
         return OpenedFile(file: try await register(child: child, file: opened.file, context: context), head: opened.head)
     }
 
+    /// On the name's hashed child in one exchange when the name is a plain file there; anything else — a link file
+    /// (or what could be one), a directory, a name missing there — is resolved as a lookup resolves it, and a
+    /// regular file found that way is opened where it lives.
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try EntryName.validate(name)
+        let hashed = hashedChild(name, in: parent)
+        do {
+            let found = try await children[hashed].lookupAndRead(
+                name, in: parent, flags: flags, count: count, context: context)
+            let attributes = found.attributes
+            // What the hashed child holds itself — anything but a directory or a link file — is the answer a
+            // lookup would give (see `classify`).
+            if attributes.type != .directory, !Self.mayBeLinkFile(attributes) {
+                state.withLock { $0.learn(attributes.id, .child(hashed)) }
+                guard let opened = found.opened else { return found }
+                let file = try await register(child: hashed, file: opened.file, context: context)
+                return FoundFile(attributes: attributes, opened: OpenedFile(file: file, head: opened.head))
+            }
+            if let opened = found.opened {
+                // Cleanup: the handle was never this layer's, and the lookup below gives the answer.
+                try? await children[hashed].release(opened.file, context: context)
+            }
+        } catch where isNotFound(error) {
+            // The name may be elsewhere (lookup-everywhere): the lookup below decides.
+        }
+        let resolution = try await resolve(name, in: parent, context: context)
+        guard case .object(let child, let attributes, _) = resolution, attributes.type == .regular else {
+            return FoundFile(attributes: resolution.attributes, opened: nil)
+        }
+        let opened = try await children[child].openAndRead(attributes.id, flags: flags, count: count, context: context)
+        let file = try await register(child: child, file: opened.file, context: context)
+        return FoundFile(attributes: attributes, opened: OpenedFile(file: file, head: opened.head))
+    }
+
     /// Gives a child's open file a handle of this layer; releases it on the child when this layer has no handle left.
     func register(child: Int, file: OpenFile, context: OperationContext) async throws -> OpenFile {
         do {

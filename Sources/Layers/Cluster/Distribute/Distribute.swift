@@ -51,9 +51,13 @@ public final class Distribute: FileOperations {
     // MARK: Link files
 
     /// The child a link file points at, or `nil` when `attributes` are not those of a link file on `child`.
+    /// Whether `attributes` look like a link file's (``linkTarget(of:on:context:)`` then asks the child).
+    static func mayBeLinkFile(_ attributes: FileAttributes) -> Bool {
+        attributes.type == .regular && attributes.permissions == linkFilePermissions && attributes.size == 0
+    }
+
     func linkTarget(of attributes: FileAttributes, on child: Int, context: OperationContext) async throws -> Int? {
-        guard attributes.type == .regular, attributes.permissions == Self.linkFilePermissions, attributes.size == 0
-        else { return nil }
+        guard Self.mayBeLinkFile(attributes) else { return nil }
         let value: [UInt8]
         do {
             value = try await children[child].extendedAttribute(

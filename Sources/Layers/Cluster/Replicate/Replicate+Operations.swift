@@ -79,6 +79,27 @@ extension Replicate {
         return OpenedFile(file: register(file, flags: flags, member: member, file: opened.file), head: opened.head)
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        // To the directory's primary, as a lookup; it opens the file only when it is the file's primary too, and
+        // otherwise the file's primary is asked by FileID (a second exchange, for the files the two differ on).
+        let (member, found) = try await run(.primary(of: parent), context: context) { member, stamped in
+            (member, try await children[member].lookupAndRead(name, in: parent, flags: flags, count: count, context: stamped))
+        }
+        guard let opened = found.opened else {
+            guard found.attributes.type == .regular else { return found }
+            do {
+                let opened = try await openAndRead(found.attributes.id, flags: flags, count: count, context: context)
+                return FoundFile(attributes: found.attributes, opened: opened)
+            } catch let error as FileSystemError where error.code == .permissionDenied {
+                return found  // the caller's own open reports it
+            }
+        }
+        let file = register(found.attributes.id, flags: flags, member: member, file: opened.file)
+        return FoundFile(attributes: found.attributes, opened: OpenedFile(file: file, head: opened.head))
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         let open = openFiles.withLock { $0.files.removeValue(forKey: file.handle) }
         guard let open, open.id == file.id else {

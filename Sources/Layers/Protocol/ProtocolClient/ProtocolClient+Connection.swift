@@ -153,7 +153,7 @@ extension ProtocolClient {
         return (reply, registerOpenFile(remote, flags: flags, generation: generation))
     }
 
-    private func registerOpenFile(_ remote: OpenFile, flags: OpenFlags, generation: UInt64) -> OpenFile {
+    func registerOpenFile(_ remote: OpenFile, flags: OpenFlags, generation: UInt64) -> OpenFile {
         let handle = state.withLock { state -> UInt64 in
             let handle = state.nextHandle
             state.nextHandle += 1

@@ -56,6 +56,24 @@ extension ProtocolClient {
         return OpenedFile(file: opened, head: head)
     }
 
+    public func lookupAndRead(
+        _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
+    ) async throws -> FoundFile {
+        try Self.checkOpenAndRead(flags: flags, count: count)
+        let (connection, generation) = try await currentConnection()
+        let request = Request.lookupAndRead(name: name, parent: parent, flags: flags, count: UInt32(count))
+        let found = try await connection.call(request, credentials: WireCredentials(context)).found()
+        guard let opened = found.opened else { return found }
+        let file = registerOpenFile(opened.file, flags: flags, generation: generation)
+        guard opened.head.readableBytes <= count, opened.file.id == found.attributes.id else {
+            try? await release(file, context: context)  // refusing the answer; the handle was just registered
+            throw FileSystemError.protocolError(
+                "brick \(endpoint) answered a lookup-and-read of \(count) bytes with \(opened.head.readableBytes) "
+                    + "bytes of \(opened.file.id) for \(found.attributes.id)")
+        }
+        return FoundFile(attributes: found.attributes, opened: OpenedFile(file: file, head: opened.head))
+    }
+
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         let removed = state.withLock { state -> (OpenState, BrickConnection?, UInt64)? in
             guard let open = state.files.removeValue(forKey: file.handle) else { return nil }
