@@ -8,35 +8,12 @@ import Testing
 /// process's own changes, a lock it took, or `Limits.readAheadStaleMilliseconds`.
 @Suite("Read-ahead")
 struct ReadAheadTests {
-    /// A volume over `fileSystem`, with the operations that reach it recorded (and locks granted: the in-memory
-    /// file system does not model them, and only their effect on read-ahead is tested here).
-    private func makeVolume(over fileSystem: MemoryFileSystem) -> (Volume, LayerHarness) {
-        let harness = LayerHarness(next: GrantingLocks(next: fileSystem))
-        return (Volume(stack: harness, name: "memory"), harness)
-    }
-
-    private struct GrantingLocks: Layer {
-        let next: any FileOperations
-        func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {}
-    }
-
-    /// `count` bytes of a pattern that differs at every offset of a 251-byte cycle, shifted by `seed`.
-    private static func pattern(_ count: Int, seed: UInt8 = 0) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: $0 % 251) &+ seed }
-    }
-
-    private func writeFile(_ path: String, _ bytes: [UInt8], in volume: Volume) async throws {
-        let file = try await volume.open(path, flags: [.readWrite, .create, .truncate])
-        try await file.write(bytes, at: 0)
-        try await file.close()
-    }
-
     @Test("a sequential reader is served from windows, and reads the file exactly")
     func sequentialReaderIsServedFromWindows() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
         let size = 6 << 20 + 12_345
-        let content = Self.pattern(size)
-        try await writeFile("/big", content, in: volume)
+        let content = MemoryVolume.pattern(size)
+        try await MemoryVolume.writeFile("/big", content, in: volume)
         let file = try await volume.open("/big")
         harness.clearRecorded()
         var read: [UInt8] = []
@@ -58,9 +35,9 @@ struct ReadAheadTests {
 
     @Test("reads into caller memory (the C ABI's path) read the same bytes")
     func readsIntoCallerMemory() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        let content = Self.pattern(3 << 20 + 100)
-        try await writeFile("/big", content, in: volume)
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
+        let content = MemoryVolume.pattern(3 << 20 + 100)
+        try await MemoryVolume.writeFile("/big", content, in: volume)
         let file = try await volume.open("/big")
         harness.clearRecorded()
         var read: [UInt8] = []
@@ -82,9 +59,9 @@ struct ReadAheadTests {
 
     @Test("random readers get exactly the reads they ask for")
     func randomReadersAreNotReadAhead() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        let content = Self.pattern(4 << 20)
-        try await writeFile("/big", content, in: volume)
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
+        let content = MemoryVolume.pattern(4 << 20)
+        try await MemoryVolume.writeFile("/big", content, in: volume)
         let file = try await volume.open("/big")
         harness.clearRecorded()
         var generator = SplitMix64(seed: 7)
@@ -100,9 +77,9 @@ struct ReadAheadTests {
 
     @Test("a change through this volume is read at once, from any open file")
     func ownChangesAreSeenAtOnce() async throws {
-        let (volume, _) = makeVolume(over: MemoryFileSystem())
-        let content = Self.pattern(2 << 20)
-        try await writeFile("/big", content, in: volume)
+        let (volume, _) = MemoryVolume.make(over: MemoryFileSystem())
+        let content = MemoryVolume.pattern(2 << 20)
+        try await MemoryVolume.writeFile("/big", content, in: volume)
         let reader = try await volume.open("/big")
         let writer = try await volume.open("/big", flags: .readWrite)
         for index in 0..<3 { _ = try await reader.read(count: 4096, at: UInt64(index * 4096)) }
@@ -123,10 +100,10 @@ struct ReadAheadTests {
     @Test("another client's change is seen after a lock, or once the window is older than the bound")
     func otherClientsChanges() async throws {
         let fileSystem = MemoryFileSystem()
-        let (reading, _) = makeVolume(over: fileSystem)
-        let (writing, _) = makeVolume(over: fileSystem)
-        let content = Self.pattern(2 << 20)
-        try await writeFile("/big", content, in: writing)
+        let (reading, _) = MemoryVolume.make(over: fileSystem)
+        let (writing, _) = MemoryVolume.make(over: fileSystem)
+        let content = MemoryVolume.pattern(2 << 20)
+        try await MemoryVolume.writeFile("/big", content, in: writing)
         let reader = try await reading.open("/big", flags: .readWrite)
         for index in 0..<3 { _ = try await reader.read(count: 4096, at: UInt64(index * 4096)) }
         #expect(reading.readAheadByteCount > 0, "the reader holds no window")
@@ -142,8 +119,8 @@ struct ReadAheadTests {
 
     @Test("O_DIRECT opens and a volume with read-ahead off read exactly what is asked")
     func directAndOff() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        try await writeFile("/big", Self.pattern(1 << 20), in: volume)
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
+        try await MemoryVolume.writeFile("/big", MemoryVolume.pattern(1 << 20), in: volume)
         let direct = try await volume.open("/big", flags: [.read, .direct])
         harness.clearRecorded()
         for index in 0..<16 { _ = try await direct.read(count: 4096, at: UInt64(index * 4096)) }
@@ -159,9 +136,9 @@ struct ReadAheadTests {
 
     @Test("windows of many open files stay within the volume's budget")
     func volumeBudget() async throws {
-        let (volume, _) = makeVolume(over: MemoryFileSystem())
-        let content = Self.pattern(12 << 20)
-        try await writeFile("/big", content, in: volume)
+        let (volume, _) = MemoryVolume.make(over: MemoryFileSystem())
+        let content = MemoryVolume.pattern(12 << 20)
+        try await MemoryVolume.writeFile("/big", content, in: volume)
         var files: [File] = []
         for _ in 0..<12 { files.append(try await volume.open("/big")) }
         // Every file reads sequentially until its window is as large as it gets.
@@ -191,7 +168,7 @@ struct ReadAheadTests {
             return
         }
         #expect(requested == Limits.readAheadInitialByteCount)
-        let piece = ByteBuffer(bytes: Self.pattern(requested))
+        let piece = ByteBuffer(bytes: MemoryVolume.pattern(requested))
         _ = window.fetched(offset: 4096, count: 4096, requested: requested, pieces: [piece], generation: 0, at: start)
         _ = window.plan(offset: 8192, count: 4096, generation: 0, now: start)
         guard case .serve = window.plan(offset: 12288, count: 4096, generation: 0, now: start) else {
@@ -232,10 +209,10 @@ struct ReadAheadTests {
             return
         }
         let data = window.fetched(
-            offset: 200, count: 100, requested: requested, pieces: [ByteBuffer(bytes: Self.pattern(150))],
+            offset: 200, count: 100, requested: requested, pieces: [ByteBuffer(bytes: MemoryVolume.pattern(150))],
             generation: 0, at: now)
         #expect(data.readableBytes == 100)
-        #expect(window.plan(offset: 300, count: 100, generation: 0, now: now) == .serve(ByteBuffer(bytes: Self.pattern(150)[100...])))
+        #expect(window.plan(offset: 300, count: 100, generation: 0, now: now) == .serve(ByteBuffer(bytes: MemoryVolume.pattern(150)[100...])))
         #expect(window.plan(offset: 350, count: 100, generation: 0, now: now) == .serve(ByteBuffer()))
     }
 }

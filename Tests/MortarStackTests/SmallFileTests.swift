@@ -9,33 +9,13 @@ import Testing
 /// lookup could not open it), and its reads are served from that head with read-ahead's coherence.
 @Suite("Small files in one exchange")
 struct SmallFileTests {
-    private func makeVolume(over fileSystem: MemoryFileSystem) -> (Volume, LayerHarness) {
-        let harness = LayerHarness(next: GrantingLocks(next: fileSystem))
-        return (Volume(stack: harness, name: "memory"), harness)
-    }
-
-    private struct GrantingLocks: Layer {
-        let next: any FileOperations
-        func lock(_ file: OpenFile, _ request: LockRequest, wait: Bool, context: OperationContext) async throws {}
-    }
-
-    private static func pattern(_ count: Int, seed: UInt8 = 0) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: $0 % 251) &+ seed }
-    }
-
-    private func writeFile(_ path: String, _ bytes: [UInt8], in volume: Volume) async throws {
-        let file = try await volume.open(path, flags: [.readWrite, .create, .truncate])
-        try await file.write(bytes, at: 0)
-        try await file.close()
-    }
-
     @Test("a small file is looked up, opened and read in one exchange, and read exactly")
     func openedAndReadInOneExchange() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
         _ = try await volume.makeDirectory("/d")
         for size in [0, 1, 4096, 5_000, Limits.quickReadByteCountMax - 1] {
-            let content = Self.pattern(size)
-            try await writeFile("/d/small", content, in: volume)
+            let content = MemoryVolume.pattern(size)
+            try await MemoryVolume.writeFile("/d/small", content, in: volume)
             _ = try await volume.attributes("/d")  // the directory is remembered: only the file's name is looked up
             harness.clearRecorded()
             let file = try await volume.open("/d/small")
@@ -51,9 +31,9 @@ struct SmallFileTests {
 
     @Test("a larger file's head is served, and what lies past it is read")
     func largerFileHead() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        let content = Self.pattern(Limits.quickReadByteCountMax + 5_000)
-        try await writeFile("/larger", content, in: volume)
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
+        let content = MemoryVolume.pattern(Limits.quickReadByteCountMax + 5_000)
+        try await MemoryVolume.writeFile("/larger", content, in: volume)
         harness.clearRecorded()
         let file = try await volume.open("/larger")
         let head = try await file.read(count: Limits.quickReadByteCountMax, at: 0)
@@ -67,8 +47,8 @@ struct SmallFileTests {
 
     @Test("an open that writes, O_DIRECT and read-ahead off open as before")
     func otherOpensAreUnchanged() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        try await writeFile("/small", Self.pattern(100), in: volume)
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
+        try await MemoryVolume.writeFile("/small", MemoryVolume.pattern(100), in: volume)
         let cases: [(OpenFlags, Bool)] = [(.readWrite, true), ([.read, .direct], true), (.read, false)]
         for (flags, readsAhead) in cases {
             volume.readsAhead = readsAhead
@@ -98,17 +78,17 @@ struct SmallFileTests {
         let fileSystem = MemoryFileSystem()
         let harness = LayerHarness(next: FindingOnly(next: fileSystem))
         let volume = Volume(stack: harness, name: "memory")
-        try await writeFile("/small", Self.pattern(300), in: volume)
+        try await MemoryVolume.writeFile("/small", MemoryVolume.pattern(300), in: volume)
         harness.clearRecorded()
         let file = try await volume.open("/small")
-        #expect(Array(buffer: try await file.read(count: 1000, at: 0)) == Self.pattern(300))
+        #expect(Array(buffer: try await file.read(count: 1000, at: 0)) == MemoryVolume.pattern(300))
         try await file.close()
         #expect(harness.recorded == [.lookupAndRead, .openAndRead, .release])
 
-        let (plain, _) = makeVolume(over: fileSystem)
+        let (plain, _) = MemoryVolume.make(over: fileSystem)
         _ = try await plain.makeSymbolicLink("/link", target: "small")
         let viaLink = try await plain.open("/link")
-        #expect(Array(buffer: try await viaLink.read(count: 1000, at: 0)) == Self.pattern(300))
+        #expect(Array(buffer: try await viaLink.read(count: 1000, at: 0)) == MemoryVolume.pattern(300))
         try await viaLink.close()
         let error = await #expect(throws: FileSystemError.self) { _ = try await plain.open("/absent") }
         #expect(error?.code == .notFound && error?.message.contains("/absent") == true)
@@ -117,15 +97,15 @@ struct SmallFileTests {
     @Test("this process's change after the open is read at once; another client's after a lock")
     func changesAfterTheOpenAreSeen() async throws {
         let fileSystem = MemoryFileSystem()
-        let (volume, _) = makeVolume(over: fileSystem)
-        let (other, _) = makeVolume(over: fileSystem)
-        try await writeFile("/small", Self.pattern(5_000), in: volume)
+        let (volume, _) = MemoryVolume.make(over: fileSystem)
+        let (other, _) = MemoryVolume.make(over: fileSystem)
+        try await MemoryVolume.writeFile("/small", MemoryVolume.pattern(5_000), in: volume)
 
         let reader = try await volume.open("/small")
         let writer = try await volume.open("/small", flags: .readWrite)
         try await writer.write([UInt8](repeating: 0xAB, count: 100), at: 10)
         let own = try await reader.read(count: 200, at: 0)
-        #expect(Array(buffer: own) == Self.pattern(10) + [UInt8](repeating: 0xAB, count: 100) + Self.pattern(200)[110...])
+        #expect(Array(buffer: own) == MemoryVolume.pattern(10) + [UInt8](repeating: 0xAB, count: 100) + MemoryVolume.pattern(200)[110...])
         try await writer.close()
         try await reader.close()
 
@@ -141,8 +121,8 @@ struct SmallFileTests {
 
     @Test("a head is held within the volume's read-ahead budget, and given back on close")
     func headsAreBudgeted() async throws {
-        let (volume, harness) = makeVolume(over: MemoryFileSystem())
-        try await writeFile("/small", Self.pattern(Limits.quickReadByteCountMax - 1), in: volume)
+        let (volume, harness) = MemoryVolume.make(over: MemoryFileSystem())
+        try await MemoryVolume.writeFile("/small", MemoryVolume.pattern(Limits.quickReadByteCountMax - 1), in: volume)
         let fits = Limits.readAheadVolumeByteCountMax / Limits.quickReadByteCountMax
         harness.clearRecorded()
         var files: [File] = []
@@ -151,7 +131,7 @@ struct SmallFileTests {
         // Once the budget is spent, files open as before; every one reads the same bytes.
         #expect(harness.count(of: .lookupAndRead) == fits && harness.count(of: .open) == 3, "\(harness.recorded.count)")
         for file in files {
-            #expect(Array(buffer: try await file.read(count: 100, at: 0)) == Self.pattern(100))
+            #expect(Array(buffer: try await file.read(count: 100, at: 0)) == MemoryVolume.pattern(100))
             try await file.close()
         }
         #expect(volume.readAheadByteCount == 0)
