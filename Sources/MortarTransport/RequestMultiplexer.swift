@@ -65,8 +65,13 @@ final class RequestMultiplexer: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let call = unwrapOutboundIn(data)
         if let closedError {
-            call.promise.fail(closedError)
-            promise?.fail(closedError)
+            // This call was never sent: ENOTCONN, whatever ended the connection (a timeout, say), so the protocol
+            // client sends an idempotent request again on a new connection. (A call that reaches the handler while
+            // the connection is closing; failing it with the timeout of the calls that were in flight made the next
+            // call after a timeout fail too, now and then, on a loaded machine.)
+            let refusal = FileSystemError(.notConnected, "not sent: \(closedError.message)")
+            call.promise.fail(refusal)
+            promise?.fail(refusal)
             return
         }
         let requestID = nextRequestID
