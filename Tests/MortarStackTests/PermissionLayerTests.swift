@@ -49,6 +49,32 @@ struct PermissionLayerTests {
         try await layer.unlink("file", in: shared, context: root)
     }
 
+    /// The compound reads of small files check what an open and a read would: search on the directory, read on
+    /// the file. A caller without read permission gets the lookup's answer and no open file (its own open then
+    /// fails); without search permission, nothing.
+    @Test func smallFileReadsCheckLikeAnOpen() async throws {
+        let memory = MemoryFileSystem()
+        let layer = PermissionLayer(next: memory)
+        let shared = try await layer.makeDirectory("shared", in: .root, id: .random(), permissions: 0o755, context: root)
+        let secret = try await layer.create(
+            "secret", in: shared.id, id: .random(), permissions: 0o600, flags: .readWrite, context: root)
+        try await layer.release(secret.file, context: root)
+        let found = try await layer.lookupAndRead("secret", in: shared.id, flags: .read, count: 10, context: alice)
+        #expect(found.attributes.id == secret.file.id)
+        #expect(found.opened == nil, "a caller without read permission got the file's bytes")
+        #expect(memory.openHandleCount == 0, "the handle opened for the refused caller was left open")
+        await expectCode(.permissionDenied) {
+            _ = try await layer.openAndRead(secret.file.id, flags: .read, count: 10, context: alice)
+        }
+        let mine = try await layer.lookupAndRead("secret", in: shared.id, flags: .read, count: 10, context: root)
+        #expect(mine.opened != nil)
+        if let opened = mine.opened { try await layer.release(opened.file, context: root) }
+        let closed = try await layer.makeDirectory("closed", in: .root, id: .random(), permissions: 0o700, context: root)
+        await expectCode(.permissionDenied) {
+            _ = try await layer.lookupAndRead("any", in: closed.id, flags: .read, count: 10, context: alice)
+        }
+    }
+
     @Test func searchPermissionGuardsNames() async throws {
         let (layer, shared, _) = try await setUp(sharedMode: 0o700)
         await expectCode(.permissionDenied) { _ = try await layer.lookup("file", in: shared, context: alice) }
