@@ -224,8 +224,9 @@ final class FileReadAhead: Sendable {
         }
     }
 
-    /// Holds the head an `openAndRead` brought as the window (see ``ReadAheadWindow/primed(head:requested:generation:at:)``);
-    /// `reserved` bytes of the budget were taken for it, and what the head does not use goes back.
+    /// Holds the head an `openAndRead` brought as the window
+    /// (see ``ReadAheadWindow/primed(head:requested:generation:at:)``); `reserved` bytes of the budget were taken
+    /// for it, and what the head does not use goes back.
     func prime(head: ByteBuffer, requested: Int, reserved: Int, generation: UInt64) {
         window.withLock { window in
             let held = window.heldByteCount

@@ -62,68 +62,87 @@ extension Volume {
 
     /// An open for reading in one exchange: the last name of `path` is looked up, and a regular file it names is
     /// opened and its first `Limits.quickReadByteCountMax` bytes read, by the brick that holds it
-    /// (`lookupAndRead`); the head primes the file's read-ahead window, served and invalidated as any window. Nil
-    /// when that does not apply — read-ahead off, O_DIRECT, an open that changes the file, no read-ahead memory
-    /// left, a path that ends at the root, `.` or `..` — or the name is a symbolic link to follow: the caller
-    /// resolves the path the usual way.
+    /// (`lookupAndRead`). Nil when that does not apply (see ``fetchingHead(flags:_:head:)``, and a path that ends at
+    /// the root or in `..`) or the name is a symbolic link to follow: the caller resolves the path the usual way.
     private func lookUpAndRead(_ path: String, flags: OpenFlags, context: OperationContext) async throws -> LookedUp? {
-        let requested = Limits.quickReadByteCountMax
-        guard readsAhead, flags.contains(.read), flags.isDisjoint(with: OpenFlags.changing.union([.direct, .directory])),
-            let last = Self.components(absolute(path)).last, last != ".", last != ".."
-        else { return nil }
+        guard fetchesHead(flags), let last = Self.components(absolute(path)).last, last != ".." else { return nil }
         let (parent, name) = try await resolveParent(path, context: context)
-        guard readAheadBudget.reserve(requested) else { return nil }
-        let generation = readAheadBudget.generation
-        let found: FoundFile
-        do {
-            found = try await stack.lookupAndRead(name, in: parent, flags: flags, count: requested, context: context)
-        } catch let error as FileSystemError where error.code == .notFound {
-            readAheadBudget.release(requested)
-            throw Self.missing(name, under: [], path: path, isFinal: true)
-        } catch {
-            readAheadBudget.release(requested)
-            throw error
-        }
-        guard let opened = found.opened else {
-            readAheadBudget.release(requested)
-            if found.attributes.type == .symbolicLink, !flags.contains(.noFollow) { return nil }
-            return .found(found.attributes)
-        }
-        let file = File(volume: self, file: opened.file, flags: flags, path: path)
-        if let readAhead = file.readAhead {
-            readAhead.prime(head: opened.head, requested: requested, reserved: requested, generation: generation)
-        } else {
-            readAheadBudget.release(requested)  // not reached: the conditions above are the ones that give a window
-        }
-        return .opened(file)
+        let fetched = try await fetchingHead(flags: flags) { count in
+            do {
+                return try await stack.lookupAndRead(name, in: parent, flags: flags, count: count, context: context)
+            } catch let error as FileSystemError where error.code == .notFound {
+                throw Self.missing(name, under: [], path: path, isFinal: true)
+            }
+        } head: { $0.opened }
+        guard let fetched else { return nil }
+        if let head = fetched.head { return .opened(file(head, flags: flags, path: path)) }
+        let attributes = fetched.answer.attributes
+        if attributes.type == .symbolicLink, !flags.contains(.noFollow) { return nil }
+        return .found(attributes)
     }
 
-    /// A small regular file (under `Limits.quickReadByteCountMax`) opened for reading comes back whole with its open (`openAndRead`, GlusterFS's
-    /// quick-read): its reads are then served from that head as from a read-ahead window, with the same
-    /// coherence (this process's changes at once, other clients' within `Limits.readAheadStaleMilliseconds`). Nil
-    /// when the file or the open does not qualify — read-ahead off, O_DIRECT, an open that changes the file, a file
-    /// of `Limits.quickReadByteCountMax` or more (a head that short of what was asked marks the end of the file) — or the volume's read-ahead memory is spent.
+    /// A regular file under `Limits.quickReadByteCountMax` opened for reading comes back whole with its open
+    /// (`openAndRead`, GlusterFS's quick-read). Nil when the file or the open does not qualify (see
+    /// ``fetchingHead(flags:_:head:)``; a file of the bound or more, since only a head shorter than asked marks the
+    /// end of the file).
     private func openSmallFile(
         _ attributes: FileAttributes, flags: OpenFlags, path: String, context: OperationContext
     ) async throws -> File? {
+        guard attributes.type == .regular, attributes.size < UInt64(Limits.quickReadByteCountMax) else { return nil }
+        let fetched = try await fetchingHead(flags: flags) { count in
+            try await stack.openAndRead(attributes.id, flags: flags, count: count, context: context)
+        } head: { $0 }
+        guard let head = fetched?.head else { return nil }
+        return file(head, flags: flags, path: path)
+    }
+
+    /// Whether an open with `flags` may fetch its file's head: read-ahead on, for reading, changing nothing, not
+    /// O_DIRECT — the opens whose ``File`` reads ahead.
+    private func fetchesHead(_ flags: OpenFlags) -> Bool {
+        readsAhead && flags.contains(.read) && flags.isDisjoint(with: OpenFlags.changing.union([.direct, .directory]))
+    }
+
+    /// A head fetched with an open and the budget it is held in: `Limits.quickReadByteCountMax` bytes of the
+    /// volume's read-ahead memory are reserved for the duration of `fetch`, and kept for the head `head` finds
+    /// in its answer (priming the file's window gives back what the head does not use). Nil when the open does not
+    /// qualify or the memory is spent.
+    private func fetchingHead<Answer>(
+        flags: OpenFlags, _ fetch: (Int) async throws -> Answer, head: (Answer) -> OpenedFile?
+    ) async throws -> (answer: Answer, head: PendingHead?)? {
         let requested = Limits.quickReadByteCountMax
-        guard readsAhead, attributes.type == .regular, attributes.size < UInt64(requested), flags.contains(.read),
-            flags.isDisjoint(with: OpenFlags.changing.union([.direct, .directory])),
-            readAheadBudget.reserve(requested)
-        else { return nil }
+        guard fetchesHead(flags), readAheadBudget.reserve(requested) else { return nil }
         let generation = readAheadBudget.generation
-        let opened: OpenedFile
+        let answer: Answer
         do {
-            opened = try await stack.openAndRead(attributes.id, flags: flags, count: requested, context: context)
+            answer = try await fetch(requested)
         } catch {
             readAheadBudget.release(requested)
             throw error
         }
-        let file = File(volume: self, file: opened.file, flags: flags, path: path)
+        guard let opened = head(answer) else {
+            readAheadBudget.release(requested)
+            return (answer, nil)
+        }
+        return (answer, PendingHead(opened: opened, requested: requested, generation: generation))
+    }
+
+    /// An open file and its head, whose memory is reserved in the read-ahead budget until ``file(_:flags:path:)``
+    /// hands it to the file's window.
+    private struct PendingHead {
+        var opened: OpenedFile
+        var requested: Int
+        var generation: UInt64
+    }
+
+    /// The ``File`` for an open that fetched its head, its read-ahead window primed with it.
+    private func file(_ head: PendingHead, flags: OpenFlags, path: String) -> File {
+        let file = File(volume: self, file: head.opened.file, flags: flags, path: path)
         if let readAhead = file.readAhead {
-            readAhead.prime(head: opened.head, requested: requested, reserved: requested, generation: generation)
+            readAhead.prime(
+                head: head.opened.head, requested: head.requested, reserved: head.requested,
+                generation: head.generation)
         } else {
-            readAheadBudget.release(requested)  // not reached: the conditions above are the ones that give a window
+            readAheadBudget.release(head.requested)  // not reached: `fetchesHead` holds only for opens with a window
         }
         return file
     }

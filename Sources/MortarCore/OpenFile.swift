@@ -119,7 +119,8 @@ extension FileOperations {
     /// 0…`Limits.quickReadByteCountMax`.
     public static func checkOpenAndRead(flags: OpenFlags, count: Int) throws {
         guard flags.isDisjoint(with: .changing) else {
-            throw FileSystemError.invalidArgument("open-and-read opens for reading only; flags \(flags.rawValue) change the file")
+            throw FileSystemError.invalidArgument(
+                "open-and-read opens for reading only; flags \(flags.rawValue) change the file")
         }
         guard count >= 0, count <= Limits.quickReadByteCountMax else {
             throw FileSystemError.invalidArgument(

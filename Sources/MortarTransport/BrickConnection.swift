@@ -139,15 +139,28 @@ public final class BrickConnection: Sendable {
             slots.release()
             return
         }
+        dispatch(kind: .request, payload: payload, trailer: trailer).futureResult.whenComplete { [slots] _ in
+            slots.release()
+        }
+    }
+
+    /// Hands a call to the channel. Its reply completes the returned promise; a write the channel refuses (it
+    /// closed meanwhile) never reaches the multiplexer, which would otherwise be the one to fail the call, so the
+    /// refusal fails it here — without this the caller would wait forever. (A promise completed twice keeps its
+    /// first result.)
+    private func dispatch(
+        kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer?, waitsIndefinitely: Bool = false
+    ) -> EventLoopPromise<Frame> {
         let promise = channel.eventLoop.makePromise(of: Frame.self)
-        promise.futureResult.whenComplete { [slots] _ in slots.release() }
         let written = channel.eventLoop.makePromise(of: Void.self)
         let endpoint = self.endpoint
         written.futureResult.whenFailure { error in
             promise.fail(FileSystemError(.notConnected, "cannot send to brick \(endpoint): \(error)"))
         }
-        channel.writeAndFlush(
-            PendingCall(kind: .request, payload: payload, trailer: trailer, promise: promise), promise: written)
+        let call = PendingCall(
+            kind: kind, payload: payload, trailer: trailer, promise: promise, waitsIndefinitely: waitsIndefinitely)
+        channel.writeAndFlush(call, promise: written)
+        return promise
     }
 
     private func send(
@@ -157,18 +170,7 @@ public final class BrickConnection: Sendable {
         guard channel.isActive else {
             throw FileSystemError(.notConnected, "the connection to brick \(endpoint) is closed")
         }
-        let promise = channel.eventLoop.makePromise(of: Frame.self)
-        let call = PendingCall(
-            kind: kind, payload: payload, trailer: trailer, promise: promise, waitsIndefinitely: waitsIndefinitely)
-        // A write the channel refuses (it closed meanwhile) never reaches the multiplexer, which would otherwise
-        // be the one to fail the call: without this the caller would wait forever. (A promise completed twice
-        // keeps its first result.)
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        let endpoint = self.endpoint
-        written.futureResult.whenFailure { error in
-            promise.fail(FileSystemError(.notConnected, "cannot send to brick \(endpoint): \(error)"))
-        }
-        channel.writeAndFlush(call, promise: written)
+        let promise = dispatch(kind: kind, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely)
         guard cancellable else { return try await promise.futureResult.get() }
         // A cancelled caller stops waiting at once (its reply, if one comes, is dropped): a task group that cancels
         // a call to a member that is cut off must not wait for the whole request timeout to await it.

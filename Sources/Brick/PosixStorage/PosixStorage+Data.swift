@@ -19,17 +19,7 @@ extension PosixStorage {
         return try await run { [allocator] in
             let subject = "open file \(file.id)"
             let start = try Self.offset(offset, subject)
-            var buffer = allocator.buffer(capacity: count)
-            while buffer.readableBytes < count {
-                let position = start + off_t(buffer.readableBytes)
-                let wanted = count - buffer.readableBytes
-                let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
-                    try SystemCall.retrying("pread", subject) {
-                        Glibc.pread(descriptor.value, pointer.baseAddress, wanted, position)
-                    }
-                }
-                if got == 0 { break }
-            }
+            let buffer = try Self.readFully(descriptor.value, at: start, count: count, allocator, subject)
             if count == Limits.ioByteCountMax, buffer.readableBytes == count {
                 // A read as large as a request gets is a stream (a client's read-ahead, a copy, a VM image
                 // read): have the kernel start reading what follows now, so the disk works while this reply
@@ -40,6 +30,25 @@ extension PosixStorage {
             }
             return buffer
         }
+    }
+
+    /// `count` bytes at `start` of `descriptor`, read with as many `pread`s as it takes; fewer only at the end of
+    /// the file. On the calling thread: callers run it on the I/O pool.
+    static func readFully(
+        _ descriptor: Int32, at start: off_t, count: Int, _ allocator: ByteBufferAllocator, _ subject: String
+    ) throws -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: count)
+        while buffer.readableBytes < count {
+            let position = start + off_t(buffer.readableBytes)
+            let wanted = count - buffer.readableBytes
+            let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+                try SystemCall.retrying("pread", subject) {
+                    Glibc.pread(descriptor, pointer.baseAddress, wanted, position)
+                }
+            }
+            if got == 0 { break }
+        }
+        return buffer
     }
 
     /// All `count` bytes at `offset` if the page cache holds them now, read on the calling thread (the brick's

@@ -40,7 +40,8 @@ extension PosixStorage {
                         SystemCall.close(descriptor)
                         return (attributes, nil, ByteBuffer())
                     }
-                    return (attributes, descriptor, try Self.readHead(descriptor, count: count, allocator, entry.subject))
+                    let head = try Self.readFully(descriptor, at: 0, count: count, allocator, entry.subject)
+                    return (attributes, descriptor, head)
                 } catch {
                     SystemCall.close(descriptor)
                     throw error
@@ -50,21 +51,5 @@ extension PosixStorage {
         guard let descriptor else { return FoundFile(attributes: attributes, opened: nil) }
         let file = try register(descriptor, id: attributes.id, context: context)
         return FoundFile(attributes: attributes, opened: OpenedFile(file: file, head: head))
-    }
-
-    /// Up to `count` bytes from the start of `descriptor`; fewer only at the end of the file.
-    private static func readHead(
-        _ descriptor: Int32, count: Int, _ allocator: ByteBufferAllocator, _ subject: String
-    ) throws -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: count)
-        while buffer.readableBytes < count {
-            let position = off_t(buffer.readableBytes)
-            let wanted = count - buffer.readableBytes
-            let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
-                try SystemCall.retrying("pread", subject) { Glibc.pread(descriptor, pointer.baseAddress, wanted, position) }
-            }
-            if got == 0 { break }
-        }
-        return buffer
     }
 }

@@ -114,7 +114,6 @@ actor ReplicaMonitor {
         await report(volume.name, setIndex, .unreachable(member: member))
     }
 
-
     /// How a heartbeat's race ended.
     private enum Outcome: Sendable {
         case answered(Result<(BrickConnection, MemberStatus), any Error>)

@@ -42,7 +42,8 @@ extension Distribute {
     {
         let child = try await readingChild(for: file, context: context)
         let opened = try await children[child].openAndRead(file, flags: flags, count: count, context: context)
-        return OpenedFile(file: try await register(child: child, file: opened.file, context: context), head: opened.head)
+        let registered = try await register(child: child, file: opened.file, context: context)
+        return OpenedFile(file: registered, head: opened.head)
     }
 
     /// On the name's hashed child in one exchange when the name is a plain file there; anything else — a link file

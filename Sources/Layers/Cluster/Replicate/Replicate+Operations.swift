@@ -85,7 +85,9 @@ extension Replicate {
         // To the directory's primary, as a lookup; it opens the file only when it is the file's primary too, and
         // otherwise the file's primary is asked by FileID (a second exchange, for the files the two differ on).
         let (member, found) = try await run(.primary(of: parent), context: context) { member, stamped in
-            (member, try await children[member].lookupAndRead(name, in: parent, flags: flags, count: count, context: stamped))
+            let found = try await children[member].lookupAndRead(
+                name, in: parent, flags: flags, count: count, context: stamped)
+            return (member, found)
         }
         guard let opened = found.opened else {
             guard found.attributes.type == .regular else { return found }

@@ -47,11 +47,8 @@ extension ProtocolClient {
         let (reply, opened) = try await performOpening(
             .openAndRead(file, flags: flags, count: UInt32(count)), flags: flags, context: context)
         let head = try reply.openedWithHead().head
-        // As for reads: the caller sized its memory for `count`, so a brick that answers with more is refused.
         guard head.readableBytes <= count else {
-            try? await release(opened, context: context)  // refusing the answer; the handle was just registered
-            throw FileSystemError.protocolError(
-                "brick \(endpoint) answered an open-and-read of \(count) bytes with \(head.readableBytes)")
+            throw await refusing(opened, "an open-and-read of \(count) bytes with \(head.readableBytes)", context)
         }
         return OpenedFile(file: opened, head: head)
     }
@@ -66,12 +63,17 @@ extension ProtocolClient {
         guard let opened = found.opened else { return found }
         let file = registerOpenFile(opened.file, flags: flags, generation: generation)
         guard opened.head.readableBytes <= count, opened.file.id == found.attributes.id else {
-            try? await release(file, context: context)  // refusing the answer; the handle was just registered
-            throw FileSystemError.protocolError(
-                "brick \(endpoint) answered a lookup-and-read of \(count) bytes with \(opened.head.readableBytes) "
-                    + "bytes of \(opened.file.id) for \(found.attributes.id)")
+            let answer = "\(opened.head.readableBytes) bytes of \(opened.file.id) for \(found.attributes.id)"
+            throw await refusing(file, "a lookup-and-read of \(count) bytes with \(answer)", context)
         }
         return FoundFile(attributes: found.attributes, opened: OpenedFile(file: file, head: opened.head))
+    }
+
+    /// Refuses a brick's answer to an open that returns file bytes: the caller sized its memory for the count it
+    /// asked for, so more is never trusted. The handle registered for the answer is released.
+    private func refusing(_ file: OpenFile, _ answer: String, _ context: OperationContext) async -> FileSystemError {
+        try? await release(file, context: context)  // just registered, seen by nobody: its release cannot matter
+        return FileSystemError.protocolError("brick \(endpoint) answered \(answer)")
     }
 
     public func release(_ file: OpenFile, context: OperationContext) async throws {
