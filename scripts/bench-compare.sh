@@ -10,11 +10,15 @@
 #   python3 bench/compare/report.py /tmp/mortar-bench-compare/<run id>   # redo the report of a run
 #
 # Systems (run one after the other, never at the same time; order rotates per repetition): local (a directory on
-# the disk the bricks use), mortar1 / mortar3 (a private Mortar daemon, one brick / replica 3 on that disk),
+# the disk the bricks use), mortar1 / mortar3 (a private Mortar daemon, one brick / replica 3 on that disk;
+# mortar1net: mortar1 with short-circuit local reads off, see below),
 # gluster1 / gluster3 (../shared/bench/gluster-setup.sh: gv1, one brick / gv3, replica 3, on that disk). The cost of
 # TLS, on request: mortar1tls / mortar1tcp (one brick, clients over TCP with TLS / with the daemon --insecure,
 # where mortar1's local clients use the brick's Unix socket) and gluster1tls (gv1 with client.ssl and server.ssl):
 #   SYSTEMS="mortar1tcp mortar1tls gluster1 gluster1tls" PARTS="fio client" ACCESS=library QUICK=1 make bench-compare
+# Short-circuit local reads: mortar1net is mortar1 with performance.local-reads off (every read a request to the
+# brick over its Unix socket); with mortar1 in the same run the report splits the two paths:
+#   SYSTEMS="local mortar1net mortar1 gluster1" PARTS=fio QUICK=1 make bench-compare
 # Per system and repetition, the page cache dropped and a bounded wait for a quiet CPU before every measurement:
 #   fio         bench/compare/jobs.fio: 1 MiB sequential write (fresh file, end_fsync) and read; 4 KiB random
 #               read and write (end_fsync) at queue depth 1 and 16 with 1 and 4 jobs on one file. Library: gfapi
@@ -57,7 +61,7 @@ QEMU_BENCH_COUNT=${QEMU_BENCH_COUNT:-$_qbench}  # requests per qemu-img bench ru
 CLIENT_INSTANCES=${CLIENT_INSTANCES:-5}
 QUIET_PCT=${QUIET_PCT:-20}             # before each measurement wait until whole-machine CPU busy is below this (%),
 QUIET_MAX=${QUIET_MAX:-$_quiet}        # but at most this many seconds
-SYSTEMS=${SYSTEMS:-"local mortar1 mortar3 gluster1 gluster3"}
+SYSTEMS=${SYSTEMS:-"local mortar1 mortar1net mortar3 gluster1 gluster3"}
 ACCESS=${ACCESS:-"library fuse"}       # access paths measured on the clustered systems
 PARTS=${PARTS:-"fio files tree qemu client"}   # what to measure (a subset for development; the report says what ran)
 MORTAR_PORT=${MORTAR_PORT:-24417}      # the private Mortar daemon (glusterd keeps 24007)
@@ -91,8 +95,8 @@ die() { log "bench-compare: FAILED: $*"; exit 1; }
 # ---- preflight: root, packages, binaries, ports --------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "run as root (drop_caches, GlusterFS, FUSE mounts)"
 for s in $SYSTEMS; do
-    case "$s" in local | mortar1 | mortar3 | gluster1 | gluster3 | mortar1tls | mortar1tcp | gluster1tls) ;;
-        *) die "unknown system '$s' in SYSTEMS (local mortar1 mortar3 gluster1 gluster3 mortar1tls mortar1tcp gluster1tls)" ;; esac
+    case "$s" in local | mortar1 | mortar3 | gluster1 | gluster3 | mortar1tls | mortar1tcp | mortar1net | gluster1tls) ;;
+        *) die "unknown system '$s' in SYSTEMS (local mortar1 mortar3 gluster1 gluster3 mortar1tls mortar1tcp mortar1net gluster1tls)" ;; esac
 done
 for a in $ACCESS; do case "$a" in library | fuse) ;; *) die "unknown access path '$a' in ACCESS (library fuse)" ;; esac; done
 [ $((TREE_ENTRIES % 200)) = 0 ] && [ "$TREE_ENTRIES" -gt 0 ] || die "TREE_ENTRIES=$TREE_ENTRIES is not a positive multiple of 200"

@@ -108,8 +108,10 @@ mortar_up() {  # system rep
     else
         mortar_cli volume create "$MVOL" "${bricks[@]}" --force >>"$LOG" 2>&1 || die "mortar volume create $MVOL failed (see $LOG)"
     fi
-    local option
-    for option in ${MORTAR_VOLUME_OPTIONS:-}; do   # NAME=VALUE ..., e.g. performance.read-ahead=off for an A/B run
+    local option options=${MORTAR_VOLUME_OPTIONS:-}
+    # mortar1net: the same volume, its reads over the brick's socket (short-circuit local reads off)
+    [ "$sys" = mortar1net ] && options="$options performance.local-reads=off"
+    for option in $options; do   # NAME=VALUE ..., e.g. performance.read-ahead=off for an A/B run
         mortar_cli volume set "$MVOL" "${option%%=*}" "${option#*=}" >>"$LOG" 2>&1 \
             || die "mortar volume set $MVOL $option failed (see $LOG)"
     done

@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <string.h>
 
 int cmortar_fallocate(int fd, int mode, int64_t offset, int64_t length) {
     return fallocate(fd, mode, (off_t)offset, (off_t)length);
@@ -160,4 +163,113 @@ int64_t cmortar_raise_descriptor_limit(void) {
 
 void cmortar_release_free_memory(void) {
     malloc_trim(0);
+}
+
+static int cmortar_unix_address(const char *path, struct sockaddr_un *address) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof address->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(address->sun_path, path, length);
+    return 0;
+}
+
+int cmortar_unix_listen(const char *path, unsigned int mode, int backlog) {
+    struct sockaddr_un address;
+    if (cmortar_unix_address(path, &address) != 0) return -1;
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0) return -1;
+    struct stat existing;
+    if (lstat(path, &existing) == 0 && S_ISSOCK(existing.st_mode)) unlink(path);
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || chmod(path, (mode_t)mode) != 0
+        || listen(listener, backlog) != 0) {
+        int saved = errno;
+        close(listener);
+        errno = saved;
+        return -1;
+    }
+    return listener;
+}
+
+int cmortar_accept_cloexec(int listener) {
+    return accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+}
+
+int cmortar_socket_timeouts(int socket, int timeout_ms) {
+    struct timeval limit = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    if (setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) != 0) return -1;
+    return setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+}
+
+int cmortar_unix_connect(const char *path, int timeout_ms) {
+    struct sockaddr_un address;
+    if (cmortar_unix_address(path, &address) != 0) return -1;
+    int connection = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connection < 0) return -1;
+    if (cmortar_socket_timeouts(connection, timeout_ms) != 0
+        || connect(connection, (struct sockaddr *)&address, sizeof address) != 0) {
+        int saved = errno;
+        close(connection);
+        errno = saved;
+        return -1;
+    }
+    return connection;
+}
+
+int cmortar_send_descriptor(int socket, unsigned char status, int fd) {
+    struct iovec vector = { .iov_base = &status, .iov_len = 1 };
+    union { char bytes[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        message.msg_control = control.bytes;
+        message.msg_controllen = sizeof control.bytes;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    ssize_t sent;
+    do { sent = sendmsg(socket, &message, MSG_NOSIGNAL); } while (sent < 0 && errno == EINTR);
+    return sent == 1 ? 0 : -1;
+}
+
+int cmortar_receive_descriptor(int socket, unsigned char *status, int *fd) {
+    *fd = -1;
+    struct iovec vector = { .iov_base = status, .iov_len = 1 };
+    // Room for a few descriptors, so that a peer sending more than one is seen (and refused), not truncated.
+    union { char bytes[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes,
+                              .msg_controllen = sizeof control.bytes };
+    ssize_t received;
+    do { received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC); } while (received < 0 && errno == EINTR);
+    if (received < 0) return -1;
+    int count = 0;
+    int first = -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        size_t n = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int received_fd;
+            memcpy(&received_fd, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+            if (count == 0) first = received_fd; else close(received_fd);
+            count++;
+        }
+    }
+    if (count > 1 || (message.msg_flags & MSG_CTRUNC)) {
+        if (first >= 0) close(first);
+        errno = EPROTO;
+        return -1;
+    }
+    if (received == 0) {
+        if (first >= 0) close(first);
+        errno = ECONNRESET;
+        return -1;
+    }
+    *fd = first;
+    return 0;
 }

@@ -20,7 +20,11 @@ public enum Blocking {
         // The calling thread runs it and waits for it, so it never outlives the call.
         Task(executorPreference: executor) {
             let result: Result<T, any Error>
-            do { result = .success(try await body()) } catch { result = .failure(error) }
+            do {
+                result = .success(try await CallingThread.$mayBlock.withValue(true) { try await body() })
+            } catch {
+                result = .failure(error)
+            }
             outcome.withLockedValue { $0 = result }
             executor.finish()
         }

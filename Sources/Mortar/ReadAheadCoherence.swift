@@ -83,6 +83,10 @@ final class ReadAheadCoherence: GuardLayer {
         try await next.read(from: file, at: offset, count: count, context: context)  // reads only
     }
 
+    func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        try await next.grantLocalRead(of: file, context: context)  // changes nothing
+    }
+
     func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
         -> Int
     {

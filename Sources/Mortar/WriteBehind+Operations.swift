@@ -100,6 +100,12 @@ extension WriteBehind {
         return try await next.read(from: file, at: offset, count: count, context: context)
     }
 
+    func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        // Whoever reads through the descriptor must find what was written before, as a read does.
+        await settle(file.id)
+        return try await next.grantLocalRead(of: file, context: context)
+    }
+
     func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
         -> Int
     {

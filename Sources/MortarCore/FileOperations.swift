@@ -40,6 +40,13 @@ public protocol FileOperations: Sendable {
     func release(_ file: OpenFile, context: OperationContext) async throws
     func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
         -> ByteBuffer
+    /// Lets a client on the brick's own host read an open file itself (short-circuit local reads): the brick's
+    /// storage opens the file again read-only and offers that descriptor on its descriptor hand-off socket, and the
+    /// answer is the one-time token that claims it there. Only the protocol client asks, for a file it opened for
+    /// reading on the brick's Unix socket; it then reads with `pread` what `read` would have sent it. EBADF when
+    /// `file` is not open for reading; EOPNOTSUPP where the back end cannot promise that such reads see what `read`
+    /// would (not a local file system, or a replica member).
+    func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant
     func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
         -> Int
     func truncate(_ file: OpenFile, to size: UInt64, context: OperationContext) async throws

@@ -19,6 +19,17 @@ public enum Limits {
     /// `FileOperations.openAndRead`, which brings the whole file back with the open, and the reads that follow are
     /// served from it (as from a read-ahead window). Also the most one `openAndRead` may ask for.
     public static let quickReadByteCountMax = 64 << 10
+    /// Short-circuit local reads (`FileOperations.grantLocalRead`): grants a brick holds unclaimed at once, how
+    /// long one waits to be claimed, how long the hand-off socket waits for a client's token or its reply, how
+    /// long a client waits for its descriptor (longer, so that one silent client ahead of it in the hand-off's
+    /// queue does not make it give up), the backlog of that socket, and the threads of a client process that read
+    /// granted files when a read would wait for the disk on a thread that must not block.
+    public static let localReadGrantsMax = 1024
+    public static let localReadGrantMilliseconds: Int64 = 10_000
+    public static let localReadHandoffMilliseconds = 1_000
+    public static let localReadClaimMilliseconds = 3_000
+    public static let localReadHandoffBacklog = 64
+    public static let localReadThreadCount = 8
     /// Write-behind (the library's `WriteBehindWindow`): what one file may have acknowledged to the application
     /// but not yet by a brick, in bytes and in writes, and what a volume's files may have together. A write larger
     /// than a file's window is sent as it comes. The byte bounds are memory the library holds; the write count is
@@ -26,7 +37,8 @@ public enum Limits {
     public static let writeBehindFileByteCountMax = 4 << 20
     public static let writeBehindFileWritesMax = 64
     public static let writeBehindVolumeByteCountMax = 32 << 20
-    /// How far past a full-size read a brick asks the kernel to start reading (posix_fadvise WILLNEED).
+    /// How far past a full-size read a brick (or a client reading a file on its host itself) asks the kernel to
+    /// start reading (posix_fadvise WILLNEED).
     public static let brickStreamAdviceByteCount = 4 << 20
     /// Reads up to this size are first tried from the page cache on the brick's event loop (RWF_NOWAIT): copying
     /// them there costs less than the two thread switches of the I/O pool, and larger ones would hold the loop.

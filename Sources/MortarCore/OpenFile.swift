@@ -129,6 +129,14 @@ extension FileOperations {
     }
 }
 
+/// The answer to `grantLocalRead`: the token that claims a read-only descriptor of the file, once, on the brick's
+/// descriptor hand-off socket, within `Limits.localReadGrantMilliseconds`. 128 random bits: a session's grant
+/// cannot be guessed by another local process.
+public struct LocalReadGrant: Sendable, Hashable {
+    public var token: UInt128
+    public init(token: UInt128) { self.token = token }
+}
+
 /// Where `seek` looks from a given offset (SEEK_DATA / SEEK_HOLE).
 public enum SeekTarget: UInt8, Sendable, Hashable {
     case data = 3

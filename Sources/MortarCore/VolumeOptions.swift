@@ -19,7 +19,7 @@ public struct VolumeOptions: Sendable, Hashable {
     public static let defaults: [String: String] = [
         "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
         "server.anonuid": "65534", "server.anongid": "65534", "auth.ssl-allow": "*",
-        "performance.read-ahead": "on", "performance.write-behind": "on",
+        "performance.read-ahead": "on", "performance.write-behind": "on", "performance.local-reads": "on",
     ]
 
     public var allow: [AddressPattern] = [.everyone]
@@ -36,6 +36,9 @@ public struct VolumeOptions: Sendable, Hashable {
     /// Clients acknowledge writes before the bricks have them, until `fsync` (`performance.write-behind`; see the
     /// library's `WriteBehind`). A client option, like `readAhead`.
     public var writeBehind = true
+    /// Clients on a brick's host read files through a descriptor the brick hands over instead of over the
+    /// connection (`performance.local-reads`; short-circuit local reads). A client option, like `readAhead`.
+    public var localReads = true
 
     public init() {}
 
@@ -64,6 +67,7 @@ public struct VolumeOptions: Sendable, Hashable {
         case "auth.ssl-allow": options.certificateNames = try certificateNames(name, value)
         case "performance.read-ahead": options.readAhead = try flag(name, value)
         case "performance.write-behind": options.writeBehind = try flag(name, value)
+        case "performance.local-reads": options.localReads = try flag(name, value)
         default:
             let known = defaults.keys.sorted().joined(separator: ", ")
             throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")

@@ -225,6 +225,20 @@ public enum FileOperationsConformance {
                 _ = try await subject.openAndRead(.random(), flags: .read, count: 10, context: context)
             }
         },
+        check("grantLocalReadNeedsAHandleOpenForReading") { scratch in
+            // What a grant is depends on the back end (a descriptor offered, or EOPNOTSUPP where there is none);
+            // which handles may have one does not.
+            let id = try await scratch.makeFile("granted", pattern(100))
+            let subject = scratch.subject, context = scratch.context
+            let writeOnly = try await subject.open(id, flags: .write, context: context)
+            try await expectError(.badFileHandle, "a grant for a file open only for writing") {
+                _ = try await subject.grantLocalRead(of: writeOnly, context: context)
+            }
+            try await subject.release(writeOnly, context: context)
+            try await expectError(.badFileHandle, "a grant for a released handle") {
+                _ = try await subject.grantLocalRead(of: writeOnly, context: context)
+            }
+        },
         check("lookupAndReadOpensRegularFilesOnly") { scratch in
             let data = pattern(3_000)
             let id = try await scratch.makeFile("found", data)

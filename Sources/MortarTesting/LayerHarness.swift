@@ -45,6 +45,7 @@ public final class LayerHarness: Layer {
         case removeExtendedAttribute
         case control
         case openAndRead
+        case grantLocalRead
         case lookupAndRead
     }
 
@@ -169,6 +170,11 @@ public final class LayerHarness: Layer {
     public func release(_ file: OpenFile, context: OperationContext) async throws {
         try intercept(.release)
         return try await next.release(file, context: context)
+    }
+
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        try intercept(.grantLocalRead)
+        return try await next.grantLocalRead(of: file, context: context)
     }
 
     public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws

@@ -99,6 +99,12 @@ public final class MemoryFileSystem: FileOperations {
         try state.withLock { try $0.release(file) }
     }
 
+    /// Checked as a read is (EBADF for a handle not open for reading), then refused: memory has no descriptors.
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        _ = try state.withLock { try $0.read(from: file, at: 0, count: 0) }
+        throw FileSystemError(.notSupported, "an in-memory file system hands out no descriptors")
+    }
+
     public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
         -> ByteBuffer
     {

@@ -41,4 +41,5 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     case control = 34
     case openAndRead = 35
     case lookupAndRead = 36
+    case grantLocalRead = 37
 }

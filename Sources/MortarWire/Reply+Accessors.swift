@@ -23,6 +23,11 @@ extension Reply {
         return value
     }
 
+    public func localReadGrant() throws -> LocalReadGrant {
+        guard case .localReadGrant(let value) = self else { throw mismatch("local read grant") }
+        return value
+    }
+
     public func found() throws -> FoundFile {
         guard case .found(let value) = self else { throw mismatch("found file") }
         return value

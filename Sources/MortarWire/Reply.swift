@@ -19,6 +19,7 @@ public enum Reply: Sendable {
     case memberStatus(MemberStatus)
     case openedWithHead(OpenedFile)
     case found(FoundFile)
+    case localReadGrant(LocalReadGrant)
 
     /// The reply's shape on the wire. Exhaustive: a new shape does not compile until it has its number.
     var tag: Tag {
@@ -38,6 +39,7 @@ public enum Reply: Sendable {
         case .memberStatus: .memberStatus
         case .openedWithHead: .openedWithHead
         case .found: .found
+        case .localReadGrant: .localReadGrant
         }
     }
 
@@ -58,6 +60,7 @@ public enum Reply: Sendable {
         case memberStatus = 12
         case openedWithHead = 13
         case found = 14
+        case localReadGrant = 15
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -106,6 +109,9 @@ public enum Reply: Sendable {
             buffer.writeOpenFile(opened.file)
             buffer.writeInteger(UInt32(opened.head.readableBytes))
             return opened.head
+        case .localReadGrant(let grant):
+            buffer.writeInteger(UInt64(truncatingIfNeeded: grant.token >> 64))
+            buffer.writeInteger(UInt64(truncatingIfNeeded: grant.token))
         }
         return nil
     }
@@ -159,6 +165,10 @@ public enum Reply: Sendable {
                 opened = OpenedFile(file: file, head: try r.slice("file head", byteCountMax: Limits.quickReadByteCountMax))
             }
             reply = .found(FoundFile(attributes: attributes, opened: opened))
+        case .localReadGrant:
+            let high = try r.integer(UInt64.self, "grant token")
+            let low = try r.integer(UInt64.self, "grant token")
+            reply = .localReadGrant(LocalReadGrant(token: UInt128(high) << 64 | UInt128(low)))
         }
         try r.expectEnd("reply")
         return reply

@@ -116,6 +116,8 @@ extension Request {
             buffer.writeFileID(parent)
             buffer.writeInteger(flags.rawValue)
             buffer.writeInteger(count)
+        case .grantLocalRead(let file):
+            buffer.writeOpenFile(file)
         case .openAndRead(let id, let flags, let count):
             buffer.writeFileID(id)
             buffer.writeInteger(flags.rawValue)

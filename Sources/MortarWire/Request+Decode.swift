@@ -116,6 +116,7 @@ extension Request {
         case .extendedAttributeNames: return .extendedAttributeNames(try r.fileID("file"))
         case .removeExtendedAttribute: return .removeExtendedAttribute(name: try r.string("attribute name"), try r.fileID("file"))
         case .control: return .control(try r.controlRequest())
+        case .grantLocalRead: return .grantLocalRead(try r.openFile("file"))
         case .lookupAndRead:
             return .lookupAndRead(
                 name: try r.string("name"), parent: try r.fileID("parent"),

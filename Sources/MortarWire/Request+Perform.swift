@@ -102,6 +102,8 @@ extension Request {
             case .done: return .none
             case .memberStatus(let status): return .memberStatus(status)
             }
+        case .grantLocalRead(let file):
+            return .localReadGrant(try await target.grantLocalRead(of: file, context: context))
         case .lookupAndRead(let name, let parent, let flags, let count):
             guard count <= Limits.quickReadByteCountMax else {
                 throw FileSystemError.invalidArgument(

@@ -40,6 +40,7 @@ public enum Request: Sendable {
     case control(ControlRequest)
     case openAndRead(FileID, flags: OpenFlags, count: UInt32)
     case lookupAndRead(name: String, parent: FileID, flags: OpenFlags, count: UInt32)
+    case grantLocalRead(OpenFile)
 
     /// The request's opcode. Exhaustive: a new case does not compile until it has its number.
     public var opcode: Opcode {
@@ -80,6 +81,7 @@ public enum Request: Sendable {
         case .control: .control
         case .openAndRead: .openAndRead
         case .lookupAndRead: .lookupAndRead
+        case .grantLocalRead: .grantLocalRead
         }
     }
 
@@ -89,7 +91,7 @@ public enum Request: Sendable {
         switch self {
         case .lookup, .attributes, .attributesOfOpen, .checkAccess, .read, .readDirectory, .readSymbolicLink,
             .fileSystemStatistics, .extendedAttribute, .extendedAttributeNames, .seek, .testLock, .flush,
-            .synchronize, .write, .truncate, .discard, .zeroFill, .allocate, .setAttributes:
+            .synchronize, .write, .truncate, .discard, .zeroFill, .allocate, .setAttributes, .grantLocalRead:
             true
         case .create, .open, .openAndRead, .lookupAndRead, .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link,
             .makeSymbolicLink, .makeNode, .setExtendedAttribute, .removeExtendedAttribute:

@@ -33,7 +33,7 @@ public struct VolumeGraph: Sendable {
     ) throws -> VolumeGraph {
         var builder = Builder(
             clientName: clientName, security: security, eventLoopGroup: eventLoopGroup, logger: logger,
-            membership: membership)
+            membership: membership, readsLocally: spec.client.localReads)
         let root = try builder.build(spec.graph, replicated: false)
         return VolumeGraph(root: root, protocolClients: builder.clients, bricks: spec.graph.bricks)
     }
@@ -44,12 +44,14 @@ public struct VolumeGraph: Sendable {
         let eventLoopGroup: any EventLoopGroup
         let logger: Logger
         let membership: (any MembershipSource)?
+        let readsLocally: Bool
         var clients: [ProtocolClient] = []
 
         init(
             clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup, logger: Logger,
-            membership: (any MembershipSource)?
+            membership: (any MembershipSource)?, readsLocally: Bool
         ) {
+            self.readsLocally = readsLocally
             self.clientName = clientName
             self.security = security
             self.eventLoopGroup = eventLoopGroup
@@ -80,7 +82,7 @@ public struct VolumeGraph: Sendable {
                 try VolumeGraph.check(options)
                 let client = VolumeGraph.protocolClient(
                     options, replicaMember: replicated, clientName: clientName, security: security,
-                    eventLoopGroup: eventLoopGroup, logger: logger)
+                    eventLoopGroup: eventLoopGroup, logger: logger, readsLocally: readsLocally)
                 clients.append(client)
                 return client
             }
@@ -91,7 +93,8 @@ public struct VolumeGraph: Sendable {
     /// replicate layer fails over to another member), and answers within `Limits.replicaRequestTimeoutMilliseconds`.
     public static func protocolClient(
         _ options: ProtocolClientOptions, replicaMember: Bool, clientName: String, security: TransportSecurity,
-        eventLoopGroup: any EventLoopGroup, logger: Logger, requestTimeoutMilliseconds: Int64? = nil
+        eventLoopGroup: any EventLoopGroup, logger: Logger, requestTimeoutMilliseconds: Int64? = nil,
+        readsLocally: Bool = true
     ) -> ProtocolClient {
         let endpoint = LocalBrick.endpoint(for: options)
         var brickLogger = logger
@@ -102,7 +105,8 @@ public struct VolumeGraph: Sendable {
             endpoint: endpoint, clientName: clientName, security: security, eventLoopGroup: eventLoopGroup,
             logger: brickLogger,
             requestTimeout: .milliseconds(timeout),
-            reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds)
+            reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds,
+            readsLocally: readsLocally && !replicaMember)
     }
 
     /// Checks a brick's options from a spec (which comes from the manager) before a client is made for it: the

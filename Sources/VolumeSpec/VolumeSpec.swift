@@ -39,10 +39,13 @@ public struct ClientOptions: Codable, Sendable, Hashable {
     public var readAhead: Bool
     /// Acknowledge writes before the bricks have them (`performance.write-behind`).
     public var writeBehind: Bool
+    /// Read files on this host's bricks through descriptors they hand over (`performance.local-reads`).
+    public var localReads: Bool
 
-    public init(readAhead: Bool = true, writeBehind: Bool = true) {
+    public init(readAhead: Bool = true, writeBehind: Bool = true, localReads: Bool = true) {
         self.readAhead = readAhead
         self.writeBehind = writeBehind
+        self.localReads = localReads
     }
 
     public init(from decoder: any Decoder) throws {
@@ -50,6 +53,7 @@ public struct ClientOptions: Codable, Sendable, Hashable {
         // Options a daemon of an earlier version does not send take their defaults.
         readAhead = try container.decodeIfPresent(Bool.self, forKey: .readAhead) ?? true
         writeBehind = try container.decodeIfPresent(Bool.self, forKey: .writeBehind) ?? true
+        localReads = try container.decodeIfPresent(Bool.self, forKey: .localReads) ?? true
     }
 }
 

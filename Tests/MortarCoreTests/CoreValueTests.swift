@@ -76,6 +76,8 @@ struct CoreValueTests {
 
     @Test("Limits keep their relations")
     func limitRelations() {
+        #expect(Limits.localReadClaimMilliseconds > 2 * Limits.localReadHandoffMilliseconds, "a claim outwaits one silent client")
+        #expect(Int64(Limits.localReadClaimMilliseconds) < Limits.localReadGrantMilliseconds, "a grant outlives its claim")
         #expect(Limits.frameByteCountMax >= Limits.ioByteCountMax + Limits.frameHeaderByteCountMax)
         #expect(Limits.extendedAttributeValueByteCountMax < Limits.frameHeaderByteCountMax + Limits.ioByteCountMax)
         #expect(Limits.extendedAttributeNamesByteCountMax <= Limits.frameByteCountMax)

@@ -49,6 +49,7 @@ enum Samples {
         .control(.memberStatus),
         .openAndRead(id, flags: [.read, .noAccessTime], count: 65536),
         .lookupAndRead(name: "f", parent: parent, flags: .read, count: 4096),
+        .grantLocalRead(file),
     ]
 
     /// One instance of every kind of control message (``ControlKind``), with every variant of its fields.
@@ -99,5 +100,6 @@ enum Samples {
         .openedWithHead(OpenedFile(file: file, head: ByteBuffer(bytes: [1, 2, 3]))),
         .found(FoundFile(attributes: attributes, opened: OpenedFile(file: file, head: ByteBuffer(bytes: [4, 5])))),
         .found(FoundFile(attributes: attributes, opened: nil)),
+        .localReadGrant(LocalReadGrant(token: 0x0011_2233_4455_6677_8899_aabb_ccdd_eeff)),
     ]
 }

@@ -35,11 +35,13 @@ from xml.sax.saxutils import escape
 SYSTEM_NAMES = {"local": "local", "mortar1": "Mortar 1 brick", "mortar3": "Mortar replica 3",
                 "gluster1": "GlusterFS 1 brick", "gluster3": "GlusterFS replica 3",
                 "mortar1tcp": "Mortar 1 brick, TCP, TLS off", "mortar1tls": "Mortar 1 brick, TCP + TLS",
-                "gluster1tls": "GlusterFS 1 brick, TLS"}
+                "gluster1tls": "GlusterFS 1 brick, TLS", "mortar1net": "Mortar 1 brick, local reads off"}
 # TLS-off/TLS-on pairs for the cost of TLS, and the most it may cost (a loss, as a fraction of the TLS-off figure)
 # by fio job kind: sequential 1 MiB, and 4 KiB random at deep queues.
 TLS_PAIRS = [("Mortar", "mortar1tcp", "mortar1tls"), ("GlusterFS", "gluster1", "gluster1tls")]
 TLS_LOSS_AIMS = {"sequential": 0.10, "random qd16": 0.15}
+# Short-circuit local reads: the same one-brick volume with them off (reads over the brick's Unix socket) and on.
+LOCAL_READ_PAIR = ("mortar1net", "mortar1")
 # A shape pairs the Mortar and GlusterFS volumes that are compared with each other.
 SHAPES = [("1 brick", "mortar1", "gluster1"), ("replica 3", "mortar3", "gluster3")]
 CLIENT_SYSTEMS = ["mortar1", "gluster1", "mortar3", "gluster3", "mortar1tcp", "mortar1tls", "gluster1tls"]
@@ -649,6 +651,37 @@ def section_tls(figs, costs):
             row += [fmt_num(a) if a is not None else "–", fmt_num(b) if b is not None else "–",
                     "–" if a is None or b is None else f"{b - a:+.1f} ms"]
         rows.append(row)
+    out += [md_table(header, rows), ""]
+    return "\n".join(out), results
+
+
+def section_local_reads(figs):
+    """Short-circuit local reads on and off: mortar1 against mortar1net (the same volume with
+    performance.local-reads off) per fio job, through the library and the mount, with the random jobs' p50
+    latency. Returns (markdown, rows of results); empty unless both ran."""
+    off, on = LOCAL_READ_PAIR
+    if not (figs.fio_jobs([off]) and figs.fio_jobs([on])):
+        return "", []
+    out = ["## Short-circuit local reads", "",
+           f"One brick on this host, the client on its Unix socket: `performance.local-reads off` ({off}: every read"
+           f" is a request to the brick) against on ({on}: the client reads the brick's file through a descriptor"
+           " the brick handed over). on/off > 1 means the short-circuit is faster; for p50 latency (µs) it is"
+           " off/on, so > 1 means faster too.", ""]
+    header = ["fio job", "library off", "library on", "library on/off", "FUSE off", "FUSE on", "FUSE on/off"]
+    rows, results = [], []
+    for job in figs.fio_jobs([off, on]):
+        metrics = [None] + (list(LATENCY_PERCENTILES)[:1] if is_random(job[0]) and job[1] == 1 else [])
+        for metric in metrics:
+            label = fio_job_label(job) if metric is None else f"{fio_job_label(job, with_unit=False)} ({metric})"
+            row = [label]
+            for access in ("library", "fuse"):
+                a = median_of(figs.fio(off, access, job, metric))
+                b = median_of(figs.fio(on, access, job, metric))
+                r = ratio(b, a) if metric is None else ratio(a, b)
+                row += [fmt_num(a), fmt_num(b), fmt_ratio(r)]
+                results.append({"job": list(job), "access": access, "metric": metric or fio_metric(job[0]),
+                                "off": a, "on": b, "speedup": r})
+            rows.append(row)
     out += [md_table(header, rows), ""]
     return "\n".join(out), results
 
@@ -1296,11 +1329,13 @@ def build_report(run_dir):
     vm_md, vm_ratios = section_vm_images(figs)
     aims = evaluate_aims(fio_ratios, small_ratios, costs, vm_ratios)
     tls_md, tls_results = section_tls(figs, costs)
+    local_md, local_results = section_local_reads(figs)
     summary = "\n".join([section_header(meta), "", fio_md, small_md, vm_md, section_client_cost(costs)]
-                        + ([tls_md] if tls_md else []) + [section_aims(aims), section_notes(meta, records)])
+                        + ([tls_md] if tls_md else []) + ([local_md] if local_md else [])
+                        + [section_aims(aims), section_notes(meta, records)])
     results = {"meta": meta, "measurements": records, "figures": figs.rows,
                "client_costs": costs, "ratios": fio_ratios + small_ratios + vm_ratios, "aims": aims,
-               "tls": tls_results}
+               "tls": tls_results, "local_reads": local_results}
     with open(os.path.join(run_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1, ensure_ascii=False)
     with open(os.path.join(run_dir, "summary.md"), "w", encoding="utf-8") as f:

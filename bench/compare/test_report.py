@@ -114,7 +114,7 @@ class CannedRun(unittest.TestCase):
                          ("mortar1", "fuse", 2, 1))
         self.assertIn("empty output", failed[0]["failure"])
         self.assertEqual(failed[0]["figures"], {"IOPS": None, "p99 ms": None, "p50 µs": None, "p99 µs": None})
-        self.assertEqual(len(self.results["measurements"]), 116)
+        self.assertEqual(len(self.results["measurements"]), 122)
         # its latency is the other rep's, not an average with a guess
         p50 = self.figure("mortar1", "fuse", "fio/randread/j1/qd1/psync", "p50 µs")
         self.assertEqual((p50["median"], p50["n"], p50["failed"]), (480, 1, 1))
@@ -222,6 +222,21 @@ class CannedRun(unittest.TestCase):
         self.assertEqual(len(ratios), 1)
         self.assertAlmostEqual(ratios[0]["value"], 310 / 240)
 
+    def test_local_reads_split(self):
+        split = section(self.summary, "## Short-circuit local reads")
+        self.assertIn("`performance.local-reads off` (mortar1net", split)
+        self.assertEqual(table_row(split, "randread 4 KiB qd1 ×1 job (IOPS)"),
+                         ["randread 4 KiB qd1 ×1 job (IOPS)", "1,500", "3,000", "2.00×", "1,000", "2,000", "2.00×"])
+        self.assertEqual(table_row(split, "randread 4 KiB qd1 ×1 job (p50 µs)"),
+                         ["randread 4 KiB qd1 ×1 job (p50 µs)", "620", "310", "2.00×", "960", "480", "2.00×"])
+        self.assertEqual(table_row(split, "seqwrite 1 MiB (MiB/s)"),
+                         ["seqwrite 1 MiB (MiB/s)", "950", "950", "1.00×", "–", "600", "–"])
+        library = [r for r in self.results["local_reads"] if r["access"] == "library" and r["metric"] == "IOPS"]
+        self.assertEqual(len(library), 1)
+        self.assertAlmostEqual(library[0]["speedup"], 2.0)
+        # mortar1net is not a column of the Mortar/GlusterFS tables
+        self.assertNotIn("1,500", section(self.fio, "### 1 brick (mortar1 vs gluster1)"))
+
     def test_client_cost(self):
         cost = section(self.summary, "## Client cost (library)")
         self.assertEqual(table_row(cost, "connect+fini (ms)")[1:3], ["34.0 [29.0–39.0]", "220 [220–220]"])
@@ -269,7 +284,7 @@ class CannedRun(unittest.TestCase):
 
     def test_notes(self):
         notes = section(self.summary, "## Notes")
-        self.assertIn("Failed measurements (2 of 116 runs", notes)
+        self.assertIn("Failed measurements (2 of 122 runs", notes)
         self.assertIn("- mortar1 fuse fio-fuse-randread-j1-qd1-psync rep2: rc 1", notes)
         self.assertIn("- gluster1 fuse fuse-qemu-bench-write-4k-qd1 rep2: rc 1", notes)
         busy = [l for l in notes.splitlines() if "started on a busy machine" in l]

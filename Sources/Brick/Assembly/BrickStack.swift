@@ -76,8 +76,11 @@ public final class BrickStack: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> BrickStack {
+        let endpoints = listenable(endpoints, logger: logger)
+        let handoff = localReadHandoff(endpoints, security: security, logger: logger)
         let posix = try await PosixStorage.prepare(
-            root: export, threadPool: threadPool, logger: logger, openFilesMax: budget.openFilesMax)
+            root: export, threadPool: threadPool, logger: logger, openFilesMax: budget.openFilesMax,
+            localReads: handoff?.grants)
         let storage = aboveStorage(posix)
         var replicaMember: ReplicaMemberLayer?
         var healWorker: HealWorker?
@@ -104,8 +107,8 @@ public final class BrickStack: Sendable {
         // releases the locks it held when it goes.
         let locks = LockLayer(next: PermissionLayer(next: replicaMember ?? storage))
         let service = BrickService(
-            locks: locks, endpoints: listenable(endpoints, logger: logger), security: security, budget: budget,
-            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger)
+            locks: locks, endpoints: endpoints, security: security, budget: budget,
+            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server)
         var optionsFollower: VolumeOptionsFollower?
         if case .manager(let servers, let volume, _) = replica {
             optionsFollower = VolumeOptionsFollower(
@@ -138,6 +141,26 @@ public final class BrickStack: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         managerAgent?.shutdown()
+    }
+
+    /// The descriptor hand-off of short-circuit local reads, beside the brick's Unix socket (a brick without one
+    /// has none: its clients are not on its host). Kept to root, as the Unix socket is, when TLS is on. A
+    /// hand-off that cannot listen leaves local clients reading over their connection.
+    private static func localReadHandoff(
+        _ endpoints: [Endpoint], security: TransportSecurity, logger: Logger
+    ) -> (grants: LocalReadGrants, server: DescriptorHandoffServer)? {
+        guard let socket = endpoints.lazy.compactMap({ if case .unixSocket(let path) = $0 { path } else { nil } }).first
+        else { return nil }
+        let grants = LocalReadGrants()
+        do {
+            let server = try DescriptorHandoffServer(
+                path: DescriptorHandoff.socketPath(besides: socket), mode: security.context == nil ? 0o666 : 0o600,
+                logger: logger, claim: { grants.claim($0) })
+            return (grants, server)
+        } catch {
+            logger.warning("no short-circuit local reads: \(error)")
+            return nil
+        }
     }
 
     /// `endpoints` with each Unix-domain socket's directory made; a socket whose directory cannot be made is left

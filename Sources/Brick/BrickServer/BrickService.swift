@@ -21,6 +21,8 @@ public final class BrickService: Service {
     private let server: RequestServer
     /// TLS (with the revocations the brick knows) or none.
     public let security: TransportSecurity
+    /// Where local clients claim descriptors for short-circuit reads; served alongside the endpoints.
+    private let handoff: DescriptorHandoffServer?
 
     /// - Parameters:
     ///   - locks: the top of the brick's stack; each connection's session serves it, and releases that
@@ -29,10 +31,13 @@ public final class BrickService: Service {
     ///   - budget: how many connections, and open files per connection, the brick serves.
     ///   - policy: which client addresses may connect, and whose identity is squashed.
     ///   - security: TLS (clients need a certificate of the cluster's CA) or none.
+    ///   - handoff: the descriptor hand-off of short-circuit local reads, if the brick has one.
     public init(
         locks: LockLayer, endpoints: [Endpoint], security: TransportSecurity, budget: DescriptorBudget = .unlimited,
-        policy: ServerPolicy = ServerPolicy(), eventLoopGroup: any EventLoopGroup, logger: Logger
+        policy: ServerPolicy = ServerPolicy(), eventLoopGroup: any EventLoopGroup, logger: Logger,
+        handoff: DescriptorHandoffServer? = nil
     ) {
+        self.handoff = handoff
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
         self.endpoints = endpoints
         self.eventLoopGroup = eventLoopGroup
@@ -79,7 +84,7 @@ public final class BrickService: Service {
         }
         let port = channels.lazy.compactMap { $0.channel.localAddress?.port }.first
         logger.info("brick listening", metadata: ["endpoints": "\(endpoints.map(\.description))"])
-        return BoundBrick(channels: channels, port: port)
+        return BoundBrick(channels: channels, port: port, handoff: handoff)
     }
 
     /// Serves until the task is cancelled or graceful shutdown is triggered.
@@ -94,10 +99,13 @@ public final class BrickService: Service {
                 for channel in bound.channels {
                     group.addTask { try await self.server.serve(channel) }
                 }
+                if let handoff = bound.handoff {
+                    group.addTask { try await handoff.run() }
+                }
             }
         } onGracefulShutdown: {
             self.logger.info("brick shutting down")
-            for channel in bound.channels { channel.channel.close(promise: nil) }
+            bound.close()
         }
     }
 }
@@ -107,9 +115,11 @@ public struct BoundBrick: Sendable {
     let channels: [RequestServer.Listener]
     /// The TCP port bound, if any endpoint is TCP.
     public let port: Int?
+    let handoff: DescriptorHandoffServer?
 
-    /// Stops accepting connections (tests use it to simulate a brick going away).
+    /// Stops accepting connections and descriptor claims (tests use it to simulate a brick going away).
     public func close() {
         for channel in channels { channel.channel.close(promise: nil) }
+        handoff?.stop()
     }
 }

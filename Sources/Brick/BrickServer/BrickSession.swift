@@ -143,7 +143,7 @@ extension Request {
         case .attributesOfOpen(let file), .release(let file), .read(let file, _, _), .write(let file, _, _),
             .truncate(let file, _), .synchronize(let file, _), .flush(let file), .allocate(let file, _, _, _),
             .discard(let file, _, _), .zeroFill(let file, _, _), .seek(let file, _, _), .lock(let file, _, _),
-            .testLock(let file, _):
+            .testLock(let file, _), .grantLocalRead(let file):
             file
         case .lookup, .attributes, .setAttributes, .checkAccess, .create, .open, .openAndRead, .lookupAndRead, .unlink, .makeDirectory,
             .removeDirectory, .readDirectory, .rename, .link, .makeSymbolicLink, .readSymbolicLink, .makeNode,

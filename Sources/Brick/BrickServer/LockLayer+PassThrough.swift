@@ -50,6 +50,10 @@ extension LockLayer {
         try await next.read(from: file, at: offset, count: count, context: context)
     }
 
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        try await next.grantLocalRead(of: file, context: context)  // locks are advisory: reads pass
+    }
+
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws -> Int {
         try await next.write(data, to: file, at: offset, context: context)
     }

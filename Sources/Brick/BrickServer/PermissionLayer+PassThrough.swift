@@ -32,6 +32,11 @@ extension PermissionLayer {
         try await next.read(from: file, at: offset, count: count, context: context)
     }
 
+    /// A read by other means: the storage grants only a handle opened for reading, which the open was checked for.
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        try await next.grantLocalRead(of: file, context: context)
+    }
+
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws -> Int {
         try await next.write(data, to: file, at: offset, context: context)
     }

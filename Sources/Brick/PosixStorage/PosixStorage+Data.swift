@@ -151,3 +151,33 @@ extension PosixStorage {
         }
     }
 }
+
+extension PosixStorage {
+    /// Opens the file behind `file` again, read-only, and offers the new descriptor to the brick's descriptor
+    /// hand-off (``LocalReadGrants``). A new open rather than a copy of the handle's descriptor: the client gets
+    /// an open file description of its own, so nothing it does to it (file status flags, its offset) reaches the
+    /// brick's, and it can never write. Only a handle opened for reading gets one — the permission the open was
+    /// checked for — and only a regular file.
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        let descriptor = try descriptor(of: file)
+        let subject = "open file \(file.id)"
+        let status = fcntl(descriptor.value, F_GETFL)  // never blocks: the descriptor's own flags
+        guard status >= 0 else { throw FileSystemError.fromErrno("fcntl", subject) }
+        guard status & O_ACCMODE != O_WRONLY else {
+            throw FileSystemError(.badFileHandle, "\(subject) is not open for reading")
+        }
+        guard let localReads else {
+            throw FileSystemError(.notSupported, "brick \(index.root) hands out no descriptors (it has no local socket)")
+        }
+        let reopened = try await run {
+            let attributes = try SystemCall.fstat(descriptor.value, subject)
+            guard attributes.st_mode & S_IFMT == S_IFREG else {
+                throw FileSystemError(.notSupported, "\(subject) is not a regular file: no local reads")
+            }
+            let reopened = cmortar_open_by_path("/proc/self/fd/\(descriptor.value)", O_RDONLY | O_CLOEXEC | O_NOCTTY, 0)
+            guard reopened >= 0 else { throw FileSystemError.fromErrno("open", "\(subject) (again, read-only)") }
+            return reopened
+        }
+        return try localReads.offer(reopened)
+    }
+}

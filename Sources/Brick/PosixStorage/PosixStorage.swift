@@ -18,6 +18,8 @@ public final class PosixStorage: FileOperations {
     let threadPool: NIOThreadPool
     let logger: Logger
     let openFiles: Mutex<OpenFileTable>
+    /// Where ``grantLocalRead(of:context:)`` offers descriptors; nil on a brick without a local socket.
+    let localReads: LocalReadGrants?
     let allocator = ByteBufferAllocator()
     /// Whether reads try the page cache first (see `readFromCache`); off for good once the file system says it
     /// cannot answer without waiting.
@@ -34,8 +36,11 @@ public final class PosixStorage: FileOperations {
     /// for listings read page after page (for tests and metrics).
     public var entriesSkippedToResumeListings: UInt64 { skippedEntries.load(ordering: .relaxed) }
 
-    private init(index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int) {
+    private init(
+        index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int, localReads: LocalReadGrants?
+    ) {
         self.index = index
+        self.localReads = localReads
         self.threadPool = threadPool
         self.logger = logger
         self.openFiles = Mutex(OpenFileTable(capacity: openFilesMax))
@@ -44,10 +49,13 @@ public final class PosixStorage: FileOperations {
     /// Opens the brick directory `root` for serving: checks that it is a directory, creates the hidden handle index,
     /// and gives the root directory ``FileID/root``. Safe to call again on every start.
     ///
-    /// - Parameter openFilesMax: how many files may be open at once; more fail with EMFILE.
+    /// - Parameters:
+    ///   - openFilesMax: how many files may be open at once; more fail with EMFILE.
+    ///   - localReads: where descriptors for short-circuit local reads are offered (the brick's hand-off socket
+    ///     claims them); nil answers every `grantLocalRead` with EOPNOTSUPP.
     public static func prepare(
         root: String, threadPool: NIOThreadPool, logger: Logger,
-        openFilesMax: Int = Limits.openFilesPerBrickMax
+        openFilesMax: Int = Limits.openFilesPerBrickMax, localReads: LocalReadGrants? = nil
     ) async throws -> PosixStorage {
         guard openFilesMax > 0 else { throw FileSystemError.invalidArgument("openFilesMax must be positive") }
         var trimmed = root
@@ -63,7 +71,8 @@ public final class PosixStorage: FileOperations {
             throw FileSystemError.wrapping(error)
         }
         // From here the storage owns the index's descriptors and closes them when it goes.
-        let storage = PosixStorage(index: index, threadPool: threadPool, logger: logger, openFilesMax: openFilesMax)
+        let storage = PosixStorage(
+            index: index, threadPool: threadPool, logger: logger, openFilesMax: openFilesMax, localReads: localReads)
         try await storage.run { try storage.prepareRoot() }
         logger.info("brick storage ready", metadata: ["root": "\(trimmed)"])
         return storage

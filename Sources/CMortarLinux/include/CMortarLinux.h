@@ -25,6 +25,23 @@ int cmortar_fremovexattr(int fd, const char *name);
 /// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: ENOSYS where the kernel lacks it.
 int cmortar_openat2_beneath(int dirfd, const char *path, int flags);
 
+/// Descriptor hand-off over a Unix-domain stream socket (short-circuit local reads).
+/// A listening socket at `path` (a stale socket file there is replaced) with permissions `mode`, close-on-exec;
+/// -1 with errno set (ENAMETOOLONG for a path sockaddr_un cannot hold).
+int cmortar_unix_listen(const char *path, unsigned int mode, int backlog);
+/// accept4(2) with SOCK_CLOEXEC (a GNU call Swift's Glibc does not show).
+int cmortar_accept_cloexec(int listener);
+/// A connected socket to `path` whose sends and receives give up after `timeout_ms` (EAGAIN); -1 with errno set.
+int cmortar_unix_connect(const char *path, int timeout_ms);
+/// Sets both send and receive timeouts of `socket`.
+int cmortar_socket_timeouts(int socket, int timeout_ms);
+/// Sends the one byte `status`, with descriptor `fd` attached (SCM_RIGHTS) unless `fd` is -1. 0, or -1 with errno.
+int cmortar_send_descriptor(int socket, unsigned char status, int fd);
+/// Receives one status byte and the descriptor attached to it, close-on-exec; `*fd` is -1 when none came. More
+/// than one descriptor, or a truncated control message, closes what came and fails with EPROTO; end of stream
+/// fails with ECONNRESET. 0, or -1 with errno.
+int cmortar_receive_descriptor(int socket, unsigned char *status, int *fd);
+
 extern const int cmortar_falloc_keep_size;
 extern const int cmortar_falloc_punch_hole;
 extern const int cmortar_falloc_zero_range;

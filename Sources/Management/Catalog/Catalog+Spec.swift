@@ -33,6 +33,7 @@ extension Catalog {
         let options = (try? VolumeOptions(volume.options)) ?? VolumeOptions()
         return VolumeSpec(
             name: volume.name, volumeID: volume.id, catalogVersion: version, graph: graph,
-            client: ClientOptions(readAhead: options.readAhead, writeBehind: options.writeBehind))
+            client: ClientOptions(
+                readAhead: options.readAhead, writeBehind: options.writeBehind, localReads: options.localReads))
     }
 }

@@ -32,6 +32,14 @@ extension ReplicaMemberLayer {
         return try await next.read(from: file, at: offset, count: count, context: context)
     }
 
+    /// Refused: a member answers a read only while it is the set's primary for the file in the current epoch, and
+    /// a descriptor in a client's hands would keep reading after that stops being true. (That needs the member's
+    /// state published where the client checks it around every read; until then clients read over their
+    /// connection.)
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        throw FileSystemError(.notSupported, "a replica member hands out no descriptors: its reads follow the epoch")
+    }
+
     public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)
         async throws -> UInt64
     {

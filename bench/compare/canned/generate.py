@@ -17,6 +17,11 @@ test_report.py checks the report against figures computed by hand from this tabl
     Mortar FUSE 480/1,200 (rep2 failed), Gluster FUSE 950/2,500
   → Mortar/GlusterFS library p50 310/240 = 1.29× ▼ (Mortar slower): aim 9 (≤ 0.6×) missed
 
+  mortar1net (mortar1 with short-circuit local reads off): library seqwrite 900/1000 → 950, randread 1500
+  (p50 620 µs), FUSE randread 1000 (p50 960 µs)
+  → on/off: library seqwrite 950/950 = 1.00×, randread 3000/1500 = 2.00×, p50 620/310 = 2.00×;
+    FUSE randread 2000/1000 = 2.00×, p50 960/480 = 2.00×; FUSE seqwrite has no off figure (–)
+
   small files (count 10000) and tree     local   Mortar lib  Gluster lib  Mortar FUSE  Gluster FUSE
   create seconds                          0.5     1.0         4.0          2.0          5.0
     → files/s 20000, 10000, 2500, 5000, 2000: lib 4.00×, FUSE 2.50× (< 3×: aim 5 missed)
@@ -69,7 +74,8 @@ META = {"run_id": "canned", "mode": "quick", "date_utc": "2026-11-26T02:00:00Z",
                      "hyperfine": "hyperfine 1.15.0"},
         "knobs": {"size": "4g", "runtime_s": 10, "small_files": 10000, "tree_entries": 20000, "image_size": "1g",
                   "qemu_bench_count": 10240},
-        "systems": ["local", "mortar1", "mortar3", "gluster1", "gluster3"], "reps": 2, "quiet_pct": 20}
+        "systems": ["local", "mortar1", "mortar1net", "mortar3", "gluster1", "gluster3"], "reps": 2,
+        "quiet_pct": 20}
 
 # fio: (system, access, workload, engine, [value rep1, rep2], client_cpu_s per rep, server_cpu_s,
 #       max_rss_kib (one for both reps or one per rep))
@@ -85,6 +91,9 @@ FIO = [
     ("gluster1", "library", "randread", "gfapi", [4000, 4000], [2.0, 2.0], 5.0, 102400),
     ("gluster1", "fuse", "seqwrite", "psync", [400, 400], [1.0, 1.0], 6.0, 8192),
     ("gluster1", "fuse", "randread", "psync", [1000, 1000], [1.0, 1.0], 6.0, 8192),
+    ("mortar1net", "library", "seqwrite", "gfapi", [900, 1000], [2.0, 2.0], 1.0, 20480),
+    ("mortar1net", "library", "randread", "gfapi", [1500, 1500], [1.0, 1.0], 2.0, 20480),
+    ("mortar1net", "fuse", "randread", "psync", [1000, 1000], [1.0, 1.0], 3.0, 8192),
     ("mortar3", "library", "seqwrite", "gfapi", [600, 600], [3.0, 3.0], 6.0, 40960),
     ("gluster3", "library", "seqwrite", "gfapi", [200, 200], [10.0, 10.0], 12.0, 112640),
 ]
@@ -93,7 +102,9 @@ LATENCY = {("local", "local"): [(45, 120), (45, 120)],
            ("mortar1", "library"): [(300, 600), (320, 700)],
            ("gluster1", "library"): [(240, 500), (240, 500)],
            ("mortar1", "fuse"): [(480, 1200), (480, 1200)],
-           ("gluster1", "fuse"): [(950, 2500), (950, 2500)]}
+           ("gluster1", "fuse"): [(950, 2500), (950, 2500)],
+           ("mortar1net", "library"): [(620, 1000), (620, 1000)],
+           ("mortar1net", "fuse"): [(960, 2000), (960, 2000)]}
 # files / tree: (system, access, kind, op, seconds) — same in both reps
 SMALL = [
     ("local", "local", "files", "create", 0.5), ("mortar1", "library", "files", "create", 1.0),

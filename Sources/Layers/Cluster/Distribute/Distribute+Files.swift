@@ -113,6 +113,10 @@ extension Distribute {
         try await onOpenFile(file) { try await $0.read(from: $1, at: offset, count: count, context: context) }
     }
 
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        try await onOpenFile(file) { try await $0.grantLocalRead(of: $1, context: context) }
+    }
+
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
         async throws -> Int
     {

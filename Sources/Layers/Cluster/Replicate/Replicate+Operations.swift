@@ -135,6 +135,13 @@ extension Replicate {
         }
     }
 
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        // From the member reads go to; members refuse it today (see ReplicaMemberLayer).
+        try await onPrimary(file, context: context) { member, handle, stamped in
+            try await children[member].grantLocalRead(of: handle, context: stamped)
+        }
+    }
+
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext) async throws
         -> Int
     {

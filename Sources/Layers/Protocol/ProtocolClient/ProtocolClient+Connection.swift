@@ -132,6 +132,7 @@ extension ProtocolClient {
         state.withLock { state in
             state.files[file.handle]?.remoteHandle = reopened.handle
             state.files[file.handle]?.generation = generation
+            state.files[file.handle]?.local = .untried  // asked again of the brick as it is now
         }
         logger.debug("reopened file \(open.id) after reconnecting to \(endpoint)")
         return reopened

@@ -103,6 +103,9 @@ extension ProtocolClient {
         guard count >= 0, count <= Limits.ioByteCountMax else {
             throw FileSystemError.invalidArgument("read of \(count) bytes; one request carries 0…\(Limits.ioByteCountMax)")
         }
+        if let local = await localDescriptor(for: file, context: context) {
+            return try await readLocally(local, of: file, at: offset, count: count)
+        }
         let data = try await perform(on: file, context: context) {
             .read($0, offset: offset, count: UInt32(count))
         }.data()
@@ -113,6 +116,10 @@ extension ProtocolClient {
                 "brick \(endpoint) answered a read of \(count) bytes with \(data.readableBytes)")
         }
         return data
+    }
+
+    public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
+        try await perform(on: file, context: context) { .grantLocalRead($0) }.localReadGrant()
     }
 
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)

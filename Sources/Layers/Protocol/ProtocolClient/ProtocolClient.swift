@@ -22,6 +22,9 @@ public final class ProtocolClient: FileOperations {
     let logger: Logger
     let requestTimeout: TimeAmount
     let reconnectWindowMilliseconds: Int64
+    /// Whether files opened for reading over a Unix socket are read through a descriptor the brick hands over
+    /// (short-circuit local reads; the volume option `performance.local-reads`).
+    let readsLocally: Bool
 
     struct OpenState {
         var id: FileID
@@ -29,6 +32,8 @@ public final class ProtocolClient: FileOperations {
         var remoteHandle: UInt64
         var generation: UInt64
         var holdsLocks = false
+        /// Short-circuit reads of this file (see ProtocolClient+LocalReads).
+        var local = LocalReadState.untried
     }
 
     struct State {
@@ -39,20 +44,29 @@ public final class ProtocolClient: FileOperations {
         var lastConnectFailed = false
         var files: [UInt64: OpenState] = [:]
         var nextHandle: UInt64 = 1
+        /// The connection generation on which the brick refused short-circuit reads (EOPNOTSUPP): not asked again
+        /// until the next connection.
+        var localReadsRefusedGeneration: UInt64?
     }
 
     let state = Mutex(State())
+    let localReadCounter = Atomic<UInt64>(0)
+
+    /// Reads this client served itself through a descriptor the brick handed over (short-circuit local reads).
+    public var localReadCount: UInt64 { localReadCounter.load(ordering: .relaxed) }
 
     /// - Parameters:
     ///   - requestTimeout: how long one reply may take before the connection is declared dead (blocking lock
     ///     waits excepted).
     ///   - reconnectWindowMilliseconds: how long a call waits for a brick that went away to come back. A member
     ///     of a replica set waits for nothing: the replicate layer above fails over to another member instead.
+    ///   - readsLocally: read files through descriptors the brick hands over when connected over its Unix socket.
     public init(
         endpoint: Endpoint, clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup,
         logger: Logger, requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds),
-        reconnectWindowMilliseconds: Int64 = Limits.reconnectWindowMilliseconds
+        reconnectWindowMilliseconds: Int64 = Limits.reconnectWindowMilliseconds, readsLocally: Bool = true
     ) {
+        self.readsLocally = readsLocally
         self.requestTimeout = requestTimeout
         self.reconnectWindowMilliseconds = reconnectWindowMilliseconds
         self.target = Mutex(endpoint)

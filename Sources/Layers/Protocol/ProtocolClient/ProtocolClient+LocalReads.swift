@@ -1,0 +1,171 @@
+import CMortarLinux
+import Glibc
+import Logging
+import MortarCore
+import MortarTransport
+import MortarWire
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A read-only descriptor of a file on this host's brick, which this process reads itself. It closes when the
+/// file is released and the last read using it is done, so a read never uses a number reused meanwhile.
+final class LocalFileDescriptor: Sendable {
+    let value: Int32
+    init(_ value: Int32) { self.value = value }
+    deinit { close(value) }
+}
+
+/// Where an open file stands with short-circuit reads: not asked yet, being asked for (reads go over the
+/// connection meanwhile), refused or failed (they always do), or granted.
+enum LocalReadState {
+    case untried
+    case asking
+    case unavailable
+    case granted(LocalFileDescriptor)
+}
+
+// Short-circuit local reads: a client on the brick's host (connected over its Unix socket) asks the brick once per
+// open file for a read-only descriptor of it (`grantLocalRead`, claimed on the brick's hand-off socket) and then
+// reads with pread(2) what the brick would have read for it. Everything above this client — write-behind,
+// read-ahead, the replicate and distribute layers — still decides what is read and when; only the transport of the
+// bytes changes. A brick that refuses (a replica member, a brick without a hand-off) is asked no more on that
+// connection.
+extension ProtocolClient {
+    /// Reads of granted files that would wait for the disk, for callers whose thread must not block. Sized for a
+    /// queue of reads in flight at once (`Limits.localReadThreadCount`), shared by the process's clients.
+    static let localReadThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: Limits.localReadThreadCount)
+        pool.start()
+        return pool
+    }()
+
+    /// The descriptor to read `file` through, asking the brick for one on the first read; nil to read over the
+    /// connection.
+    func localDescriptor(for file: OpenFile, context: OperationContext) async -> LocalFileDescriptor? {
+        guard readsLocally, case .unixSocket(let socket) = endpoint else { return nil }
+        enum Step {
+            case network
+            case use(LocalFileDescriptor)
+            case ask(generation: UInt64)
+        }
+        let step = state.withLock { state -> Step in
+            guard var open = state.files[file.handle], open.id == file.id, open.flags.contains(.read),
+                open.generation == state.generation, state.localReadsRefusedGeneration != state.generation
+            else { return .network }
+            switch open.local {
+            case .granted(let descriptor):
+                return .use(descriptor)
+            case .asking, .unavailable:
+                return .network
+            case .untried:
+                open.local = .asking
+                state.files[file.handle] = open
+                return .ask(generation: open.generation)
+            }
+        }
+        switch step {
+        case .network: return nil
+        case .use(let descriptor): return descriptor
+        case .ask(let generation):
+            return await askForLocalDescriptor(file, generation: generation, socket: socket, context: context)
+        }
+    }
+
+    private func askForLocalDescriptor(
+        _ file: OpenFile, generation: UInt64, socket: String, context: OperationContext
+    ) async -> LocalFileDescriptor? {
+        var outcome = LocalReadState.unavailable
+        var refusedByBrick = false
+        do {
+            let grant = try await perform(on: file, context: context) { .grantLocalRead($0) }.localReadGrant()
+            let path = DescriptorHandoff.socketPath(besides: socket)
+            let descriptor = try await Self.localReadThreads.runIfActive { try DescriptorHandoff.claim(grant, at: path) }
+            outcome = .granted(LocalFileDescriptor(descriptor))
+        } catch let error as FileSystemError where error.code == .notSupported {
+            refusedByBrick = true
+        } catch {
+            // The read goes over the connection, as every read did before: a grant is a shortcut, never required.
+            logger.debug("file \(file.id) is read over the connection", metadata: ["no local descriptor": "\(error)"])
+        }
+        return state.withLock { state -> LocalFileDescriptor? in
+            if refusedByBrick { state.localReadsRefusedGeneration = generation }
+            // A file released or reopened on a new connection meanwhile: the descriptor is dropped (and closes).
+            guard state.files[file.handle]?.id == file.id, state.files[file.handle]?.generation == generation else {
+                return nil
+            }
+            state.files[file.handle]?.local = outcome
+            guard case .granted(let descriptor) = outcome else { return nil }
+            return descriptor
+        }
+    }
+
+    /// Up to `count` bytes at `offset` of a granted file; fewer only at its end. What the page cache holds is
+    /// read on this thread; the rest where blocking is allowed: here for a caller whose thread is parked for the
+    /// call (``CallingThread/mayBlock``), on ``localReadThreads`` for everyone else.
+    func readLocally(_ descriptor: LocalFileDescriptor, of file: OpenFile, at offset: UInt64, count: Int) async throws
+        -> ByteBuffer
+    {
+        guard offset <= UInt64(Int64.max - Int64(count)) else {
+            throw FileSystemError.invalidArgument("read at offset \(offset) is beyond the largest file offset")
+        }
+        localReadCounter.add(1, ordering: .relaxed)
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        let subject = "file \(file.id) (read locally)"
+        if CallingThread.mayBlock {
+            try Self.readFully(descriptor, into: &buffer, at: offset, count: count, waiting: true, subject)
+            Self.adviseStream(descriptor, after: buffer, at: offset, count: count)
+            return buffer
+        }
+        if try Self.readFully(descriptor, into: &buffer, at: offset, count: count, waiting: false, subject) {
+            return buffer
+        }
+        return try await Self.localReadThreads.runIfActive { [buffer] in
+            var rest = buffer
+            try Self.readFully(descriptor, into: &rest, at: offset, count: count, waiting: true, subject)
+            Self.adviseStream(descriptor, after: rest, at: offset, count: count)
+            return rest
+        }
+    }
+
+    /// A read as large as a request carries is a stream (read-ahead's windows, a copy, a VM image read): have the
+    /// kernel start reading what follows, as the brick does for such a read, so that the disk works while this
+    /// process uses what it got. Only where blocking is allowed (the advice may wait to queue its reads), and
+    /// only advice: its failure changes nothing.
+    private static func adviseStream(_ descriptor: LocalFileDescriptor, after buffer: ByteBuffer, at offset: UInt64, count: Int) {
+        guard count == Limits.ioByteCountMax, buffer.readableBytes == count else { return }
+        _ = posix_fadvise(
+            descriptor.value, off_t(offset) + off_t(count), off_t(Limits.brickStreamAdviceByteCount),
+            POSIX_FADV_WILLNEED)
+    }
+
+    /// Fills `buffer` up to `count` bytes from `offset` (what it holds already counts). Returns whether it is done
+    /// (full, or at the end of the file); without `waiting`, stops early where the page cache does not have the
+    /// next bytes.
+    @discardableResult
+    private static func readFully(
+        _ descriptor: LocalFileDescriptor, into buffer: inout ByteBuffer, at offset: UInt64, count: Int,
+        waiting: Bool, _ subject: String
+    ) throws -> Bool {
+        while buffer.readableBytes < count {
+            let position = Int64(offset) + Int64(buffer.readableBytes)
+            let wanted = count - buffer.readableBytes
+            var got = 0
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+                got = waiting
+                    ? Glibc.pread(descriptor.value, pointer.baseAddress, wanted, off_t(position))
+                    : cmortar_pread_nowait(descriptor.value, pointer.baseAddress, wanted, position)
+                return max(got, 0)  // what the buffer gained; a failure is looked at below
+            }
+            if got < 0 {
+                let failure = errno
+                if failure == EINTR { continue }
+                // Not cached, or a file system that cannot say: the rest is read where waiting is allowed.
+                if !waiting, failure == EAGAIN || failure == EOPNOTSUPP { return false }
+                throw FileSystemError.fromErrno("pread", subject, errno: failure)
+            }
+            if got == 0 { return true }
+        }
+        return true
+    }
+}
