@@ -194,6 +194,14 @@ int cmortar_unix_listen(const char *path, unsigned int mode, int backlog) {
     return listener;
 }
 
+uint64_t cmortar_atomic_load_u64(const void *address) {
+    return __atomic_load_n((const uint64_t *)address, __ATOMIC_SEQ_CST);
+}
+
+void cmortar_atomic_store_u64(void *address, uint64_t value) {
+    __atomic_store_n((uint64_t *)address, value, __ATOMIC_SEQ_CST);
+}
+
 int cmortar_accept_cloexec(int listener) {
     return accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 }

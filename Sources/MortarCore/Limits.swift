@@ -19,12 +19,15 @@ public enum Limits {
     /// `FileOperations.openAndRead`, which brings the whole file back with the open, and the reads that follow are
     /// served from it (as from a read-ahead window). Also the most one `openAndRead` may ask for.
     public static let quickReadByteCountMax = 64 << 10
-    /// Short-circuit local reads (`FileOperations.grantLocalRead`): grants a brick holds unclaimed at once, how
-    /// long one waits to be claimed, how long the hand-off socket waits for a client's token or its reply, how
+    /// Short-circuit local reads (`FileOperations.grantLocalRead`): grants a brick holds unclaimed at once (each
+    /// a descriptor, out of the brick's reserve), the descriptors of granted files one client process holds at
+    /// once (each one more descriptor of the application's own; past it, files are read over the connection), how
+    /// long a grant waits to be claimed, how long the hand-off socket waits for a client's token or its reply, how
     /// long a client waits for its descriptor (longer, so that one silent client ahead of it in the hand-off's
     /// queue does not make it give up), the backlog of that socket, and the threads of a client process that read
     /// granted files when a read would wait for the disk on a thread that must not block.
-    public static let localReadGrantsMax = 1024
+    public static let localReadGrantsMax = 128
+    public static let localReadDescriptorsMax = 512
     public static let localReadGrantMilliseconds: Int64 = 10_000
     public static let localReadHandoffMilliseconds = 1_000
     public static let localReadClaimMilliseconds = 3_000

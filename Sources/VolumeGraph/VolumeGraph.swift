@@ -106,7 +106,7 @@ public struct VolumeGraph: Sendable {
             logger: brickLogger,
             requestTimeout: .milliseconds(timeout),
             reconnectWindowMilliseconds: replicaMember ? 0 : Limits.reconnectWindowMilliseconds,
-            readsLocally: readsLocally && !replicaMember)
+            readsLocally: readsLocally)
     }
 
     /// Checks a brick's options from a spec (which comes from the manager) before a client is made for it: the

@@ -77,6 +77,7 @@ struct CoreValueTests {
     @Test("Limits keep their relations")
     func limitRelations() {
         #expect(Limits.localReadClaimMilliseconds > 2 * Limits.localReadHandoffMilliseconds, "a claim outwaits one silent client")
+        #expect(Limits.localReadGrantsMax <= Limits.brickReservedDescriptors / 4, "grants fit in the brick's reserve")
         #expect(Int64(Limits.localReadClaimMilliseconds) < Limits.localReadGrantMilliseconds, "a grant outlives its claim")
         #expect(Limits.frameByteCountMax >= Limits.ioByteCountMax + Limits.frameHeaderByteCountMax)
         #expect(Limits.extendedAttributeValueByteCountMax < Limits.frameHeaderByteCountMax + Limits.ioByteCountMax)

@@ -27,7 +27,10 @@ struct LocalReadTests {
         let remote: ProtocolClient
         let context = OperationContext()
 
-        static func start(root: String? = nil, readsLocally: Bool = true) async throws -> Setup {
+        static func start(
+            root: String? = nil, readsLocally: Bool = true,
+            budget: LocalReadDescriptorBudget = LocalReadDescriptorBudget(capacity: 100)
+        ) async throws -> Setup {
             let directory = try root ?? LoopbackBrick.makeTemporaryDirectory("mortar-local")
             let socket = directory + ".sock"
             let harness = Mutex<LayerHarness?>(nil)
@@ -39,7 +42,7 @@ struct LocalReadTests {
             let local = ProtocolClient(
                 endpoint: .unixSocket(path: socket), clientName: "local", security: .insecure,
                 eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: OperationContext.silentLogger,
-                readsLocally: readsLocally)
+                readsLocally: readsLocally, localDescriptorBudget: budget)
             return Setup(
                 brick: brick, harness: harness.withLock { $0! }, socket: socket, local: local,
                 remote: brick.makeClient(name: "remote"))
@@ -153,6 +156,31 @@ struct LocalReadTests {
         #expect(setup.harness.count(of: .grantLocalRead) == 1)
         #expect(setup.harness.count(of: .read) == 6)
         #expect(setup.local.localReadCount == 0)
+        await setup.stop()
+    }
+
+    @Test("a process holds at most its budget of descriptors; past it files are read over the connection")
+    func descriptorBudget() async throws {
+        let budget = LocalReadDescriptorBudget(capacity: 2)
+        let setup = try await Setup.start(budget: budget)
+        let content = Self.pattern(5_000)
+        var files: [OpenFile] = []
+        for index in 0..<3 {
+            let id = try await setup.makeFile("f\(index)", content)
+            files.append(try await setup.local.open(id, flags: .read, context: setup.context))
+        }
+        setup.harness.clearRecorded()
+        for file in files { #expect(try await setup.read(file, at: 0, count: 5_000) == content) }
+        #expect(setup.harness.count(of: .grantLocalRead) == 2)
+        #expect(setup.harness.count(of: .read) == 1, "the third file is read over the connection")
+        #expect(budget.heldCount == 2)
+        try await setup.local.release(files[0], context: setup.context)
+        #expect(budget.heldCount == 1, "a released file's descriptor closes and its place goes back")
+        #expect(try await setup.read(files[2], at: 100, count: 10) == Array(content[100..<110]))
+        #expect(setup.harness.count(of: .grantLocalRead) == 3, "the third file asks again once there is room")
+        #expect(budget.heldCount == 2)
+        for file in files.dropFirst() { try await setup.local.release(file, context: setup.context) }
+        #expect(budget.heldCount == 0)
         await setup.stop()
     }
 

@@ -7,6 +7,7 @@ import MortarSecurity
 @testable import MortarReplicaMember
 import MortarReplicate
 import MortarTesting
+import MortarTransport
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -16,6 +17,8 @@ import Testing
 final class InMemoryManager: MembershipSource, Sendable {
     let membership: Mutex<ReplicaSetMembership>
     let reports = Mutex<[MembershipEvent]>([])
+    /// Members' view observers, told of every change under the membership's lock (as ManagedMembership does).
+    let observers = Mutex<[@Sendable (ReplicaSetView) -> Void]>([])
 
     init(members: Int, minInSync: Int) {
         membership = Mutex(ReplicaSetMembership(setIndex: 0, memberCount: members, minInSync: minInSync))
@@ -25,8 +28,17 @@ final class InMemoryManager: MembershipSource, Sendable {
 
     func apply(_ event: MembershipEvent) throws -> ReplicaSetView {
         try membership.withLock { state in
+            let before = state.view.epoch
             try state.apply(event)
+            if state.view.epoch != before { for observer in observers.withLock({ $0 }) { observer(state.view) } }
             return state.view
+        }
+    }
+
+    func observe(_ handler: @escaping @Sendable (ReplicaSetView) -> Void) {
+        membership.withLock { state in
+            observers.withLock { $0.append(handler) }
+            handler(state.view)
         }
     }
 
@@ -67,6 +79,8 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
 
     func install(_ view: ReplicaSetView) {}
 
+    func observeViews(_ handler: @escaping @Sendable (ReplicaSetView) -> Void) { manager.observe(handler) }
+
     func peer(_ member: Int) -> any FileOperations {
         peers.withLock { $0[member]! }
     }
@@ -101,7 +115,18 @@ final class ReplicaSetFixture: @unchecked Sendable {
             logger: OperationContext.silentLogger)
     }
 
-    private static func start(members: Int, minInSync: Int) async throws -> ReplicaSetFixture {
+    /// Each member's Unix socket beside its directory, when the set was started with them (short-circuit reads).
+    static func unixSocket(of directory: String) -> String { directory + ".sock" }
+
+    /// A protocol client of member `index` over its Unix socket (the set must have been started with them).
+    func unixClient(_ index: Int) -> ProtocolClient {
+        ProtocolClient(
+            endpoint: .unixSocket(path: Self.unixSocket(of: bricks[index].root)), clientName: "replica-test-local",
+            security: .insecure, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: OperationContext.silentLogger, requestTimeout: .seconds(10), reconnectWindowMilliseconds: 0)
+    }
+
+    private static func start(members: Int, minInSync: Int, unixSockets: Bool) async throws -> ReplicaSetFixture {
         let manager = InMemoryManager(members: members, minInSync: minInSync)
         var bricks: [LoopbackBrick] = []
         var layers: [ReplicaMemberLayer] = []
@@ -110,7 +135,8 @@ final class ReplicaSetFixture: @unchecked Sendable {
         for member in 0..<members {
             let directory = try LoopbackBrick.makeTemporaryDirectory("mortar-replica")
             let agent = InMemoryAgent(member: member, manager: manager)
-            let (brick, layer, storage) = try await startMember(directory: directory, port: 0, agent: agent)
+            let (brick, layer, storage) = try await startMember(
+                directory: directory, port: 0, agent: agent, unixSockets: unixSockets)
             bricks.append(brick)
             layers.append(layer)
             storages.append(storage)
@@ -124,11 +150,13 @@ final class ReplicaSetFixture: @unchecked Sendable {
         return ReplicaSetFixture(manager: manager, bricks: bricks, layers: layers, storages: storages, agents: agents)
     }
 
-    private static func startMember(directory: String, port: Int, agent: InMemoryAgent) async throws
-        -> (LoopbackBrick, ReplicaMemberLayer, LayerHarness)
+    private static func startMember(directory: String, port: Int, agent: InMemoryAgent, unixSockets: Bool = false)
+        async throws -> (LoopbackBrick, ReplicaMemberLayer, LayerHarness)
     {
         var harness: LayerHarness?
-        let brick = try await LoopbackBrick.start(root: directory, port: port, replica: .agent(agent)) { storage in
+        let brick = try await LoopbackBrick.start(
+            root: directory, port: port, unixSocket: unixSockets ? unixSocket(of: directory) : nil, replica: .agent(agent)
+        ) { storage in
             let layer = LayerHarness(next: storage)
             harness = layer
             return layer
@@ -184,9 +212,10 @@ final class ReplicaSetFixture: @unchecked Sendable {
     /// Starts a set, runs `body` with it, and stops it on every way out of `body`, awaited: heal workers first,
     /// then the bricks (whose directories are removed).
     static func with(
-        members: Int = 3, minInSync: Int = 2, _ body: (ReplicaSetFixture) async throws -> Void
+        members: Int = 3, minInSync: Int = 2, unixSockets: Bool = false,
+        _ body: (ReplicaSetFixture) async throws -> Void
     ) async throws {
-        let set = try await start(members: members, minInSync: minInSync)
+        let set = try await start(members: members, minInSync: minInSync, unixSockets: unixSockets)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -211,6 +240,7 @@ final class ReplicaSetFixture: @unchecked Sendable {
         for brick in bricks {
             await brick.stop()
             brick.removeDirectory()
+            unlink(MemberStateWord.path(besides: Self.unixSocket(of: brick.root)))  // absent without Unix sockets
         }
     }
 

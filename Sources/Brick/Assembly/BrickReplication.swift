@@ -65,7 +65,7 @@ final class ManagerAgent: ReplicaSetAgent {
             peers[index] = VolumeGraph.protocolClient(
                 options, replicaMember: true, clientName: "mortar-brick/member-\(placement.member)",
                 security: security, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger,
-                requestTimeoutMilliseconds: Limits.replicaForwardTimeoutMilliseconds)
+                requestTimeoutMilliseconds: Limits.replicaForwardTimeoutMilliseconds, readsLocally: false)
         }
         self.peers = peers
         // replace-brick moves a member: follow it (only it — the other connections and their requests go on).
@@ -109,6 +109,10 @@ final class ManagerAgent: ReplicaSetAgent {
 
     func install(_ view: ReplicaSetView) throws(FileSystemError) {
         try membership.install(view)
+    }
+
+    func observeViews(_ handler: @escaping @Sendable (ReplicaSetView) -> Void) {
+        membership.observeViews(ofSet: setIndex, handler)
     }
 
     func peer(_ member: Int) throws(FileSystemError) -> any FileOperations {

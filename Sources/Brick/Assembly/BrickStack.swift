@@ -77,7 +77,8 @@ public final class BrickStack: Sendable {
         aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
     ) async throws -> BrickStack {
         let endpoints = listenable(endpoints, logger: logger)
-        let handoff = localReadHandoff(endpoints, security: security, logger: logger)
+        let localSocket = endpoints.lazy.compactMap { if case .unixSocket(let path) = $0 { path } else { nil } }.first
+        let handoff = localSocket.flatMap { localReadHandoff(besides: $0, security: security, logger: logger) }
         let posix = try await PosixStorage.prepare(
             root: export, threadPool: threadPool, logger: logger, openFilesMax: budget.openFilesMax,
             localReads: handoff?.grants)
@@ -101,6 +102,9 @@ public final class BrickStack: Sendable {
             let layer = try BrickReplication.memberLayer(agent: agent, export: export, storage: storage, logger: logger)
             replicaMember = layer
             healWorker = HealWorker(layer: layer, logger: logger)
+        }
+        if let replicaMember, let localSocket, handoff != nil {
+            publishMemberState(replicaMember, socket: localSocket, security: security, logger: logger)
         }
         // Permissions above the member layer, so a change the caller may not make is refused before anything is
         // ordered, recorded for absent members or forwarded; locks on top, where each connection's session
@@ -147,10 +151,8 @@ public final class BrickStack: Sendable {
     /// has none: its clients are not on its host). Kept to root, as the Unix socket is, when TLS is on. A
     /// hand-off that cannot listen leaves local clients reading over their connection.
     private static func localReadHandoff(
-        _ endpoints: [Endpoint], security: TransportSecurity, logger: Logger
+        besides socket: String, security: TransportSecurity, logger: Logger
     ) -> (grants: LocalReadGrants, server: DescriptorHandoffServer)? {
-        guard let socket = endpoints.lazy.compactMap({ if case .unixSocket(let path) = $0 { path } else { nil } }).first
-        else { return nil }
         let grants = LocalReadGrants()
         do {
             let server = try DescriptorHandoffServer(
@@ -160,6 +162,21 @@ public final class BrickStack: Sendable {
         } catch {
             logger.warning("no short-circuit local reads: \(error)")
             return nil
+        }
+    }
+
+    /// Publishes the member's standing where clients on this host check it around their short-circuit reads
+    /// (``MemberStateWord``). Without it the member still grants, but clients read nothing locally: they map the
+    /// word before they ask.
+    private static func publishMemberState(
+        _ member: ReplicaMemberLayer, socket: String, security: TransportSecurity, logger: Logger
+    ) {
+        do {
+            let publisher = try MemberStatePublisher(
+                path: MemberStateWord.path(besides: socket), mode: security.context == nil ? 0o644 : 0o600)
+            member.publishState { epoch, inSync in publisher.publish(epoch: epoch, inSync: inSync) }
+        } catch {
+            logger.warning("no short-circuit local reads of this member: \(error)")
         }
     }
 

@@ -29,6 +29,10 @@ int cmortar_openat2_beneath(int dirfd, const char *path, int flags);
 /// A listening socket at `path` (a stale socket file there is replaced) with permissions `mode`, close-on-exec;
 /// -1 with errno set (ENAMETOOLONG for a path sockaddr_un cannot hold).
 int cmortar_unix_listen(const char *path, unsigned int mode, int backlog);
+/// Sequentially consistent 64-bit loads and stores on shared memory (a replica member's state word, which the
+/// member writes and local clients read in their own mappings).
+uint64_t cmortar_atomic_load_u64(const void *address);
+void cmortar_atomic_store_u64(void *address, uint64_t value);
 /// accept4(2) with SOCK_CLOEXEC (a GNU call Swift's Glibc does not show).
 int cmortar_accept_cloexec(int listener);
 /// A connected socket to `path` whose sends and receives give up after `timeout_ms` (EAGAIN); -1 with errno set.

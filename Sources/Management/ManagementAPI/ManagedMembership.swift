@@ -17,6 +17,8 @@ public final class ManagedMembership: MembershipSource, Sendable {
     let memberCounts: [Int]
     /// One valid view per set, always `memberCounts.count` of them: installs replace a view, never add or drop one.
     private let views: Mutex<[ReplicaSetView]>
+    /// Told of every view installed, under the same lock as the install (see ``observeViews(ofSet:_:)``).
+    private let observers = Mutex<[(setIndex: Int, handler: @Sendable (ReplicaSetView) -> Void)]>([])
     /// Called with the volume's spec after a view moved to a new epoch (a brick may have been replaced).
     private let specHandler = Mutex<(@Sendable (VolumeSpec) -> Void)?>(nil)
     /// Whether a view moved to a new epoch since the spec was last fetched for the handler.
@@ -152,6 +154,17 @@ public final class ManagedMembership: MembershipSource, Sendable {
         installChecked(try view.validated(setIndex: view.setIndex, memberCount: memberCounts[view.setIndex]))
     }
 
+    /// Calls `handler` with set `setIndex`'s view now and with every newer view when it is installed — before
+    /// anyone can read it from here, so what the handler publishes is never behind what this process acts on.
+    /// The handler runs under the views' lock: it must be quick and take no lock of its own that is held while
+    /// reading views.
+    public func observeViews(ofSet setIndex: Int, _ handler: @escaping @Sendable (ReplicaSetView) -> Void) {
+        views.withLock { views in
+            observers.withLock { $0.append((setIndex, handler)) }
+            if views.indices.contains(setIndex) { handler(views[setIndex]) }
+        }
+    }
+
     /// Installs a whole answer of `GET membership` after checking it as a whole.
     func install(answer views: [ReplicaSetView]) throws(FileSystemError) {
         for view in try Self.validated(views, volume: volume, memberCounts: memberCounts) { installChecked(view) }
@@ -161,6 +174,9 @@ public final class ManagedMembership: MembershipSource, Sendable {
         let newer = views.withLock { views -> Bool in
             guard views[view.setIndex].epoch < view.epoch else { return false }
             views[view.setIndex] = view
+            for observer in observers.withLock({ $0 }) where observer.setIndex == view.setIndex {
+                observer.handler(view)
+            }
             return true
         }
         if newer {

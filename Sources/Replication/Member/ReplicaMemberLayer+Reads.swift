@@ -32,12 +32,25 @@ extension ReplicaMemberLayer {
         return try await next.read(from: file, at: offset, count: count, context: context)
     }
 
-    /// Refused: a member answers a read only while it is the set's primary for the file in the current epoch, and
-    /// a descriptor in a client's hands would keep reading after that stops being true. (That needs the member's
-    /// state published where the client checks it around every read; until then clients read over their
-    /// connection.)
+    /// Granted by the file's primary, to a client, in the request's epoch while in sync (``admit(_:)``): when this
+    /// member would serve the file's reads itself. A descriptor outlives those conditions, so the client reads
+    /// through it only while the member's state word (published from every view this member learns, see
+    /// ``publishState(_:)``) says the member is still in sync in the epoch of the read; the primary is where every
+    /// change to the file is applied first, so what it has is never older than what was acknowledged.
     public func grantLocalRead(of file: OpenFile, context: OperationContext) async throws -> LocalReadGrant {
-        throw FileSystemError(.notSupported, "a replica member hands out no descriptors: its reads follow the epoch")
+        let view = try await admit(context)
+        guard context.replication.role == .client, orderingMember(view, .file(file.id)) == member else {
+            throw FileSystemError(
+                .wouldBlock, "member \(member) is not the primary of \(file.id) in epoch \(view.epoch): no local reads")
+        }
+        return try await next.grantLocalRead(of: file, context: context)
+    }
+
+    /// Has `publish` told of this member's standing (epoch, in sync) now and at every view it learns, before a
+    /// request runs under that view: what a client on this host checks around its short-circuit reads.
+    public func publishState(_ publish: @escaping @Sendable (_ epoch: UInt64, _ inSync: Bool) -> Void) {
+        let member = self.member
+        agent.observeViews { view in publish(view.epoch, view.members[member] == .inSync) }
     }
 
     public func seek(_ file: OpenFile, from offset: UInt64, to target: SeekTarget, context: OperationContext)

@@ -17,6 +17,9 @@ public protocol ReplicaSetAgent: Sendable {
     /// Takes a view the manager pushed (kept only if newer than the one known); refuses one that does not fit the
     /// set (another set's, another member count).
     func install(_ view: ReplicaSetView) throws(FileSystemError)
+    /// Calls `handler` with the current view now and with every newer view as this brick learns it, before a
+    /// request can run under it (what it publishes is never behind what the member acts on). Quick, no locks.
+    func observeViews(_ handler: @escaping @Sendable (ReplicaSetView) -> Void)
     /// The operation table of another member's brick; EIO for this brick's own position or one outside the set.
     func peer(_ member: Int) throws(FileSystemError) -> any FileOperations
 }

@@ -103,8 +103,10 @@ extension ProtocolClient {
         guard count >= 0, count <= Limits.ioByteCountMax else {
             throw FileSystemError.invalidArgument("read of \(count) bytes; one request carries 0…\(Limits.ioByteCountMax)")
         }
-        if let local = await localDescriptor(for: file, context: context) {
-            return try await readLocally(local, of: file, at: offset, count: count)
+        if let local = await localRead(of: file, context: context),
+            let data = try await readLocally(local, of: file, at: offset, count: count)
+        {
+            return data
         }
         let data = try await perform(on: file, context: context) {
             .read($0, offset: offset, count: UInt32(count))

@@ -25,6 +25,7 @@ public final class ProtocolClient: FileOperations {
     /// Whether files opened for reading over a Unix socket are read through a descriptor the brick hands over
     /// (short-circuit local reads; the volume option `performance.local-reads`).
     let readsLocally: Bool
+    let localDescriptorBudget: LocalReadDescriptorBudget
 
     struct OpenState {
         var id: FileID
@@ -47,6 +48,8 @@ public final class ProtocolClient: FileOperations {
         /// The connection generation on which the brick refused short-circuit reads (EOPNOTSUPP): not asked again
         /// until the next connection.
         var localReadsRefusedGeneration: UInt64?
+        /// A replica member's state word, mapped for the connection generation it was opened in.
+        var memberState: (generation: UInt64, reader: MemberStateReader)?
     }
 
     let state = Mutex(State())
@@ -61,12 +64,15 @@ public final class ProtocolClient: FileOperations {
     ///   - reconnectWindowMilliseconds: how long a call waits for a brick that went away to come back. A member
     ///     of a replica set waits for nothing: the replicate layer above fails over to another member instead.
     ///   - readsLocally: read files through descriptors the brick hands over when connected over its Unix socket.
+    ///   - localDescriptorBudget: how many such descriptors this client may hold with the others of the process.
     public init(
         endpoint: Endpoint, clientName: String, security: TransportSecurity, eventLoopGroup: any EventLoopGroup,
         logger: Logger, requestTimeout: TimeAmount = .milliseconds(Limits.requestTimeoutMilliseconds),
-        reconnectWindowMilliseconds: Int64 = Limits.reconnectWindowMilliseconds, readsLocally: Bool = true
+        reconnectWindowMilliseconds: Int64 = Limits.reconnectWindowMilliseconds, readsLocally: Bool = true,
+        localDescriptorBudget: LocalReadDescriptorBudget = .shared
     ) {
         self.readsLocally = readsLocally
+        self.localDescriptorBudget = localDescriptorBudget
         self.requestTimeout = requestTimeout
         self.reconnectWindowMilliseconds = reconnectWindowMilliseconds
         self.target = Mutex(endpoint)
