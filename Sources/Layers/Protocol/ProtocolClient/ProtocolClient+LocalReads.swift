@@ -212,18 +212,17 @@ extension ProtocolClient {
         async throws -> ByteBuffer
     {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
-        let subject = "file \(file.id) (read locally)"
         if CallingThread.mayBlock {
-            try Self.readFully(descriptor, into: &buffer, at: offset, count: count, waiting: true, subject)
+            try Self.readFully(descriptor, into: &buffer, at: offset, count: count, waiting: true, file.id)
             Self.adviseStream(descriptor, after: buffer, at: offset, count: count)
             return buffer
         }
-        if try Self.readFully(descriptor, into: &buffer, at: offset, count: count, waiting: false, subject) {
+        if try Self.readFully(descriptor, into: &buffer, at: offset, count: count, waiting: false, file.id) {
             return buffer
         }
         return try await Self.localReadThreads.runIfActive { [buffer] in
             var rest = buffer
-            try Self.readFully(descriptor, into: &rest, at: offset, count: count, waiting: true, subject)
+            try Self.readFully(descriptor, into: &rest, at: offset, count: count, waiting: true, file.id)
             Self.adviseStream(descriptor, after: rest, at: offset, count: count)
             return rest
         }
@@ -246,7 +245,7 @@ extension ProtocolClient {
     @discardableResult
     private static func readFully(
         _ descriptor: LocalFileDescriptor, into buffer: inout ByteBuffer, at offset: UInt64, count: Int,
-        waiting: Bool, _ subject: String
+        waiting: Bool, _ id: FileID
     ) throws -> Bool {
         while buffer.readableBytes < count {
             let position = Int64(offset) + Int64(buffer.readableBytes)
@@ -263,7 +262,7 @@ extension ProtocolClient {
                 if failure == EINTR { continue }
                 // Not cached, or a file system that cannot say: the rest is read where waiting is allowed.
                 if !waiting, failure == EAGAIN || failure == EOPNOTSUPP { return false }
-                throw FileSystemError.fromErrno("pread", subject, errno: failure)
+                throw FileSystemError.fromErrno("pread", "file \(id) (read locally)", errno: failure)
             }
             if got == 0 { return true }
         }
