@@ -79,6 +79,13 @@ import Testing
         #expect(beforeWriteBehind.client.writeBehind && !beforeWriteBehind.client.readAhead)
         expectFailure(&catalog, .setOption(volume: "data", name: "performance.write-behind", value: "later"),
                       code: .invalidArgument, mentioning: "performance.write-behind")
+
+        // Short-circuit local reads the same way; a spec from before them decodes with them on.
+        #expect(noWriteBehind.client.localReads && beforeWriteBehind.client.localReads)
+        _ = try catalog.apply(.setOption(volume: "data", name: "performance.local-reads", value: "off"))
+        #expect(!catalog.spec(for: try #require(catalog.volume(named: "data"))).client.localReads)
+        expectFailure(&catalog, .setOption(volume: "data", name: "performance.local-reads", value: "maybe"),
+                      code: .invalidArgument, mentioning: "performance.local-reads")
     }
 
     /// `volume set` stores a valid value (trimmed) and bumps the version; a bad value, an unknown name or an

@@ -31,13 +31,6 @@ struct ReplicatedLocalReadTests {
         throw FileSystemError(.inputOutput, "no FileID of 64 has member \(member) as its primary")
     }
 
-    static func expectCode(
-        _ code: FileSystemError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
-    ) async {
-        let error = await #expect(throws: FileSystemError.self, sourceLocation: sourceLocation) { try await body() }
-        #expect(error?.code == code, "got \(String(describing: error))", sourceLocation: sourceLocation)
-    }
-
     @Test("the primary's reads are local while its word agrees; a view change stops them at once")
     func wordGuardsEveryRead() async throws {
         try await ReplicaSetFixture.with(unixSockets: true) { set in
@@ -63,7 +56,7 @@ struct ReplicatedLocalReadTests {
             #expect(second > first && set.manager.view.primary(for: id) == 0)
             // A read of the old epoch is not local (the word says the new one): it goes to the member, which
             // refuses it as it refuses any request of an epoch not its own.
-            await Self.expectCode(.membershipChanged) {
+            await LocalReadTests.expectCode(.membershipChanged) {
                 _ = try await local.read(from: file, at: 0, count: 10, context: Self.stamped(first))
             }
             let before = local.localReadCount
@@ -77,7 +70,7 @@ struct ReplicatedLocalReadTests {
             let third = set.manager.view.epoch
             let localBefore = local.localReadCount
             for epoch in [second, third] {
-                await Self.expectCode(.membershipChanged) {
+                await LocalReadTests.expectCode(.membershipChanged) {
                     _ = try await local.read(from: file, at: 0, count: 10, context: Self.stamped(epoch))
                 }
             }
