@@ -101,10 +101,11 @@ extension ProtocolClient {
             guard var open = state.files[file.handle], open.id == file.id, open.flags.contains(.read),
                 open.generation == state.generation, state.localReadsRefusedGeneration != state.generation
             else { return .network }
+            // Only while the brick is there: a stopped volume, or a brick that died, serves nothing — and a member
+            // that went away publishes nothing more. The read goes over the connection, which reconnects or fails.
+            guard state.connection?.isActive == true else { return .network }
             var member: MemberStateReader?
             if replicated {
-                // A member's reads hold only while it answers: a brick that went away publishes nothing more.
-                guard state.connection?.isActive == true else { return .network }
                 guard let mapped = state.memberState, mapped.generation == state.generation else {
                     return .mapState(generation: state.generation)
                 }
