@@ -4,7 +4,7 @@
 # Mortar's drop-in, the same fio binary and job file) and through its FUSE mount. Not part of CI.
 #
 #   make bench-compare                      # full mode, for the README: 3 repetitions, 1 GiB files, 10,000 small
-#                                           # files, a 20,000-entry tree, a 1 GiB VM image (about 100 minutes)
+#                                           # files, a 20,000-entry tree, a 1 GiB VM image (about 120 minutes)
 #   QUICK=1 make bench-compare              # quick mode for development: 1 repetition, small sizes (about 10 min)
 #   SYSTEMS="mortar1 gluster1" QUICK=1 bash scripts/bench-compare.sh      # any subset of the systems
 #   python3 bench/compare/report.py /tmp/mortar-bench-compare/<run id>   # redo the report of a run
