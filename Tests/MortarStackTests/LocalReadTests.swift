@@ -159,6 +159,24 @@ struct LocalReadTests {
         await setup.stop()
     }
 
+    @Test("a refusal of one file leaves the others asking")
+    func oneFileRefused() async throws {
+        let setup = try await Setup.start()
+        let content = Self.pattern(1_000)
+        let first = try await setup.makeFile("refused", content)
+        let second = try await setup.makeFile("granted", content)
+        setup.harness.failNext(.grantLocalRead, with: FileSystemError(.invalidArgument, "not a regular file"))
+        for id in [first, second] {
+            let file = try await setup.local.open(id, flags: .read, context: setup.context)
+            #expect(try await setup.read(file, at: 0, count: 1_000) == content)
+            #expect(try await setup.read(file, at: 0, count: 1_000) == content)
+            try await setup.local.release(file, context: setup.context)
+        }
+        #expect(setup.harness.count(of: .grantLocalRead) == 2)
+        #expect(setup.local.localReadCount == 2, "the second file is read locally after its grant")
+        await setup.stop()
+    }
+
     @Test("a process holds at most its budget of descriptors; past it files are read over the connection")
     func descriptorBudget() async throws {
         let budget = LocalReadDescriptorBudget(capacity: 2)
@@ -272,7 +290,7 @@ struct LocalReadTests {
         }
         #expect(grants.waitingCount == 2)
         let directory = try await storage.open(.root, flags: .read, context: context)
-        await Self.expectCode(.notSupported) {
+        await Self.expectCode(.invalidArgument) {
             _ = try await storage.grantLocalRead(of: directory, context: context)
         }
         try await storage.release(directory, context: context)

@@ -171,8 +171,9 @@ extension PosixStorage {
         }
         let reopened = try await run {
             let attributes = try SystemCall.fstat(descriptor.value, subject)
+            // This file's refusal, not the brick's: EOPNOTSUPP would stop the client asking for any other file.
             guard attributes.st_mode & S_IFMT == S_IFREG else {
-                throw FileSystemError(.notSupported, "\(subject) is not a regular file: no local reads")
+                throw FileSystemError(.invalidArgument, "\(subject) is not a regular file: no local reads")
             }
             let reopened = cmortar_open_by_path("/proc/self/fd/\(descriptor.value)", O_RDONLY | O_CLOEXEC | O_NOCTTY, 0)
             guard reopened >= 0 else { throw FileSystemError.fromErrno("open", "\(subject) (again, read-only)") }

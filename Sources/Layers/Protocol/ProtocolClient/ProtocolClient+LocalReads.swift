@@ -75,8 +75,8 @@ enum LocalReadState {
 // open file for a read-only descriptor of it (`grantLocalRead`, claimed on the brick's hand-off socket) and then
 // reads with pread(2) what the brick would have read for it. Everything above this client — write-behind,
 // read-ahead, the replicate and distribute layers — still decides what is read and when; only the transport of the
-// bytes changes. A brick that refuses (a replica member, a brick without a hand-off) is asked no more on that
-// connection.
+// bytes changes. A brick that refuses them all (EOPNOTSUPP: no hand-off) is asked no more on that connection; a
+// refusal of one file (not a regular file, not its primary) leaves the others asking.
 extension ProtocolClient {
     /// Reads of granted files that would wait for the disk, for callers whose thread must not block. Sized for a
     /// queue of reads in flight at once (`Limits.localReadThreadCount`), shared by the process's clients.
@@ -163,7 +163,7 @@ extension ProtocolClient {
         var outcome = LocalReadState.unavailable
         var refusedByBrick = false
         do {
-            let grant = try await perform(on: file, context: context) { .grantLocalRead($0) }.localReadGrant()
+            let grant = try await grantLocalRead(of: file, context: context)
             let path = DescriptorHandoff.socketPath(besides: socket)
             let descriptor = try await Self.localReadThreads.runIfActive { try DescriptorHandoff.claim(grant, at: path) }
             outcome = .granted(LocalFileDescriptor(descriptor, budget: localDescriptorBudget))  // the place is its now
