@@ -393,6 +393,29 @@ struct ReplicationTests {
         }
     }
 
+    /// A client whose view source never moves past an old epoch (its manager stalled or unreachable) retries the
+    /// members' refusals for its failover window and then fails with ETIMEDOUT naming the set: EREMCHG is this
+    /// layer's own signal to fetch a view and must never reach an application.
+    @Test func aViewThatNeverComesFailsAsATimeoutNotAsAStaleEpoch() async throws {
+        try await ReplicaSetFixture.with { set in
+            let frozen = set.manager.view
+            _ = try set.manager.apply(.unreachable(member: 2))
+            let stuck = Replicate(
+                children: set.bricks.map(ReplicaSetFixture.memberClient), setIndex: 0,
+                membership: FrozenMembership(view: frozen), logger: OperationContext.silentLogger,
+                failoverWindow: .milliseconds(600))
+            let started = ContinuousClock.now
+            do {
+                _ = try await stuck.attributes(of: .root, context: context)
+                Issue.record("a request of epoch \(frozen.epoch) was served in epoch \(set.manager.view.epoch)")
+            } catch let error as FileSystemError {
+                #expect(error.code == .timedOut, "\(error)")
+                #expect(error.message.contains("replica set 0"), "\(error)")
+            }
+            print("a client stuck in epoch \(frozen.epoch) gave up after \(ContinuousClock.now - started)")
+        }
+    }
+
     /// A member down while a large file is partly rewritten, files and directories are made and removed: when it
     /// returns, the heal copies what changed (not the whole file), the member rejoins, and every brick directory is
     /// identical.
@@ -660,5 +683,19 @@ struct ReplicationTests {
         let size = try FileManager.default.attributesOfItem(atPath: root + "/heal/7.log")[.size] as? Int ?? 0
         #expect(size <= Limits.healMarkerLogCompactBytes, "the log grew to \(size) bytes")
         #expect(try markers.markers()[7]?.sorted() == kept.sorted())
+    }
+}
+
+/// A view source that never learns anything newer than the view it was made with.
+struct FrozenMembership: MembershipSource {
+    let view: ReplicaSetView
+
+    func view(ofSet setIndex: Int) -> ReplicaSetView { view }
+
+    func refresh(set setIndex: Int, newerThan epoch: UInt64, waitingAtMost milliseconds: Int64) async
+        -> ReplicaSetView
+    {
+        try? await Task.sleep(for: .milliseconds(milliseconds))  // Cancelled: the caller's loop decides.
+        return view
     }
 }

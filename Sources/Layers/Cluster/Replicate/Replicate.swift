@@ -19,6 +19,8 @@ public final class Replicate: FileOperations {
     let setIndex: Int
     let membership: any MembershipSource
     let logger: Logger
+    /// How long after a request's first failure it is sent again before the failure is the caller's.
+    let failoverWindow: Duration
     let openFiles = Mutex(OpenFiles())
 
     struct OpenFiles {
@@ -32,12 +34,16 @@ public final class Replicate: FileOperations {
         var members: [Int: OpenFile]
     }
 
-    public init(children: [any FileOperations], setIndex: Int, membership: any MembershipSource, logger: Logger) {
+    public init(
+        children: [any FileOperations], setIndex: Int, membership: any MembershipSource, logger: Logger,
+        failoverWindow: Duration = .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+    ) {
         precondition(!children.isEmpty, "replicate needs at least one member")
         self.children = children
         self.setIndex = setIndex
         self.membership = membership
         self.logger = logger
+        self.failoverWindow = failoverWindow
     }
 
     /// Who a request goes to.
@@ -74,14 +80,14 @@ public final class Replicate: FileOperations {
                     return result
                 case .abandoned(let newer):
                     logger.debug("member \(member) of replica set \(setIndex) left the path in epoch \(newer.epoch)")
-                    deadline = deadline ?? ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+                    deadline = deadline ?? ContinuousClock.now + failoverWindow
                     view = newer
                 }
             } catch let error as FileSystemError where Self.curedByNewView(error) {
-                let end = deadline ?? ContinuousClock.now + .milliseconds(Limits.replicaFailoverWindowMilliseconds)
+                let end = deadline ?? ContinuousClock.now + failoverWindow
                 deadline = end
                 let remaining = end - ContinuousClock.now
-                guard remaining > .zero else { throw error }
+                guard remaining > .zero else { throw failedOver(error, view: view) }
                 logger.debug("member \(member) of replica set \(setIndex) failed in epoch \(view.epoch) after \(ContinuousClock.now - start): \(error)")
                 // A newer view, or after a short pause the same one: a member that restarted (faster than the
                 // failure detector notices) is simply asked again.
@@ -168,6 +174,17 @@ public final class Replicate: FileOperations {
                 "the view of replica set \(setIndex) names member \(member); the set has \(children.count) members")
         }
         return member
+    }
+
+    /// The error a request reports when the failover window ran out: the member's own, except that a refusal as
+    /// stale (EREMCHG, which tells this layer to fetch the new view and never reaches applications) becomes
+    /// ETIMEDOUT — the set's new view did not reach this client in time (its manager unreachable or stalled).
+    func failedOver(_ error: FileSystemError, view: ReplicaSetView) -> FileSystemError {
+        guard error.code == .membershipChanged else { return error }
+        return FileSystemError(
+            .timedOut,
+            "replica set \(setIndex): no view newer than epoch \(view.epoch) came within \(failoverWindow) of the "
+                + "first failure; last refusal: \(error.message)")
     }
 
     /// Errors of a member that is gone, or of a view that is no longer current.
