@@ -60,6 +60,8 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
     let member: Int
     let manager: InMemoryManager
     let peers = Mutex<[Int: ProtocolClient]>([:])
+    /// How many times the member asked the manager for a newer view (``view(atLeast:waitingAtMost:)``).
+    let viewRequests = Atomic<Int>(0)
 
     init(member: Int, manager: InMemoryManager) {
         self.member = member
@@ -69,7 +71,8 @@ final class InMemoryAgent: ReplicaSetAgent, Sendable {
     var view: ReplicaSetView { manager.view }
 
     func view(atLeast epoch: UInt64, waitingAtMost milliseconds: Int64) async -> ReplicaSetView {
-        await manager.refresh(set: 0, newerThan: epoch - 1, waitingAtMost: milliseconds)
+        viewRequests.add(1, ordering: .relaxed)
+        return await manager.refresh(set: 0, newerThan: epoch - 1, waitingAtMost: milliseconds)
     }
 
     func report(_ event: MembershipEvent) async throws -> ReplicaSetView {
@@ -390,6 +393,25 @@ struct ReplicationTests {
             } catch let error as FileSystemError {
                 #expect(error.code == .membershipChanged)
             }
+        }
+    }
+
+    /// Idle heal workers ask the manager nothing: they wake on the views their brick learns (pushed with every
+    /// heartbeat in a real cluster). They used to poll it for a newer view without end, which on a real brick was a
+    /// management request over a new TLS connection ten times a second per brick. A view change still wakes them:
+    /// a member that returns is healed and rejoins.
+    @Test func idleHealWorkersDoNotAskTheManagerForViews() async throws {
+        try await ReplicaSetFixture.with { set in
+            set.startHealing()
+            // The workers idle 50 ms at a time here: a second is twenty rounds each.
+            try await Task.sleep(for: .seconds(1))
+            let asked = set.agents.map { $0.viewRequests.load(ordering: .relaxed) }
+            #expect(asked == [0, 0, 0], "idle workers asked the manager for views \(asked) times")
+            _ = try set.manager.apply(.unreachable(member: 1))
+            _ = try set.manager.apply(.reachable(member: 1))
+            let started = ContinuousClock.now
+            try await set.waitUntilInSync(1)
+            print("a returning member was healed and in sync after \(ContinuousClock.now - started)")
         }
     }
 

@@ -19,8 +19,11 @@ public final class HealWorker: Sendable {
     var agent: any ReplicaSetAgent { layer.agent }
     var journal: HealJournal { layer.journal }
 
-    /// Heals until cancelled; looks again whenever the view changes, and every `idleMilliseconds` otherwise.
+    /// Heals until cancelled; looks again whenever the brick learns a new view, and every `idleMilliseconds`
+    /// otherwise. It never asks the manager for views: the manager pushes the current one with every heartbeat.
     public func run(idleMilliseconds: Int64 = 500) async {
+        let views = ViewChangeSignal()
+        agent.observeViews { views.learned($0) }
         var fullyRecorded: Set<String> = []
         while !Task.isCancelled {
             let view = agent.view
@@ -37,7 +40,7 @@ public final class HealWorker: Sendable {
                 }
                 await healPass(member, view: view)
             }
-            _ = await agent.view(atLeast: view.epoch + 1, waitingAtMost: idleMilliseconds)
+            await views.wait(newerThan: view.epoch, atMost: idleMilliseconds)
         }
     }
 
