@@ -262,6 +262,8 @@ public enum Limits {
     /// cut off from the network keeps the request until its timeout (`replicaRequestTimeoutMilliseconds`) unless a
     /// newer view, in which another member serves it, ends the wait first.
     public static let replicaViewWatchGraceMilliseconds: Int64 = 1_000
+    /// How often a call whose reply is overdue by its ``ReplyWatch``'s grace has the watch checked again.
+    public static let replyWatchRecheckMilliseconds: Int64 = 250
     /// How long a client waits for a newer view after a member failed before it sends the request again anyway.
     public static let replicaRetryPauseMilliseconds: Int64 = 300
     /// How often a client or brick that waits for a newer replica-set view asks the manager for it.

@@ -12,6 +12,8 @@ public struct OperationContext: Sendable {
     /// Replicated volumes: the epoch the sender believes in and who sent it (``ReplicationStamp/none`` otherwise).
     public var replication: ReplicationStamp
     public var logger: Logger
+    /// What the connection does when the reply is slow (``ReplyWatch``); never sent to a brick.
+    public var replyWatch: ReplyWatch?
 
     public init(
         userID: UInt32 = 0, groupID: UInt32 = 0, supplementaryGroupIDs: [UInt32] = [], processID: Int32 = 0,

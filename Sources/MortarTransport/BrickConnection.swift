@@ -101,8 +101,9 @@ public final class BrickConnection: Sendable {
     /// Whether the connection is still open; a closed one is replaced by the protocol client.
     public var isActive: Bool { channel.isActive }
 
-    /// Sends a request and waits for its reply. A failed reply is thrown as the brick's ``FileSystemError``.
-    public func call(_ request: Request, credentials: WireCredentials) async throws -> Reply {
+    /// Sends a request and waits for its reply. A failed reply is thrown as the brick's ``FileSystemError``. With
+    /// a `watch`, a reply that is slow to come has the watch decide whether to go on waiting (``ReplyWatch``).
+    public func call(_ request: Request, credentials: WireCredentials, watch: ReplyWatch? = nil) async throws -> Reply {
         var payload = channel.allocator.buffer(capacity: 96)
         let trailer = request.encodeHead(credentials: credentials, into: &payload)
         await slots.acquire()
@@ -117,7 +118,7 @@ public final class BrickConnection: Sendable {
         // wait for their answer even when cancelled (the mount polls instead, so its interrupts stay prompt).
         let frame = try await send(
             kind: .request, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely,
-            cancellable: !isLock)
+            cancellable: !isLock, watch: watch)
         switch frame.kind {
         case .reply: return try Reply.decode(frame.payload)
         case .errorReply: throw try ErrorReply.decode(frame.payload)
@@ -149,7 +150,8 @@ public final class BrickConnection: Sendable {
     /// refusal fails it here — without this the caller would wait forever. (A promise completed twice keeps its
     /// first result.)
     private func dispatch(
-        kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer?, waitsIndefinitely: Bool = false
+        kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer?, waitsIndefinitely: Bool = false,
+        overdue: OverdueNotice? = nil
     ) -> EventLoopPromise<Frame> {
         let promise = channel.eventLoop.makePromise(of: Frame.self)
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -158,26 +160,56 @@ public final class BrickConnection: Sendable {
             promise.fail(FileSystemError(.notConnected, "cannot send to brick \(endpoint): \(error)"))
         }
         let call = PendingCall(
-            kind: kind, payload: payload, trailer: trailer, promise: promise, waitsIndefinitely: waitsIndefinitely)
+            kind: kind, payload: payload, trailer: trailer, promise: promise, waitsIndefinitely: waitsIndefinitely,
+            overdue: overdue)
         channel.writeAndFlush(call, promise: written)
         return promise
     }
 
     private func send(
         kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false,
-        cancellable: Bool = true
+        cancellable: Bool = true, watch: ReplyWatch? = nil
     ) async throws -> Frame {
         guard channel.isActive else {
             throw FileSystemError(.notConnected, "the connection to brick \(endpoint) is closed")
         }
-        let promise = dispatch(kind: kind, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely)
-        guard cancellable else { return try await promise.futureResult.get() }
+        let waiter = watch.map { _ in ReplyWaiter() }
+        let promise = dispatch(
+            kind: kind, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely,
+            overdue: watch.map { watch in
+                OverdueNotice(after: TimeAmount(watch.grace)) { [waiter] in waiter?.noticeOverdue() }
+            })
+        guard let watch, let waiter else {
+            guard cancellable else { return try await promise.futureResult.get() }
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                promise.fail(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+            }
+        }
+        promise.futureResult.whenComplete { waiter.received($0) }
+        guard cancellable else { return try await Self.awaitWatched(promise, waiter: waiter, watch: watch) }
         // A cancelled caller stops waiting at once (its reply, if one comes, is dropped): a task group that cancels
         // a call to a member that is cut off must not wait for the whole request timeout to await it.
         return try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
+            try await Self.awaitWatched(promise, waiter: waiter, watch: watch)
         } onCancel: {
             promise.fail(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+        }
+    }
+
+    /// Waits for a watched call's reply; each time the multiplexer says it is overdue, asks the watch, whose error
+    /// fails the call.
+    private static func awaitWatched(
+        _ promise: EventLoopPromise<Frame>, waiter: ReplyWaiter, watch: ReplyWatch
+    ) async throws -> Frame {
+        while true {
+            switch await waiter.next() {
+            case .reply(let result):
+                return try result.get()
+            case .overdue:
+                if let abandoned = await watch.check() { promise.fail(abandoned) }
+            }
         }
     }
 

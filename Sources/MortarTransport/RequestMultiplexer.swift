@@ -11,6 +11,15 @@ struct PendingCall {
     /// Whether the reply may take arbitrarily long (a blocking lock waits for another client); such calls are
     /// exempt from the request timeout.
     var waitsIndefinitely = false
+    /// For a watched call (``ReplyWatch``): after how long, and then every `Limits.replyWatchRecheckMilliseconds`,
+    /// its caller is told that the reply is overdue.
+    var overdue: OverdueNotice?
+}
+
+/// How a watched call's caller hears that its reply is overdue.
+struct OverdueNotice {
+    var after: TimeAmount
+    var notify: @Sendable () -> Void
 }
 
 /// Gives each outgoing call a request id and completes its promise when the reply with that id arrives, in any
@@ -23,6 +32,9 @@ final class RequestMultiplexer: ChannelDuplexHandler {
     private struct Waiting {
         var promise: EventLoopPromise<Frame>
         var deadline: NIODeadline
+        /// When a watched call's caller is next told that the reply is overdue.
+        var overdueAt: NIODeadline?
+        var notifyOverdue: (@Sendable () -> Void)?
     }
 
     private var pending: [UInt64: Waiting] = [:]
@@ -31,6 +43,8 @@ final class RequestMultiplexer: ChannelDuplexHandler {
     private let peerDescription: String
     private let requestTimeout: TimeAmount
     private var sweep: RepeatedTask?
+    /// The one timer for every watched call's overdue notice, set for the earliest while any call is watched.
+    private var overdueCheck: (at: NIODeadline, task: Scheduled<Void>)?
 
     /// - Parameter requestTimeout: how long a reply may take before the connection is declared dead: every call
     ///   on it fails with ETIMEDOUT and it is closed, so a brick that hangs (stopped, wedged disk) costs callers
@@ -52,6 +66,38 @@ final class RequestMultiplexer: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         sweep?.cancel()
         sweep = nil
+        overdueCheck?.task.cancel()
+        overdueCheck = nil
+    }
+
+    /// Tells the callers of watched calls that are overdue, and sets the timer for the next one due.
+    private func noticeOverdue(context: ChannelHandlerContext) {
+        overdueCheck = nil
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        for (id, waiting) in pending {
+            guard var due = waiting.overdueAt, let notify = waiting.notifyOverdue else { continue }
+            if due <= now {
+                notify()
+                due = now + .milliseconds(Limits.replyWatchRecheckMilliseconds)
+                pending[id]?.overdueAt = due
+            }
+            next = min(next ?? due, due)
+        }
+        if let next { scheduleOverdueCheck(at: next, context: context) }
+    }
+
+    private func scheduleOverdueCheck(at due: NIODeadline, context: ChannelHandlerContext) {
+        if let scheduled = overdueCheck {
+            guard due < scheduled.at else { return }
+            scheduled.task.cancel()
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: due) {
+            let (handler, context) = loopBound.value
+            handler.noticeOverdue(context: context)
+        }
+        overdueCheck = (due, task)
     }
 
     private func failIfOverdue(context: ChannelHandlerContext) {
@@ -77,7 +123,14 @@ final class RequestMultiplexer: ChannelDuplexHandler {
         let requestID = nextRequestID
         nextRequestID &+= 1
         let deadline: NIODeadline = call.waitsIndefinitely ? .distantFuture : .now() + requestTimeout
-        pending[requestID] = Waiting(promise: call.promise, deadline: deadline)
+        var waiting = Waiting(promise: call.promise, deadline: deadline)
+        if let overdue = call.overdue {
+            let due = NIODeadline.now() + overdue.after
+            waiting.overdueAt = due
+            waiting.notifyOverdue = overdue.notify
+            scheduleOverdueCheck(at: due, context: context)
+        }
+        pending[requestID] = waiting
         let frame = Frame(kind: call.kind, requestID: requestID, payload: call.payload, trailer: call.trailer)
         context.write(wrapOutboundOut(frame), promise: promise)
     }

@@ -415,6 +415,57 @@ struct ReplicationTests {
         }
     }
 
+    /// A primary whose disk hangs mid-write does not hold the client's write until the member's request timeout or
+    /// the disk comes back: once the reply is overdue, the connection's watch (``ReplyWatch``) finds the newer view
+    /// in which another member is the file's primary, ends the call, and the write goes there. Here the client's
+    /// request timeout is two minutes and the disk hangs for ninety seconds, so only the watch can end it sooner.
+    @Test func aWriteStuckOnAHungPrimaryMovesToTheNewPrimary() async throws {
+        try await ReplicaSetFixture.with { set in
+            let patient = Replicate(
+                children: set.bricks.map { brick in
+                    ProtocolClient(
+                        endpoint: brick.endpoint, clientName: "replica-test-patient", security: .insecure,
+                        eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: OperationContext.silentLogger,
+                        requestTimeout: .seconds(120), reconnectWindowMilliseconds: 0)
+                }, setIndex: 0, membership: set.manager, logger: OperationContext.silentLogger)
+            let id = FileID.random()
+            let file = try await Self.createFile("hung", id: id, on: patient)
+            let primary = try #require(set.manager.view.primary(for: id))
+            let disk = Gate()
+            set.storages[primary].stallNext(.write, until: disk)
+            let started = ContinuousClock.now
+            let written = try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask { try await patient.write(Self.bytes("after the hang"), to: file, at: 0, context: self.context) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(90))
+                    disk.open()
+                    return nil
+                }
+                let deadline = ContinuousClock.now + .seconds(60)
+                while disk.waiterCount == 0 {
+                    guard ContinuousClock.now < deadline else { throw FileSystemError(.timedOut, "the write never reached the primary's disk") }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                // The manager takes the hung member out, as its missed heartbeats would make it.
+                _ = try set.manager.apply(.unreachable(member: primary))
+                while let next = try await group.next() {
+                    if let written = next {
+                        group.cancelAll()
+                        return written
+                    }
+                }
+                throw FileSystemError(.inputOutput, "the write never finished")
+            }
+            let elapsed = ContinuousClock.now - started
+            print("a write stuck on a hung primary finished on the new primary after \(elapsed)")
+            disk.open()
+            #expect(written == 14)
+            #expect(elapsed < .seconds(60), "the write waited for the hung disk (\(elapsed)), not for the newer view")
+            let back = try await patient.read(from: file, at: 0, count: 64, context: context)
+            #expect(String(buffer: back) == "after the hang")
+        }
+    }
+
     /// A client whose view source never moves past an old epoch (its manager stalled or unreachable) retries the
     /// members' refusals for its failover window and then fails with ETIMEDOUT naming the set: EREMCHG is this
     /// layer's own signal to fetch a view and must never reach an application.

@@ -237,8 +237,10 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         var forwarded = context
         forwarded.replication = ReplicationStamp(epoch: view.epoch, role: .forwarded)
         let sent = forwarded
-        let failures = try await Self.forward(to: targets, view: view, agent: agent) { target in
-            try await forward(target, sent)
+        let failures = try await Self.forward(to: targets, view: view) { [self] target in
+            var watched = sent
+            watched.replyWatch = takenOut(target, view: view)
+            try await forward(target, watched)
         }
         try await settle(view, failures: failures, records: records, context: context)
     }

@@ -104,58 +104,72 @@ public final class Replicate: FileOperations {
         case abandoned(ReplicaSetView)
     }
 
-    /// The body of one attempt, carried into the child task that runs it. Unchecked: the closure is not marked
-    /// Sendable, but it runs only in that child while the caller's task does nothing but wait for the group, and
-    /// the group ends (awaiting the child) before `run` returns, so it never runs concurrently with its captures'
-    /// owner nor outlives the call.
-    private struct Body<Result: Sendable>: @unchecked Sendable {
-        let call: (_ member: Int, _ context: OperationContext) async throws -> Result
+    /// What one attempt's watch has learned: the newest view it saw, and the view that ended the attempt.
+    private final class AttemptWatch: Sendable {
+        private struct State {
+            var known: ReplicaSetView
+            var abandonedFor: ReplicaSetView?
+        }
+
+        private let state: Mutex<State>
+
+        init(view: ReplicaSetView) {
+            state = Mutex(State(known: view))
+        }
+
+        var known: ReplicaSetView { state.withLock { $0.known } }
+        var abandonedFor: ReplicaSetView? { state.withLock { $0.abandonedFor } }
+
+        func learned(_ view: ReplicaSetView, abandons: Bool) {
+            state.withLock { state in
+                guard view.epoch > state.known.epoch else { return }
+                state.known = view
+                if abandons { state.abandonedFor = view }
+            }
+        }
     }
 
-    /// Races `body` on `member` against a watch of the view; the loser is cancelled (a pending request to a brick
-    /// ends at once when cancelled) and awaited.
+    /// Sends `body` to `member` with a watch on its replies (``ReplyWatch``): a reply that has not come within
+    /// `Limits.replicaViewWatchGraceMilliseconds` has the connection ask for a newer view, and when one moves the
+    /// target off `member` the call ends at once (the reply, if it comes, is dropped) and the attempt is abandoned.
+    /// The watch runs only for slow replies, on the connection's own timer: nothing per request.
     private func attempt<Result: Sendable>(
         _ body: (_ member: Int, _ context: OperationContext) async throws -> Result, member: Int,
         context: OperationContext, target: Target, view: ReplicaSetView
     ) async throws -> Attempt<Result> {
-        try await withoutActuallyEscaping(body) { escapable in
-            let carried = Body(call: escapable)
-            return try await withThrowingTaskGroup(of: Attempt<Result>?.self) { group in
-                group.addTask { .answered(try await carried.call(member, context)) }
-                group.addTask { await self.watch(from: view, target: target, member: member).map { .abandoned($0) } }
-                defer { group.cancelAll() }
-                while let next = try await group.next() {
-                    if let outcome = next { return outcome }
-                }
-                preconditionFailure("the request's own task always ends the race")
-            }
+        let watch = AttemptWatch(view: view)
+        var watched = context
+        watched.replyWatch = ReplyWatch(grace: .milliseconds(Limits.replicaViewWatchGraceMilliseconds)) {
+            [self] in
+            await self.check(watch, target: target, member: member)
+        }
+        do {
+            return .answered(try await body(member, watched))
+        } catch {
+            if let newer = watch.abandonedFor { return .abandoned(newer) }
+            throw error
         }
     }
 
-    /// After `Limits.replicaViewWatchGraceMilliseconds`, asks for views newer than `view` until one moves the
-    /// target off `member`; nil when cancelled first (the request answered).
-    private func watch(from view: ReplicaSetView, target: Target, member: Int) async -> ReplicaSetView? {
+    /// Asks for a view newer than the attempt's newest; an error that ends the call when it moves the target off
+    /// `member`, nil to go on waiting.
+    private func check(_ watch: AttemptWatch, target: Target, member: Int) async -> FileSystemError? {
+        let known = watch.known
+        let newer: ReplicaSetView
         do {
-            try await Task.sleep(for: .milliseconds(Limits.replicaViewWatchGraceMilliseconds))
+            newer = try await membership.refresh(set: setIndex, newerThan: known.epoch, waitingAtMost: 0)
         } catch {
-            return nil
+            return nil  // A set the membership has no view of: the request decides alone.
         }
-        var known = view
-        while !Task.isCancelled {
-            let newer: ReplicaSetView
-            do {
-                newer = try await membership.refresh(
-                    set: setIndex, newerThan: known.epoch, waitingAtMost: Limits.replicaViewWatchGraceMilliseconds)
-            } catch {
-                return nil  // A set the membership has no view of: the request decides alone.
-            }
-            guard newer.epoch > known.epoch else { continue }
-            known = newer
-            // A view with no member for the target: the request's own outcome decides.
-            guard let next = try? self.member(for: target, in: newer) else { continue }
-            if next != member { return newer }
-        }
-        return nil
+        guard newer.epoch > known.epoch else { return nil }
+        // A view with no member for the target: the request's own outcome decides.
+        let next = try? self.member(for: target, in: newer)
+        let abandons = next != nil && next != member
+        watch.learned(newer, abandons: abandons)
+        guard abandons else { return nil }
+        return FileSystemError(
+            .membershipChanged,
+            "member \(member) of replica set \(setIndex) left the request's path in epoch \(newer.epoch) while it waited")
     }
 
     func member(for target: Target, in view: ReplicaSetView) throws(FileSystemError) -> Int {

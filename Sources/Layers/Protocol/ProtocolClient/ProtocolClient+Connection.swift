@@ -89,7 +89,7 @@ extension ProtocolClient {
         while true {
             let (connection, _) = try await currentConnection()
             do {
-                return try await connection.call(request, credentials: credentials)
+                return try await connection.call(request, credentials: credentials, watch: context.replyWatch)
             } catch let error as FileSystemError where error.code == .notConnected && request.isIdempotent && !retried {
                 retried = true
             }
@@ -108,7 +108,7 @@ extension ProtocolClient {
             let remote = try await remoteFile(file, connection: connection, generation: generation, context: context)
             let request = makeRequest(remote)
             do {
-                return try await connection.call(request, credentials: credentials)
+                return try await connection.call(request, credentials: credentials, watch: context.replyWatch)
             } catch let error as FileSystemError where error.code == .notConnected && request.isIdempotent && !retried {
                 retried = true
             }
@@ -127,7 +127,8 @@ extension ProtocolClient {
                 .badFileHandle, "brick \(endpoint) restarted and released this file's locks; reopen the file")
         }
         let flags = open.flags.subtracting(OpenFlags.creationOnly)
-        let reply = try await connection.call(.open(open.id, flags: flags), credentials: WireCredentials(context))
+        let reply = try await connection.call(
+            .open(open.id, flags: flags), credentials: WireCredentials(context), watch: context.replyWatch)
         let reopened = try reply.opened()
         state.withLock { state in
             state.files[file.handle]?.remoteHandle = reopened.handle
@@ -144,7 +145,7 @@ extension ProtocolClient {
         -> (Reply, OpenFile)
     {
         let (connection, generation) = try await currentConnection()
-        let reply = try await connection.call(request, credentials: WireCredentials(context))
+        let reply = try await connection.call(request, credentials: WireCredentials(context), watch: context.replyWatch)
         let remote: OpenFile
         switch reply {
         case .created(let created): remote = created.file

@@ -59,7 +59,8 @@ extension ProtocolClient {
         try Self.checkOpenAndRead(flags: flags, count: count)
         let (connection, generation) = try await currentConnection()
         let request = Request.lookupAndRead(name: name, parent: parent, flags: flags, count: UInt32(count))
-        let found = try await connection.call(request, credentials: WireCredentials(context)).found()
+        let found = try await connection.call(request, credentials: WireCredentials(context), watch: context.replyWatch)
+            .found()
         guard let opened = found.opened else { return found }
         let file = registerOpenFile(opened.file, flags: flags, generation: generation)
         guard opened.head.readableBytes <= count, opened.file.id == found.attributes.id else {
@@ -94,7 +95,8 @@ extension ProtocolClient {
             await connection.post(.release(remote), credentials: WireCredentials(context))
             return
         }
-        try await connection.call(.release(remote), credentials: WireCredentials(context)).none()
+        try await connection.call(.release(remote), credentials: WireCredentials(context), watch: context.replyWatch)
+            .none()
     }
 
     public func read(from file: OpenFile, at offset: UInt64, count: Int, context: OperationContext) async throws
