@@ -46,6 +46,14 @@ public enum Limits {
     /// Reads up to this size are first tried from the page cache on the brick's event loop (RWF_NOWAIT): copying
     /// them there costs less than the two thread switches of the I/O pool, and larger ones would hold the loop.
     public static let brickCachedReadByteCountMax = 128 << 10
+    /// Buffered writes up to this size are made on the brick's event loop: copying them into the page cache costs
+    /// less than the two thread switches of the I/O pool (ext4 has no RWF_NOWAIT for buffered writes to ask first).
+    public static let brickInlineWriteByteCountMax = 64 << 10
+    /// A write on the event loop that takes longer than this (dirty-page throttling, a journal commit, a failing
+    /// disk) sends every write through the I/O pool for `brickInlineWritePauseMilliseconds`: the loop serves every
+    /// connection of the brick and must not wait on the disk.
+    public static let brickInlineWriteSlowMicroseconds: Int64 = 20_000
+    public static let brickInlineWritePauseMilliseconds: Int64 = 10_000
     /// Room for a frame's header and a request's fixed fields next to its data.
     public static let frameHeaderByteCountMax = 64 * 1024
     /// Largest frame either side accepts; a bigger length prefix closes the connection with a logged reason.

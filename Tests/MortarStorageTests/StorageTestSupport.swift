@@ -17,6 +17,7 @@ struct TestBrick {
     ///   root, for a brick whose own path is long.
     static func with<Result>(
         openFilesMax: Int = Limits.openFilesPerBrickMax, nesting: [String] = [],
+        inlineWriteSlowMicroseconds: Int64 = Limits.brickInlineWriteSlowMicroseconds,
         _ body: (TestBrick) async throws -> Result
     ) async throws -> Result {
         let top = try makeTemporaryDirectory()
@@ -27,7 +28,8 @@ struct TestBrick {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
         }
         let storage = try await PosixStorage.prepare(
-            root: root, threadPool: .singleton, logger: OperationContext.silentLogger, openFilesMax: openFilesMax)
+            root: root, threadPool: .singleton, logger: OperationContext.silentLogger, openFilesMax: openFilesMax,
+            inlineWriteSlowMicroseconds: inlineWriteSlowMicroseconds)
         return try await body(TestBrick(root: root, storage: storage))
     }
 

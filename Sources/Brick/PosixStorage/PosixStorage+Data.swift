@@ -1,5 +1,6 @@
 import CMortarLinux
 import Glibc
+import Logging
 import MortarCore
 import NIOCore
 import Synchronization
@@ -73,7 +74,9 @@ extension PosixStorage {
         return buffer
     }
 
-    /// Writes all of `data` at `offset` and returns its length.
+    /// Writes all of `data` at `offset` and returns its length. A small buffered write is made on the calling
+    /// thread (the brick's event loop) unless writes are paused there (see ``inlineWriteStart(_:count:)``);
+    /// everything else goes to the I/O pool.
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
         async throws -> Int
     {
@@ -81,7 +84,7 @@ extension PosixStorage {
             throw FileSystemError.invalidArgument("write of \(data.readableBytes) bytes exceeds \(Limits.ioByteCountMax)")
         }
         let descriptor = try descriptor(of: file)
-        return try await run { [self] in
+        let write: @Sendable () throws -> Int = { [self] in
             let subject = "open file \(file.id)"
             let start = try Self.offset(offset, subject)
             try dropPrivileges(of: descriptor.value, context: context, subject)
@@ -96,6 +99,38 @@ extension PosixStorage {
             }
             return data.readableBytes
         }
+        guard let started = inlineWriteStart(descriptor.value, count: data.readableBytes) else {
+            return try await run(write)
+        }
+        defer { inlineWriteEnded(started, file: file) }
+        return try write()
+    }
+
+    /// When a write of `count` bytes may be made on the calling thread, the time it starts; nil when it goes to
+    /// the pool: it is large, the file was opened O_SYNC, O_DSYNC or O_DIRECT (the write waits for the disk), or a
+    /// recent inline write was slow.
+    private func inlineWriteStart(_ descriptor: Int32, count: Int) -> UInt64? {
+        guard count <= Limits.brickInlineWriteByteCountMax else { return nil }
+        let now = NIODeadline.now().uptimeNanoseconds
+        guard now >= inlineWritesPausedUntil.load(ordering: .relaxed) else { return nil }
+        let status = fcntl(descriptor, F_GETFL)
+        guard status >= 0, OpenFlags(posixFlags: status).isDisjoint(with: [.direct, .synchronous, .dataSynchronous])
+        else { return nil }
+        return now
+    }
+
+    /// Counts an inline write; one that was slow pauses inline writes (and says so, once per pause).
+    private func inlineWriteEnded(_ started: UInt64, file: OpenFile) {
+        inlineWriteCount.add(1, ordering: .relaxed)
+        let now = NIODeadline.now().uptimeNanoseconds
+        let elapsed = now &- started
+        guard elapsed > inlineWriteSlowNanoseconds else { return }
+        let until = now + UInt64(Limits.brickInlineWritePauseMilliseconds) * 1_000_000
+        let previous = inlineWritesPausedUntil.exchange(until, ordering: .relaxed)
+        guard previous <= started else { return }
+        logger.notice(
+            "a write on the event loop took \(elapsed / 1_000) µs; writes go through the I/O pool for \(Limits.brickInlineWritePauseMilliseconds) ms",
+            metadata: ["file": "\(file.id)"])
     }
 
     public func allocate(

@@ -28,6 +28,13 @@ public final class PosixStorage: FileOperations {
 
     /// Reads answered from the page cache on the calling thread, without the I/O pool (since the brick started).
     public var readsServedFromCache: UInt64 { cachedReadCount.load(ordering: .relaxed) }
+    /// How long a write on the calling thread may take before writes go to the pool for a while (see `write`).
+    let inlineWriteSlowNanoseconds: UInt64
+    /// Until when (NIODeadline uptime, ns) every write goes through the pool; 0: writes may be made inline.
+    let inlineWritesPausedUntil = Atomic<UInt64>(0)
+    let inlineWriteCount = Atomic<UInt64>(0)
+    /// Writes made on the calling thread, without the I/O pool (since the brick started).
+    public var writesMadeInline: UInt64 { inlineWriteCount.load(ordering: .relaxed) }
     /// Where listings left off (see ``readDirectory(_:after:countMax:context:)``).
     let cursors = DirectoryCursors()
     let skippedEntries = Atomic<UInt64>(0)
@@ -37,8 +44,10 @@ public final class PosixStorage: FileOperations {
     public var entriesSkippedToResumeListings: UInt64 { skippedEntries.load(ordering: .relaxed) }
 
     private init(
-        index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int, localReads: LocalReadGrants?
+        index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int, localReads: LocalReadGrants?,
+        inlineWriteSlowMicroseconds: Int64
     ) {
+        self.inlineWriteSlowNanoseconds = UInt64(max(0, inlineWriteSlowMicroseconds)) * 1_000
         self.index = index
         self.localReads = localReads
         self.threadPool = threadPool
@@ -53,9 +62,12 @@ public final class PosixStorage: FileOperations {
     ///   - openFilesMax: how many files may be open at once; more fail with EMFILE.
     ///   - localReads: where descriptors for short-circuit local reads are offered (the brick's hand-off socket
     ///     claims them); nil answers every `grantLocalRead` with EOPNOTSUPP.
+    ///   - inlineWriteSlowMicroseconds: a write made on the calling thread that takes longer sends writes through
+    ///     the pool for `Limits.brickInlineWritePauseMilliseconds`.
     public static func prepare(
         root: String, threadPool: NIOThreadPool, logger: Logger,
-        openFilesMax: Int = Limits.openFilesPerBrickMax, localReads: LocalReadGrants? = nil
+        openFilesMax: Int = Limits.openFilesPerBrickMax, localReads: LocalReadGrants? = nil,
+        inlineWriteSlowMicroseconds: Int64 = Limits.brickInlineWriteSlowMicroseconds
     ) async throws -> PosixStorage {
         guard openFilesMax > 0 else { throw FileSystemError.invalidArgument("openFilesMax must be positive") }
         var trimmed = root
@@ -72,7 +84,8 @@ public final class PosixStorage: FileOperations {
         }
         // From here the storage owns the index's descriptors and closes them when it goes.
         let storage = PosixStorage(
-            index: index, threadPool: threadPool, logger: logger, openFilesMax: openFilesMax, localReads: localReads)
+            index: index, threadPool: threadPool, logger: logger, openFilesMax: openFilesMax, localReads: localReads,
+            inlineWriteSlowMicroseconds: inlineWriteSlowMicroseconds)
         try await storage.run { try storage.prepareRoot() }
         logger.info("brick storage ready", metadata: ["root": "\(trimmed)"])
         return storage
