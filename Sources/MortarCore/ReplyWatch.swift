@@ -6,7 +6,9 @@
 /// Replication uses it for a member that stops answering: the request would wait out its timeout, unless a newer
 /// view that takes the member off the request's path ends it sooner. A watch costs the call nothing until the
 /// grace is over — the connection's one timer notices slow calls for all of them — where a timer or a watching
-/// task of its own per request cost a replicated request more than the request itself.
+/// task of its own per request cost a replicated request more than the request itself. The check runs in the
+/// caller's task: a reply that arrives while it runs is taken when it returns, so a check should be one quick
+/// question (replication's asks the manager once).
 public struct ReplyWatch: Sendable {
     public let grace: Duration
     public let check: @Sendable () async -> FileSystemError?
