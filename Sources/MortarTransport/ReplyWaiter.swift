@@ -19,28 +19,25 @@ final class ReplyWaiter: Sendable {
 
     /// The call ended (its reply, or its failure): wakes the caller, or is kept until it asks.
     func received(_ reply: Result<Frame, any Error>) {
-        let waiting = state.withLock { state in
-            guard let waiting = state.waiting else {
-                state.reply = reply
-                return CheckedContinuation<Event, Never>?.none
-            }
-            state.waiting = nil
-            return waiting
-        }
-        waiting?.resume(returning: .reply(reply))
+        deliver(.reply(reply)) { $0.reply = reply }
     }
 
     /// The multiplexer found the call overdue: wakes the caller, or is kept (once) until it asks.
     func noticeOverdue() {
-        let waiting = state.withLock { state in
+        deliver(.overdue) { $0.overdue = true }
+    }
+
+    /// Resumes the waiting caller with `event`, or has `keep` note it for the caller's next ``next()``.
+    private func deliver(_ event: Event, orKeep keep: (inout State) -> Void) {
+        let waiting = state.withLock { state -> CheckedContinuation<Event, Never>? in
             guard let waiting = state.waiting else {
-                state.overdue = true
-                return CheckedContinuation<Event, Never>?.none
+                keep(&state)
+                return nil
             }
             state.waiting = nil
             return waiting
         }
-        waiting?.resume(returning: .overdue)
+        waiting?.resume(returning: event)
     }
 
     /// The next thing that happened to the call; a reply before any notice.
