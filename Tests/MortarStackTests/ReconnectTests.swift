@@ -4,6 +4,7 @@ import MortarProtocolClient
 import MortarSecurity
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 @Suite("Brick restarts")
@@ -86,6 +87,41 @@ struct RequestTimeoutTests {
         #expect(error?.code == .timedOut)
         #expect(try await client.attributes(of: .root, context: context).type == .directory,
                 "the next call reconnects")
+        client.shutdown()
+        await brick.stop()
+        brick.removeDirectory()
+    }
+
+    /// A watched call (``ReplyWatch``) whose reply does not come is told so once its grace is over, and again
+    /// while it waits; the watch's error ends it long before the request timeout, and the connection serves the
+    /// next call. A call answered within its grace never runs its watch.
+    @Test func aWatchedCallIsEndedByItsWatchNotByTheTimeout() async throws {
+        let root = try LoopbackBrick.makeTemporaryDirectory("mortar-watch")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let brick = try await LoopbackBrick.start(root: root, aboveStorage: { NeverAnsweringReads(next: $0) })
+        let client = ProtocolClient(
+            endpoint: brick.endpoint, clientName: "watching", security: .insecure,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: OperationContext.silentLogger,
+            requestTimeout: .seconds(120))
+        let checks = Atomic<Int>(0)
+        var watched = OperationContext()
+        watched.replyWatch = ReplyWatch(grace: .milliseconds(200)) {
+            // Keep waiting twice, then give up.
+            checks.add(1, ordering: .relaxed).oldValue < 2 ? nil : FileSystemError(.membershipChanged, "abandoned by the watch")
+        }
+        let created = try await client.create(
+            "watched", in: .root, id: .random(), permissions: 0o644, flags: .readWrite, context: watched)
+        #expect(checks.load(ordering: .relaxed) == 0, "a call answered within its grace ran its watch")
+        let started = ContinuousClock.now
+        let error = await #expect(throws: FileSystemError.self) {
+            _ = try await client.read(from: created.file, at: 0, count: 10, context: watched)
+        }
+        let elapsed = ContinuousClock.now - started
+        print("a watched call the brick never answered ended after \(elapsed)")
+        #expect(error?.code == .membershipChanged && error?.message == "abandoned by the watch", "\(String(describing: error))")
+        #expect(checks.load(ordering: .relaxed) == 3)
+        #expect(elapsed < .seconds(60), "the call waited for its request timeout, not for its watch")
+        #expect(try await client.attributes(of: .root, context: watched).type == .directory)
         client.shutdown()
         await brick.stop()
         brick.removeDirectory()
