@@ -242,6 +242,13 @@ struct LocalReadTests {
         #expect(first.harness.count(of: .grantLocalRead) == 1)
         first.remote.shutdown()
         await first.brick.stop()
+        // Until the client has read the brick's close, a read may still go through the descriptor (the same file,
+        // a moment after it was readable); what is tested is every read after that.
+        let noticed = ContinuousClock.now + .seconds(30)
+        while first.local.isConnected {
+            try #require(ContinuousClock.now < noticed, "the client never saw the stopped brick close its connection")
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let started = ContinuousClock.now
         let harness = Mutex<LayerHarness?>(nil)
         let second = try await LoopbackBrick.start(root: first.brick.root, unixSocket: first.socket) { storage in

@@ -7,9 +7,16 @@ final class OwnedDescriptor: Sendable {
     let value: Int32
     /// The file it was opened for, so that a handle presented with another FileID is refused.
     let id: FileID
+    /// Whether its writes wait for the disk (opened O_SYNC, O_DSYNC or O_DIRECT), read once when it is registered:
+    /// such writes are never made on the calling thread (see `PosixStorage.write`). The brick never changes a
+    /// descriptor's flags afterwards; one it cannot read counts as waiting.
+    let writesWaitForDisk: Bool
     init(_ value: Int32, id: FileID) {
         self.value = value
         self.id = id
+        let status = fcntl(value, F_GETFL)
+        writesWaitForDisk =
+            status < 0 || !OpenFlags(posixFlags: status).isDisjoint(with: [.direct, .synchronous, .dataSynchronous])
     }
 
     deinit { SystemCall.close(value) }

@@ -99,7 +99,7 @@ extension PosixStorage {
             }
             return data.readableBytes
         }
-        guard let started = inlineWriteStart(descriptor.value, count: data.readableBytes) else {
+        guard let started = inlineWriteStart(descriptor, count: data.readableBytes) else {
             return try await run(write)
         }
         defer { inlineWriteEnded(started, file: file) }
@@ -109,13 +109,10 @@ extension PosixStorage {
     /// When a write of `count` bytes may be made on the calling thread, the time it starts; nil when it goes to
     /// the pool: it is large, the file was opened O_SYNC, O_DSYNC or O_DIRECT (the write waits for the disk), or a
     /// recent inline write was slow.
-    private func inlineWriteStart(_ descriptor: Int32, count: Int) -> UInt64? {
-        guard count <= Limits.brickInlineWriteByteCountMax else { return nil }
+    private func inlineWriteStart(_ descriptor: OwnedDescriptor, count: Int) -> UInt64? {
+        guard count <= Limits.brickInlineWriteByteCountMax, !descriptor.writesWaitForDisk else { return nil }
         let now = NIODeadline.now().uptimeNanoseconds
         guard now >= inlineWritesPausedUntil.load(ordering: .relaxed) else { return nil }
-        let status = fcntl(descriptor, F_GETFL)
-        guard status >= 0, OpenFlags(posixFlags: status).isDisjoint(with: [.direct, .synchronous, .dataSynchronous])
-        else { return nil }
         return now
     }
 

@@ -107,4 +107,8 @@ public final class ProtocolClient: FileOperations {
 
     /// Files this client holds open on the brick.
     public var openFileCount: Int { state.withLock { $0.files.count } }
+
+    /// Whether this client's connection to the brick is up as far as it knows: a brick that closed it counts
+    /// once the client has read the close.
+    public var isConnected: Bool { state.withLock { $0.connection?.isActive == true } }
 }
