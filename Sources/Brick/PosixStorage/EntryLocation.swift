@@ -60,41 +60,6 @@ extension PosixStorage {
         try FileAttributes(status: SystemCall.lstat(location.object, location.subject), id: location.id)
     }
 
-    /// Gives a newly made object its FileID, index entry, owner and exact permissions (the brick process's umask
-    /// must not change what the client asked for), removing it again if any step fails so that no half-made object
-    /// is left behind. `permissions` is nil for symbolic links, whose mode cannot be changed. The group and
-    /// set-group-ID bit follow the parent directory (``creationOwnership(of:in:permissions:context:)``).
-    func finishCreation(
-        of entry: EntryLocation, id: FileID, type: FileType, permissions: UInt32?, context: OperationContext
-    ) throws -> FileAttributes {
-        let isDirectory = type == .directory
-        let object = entry.object
-        var indexed = false
-        do {
-            let (groupID, permissions) = try creationOwnership(
-                of: type, in: entry, permissions: permissions ?? 0, context: context)
-            try SystemCall.setFileID(id, at: object, entry.subject)
-            if isDirectory {
-                try index.addDirectoryEntry(id: id, parent: entry.parent.id, name: entry.name)
-            } else {
-                try index.addEntry(linking: object, id: id, entry.subject)
-            }
-            indexed = true
-            try SystemCall.changeOwner(object, userID: context.userID, groupID: groupID, entry.subject)
-            if type != .symbolicLink { try SystemCall.changePermissions(object, permissions & 0o7777, entry.subject) }
-            return try FileAttributes(status: SystemCall.lstat(object, entry.subject), id: id)
-        } catch let error as FileSystemError {
-            // Cleanup on the way out: the creation's error is the one to report.
-            if indexed { try? index.removeEntry(of: id) }
-            if isDirectory { try? SystemCall.removeDirectory(object, entry.subject) }
-            else { try? SystemCall.unlink(object, entry.subject) }
-            if error.code == .exists {
-                throw FileSystemError(.exists, "FileID \(id) for \(entry.subject) is already in use on this brick")
-            }
-            throw error
-        }
-    }
-
     /// The group and permissions a new object gets from its parent directory, as the kernel would give them to a
     /// client creating it locally (the brick creates as root, in its own group): see
     /// ``AccessPolicy/ownership(ofNew:permissions:in:context:)``.

@@ -32,12 +32,20 @@ extension HandleIndex {
         case .current:
             return (id, false)
         case .missing:
-            logger.info("restoring a missing index entry", metadata: ["path": "\(subject)", "id": "\(id)"])
-            if isDirectory {
-                try addDirectoryEntry(id: id, parent: parent, name: name)
-            } else {
-                try addEntry(linking: object, id: id, subject)
+            do {
+                if isDirectory {
+                    try addDirectoryEntry(id: id, parent: parent, name: name)
+                } else {
+                    try addEntry(linking: object, id: id, subject)
+                }
+            } catch let error as FileSystemError where error.code == .exists {
+                // Its creator added it meanwhile (a creation names an object first, then indexes it): fine when
+                // it leads here.
+                guard try entryState(of: id, status: status, parent: parent, name: name) == .current else { throw error }
+                return (id, !isDirectory)
             }
+            // Debug, not info: between a creation's rename and its index entry this is routine, not a hand edit.
+            logger.debug("restored a missing index entry", metadata: ["path": "\(subject)", "id": "\(id)"])
             return (id, !isDirectory)
         case .outdated:
             logger.info("repairing the index entry of a directory moved by hand", metadata: ["path": "\(subject)"])

@@ -45,6 +45,9 @@ struct HandleIndex: Sendable {
     let rootDescriptor: Int32
     /// `.mortar/handles`, opened O_PATH: only ever a base for *at calls.
     let handlesDescriptor: Int32
+    /// `.mortar/staging`, opened O_PATH: where new objects are made before they get their names (see
+    /// ``PosixStorage/place(_:at:id:type:permissions:descriptor:context:)``).
+    let stagingDescriptor: Int32
     /// Adoptions and repairs are worth an info line: they mean someone changed the brick directory by hand.
     let logger: Logger
 
@@ -74,8 +77,16 @@ struct HandleIndex: Sendable {
             try SystemCall.makeDirectoryIfMissing(handles, "\(root)/\(hiddenName)/handles")
             let handlesDescriptor = try SystemCall.open(
                 handles, flags: cmortar_o_path | O_DIRECTORY | O_NOFOLLOW, "\(root)/\(hiddenName)/handles")
+            let stagingDescriptor: Int32
+            do {
+                stagingDescriptor = try openStaging(in: hiddenDescriptor, "\(root)/\(hiddenName)/staging", logger)
+            } catch {
+                SystemCall.close(handlesDescriptor)
+                throw error
+            }
             return HandleIndex(
-                root: root, rootDescriptor: rootDescriptor, handlesDescriptor: handlesDescriptor, logger: logger)
+                root: root, rootDescriptor: rootDescriptor, handlesDescriptor: handlesDescriptor,
+                stagingDescriptor: stagingDescriptor, logger: logger)
         } catch {
             SystemCall.close(rootDescriptor)
             throw error
@@ -84,6 +95,7 @@ struct HandleIndex: Sendable {
 
     /// Closes the descriptors; the index is unusable afterwards.
     func close() {
+        SystemCall.close(stagingDescriptor)
         SystemCall.close(handlesDescriptor)
         SystemCall.close(rootDescriptor)
     }

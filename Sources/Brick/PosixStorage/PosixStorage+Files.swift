@@ -22,24 +22,32 @@ extension PosixStorage {
         return CreatedFile(file: file, attributes: attributes)
     }
 
-    /// The open descriptor and attributes of a new file, or of an existing one without `.exclusive`.
+    /// The open descriptor and attributes of a new file (made complete before it gets its name: see
+    /// ``place(_:at:id:type:permissions:descriptor:context:)``), or of an existing one without `.exclusive`.
     private func createOrOpen(
         _ entry: EntryLocation, id: FileID, permissions: UInt32, flags: OpenFlags, context: OperationContext
     ) throws -> (Int32, FileAttributes) {
         let access = Self.localFlags(flags)
+        let staged = stagedObject(for: id)
+        let descriptor = try SystemCall.open(
+            staged, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
+        let placed: FileAttributes?
         do {
-            let descriptor = try SystemCall.open(
-                entry.object, flags: access | O_CREAT | O_EXCL, permissions: permissions & 0o7777, entry.subject)
-            let attributes = try finishCreatedFile(
-                descriptor, entry: entry, id: id, permissions: permissions, context: context)
-            return (descriptor, attributes)
-        } catch let error as FileSystemError where error.code == .exists && !flags.contains(.exclusive) {
-            try Self.requireOpenable(try SystemCall.lstat(entry.object, entry.subject), entry.subject)
-            let descriptor = try SystemCall.open(entry.object, flags: access, entry.subject)
-            let attributes = try describeExisting(descriptor, entry: entry)
-            try dropPrivilegesAfterTruncatingOpen(descriptor, flags: flags, context: context, entry.subject)
-            return (descriptor, attributes)
+            placed = try place(
+                staged, at: entry, id: id, type: .regular, permissions: permissions, descriptor: descriptor,
+                context: context)
+        } catch {
+            SystemCall.close(descriptor)
+            throw error
         }
+        if let placed { return (descriptor, placed) }
+        SystemCall.close(descriptor)
+        guard !flags.contains(.exclusive) else { throw FileSystemError(.exists, "\(entry.subject) exists") }
+        try Self.requireOpenable(try SystemCall.lstat(entry.object, entry.subject), entry.subject)
+        let existing = try SystemCall.open(entry.object, flags: access, entry.subject)
+        let attributes = try describeExisting(existing, entry: entry)
+        try dropPrivilegesAfterTruncatingOpen(existing, flags: flags, context: context, entry.subject)
+        return (existing, attributes)
     }
 
     /// The `open(2)` flags for a brick file. `.direct` means "no client-side caching", which Mortar's client
@@ -118,32 +126,6 @@ extension PosixStorage {
     }
 
     /// Gives a new file its FileID, index entry, owner and mode; on failure the file is removed again.
-    private func finishCreatedFile(
-        _ descriptor: Int32, entry: EntryLocation, id: FileID, permissions: UInt32, context: OperationContext
-    ) throws -> FileAttributes {
-        var indexed = false
-        do {
-            let (groupID, permissions) = try creationOwnership(
-                of: .regular, in: entry, permissions: permissions, context: context)
-            try SystemCall.setFileID(id, descriptor: descriptor, entry.subject)
-            try index.addEntry(descriptor: descriptor, id: id, entry.subject)
-            indexed = true
-            try SystemCall.changeOwner(descriptor: descriptor, userID: context.userID, groupID: groupID, entry.subject)
-            // After the owner: chown clears set-user-id bits. Exact bits: the brick's umask is not the client's.
-            _ = try SystemCall.retrying("fchmod", entry.subject) { Glibc.fchmod(descriptor, permissions) }
-            return try FileAttributes(status: SystemCall.fstat(descriptor, entry.subject), id: id)
-        } catch let error as FileSystemError {
-            SystemCall.close(descriptor)
-            // Cleanup on the way out: the creation's error is the one to report.
-            if indexed { try? index.removeEntry(of: id) }
-            try? SystemCall.unlink(entry.object, entry.subject)
-            if error.code == .exists {
-                throw FileSystemError(.exists, "FileID \(id) for \(entry.subject) is already in use on this brick")
-            }
-            throw error
-        }
-    }
-
     /// The attributes of an existing file opened by `create`, adopting it if it has no FileID yet.
     func describeExisting(_ descriptor: Int32, entry: EntryLocation) throws -> FileAttributes {
         do {

@@ -26,10 +26,10 @@ extension PosixStorage {
     ) async throws -> FileAttributes {
         try await run { [self] in
             try withEntry(name, in: parent, use: .create) { entry in
-                try SystemCall.makeDirectory(entry.object, permissions: permissions & 0o7777, entry.subject)
+                let staged = stagedObject(for: id)
+                try SystemCall.makeDirectory(staged, permissions: 0o700, entry.subject)
                 logger.debug("made directory", metadata: ["path": "\(entry.subject)", "id": "\(id)"])
-                return try finishCreation(
-                    of: entry, id: id, type: .directory, permissions: permissions, context: context)
+                return try placeOrTaken(staged, at: entry, id: id, type: .directory, permissions: permissions, context: context)
             }
         }
     }
@@ -113,8 +113,9 @@ extension PosixStorage {
     ) async throws -> FileAttributes {
         try await run { [self] in
             try withEntry(name, in: parent, use: .create) { entry in
-                try SystemCall.symbolicLink(target: target, at: entry.object, entry.subject)
-                return try finishCreation(of: entry, id: id, type: .symbolicLink, permissions: nil, context: context)
+                let staged = stagedObject(for: id)
+                try SystemCall.symbolicLink(target: target, at: staged, entry.subject)
+                return try placeOrTaken(staged, at: entry, id: id, type: .symbolicLink, permissions: nil, context: context)
             }
         }
     }
@@ -147,9 +148,9 @@ extension PosixStorage {
         }
         return try await run { [self] in
             try withEntry(name, in: parent, use: .create) { entry in
-                try SystemCall.makeNode(
-                    entry.object, mode: type.modeBits | (permissions & 0o7777), device: deviceNumber, entry.subject)
-                return try finishCreation(of: entry, id: id, type: type, permissions: permissions, context: context)
+                let staged = stagedObject(for: id)
+                try SystemCall.makeNode(staged, mode: type.modeBits | 0o600, device: deviceNumber, entry.subject)
+                return try placeOrTaken(staged, at: entry, id: id, type: type, permissions: permissions, context: context)
             }
         }
     }
@@ -166,6 +167,19 @@ extension PosixStorage {
                 fileSystemID: FileSystemIdentity.fileSystemID(UInt64(statistics.f_fsid)), flags: UInt64(statistics.f_flag),
                 nameLengthMax: UInt64(statistics.f_namemax))
         }
+    }
+
+    /// ``place(_:at:id:type:permissions:descriptor:context:)`` for an object with no descriptor; a taken name is
+    /// EEXIST.
+    private func placeOrTaken(
+        _ staged: ObjectPath, at entry: EntryLocation, id: FileID, type: FileType, permissions: UInt32?,
+        context: OperationContext
+    ) throws -> FileAttributes {
+        guard
+            let placed = try place(
+                staged, at: entry, id: id, type: type, permissions: permissions, descriptor: nil, context: context)
+        else { throw FileSystemError(.exists, "\(entry.subject) exists") }
+        return placed
     }
 
     /// The FileID and kind of whatever a rename will replace or exchange, or nil when the target name is free.

@@ -193,10 +193,14 @@ extension ReplicaMemberLayer {
     func appliedAlready(
         _ name: String, in parent: FileID, id: FileID, context: OperationContext, _ error: FileSystemError
     ) async throws -> FileAttributes {
-        // A failure to look is not a match: the original EEXIST is reported (the client then sees the change fail).
-        guard let existing = try? await next.lookup(name, in: parent, context: context), existing.id == id else {
-            throw error
-        }
+        // A name gone again or holding another FileID is the EEXIST to report; a failure to look is reported as
+        // itself (it says what went wrong here, where EEXIST would tell the client a false thing).
+        guard
+            let existing = try await FileSystemError.nilIfNotFound({
+                try await next.lookup(name, in: parent, context: context)
+            }),
+            existing.id == id
+        else { throw error }
         return existing
     }
 
@@ -216,10 +220,15 @@ extension ReplicaMemberLayer {
         _ name: String, in parent: FileID, id: FileID, on peer: any FileOperations, context: OperationContext,
         _ error: FileSystemError
     ) async throws {
-        // A failure to look is not a match: the member's EEXIST stands as a failed forward.
-        guard let existing = try? await peer.lookup(name, in: parent, context: context), existing.id == id else {
-            throw error
-        }
+        // A name gone again or holding another FileID is a failed forward (EEXIST); a lookup that fails otherwise
+        // fails the forward with its own error, so a member refusing it as stale ends the change as stale rather
+        // than being taken out of the set for an EEXIST it never had.
+        guard
+            let existing = try await FileSystemError.nilIfNotFound({
+                try await peer.lookup(name, in: parent, context: context)
+            }),
+            existing.id == id
+        else { throw error }
     }
 
     /// A removal a member has applied already (a retry after a failover) leaves the name absent, as asked. Only

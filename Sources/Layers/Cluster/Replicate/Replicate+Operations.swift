@@ -48,9 +48,13 @@ extension Replicate {
                     name, in: parent, id: id, permissions: permissions, flags: flags, context: stamped)
                 return (member, created)
             } catch let error as FileSystemError where error.code == .exists {
-                // A retry after a failover finds the file this very call made before the old primary failed.
-                // A failure to look is not a match: the original EEXIST is reported.
-                guard let existing = try? await children[member].lookup(name, in: parent, context: stamped),
+                // A retry after a failover finds the file this very call made before the old primary failed. A
+                // name that is gone again or holds another FileID is the EEXIST to report; a lookup that fails
+                // otherwise fails the attempt with its own error (refused as stale, it is retried in the new view).
+                guard
+                    let existing = try await FileSystemError.nilIfNotFound({
+                        try await children[member].lookup(name, in: parent, context: stamped)
+                    }),
                     existing.id == id
                 else { throw error }
                 let opened = try await children[member].open(
