@@ -50,10 +50,16 @@ public enum Limits {
     /// less than the two thread switches of the I/O pool (ext4 has no RWF_NOWAIT for buffered writes to ask first).
     public static let brickInlineWriteByteCountMax = 64 << 10
     /// A write on the event loop that takes longer than this (dirty-page throttling, a journal commit, a failing
-    /// disk) sends every write through the I/O pool for `brickInlineWritePauseMilliseconds`: the loop serves every
+    /// disk) sends every write through the I/O pool for `brickInlinePauseMilliseconds`: the loop serves every
     /// connection of the brick and must not wait on the disk.
     public static let brickInlineWriteSlowMicroseconds: Int64 = 20_000
-    public static let brickInlineWritePauseMilliseconds: Int64 = 10_000
+    /// A lookup or attribute read on the event loop that takes longer than this (its inode or directory block was
+    /// not cached: it waited for the disk) sends metadata requests through the I/O pool for
+    /// `brickInlinePauseMilliseconds`, where cold ones run side by side instead of one after another on the loop.
+    /// Above this VM's ordinary scheduling stalls of 2-8 ms; below a rotating disk's seek.
+    public static let brickInlineMetadataSlowMicroseconds: Int64 = 10_000
+    /// How long a lane of inline work (writes, metadata) goes through the I/O pool after one of its pieces was slow.
+    public static let brickInlinePauseMilliseconds: Int64 = 10_000
     /// Room for a frame's header and a request's fixed fields next to its data.
     public static let frameHeaderByteCountMax = 64 * 1024
     /// Largest frame either side accepts; a bigger length prefix closes the connection with a logged reason.

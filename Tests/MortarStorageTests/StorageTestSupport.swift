@@ -18,6 +18,7 @@ struct TestBrick {
     static func with<Result>(
         openFilesMax: Int = Limits.openFilesPerBrickMax, nesting: [String] = [],
         inlineWriteSlowMicroseconds: Int64 = Limits.brickInlineWriteSlowMicroseconds,
+        inlineMetadataSlowMicroseconds: Int64 = Limits.brickInlineMetadataSlowMicroseconds,
         _ body: (TestBrick) async throws -> Result
     ) async throws -> Result {
         let top = try makeTemporaryDirectory()
@@ -29,7 +30,8 @@ struct TestBrick {
         }
         let storage = try await PosixStorage.prepare(
             root: root, threadPool: .singleton, logger: OperationContext.silentLogger, openFilesMax: openFilesMax,
-            inlineWriteSlowMicroseconds: inlineWriteSlowMicroseconds)
+            inlineWriteSlowMicroseconds: inlineWriteSlowMicroseconds,
+            inlineMetadataSlowMicroseconds: inlineMetadataSlowMicroseconds)
         return try await body(TestBrick(root: root, storage: storage))
     }
 

@@ -47,7 +47,7 @@ struct StreamAdviceTests {
     }
 
     /// Drops the file's pages from the page cache (written back first).
-    private static func evict(_ path: String) throws {
+    static func evict(_ path: String) throws {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw FileSystemError.fromErrno("open", path) }
         defer { close(descriptor) }

@@ -3,18 +3,24 @@ import Glibc
 import MortarCore
 
 extension PosixStorage {
+    /// Answered on the calling thread when the metadata lane is open (``InlineLane``): a cached lookup costs less
+    /// than the trip to the I/O pool.
     public func lookup(_ name: String, in parent: FileID, context: OperationContext) async throws -> FileAttributes {
-        try await run { [self] in try withEntry(name, in: parent, use: .find) { try describe($0) } }
+        try await run(inline: metadataLane, "lookup in \(parent)") { [self] in
+            try withEntry(name, in: parent, use: .find) { try describe($0) }
+        }
     }
 
     public func attributes(of file: FileID, context: OperationContext) async throws -> FileAttributes {
-        try await run { [self] in try index.withLocation(file) { try describe($0) } }
+        try await run(inline: metadataLane, "attributes of \(file)") { [self] in
+            try index.withLocation(file) { try describe($0) }
+        }
     }
 
     /// Works for a file whose last name is gone: the descriptor still reaches it.
     public func attributes(ofOpen file: OpenFile, context: OperationContext) async throws -> FileAttributes {
         let descriptor = try descriptor(of: file)
-        return try await run {
+        return try await run(inline: metadataLane, "open file \(file.id)") {
             let subject = "open file \(file.id)"
             let status = try SystemCall.fstat(descriptor.value, subject)
             let id = try SystemCall.fileID(descriptor: descriptor.value, subject) ?? file.id

@@ -57,7 +57,7 @@ extension PosixStorage {
     /// costs no trip to a pool thread and back. Anything short of the whole count (the end of the file, a page
     /// not cached, an error, a file system without RWF_NOWAIT) goes to the pool, which reads it properly and
     /// reports what went wrong; the bytes read here are dropped.
-    private func readFromCache(_ descriptor: Int32, at offset: UInt64, count: Int) -> ByteBuffer? {
+    func readFromCache(_ descriptor: Int32, at offset: UInt64, count: Int) -> ByteBuffer? {
         guard count > 0, offset <= UInt64(Int64.max) - UInt64(count), cachedReads.load(ordering: .relaxed) else {
             return nil
         }
@@ -75,8 +75,8 @@ extension PosixStorage {
     }
 
     /// Writes all of `data` at `offset` and returns its length. A small buffered write is made on the calling
-    /// thread (the brick's event loop) unless writes are paused there (see ``inlineWriteStart(_:count:)``);
-    /// everything else goes to the I/O pool.
+    /// thread (the brick's event loop) unless writes are paused there (``InlineLane``); everything else goes to
+    /// the I/O pool.
     public func write(_ data: ByteBuffer, to file: OpenFile, at offset: UInt64, context: OperationContext)
         async throws -> Int
     {
@@ -99,35 +99,12 @@ extension PosixStorage {
             }
             return data.readableBytes
         }
-        guard let started = inlineWriteStart(descriptor, count: data.readableBytes) else {
+        // Inline only what only copies into the page cache: small, and not to a file whose writes wait for the
+        // disk (O_SYNC, O_DSYNC, O_DIRECT).
+        guard data.readableBytes <= Limits.brickInlineWriteByteCountMax, !descriptor.writesWaitForDisk else {
             return try await run(write)
         }
-        defer { inlineWriteEnded(started, file: file) }
-        return try write()
-    }
-
-    /// When a write of `count` bytes may be made on the calling thread, the time it starts; nil when it goes to
-    /// the pool: it is large, the file was opened O_SYNC, O_DSYNC or O_DIRECT (the write waits for the disk), or a
-    /// recent inline write was slow.
-    private func inlineWriteStart(_ descriptor: OwnedDescriptor, count: Int) -> UInt64? {
-        guard count <= Limits.brickInlineWriteByteCountMax, !descriptor.writesWaitForDisk else { return nil }
-        let now = NIODeadline.now().uptimeNanoseconds
-        guard now >= inlineWritesPausedUntil.load(ordering: .relaxed) else { return nil }
-        return now
-    }
-
-    /// Counts an inline write; one that was slow pauses inline writes (and says so, once per pause).
-    private func inlineWriteEnded(_ started: UInt64, file: OpenFile) {
-        inlineWriteCount.add(1, ordering: .relaxed)
-        let now = NIODeadline.now().uptimeNanoseconds
-        let elapsed = now &- started
-        guard elapsed > inlineWriteSlowNanoseconds else { return }
-        let until = now + UInt64(Limits.brickInlineWritePauseMilliseconds) * 1_000_000
-        let previous = inlineWritesPausedUntil.exchange(until, ordering: .relaxed)
-        guard previous <= started else { return }
-        logger.notice(
-            "a write on the event loop took \(elapsed / 1_000) µs; writes go through the I/O pool for \(Limits.brickInlineWritePauseMilliseconds) ms",
-            metadata: ["file": "\(file.id)"])
+        return try await run(inline: writeLane, "file \(file.id)", write)
     }
 
     public func allocate(

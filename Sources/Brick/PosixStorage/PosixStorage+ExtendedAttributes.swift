@@ -16,7 +16,7 @@ extension PosixStorage {
         -> [UInt8]
     {
         try Self.checkAttributeName(name)
-        return try await run { [self] in
+        return try await run(inline: metadataLane, "attribute \(name) of \(file)") { [self] in
             try index.withLocation(file) { location in
                 try SystemCall.extendedAttribute(name, at: location.object, location.subject)
             }

@@ -58,9 +58,11 @@ extension PosixStorage {
         flags.subtracting([.create, .exclusive, .direct]).posixFlags | O_NOFOLLOW
     }
 
-    /// Opens by FileID through the index. Directories open read-only; asking to write one is EISDIR.
+    /// Opens by FileID through the index. Directories open read-only; asking to write one is EISDIR. An open that
+    /// does not truncate is metadata (``InlineLane``); one that does may free a file's blocks, and goes to the pool.
     public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
-        let descriptor = try await run { [self] in try index.withLocation(file) { location in
+        let lane = flags.contains(.truncate) ? nil : metadataLane
+        let descriptor = try await run(inline: lane, "open of \(file)") { [self] in try index.withLocation(file) { location in
             if location.isDirectory {
                 guard !flags.contains(.write) else {
                     throw FileSystemError(.isDirectory, "cannot open directory \(location.subject) for writing")

@@ -121,7 +121,7 @@ extension PosixStorage {
     }
 
     public func readSymbolicLink(_ file: FileID, context: OperationContext) async throws -> String {
-        try await run { [self] in
+        try await run(inline: metadataLane, "symbolic link \(file)") { [self] in
             try index.withLocation(file) { location in
                 guard !location.isDirectory else {
                     throw FileSystemError.invalidArgument("\(location.subject) is a directory, not a symbolic link")

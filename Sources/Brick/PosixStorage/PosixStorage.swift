@@ -28,13 +28,14 @@ public final class PosixStorage: FileOperations {
 
     /// Reads answered from the page cache on the calling thread, without the I/O pool (since the brick started).
     public var readsServedFromCache: UInt64 { cachedReadCount.load(ordering: .relaxed) }
-    /// How long a write on the calling thread may take before writes go to the pool for a while (see `write`).
-    let inlineWriteSlowNanoseconds: UInt64
-    /// Until when (NIODeadline uptime, ns) every write goes through the pool; 0: writes may be made inline.
-    let inlineWritesPausedUntil = Atomic<UInt64>(0)
-    let inlineWriteCount = Atomic<UInt64>(0)
+    /// Small buffered writes made on the calling thread (see ``write(_:to:at:context:)``).
+    let writeLane: InlineLane
+    /// Lookups and attribute reads made on the calling thread (see ``InlineLane``).
+    let metadataLane: InlineLane
     /// Writes made on the calling thread, without the I/O pool (since the brick started).
-    public var writesMadeInline: UInt64 { inlineWriteCount.load(ordering: .relaxed) }
+    public var writesMadeInline: UInt64 { writeLane.count }
+    /// Metadata requests (lookups, attributes, symbolic links) answered on the calling thread, without the I/O pool.
+    public var metadataAnsweredInline: UInt64 { metadataLane.count }
     /// Where listings left off (see ``readDirectory(_:after:countMax:context:)``).
     let cursors = DirectoryCursors()
     let skippedEntries = Atomic<UInt64>(0)
@@ -45,9 +46,10 @@ public final class PosixStorage: FileOperations {
 
     private init(
         index: HandleIndex, threadPool: NIOThreadPool, logger: Logger, openFilesMax: Int, localReads: LocalReadGrants?,
-        inlineWriteSlowMicroseconds: Int64
+        inlineWriteSlowMicroseconds: Int64, inlineMetadataSlowMicroseconds: Int64
     ) {
-        self.inlineWriteSlowNanoseconds = UInt64(max(0, inlineWriteSlowMicroseconds)) * 1_000
+        self.writeLane = InlineLane(name: "a write", slowMicroseconds: inlineWriteSlowMicroseconds)
+        self.metadataLane = InlineLane(name: "a metadata request", slowMicroseconds: inlineMetadataSlowMicroseconds)
         self.index = index
         self.localReads = localReads
         self.threadPool = threadPool
@@ -63,11 +65,13 @@ public final class PosixStorage: FileOperations {
     ///   - localReads: where descriptors for short-circuit local reads are offered (the brick's hand-off socket
     ///     claims them); nil answers every `grantLocalRead` with EOPNOTSUPP.
     ///   - inlineWriteSlowMicroseconds: a write made on the calling thread that takes longer sends writes through
-    ///     the pool for `Limits.brickInlineWritePauseMilliseconds`.
+    ///     the pool for `Limits.brickInlinePauseMilliseconds` (``InlineLane``).
+    ///   - inlineMetadataSlowMicroseconds: the same for lookups and attribute reads.
     public static func prepare(
         root: String, threadPool: NIOThreadPool, logger: Logger,
         openFilesMax: Int = Limits.openFilesPerBrickMax, localReads: LocalReadGrants? = nil,
-        inlineWriteSlowMicroseconds: Int64 = Limits.brickInlineWriteSlowMicroseconds
+        inlineWriteSlowMicroseconds: Int64 = Limits.brickInlineWriteSlowMicroseconds,
+        inlineMetadataSlowMicroseconds: Int64 = Limits.brickInlineMetadataSlowMicroseconds
     ) async throws -> PosixStorage {
         guard openFilesMax > 0 else { throw FileSystemError.invalidArgument("openFilesMax must be positive") }
         var trimmed = root
@@ -85,7 +89,8 @@ public final class PosixStorage: FileOperations {
         // From here the storage owns the index's descriptors and closes them when it goes.
         let storage = PosixStorage(
             index: index, threadPool: threadPool, logger: logger, openFilesMax: openFilesMax, localReads: localReads,
-            inlineWriteSlowMicroseconds: inlineWriteSlowMicroseconds)
+            inlineWriteSlowMicroseconds: inlineWriteSlowMicroseconds,
+            inlineMetadataSlowMicroseconds: inlineMetadataSlowMicroseconds)
         try await storage.run { try storage.prepareRoot() }
         logger.info("brick storage ready", metadata: ["root": "\(trimmed)"])
         return storage
