@@ -20,6 +20,8 @@ let x509: Target.Dependency = .product(name: "X509", package: "swift-certificate
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let asn1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let coreMetrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 
 /// libgfapi.so.0's symbol versions; absolute, because the linker's working directory is not the package's.
 let gfapiVersionScript = Context.packageDirectory + "/Sources/GFAPI/gfapi.map"
@@ -43,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The vocabulary every other module speaks: the operation table, FileID, attributes, errors, limits.
@@ -57,11 +61,15 @@ let package = Package(
         // NIO channels: framing, handshake, request-id multiplexing for client and server.
         .target(name: "MortarTransport", dependencies: ["MortarCore", "CMortarLinux", "MortarWire", "MortarSecurity", nio, nioSSL, nioPosix, logging],
                 swiftSettings: strictSettings),
+        // Metrics in Prometheus's text format: a registry per process (swift-metrics over swift-prometheus), and
+        // expositions of several processes merged into one.
+        .target(name: "MortarMetrics", dependencies: ["MortarCore", coreMetrics, prometheus],
+                path: "Sources/Metrics", swiftSettings: strictSettings),
         // Brick side: the operation table over a local directory, and the server that exposes it.
         .target(name: "MortarPosixStorage", dependencies: ["MortarCore", "CMortarLinux", nio, nioPosix, logging],
                 path: "Sources/Brick/PosixStorage", swiftSettings: strictSettings),
-        .target(name: "MortarBrickServer", dependencies: ["MortarSecurity", "MortarCore", "MortarWire", "MortarTransport", nio,
-                                                          nioPosix, logging, serviceLifecycle],
+        .target(name: "MortarBrickServer", dependencies: ["MortarSecurity", "MortarCore", "MortarWire", "MortarTransport",
+                                                          "MortarMetrics", coreMetrics, nio, nioPosix, logging, serviceLifecycle],
                 path: "Sources/Brick/BrickServer", swiftSettings: strictSettings),
         // Client layers, one module each, grouped by role.
         .target(name: "MortarProtocolClient", dependencies: ["MortarSecurity", "MortarCore", "CMortarLinux", "MortarWire",
@@ -110,7 +118,7 @@ let package = Package(
                 path: "Sources/Management/ManagementAPI", swiftSettings: strictSettings),
         .target(name: "MortarDaemon", dependencies: ["MortarSecurity", "MortarCore", "MortarCatalog", "MortarManagementAPI", "MortarEtcd",
                                                      "MortarMembership", "MortarVolumeSpec", "MortarTransport",
-                                                     "MortarWire", "CMortarLinux", nio, nioPosix, nioHTTP1,
+                                                     "MortarWire", "CMortarLinux", "MortarMetrics", coreMetrics, nio, nioPosix, nioHTTP1,
                                                      logging, serviceLifecycle],
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
@@ -140,7 +148,7 @@ let package = Package(
                 path: "Sources/MortarCommands", swiftSettings: strictSettings),
         .executableTarget(name: "mortar", dependencies: ["MortarCommands"], swiftSettings: strictSettings),
 
-        .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarTesting", nio, nioEmbedded]),
+        .testTarget(name: "MortarCoreTests", dependencies: ["MortarCore", "MortarMetrics", "MortarTesting", nio, nioEmbedded]),
         .testTarget(name: "MortarSecurityTests", dependencies: ["MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarEtcdTests", dependencies: ["MortarEtcd", "MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore", "MortarTesting"]),
@@ -155,7 +163,7 @@ let package = Package(
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
-                                                             "MortarReplicate", "MortarReplicaMember",
+                                                             "MortarReplicate", "MortarReplicaMember", "MortarMetrics",
                                                              "MortarMembership", nio, nioPosix, nioEmbedded, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarTransport", nioPosix, "MortarTesting", "MortarSecurity", "MortarCore", "Mortar", "MortarManagementAPI",
                                                                    "MortarMembership", "MortarDaemon", nio]),

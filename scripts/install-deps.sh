@@ -21,8 +21,10 @@ fi
 # tests run on it: rsync, git, sqlite3, tar;
 # for the trust boundary's test: curl and openssl (an intruder's requests and TLS handshakes);
 # the control plane: etcd-server and etcd-client (the catalog lives in etcd; `mortar up` and the tests start their
-# own members on ports of their own, never the packaged service's 2379).
-packages=(iproute2 python3 attr util-linux procps curl openssl etcd-server etcd-client
+# own members on ports of their own, never the packaged service's 2379);
+# metrics: prometheus (promtool checks the daemon's /metrics; the tests run a Prometheus server of their own on a
+# port of its own, never the packaged service's 9090).
+packages=(iproute2 python3 attr util-linux procps curl openssl etcd-server etcd-client prometheus
           fio qemu-utils qemu-block-extra tgt tgt-glusterfs samba samba-vfs-modules smbclient
           libiscsi-bin libglusterfs-dev gcc binutils jq
           fuse3 libfuse3-dev rsync git sqlite3 tar)

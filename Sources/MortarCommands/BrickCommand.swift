@@ -79,7 +79,8 @@ struct BrickCommand: AsyncParsableCommand {
         }
         let brick = try await BrickStack.assemble(
             export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, security: security,
-            budget: budget, policy: ServerPolicy(try initialOptions()), logger: logger)
+            budget: budget, policy: ServerPolicy(try initialOptions()), logger: logger,
+            metrics: (volume: volume, brick: brickIndex))
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
         try await brick.run(bound)

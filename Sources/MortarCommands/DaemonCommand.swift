@@ -38,6 +38,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "etcd client URLs, comma-separated (https://HOST:PORT,… or http://…): the cluster's catalog and replica sets live there, shared by every daemon, and any daemon can manage. https:// members are reached with this host's etcd certificate (etcd.pem, etcd.key, etcd-ca.pem in the TLS directory). Without it this daemon keeps the catalog in STATE-DIR and manages alone.")
     var etcd: String?
 
+    @Option(help: "Serve Prometheus metrics of the daemon and this host's bricks at http://HOST:PORT/metrics (plain HTTP; off unless given). `mortar up` uses 127.0.0.1:24010.")
+    var metricsListen: String?
+
     @Flag(help: "Run without TLS: anyone who reaches the management and brick ports may do anything. For a closed test network only.")
     var insecure = false
 
@@ -62,11 +65,17 @@ struct DaemonCommand: AsyncParsableCommand {
             if let etcdEndpoints {
                 try Self.checkEtcd(etcdEndpoints, insecure: insecure, tlsDirectory: tlsDirectory, logger: logger)
             }
-            let configuration = DaemonConfiguration(
+            let metricsAddress = try metricsListen.map { text in
+                do { return try ManagementClient.parseAddress(text) } catch {
+                    throw ValidationError("--metrics-listen takes HOST:PORT, got '\(text)'")
+                }
+            }
+            var configuration = DaemonConfiguration(
                 listenHost: address.host, listenPort: address.port, stateDirectory: stateDirectory,
                 advertisedHost: advertise, brickCommand: brickCommand.isEmpty ? nil : brickCommand,
                 brickPortMin: brickPortMin, tlsDirectory: insecure ? nil : tlsDirectory,
                 etcdEndpoints: etcdEndpoints)
+            configuration.metricsListen = metricsAddress.map { (host: $0.host, port: $0.port) }
             if let pidFile {
                 try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: pidFile), options: .atomic)
             }

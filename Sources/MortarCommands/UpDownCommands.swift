@@ -57,6 +57,7 @@ struct UpCommand: AsyncParsableCommand {
             [
                 "daemon", "--state-dir", root + "/state", "--listen", "127.0.0.1:\(ManagementClient.defaultPort)",
                 "--pid-file", root + "/daemon.pid", "--new-session", "--etcd", EmbeddedEtcd(root: root).member.clientURL,
+                "--metrics-listen", Self.metricsAddress,
             ],
             log: root + "/daemon.log")
     }
@@ -90,12 +91,16 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
+    /// Where the daemon `mortar up` starts serves its and its bricks' metrics.
+    static let metricsAddress = "127.0.0.1:24010"
+
     private func printUsage(root: String) {
         print("""
 
             Try:
               mortar volume status \(Self.volumeName)
               mortar volume info \(Self.volumeName)
+              curl http://\(Self.metricsAddress)/metrics
             Stop everything with:
               mortar down --dir \(dir)
             """)

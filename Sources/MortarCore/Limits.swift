@@ -295,4 +295,12 @@ public enum Limits {
     /// the disk and the network, never all of it.
     public static let healChunkByteCount = 1 << 20
     public static let healCopiesInFlightMax = 2
+
+    // MARK: Metrics
+
+    /// The largest metrics scrape the daemon assembles from itself and its bricks; a brick whose text would take
+    /// it past this is left out of the scrape (and counted as a failed scrape).
+    public static let metricsExpositionByteCountMax = 8 << 20
+    /// How long the daemon waits for one brick's metrics during a scrape; a brick slower than this is left out.
+    public static let metricsBrickScrapeMilliseconds: Int64 = 2_000
 }

@@ -21,13 +21,16 @@ public enum ControlRequest: Sendable, Hashable {
     /// The daemon → a member, with each heartbeat: your epoch and what you have recorded for heal
     /// (``ControlReply/memberStatus(_:)``).
     case memberStatus
+    /// The daemon → any brick it runs, for a scrape: the brick process's metrics in Prometheus's text format
+    /// (``ControlReply/metrics(_:)``). Answered by the brick's server, not by its stack.
+    case metrics
 
     /// Whether sending the message twice has the same effect as sending it once (a reconnect may repeat it).
     /// A heal copy, a recorded note and a reconcile are not repeated: their sender learns of a lost reply and
     /// retries at a point it chooses.
     public var isIdempotent: Bool {
         switch self {
-        case .settleBarrier, .installView, .memberStatus: true
+        case .settleBarrier, .installView, .memberStatus, .metrics: true
         case .heal, .recordMissed, .reconcile: false
         }
     }
@@ -41,6 +44,7 @@ public enum ControlRequest: Sendable, Hashable {
         case .settleBarrier: "settle barrier"
         case .installView: "view push"
         case .memberStatus: "member status request"
+        case .metrics: "metrics request"
         }
     }
 }
@@ -49,6 +53,8 @@ public enum ControlRequest: Sendable, Hashable {
 public enum ControlReply: Sendable, Hashable {
     case done
     case memberStatus(MemberStatus)
+    /// A brick's metrics, in Prometheus's text format.
+    case metrics(String)
 
     /// The member's status, or a protocol error naming what came instead.
     public func status() throws(FileSystemError) -> MemberStatus {

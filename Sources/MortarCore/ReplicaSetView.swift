@@ -1,5 +1,5 @@
 /// Where one member of a replica set stands in the current epoch.
-public enum MemberState: String, Codable, Sendable, Hashable {
+public enum MemberState: String, Codable, Sendable, Hashable, CaseIterable {
     /// Holds every acknowledged change; takes part in every write and may serve reads and act as a primary.
     case inSync = "in-sync"
     /// Back after a failure and being caught up: receives new changes, never serves reads, never acknowledges.

@@ -10,6 +10,7 @@ public enum ControlKind: UInt8, CaseIterable, Sendable {
     case settleBarrier = 4
     case installView = 5
     case memberStatus = 6
+    case metrics = 7
 
     public init(_ request: ControlRequest) {
         switch request {
@@ -19,6 +20,7 @@ public enum ControlKind: UInt8, CaseIterable, Sendable {
         case .settleBarrier: self = .settleBarrier
         case .installView: self = .installView
         case .memberStatus: self = .memberStatus
+        case .metrics: self = .metrics
         }
     }
 }
@@ -47,7 +49,7 @@ extension ByteBuffer {
             }
         case .recordMissed(let note), .reconcile(let note):
             writeHealNote(note)
-        case .settleBarrier, .memberStatus:
+        case .settleBarrier, .memberStatus, .metrics:
             break
         case .installView(let view):
             writeInteger(UInt32(clamping: view.setIndex))
@@ -126,6 +128,7 @@ extension WireReader {
         case .settleBarrier: return .settleBarrier
         case .installView: return .installView(try replicaSetView())
         case .memberStatus: return .memberStatus
+        case .metrics: return .metrics
         }
     }
 

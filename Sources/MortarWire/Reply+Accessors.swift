@@ -78,6 +78,7 @@ extension Reply {
         switch self {
         case .none: return .done
         case .memberStatus(let status): return .memberStatus(status)
+        case .data(let text): return .metrics(String(buffer: text))
         default: throw mismatch("control reply")
         }
     }
@@ -88,5 +89,16 @@ extension Reply {
 
     private func mismatch(_ expected: String) -> FileSystemError {
         .protocolError("reply carried \(self.tag) where \(expected) was expected")
+    }
+}
+
+extension Reply {
+    /// The wire reply that carries a control message's answer (``control()`` reads it back).
+    public init(_ control: ControlReply) {
+        switch control {
+        case .done: self = .none
+        case .memberStatus(let status): self = .memberStatus(status)
+        case .metrics(let text): self = .data(ByteBuffer(string: text))
+        }
     }
 }

@@ -98,10 +98,7 @@ extension Request {
             try await target.removeExtendedAttribute(name, of: id, context: context)
             return .none
         case .control(let request):
-            switch try await target.control(request, context: context) {
-            case .done: return .none
-            case .memberStatus(let status): return .memberStatus(status)
-            }
+            return Reply(try await target.control(request, context: context))
         case .grantLocalRead(let file):
             return .localReadGrant(try await target.grantLocalRead(of: file, context: context))
         case .lookupAndRead(let name, let parent, let flags, let count):

@@ -37,18 +37,24 @@ final class ProcessCluster: @unchecked Sendable {
     let listenHost: String
     /// etcd client URLs the daemon keeps the catalog in, shared with other daemons; nil: a catalog file.
     let etcd: String?
+    /// Where the daemon serves `GET /metrics`, when asked for (`metrics: true`).
+    let metricsPort: Int?
     private(set) var daemon: Process?
 
     var manager: String { "\(listenHost):\(daemonPort)" }
 
     /// A cluster of its own, or with `etcd` one host of a cluster whose daemons share it (and `certificates`).
-    init(listenHost: String = "127.0.0.1", certificates shared: TestCertificates? = nil, etcd: String? = nil) throws {
+    init(
+        listenHost: String = "127.0.0.1", certificates shared: TestCertificates? = nil, etcd: String? = nil,
+        metrics: Bool = false
+    ) throws {
         let number = Self.clusterCounter.wrappingAdd(1, ordering: .relaxed).newValue
         directory = try Self.makeTemporaryDirectory()
         certificates = try shared ?? TestCertificates(directory: directory + "/tls")
         self.listenHost = listenHost
         self.etcd = etcd
         daemonPort = try Self.freePort()
+        metricsPort = metrics ? try Self.freePort() : nil
         // Below the ephemeral range (32768+), and apart from the daemon tests' 20000–29615.
         brickPortMin = 10_000 + Int(getpid() % 100) * 80 + number * 10
     }
@@ -63,7 +69,7 @@ final class ProcessCluster: @unchecked Sendable {
         process.arguments = [
             "daemon", "--state-dir", directory + "/state", "--listen", manager,
             "--brick-port-min", String(brickPortMin), "--tls-dir", certificates.hostDirectory,
-        ] + (etcd.map { ["--etcd", $0] } ?? [])
+        ] + (etcd.map { ["--etcd", $0] } ?? []) + (metricsPort.map { ["--metrics-listen", "\(listenHost):\($0)"] } ?? [])
         let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
         log.seekToEndOfFile()
         process.standardOutput = log

@@ -33,7 +33,8 @@ final class LoopbackBrick: Sendable {
     static func start(
         root: String? = nil, port: Int = 0, unixSocket: String? = nil, replica: BrickReplicaSource = .none,
         security: TransportSecurity = .insecure,
-        aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
+        aboveStorage: (any FileOperations) -> any FileOperations = { $0 },
+        metrics: (volume: String, brick: Int)? = nil
     ) async throws -> LoopbackBrick {
         let directory = try root ?? makeTemporaryDirectory()
         let stack = try await BrickStack.assemble(
@@ -41,7 +42,7 @@ final class LoopbackBrick: Sendable {
             endpoints: [.tcp(host: "127.0.0.1", port: port)] + (unixSocket.map { [.unixSocket(path: $0)] } ?? []),
             replica: replica,
             threadPool: .singleton, security: security, logger: OperationContext.silentLogger,
-            aboveStorage: aboveStorage)
+            aboveStorage: aboveStorage, metrics: metrics)
         let bound = try await stack.start()
         let task = Task { try await stack.service.serve(bound) }
         return LoopbackBrick(root: directory, stack: stack, bound: bound, serveTask: task)

@@ -37,7 +37,7 @@ import Testing
     /// Each malformed body is refused with a message naming what was wrong.
     @Test(arguments: [
         ([0], "invalid control message kind 0"),
-        ([7], "invalid control message kind 7"),
+        ([8], "invalid control message kind 8"),
         // A heal for member 5 of a set of at most 5.
         ([1] + Self.id + [5, 0], "outside a set"),
         ([1] + Self.id + [1, 3], "invalid heal item 3"),

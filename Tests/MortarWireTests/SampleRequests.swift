@@ -65,6 +65,7 @@ enum Samples {
                 setIndex: 3, epoch: 7, members: [.inSync, .healing, .outOfSync], minInSync: 2,
                 healSources: [nil, 0, nil], fullResync: [false, true, false])),
         .memberStatus,
+        .metrics,
     ]
 
     /// Every request: one per opcode, then every control message.

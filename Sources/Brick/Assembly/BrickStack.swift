@@ -70,11 +70,14 @@ public final class BrickStack: Sendable {
     ///     presents its own to the other members and the manager), or none.
     ///   - aboveStorage: wraps the storage before anything is put over it — the identity in a brick process; tests
     ///     put a fault-injecting layer (`LayerHarness`) here, under the member layer.
+    ///   - metrics: the volume and the brick's position in it, labels of the brick's metrics (answered to the
+    ///     daemon's scrapes); nil counts nothing.
     public static func assemble(
         export: String, endpoints: [Endpoint], replica: BrickReplicaSource = .none, threadPool: NIOThreadPool,
         security: TransportSecurity, budget: DescriptorBudget = .unlimited, policy: ServerPolicy = ServerPolicy(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
-        aboveStorage: (any FileOperations) -> any FileOperations = { $0 }
+        aboveStorage: (any FileOperations) -> any FileOperations = { $0 },
+        metrics labels: (volume: String, brick: Int)? = nil
     ) async throws -> BrickStack {
         let endpoints = listenable(endpoints, logger: logger)
         let localSocket = endpoints.lazy.compactMap { if case .unixSocket(let path) = $0 { path } else { nil } }.first
@@ -110,9 +113,22 @@ public final class BrickStack: Sendable {
         // ordered, recorded for absent members or forwarded; locks on top, where each connection's session
         // releases the locks it held when it goes.
         let locks = LockLayer(next: PermissionLayer(next: replicaMember ?? storage))
+        var replicaReading: (@Sendable () -> BrickMetrics.ReplicaReading)?
+        if let member = replicaMember {
+            replicaReading = {
+                let (view, position) = member.currentView
+                return BrickMetrics.ReplicaReading(view: view, member: position, status: member.status)
+            }
+        }
+        let readReplica = replicaReading
+        let metrics = labels.map { labels in
+            BrickMetrics(
+                volume: labels.volume, brick: labels.brick, export: export, openFiles: { posix.openHandleCount },
+                replica: readReplica)
+        }
         let service = BrickService(
             locks: locks, endpoints: endpoints, security: security, budget: budget,
-            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server)
+            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server, metrics: metrics)
         var optionsFollower: VolumeOptionsFollower?
         if case .manager(let servers, let volume, _) = replica {
             optionsFollower = VolumeOptionsFollower(

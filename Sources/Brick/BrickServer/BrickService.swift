@@ -32,10 +32,11 @@ public final class BrickService: Service {
     ///   - policy: which client addresses may connect, and whose identity is squashed.
     ///   - security: TLS (clients need a certificate of the cluster's CA) or none.
     ///   - handoff: the descriptor hand-off of short-circuit local reads, if the brick has one.
+    ///   - metrics: what the brick counts of its requests, answered to the daemon's metrics requests.
     public init(
         locks: LockLayer, endpoints: [Endpoint], security: TransportSecurity, budget: DescriptorBudget = .unlimited,
         policy: ServerPolicy = ServerPolicy(), eventLoopGroup: any EventLoopGroup, logger: Logger,
-        handoff: DescriptorHandoffServer? = nil
+        handoff: DescriptorHandoffServer? = nil, metrics: BrickMetrics? = nil
     ) {
         self.handoff = handoff
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
@@ -59,7 +60,7 @@ public final class BrickService: Service {
                 stack: locks, locks: locks, connectionID: connectionID,
                 openFilesMax: budget.openFilesPerConnectionMax, policy: policy, peer: peer.identity,
                 trustsClaimedRoles: security.context == nil || peer.identity?.role == .host,
-                clientRefusal: clientRefusal, logger: logger)
+                clientRefusal: clientRefusal, metrics: metrics, logger: logger)
         }
     }
 

@@ -24,6 +24,8 @@ final class BrickSession: RequestSession {
     private let clientRefusal: FileSystemError?
     private let logger: Logger
     private let handles = Mutex(Handles())
+    /// What the brick counts of its requests; nil where nobody reads them (tests).
+    private let metrics: BrickMetrics?
 
     /// The connection's files: open, or with a release read from the client and not yet performed. A release
     /// leaves ``open`` when it arrives (``received(_:)``), so the open the client sent after it finds room even
@@ -35,8 +37,11 @@ final class BrickSession: RequestSession {
 
     init(
         stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
-        peer: PeerIdentity?, trustsClaimedRoles: Bool, clientRefusal: FileSystemError? = nil, logger: Logger
+        peer: PeerIdentity?, trustsClaimedRoles: Bool, clientRefusal: FileSystemError? = nil,
+        metrics: BrickMetrics? = nil, logger: Logger
     ) {
+        self.metrics = metrics
+        metrics?.connection(+1)
         self.peer = peer
         self.clientRefusal = clientRefusal
         self.trustsClaimedRoles = trustsClaimedRoles
@@ -57,7 +62,23 @@ final class BrickSession: RequestSession {
         }
     }
 
-    func handle(_ request: Request, context given: OperationContext) async throws -> Reply {
+    func handle(_ request: Request, context: OperationContext) async throws -> Reply {
+        // A scrape is not counted: its own request would show in flight in every scrape.
+        guard let metrics, !request.isMetricsRequest else {
+            return try await serve(request, context: context)
+        }
+        let started = metrics.started()
+        do {
+            let reply = try await serve(request, context: context)
+            metrics.finished(request, started: started, reply: reply, error: nil)
+            return reply
+        } catch {
+            metrics.finished(request, started: started, reply: nil, error: error)
+            throw error
+        }
+    }
+
+    private func serve(_ request: Request, context given: OperationContext) async throws -> Reply {
         guard given.replication.role == .client || trustsClaimedRoles else {
             throw FileSystemError(
                 .permissionDenied,
@@ -67,6 +88,10 @@ final class BrickSession: RequestSession {
             throw FileSystemError(
                 .permissionDenied,
                 "a \(control.name) is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not send one")
+        }
+        if case .control(.metrics) = request {
+            // The process's metrics, not the stack's: answered here.
+            return Reply(ControlReply.metrics(metrics?.exposition() ?? ""))
         }
         if given.replication.role == .client, let clientRefusal { throw clientRefusal }
         let context = policy.context(for: given)
@@ -98,6 +123,7 @@ final class BrickSession: RequestSession {
     }
 
     func close() async {
+        metrics?.connection(-1)
         locks.releaseLocks(ofConnection: connectionID)
         let files = handles.withLock { handles in
             defer { handles = Handles() }
@@ -153,3 +179,12 @@ extension Request {
         }
     }
 }
+
+extension Request {
+    /// Whether this is the daemon's request for the brick's metrics.
+    var isMetricsRequest: Bool {
+        if case .control(.metrics) = self { return true }
+        return false
+    }
+}
+

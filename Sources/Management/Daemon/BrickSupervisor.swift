@@ -115,6 +115,15 @@ actor BrickSupervisor {
     }
 
     /// The process of a brick, if one runs now.
+    /// The bricks this daemon runs, each with whether its process is alive now (for metrics).
+    func bricks() -> [(brick: AgentBrick, isRunning: Bool)] {
+        entries.values.map { entry in (entry.brick, entry.process.map { !$0.hasExited } ?? false) }
+            .sorted { ($0.brick.volume, $0.brick.index) < ($1.brick.volume, $1.brick.index) }
+    }
+
+    /// The address this host's bricks answer on (the daemon's own, or loopback for a wildcard).
+    var brickHost: String { probeHost }
+
     func pid(of key: Key) -> Int32? {
         guard let process = entries[key]?.process, !process.hasExited else { return nil }
         return process.pid

@@ -13,6 +13,8 @@ public final class Daemon: Sendable {
     let manager: Manager
     let agent: HostAgent
     let monitor: ReplicaMonitor
+    /// The `GET /metrics` listener and what it answers, when the configuration asks for one.
+    let metrics: (server: ManagementServer, endpoint: MetricsEndpoint)?
     let logger: Logger
     /// Whether ``run()`` stops this host's bricks when it ends (``shutdown(stoppingBricks:)``).
     private let stopsBricks = Atomic<Bool>(false)
@@ -48,13 +50,32 @@ public final class Daemon: Sendable {
             throw FileSystemError(error.code, "cannot register this daemon in the catalog: \(error.message)")
         }
         let monitor = ReplicaMonitor(manager: manager, eventLoopGroup: eventLoopGroup, logger: logger)
+        var metrics: (server: ManagementServer, endpoint: MetricsEndpoint)?
+        if let listen = configuration.metricsListen {
+            do {
+                // Plain HTTP: Prometheus scrapes exporters without client certificates.
+                let metricsServer = try await ManagementServer.bind(
+                    host: listen.host, port: listen.port,
+                    requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, security: .insecure,
+                    group: eventLoopGroup, logger: logger)
+                let endpoint = MetricsEndpoint(
+                    metrics: DaemonMetrics(), supervisor: agent.supervisor, security: security,
+                    eventLoopGroup: eventLoopGroup, logger: logger)
+                metrics = (metricsServer, endpoint)
+            } catch {
+                server.close()
+                throw FileSystemError(error.code, "metrics: \(error.message)")
+            }
+        }
         return Daemon(
             configuration: configuration, server: server, manager: manager, agent: agent, monitor: monitor,
-            logger: logger)
+            metrics: metrics, logger: logger)
     }
 
     private init(configuration: DaemonConfiguration, server: ManagementServer, manager: Manager, agent: HostAgent,
-                 monitor: ReplicaMonitor, logger: Logger) {
+                 monitor: ReplicaMonitor, metrics: (server: ManagementServer, endpoint: MetricsEndpoint)?,
+                 logger: Logger) {
+        self.metrics = metrics
         self.monitor = monitor
         self.configuration = configuration
         self.server = server
@@ -65,6 +86,8 @@ public final class Daemon: Sendable {
 
     /// The management port the daemon listens on.
     public var port: Int { server.port }
+    /// The port `GET /metrics` answers on, when it is served.
+    public var metricsPort: Int? { metrics?.server.port }
 
     /// Serves requests and supervises bricks until ``shutdown(stoppingBricks:)``; then leaves this host's bricks
     /// serving (the next daemon adopts them), or stops them, and returns.
@@ -82,7 +105,12 @@ public final class Daemon: Sendable {
             await withDiscardingTaskGroup { heartbeats in
                 heartbeats.addTask { await self.monitor.run() }
                 heartbeats.addTask { await self.manager.role.run() }
+                if let metrics {
+                    logger.info("serving metrics", metadata: ["address": "\(metrics.server.listener.channel.localAddress.map { "\($0)" } ?? "?")"])
+                    heartbeats.addTask { await metrics.server.serve(metrics.endpoint) }
+                }
                 await server.serve(router)
+                metrics?.server.close()
                 heartbeats.cancelAll()
             }
             await manager.role.resign()
@@ -103,5 +131,6 @@ public final class Daemon: Sendable {
     public func shutdown(stoppingBricks: Bool = false) {
         stopsBricks.store(stoppingBricks, ordering: .releasing)
         server.close()
+        metrics?.server.close()
     }
 }

@@ -26,6 +26,9 @@ public struct DaemonConfiguration: Sendable {
     public var etcdEndpoints: [EtcdEndpoint]?
     /// How long a client may take to send one whole request before its connection is closed.
     public var requestTimeoutMilliseconds: Int64 = Limits.managementRequestReadMilliseconds
+    /// Where `GET /metrics` answers for the daemon and its bricks (`--metrics-listen HOST:PORT`; port 0 picks a
+    /// free one); nil serves no metrics.
+    public var metricsListen: (host: String, port: Int)?
 
     public init(
         listenHost: String = "127.0.0.1", listenPort: Int = 24007, stateDirectory: String,

@@ -7,22 +7,22 @@ import NIOHTTP1
 extension ManagementServer {
     /// Reads one request, answers it and closes the connection. Garbage or an oversized body ends the
     /// connection without an answer; either way the reason is logged.
-    func handle(_ connection: Connection, router: Router) async {
+    func handle(_ connection: Connection, router: some HTTPResponder) async {
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         do {
             try await connection.executeThenClose { inbound, outbound in
                 guard let (head, body) = try await readRequestBeforeDeadline(inbound, from: peer) else { return }
-                let response: Router.Response
+                let response: Response
                 do {
                     // The request arrived, so the handshake is done and the client's certificate known.
                     let identity = try await security.context?.peerIdentity(of: connection.channel)
                     response = await router.respond(method: head.method, uri: head.uri, body: body, identity: identity)
                 } catch {
                     logger.notice("refused a management client", metadata: ["peer": "\(peer)", "reason": "\(error)"])
-                    response = Router.failure(error)
+                    response = router.failure(error)
                 }
                 var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Type", value: response.contentType)
                 headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
                 headers.add(name: "Connection", value: "close")
                 // One write for the whole response: the client closes as soon as it has the body it was promised

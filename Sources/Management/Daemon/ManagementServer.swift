@@ -58,7 +58,7 @@ struct ManagementServer: Sendable {
     }
 
     /// Accepts connections until ``close()`` and answers each with `router`.
-    func serve(_ router: Router) async {
+    func serve(_ router: some HTTPResponder) async {
         await withDiscardingTaskGroup { group in
             do {
                 try await listener.executeThenClose { connections in
@@ -73,3 +73,19 @@ struct ManagementServer: Sendable {
         }
     }
 }
+
+/// What answers the requests of a ``ManagementServer``: the management API (``Router``), or the metrics endpoint.
+protocol HTTPResponder: Sendable {
+    /// Answers one request from `identity` (nil without TLS).
+    func respond(method: HTTPMethod, uri: String, body: ByteBuffer, identity: PeerIdentity?) async -> Response
+    /// The answer to a request refused before it reached ``respond(method:uri:body:identity:)``.
+    func failure(_ error: any Error) -> Response
+}
+
+/// One HTTP answer: status, body and its type.
+struct Response: Sendable {
+    var status: HTTPResponseStatus
+    var body: ByteBuffer
+    var contentType = "application/json"
+}
+

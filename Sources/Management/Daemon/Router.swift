@@ -6,16 +6,11 @@ import NIOHTTP1
 
 /// Maps each `/v1/` endpoint to the manager or the host agent and encodes the answer as JSON. Errors become an
 /// ``ErrorResponse`` carrying the errno and message, which the client rethrows as the same ``FileSystemError``.
-struct Router: Sendable {
+struct Router: HTTPResponder {
     let manager: Manager
     let agent: HostAgent
     let monitor: ReplicaMonitor
     let host: String
-
-    struct Response: Sendable {
-        var status: HTTPResponseStatus
-        var body: ByteBuffer
-    }
 
     /// Answers one request from `identity` (nil when the daemon runs without TLS: everyone may do everything).
     func respond(method: HTTPMethod, uri: String, body: ByteBuffer, identity: PeerIdentity?) async -> Response {
@@ -35,6 +30,8 @@ struct Router: Sendable {
             return Self.failure(error)
         }
     }
+
+    func failure(_ error: any Error) -> Response { Self.failure(error) }
 
     static func failure(_ error: any Error) -> Response {
         let failure = FileSystemError.wrapping(error)

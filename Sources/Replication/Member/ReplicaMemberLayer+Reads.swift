@@ -96,6 +96,9 @@ extension ReplicaMemberLayer {
 
     /// What the daemon's heartbeat reads (``ControlRequest/memberStatus``, in any epoch: it asks whether the brick
     /// answers, and what it has recorded for heal).
+    /// The set's view as this member knows it, and its own position in it (for metrics).
+    public var currentView: (view: ReplicaSetView, member: Int) { (agent.view, member) }
+
     public var status: MemberStatus {
         let pending = journal.summary().sorted { $0.key < $1.key }.map { member, summary in
             MemberStatus.Pending(

@@ -1,0 +1,180 @@
+import CoreMetrics
+import MortarCore
+import MortarMetrics
+import MortarWire
+import NIOCore
+import Synchronization
+
+/// What a brick counts of the requests it serves: per operation (the wire's opcode names), how many, how many
+/// failed and with which errno, how long they took; bytes read and written; requests in flight, connections and
+/// open files. Each metric carries the brick's `volume`, `brick` (its position) and `export` labels, so the
+/// daemon's scrape of all its bricks tells them apart.
+///
+/// The per-operation counters and timers are made once, at start, in a table indexed by opcode: counting a
+/// request is an atomic add and one histogram update, no lookup. Only error counters are made on first use (an
+/// operation and errno seen for the first time), under a lock.
+public final class BrickMetrics: Sendable {
+    public let registry: MetricsRegistry
+    private let labels: [(String, String)]
+    private let operations: [CoreMetrics.Counter?]
+    private let durations: [CoreMetrics.Timer?]
+    private let errors = Mutex<[ErrorKey: CoreMetrics.Counter]>([:])
+    private let readBytes: CoreMetrics.Counter
+    private let writtenBytes: CoreMetrics.Counter
+    private let inFlight: CoreMetrics.Meter
+    let connections: CoreMetrics.Meter
+    private let inFlightCount = Atomic<Int>(0)
+    private let connectionCount = Atomic<Int>(0)
+    let openFiles: CoreMetrics.Meter
+
+    private struct ErrorKey: Hashable {
+        var opcode: UInt8
+        var errno: Int32
+    }
+
+    /// How many files the brick holds open, read at each scrape.
+    private let openFileCount: @Sendable () -> Int
+    /// A replica member's view, position and status, read at each scrape; nil for a brick of no replica set.
+    private let replica: (@Sendable () -> ReplicaReading)?
+    /// Gauges of replication whose labels depend on the set (members, states), made on first use.
+    private let replicaGauges = Mutex<[String: CoreMetrics.Meter]>([:])
+    private let healedBytes: CoreMetrics.Counter
+    private let healedBytesCounted = Mutex<UInt64>(0)
+
+    /// What a scrape reads of a replica member.
+    public struct ReplicaReading: Sendable {
+        public var view: ReplicaSetView
+        public var member: Int
+        public var status: MemberStatus
+
+        public init(view: ReplicaSetView, member: Int, status: MemberStatus) {
+            self.view = view
+            self.member = member
+            self.status = status
+        }
+    }
+
+    /// - Parameters:
+    ///   - volume, brick, export: the labels every metric carries: the volume, the brick's position in it, and
+    ///     the exported directory.
+    public init(
+        volume: String, brick: Int, export: String, registry: MetricsRegistry = MetricsRegistry(),
+        openFiles openFileCount: @escaping @Sendable () -> Int = { 0 },
+        replica: (@Sendable () -> ReplicaReading)? = nil
+    ) {
+        self.registry = registry
+        self.openFileCount = openFileCount
+        self.replica = replica
+        let labels = [("volume", volume), ("brick", "\(brick)"), ("export", export)]
+        self.labels = labels
+        let factory = registry.factory
+        var operations = [CoreMetrics.Counter?](repeating: nil, count: 256)
+        var durations = [CoreMetrics.Timer?](repeating: nil, count: 256)
+        for opcode in Opcode.allCases {
+            let dimensions = labels + [("operation", "\(opcode)")]
+            operations[Int(opcode.rawValue)] = CoreMetrics.Counter(
+                label: "mortar_brick_operations_total", dimensions: dimensions, factory: factory)
+            durations[Int(opcode.rawValue)] = CoreMetrics.Timer(
+                label: "mortar_brick_operation_duration_seconds", dimensions: dimensions, factory: factory)
+        }
+        self.operations = operations
+        self.durations = durations
+        readBytes = CoreMetrics.Counter(label: "mortar_brick_read_bytes_total", dimensions: labels, factory: factory)
+        writtenBytes = CoreMetrics.Counter(
+            label: "mortar_brick_written_bytes_total", dimensions: labels, factory: factory)
+        inFlight = CoreMetrics.Meter(label: "mortar_brick_requests_in_flight", dimensions: labels, factory: factory)
+        connections = CoreMetrics.Meter(label: "mortar_brick_connections", dimensions: labels, factory: factory)
+        openFiles = CoreMetrics.Meter(label: "mortar_brick_open_files", dimensions: labels, factory: factory)
+        healedBytes = CoreMetrics.Counter(label: "mortar_heal_copied_bytes_total", dimensions: labels, factory: factory)
+        inFlight.set(0)
+        connections.set(0)
+        openFiles.set(0)
+    }
+
+    /// A request begins: counted in flight until ``finished(_:started:outcome:)``.
+    func started() -> ContinuousClock.Instant {
+        inFlight.set(inFlightCount.add(1, ordering: .relaxed).newValue)
+        return .now
+    }
+
+    /// A request ended with `reply`, or with `error`.
+    func finished(_ request: Request, started: ContinuousClock.Instant, reply: Reply?, error: (any Error)?) {
+        let elapsed = ContinuousClock.now - started
+        inFlight.set(inFlightCount.subtract(1, ordering: .relaxed).newValue)
+        let opcode = request.opcode
+        operations[Int(opcode.rawValue)]?.increment()
+        let (seconds, attoseconds) = elapsed.components
+        durations[Int(opcode.rawValue)]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if let error {
+            let code = (error as? FileSystemError)?.code ?? .inputOutput
+            errorCounter(opcode, code).increment()
+            return
+        }
+        switch (request, reply) {
+        case (.write(_, _, let data), _): writtenBytes.increment(by: Int64(data.readableBytes))
+        case (.read, .data(let data)): readBytes.increment(by: Int64(data.readableBytes))
+        case (.openAndRead, .openedWithHead(let opened)): readBytes.increment(by: Int64(opened.head.readableBytes))
+        case (.lookupAndRead, .found(let found)):
+            if let opened = found.opened { readBytes.increment(by: Int64(opened.head.readableBytes)) }
+        default: break
+        }
+    }
+
+    /// The brick's metrics in Prometheus's text format, as of now.
+    public func exposition() -> String {
+        openFiles.set(openFileCount())
+        if let replica { observe(replica()) }
+        return registry.exposition()
+    }
+
+    /// A replica member's epoch, its set's members by state, and what it has recorded for each member to heal.
+    private func observe(_ reading: ReplicaReading) {
+        let set = ("set", "\(reading.view.setIndex)")
+        gauge("mortar_replica_member_epoch", [set]).set(Int(clamping: reading.view.epoch))
+        for state in MemberState.allCases {
+            let count = reading.view.members.filter { $0 == state }.count
+            gauge("mortar_replica_set_members", [set, ("state", state.rawValue)]).set(count)
+        }
+        for member in reading.view.members.indices where member != reading.member {
+            let pending = reading.status.pending.first { $0.member == member }
+            let target = ("for_member", "\(member)")
+            gauge("mortar_heal_pending_files", [set, target]).set((pending?.files ?? 0) + (pending?.directories ?? 0))
+            gauge("mortar_heal_pending_bytes", [set, target]).set(Int(clamping: pending?.bytes ?? 0))
+        }
+        // The member's running total becomes a counter: only what it grew by since the last scrape is added.
+        let grown = healedBytesCounted.withLock { counted -> UInt64 in
+            let total = reading.status.bytesHealed
+            defer { counted = max(counted, total) }
+            return total > counted ? total - counted : 0
+        }
+        if grown > 0 { healedBytes.increment(by: Int64(clamping: grown)) }
+    }
+
+    private func gauge(_ name: String, _ extra: [(String, String)]) -> CoreMetrics.Meter {
+        let key = name + extra.map { "|\($0.0)=\($0.1)" }.joined()
+        return replicaGauges.withLock { gauges in
+            if let gauge = gauges[key] { return gauge }
+            let gauge = CoreMetrics.Meter(label: name, dimensions: labels + extra, factory: registry.factory)
+            gauges[key] = gauge
+            return gauge
+        }
+    }
+
+    /// A connection opened (+1) or closed (-1).
+    func connection(_ change: Int) {
+        connections.set(connectionCount.add(change, ordering: .relaxed).newValue)
+    }
+
+    private func errorCounter(_ opcode: Opcode, _ code: FileSystemError.Code) -> CoreMetrics.Counter {
+        let key = ErrorKey(opcode: opcode.rawValue, errno: code.rawValue)
+        return errors.withLock { errors in
+            if let counter = errors[key] { return counter }
+            let counter = CoreMetrics.Counter(
+                label: "mortar_brick_operation_errors_total",
+                dimensions: labels + [("operation", "\(opcode)"), ("errno", code.symbolicName)],
+                factory: registry.factory)
+            errors[key] = counter
+            return counter
+        }
+    }
+}
