@@ -141,7 +141,7 @@ let package = Package(
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI", "MortarEtcd",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
-                                                       "CMortarLinux",
+                                                       "MortarWire", "CMortarLinux",
                                                        "MortarCore", argumentParser,
                                                        logging, serviceLifecycle, nio, nioPosix,
                                                        .product(name: "UnixSignals", package: "swift-service-lifecycle")],

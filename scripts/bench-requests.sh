@@ -6,6 +6,8 @@
 #
 #   MORTAR_BINARY=.build/release/mortar GFAPI_DIR=$(.build/release/mortar gfapi-path) scripts/bench-requests.sh
 #   RUNTIME=20 REPS=3 … scripts/bench-requests.sh      # longer runs, more repetitions (median)
+#   METRICS=off … scripts/bench-requests.sh             # bricks that count nothing (`mortar up --no-metrics`), to
+#                                                       # measure what counting costs against the default (on)
 #
 # Needs fio and jq; perf (linux-perf) for the context switches (the column says "–" without it). The idle CPU is
 # read from /proc/stat over 3 s right after the cluster came up.
@@ -32,7 +34,8 @@ trap cleanup EXIT
 mortar() { "$MORTAR_BINARY" "$@"; }
 
 echo "bench-requests: starting a cluster in $DIR/cluster" >&2
-mortar up --dir "$DIR/cluster" --bricks 1 >"$DIR/up.log" 2>&1 || die "mortar up failed: $(tail -3 "$DIR/up.log")"
+case "${METRICS:-on}" in on) metrics_flag=--metrics ;; off) metrics_flag=--no-metrics ;; *) die "METRICS must be on or off" ;; esac
+mortar up --dir "$DIR/cluster" --bricks 1 "$metrics_flag" >"$DIR/up.log" 2>&1 || die "mortar up failed: $(tail -3 "$DIR/up.log")"
 mkdir -p "$DIR/cluster/r/a" "$DIR/cluster/r/b" "$DIR/cluster/r/c"
 mortar volume create rep replica 3 "127.0.0.1:$DIR/cluster/r/a" "127.0.0.1:$DIR/cluster/r/b" \
     "127.0.0.1:$DIR/cluster/r/c" --force >/dev/null

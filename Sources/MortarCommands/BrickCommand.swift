@@ -23,6 +23,8 @@ struct BrickCommand: AsyncParsableCommand {
     @Option(help: "Also listen on this Unix-domain socket.") var unixSocket: String?
     @Option(help: "The volume this brick belongs to (for logs).") var volume: String = "-"
     @Option(help: "The brick's position in its volume (for logs).") var brickIndex: Int = 0
+    @Flag(help: "Count what the brick serves, for the daemon's metrics scrapes (the daemon passes it when it serves metrics).")
+    var metrics = false
     @Flag(help: "Exit when the parent process exits (for another supervisor; mortar daemon leaves its bricks running).") var exitWithParent = false
     @Option(help: "The manager's HOST:PORT; a brick of a replicated volume learns its replica set there, and every brick follows its volume's options.")
     var manager: String?
@@ -80,7 +82,7 @@ struct BrickCommand: AsyncParsableCommand {
         let brick = try await BrickStack.assemble(
             export: export, endpoints: endpoints, replica: replica, threadPool: threadPool, security: security,
             budget: budget, policy: ServerPolicy(try initialOptions()), logger: logger,
-            metrics: (volume: volume, brick: brickIndex))
+            metrics: metrics ? (volume: volume, brick: brickIndex) : nil)
         let bound = try await brick.start()
         if port == 0, let boundPort = bound.port { print("listening on port \(boundPort)") }
         try await brick.run(bound)

@@ -28,6 +28,7 @@ public struct MortarCommand: AsyncParsableCommand {
             UnmountCommand.self,
             InstallMountHelperCommand.self,
             CertCommand.self,
+            HealthCommand.self,
         ]
     )
 

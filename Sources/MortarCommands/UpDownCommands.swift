@@ -14,6 +14,8 @@ struct UpCommand: AsyncParsableCommand {
 
     @Option(help: "Directory holding the daemon's state, log and the bricks.") var dir: String = "./mortar-cluster"
     @Option(help: "Number of bricks of the demo volume.") var bricks: Int = 3
+    @Flag(inversion: .prefixedNo, help: "Serve metrics at http://127.0.0.1:24010/metrics (bricks count what they serve).")
+    var metrics = true
 
     static let volumeName = "demo"
 
@@ -57,8 +59,7 @@ struct UpCommand: AsyncParsableCommand {
             [
                 "daemon", "--state-dir", root + "/state", "--listen", "127.0.0.1:\(ManagementClient.defaultPort)",
                 "--pid-file", root + "/daemon.pid", "--new-session", "--etcd", EmbeddedEtcd(root: root).member.clientURL,
-                "--metrics-listen", Self.metricsAddress,
-            ],
+            ] + (metrics ? ["--metrics-listen", Self.metricsAddress] : []),
             log: root + "/daemon.log")
     }
 
@@ -100,7 +101,7 @@ struct UpCommand: AsyncParsableCommand {
             Try:
               mortar volume status \(Self.volumeName)
               mortar volume info \(Self.volumeName)
-              curl http://\(Self.metricsAddress)/metrics
+              mortar health\(metrics ? "\n  curl http://\(Self.metricsAddress)/metrics" : "")
             Stop everything with:
               mortar down --dir \(dir)
             """)

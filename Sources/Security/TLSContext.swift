@@ -14,6 +14,9 @@ public final class TLSContext: Sendable {
     /// Where the credentials were read from.
     public let directory: String
     public let revocations: RevocationList
+    /// When this process's certificate, and the earliest of its CA certificates, stop being valid (seconds since
+    /// 1970), for `mortar health`.
+    public let expiry: (certificate: Int64, authority: Int64)
     private let server: NIOSSLContext
     private let client: NIOSSLContext
     private let authorityDER: [[UInt8]]
@@ -26,6 +29,10 @@ public final class TLSContext: Sendable {
         let credentials = try TLSCredentials(directory: directory, names: names)
         self.identity = credentials.identity
         self.directory = directory
+        expiry = (
+            Int64(credentials.chain.first?.notValidAfter ?? 0),
+            Int64(credentials.authority.map(\.notValidAfter).min() ?? 0)
+        )
         self.revocations = revocations
         var serverConfiguration = TLSConfiguration.makeServerConfiguration(
             certificateChain: credentials.chain.map { .certificate($0) }, privateKey: .privateKey(credentials.key))

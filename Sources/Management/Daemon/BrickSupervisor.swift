@@ -47,10 +47,14 @@ actor BrickSupervisor {
     private let requests: AsyncStream<(Key, Int)>
     private let requestSink: AsyncStream<(Key, Int)>.Continuation
 
+    /// `--metrics` when the daemon serves metrics: bricks then count what they serve.
+    private let metricsArguments: [String]
+
     init(
         brickCommand: [String], listenHost: String, probeHost: String, logDirectory: String, tlsDirectory: String?,
-        eventLoopGroup: any EventLoopGroup, logger: Logger
+        countsMetrics: Bool = false, eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
+        self.metricsArguments = countsMetrics ? ["--metrics"] : []
         self.brickCommand = brickCommand
         self.tlsArguments = tlsDirectory.map { ["--tls-dir", $0] } ?? ["--insecure"]
         self.listenHost = listenHost
@@ -157,7 +161,7 @@ actor BrickSupervisor {
         brickCommand + [
             "--export", brick.path, "--port", "\(brick.port)", "--listen-host", listenHost,
             "--volume", key.volume, "--brick-index", "\(key.index)",
-        ] + tlsArguments + [
+        ] + tlsArguments + metricsArguments + [
             "--unix-socket", ProtocolClientOptions.localSocketPath(port: brick.port, brickPath: brick.path),
         ] + (brick.manager.map { ["--manager", $0] } ?? [])
             + brick.alternateManagers.flatMap { ["--alternate-manager", $0] }

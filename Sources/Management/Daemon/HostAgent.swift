@@ -40,7 +40,8 @@ actor HostAgent {
         supervisor = BrickSupervisor(
             brickCommand: configuration.brickCommand, listenHost: configuration.listenHost,
             probeHost: configuration.localHost, logDirectory: configuration.brickLogDirectory,
-            tlsDirectory: configuration.tlsDirectory, eventLoopGroup: eventLoopGroup, logger: logger)
+            tlsDirectory: configuration.tlsDirectory, countsMetrics: configuration.metricsListen != nil,
+            eventLoopGroup: eventLoopGroup, logger: logger)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import MortarCore
+import MortarManagementAPI
+import MortarSecurity
+import MortarTransport
+import MortarWire
+import NIOCore
+import NIOPosix
+
+/// `mortar health`: whether the cluster is well, for cron and monitoring — exit 0, or one line per problem and a
+/// non-zero exit.
+///
+/// Checked: the daemon answers; every peer is connected; every brick of every started volume answers a request
+/// (a `statfs`, so a brick that accepts connections but is hung counts as down) within `--timeout`, with more than
+/// `--min-free-percent` of its blocks and inodes free; no replica set member is out of sync (a healing member is
+/// progress, not a problem: it is listed in `--json`); this client's certificate and its CA outlive
+/// `--certificate-days`.
+struct HealthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Check the cluster: peers, bricks, replica sets, free space, certificates; exit 0 when all is well.")
+
+    @OptionGroup var options: ManagerOptions
+
+    @Option(help: "A brick with less free space or inodes than this percentage is a problem.")
+    var minFreePercent: Double = 10
+
+    @Option(help: "A certificate (this client's, or its CA) that expires within this many days is a problem.")
+    var certificateDays: Int = 30
+
+    @Option(help: "Seconds each brick has to answer.")
+    var timeout: Int = 5
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    /// What `--json` prints.
+    struct Report: Codable {
+        var healthy: Bool
+        var problems: [String]
+        var peers: Int
+        var volumes: Int
+        var bricks: Int
+        /// Replica set members being healed, as "volume V set S member M".
+        var healing: [String]
+    }
+
+    func validate() throws {
+        guard (0...100).contains(minFreePercent) else { throw ValidationError("--min-free-percent must be 0…100") }
+        guard certificateDays >= 0 else { throw ValidationError("--certificate-days must not be negative") }
+        guard (1...600).contains(timeout) else { throw ValidationError("--timeout must be 1…600 seconds") }
+    }
+
+    func run() async throws {
+        try await reportingFailure {
+            let report = try await check()
+            if json {
+                try printJSON(report)
+            } else if report.healthy {
+                print("healthy: \(report.peers) peers, \(report.volumes) started volumes, \(report.bricks) bricks"
+                    + (report.healing.isEmpty ? "" : "; healing \(report.healing.joined(separator: ", "))"))
+            } else {
+                for problem in report.problems { print(problem) }
+            }
+            if !report.healthy { throw ExitCode.failure }
+        }
+    }
+
+    private func check() async throws -> Report {
+        var report = Report(healthy: true, problems: [], peers: 0, volumes: 0, bricks: 0, healing: [])
+        let security = try TransportSecurity.client(explicitDirectory: options.tlsDir)
+        checkCertificates(security, &report)
+        let client = try options.client()
+        do {
+            _ = try await client.hello()
+        } catch {
+            report.problems.append("the daemon does not answer: \(FileSystemError.wrapping(error).message)")
+            report.healthy = false
+            return report
+        }
+        for peer in try await client.peers() {
+            report.peers += 1
+            if peer.state != "connected" { report.problems.append("peer \(peer.host):\(peer.port) is \(peer.state)") }
+        }
+        for volume in try await client.volumes() where volume.state == "started" {
+            report.volumes += 1
+            let status = try await client.volumeStatus(name: volume.name)
+            await withTaskGroup(of: String?.self) { group in
+                for brick in status.bricks {
+                    group.addTask { await probe(brick, security: security) }
+                }
+                for await problem in group {
+                    report.bricks += 1
+                    if let problem { report.problems.append(problem) }
+                }
+            }
+            for view in status.replicaSets {
+                for (member, state) in view.members.enumerated() {
+                    let brick = status.bricks.first { $0.index == view.setIndex * view.members.count + member }
+                    let name = "volume \(volume.name) replica set \(view.setIndex) member \(member)"
+                        + (brick.map { " (\($0.host):\($0.path))" } ?? "")
+                    switch state {
+                    case .inSync: break
+                    case .healing: report.healing.append(name)
+                    case .outOfSync: report.problems.append("\(name) is out of sync in epoch \(view.epoch)")
+                    }
+                }
+            }
+        }
+        report.problems.sort()
+        report.healthy = report.problems.isEmpty
+        return report
+    }
+
+    /// nil when the brick answers a `statfs` in time with room to spare; else the problem.
+    private func probe(_ brick: BrickStatus, security: TransportSecurity) async -> String? {
+        let name = "volume \(brick.volume) brick \(brick.index) (\(brick.host):\(brick.path))"
+        let bound = Duration.seconds(timeout)
+        let answer = await withTaskGroup(of: Result<FileSystemStatistics, any Error>?.self) { group in
+            group.addTask {
+                do {
+                    let connection = try await BrickConnection.connect(
+                        to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-health", security: security,
+                        eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                        requestTimeout: .seconds(Int64(timeout)))
+                    defer { connection.close() }
+                    let reply = try await connection.call(
+                        .fileSystemStatistics, credentials: WireCredentials(OperationContext()))
+                    return .success(try reply.statistics())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                do { try await Task.sleep(for: bound) } catch { return nil }  // the probe answered first
+                return .failure(FileSystemError(.timedOut, "no answer within \(timeout) s"))
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let next { return next }
+            }
+            return .failure(FileSystemError(.canceled, "the check was cancelled"))
+        }
+        let statistics: FileSystemStatistics
+        switch answer {
+        case .failure(let error): return "\(name) does not answer: \(FileSystemError.wrapping(error).message)"
+        case .success(let answered): statistics = answered
+        }
+        func percent(_ part: UInt64, of whole: UInt64) -> Double { whole == 0 ? 100 : Double(part) * 100 / Double(whole) }
+        let blocks = percent(statistics.blocksAvailable, of: statistics.blocks)
+        let inodes = percent(statistics.filesAvailable, of: statistics.files)
+        if blocks < minFreePercent {
+            return "\(name) has \(String(format: "%.1f", blocks))% of its space free (below \(minFreePercent)%)"
+        }
+        if inodes < minFreePercent {
+            return "\(name) has \(String(format: "%.1f", inodes))% of its inodes free (below \(minFreePercent)%)"
+        }
+        return nil
+    }
+
+    private func checkCertificates(_ security: TransportSecurity, _ report: inout Report) {
+        guard let context = security.context else { return }
+        let limit = Int64(Date().timeIntervalSince1970) + Int64(certificateDays) * 86_400
+        let formatter = ISO8601DateFormatter()
+        func date(_ seconds: Int64) -> String { formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))) }
+        if context.expiry.certificate < limit {
+            report.problems.append(
+                "this client's certificate \(context.identity) in \(context.directory) expires \(date(context.expiry.certificate))")
+        }
+        if context.expiry.authority < limit {
+            report.problems.append("the cluster CA certificate in \(context.directory) expires \(date(context.expiry.authority))")
+        }
+    }
+}
