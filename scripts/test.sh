@@ -12,6 +12,7 @@ python3 scripts/lib/test_failover_stall.py
 python3 tests/daemon/test_fake_brick.py
 python3 tests/fuse/test_confinement_race.py
 python3 scripts/check_imports.py
+python3 scripts/test_dashboard.py
 
 echo "== build"
 swift build
