@@ -41,4 +41,23 @@ enum Format {
         let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
         return "\(permissions(a)) \(a.linkCount) \(a.userID) \(a.groupID) \(padded) \(time(a.modificationTime).prefix(19)) \(entry.name)"
     }
+
+    /// A byte count in binary units, one decimal: `512 B`, `1.5 KiB`, `9.8 GiB`.
+    static func bytes(_ count: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : "\(oneDecimal(value)) \(units[unit])"
+    }
+
+    /// `12.3`: one decimal, rounded.
+    static func oneDecimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
 }
+

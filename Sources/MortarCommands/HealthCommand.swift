@@ -3,10 +3,6 @@ import Foundation
 import MortarCore
 import MortarManagementAPI
 import MortarSecurity
-import MortarTransport
-import MortarWire
-import NIOCore
-import NIOPosix
 
 /// `mortar health`: whether the cluster is well, for cron and monitoring — exit 0, or one line per problem and a
 /// non-zero exit.
@@ -116,32 +112,7 @@ struct HealthCommand: AsyncParsableCommand {
     /// nil when the brick answers a `statfs` in time with room to spare; else the problem.
     private func probe(_ brick: BrickStatus, security: TransportSecurity) async -> String? {
         let name = "volume \(brick.volume) brick \(brick.index) (\(brick.host):\(brick.path))"
-        let bound = Duration.seconds(timeout)
-        let answer = await withTaskGroup(of: Result<FileSystemStatistics, any Error>?.self) { group in
-            group.addTask {
-                do {
-                    let connection = try await BrickConnection.connect(
-                        to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-health", security: security,
-                        eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-                        requestTimeout: .seconds(Int64(timeout)))
-                    defer { connection.close() }
-                    let reply = try await connection.call(
-                        .fileSystemStatistics, credentials: WireCredentials(OperationContext()))
-                    return .success(try reply.statistics())
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                do { try await Task.sleep(for: bound) } catch { return nil }  // the probe answered first
-                return .failure(FileSystemError(.timedOut, "no answer within \(timeout) s"))
-            }
-            defer { group.cancelAll() }
-            while let next = await group.next() {
-                if let next { return next }
-            }
-            return .failure(FileSystemError(.canceled, "the check was cancelled"))
-        }
+        let answer = await BrickProbe.statistics(of: brick, security: security, timeoutSeconds: timeout)
         let statistics: FileSystemStatistics
         switch answer {
         case .failure(let error): return "\(name) does not answer: \(FileSystemError.wrapping(error).message)"

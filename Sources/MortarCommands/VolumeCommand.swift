@@ -1,5 +1,6 @@
 import ArgumentParser
 import MortarManagementAPI
+import MortarSecurity
 
 /// `mortar volume create|start|stop|delete|info|status|list|heal|replace-brick|set|get|reset`, in GlusterFS's style.
 struct VolumeCommand: AsyncParsableCommand {
@@ -127,7 +128,15 @@ struct VolumeCommand: AsyncParsableCommand {
             abstract: "Show a volume's bricks and their processes, and each replica set's membership.")
         @OptionGroup var options: ManagerOptions
         @Argument var name: String?
+        @Argument(help: "detail: also each brick's space and inodes, asked of the brick itself.")
+        var detail: String?
         @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard detail == nil || detail == "detail" else {
+                throw ValidationError("after the volume name only 'detail' may follow, got '\(detail ?? "")'")
+            }
+        }
 
         func run() async throws {
             try await reportingFailure {
@@ -135,6 +144,11 @@ struct VolumeCommand: AsyncParsableCommand {
                 let names = if let name { [name] } else { try await client.volumes().map(\.name) }
                 var statuses: [VolumeStatus] = []
                 for volume in names { statuses.append(try await client.volumeStatus(name: volume)) }
+                if detail != nil, let status = statuses.first {
+                    let details = await BrickDetail.gather(
+                        status.bricks, security: try TransportSecurity.client(explicitDirectory: options.tlsDir))
+                    return try json ? printJSON(details) : print(VolumeFormatting.detail(status, details), terminator: "")
+                }
                 if json { return try name == nil ? printJSON(statuses) : printJSON(statuses[0]) }
                 if statuses.isEmpty { print("No volumes present") }
                 print(statuses.map(VolumeFormatting.status).joined(separator: "\n"), terminator: "")

@@ -43,6 +43,22 @@ enum VolumeFormatting {
         return title + blocks.joined(separator: "\n")
     }
 
+    /// `volume status VOL detail`: each brick's space and inodes, as the brick's file system reports them.
+    static func detail(_ volume: VolumeStatus, _ details: [BrickDetail]) -> String {
+        func size(_ bytes: UInt64?) -> String { bytes.map { Format.bytes($0) } ?? "–" }
+        func share(_ part: UInt64?, _ whole: UInt64?) -> String {
+            guard let part, let whole, whole > 0 else { return "–" }
+            return Format.oneDecimal(Double(part) * 100 / Double(whole)) + "%"
+        }
+        let rows = details.map { detail in
+            [detail.host, detail.path, detail.online ? "Y" : "N", size(detail.totalBytes), size(detail.freeBytes),
+             share(detail.freeBytes, detail.totalBytes), detail.totalInodes.map { "\($0)" } ?? "–",
+             share(detail.freeInodes, detail.totalInodes), detail.error ?? ""]
+        }
+        let header = ["Host", "Path", "Online", "Size", "Free", "Free %", "Inodes", "Inodes free %", "Error"]
+        return "Detail of volume: \(volume.name) (\(volume.state))\n" + table([header] + rows)
+    }
+
     private static let brickHeader = ["Host", "Path", "Port", "Pid", "Online"]
 
     private static func brickRow(_ brick: BrickStatus) -> [String] {

@@ -19,6 +19,18 @@ struct HealthTests {
         let healthy = try await cluster.run("health", "--json")
         #expect(healthy.output.contains("\"healthy\" : true") && healthy.output.contains("\"bricks\" : 3"), "\(healthy.output)")
 
+        // `volume status VOL detail`: each brick's own statfs.
+        let detail = try await cluster.expectSuccess("volume", "status", "watched", "detail", "--json")
+        let entries = try JSONSerialization.jsonObject(with: Data(detail.output.utf8)) as? [[String: Any]] ?? []
+        #expect(entries.count == 3)
+        for entry in entries {
+            let total = (entry["totalBytes"] as? NSNumber)?.uint64Value ?? 0
+            let free = (entry["freeBytes"] as? NSNumber)?.uint64Value ?? UInt64.max
+            #expect(total > 0 && free <= total && entry["error"] == nil, "\(entry)")
+        }
+        let table = try await cluster.expectSuccess("volume", "status", "watched", "detail")
+        #expect(table.output.contains("Free %") && table.output.contains(bricks[2]), "\(table.output)")
+
         let full = try await cluster.run("health", "--min-free-percent", "100")
         #expect(full.status != 0)
         #expect(full.output.split(separator: "\n").count == 3, "one line per brick: \(full.output)")

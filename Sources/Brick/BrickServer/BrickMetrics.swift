@@ -91,16 +91,17 @@ public final class BrickMetrics: Sendable {
         openFiles.set(0)
     }
 
-    /// A request begins: counted in flight until ``finished(_:started:outcome:)``.
+    /// A request begins: counted in flight until ``finished(_:started:reply:error:)``. The gauges of requests in
+    /// flight and connections are set from their counts at each scrape, not on every change.
     func started() -> ContinuousClock.Instant {
-        inFlight.set(inFlightCount.add(1, ordering: .relaxed).newValue)
+        inFlightCount.add(1, ordering: .relaxed)
         return .now
     }
 
     /// A request ended with `reply`, or with `error`.
     func finished(_ request: Request, started: ContinuousClock.Instant, reply: Reply?, error: (any Error)?) {
         let elapsed = ContinuousClock.now - started
-        inFlight.set(inFlightCount.subtract(1, ordering: .relaxed).newValue)
+        inFlightCount.subtract(1, ordering: .relaxed)
         let opcode = request.opcode
         operations[Int(opcode.rawValue)]?.increment()
         let (seconds, attoseconds) = elapsed.components
@@ -123,6 +124,8 @@ public final class BrickMetrics: Sendable {
     /// The brick's metrics in Prometheus's text format, as of now.
     public func exposition() -> String {
         openFiles.set(openFileCount())
+        inFlight.set(inFlightCount.load(ordering: .relaxed))
+        connections.set(connectionCount.load(ordering: .relaxed))
         if let replica { observe(replica()) }
         return registry.exposition()
     }
@@ -162,7 +165,7 @@ public final class BrickMetrics: Sendable {
 
     /// A connection opened (+1) or closed (-1).
     func connection(_ change: Int) {
-        connections.set(connectionCount.add(change, ordering: .relaxed).newValue)
+        connectionCount.add(change, ordering: .relaxed)
     }
 
     private func errorCounter(_ opcode: Opcode, _ code: FileSystemError.Code) -> CoreMetrics.Counter {
