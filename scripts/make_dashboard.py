@@ -54,6 +54,13 @@ ROWS = [
         ("Heal backlog: files and directories", "short",
          [(f"max by (volume, set, for_member) (mortar_heal_pending_files{{{SELECT}}})",
            "{{volume}} set {{set}} member {{for_member}}")]),
+        ("Forwards from primaries: p99 latency by member", "s",
+         [("histogram_quantile(0.99, sum by (le, volume, to_member) "
+           f"(rate(mortar_replica_forward_duration_seconds_bucket{{{SELECT}}}[$__rate_interval])))",
+           "{{volume}} to member {{to_member}}")]),
+        ("Forwards that failed, per second", "reqps",
+         [(f"sum by (volume, to_member) (rate(mortar_replica_forward_failures_total{{{SELECT}}}[$__rate_interval]))",
+           "{{volume}} to member {{to_member}}")]),
         ("Heal backlog: changed bytes, and heal copy rate", "bytes",
          [(f"max by (volume, set, for_member) (mortar_heal_pending_bytes{{{SELECT}}})",
            "backlog {{volume}} set {{set}} member {{for_member}}"),

@@ -21,5 +21,7 @@ public enum MetricCatalog {
         "mortar_heal_pending_files": "Files and directories this member has recorded for another member to heal.",
         "mortar_heal_pending_bytes": "Changed bytes this member has recorded for another member to heal.",
         "mortar_heal_copied_bytes_total": "Bytes this member has copied to healing members.",
+        "mortar_replica_forward_duration_seconds": "Time from a primary forwarding a change to a member until it answered.",
+        "mortar_replica_forward_failures_total": "Changes a primary forwarded to a member that failed there.",
     ]
 }

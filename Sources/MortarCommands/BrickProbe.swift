@@ -13,9 +13,9 @@ enum BrickProbe {
     static func statistics(
         of brick: BrickStatus, security: TransportSecurity, timeoutSeconds: Int
     ) async -> Result<FileSystemStatistics, any Error> {
-        await withTaskGroup(of: Result<FileSystemStatistics, any Error>?.self) { group in
-            group.addTask {
-                do {
+        do {
+            return .success(
+                try await withDeadline(.seconds(timeoutSeconds), "the brick's answer") {
                     let connection = try await BrickConnection.connect(
                         to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-cli/probe",
                         security: security, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
@@ -23,20 +23,10 @@ enum BrickProbe {
                     defer { connection.close() }
                     let reply = try await connection.call(
                         .fileSystemStatistics, credentials: WireCredentials(OperationContext()))
-                    return .success(try reply.statistics())
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                do { try await Task.sleep(for: .seconds(timeoutSeconds)) } catch { return nil }  // answered first
-                return .failure(FileSystemError(.timedOut, "no answer within \(timeoutSeconds) s"))
-            }
-            defer { group.cancelAll() }
-            while let next = await group.next() {
-                if let next { return next }
-            }
-            return .failure(FileSystemError(.canceled, "the probe was cancelled"))
+                    return try reply.statistics()
+                })
+        } catch {
+            return .failure(error)
         }
     }
 }

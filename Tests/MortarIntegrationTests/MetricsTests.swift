@@ -31,26 +31,8 @@ struct MetricsTests {
         return cluster
     }
 
-    /// Runs a program and returns its status, output and error output.
     static func run(_ program: String, _ arguments: [String], input: String? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        let standardInput = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = standardInput
-        try process.run()
-        if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-        try standardInput.fileHandleForWriting.close()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
+        try ProcessCluster.runProgram(program, arguments, input: input)
     }
 
     static func scrape(_ cluster: ProcessCluster) throws -> String {
@@ -142,6 +124,18 @@ struct MetricsTests {
                 Self.value(text, "mortar_replica_set_members", ["volume": "mirrored", "brick": "\(brick)", "state": "in-sync"]) == 3
             }
         }
+        // Every change is forwarded by its primary to the two other members: each forward is timed.
+        let volume = try await cluster.connect("mirrored")
+        let file = try await volume.create("/forwarded")
+        for index in 0..<10 { _ = try await file.write(Array(repeating: 0x63, count: 4096), at: UInt64(index * 4096)) }
+        try await file.close()
+        await volume.close()
+        text = try Self.scrape(cluster)
+        let forwards = text.split(separator: "\n")
+            .filter { $0.hasPrefix("mortar_replica_forward_duration_seconds_count{") && $0.contains("volume=\"mirrored\"") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
+        #expect(forwards >= 22, "10 writes and a create, each forwarded to two members, counted \(forwards) forwards")
         let epochs = Set((0..<3).compactMap { Self.value(text, "mortar_replica_member_epoch", ["volume": "mirrored", "brick": "\($0)"]) })
         #expect(epochs.count == 1 && (epochs.first ?? 0) >= 1, "members report epochs \(epochs)")
         for brick in 0..<3 {

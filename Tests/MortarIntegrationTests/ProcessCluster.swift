@@ -138,15 +138,29 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     func runWaiting(_ arguments: [String]) throws -> CommandResult {
+        try Self.runProgram(Self.binary, arguments, environment: clientEnvironment)
+    }
+
+    /// Runs `program` to its end on the caller's thread, with `input` on its standard input, and returns its
+    /// status and output.
+    static func runProgram(
+        _ program: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil
+    ) throws -> CommandResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
-        process.environment = clientEnvironment
+        if let environment { process.environment = environment }
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
+        let standardInput = input.map { _ in Pipe() }
+        if let standardInput { process.standardInput = standardInput }
         try process.run()
+        if let input, let standardInput {
+            standardInput.fileHandleForWriting.write(Data(input.utf8))
+            try standardInput.fileHandleForWriting.close()
+        }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

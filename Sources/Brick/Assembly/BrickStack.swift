@@ -126,6 +126,11 @@ public final class BrickStack: Sendable {
                 volume: labels.volume, brick: labels.brick, export: export, openFiles: { posix.openHandleCount },
                 replica: readReplica)
         }
+        if let metrics, let replicaMember {
+            replicaMember.observeForwards { member, took, failed in
+                metrics.recordForward(to: member, took: took, failed: failed)
+            }
+        }
         let service = BrickService(
             locks: locks, endpoints: endpoints, security: security, budget: budget,
             policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server, metrics: metrics)

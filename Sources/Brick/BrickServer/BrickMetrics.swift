@@ -39,6 +39,8 @@ public final class BrickMetrics: Sendable {
     /// Gauges of replication whose labels depend on the set (members, states), made on first use.
     private let replicaGauges = Mutex<[String: CoreMetrics.Meter]>([:])
     private let healedBytes: CoreMetrics.Counter
+    /// Per member forwarded to: a duration histogram and a failure counter, made on first use.
+    private let forwards = Mutex<[Int: (duration: CoreMetrics.Timer, failures: CoreMetrics.Counter)]>([:])
     private let healedBytesCounted = Mutex<UInt64>(0)
 
     /// What a scrape reads of a replica member.
@@ -161,6 +163,25 @@ public final class BrickMetrics: Sendable {
             gauges[key] = gauge
             return gauge
         }
+    }
+
+    /// A change this member, as a primary, forwarded to `member`: how long until it answered or failed.
+    public func recordForward(to member: Int, took: Duration, failed: Bool) {
+        let recorders = forwards.withLock { forwards in
+            if let known = forwards[member] { return known }
+            let dimensions = labels + [("to_member", "\(member)")]
+            let made = (
+                duration: CoreMetrics.Timer(
+                    label: "mortar_replica_forward_duration_seconds", dimensions: dimensions, factory: registry.factory),
+                failures: CoreMetrics.Counter(
+                    label: "mortar_replica_forward_failures_total", dimensions: dimensions, factory: registry.factory)
+            )
+            forwards[member] = made
+            return made
+        }
+        let (seconds, attoseconds) = took.components
+        recorders.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if failed { recorders.failures.increment() }
     }
 
     /// A connection opened (+1) or closed (-1).

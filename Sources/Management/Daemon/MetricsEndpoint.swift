@@ -78,9 +78,9 @@ struct MetricsEndpoint: HTTPResponder {
     /// One brick's exposition, within `Limits.metricsBrickScrapeMilliseconds`.
     private func scrape(_ brick: AgentBrick, host: String) async -> Result<String, any Error> {
         let bound = Limits.metricsBrickScrapeMilliseconds
-        return await withTaskGroup(of: Result<String, any Error>?.self) { group in
-            group.addTask {
-                do {
+        do {
+            return .success(
+                try await withDeadline(.milliseconds(bound), "the brick's metrics") {
                     let connection = try await BrickConnection.connect(
                         to: .tcp(host: host, port: brick.port), clientName: "mortar-daemon/metrics",
                         security: security, eventLoopGroup: eventLoopGroup, requestTimeout: .milliseconds(bound))
@@ -90,21 +90,10 @@ struct MetricsEndpoint: HTTPResponder {
                     guard case .metrics(let text) = try reply.control() else {
                         throw FileSystemError.protocolError("a metrics request was answered without metrics")
                     }
-                    return .success(text)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                // Cancelled when the scrape answers first: no verdict then.
-                do { try await Task.sleep(for: .milliseconds(bound)) } catch { return nil }
-                return .failure(FileSystemError(.timedOut, "no metrics within \(bound) ms"))
-            }
-            defer { group.cancelAll() }
-            while let next = await group.next() {
-                if let next { return next }
-            }
-            return .failure(FileSystemError(.canceled, "the scrape was cancelled"))
+                    return text
+                })
+        } catch {
+            return .failure(error)
         }
     }
 }

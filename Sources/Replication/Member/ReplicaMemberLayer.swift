@@ -25,6 +25,14 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
     /// offset (a backup's own O_APPEND would land wherever its copy ends).
     let appendHandles = Mutex<Set<UInt64>>([])
     let logger: Logger
+    /// Told of every forward this member sends as a primary: to whom, how long it took, whether it failed (for
+    /// metrics); nil tells nobody.
+    let forwardObserver = Mutex<(@Sendable (_ member: Int, _ took: Duration, _ failed: Bool) -> Void)?>(nil)
+
+    /// Sets who is told of each forward (``forwardObserver``).
+    public func observeForwards(_ observer: @escaping @Sendable (_ member: Int, _ took: Duration, _ failed: Bool) -> Void) {
+        forwardObserver.withLock { $0 = observer }
+    }
 
     public init(next: any FileOperations, agent: any ReplicaSetAgent, journal: HealJournal, logger: Logger) {
         self.next = next
@@ -237,10 +245,18 @@ public final class ReplicaMemberLayer: GuardLayer, Sendable {
         var forwarded = context
         forwarded.replication = ReplicationStamp(epoch: view.epoch, role: .forwarded)
         let sent = forwarded
+        let observer = forwardObserver.withLock { $0 }
         let failures = try await Self.forward(to: targets, view: view) { [self] target in
             var watched = sent
             watched.replyWatch = takenOut(target, view: view)
-            try await forward(target, watched)
+            let began = ContinuousClock.now
+            do {
+                try await forward(target, watched)
+                observer?(target, ContinuousClock.now - began, false)
+            } catch {
+                observer?(target, ContinuousClock.now - began, true)
+                throw error
+            }
         }
         try await settle(view, failures: failures, records: records, context: context)
     }
