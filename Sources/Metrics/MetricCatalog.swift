@@ -12,6 +12,8 @@ public enum MetricCatalog {
         "mortar_brick_requests_in_flight": "Requests a brick is working on now.",
         "mortar_brick_connections": "Client connections a brick holds now.",
         "mortar_brick_open_files": "Files a brick holds open now, for all its connections.",
+        "mortar_brick_refused_connections_total":
+            "Connections a brick refused before serving them, by reason (tls-handshake, hello).",
         // The daemon: what it runs, and what it could not read from its bricks.
         "mortar_daemon_bricks": "Bricks this daemon runs, by state.",
         "mortar_daemon_brick_scrape_errors_total": "Scrapes of a brick's metrics that failed or timed out.",

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MortarCore
 import MortarMetrics
 import MortarTesting
@@ -65,6 +66,56 @@ struct BrickMetricsTests {
         }
         try await client.release(created.file, context: context)
         await brick.stop()
+    }
+
+    /// A client that is not TLS at all, on a brick that requires it, is counted as a failed handshake; the
+    /// brick's own host connection that then asks is served.
+    @Test func refusedHandshakesAreCounted() async throws {
+        let directory = try LoopbackBrick.makeTemporaryDirectory("mortar-metrics-tls")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificates = try TestCertificates(directory: directory + "/tls")
+        let host = try TestCertificates.security(certificates.hostDirectory)
+        try FileManager.default.createDirectory(atPath: directory + "/brick", withIntermediateDirectories: false)
+        let brick = try await LoopbackBrick.start(
+            root: directory + "/brick", security: host, metrics: (volume: "guarded", brick: 0))
+        for _ in 0..<3 { try Self.sendGarbage(to: brick.port) }
+        // The brick counts a refusal as it closes the connection, which the clients above waited for; the count
+        // may land a moment after the close is seen, so it is asked again (bounded: a hang fails).
+        let client = brick.makeClient(security: host)
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(30)
+        repeat {
+            if case .metrics(let answer) = try await client.control(.metrics, context: OperationContext()) { text = answer }
+            if Self.value(text, "mortar_brick_refused_connections_total", ["reason": "tls-handshake"]) == 3 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < deadline
+        #expect(Self.value(text, "mortar_brick_refused_connections_total", ["reason": "tls-handshake"]) == 3, "\(text)")
+        #expect(Self.value(text, "mortar_brick_refused_connections_total", ["reason": "hello"]) == 0)
+        await brick.stop()
+    }
+
+    /// Connects over plain TCP and writes bytes that are not a TLS hello, then closes.
+    static func sendGarbage(to port: Int) throws {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw FileSystemError.fromErrno("socket", "garbage client") }
+        defer { Glibc.close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw FileSystemError.fromErrno("connect", "garbage client") }
+        let garbage = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+        _ = garbage.withUnsafeBytes { Glibc.write(socket, $0.baseAddress, $0.count) }
+        // Wait for the brick to give up on us (it closes), bounded: a hang fails the test.
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while buffer.withUnsafeMutableBytes({ Glibc.read(socket, $0.baseAddress, $0.count) }) > 0 {}
     }
 
     /// A brick assembled without metrics (in-process tests) answers an empty exposition, not an error.

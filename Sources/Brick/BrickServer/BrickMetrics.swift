@@ -1,6 +1,7 @@
 import CoreMetrics
 import MortarCore
 import MortarMetrics
+import MortarTransport
 import MortarWire
 import NIOCore
 import Synchronization
@@ -39,6 +40,7 @@ public final class BrickMetrics: Sendable {
     /// Gauges of replication whose labels depend on the set (members, states), made on first use.
     private let replicaGauges = Mutex<[String: CoreMetrics.Meter]>([:])
     private let healedBytes: CoreMetrics.Counter
+    private let refusals: [RequestServer.Refusal: CoreMetrics.Counter]
     /// Per member forwarded to: a duration histogram and a failure counter, made on first use.
     private let forwards = Mutex<[Int: (duration: CoreMetrics.Timer, failures: CoreMetrics.Counter)]>([:])
     private let healedBytesCounted = Mutex<UInt64>(0)
@@ -88,6 +90,11 @@ public final class BrickMetrics: Sendable {
         connections = CoreMetrics.Meter(label: "mortar_brick_connections", dimensions: labels, factory: factory)
         openFiles = CoreMetrics.Meter(label: "mortar_brick_open_files", dimensions: labels, factory: factory)
         healedBytes = CoreMetrics.Counter(label: "mortar_heal_copied_bytes_total", dimensions: labels, factory: factory)
+        refusals = Dictionary(uniqueKeysWithValues: RequestServer.Refusal.allCases.map { why in
+            (why, CoreMetrics.Counter(
+                label: "mortar_brick_refused_connections_total", dimensions: labels + [("reason", why.rawValue)],
+                factory: factory))
+        })
         inFlight.set(0)
         connections.set(0)
         openFiles.set(0)
@@ -182,6 +189,11 @@ public final class BrickMetrics: Sendable {
         let (seconds, attoseconds) = took.components
         recorders.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         if failed { recorders.failures.increment() }
+    }
+
+    /// A connection refused before it was served (``RequestServer/Refusal``).
+    func refused(_ why: RequestServer.Refusal) {
+        refusals[why]?.increment()
     }
 
     /// A connection opened (+1) or closed (-1).

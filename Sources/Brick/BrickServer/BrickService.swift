@@ -46,7 +46,10 @@ public final class BrickService: Service {
         self.locks = locks
         self.policy = policy
         self.security = security
-        self.server = RequestServer(logger: logger, security: security, budget: budget) { connectionID, peer in
+        var refused: (@Sendable (RequestServer.Refusal) -> Void)?
+        if let metrics { refused = { why in metrics.refused(why) } }
+        self.server = RequestServer(logger: logger, security: security, budget: budget, refused: refused) {
+            connectionID, peer in
             // Root on the Unix socket may be this host's other bricks (which forward and heal) or an application
             // running as root: the address lists apply to what it does as a client, not to the cluster's roles.
             var clientRefusal: FileSystemError?
