@@ -1,4 +1,5 @@
 import Foundation
+import MortarCore
 import Synchronization
 
 /// Latencies of one workload, collected from many tasks. Bounded: at most `samplesMax` are kept (the count is
@@ -8,7 +9,7 @@ final class LatencyRecorder: Sendable {
     private let state = Mutex<(count: Int, samples: [Int64])>((0, []))
 
     func record(_ duration: Duration) {
-        let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        let nanoseconds = duration.nanosecondCount
         state.withLock { state in
             state.count += 1
             if state.samples.count < Self.samplesMax { state.samples.append(nanoseconds) }

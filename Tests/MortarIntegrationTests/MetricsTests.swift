@@ -52,6 +52,18 @@ struct MetricsTests {
         #expect(Self.value(text, "mortar_daemon_bricks", ["state": "running"]) == 1)
         let checked = try Self.run("/usr/bin/promtool", ["check", "metrics"], input: text)
         #expect(checked.succeeded, "promtool check metrics: \(checked.output) \(checked.error)")
+
+        // A hung brick is left out of the scrape and counted; the scrape still answers (bounded per brick).
+        let pid = try #require(try await cluster.brickProcesses("counted").first?.pid)
+        kill(pid, SIGSTOP)
+        let started = ContinuousClock.now
+        let withoutBrick = try Self.scrape(cluster)
+        kill(pid, SIGCONT)
+        print("a scrape with a stopped brick answered in \(ContinuousClock.now - started)")
+        #expect(Self.value(withoutBrick, "mortar_daemon_brick_scrape_errors_total", ["volume": "counted", "brick": "0"]) == 1)
+        #expect(!withoutBrick.contains("mortar_brick_operations_total{"), "a stopped brick's metrics were in the scrape")
+        let stillValid = try Self.run("/usr/bin/promtool", ["check", "metrics"], input: withoutBrick)
+        #expect(stillValid.succeeded, "promtool check metrics: \(stillValid.output) \(stillValid.error)")
         await cluster.tearDown()
     }
 

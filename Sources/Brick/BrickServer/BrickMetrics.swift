@@ -113,8 +113,7 @@ public final class BrickMetrics: Sendable {
         inFlightCount.subtract(1, ordering: .relaxed)
         let opcode = request.opcode
         operations[Int(opcode.rawValue)]?.increment()
-        let (seconds, attoseconds) = elapsed.components
-        durations[Int(opcode.rawValue)]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        durations[Int(opcode.rawValue)]?.recordNanoseconds(elapsed.nanosecondCount)
         if let error {
             let code = (error as? FileSystemError)?.code ?? .inputOutput
             errorCounter(opcode, code).increment()
@@ -186,8 +185,7 @@ public final class BrickMetrics: Sendable {
             forwards[member] = made
             return made
         }
-        let (seconds, attoseconds) = took.components
-        recorders.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        recorders.duration.recordNanoseconds(took.nanosecondCount)
         if failed { recorders.failures.increment() }
     }
 
