@@ -137,7 +137,7 @@ let package = Package(
         .target(name: "MortarFUSE", dependencies: ["Mortar", "MortarCore", "MortarTransport", "CFuse", nio, logging],
                 path: "Sources/FUSE/MortarFUSE", swiftSettings: strictSettings),
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
-        .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", "MortarEtcd", nio], swiftSettings: strictSettings),
+        .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", "MortarEtcd", "CMortarLinux", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI", "MortarEtcd",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(name: "MortarEtcdTests", dependencies: ["MortarEtcd", "MortarSecurity", "MortarTesting", "MortarCore"]),
         .testTarget(name: "MortarMembershipTests", dependencies: ["MortarMembership", "MortarCore", "MortarTesting"]),
         .testTarget(name: "MortarWireTests", dependencies: ["MortarWire", "MortarCore", "MortarTesting", nio]),
-        .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", nio, nioPosix]),
+        .testTarget(name: "MortarStorageTests", dependencies: ["MortarPosixStorage", "MortarCore", "MortarTesting", nio, nioPosix]),
         .testTarget(name: "MortarDistributeTests", dependencies: ["MortarDistribute", "MortarTesting", "MortarCore",
                                                                   "MortarVolumeSpec", nio, logging]),
         .testTarget(name: "MortarCatalogTests", dependencies: ["MortarSecurity", "MortarCatalog", "MortarVolumeSpec", "MortarCore", "MortarTesting",

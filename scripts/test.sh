@@ -18,6 +18,22 @@ echo "== build"
 swift build
 swift build --build-tests
 
+# One `swift test` step, its output also kept in a log. When it fails, what failed is printed again at the very
+# end (the failed tests, fatal errors, and a crashed thread's frames), where a CI log's tail shows it.
+swift_test() {
+    local log
+    log=$(mktemp /tmp/mortar-swift-test.XXXXXX)
+    if swift test --skip-build "$@" 2>&1 | tee "$log"; then
+        rm -f "$log"
+        return 0
+    fi
+    echo "== swift test $* failed (whole output: $log); what failed:"
+    grep -E "^✘ Test .* (failed|recorded)|Fatal error|Program crashed|error: Exited" "$log" | tail -12 || true
+    awk '/ crashed:$/ { on = 1; n = 0 } on && n < 30 && $0 != "" { print; n++ } on && $0 == "" && n > 1 { on = 0 }' \
+        "$log" | cut -c1-220
+    return 1
+}
+
 echo "== swift test"
 # Tests that start real daemons and bricks find the binary here.
 export MORTAR_BINARY="$PWD/.build/debug/mortar"
@@ -25,17 +41,17 @@ export MORTAR_BINARY="$PWD/.build/debug/mortar"
 # they neither starve the timing-sensitive replication tests nor are starved by them.
 # The floods, the replica thrash and the TLS fuzzers run on their own: they load both cores for tens of seconds, which the
 # timing-bound replication tests running alongside would feel (and the floods measure a brick's memory).
-swift test --skip-build --skip ResourceBoundTests --skip TLSFrameFuzzTests --skip ManagementTLSFuzzTests \
+swift_test --skip ResourceBoundTests --skip TLSFrameFuzzTests --skip ManagementTLSFuzzTests \
     --skip ReplicationThrashTests --skip ReplicationFaultTests
 echo "== floods against real bricks and daemons (alone)"
-swift test --skip-build --filter ResourceBoundTests
+swift_test --filter ResourceBoundTests
 echo "== replicas converge while two of three members die again and again (alone: it freezes and kills bricks)"
-swift test --skip-build --filter ReplicationThrashTests
+swift_test --filter ReplicationThrashTests
 echo "== acknowledged writes survive brick kills, a full disk, heals (alone: its writers must never wait out the"
 echo "   15 s failover window, which ten-second stalls of a machine running every other suite have exceeded)"
-swift test --skip-build --filter ReplicationFaultTests
+swift_test --filter ReplicationFaultTests
 echo "== fuzzers over TLS: frames through a brick's listener, requests to the management API (alone)"
-swift test --skip-build --filter "TLSFrameFuzzTests|ManagementTLSFuzzTests"
+swift_test --filter "TLSFrameFuzzTests|ManagementTLSFuzzTests"
 
 echo "== benchmark report (bench/compare/report.py on a canned result)"
 python3 bench/compare/test_report.py

@@ -14,7 +14,7 @@ public final class EtcdTestCluster: @unchecked Sendable {
     public let dataDirectory: String
     public let members: [EtcdMember]
     private let lock = NSLock()
-    private var processes: [String: Process] = [:]
+    private var processes: [String: Subprocess] = [:]
 
     /// The etcd executable; the tests install it with scripts/install-deps.sh (Debian's etcd-server).
     public static let executable = "/usr/bin/etcd"
@@ -67,18 +67,10 @@ public final class EtcdTestCluster: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw FileSystemError.notFound("\(Self.executable) is missing: run scripts/install-deps.sh (etcd-server)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = member.arguments(
-            cluster: members, dataDirectory: "\(dataDirectory)/\(member.name)", token: "mortar-test")
-        let logPath = "\(directory)/\(member.name).log"
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try Subprocess.start(
+            Self.executable,
+            member.arguments(cluster: members, dataDirectory: "\(dataDirectory)/\(member.name)", token: "mortar-test"),
+            output: .file("\(directory)/\(member.name).log"))
         lock.withLock { processes[member.name] = process }
     }
 
@@ -91,13 +83,13 @@ public final class EtcdTestCluster: @unchecked Sendable {
 
     /// SIGKILLs one member (or every member when nil) and waits for it to be gone.
     public func kill(_ name: String? = nil) async throws {
-        let victims: [Process] = lock.withLock {
+        let victims: [Subprocess] = lock.withLock {
             let names = name.map { [$0] } ?? Array(processes.keys)
             return names.compactMap { processes.removeValue(forKey: $0) }
         }
         for process in victims {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            try await runBlocking { process.waitUntilExit() }
+            process.signal(SIGKILL)
+            _ = try await runBlocking { process.waitUntilExit() }
         }
     }
 
@@ -120,7 +112,7 @@ public final class EtcdTestCluster: @unchecked Sendable {
     }
 
     deinit {
-        for process in processes.values where process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        for process in processes.values where process.isRunning { process.signal(SIGKILL) }
         // Cleanup of a test's scratch data, when the test did not call destroy().
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }

@@ -267,14 +267,14 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         func brick(_ path: String) throws -> Int32 {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [
-                DaemonHarness.fakeBrick, "--export", path, "--port", "\(try freeLoopbackPort())", "--volume", "v",
-                "--brick-index", "0",
-            ]
-            try process.run()
-            return process.processIdentifier
+            return try Subprocess.start(
+                "/usr/bin/python3",
+                [
+                    DaemonHarness.fakeBrick, "--export", path, "--port", "\(try freeLoopbackPort())", "--volume", "v",
+                    "--brick-index", "0",
+                ],
+                output: .inherit
+            ).pid
         }
         let inside = try brick(root + "/cluster/bricks/brick1")
         let beside = try brick(root + "/cluster/bricks-of-another")

@@ -34,27 +34,18 @@ struct DaemonEtcdSetupTests {
     /// Runs the command and waits at most 30 s for it to exit: a daemon that started instead of refusing would
     /// run forever, and is SIGKILLed and reported rather than hanging the suite.
     static func runBounded(_ arguments: [String]) async throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
-        process.arguments = arguments
         let errorPath = try ProcessCluster.makeTemporaryDirectory() + "/stderr"
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let error = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try Subprocess.start(ProcessCluster.binary, arguments, output: .errorsTo(errorPath))
         let deadline = ContinuousClock.now + .seconds(30)
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            process.signal(SIGKILL)
             Issue.record("mortar \(arguments.joined(separator: " ")) was still running after 30 s")
         }
-        process.waitUntilExit()
-        try error.close()
+        let status = process.waitUntilExit()
         let text = try String(contentsOfFile: errorPath, encoding: .utf8)
         // Cleanup of scratch output.
         try? FileManager.default.removeItem(atPath: (errorPath as NSString).deletingLastPathComponent)
-        return CommandResult(status: process.terminationStatus, output: "", error: text)
+        return CommandResult(status: status, output: "", error: text)
     }
 }

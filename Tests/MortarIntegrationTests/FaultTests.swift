@@ -1,6 +1,7 @@
 import Foundation
 import Mortar
 import MortarCore
+import MortarTesting
 import NIOCore
 import Testing
 
@@ -158,11 +159,6 @@ struct FaultTests {
 extension ProcessCluster {
     /// Runs a system command and returns its exit status.
     func runSystem(_ path: String, _ arguments: String...) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try Subprocess.start(path, arguments, output: .inherit).waitUntilExit()
     }
 }

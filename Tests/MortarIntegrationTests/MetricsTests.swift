@@ -1,6 +1,7 @@
 import Foundation
 import Mortar
 import MortarCore
+import MortarTesting
 import Testing
 
 /// The daemon's `/metrics` with real processes: what a known workload did shows in the scrape of the daemon and
@@ -83,19 +84,13 @@ struct MetricsTests {
 
             """
         try configuration.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        server.arguments = [
-            "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
-            "--web.listen-address=127.0.0.1:\(prometheusPort)",
-        ]
-        let log = FileHandle(forWritingAtPath: directory + "/log") ?? {
-            _ = FileManager.default.createFile(atPath: directory + "/log", contents: nil)
-            return FileHandle(forWritingAtPath: directory + "/log") ?? FileHandle.nullDevice
-        }()
-        server.standardOutput = log
-        server.standardError = log
-        try server.run()
+        let server = try Subprocess.start(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=127.0.0.1:\(prometheusPort)",
+            ],
+            output: .file(directory + "/log"))
         defer {
             server.terminate()
             server.waitUntilExit()

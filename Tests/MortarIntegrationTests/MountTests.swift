@@ -1,6 +1,7 @@
 import Foundation
 import MortarCore
 import MortarSecurity
+import MortarTesting
 import Testing
 
 /// The FUSE mount with real processes: POSIX semantics against a local directory, real tools, a random operation
@@ -100,7 +101,7 @@ struct MountTests {
     func signalsUnmount(signal: Int32) async throws {
         try await MountedVolume.with { mounted in
             let process = try #require(mounted.mountProcess)
-            kill(process.processIdentifier, signal)
+            process.signal(signal)
             try await waitUntil("the mount process exits after signal \(signal)", seconds: 60) { !process.isRunning }
             #expect(process.terminationStatus == 0, "exit status after signal \(signal): \(mounted.mountLog())")
             #expect(!MountedVolume.isMounted(mounted.mountPoint), "signal \(signal) left the mount behind")

@@ -12,7 +12,7 @@ final class MountedVolume: @unchecked Sendable {
     let mountPoint: String
     /// A directory on the local disk for comparisons and scratch files.
     let local: String
-    private(set) var mountProcess: Process?
+    private(set) var mountProcess: Subprocess?
 
     var source: String { "127.0.0.1:\(cluster.daemonPort):/\(volume)" }
 
@@ -66,14 +66,9 @@ final class MountedVolume: @unchecked Sendable {
     }
 
     func mount(options: [String] = []) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
-        process.arguments = ["mount", "-f"] + options.flatMap { ["-o", $0] } + [source, mountPoint]
-        process.environment = cluster.clientEnvironment
-        let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try Subprocess.start(
+            ProcessCluster.binary, ["mount", "-f"] + options.flatMap { ["-o", $0] } + [source, mountPoint],
+            environment: cluster.clientEnvironment, output: .file(try logPath()))
         mountProcess = process
         try await waitUntil("\(mountPoint) is mounted", seconds: 60) {
             guard process.isRunning else {
@@ -130,17 +125,10 @@ final class MountedVolume: @unchecked Sendable {
     static func runProgramWaiting(_ executable: String, _ arguments: [String], environment: [String: String])
         throws -> CommandResult
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self), error: "")
+        let (status, output, _) = try Subprocess.run(
+            executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            errorsToOutput: true)
+        return CommandResult(status: status, output: output, error: "")
     }
 
     /// `tests/fuse/NAME` in the repository.

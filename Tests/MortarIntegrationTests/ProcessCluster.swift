@@ -39,7 +39,7 @@ final class ProcessCluster: @unchecked Sendable {
     let etcd: String?
     /// Where the daemon serves `GET /metrics`, when asked for (`metrics: true`).
     let metricsPort: Int?
-    private(set) var daemon: Process?
+    private(set) var daemon: Subprocess?
 
     var manager: String { "\(listenHost):\(daemonPort)" }
 
@@ -60,21 +60,17 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     /// The daemon's process ID, once started.
-    var daemonProcessID: Int32? { daemon?.processIdentifier }
+    var daemonProcessID: Int32? { daemon?.pid }
 
     /// Starts the daemon and waits (bounded) until it answers.
     func startDaemon() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "daemon", "--state-dir", directory + "/state", "--listen", manager,
-            "--brick-port-min", String(brickPortMin), "--tls-dir", certificates.hostDirectory,
-        ] + (etcd.map { ["--etcd", $0] } ?? []) + (metricsPort.map { ["--metrics-listen", "\(listenHost):\($0)"] } ?? [])
-        let log = FileHandle(forWritingAtPath: try logPath()) ?? FileHandle.nullDevice
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try Subprocess.start(
+            Self.binary,
+            [
+                "daemon", "--state-dir", directory + "/state", "--listen", manager,
+                "--brick-port-min", String(brickPortMin), "--tls-dir", certificates.hostDirectory,
+            ] + (etcd.map { ["--etcd", $0] } ?? []) + (metricsPort.map { ["--metrics-listen", "\(listenHost):\($0)"] } ?? []),
+            output: .file(try logPath()))
         daemon = process
         // Generous: the suite starts many daemons at once on two cores.
         try await waitUntil("the daemon answers on \(manager)", seconds: 90) {
@@ -94,7 +90,7 @@ final class ProcessCluster: @unchecked Sendable {
     /// Stops the daemon with `signal` (SIGTERM by default) and waits for it to exit. Its bricks go on serving.
     func stopDaemon(signal: Int32 = SIGTERM) async throws {
         guard let daemon, daemon.isRunning else { return }
-        kill(daemon.processIdentifier, signal)
+        daemon.signal(signal)
         try await waitUntil("the daemon exits after signal \(signal)", seconds: 60) { !daemon.isRunning }
         self.daemon = nil
     }
@@ -146,27 +142,8 @@ final class ProcessCluster: @unchecked Sendable {
     static func runProgram(
         _ program: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil
     ) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let standardInput = input.map { _ in Pipe() }
-        if let standardInput { process.standardInput = standardInput }
-        try process.run()
-        if let input, let standardInput {
-            standardInput.fileHandleForWriting.write(Data(input.utf8))
-            try standardInput.fileHandleForWriting.close()
-        }
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
+        let (status, output, error) = try Subprocess.run(program, arguments, environment: environment, input: input)
+        return CommandResult(status: status, output: output, error: error)
     }
 
     /// Runs a command that must succeed; a failure records its output.

@@ -1,6 +1,7 @@
 import Foundation
 import MortarCore
 import MortarPosixStorage
+import MortarTesting
 import NIOCore
 import Testing
 
@@ -33,15 +34,7 @@ struct NoSpaceTests {
     }
 
     private static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, output)
+        let (status, output, _) = try Subprocess.run(executable, arguments, errorsToOutput: true)
+        return (status, output)
     }
 }
