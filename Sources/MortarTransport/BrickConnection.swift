@@ -208,7 +208,12 @@ public final class BrickConnection: Sendable {
             case .reply(let result):
                 return try result.get()
             case .overdue:
-                if let abandoned = await watch.check() { promise.fail(abandoned) }
+                guard let abandoned = await watch.check() else { continue }
+                // Done either way: a reply that came while the check ran wins (failing a completed promise does
+                // nothing); otherwise the call ends with the watch's error. Not back to the waiter, whose queue may
+                // hold more overdue notices from a loaded loop, each of which would ask the watch again.
+                promise.fail(abandoned)
+                return try await promise.futureResult.get()
             }
         }
     }
