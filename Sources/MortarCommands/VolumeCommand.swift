@@ -2,12 +2,13 @@ import ArgumentParser
 import MortarManagementAPI
 import MortarSecurity
 
-/// `mortar volume create|start|stop|delete|info|status|list|heal|replace-brick|set|get|reset`, in GlusterFS's style.
+/// `mortar volume create|start|stop|delete|info|status|list|heal|replace-brick|set|get|reset|profile|top`, in
+/// GlusterFS's style.
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, start, stop, delete and inspect volumes.",
         subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self, Heal.self,
-                      ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self])
+                      ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self, Profile.self, Top.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -128,19 +129,24 @@ struct VolumeCommand: AsyncParsableCommand {
             abstract: "Show a volume's bricks and their processes, and each replica set's membership.")
         @OptionGroup var options: ManagerOptions
         @Argument var name: String?
-        @Argument(help: "detail: also each brick's space and inodes, asked of the brick itself.")
+        @Argument(help: "detail: each brick's space and inodes; clients: each brick's connections (asked of the bricks).")
         var detail: String?
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
-            guard detail == nil || detail == "detail" else {
-                throw ValidationError("after the volume name only 'detail' may follow, got '\(detail ?? "")'")
+            guard detail == nil || detail == "detail" || detail == "clients" else {
+                throw ValidationError("after the volume name only 'detail' or 'clients' may follow, got '\(detail ?? "")'")
             }
+            guard detail == nil || name != nil else { throw ValidationError("'\(detail ?? "")' needs a volume name") }
         }
 
         func run() async throws {
             try await reportingFailure {
                 let client = try options.client()
+                if detail == "clients", let name {
+                    let clients = try await client.volumeClients(name: name)
+                    return try json ? printJSON(clients) : print(ProfileFormatting.clients(clients), terminator: "")
+                }
                 let names = if let name { [name] } else { try await client.volumes().map(\.name) }
                 var statuses: [VolumeStatus] = []
                 for volume in names { statuses.append(try await client.volumeStatus(name: volume)) }

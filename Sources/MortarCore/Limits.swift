@@ -303,4 +303,27 @@ public enum Limits {
     public static let metricsExpositionByteCountMax = 8 << 20
     /// How long the daemon waits for one brick's metrics during a scrape; a brick slower than this is left out.
     public static let metricsBrickScrapeMilliseconds: Int64 = 2_000
+
+    // MARK: Profile, top, clients
+
+    /// Operations in one interval of a brick's profile (the protocol has fewer).
+    public static let profileOperationsMax = 128
+    public static let profileOperationNameByteCountMax = 64
+    /// Files a `volume top` reports per brick (`--count`), and the most a brick sends.
+    public static let profileTopCountMax = 100
+    /// Files a brick's profiler follows per kind of `top`. When the table is full the less busy half is dropped,
+    /// so a file that turns hot later still gets in; counts are exact from the time a file entered.
+    public static let profileTopTrackedMax = 2048
+    /// Names the profiler remembers from lookups and creates, to put a path on its hottest files; forgotten all at
+    /// once when full.
+    public static let profileNamesRememberedMax = 8192
+    /// Connections a brick lists for `volume status VOL clients` (the busiest; the total is reported too).
+    public static let brickClientsReportedMax = 1024
+    public static let clientAddressByteCountMax = 128
+    /// How long the daemon waits for one brick's profile, top or client list; a brick slower than this is
+    /// reported as not answering.
+    public static let brickDiagnosticsMilliseconds: Int64 = 5_000
+    /// How long `volume profile VOL start` waits for every running brick to start counting (bricks follow the
+    /// volume's options every `volumeOptionsPollMilliseconds`).
+    public static let profileStartWaitMilliseconds: Int64 = 30_000
 }

@@ -24,13 +24,23 @@ public enum ControlRequest: Sendable, Hashable {
     /// The daemon → any brick it runs, for a scrape: the brick process's metrics in Prometheus's text format
     /// (``ControlReply/metrics(_:)``). Answered by the brick's server, not by its stack.
     case metrics
+    /// The daemon → a brick, for `volume profile VOL info`: what the brick's profiler counted since profiling
+    /// started and since the last of these (``ControlReply/profile(_:)``); a new interval begins. Answered by the
+    /// brick's server.
+    case profile
+    /// The daemon → a brick, for `volume top`: its `count` hottest files by `kind` (``ControlReply/top(_:)``).
+    case top(TopKind, count: Int)
+    /// The daemon → a brick, for `volume status VOL clients`: the connections it serves (``ControlReply/clients(_:)``).
+    case clients
 
     /// Whether sending the message twice has the same effect as sending it once (a reconnect may repeat it).
     /// A heal copy, a recorded note and a reconcile are not repeated: their sender learns of a lost reply and
     /// retries at a point it chooses.
     public var isIdempotent: Bool {
         switch self {
-        case .settleBarrier, .installView, .memberStatus, .metrics: true
+        case .settleBarrier, .installView, .memberStatus, .metrics, .top, .clients: true
+        // Each one ends the profile's interval.
+        case .profile: false
         case .heal, .recordMissed, .reconcile: false
         }
     }
@@ -45,6 +55,9 @@ public enum ControlRequest: Sendable, Hashable {
         case .installView: "view push"
         case .memberStatus: "member status request"
         case .metrics: "metrics request"
+        case .profile: "profile request"
+        case .top: "top request"
+        case .clients: "client list request"
         }
     }
 }
@@ -55,6 +68,9 @@ public enum ControlReply: Sendable, Hashable {
     case memberStatus(MemberStatus)
     /// A brick's metrics, in Prometheus's text format.
     case metrics(String)
+    case profile(BrickProfile)
+    case top(BrickTop)
+    case clients(BrickClients)
 
     /// The member's status, or a protocol error naming what came instead.
     public func status() throws(FileSystemError) -> MemberStatus {

@@ -20,6 +20,7 @@ public struct VolumeOptions: Sendable, Hashable {
         "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
         "server.anonuid": "65534", "server.anongid": "65534", "auth.ssl-allow": "*",
         "performance.read-ahead": "on", "performance.write-behind": "on", "performance.local-reads": "on",
+        "diagnostics.profile": "off",
     ]
 
     public var allow: [AddressPattern] = [.everyone]
@@ -39,6 +40,9 @@ public struct VolumeOptions: Sendable, Hashable {
     /// Clients on a brick's host read files through a descriptor the brick hands over instead of over the
     /// connection (`performance.local-reads`; short-circuit local reads). A client option, like `readAhead`.
     public var localReads = true
+    /// Bricks count every request per operation and per file for `volume profile` and `volume top`
+    /// (`diagnostics.profile`, which `volume profile VOL start|stop` sets). A brick option.
+    public var profile = false
 
     public init() {}
 
@@ -68,6 +72,7 @@ public struct VolumeOptions: Sendable, Hashable {
         case "performance.read-ahead": options.readAhead = try flag(name, value)
         case "performance.write-behind": options.writeBehind = try flag(name, value)
         case "performance.local-reads": options.localReads = try flag(name, value)
+        case "diagnostics.profile": options.profile = try flag(name, value)
         default:
             let known = defaults.keys.sorted().joined(separator: ", ")
             throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")

@@ -158,12 +158,16 @@ public final class RequestServer: Sendable {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
-                let session = try await acceptHello(&frames, outbound, logger: logger) { () async throws in
+                let session = try await acceptHello(&frames, outbound, logger: logger) { hello async throws in
                     let identity = try await authenticate(connection.channel, isUnixSocket: isUnixSocket)
                     if let identity {
                         connections.withLock { $0[connectionID] = (identity.serial, connection.channel) }
                     }
-                    return try makeSession(connectionID, ClientPeer(address: address, identity: identity))
+                    return try makeSession(
+                        connectionID,
+                        ClientPeer(
+                            address: address, identity: identity, name: hello.clientName,
+                            port: connection.channel.remoteAddress?.port))
                 }
                 opened = session
                 deadline.cancel()
@@ -222,7 +226,7 @@ public final class RequestServer: Sendable {
     private func acceptHello(
         _ frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
         _ outbound: NIOAsyncChannelOutboundWriter<Frame>, logger: Logger,
-        admit: () async throws -> any RequestSession
+        admit: (Handshake.Hello) async throws -> any RequestSession
     ) async throws -> (any RequestSession)? {
         guard let first = try await frames.next() else { return nil }
         guard first.kind == .hello else { throw WireError("first frame was \(first.kind), not a hello") }
@@ -230,7 +234,7 @@ public final class RequestServer: Sendable {
         do {
             let hello = try Handshake.Hello.decode(first.payload)
             try Handshake.check(hello)
-            let session = try await admit()
+            let session = try await admit(hello)
             Handshake.encodeAccept(into: &reply)
             try await outbound.write(Frame(kind: .helloReply, requestID: first.requestID, payload: reply))
             logger.debug("client connected", metadata: ["client.name": "\(hello.clientName)"])
@@ -299,10 +303,24 @@ public struct ClientPeer: Sendable {
     public var address: String?
     /// The client's authenticated identity; nil when the server runs without TLS.
     public var identity: PeerIdentity?
+    /// The name the client gave in its hello (checked by ``Handshake/check(_:)``).
+    public var name: String
+    /// The client's TCP port; nil on a Unix-domain socket.
+    public var port: Int?
 
-    public init(address: String?, identity: PeerIdentity?) {
+    public init(address: String?, identity: PeerIdentity?, name: String = "", port: Int? = nil) {
         self.address = address
         self.identity = identity
+        self.name = name
+        self.port = port
+    }
+
+    /// How `volume status VOL clients` shows where the client is: "ADDRESS:PORT" ("[ADDRESS]:PORT" for IPv6),
+    /// or "local" on the Unix socket.
+    public var location: String {
+        guard let address else { return "local" }
+        let host = address.contains(":") ? "[\(address)]" : address
+        return port.map { "\(host):\($0)" } ?? host
     }
 }
 

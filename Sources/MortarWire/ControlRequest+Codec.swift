@@ -11,6 +11,9 @@ public enum ControlKind: UInt8, CaseIterable, Sendable {
     case installView = 5
     case memberStatus = 6
     case metrics = 7
+    case profile = 8
+    case top = 9
+    case clients = 10
 
     public init(_ request: ControlRequest) {
         switch request {
@@ -21,6 +24,9 @@ public enum ControlKind: UInt8, CaseIterable, Sendable {
         case .installView: self = .installView
         case .memberStatus: self = .memberStatus
         case .metrics: self = .metrics
+        case .profile: self = .profile
+        case .top: self = .top
+        case .clients: self = .clients
         }
     }
 }
@@ -49,8 +55,11 @@ extension ByteBuffer {
             }
         case .recordMissed(let note), .reconcile(let note):
             writeHealNote(note)
-        case .settleBarrier, .memberStatus, .metrics:
+        case .settleBarrier, .memberStatus, .metrics, .profile, .clients:
             break
+        case .top(let kind, let count):
+            writeInteger(kind.rawValue)
+            writeInteger(UInt16(clamping: count))
         case .installView(let view):
             writeInteger(UInt32(clamping: view.setIndex))
             writeInteger(view.epoch)
@@ -129,6 +138,15 @@ extension WireReader {
         case .installView: return .installView(try replicaSetView())
         case .memberStatus: return .memberStatus
         case .metrics: return .metrics
+        case .profile: return .profile
+        case .top:
+            let kind = try enumeration(TopKind.self, "top kind")
+            let count = Int(try integer(UInt16.self, "top count"))
+            guard (1...Limits.profileTopCountMax).contains(count) else {
+                throw WireError("top of \(count) files is outside 1...\(Limits.profileTopCountMax)")
+            }
+            return .top(kind, count: count)
+        case .clients: return .clients
         }
     }
 

@@ -79,6 +79,9 @@ extension Reply {
         case .none: return .done
         case .memberStatus(let status): return .memberStatus(status)
         case .data(let text): return .metrics(String(buffer: text))
+        case .profile(let profile): return .profile(profile)
+        case .top(let top): return .top(top)
+        case .clients(let clients): return .clients(clients)
         default: throw mismatch("control reply")
         }
     }
@@ -99,6 +102,9 @@ extension Reply {
         case .done: self = .none
         case .memberStatus(let status): self = .memberStatus(status)
         case .metrics(let text): self = .data(ByteBuffer(string: text))
+        case .profile(let profile): self = .profile(profile)
+        case .top(let top): self = .top(top)
+        case .clients(let clients): self = .clients(clients)
         }
     }
 }

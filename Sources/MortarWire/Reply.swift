@@ -20,6 +20,9 @@ public enum Reply: Sendable {
     case openedWithHead(OpenedFile)
     case found(FoundFile)
     case localReadGrant(LocalReadGrant)
+    case profile(BrickProfile)
+    case top(BrickTop)
+    case clients(BrickClients)
 
     /// The reply's shape on the wire. Exhaustive: a new shape does not compile until it has its number.
     var tag: Tag {
@@ -40,6 +43,9 @@ public enum Reply: Sendable {
         case .openedWithHead: .openedWithHead
         case .found: .found
         case .localReadGrant: .localReadGrant
+        case .profile: .profile
+        case .top: .top
+        case .clients: .clients
         }
     }
 
@@ -61,6 +67,9 @@ public enum Reply: Sendable {
         case openedWithHead = 13
         case found = 14
         case localReadGrant = 15
+        case profile = 16
+        case top = 17
+        case clients = 18
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -112,6 +121,9 @@ public enum Reply: Sendable {
         case .localReadGrant(let grant):
             buffer.writeInteger(UInt64(truncatingIfNeeded: grant.token >> 64))
             buffer.writeInteger(UInt64(truncatingIfNeeded: grant.token))
+        case .profile(let profile): buffer.writeBrickProfile(profile)
+        case .top(let top): buffer.writeBrickTop(top)
+        case .clients(let clients): buffer.writeBrickClients(clients)
         }
         return nil
     }
@@ -169,6 +181,9 @@ public enum Reply: Sendable {
             let high = try r.integer(UInt64.self, "grant token")
             let low = try r.integer(UInt64.self, "grant token")
             reply = .localReadGrant(LocalReadGrant(token: UInt128(high) << 64 | UInt128(low)))
+        case .profile: reply = .profile(try r.brickProfile())
+        case .top: reply = .top(try r.brickTop())
+        case .clients: reply = .clients(try r.brickClients())
         }
         try r.expectEnd("reply")
         return reply

@@ -37,7 +37,11 @@ import Testing
     /// Each malformed body is refused with a message naming what was wrong.
     @Test(arguments: [
         ([0], "invalid control message kind 0"),
-        ([8], "invalid control message kind 8"),
+        ([11], "invalid control message kind 11"),
+        // Top: an unknown kind, no files, more files than a brick sends.
+        ([9, 5, 0, 10], "invalid top kind 5"),
+        ([9, 1, 0, 0], "top of 0 files"),
+        ([9, 1, 0, 101], "top of 101 files"),
         // A heal for member 5 of a set of at most 5.
         ([1] + Self.id + [5, 0], "outside a set"),
         ([1] + Self.id + [1, 3], "invalid heal item 3"),
@@ -80,6 +84,42 @@ import Testing
         negative.writeInteger(UInt64(0))
         negative.writeInteger(UInt64(0))
         #expect(throws: WireError.self) { try Reply.decode(negative) }
+    }
+
+    /// The answers to profile, top and client requests come back as the control replies they were.
+    @Test(arguments: Samples.replies.filter { [.profile, .top, .clients].contains($0.tag) })
+    func diagnosticsRepliesRoundTrip(reply: Reply) throws {
+        var buffer = ByteBuffer()
+        reply.encode(into: &buffer)
+        #expect(try Reply.decode(buffer).control() == reply.control())
+    }
+
+    /// A brick cuts what it sends to the bounds (a peer's reader refuses more): an over-long list is cut, an
+    /// over-long string clipped to whole characters, and what is sent decodes.
+    @Test func diagnosticsRepliesAreCutToTheirBounds() throws {
+        let entry = TopEntry(id: .root, path: "/" + String(repeating: "é", count: Limits.pathByteCountMax), count: 1, bytes: 0)
+        let top = BrickTop(profiling: true, entries: Array(repeating: entry, count: Limits.profileTopCountMax + 5))
+        var buffer = ByteBuffer()
+        Reply.top(top).encode(into: &buffer)
+        guard case .top(let decoded) = try Reply.decode(buffer).control() else {
+            Issue.record("a top reply decoded as something else")
+            return
+        }
+        #expect(decoded.entries.count == Limits.profileTopCountMax)
+        let path = try #require(decoded.entries.first?.path)
+        #expect(path.utf8.count <= Limits.pathByteCountMax && path.utf8.count > Limits.pathByteCountMax - 2)
+        #expect(path.hasPrefix("/é"))
+        // A reader refuses a list longer than its bound, and a client list longer than its total.
+        var tooMany = ByteBuffer()
+        tooMany.writeInteger(Reply.Tag.top.rawValue)
+        tooMany.writeInteger(UInt8(1))
+        tooMany.writeInteger(UInt16(Limits.profileTopCountMax + 1))
+        #expect(throws: WireError.self) { try Reply.decode(tooMany) }
+        var moreThanTotal = ByteBuffer()
+        moreThanTotal.writeInteger(Reply.Tag.clients.rawValue)
+        moreThanTotal.writeInteger(UInt32(0))
+        moreThanTotal.writeInteger(UInt16(1))
+        #expect(throws: WireError.self) { try Reply.decode(moreThanTotal) }
     }
 
     /// Bytes of each sample changed at random: decoding gives a value or a WireError, never a trap, and a view

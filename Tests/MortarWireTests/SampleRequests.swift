@@ -66,6 +66,9 @@ enum Samples {
                 healSources: [nil, 0, nil], fullResync: [false, true, false])),
         .memberStatus,
         .metrics,
+        .profile,
+        .top(.write, count: 10),
+        .clients,
     ]
 
     /// Every request: one per opcode, then every control message.
@@ -102,5 +105,30 @@ enum Samples {
         .found(FoundFile(attributes: attributes, opened: OpenedFile(file: file, head: ByteBuffer(bytes: [4, 5])))),
         .found(FoundFile(attributes: attributes, opened: nil)),
         .localReadGrant(LocalReadGrant(token: 0x0011_2233_4455_6677_8899_aabb_ccdd_eeff)),
+        .profile(
+            BrickProfile(
+                profiling: true,
+                cumulative: ProfileInterval(
+                    nanoseconds: 5000,
+                    operations: [
+                        OperationProfile(
+                            operation: "read", calls: 2, errors: 1, totalNanoseconds: 3000, minNanoseconds: 1000,
+                            maxNanoseconds: 2000, p99Nanoseconds: 2048, bytesRead: 8192)
+                    ]),
+                interval: ProfileInterval())),
+        .top(
+            BrickTop(
+                profiling: true,
+                entries: [
+                    TopEntry(id: id, path: "/a", count: 3, bytes: 4096), TopEntry(id: .root, path: nil, count: 1, bytes: 0),
+                ])),
+        .clients(
+            BrickClients(
+                total: 2,
+                clients: [
+                    ConnectedClient(
+                        address: "127.0.0.1:5000", name: "fio", certificate: "admin", openFiles: 1, requests: 10,
+                        bytesRead: 4096, bytesWritten: 8192, connectedSeconds: 60)
+                ])),
     ]
 }

@@ -131,9 +131,11 @@ public final class BrickStack: Sendable {
                 metrics.recordForward(to: member, took: took, failed: failed)
             }
         }
+        let profiler = BrickProfiler(policy: policy, directoryPath: { posix.directoryPath($0) })
         let service = BrickService(
             locks: locks, endpoints: endpoints, security: security, budget: budget,
-            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server, metrics: metrics)
+            policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server, metrics: metrics,
+            profiler: profiler)
         var optionsFollower: VolumeOptionsFollower?
         if case .manager(let servers, let volume, _) = replica {
             optionsFollower = VolumeOptionsFollower(

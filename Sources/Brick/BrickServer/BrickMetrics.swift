@@ -100,15 +100,15 @@ public final class BrickMetrics: Sendable {
         openFiles.set(0)
     }
 
-    /// A request begins: counted in flight until ``finished(_:started:reply:error:)``. The gauges of requests in
+    /// A request begins: counted in flight until ``finished(_:started:moved:error:)``. The gauges of requests in
     /// flight and connections are set from their counts at each scrape, not on every change.
     func started() -> ContinuousClock.Instant {
         inFlightCount.add(1, ordering: .relaxed)
         return .now
     }
 
-    /// A request ended with `reply`, or with `error`.
-    func finished(_ request: Request, started: ContinuousClock.Instant, reply: Reply?, error: (any Error)?) {
+    /// A request ended, with `error` or having moved `moved` bytes (``Request/bytesMoved(reply:)``).
+    func finished(_ request: Request, started: ContinuousClock.Instant, moved: (read: Int, written: Int), error: (any Error)?) {
         let elapsed = ContinuousClock.now - started
         inFlightCount.subtract(1, ordering: .relaxed)
         let opcode = request.opcode
@@ -119,14 +119,8 @@ public final class BrickMetrics: Sendable {
             errorCounter(opcode, code).increment()
             return
         }
-        switch (request, reply) {
-        case (.write(_, _, let data), _): writtenBytes.increment(by: Int64(data.readableBytes))
-        case (.read, .data(let data)): readBytes.increment(by: Int64(data.readableBytes))
-        case (.openAndRead, .openedWithHead(let opened)): readBytes.increment(by: Int64(opened.head.readableBytes))
-        case (.lookupAndRead, .found(let found)):
-            if let opened = found.opened { readBytes.increment(by: Int64(opened.head.readableBytes)) }
-        default: break
-        }
+        if moved.written > 0 { writtenBytes.increment(by: Int64(moved.written)) }
+        if moved.read > 0 { readBytes.increment(by: Int64(moved.read)) }
     }
 
     /// The brick's metrics in Prometheus's text format, as of now.

@@ -33,10 +33,11 @@ public final class BrickService: Service {
     ///   - security: TLS (clients need a certificate of the cluster's CA) or none.
     ///   - handoff: the descriptor hand-off of short-circuit local reads, if the brick has one.
     ///   - metrics: what the brick counts of its requests, answered to the daemon's metrics requests.
+    ///   - profiler: `volume profile` and `volume top`, answered to the daemon's requests for them.
     public init(
         locks: LockLayer, endpoints: [Endpoint], security: TransportSecurity, budget: DescriptorBudget = .unlimited,
         policy: ServerPolicy = ServerPolicy(), eventLoopGroup: any EventLoopGroup, logger: Logger,
-        handoff: DescriptorHandoffServer? = nil, metrics: BrickMetrics? = nil
+        handoff: DescriptorHandoffServer? = nil, metrics: BrickMetrics? = nil, profiler: BrickProfiler? = nil
     ) {
         self.handoff = handoff
         precondition(!endpoints.isEmpty, "a brick needs somewhere to listen")
@@ -48,6 +49,7 @@ public final class BrickService: Service {
         self.security = security
         var refused: (@Sendable (RequestServer.Refusal) -> Void)?
         if let metrics { refused = { why in metrics.refused(why) } }
+        let clients = ClientTable()
         self.server = RequestServer(logger: logger, security: security, budget: budget, refused: refused) {
             connectionID, peer in
             // Root on the Unix socket may be this host's other bricks (which forward and heal) or an application
@@ -59,11 +61,14 @@ public final class BrickService: Service {
                 try policy.current.admit(
                     peer.address, certificateName: peer.identity?.name, isClusterHost: peer.identity?.role == .host)
             }
-            return BrickSession(
+            let session = BrickSession(
                 stack: locks, locks: locks, connectionID: connectionID,
                 openFilesMax: budget.openFilesPerConnectionMax, policy: policy, peer: peer.identity,
                 trustsClaimedRoles: security.context == nil || peer.identity?.role == .host,
-                clientRefusal: clientRefusal, metrics: metrics, logger: logger)
+                clientRefusal: clientRefusal, metrics: metrics, profiler: profiler, clients: clients,
+                location: peer.location, clientName: peer.name, logger: logger)
+            clients.add(connectionID, session)
+            return session
         }
     }
 

@@ -26,6 +26,16 @@ final class BrickSession: RequestSession {
     private let handles = Mutex(Handles())
     /// What the brick counts of its requests; nil where nobody reads them (tests).
     private let metrics: BrickMetrics?
+    /// `volume profile` and `top`, and the brick's list of connections; nil in tests that do not ask.
+    private let profiler: BrickProfiler?
+    private let clients: ClientTable?
+    /// What `volume status VOL clients` shows of this connection.
+    private let location: String
+    private let clientName: String
+    private let connectedAt = ContinuousClock.now
+    private let requestCount = Atomic<UInt64>(0)
+    private let bytesRead = Atomic<UInt64>(0)
+    private let bytesWritten = Atomic<UInt64>(0)
 
     /// The connection's files: open, or with a release read from the client and not yet performed. A release
     /// leaves ``open`` when it arrives (``received(_:)``), so the open the client sent after it finds room even
@@ -38,9 +48,14 @@ final class BrickSession: RequestSession {
     init(
         stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
         peer: PeerIdentity?, trustsClaimedRoles: Bool, clientRefusal: FileSystemError? = nil,
-        metrics: BrickMetrics? = nil, logger: Logger
+        metrics: BrickMetrics? = nil, profiler: BrickProfiler? = nil, clients: ClientTable? = nil,
+        location: String = "local", clientName: String = "", logger: Logger
     ) {
         self.metrics = metrics
+        self.profiler = profiler
+        self.clients = clients
+        self.location = location
+        self.clientName = clientName
         metrics?.connection(+1)
         self.peer = peer
         self.clientRefusal = clientRefusal
@@ -63,19 +78,41 @@ final class BrickSession: RequestSession {
     }
 
     func handle(_ request: Request, context: OperationContext) async throws -> Reply {
-        // A scrape is not counted: its own request would show in flight in every scrape.
-        guard let metrics, !request.isMetricsRequest else {
-            return try await serve(request, context: context)
-        }
-        let started = metrics.started()
+        // The daemon's questions about the brick are not counted: each would show itself in its own answer.
+        if request.isDiagnosticsRequest { return try await serve(request, context: context) }
+        requestCount.add(1, ordering: .relaxed)
+        let profiling = profiler?.isProfiling == true
+        let started = metrics?.started() ?? (profiling ? ContinuousClock.now : nil)
         do {
             let reply = try await serve(request, context: context)
-            metrics.finished(request, started: started, reply: reply, error: nil)
+            account(request, started: started, profiling: profiling, reply: reply, error: nil)
             return reply
         } catch {
-            metrics.finished(request, started: started, reply: nil, error: error)
+            account(request, started: started, profiling: profiling, reply: nil, error: error)
             throw error
         }
+    }
+
+    private func account(
+        _ request: Request, started: ContinuousClock.Instant?, profiling: Bool, reply: Reply?, error: (any Error)?
+    ) {
+        let moved = request.bytesMoved(reply: reply)
+        if moved.read > 0 { bytesRead.add(UInt64(moved.read), ordering: .relaxed) }
+        if moved.written > 0 { bytesWritten.add(UInt64(moved.written), ordering: .relaxed) }
+        guard let started else { return }
+        metrics?.finished(request, started: started, moved: moved, error: error)
+        if profiling {
+            profiler?.record(request, reply: reply, failed: error != nil, elapsed: ContinuousClock.now - started)
+        }
+    }
+
+    /// This connection as `volume status VOL clients` lists it.
+    var client: ConnectedClient {
+        ConnectedClient(
+            address: location, name: clientName, certificate: peer?.name,
+            openFiles: UInt64(handles.withLock { $0.open.count }), requests: requestCount.load(ordering: .relaxed),
+            bytesRead: bytesRead.load(ordering: .relaxed), bytesWritten: bytesWritten.load(ordering: .relaxed),
+            connectedSeconds: UInt64(clamping: (ContinuousClock.now - connectedAt).components.seconds))
     }
 
     private func serve(_ request: Request, context given: OperationContext) async throws -> Reply {
@@ -89,10 +126,7 @@ final class BrickSession: RequestSession {
                 .permissionDenied,
                 "a \(control.name) is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not send one")
         }
-        if case .control(.metrics) = request {
-            // The process's metrics, not the stack's: answered here.
-            return Reply(ControlReply.metrics(metrics?.exposition() ?? ""))
-        }
+        if case .control(let control) = request, let answer = try diagnostics(control) { return answer }
         if given.replication.role == .client, let clientRefusal { throw clientRefusal }
         let context = policy.context(for: given)
         if case .release(let file) = request {
@@ -122,7 +156,31 @@ final class BrickSession: RequestSession {
         return reply
     }
 
+    /// The brick process's answers about itself (metrics, profile, top, connections), not its stack's; nil for
+    /// any other control message.
+    private func diagnostics(_ control: ControlRequest) throws -> Reply? {
+        switch control {
+        case .metrics:
+            let text = metrics?.exposition() ?? ""
+            // A reply carries at most a frame; the daemon counts the failed scrape and says so.
+            guard text.utf8.count <= Limits.ioByteCountMax else {
+                throw FileSystemError(
+                    .fileTooLarge, "the brick's metrics take \(text.utf8.count) bytes, more than the \(Limits.ioByteCountMax) a reply carries")
+            }
+            return Reply(ControlReply.metrics(text))
+        case .profile:
+            return Reply(ControlReply.profile(profiler?.profile() ?? BrickProfile(profiling: false)))
+        case .top(let kind, let count):
+            return Reply(ControlReply.top(profiler?.top(kind, count: count) ?? BrickTop(profiling: false, entries: [])))
+        case .clients:
+            return Reply(ControlReply.clients(clients?.report(excluding: connectionID) ?? BrickClients(total: 0, clients: [])))
+        case .heal, .recordMissed, .reconcile, .settleBarrier, .installView, .memberStatus:
+            return nil
+        }
+    }
+
     func close() async {
+        clients?.remove(connectionID)
         metrics?.connection(-1)
         locks.releaseLocks(ofConnection: connectionID)
         let files = handles.withLock { handles in
@@ -181,10 +239,12 @@ extension Request {
 }
 
 extension Request {
-    /// Whether this is the daemon's request for the brick's metrics.
-    var isMetricsRequest: Bool {
-        if case .control(.metrics) = self { return true }
-        return false
+    /// Whether this is one of the daemon's questions about the brick itself (metrics, profile, top, clients).
+    var isDiagnosticsRequest: Bool {
+        switch self {
+        case .control(.metrics), .control(.profile), .control(.top), .control(.clients): true
+        default: false
+        }
     }
 }
 

@@ -99,3 +99,13 @@ extension PosixStorage {
         }
     }
 }
+
+extension PosixStorage {
+    /// The volume path of the directory with FileID `id` ("/" for the root), for reports that name files
+    /// (`volume top`); nil for anything else, or a directory the index no longer leads to. Reads the index on the
+    /// calling thread.
+    public func directoryPath(_ id: FileID) -> String? {
+        // A report's best effort: a FileID the brick cannot place is reported without a path.
+        try? index.withLocation(id) { location in location.isDirectory ? location.subject : nil }
+    }
+}

@@ -28,7 +28,7 @@ actor Manager {
     /// Serialises this daemon's admin commands across their calls to host agents; membership changes never wait
     /// on it (they are transactions of their own).
     let lock = AsyncLock()
-    private let eventLoopGroup: any EventLoopGroup
+    let eventLoopGroup: any EventLoopGroup
     /// How this daemon reaches other daemons; its revocation list follows the catalog's.
     let security: TransportSecurity
     let logger: Logger

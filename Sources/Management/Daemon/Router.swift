@@ -15,7 +15,9 @@ struct Router: HTTPResponder {
     /// Answers one request from `identity` (nil when the daemon runs without TLS: everyone may do everything).
     func respond(method: HTTPMethod, uri: String, body: ByteBuffer, identity: PeerIdentity?) async -> Response {
         do {
-            let path = uri.split(separator: "?", maxSplits: 1).first ?? ""
+            let parts = uri.split(separator: "?", maxSplits: 1)
+            let path = parts.first ?? ""
+            let query = Self.query(parts.count > 1 ? parts[1] : "")
             let segments = path.split(separator: "/").map(String.init)
             guard segments.first == "v1" else {
                 throw FileSystemError.notFound("no endpoint \(method) \(path); the API lives under /v1/")
@@ -25,7 +27,7 @@ struct Router: HTTPResponder {
             // Every request is answered from the catalog as it is now: a change acknowledged through another daemon
             // is seen, and a change is never refused on a stale copy (it could name a host that joined a moment ago).
             await manager.refresh(force: true)
-            return Response(status: .ok, body: try await route(method, rest, body))
+            return Response(status: .ok, body: try await route(method, rest, body, query))
         } catch {
             return Self.failure(error)
         }
@@ -57,6 +59,11 @@ struct Router: HTTPResponder {
             throw FileSystemError(
                 .permissionDenied, "changing the cluster needs an admin certificate; certificate \(identity) is a \(identity.role) certificate")
         }
+        // Which files a volume's clients use, and who they are, is for admins to see.
+        if area == "volumes", segments.count == 3, ["top", "clients"].contains(segments[2]), !identity.role.mayManage {
+            throw FileSystemError(
+                .permissionDenied, "\(segments[2]) of a volume needs an admin certificate; certificate \(identity) is a \(identity.role) certificate")
+        }
         if identity.role == .client, area == "volumes", segments.count >= 2 {
             let options = try VolumeOptions(try await manager.volumeOptions(name: segments[1]).values)
             guard options.certificateNames?.contains(identity.name) ?? true else {
@@ -66,14 +73,26 @@ struct Router: HTTPResponder {
         }
     }
 
-    private func route(_ method: HTTPMethod, _ segments: [String], _ body: ByteBuffer) async throws -> ByteBuffer {
+    /// `name=value&…` of a request's URI (no percent-decoding: the API's values are names and numbers).
+    static func query(_ text: Substring) -> [String: String] {
+        var values: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            values[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return values
+    }
+
+    private func route(
+        _ method: HTTPMethod, _ segments: [String], _ body: ByteBuffer, _ query: [String: String]
+    ) async throws -> ByteBuffer {
         switch (method, segments.first ?? "") {
         case (.GET, "hello") where segments.count == 1:
             return try ManagementJSON.encode(await manager.hello())
         case (_, "peers"):
             return try await routePeers(method, Array(segments.dropFirst()), body)
         case (_, "volumes"):
-            return try await routeVolumes(method, Array(segments.dropFirst()), body)
+            return try await routeVolumes(method, Array(segments.dropFirst()), body, query)
         case (_, "agent"):
             return try await routeAgent(method, Array(segments.dropFirst()), body)
         case (.GET, "certificates") where segments.count == 2 && segments[1] == "revoked":
@@ -101,7 +120,9 @@ struct Router: HTTPResponder {
         }
     }
 
-    private func routeVolumes(_ method: HTTPMethod, _ rest: [String], _ body: ByteBuffer) async throws -> ByteBuffer {
+    private func routeVolumes(
+        _ method: HTTPMethod, _ rest: [String], _ body: ByteBuffer, _ query: [String: String]
+    ) async throws -> ByteBuffer {
         switch (method, rest.count, rest.last ?? "") {
         case (.GET, 0, _):
             return try ManagementJSON.encode(await manager.volumes())
@@ -144,6 +165,19 @@ struct Router: HTTPResponder {
             let volume = try await manager.replicatedVolume(rest[0])
             await monitor.startHeal(volume: volume)
             return try ManagementJSON.encode(await monitor.healInfo(volume: try await manager.replicatedVolume(rest[0])))
+        case (.POST, 2, "profile"):
+            return try ManagementJSON.encode(try await manager.volumeProfile(name: rest[0]))
+        case (.GET, 2, "top"):
+            let kindName = query["kind"] ?? ""
+            guard let kind = TopKind(name: kindName) else {
+                throw FileSystemError.invalidArgument(
+                    "top kind '\(kindName)': one of \(TopKind.allCases.map(\.name).joined(separator: ", "))")
+            }
+            let countText = query["count"] ?? "10"
+            guard let count = Int(countText) else { throw FileSystemError.invalidArgument("top count '\(countText)' is not a number") }
+            return try ManagementJSON.encode(try await manager.volumeTop(name: rest[0], kind: kind, count: count))
+        case (.GET, 2, "clients"):
+            return try ManagementJSON.encode(try await manager.volumeClients(name: rest[0]))
         case (.POST, 2, "replace-brick"):
             let request = try ManagementJSON.decode(VolumeReplaceBrickRequest.self, from: body)
             return try ManagementJSON.encode(try await manager.replaceBrick(volume: rest[0], request))

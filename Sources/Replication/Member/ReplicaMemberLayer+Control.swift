@@ -24,8 +24,8 @@ extension ReplicaMemberLayer {
         case .memberStatus:
             // Answered in any epoch: the heartbeat asks whether the brick answers and what it has recorded.
             return .memberStatus(status)
-        case .metrics:
-            throw FileSystemError(.notSupported, "a metrics request is answered by the brick's server, not its stack")
+        case .metrics, .profile, .top, .clients:
+            throw FileSystemError(.notSupported, "a \(request.name) is answered by the brick's server, not its stack")
         }
         return .done
     }
