@@ -229,14 +229,29 @@ private struct SpawnActions {
             environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         }
         defer { for pointer in envp ?? [] { free(pointer) } }
+        // The child starts with every signal at its default and none blocked, in a process group of its own (as
+        // Foundation's Process starts it). Not what the spawning thread has: Swift's concurrency threads block
+        // nearly every signal, a mask a child would keep — etcd then runs without the SIGURG its Go runtime
+        // preempts with, and under a loaded suite stopped answering; a daemon would not see SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
         var pid: Int32 = 0
         // Neither array is empty (each ends with its nil), so both base addresses exist.
         let result = argv.withUnsafeBufferPointer { argv -> Int32 in
             guard let arguments = argv.baseAddress else { return EINVAL }
-            guard let envp else { return posix_spawn(&pid, program, &actions, nil, arguments, environ) }
+            guard let envp else { return posix_spawn(&pid, program, &actions, &attributes, arguments, environ) }
             return envp.withUnsafeBufferPointer { envp in
                 guard let variables = envp.baseAddress else { return EINVAL }
-                return posix_spawn(&pid, program, &actions, nil, arguments, variables)
+                return posix_spawn(&pid, program, &actions, &attributes, arguments, variables)
             }
         }
         guard result == 0 else { throw FileSystemError.fromErrno("posix_spawn", program, errno: result) }
