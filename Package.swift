@@ -30,7 +30,7 @@ let package = Package(
     name: "Mortar",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "Mortar", targets: ["Mortar"]),
+        .library(name: "Mortar", targets: ["Mortar", "MortarMeter"]),
         .executable(name: "mortar", targets: ["mortar"]),
         // The libgfapi drop-in. SwiftPM names it libgfapi.so; scripts/build-gfapi.sh builds it with the Swift
         // runtime linked in statically and installs it as libgfapi.so.0.
@@ -79,6 +79,8 @@ let package = Package(
                 path: "Sources/Layers/Cluster/Distribute", swiftSettings: strictSettings),
         .target(name: "MortarReplicate", dependencies: ["MortarCore", "MortarMembership", nio, logging],
                 path: "Sources/Layers/Cluster/Replicate", swiftSettings: strictSettings),
+        .target(name: "MortarMeter", dependencies: ["MortarCore", "MortarMetrics", coreMetrics, nio],
+                path: "Sources/Layers/Meter", swiftSettings: strictSettings),
         // The volume spec: the layer graph as data, with typed options. Pure Codable values.
         .target(name: "MortarVolumeSpec", path: "Sources/VolumeSpec", swiftSettings: strictSettings),
         // The builder that turns a volume spec into a stack of layers.
@@ -123,7 +125,7 @@ let package = Package(
                 path: "Sources/Management/Daemon", swiftSettings: strictSettings),
         // The client library applications link: `import Mortar`.
         .target(name: "Mortar", dependencies: ["MortarSecurity", "MortarCore", "MortarVolumeGraph", "MortarVolumeSpec",
-                                               "MortarManagementAPI", nio, nioPosix, nioConcurrency, logging],
+                                               "MortarManagementAPI", "MortarMeter", nio, nioPosix, nioConcurrency, logging],
                 swiftSettings: strictSettings),
         // The libgfapi-compatible C library: `glfs_*` functions that convert C arguments and forward to `Mortar`.
         .target(name: "CMortarGFAPI", path: "Sources/GFAPI/CShims"),
@@ -139,7 +141,7 @@ let package = Package(
         // Test support shipped as a library: the in-memory reference file system and the conformance suite.
         .target(name: "MortarTesting", dependencies: ["MortarCore", "MortarSecurity", "MortarEtcd", "CMortarLinux", nio], swiftSettings: strictSettings),
         // The `mortar` command: CLI, daemon, brick process.
-        .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarFUSE", "MortarDaemon", "MortarManagementAPI", "MortarEtcd",
+        .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarMeter", "MortarFUSE", "MortarDaemon", "MortarManagementAPI", "MortarEtcd",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
                                                        "MortarWire", "CMortarLinux",
                                                        "MortarCore", argumentParser,
@@ -163,7 +165,7 @@ let package = Package(
                                                              "MortarTesting", "MortarCore", "MortarProtocolClient",
                                                              "MortarDistribute", "MortarTransport", "MortarWire",
                                                              "MortarVolumeGraph", "MortarVolumeSpec",
-                                                             "MortarReplicate", "MortarReplicaMember", "MortarMetrics",
+                                                             "MortarReplicate", "MortarReplicaMember", "MortarMetrics", "MortarMeter",
                                                              "MortarMembership", nio, nioPosix, nioEmbedded, logging]),
         .testTarget(name: "MortarIntegrationTests", dependencies: ["MortarTransport", nioPosix, "MortarTesting", "MortarSecurity", "MortarCore", "Mortar", "MortarManagementAPI",
                                                                    "MortarMembership", "MortarDaemon", nio]),

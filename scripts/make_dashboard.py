@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes docs/grafana/mortar.json, the Grafana dashboard over the metrics `mortar daemon --metrics-listen` serves.
+"""Writes docs/grafana/mortar.json, the Grafana dashboard over the metrics `mortar daemon --metrics-listen` and
+client processes (`mortar mount -o metrics=HOST:PORT`, the Swift library's `ClientMetrics`) serve.
 
 The dashboard is generated, not hand-edited, so every panel's query is a line here that a reviewer can read and
 `test_dashboard.py` can check against the metric families Mortar exports (Sources/Metrics/MetricCatalog.swift).
@@ -69,6 +70,22 @@ ROWS = [
            "backlog {{volume}} set {{set}} member {{for_member}}"),
           (f"sum by (volume) (rate(mortar_heal_copied_bytes_total{{{SELECT}}}[$__rate_interval]))",
            "copied per second {{volume}}")]),
+    ]),
+    ("Clients (mounts and applications with client metrics)", [
+        ("Client requests per second, by operation", "reqps",
+         [(f"sum by (operation) (rate(mortar_client_operations_total{{{SELECT}}}[$__rate_interval]))", "{{operation}}"),
+          (f"sum by (operation, errno) (rate(mortar_client_operation_errors_total{{{SELECT}}}[$__rate_interval]))",
+           "errors {{operation}} {{errno}}")]),
+        ("Client p99 latency, by operation", "s",
+         [("histogram_quantile(0.99, sum by (le, operation) "
+           f"(rate(mortar_client_operation_duration_seconds_bucket{{{SELECT}}}[$__rate_interval])))", "{{operation}}")]),
+        ("Client bytes per second", "Bps",
+         [(f"sum by (volume, instance) (rate(mortar_client_read_bytes_total{{{SELECT}}}[$__rate_interval]))",
+           "read {{volume}} {{instance}}"),
+          (f"sum by (volume, instance) (rate(mortar_client_written_bytes_total{{{SELECT}}}[$__rate_interval]))",
+           "written {{volume}} {{instance}}")]),
+        ("Client requests in flight", "short",
+         [(f"sum by (volume, instance) (mortar_client_requests_in_flight{{{SELECT}}})", "{{volume}} {{instance}}")]),
     ]),
 ]
 

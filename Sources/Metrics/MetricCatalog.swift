@@ -25,5 +25,12 @@ public enum MetricCatalog {
         "mortar_heal_copied_bytes_total": "Bytes this member has copied to healing members.",
         "mortar_replica_forward_duration_seconds": "Time from a primary forwarding a change to a member until it answered.",
         "mortar_replica_forward_failures_total": "Changes a primary forwarded to a member that failed there.",
+        // Clients: what a mount or an application with client metrics asked of a volume, after the library's caches.
+        "mortar_client_operations_total": "Requests a client sent to a volume, by operation.",
+        "mortar_client_operation_errors_total": "Requests of a client that failed, by operation and errno name.",
+        "mortar_client_operation_duration_seconds": "Time a client's request took, from the client's side, by operation.",
+        "mortar_client_read_bytes_total": "Bytes a client read from a volume.",
+        "mortar_client_written_bytes_total": "Bytes a client wrote to a volume.",
+        "mortar_client_requests_in_flight": "Requests a client is waiting for now.",
     ]
 }

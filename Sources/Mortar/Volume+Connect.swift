@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import MortarCore
 import MortarManagementAPI
+import MortarMeter
 import MortarSecurity
 import MortarVolumeGraph
 import MortarVolumeSpec
@@ -54,9 +55,12 @@ extension Volume {
     /// - Parameter tlsDirectory: the directory holding this client's `glusterfs.pem`, `glusterfs.key` and
     ///   `glusterfs.ca`; nil looks in `$MORTAR_TLS_DIR`, `~/.config/mortar/tls`, `/etc/ssl` and `/usr/lib/ssl`, and connects
     ///   without TLS when none has them; `"off"` never uses TLS.
+    /// - Parameter metrics: where to count this client's requests (``ClientMetrics``, from `MortarMeter`): every
+    ///   operation that leaves the library's caches, by operation, with its latency, errors and bytes. Nil counts
+    ///   nothing and costs nothing.
     public static func connect(
         volume: String, servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1")], tlsDirectory: String? = nil,
-        logger: Logger? = nil, eventLoopGroup: (any EventLoopGroup)? = nil
+        logger: Logger? = nil, eventLoopGroup: (any EventLoopGroup)? = nil, metrics: ClientMetrics? = nil
     ) async throws -> Volume {
         guard !servers.isEmpty else { throw FileSystemError.invalidArgument("no volume spec server given") }
         let logger = logger ?? Logger(label: "mortar.client")
@@ -72,7 +76,7 @@ extension Volume {
             membership: membership)
         membership?.watchSpec { newer in graph.follow(newer) }
         let connected = Volume(
-            stack: graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
+            stack: metrics.map { MeterLayer(next: graph.root, metrics: $0) } ?? graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
         connected.readsAhead = spec.client.readAhead
         connected.writesBehind = spec.client.writeBehind

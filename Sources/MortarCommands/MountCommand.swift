@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import Mortar
 import MortarCore
+import MortarDaemon
 import MortarFUSE
+import MortarMeter
 import MortarTransport
 import NIOPosix
 
@@ -31,6 +33,7 @@ struct MountCommand: AsyncParsableCommand {
               ro, nosuid, nodev, noexec, ...    passed to the kernel
               log=PATH, log_level=LEVEL         log of a background mount
               backup_servers=HOST2:HOST3        other daemons to ask when the first is gone
+              metrics=HOST:PORT                 serve the client's metrics at /metrics
             fstab's defaults, _netdev, nofail, noauto, x-... are ignored.
             """)
 
@@ -62,6 +65,7 @@ struct MountCommand: AsyncParsableCommand {
             }
             if notifyReady { _ = setsid() }
             let logger = MountLogging.bootstrap(options: mountOptions, background: notifyReady)
+            let metrics = mountOptions.metricsHost.map { _ in ClientMetrics(volume: volumeSource.volume) }
             let volume: Volume
             // One event loop for the volume's connections and the mount's requests: a request then needs no thread
             // switch between being sent and being answered.
@@ -72,16 +76,28 @@ struct MountCommand: AsyncParsableCommand {
                     servers: [volumeSource.server]
                         + mountOptions.backupServers.map { ServerAddress(host: $0, port: volumeSource.server.port) },
                     tlsDirectory: mountOptions.tlsDirectory,
-                    logger: logger, eventLoopGroup: eventLoop)
+                    logger: logger, eventLoopGroup: eventLoop, metrics: metrics)
             } catch {
                 let failure = FileSystemError.wrapping(error)
                 throw FileSystemError(failure.code, "cannot mount \(volumeSource): \(failure.message)")
             }
+            var exporter: MetricsExporter?
+            if let metrics, let host = mountOptions.metricsHost, let port = mountOptions.metricsPort {
+                do {
+                    exporter = try await MetricsExporter.bind(host: host, port: port, logger: logger) { metrics.exposition() }
+                } catch {
+                    await volume.close()
+                    let failure = FileSystemError.wrapping(error)
+                    throw FileSystemError(failure.code, "cannot serve the mount's metrics: \(failure.message)")
+                }
+            }
+            let serving = exporter
             // The volume's background work (write-behind's sender) runs beside the mount; closing the volume once
             // the mount ends lands what it acknowledged and ends that work.
             let outcome = try await withThrowingDiscardingTaskGroup { group in
                 // On the volume's event loop, where its replies arrive: a send's completion needs no thread switch.
                 group.addTask(executorPreference: EventLoopTaskExecutor(eventLoop)) { await volume.run() }
+                if let serving { group.addTask { await serving.serve() } }
                 let outcome = try await FUSEMount.serve(
                     volume, source: volumeSource.description, at: target, options: mountOptions, logger: logger,
                     eventLoop: mountOptions.eventLoopRequests ? eventLoop : nil
@@ -89,6 +105,7 @@ struct MountCommand: AsyncParsableCommand {
                     logger.info("mounted", metadata: ["source": "\(volumeSource)", "mount_point": "\(target)"])
                     if notifyReady { BackgroundMount.reportReady(logFile: mountOptions.logFile) }
                 }
+                serving?.close()
                 await volume.close()
                 return outcome
             }

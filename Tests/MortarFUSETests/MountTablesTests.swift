@@ -66,9 +66,14 @@ struct MountTablesTests {
         #expect(libfuse == "default_permissions,fsname=host\\,a:/vol,subtype=mortar,dev,suid,allow_other,ro,nosuid,noatime")
         #expect(try MountOptions(parsing: ["backup_servers=h2:h3"]).backupServers == ["h2", "h3"])
         #expect(try MountOptions(parsing: ["backup-volfile-servers=h4"]).backupServers == ["h4"])
+        let metrics = try MountOptions(parsing: ["metrics=127.0.0.1:9300"])
+        #expect(metrics.metricsHost == "127.0.0.1" && metrics.metricsPort == 9300)
+        #expect(try MountOptions(parsing: ["metrics=[::1]:9301"]).metricsHost == "::1")
+        #expect(try MountOptions(parsing: []).metricsHost == nil, "no metrics unless asked for")
         for bad in [
             "bogus", "attr_timeout=-1", "attr_timeout=abc", "threads=0", "threads=99", "nosuid=1", "backup_servers=",
-            "backup_servers=a:b:c:d:e:f:g:h:i", "backup_servers=a/b",
+            "backup_servers=a:b:c:d:e:f:g:h:i", "backup_servers=a/b", "metrics=host", "metrics=:9300", "metrics=h:0",
+            "metrics=h:70000", "metrics=h:port",
         ] {
             #expect(throws: FileSystemError.self, "\(bad)") { _ = try MountOptions(parsing: [bad]) }
         }

@@ -156,6 +156,29 @@ struct MetricsTests {
         await cluster.tearDown()
     }
 
+    /// `mortar mount -o metrics=HOST:PORT` serves the mount's client metrics while it lives: a file written through
+    /// the mount shows in them, and the text passes promtool.
+    @Test func aMountServesItsClientMetrics() async throws {
+        let port = try ProcessCluster.freePort()
+        try await MountedVolume.with(bricks: 1, options: ["metrics=127.0.0.1:\(port)"]) { mounted in
+            let data = Data(repeating: 0x6d, count: 1 << 20)
+            try data.write(to: URL(fileURLWithPath: mounted.mountPoint + "/metered"))
+            let result = try Self.run("/usr/bin/curl", ["-sS", "--max-time", "30", "http://127.0.0.1:\(port)/metrics"])
+            try #require(result.succeeded, "curl of the mount's /metrics failed: \(result.error)")
+            let text = result.output
+            #expect((Self.value(text, "mortar_client_written_bytes_total", ["volume": "fuse"]) ?? 0) >= Double(1 << 20), "\(text)")
+            #expect((Self.value(text, "mortar_client_operations_total", ["volume": "fuse", "operation": "create"]) ?? 0) >= 1)
+            #expect(Self.value(text, "mortar_client_operation_duration_seconds_count", ["operation": "write"]) != nil)
+            let checked = try Self.run("/usr/bin/promtool", ["check", "metrics"], input: text)
+            #expect(checked.succeeded, "promtool check metrics: \(checked.output) \(checked.error)")
+        }
+        // The option is checked before anything is mounted.
+        let cluster = try ProcessCluster()
+        let result = try await cluster.run("mount", "-o", "metrics=nowhere", "127.0.0.1:/none", "/tmp")
+        #expect(!result.succeeded && result.error.contains("needs HOST:PORT"), "\(result.error)")
+        await cluster.tearDown()
+    }
+
     /// The value of an instant query's one result, or nil while there is none.
     static func query(_ port: Int, _ expression: String) throws -> Double? {
         let result = try run(

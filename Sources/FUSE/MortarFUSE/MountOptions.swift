@@ -37,6 +37,10 @@ public struct MountOptions: Sendable, Equatable {
     /// cannot be reached (`backup_servers=HOST2:HOST3`, or GlusterFS's `backup-volfile-servers=`); they take
     /// the source's port.
     public var backupServers: [String] = []
+    /// Where the mount serves its client metrics at `/metrics` (`metrics=HOST:PORT`, `[IPv6]:PORT` for IPv6);
+    /// nil serves none and counts nothing.
+    public var metricsHost: String?
+    public var metricsPort: Int?
     /// Kernel mount flags passed through as they are (nosuid, nodev, noexec, noatime, …).
     public var kernelFlags: [String] = []
 
@@ -99,9 +103,26 @@ public struct MountOptions: Sendable, Equatable {
         case ("log", let path?): logFile = path
         case ("log_level", let level?): logLevel = level
         case ("tls_dir", let path?) where path == "off" || path.hasPrefix("/"): tlsDirectory = path
+        case ("metrics", let address?):
+            (metricsHost, metricsPort) = try Self.listenAddress(address, option)
         default:
             throw FileSystemError.invalidArgument("unknown mount option '\(option)'")
         }
+    }
+
+    /// `HOST:PORT` or `[IPv6]:PORT`, the port 1 to 65535.
+    private static func listenAddress(_ text: String, _ option: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else {
+            throw FileSystemError.invalidArgument("mount option '\(option)' needs HOST:PORT with a port from 1 to 65535")
+        }
+        var host = text[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty, !host.contains("/") else {
+            throw FileSystemError.invalidArgument("mount option '\(option)' needs a host before the port")
+        }
+        return (String(host), port)
     }
 
     private static func seconds(_ text: String, _ option: String) throws -> Double {

@@ -26,20 +26,11 @@ struct MetricsEndpoint: HTTPResponder {
     let logger: Logger
 
     func respond(method: HTTPMethod, uri: String, body: ByteBuffer, identity: PeerIdentity?) async -> Response {
-        let path = uri.split(separator: "?", maxSplits: 1).first ?? ""
-        guard path == "/metrics" else {
-            return Response(status: .notFound, body: ByteBuffer(string: "the metrics are at /metrics\n"), contentType: "text/plain")
-        }
-        guard method == .GET || method == .HEAD else {
-            return Response(status: .methodNotAllowed, body: ByteBuffer(string: "GET /metrics\n"), contentType: "text/plain")
-        }
-        return Response(
-            status: .ok, body: ByteBuffer(string: await scrape()),
-            contentType: "text/plain; version=0.0.4; charset=utf-8")
+        await ExpositionResponder { await scrape() }.respond(method: method, uri: uri, body: body, identity: identity)
     }
 
     func failure(_ error: any Error) -> Response {
-        Response(status: .badRequest, body: ByteBuffer(string: "\(error)\n"), contentType: "text/plain")
+        ExpositionResponder { "" }.failure(error)
     }
 
     /// The daemon's metrics and its bricks', merged.
