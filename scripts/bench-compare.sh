@@ -68,6 +68,8 @@ MORTAR_PORT=${MORTAR_PORT:-24417}      # the private Mortar daemon (glusterd kee
 MORTAR_VOLUME_OPTIONS=${MORTAR_VOLUME_OPTIONS:-}  # NAME=VALUE ... set on Mortar's volumes before they start (an A/B
                                        # run: MORTAR_VOLUME_OPTIONS=performance.read-ahead=off)
 MORTAR_BRICK_PORT_MIN=${MORTAR_BRICK_PORT_MIN:-24420}
+MORTAR_METRICS=${MORTAR_METRICS:-off}  # on: the daemon serves /metrics on 127.0.0.1:MORTAR_METRICS_PORT and its bricks
+MORTAR_METRICS_PORT=${MORTAR_METRICS_PORT:-24419}  # count every request (an A/B run of what metrics cost)
 RESULTS_DIR=${RESULTS_DIR:-/tmp/mortar-bench-compare}
 BENCH_ROOT=${BENCH_ROOT:-/srv/mortar-bench-compare}   # Mortar bricks, mount point, local baseline: same disk as /srv/gbase
 SHARED_BENCH=${SHARED_BENCH:-/work/shared/bench}

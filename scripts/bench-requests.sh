@@ -8,6 +8,8 @@
 #   RUNTIME=20 REPS=3 … scripts/bench-requests.sh      # longer runs, more repetitions (median)
 #   METRICS=off … scripts/bench-requests.sh             # bricks that count nothing (`mortar up --no-metrics`), to
 #                                                       # measure what counting costs against the default (on)
+#   PROFILE=on … scripts/bench-requests.sh              # both volumes profiled (`volume profile VOL start`), to
+#                                                       # measure what profiling costs against the default (off)
 #
 # Needs fio and jq; perf (linux-perf) for the context switches (the column says "–" without it). The idle CPU is
 # read from /proc/stat over 3 s right after the cluster came up.
@@ -45,6 +47,11 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 mortar volume status rep | grep -q "3 of 3 in sync" || die "the replica-3 volume did not come into sync within 60 s"
+case "${PROFILE:-off}" in
+    on) for volume in demo rep; do mortar volume profile "$volume" start >/dev/null || die "profile start on $volume failed"; done ;;
+    off) ;;
+    *) die "PROFILE must be on or off" ;;
+esac
 
 # Busy CPU of the idle cluster over 3 s, from /proc/stat (all CPUs): 100 - idle %.
 idle_busy() {
@@ -83,7 +90,8 @@ echo "bench-requests: idle cluster" >&2
 idle=$(idle_busy)
 echo
 echo "Commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%FT%TZ), $(nproc) CPUs;" \
-    "$RUNTIME s per job, median of $REPS; busy CPU of the idle cluster: $idle %"
+    "$RUNTIME s per job, median of $REPS; metrics ${METRICS:-on}, profile ${PROFILE:-off};" \
+    "busy CPU of the idle cluster: $idle %"
 echo
 echo "| volume | job | IOPS | context switches per operation |"
 echo "|---|---|---|---|"

@@ -92,6 +92,11 @@ mortar_up() {  # system rep
         mortar1tls) export MORTAR_LOCAL_SOCKET=off ;;
         *) unset MORTAR_LOCAL_SOCKET ;;
     esac
+    case "${MORTAR_METRICS:-off}" in
+        on) security+=(--metrics-listen "127.0.0.1:${MORTAR_METRICS_PORT:-24419}") ;;
+        off) ;;
+        *) die "MORTAR_METRICS must be on or off" ;;
+    esac
     "$MORTAR_BINARY" daemon --state-dir "$MDIR/state" --listen "127.0.0.1:$MORTAR_PORT" --pid-file "$MDIR/daemon.pid" \
         --brick-port-min "$MORTAR_BRICK_PORT_MIN" --new-session "${security[@]}" </dev/null >"$MDIR/daemon.log" 2>&1 &
     MDAEMON_PID=$!

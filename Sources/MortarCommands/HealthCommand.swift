@@ -10,8 +10,8 @@ import MortarSecurity
 /// Checked: the daemon answers; every peer is connected; every brick of every started volume answers a request
 /// (a `statfs`, so a brick that accepts connections but is hung counts as down) within `--timeout`, with more than
 /// `--min-free-percent` of its blocks and inodes free; no replica set member is out of sync (a healing member is
-/// progress, not a problem: it is listed in `--json`); this client's certificate and its CA outlive
-/// `--certificate-days`.
+/// progress, not a problem: it is listed in `--json`); this client's certificate, every daemon's host certificate,
+/// and their CA outlive `--certificate-days`.
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
@@ -68,16 +68,32 @@ struct HealthCommand: AsyncParsableCommand {
         let security = try TransportSecurity.client(explicitDirectory: options.tlsDir)
         checkCertificates(security, &report)
         let client = try options.client()
+        let hello: HelloResponse
         do {
-            _ = try await client.hello()
+            hello = try await client.hello()
         } catch {
             report.problems.append("the daemon does not answer: \(FileSystemError.wrapping(error).message)")
             report.healthy = false
             return report
         }
+        checkHostCertificates(of: "the daemon asked", hello, &report)
         for peer in try await client.peers() {
             report.peers += 1
-            if peer.state != "connected" { report.problems.append("peer \(peer.host):\(peer.port) is \(peer.state)") }
+            guard peer.state == "connected" else {
+                report.problems.append("peer \(peer.host):\(peer.port) is \(peer.state)")
+                continue
+            }
+            // Each daemon says when its own host certificate expires; one that cannot be asked was just seen
+            // connected, so a failure here is reported as it is.
+            do {
+                let peerHello = try await withDeadline(.seconds(timeout), "peer \(peer.host):\(peer.port)'s hello") {
+                    try await ManagementClient(host: peer.host, port: peer.port, security: security).hello()
+                }
+                checkHostCertificates(of: "daemon \(peer.host):\(peer.port)", peerHello, &report)
+            } catch {
+                report.problems.append(
+                    "peer \(peer.host):\(peer.port) does not answer: \(FileSystemError.wrapping(error).message)")
+            }
         }
         for volume in try await client.volumes() where volume.state == "started" {
             report.volumes += 1
@@ -130,11 +146,25 @@ struct HealthCommand: AsyncParsableCommand {
         return nil
     }
 
+    /// The host certificate a daemon serves with, and its CA, must outlive `--certificate-days`.
+    private func checkHostCertificates(of daemon: String, _ hello: HelloResponse, _ report: inout Report) {
+        let limit = Int64(Date().timeIntervalSince1970) + Int64(certificateDays) * 86_400
+        if let expires = hello.certificateExpires, expires < limit {
+            report.problems.append("the host certificate of \(daemon) (\(hello.host)) expires \(date(expires))")
+        }
+        if let expires = hello.authorityExpires, expires < limit {
+            report.problems.append("the cluster CA certificate of \(daemon) (\(hello.host)) expires \(date(expires))")
+        }
+    }
+
+    /// A certificate's end, as ISO 8601.
+    private func date(_ seconds: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
     private func checkCertificates(_ security: TransportSecurity, _ report: inout Report) {
         guard let context = security.context else { return }
         let limit = Int64(Date().timeIntervalSince1970) + Int64(certificateDays) * 86_400
-        let formatter = ISO8601DateFormatter()
-        func date(_ seconds: Int64) -> String { formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))) }
         if context.expiry.certificate < limit {
             report.problems.append(
                 "this client's certificate \(context.identity) in \(context.directory) expires \(date(context.expiry.certificate))")

@@ -35,6 +35,14 @@ struct HealthTests {
         #expect(full.status != 0)
         #expect(full.output.split(separator: "\n").count == 3, "one line per brick: \(full.output)")
         #expect(full.output.contains("of its space free (below 100.0%)"))
+        // Certificates: the CLI's own and the daemon's host certificate, each with its CA, against a horizon past
+        // every certificate's end.
+        let expiring = try await cluster.run("health", "--certificate-days", "100000")
+        #expect(expiring.status != 0)
+        #expect(expiring.output.contains("the host certificate of the daemon asked"), "\(expiring.output)")
+        #expect(expiring.output.contains("this client's certificate"), "\(expiring.output)")
+        // Four lines: the client's certificate and CA, the daemon's certificate and CA.
+        #expect(expiring.output.split(separator: "\n").count == 4, "\(expiring.output)")
 
         let pid = try #require(try await cluster.brickProcesses("watched")[1].pid)
         kill(pid, SIGSTOP)

@@ -219,7 +219,8 @@ actor Manager {
 
     func hello() -> HelloResponse {
         HelloResponse(
-            daemonID: localAgent.daemonID, version: Self.version, host: catalog.managerHost, managerRole: role.isHeld)
+            daemonID: localAgent.daemonID, version: Self.version, host: catalog.managerHost, managerRole: role.isHeld,
+            certificateExpires: security.context?.expiry.certificate, authorityExpires: security.context?.expiry.authority)
     }
 
     func agent(for host: String) -> any AgentEndpoint {

@@ -19,12 +19,21 @@ public struct HelloResponse: Codable, Sendable, Hashable {
     /// Whether this daemon holds the manager role now (its failure detector decides replica sets' membership);
     /// nil from a daemon that predates the role.
     public var managerRole: Bool?
+    /// When the daemon's host certificate and its CA stop being valid (seconds since 1970), for `mortar health`;
+    /// nil from a daemon without TLS or that predates them.
+    public var certificateExpires: Int64?
+    public var authorityExpires: Int64?
 
-    public init(daemonID: String, version: String, host: String, managerRole: Bool? = nil) {
+    public init(
+        daemonID: String, version: String, host: String, managerRole: Bool? = nil, certificateExpires: Int64? = nil,
+        authorityExpires: Int64? = nil
+    ) {
         self.daemonID = daemonID
         self.version = version
         self.host = host
         self.managerRole = managerRole
+        self.certificateExpires = certificateExpires
+        self.authorityExpires = authorityExpires
     }
 }
 
