@@ -56,10 +56,10 @@ public final class BrickProfiler: Sendable {
         let moved = request.bytesMoved(reply: reply)
         state.withLock { state in
             state.follow(switchState.generation)
-            for keyPath in [\State.cumulative, \State.interval] {
-                state[keyPath: keyPath].operations[request.opcode, default: OperationCounts()].add(
-                    nanoseconds, failed: failed, read: moved.read, written: moved.written)
-            }
+            state.cumulative.operations[request.opcode, default: OperationCounts()].add(
+                nanoseconds, failed: failed, read: moved.read, written: moved.written)
+            state.interval.operations[request.opcode, default: OperationCounts()].add(
+                nanoseconds, failed: failed, read: moved.read, written: moved.written)
             guard !failed else { return }
             if let (id, parent, name) = request.named(reply: reply) {
                 if state.names.count >= Limits.profileNamesRememberedMax { state.names.removeAll(keepingCapacity: true) }
