@@ -78,6 +78,16 @@ int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }
 
+int cmortar_spawnattr_default_signals(posix_spawnattr_t *attributes, short flags) {
+    sigset_t every, none;
+    sigfillset(&every);
+    sigemptyset(&none);
+    int result = posix_spawnattr_setsigdefault(attributes, &every);
+    if (result == 0) result = posix_spawnattr_setsigmask(attributes, &none);
+    if (result == 0) result = posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | flags);
+    return result;
+}
+
 ssize_t cmortar_lgetxattr(const char *path, const char *name, void *value, size_t size) {
     return lgetxattr(path, name, value, size);
 }

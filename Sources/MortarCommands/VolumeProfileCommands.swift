@@ -154,6 +154,7 @@ enum ProfileFormatting {
         top.bricks.map { answer in
             var text = "Brick: \(answer.brick)\n"
             guard let value = answer.value else { return text + "not answering: \(answer.error ?? "unknown")\n" }
+            guard value.profiling else { return text + "not profiling\n" }
             let byBytes = top.kind == .read || top.kind == .write
             let header = byBytes ? ["Bytes", "Calls", "Filename"] : ["Count", "Filename"]
             let rows = value.entries.map { entry in

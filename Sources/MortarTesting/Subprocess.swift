@@ -236,14 +236,8 @@ private struct SpawnActions {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+        try check(cmortar_spawnattr_default_signals(&attributes, Int16(POSIX_SPAWN_SETPGROUP)), "signal attributes")
         var pid: Int32 = 0
         // Neither array is empty (each ends with its nil), so both base addresses exist.
         let result = argv.withUnsafeBufferPointer { argv -> Int32 in

@@ -75,6 +75,10 @@ extern const short cmortar_posix_spawn_setsid;
 /// Has a spawned child close every descriptor from `lowest` up before it runs (glibc's closefrom file action), so
 /// a child inherits none of the parent's sockets, listeners or files beyond the ones its actions set up.
 int cmortar_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
+/// Has a spawned child start with every signal at its default disposition and none blocked, plus `flags`
+/// (POSIX_SPAWN_SETPGROUP, cmortar_posix_spawn_setsid, or 0): not with what the spawning thread has — ignored
+/// signals survive exec, and Swift's concurrency threads block nearly every signal. Returns posix_spawn's error.
+int cmortar_spawnattr_default_signals(posix_spawnattr_t *attributes, short flags);
 /// Raises this process's soft RLIMIT_NOFILE to its hard limit and returns the soft limit now in force (capped at
 /// INT64_MAX for "unlimited"), or -1 with errno set when the limit cannot be read.
 int64_t cmortar_raise_descriptor_limit(void);

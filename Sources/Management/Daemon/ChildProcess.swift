@@ -98,15 +98,11 @@ final class ChildProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
         // A session of its own: a Ctrl-C or hang-up at the daemon's terminal is not the brick's.
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) | cmortar_posix_spawn_setsid)
+        let configured = cmortar_spawnattr_default_signals(&attributes, cmortar_posix_spawn_setsid)
+        guard configured == 0 else {
+            throw FileSystemError.fromErrno("posix_spawnattr", arguments[0], errno: configured)
+        }
 
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
