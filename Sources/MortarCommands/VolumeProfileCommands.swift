@@ -11,7 +11,8 @@ extension VolumeCommand {
             usage: "mortar volume profile VOLUME start|info|stop [--json]",
             discussion: """
                 start sets the volume option diagnostics.profile on and waits until every running brick counts \
-                (bricks follow options within a second or two); stop sets it off, and the counts are dropped. \
+                (bricks follow options within a second or two); stop sets it off and waits until every brick has \
+                dropped its counts. \
                 info shows, per brick and operation, calls, errors, and average, minimum, maximum and 99th \
                 percentile latency, and bytes read and written: since start, and since the last info (each info \
                 begins a new interval). While profiling, bricks also rank their hottest files (volume top).
@@ -30,13 +31,21 @@ extension VolumeCommand {
         func run() async throws {
             try await reportingFailure {
                 let client = try options.client()
+                let profiling = try VolumeOptions(try await client.volumeOptions(name: name).values).profile
                 switch action {
                 case "start":
+                    guard !profiling else {
+                        throw FileSystemError(.exists, "profile on volume \(name) is already started")
+                    }
                     _ = try await client.setVolumeOption(volume: name, name: "diagnostics.profile", value: "on")
-                    try await waitUntilBricksProfile(client)
+                    try await waitUntilBricks(client, profile: true)
                     print("Starting volume profile on \(name) has been successful")
                 case "stop":
+                    guard profiling else { throw FileSystemError(.invalidArgument, "profile on volume \(name) is not started") }
                     _ = try await client.setVolumeOption(volume: name, name: "diagnostics.profile", value: "off")
+                    // Until every brick has stopped (and dropped its counts): a start right after is then seen
+                    // by every brick as a new start, from zero.
+                    try await waitUntilBricks(client, profile: false)
                     print("Stopping volume profile on \(name) has been successful")
                 default:
                     let profile = try await client.volumeProfile(name: name)
@@ -51,20 +60,21 @@ extension VolumeCommand {
             }
         }
 
-        /// Until every brick that answers says it profiles, within `Limits.profileStartWaitMilliseconds`; the
-        /// intervals this reads are empty, since profiling has just begun.
-        private func waitUntilBricksProfile(_ client: ManagementClient) async throws {
+        /// Until every brick that answers says it profiles (or, with `profile` false, that it does not), within
+        /// `Limits.profileStartWaitMilliseconds`. Asking begins a new interval, harmless here: profiling has just
+        /// begun or ended.
+        private func waitUntilBricks(_ client: ManagementClient, profile: Bool) async throws {
             let deadline = ContinuousClock.now + .milliseconds(Limits.profileStartWaitMilliseconds)
             while true {
-                let profile = try await client.volumeProfile(name: name)
-                let waiting = profile.bricks.filter { $0.value.map { !$0.profiling } ?? false }
+                let answers = try await client.volumeProfile(name: name)
+                let waiting = answers.bricks.filter { $0.value.map { $0.profiling != profile } ?? false }
                 if waiting.isEmpty { return }
                 guard ContinuousClock.now < deadline else {
                     throw FileSystemError(
                         .timedOut,
-                        "profiling is on for \(name), but bricks \(waiting.map(\.brick).joined(separator: ", ")) did not start counting within \(Limits.profileStartWaitMilliseconds / 1000) s")
+                        "profiling is \(profile ? "on" : "off") for \(name), but bricks \(waiting.map(\.brick).joined(separator: ", ")) did not follow within \(Limits.profileStartWaitMilliseconds / 1000) s")
                 }
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(Limits.profileStartPollMilliseconds))
             }
         }
     }
@@ -83,7 +93,7 @@ extension VolumeCommand {
         @OptionGroup var options: ManagerOptions
         @Argument(help: "The volume.") var name: String
         @Argument(help: "open, read, write or opendir.") var kind: String
-        @Option(help: "Files per brick (1 to 100).") var count = 10
+        @Option(help: "Files per brick (1 to 100).") var count = Limits.profileTopCountDefault
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
@@ -143,9 +153,9 @@ enum ProfileFormatting {
         return text
     }
 
-    /// Microseconds with two decimals and the unit, as GlusterFS prints latencies.
+    /// Microseconds with two decimals and the unit, as GlusterFS prints latencies (any value: it came over the wire).
     private static func micro(_ nanoseconds: UInt64) -> String {
-        let hundredths = (nanoseconds + 5) / 10
+        let hundredths = nanoseconds / 10 + (nanoseconds % 10 >= 5 ? 1 : 0)
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) us"
     }

@@ -42,7 +42,7 @@ public struct OperationProfile: Sendable, Hashable, Codable {
 /// A stretch of a brick's profile: since profiling started, or since the last `info`.
 public struct ProfileInterval: Sendable, Hashable, Codable {
     public var nanoseconds: UInt64
-    /// By operation name, each operation called at least once.
+    /// In the wire's opcode order, each operation called at least once.
     public var operations: [OperationProfile]
 
     public init(nanoseconds: UInt64 = 0, operations: [OperationProfile] = []) {

@@ -311,6 +311,8 @@ public enum Limits {
     public static let profileOperationNameByteCountMax = 64
     /// Files a `volume top` reports per brick (`--count`), and the most a brick sends.
     public static let profileTopCountMax = 100
+    /// Files per brick `volume top` reports without `--count`.
+    public static let profileTopCountDefault = 10
     /// Files a brick's profiler follows per kind of `top`. When the table is full the less busy half is dropped,
     /// so a file that turns hot later still gets in; counts are exact from the time a file entered.
     public static let profileTopTrackedMax = 2048
@@ -326,4 +328,8 @@ public enum Limits {
     /// How long `volume profile VOL start` waits for every running brick to start counting (bricks follow the
     /// volume's options every `volumeOptionsPollMilliseconds`).
     public static let profileStartWaitMilliseconds: Int64 = 30_000
+    /// How often `volume profile VOL start|stop` asks whether every brick has followed.
+    public static let profileStartPollMilliseconds: Int64 = 200
+    /// Bricks the daemon asks at once for a profile, top or client list (each a connection of its own).
+    public static let brickDiagnosticsConcurrencyMax = 32
 }

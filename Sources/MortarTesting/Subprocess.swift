@@ -28,7 +28,21 @@ public final class Subprocess: Sendable {
 
     private init(pid: Int32) {
         self.pid = pid
+        Self.ignoreBrokenPipes
     }
+
+    /// A child left running when its Subprocess goes is not waited for, but one that has exited is reaped (as
+    /// Foundation's Process reaps), so a suite does not collect zombies.
+    deinit {
+        if exit.withLock({ $0 }) == nil {
+            var raw: Int32 = 0
+            _ = waitpid(pid, &raw, WNOHANG)
+        }
+    }
+
+    /// Writing to a child that exited without reading its input must fail with EPIPE, not kill the test process
+    /// with SIGPIPE. Children start with every signal at its default again (``SpawnActions/spawn(_:_:_:)``).
+    private static let ignoreBrokenPipes: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
 
     /// Starts `program` with `arguments`, in `environment` (the test process's when nil), standard input from
     /// `/dev/null`.
@@ -73,21 +87,12 @@ public final class Subprocess: Sendable {
         }
         try actions.dup(output.write, to: 1)
         try actions.dup(errorsToOutput ? output.write : errors.write, to: 2)
-        let pid: Int32
-        do {
-            pid = try actions.spawn(program, arguments, environment)
-        } catch {
-            for pipe in [output, errors] + (standardInput.map { [$0] } ?? []) { pipe.closeBoth() }
-            throw error
-        }
-        let child = Subprocess(pid: pid)
+        // Every pipe end not closed here is closed when its Pipe goes, a failed spawn included.
+        let child = Subprocess(pid: try actions.spawn(program, arguments, environment))
         output.closeWrite()
         errors.closeWrite()
         standardInput?.closeRead()
-        let (out, err) = exchange(
-            input: Array((input ?? "").utf8), to: standardInput?.write, from: output.read, and: errors.read)
-        output.closeRead()
-        errors.closeRead()
+        let (out, err) = exchange(input: Array((input ?? "").utf8), to: standardInput, from: output.read, and: errors.read)
         return (child.waitUntilExit(), String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
@@ -96,8 +101,10 @@ public final class Subprocess: Sendable {
         exit.withLock { status in
             guard status == nil else { return false }
             var raw: Int32 = 0
-            guard waitpid(pid, &raw, WNOHANG) == pid else { return true }
-            status = Self.status(raw)
+            let result = waitpid(pid, &raw, WNOHANG)
+            if result == 0 || (result < 0 && errno != ECHILD) { return true }
+            // Reaped now, or (ECHILD) by ``waitUntilExit()`` on another thread, which records the status.
+            if result == pid { status = Self.status(raw) }
             return false
         }
     }
@@ -139,16 +146,16 @@ public final class Subprocess: Sendable {
 
     /// Writes `input` to `inputDescriptor` (then closes it) while reading two descriptors to their ends, so a
     /// child that writes a lot before it reads its input never blocks on a full pipe.
-    private static func exchange(input: [UInt8], to inputDescriptor: Int32?, from first: Int32, and second: Int32)
+    private static func exchange(input: [UInt8], to inputPipe: Pipe?, from first: Int32, and second: Int32)
         -> ([UInt8], [UInt8])
     {
         var collected: [[UInt8]] = [[], []]
         var open = [first, second]
-        var writer = inputDescriptor
+        var writer = inputPipe?.write
         var written = 0
         if let writer { _ = fcntl(writer, F_SETFL, fcntl(writer, F_GETFL) | O_NONBLOCK) }
         if writer != nil, input.isEmpty {
-            close(writer!)
+            inputPipe?.closeWrite()
             writer = nil
         }
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -168,7 +175,7 @@ public final class Subprocess: Sendable {
                 let sent = input[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
                 if sent > 0 { written += sent }
                 if written == input.count || (sent < 0 && errno != EAGAIN && errno != EINTR) {
-                    close(descriptor)
+                    inputPipe?.closeWrite()
                     writer = nil
                 }
             }
@@ -177,11 +184,12 @@ public final class Subprocess: Sendable {
     }
 }
 
-/// A pipe whose ends are closed on exec: the child gets only what the file actions dup onto 0, 1 and 2.
-/// (Swift's Glibc module has no `pipe2`.)
+/// A pipe whose ends are closed on exec: the child gets only what the file actions dup onto 0, 1 and 2. Each end
+/// is closed once, when asked or when the pipe goes. (Swift's Glibc module has no `pipe2`.)
 private final class Pipe: Sendable {
     let read: Int32
     let write: Int32
+    private let open = Mutex((read: true, write: true))
 
     init() throws {
         var ends: [Int32] = [-1, -1]
@@ -192,11 +200,25 @@ private final class Pipe: Sendable {
         write = ends[1]
     }
 
-    func closeRead() { close(read) }
-    func closeWrite() { close(write) }
-    func closeBoth() {
-        close(read)
-        close(write)
+    func closeRead() {
+        let wasOpen = open.withLock { ends in
+            defer { ends.read = false }
+            return ends.read
+        }
+        if wasOpen { close(read) }
+    }
+
+    func closeWrite() {
+        let wasOpen = open.withLock { ends in
+            defer { ends.write = false }
+            return ends.write
+        }
+        if wasOpen { close(write) }
+    }
+
+    deinit {
+        closeRead()
+        closeWrite()
     }
 }
 
@@ -236,7 +258,7 @@ private struct SpawnActions {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
+        try check(posix_spawnattr_setpgroup(&attributes, 0), "process group")
         try check(cmortar_spawnattr_default_signals(&attributes, Int16(POSIX_SPAWN_SETPGROUP)), "signal attributes")
         var pid: Int32 = 0
         // Neither array is empty (each ends with its nil), so both base addresses exist.

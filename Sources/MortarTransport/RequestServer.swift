@@ -236,7 +236,13 @@ public final class RequestServer: Sendable {
             try Handshake.check(hello)
             let session = try await admit(hello)
             Handshake.encodeAccept(into: &reply)
-            try await outbound.write(Frame(kind: .helloReply, requestID: first.requestID, payload: reply))
+            do {
+                try await outbound.write(Frame(kind: .helloReply, requestID: first.requestID, payload: reply))
+            } catch {
+                // The client left before its welcome: the session it was given ends here, as a served one would.
+                await session.close()
+                throw error
+            }
             logger.debug("client connected", metadata: ["client.name": "\(hello.clientName)"])
             return session
         } catch let error as FileSystemError {
@@ -303,7 +309,7 @@ public struct ClientPeer: Sendable {
     public var address: String?
     /// The client's authenticated identity; nil when the server runs without TLS.
     public var identity: PeerIdentity?
-    /// The name the client gave in its hello (checked by ``Handshake/check(_:)``).
+    /// The name the client gave in its hello (at most 256 bytes: ``Handshake/Hello/decode(_:)`` refuses more).
     public var name: String
     /// The client's TCP port; nil on a Unix-domain socket.
     public var port: Int?

@@ -49,8 +49,9 @@ extension ByteBuffer {
     }
 
     mutating func writeBrickClients(_ clients: BrickClients) {
-        writeInteger(UInt32(clamping: clients.total))
         let listed = clients.clients.prefix(Limits.brickClientsReportedMax)
+        // Never fewer in total than listed: the reader refuses that.
+        writeInteger(UInt32(clamping: max(clients.total, listed.count)))
         writeInteger(UInt16(listed.count))
         for client in listed {
             writeBoundedString(client.address, byteCountMax: Limits.clientAddressByteCountMax)

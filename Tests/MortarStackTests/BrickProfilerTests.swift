@@ -46,10 +46,10 @@ struct BrickProfilerTests {
     }
 
     /// Counted only while the volume's `diagnostics.profile` is on; turned off and on again, from zero.
-    @Test func countsFollowTheVolumeOption() throws {
+    @Test func countsFollowTheVolumeOption() async throws {
         var options = VolumeOptions()
         let policy = ServerPolicy(options)
-        let profiler = BrickProfiler(policy: policy, directoryPath: { $0 == .root ? "/" : nil })
+        let profiler = BrickProfiler(policy: policy, directoryPaths: { ids in ids.contains(.root) ? [.root: "/"] : [:] })
         let file = OpenFile(id: FileID(high: 3, low: 4), handle: 1)
         let write = Request.write(file, offset: 0, data: ByteBuffer(repeating: 1, count: 512))
         profiler.record(write, reply: .number(512), failed: false, elapsed: .microseconds(3))
@@ -68,12 +68,20 @@ struct BrickProfilerTests {
         #expect(counted.minNanoseconds == 3_000 && counted.maxNanoseconds == 5_000)
         #expect(profile.interval.operations.count == 2, "the first interval began at start")
         #expect(profiler.profile().interval.operations.isEmpty, "an info begins a new interval")
-        let top = profiler.top(.write, count: 5)
+        let top = await profiler.top(.write, count: 5)
         #expect(top.entries == [TopEntry(id: file.id, path: "/f", count: 1, bytes: 512)], "a failed write adds nothing")
 
         policy.update(try VolumeOptions(["diagnostics.profile": "off"]))
-        #expect(profiler.profile() == BrickProfile(profiling: false) && !profiler.top(.write, count: 5).profiling)
+        let stoppedTop = await profiler.top(.write, count: 5)
+        #expect(profiler.profile() == BrickProfile(profiling: false) && !stoppedTop.profiling)
         policy.update(try VolumeOptions(["diagnostics.profile": "on"]))
         #expect(profiler.profile().cumulative.operations.isEmpty, "a restarted profile starts from zero")
+        // Twice restarted: counts of the newest start are not wiped by anything, and stay.
+        profiler.record(write, reply: .number(512), failed: false, elapsed: .microseconds(3))
+        policy.update(try VolumeOptions(["diagnostics.profile": "off"]))
+        policy.update(try VolumeOptions(["diagnostics.profile": "on"]))
+        profiler.record(write, reply: .number(512), failed: false, elapsed: .microseconds(3))
+        profiler.record(write, reply: .number(512), failed: false, elapsed: .microseconds(3))
+        #expect(profiler.profile().cumulative.operations.first?.calls == 2)
     }
 }

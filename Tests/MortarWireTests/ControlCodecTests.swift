@@ -122,6 +122,32 @@ import Testing
         #expect(throws: WireError.self) { try Reply.decode(moreThanTotal) }
     }
 
+    /// The largest replies the bounds allow — every list at its bound, every string at its longest — still fit in
+    /// a frame (encoding a frame past `Limits.frameByteCountMax` is a precondition failure: a crashed brick).
+    @Test func theLargestDiagnosticsRepliesFitInAFrame() {
+        let long = { (count: Int) in String(repeating: "x", count: count) }
+        let operation = OperationProfile(
+            operation: long(Limits.profileOperationNameByteCountMax), calls: .max, errors: .max, totalNanoseconds: .max)
+        let interval = ProfileInterval(
+            nanoseconds: .max, operations: Array(repeating: operation, count: Limits.profileOperationsMax))
+        let entry = TopEntry(id: .root, path: long(Limits.pathByteCountMax), count: .max, bytes: .max)
+        let client = ConnectedClient(
+            address: long(Limits.clientAddressByteCountMax), name: long(Limits.nameByteCountMax),
+            certificate: long(Limits.nameByteCountMax), openFiles: .max, requests: .max, bytesRead: .max,
+            bytesWritten: .max, connectedSeconds: .max)
+        let replies: [Reply] = [
+            .profile(BrickProfile(profiling: true, cumulative: interval, interval: interval)),
+            .top(BrickTop(profiling: true, entries: Array(repeating: entry, count: Limits.profileTopCountMax))),
+            .clients(BrickClients(total: .max, clients: Array(repeating: client, count: Limits.brickClientsReportedMax))),
+        ]
+        for reply in replies {
+            var buffer = ByteBuffer()
+            reply.encode(into: &buffer)
+            // Room for the frame's own header (kind, request id, length) besides the payload.
+            #expect(buffer.readableBytes + 64 <= Limits.frameByteCountMax, "\(reply.tag) takes \(buffer.readableBytes) bytes")
+        }
+    }
+
     /// Bytes of each sample changed at random: decoding gives a value or a WireError, never a trap, and a view
     /// that decodes is one that holds together.
     @Test(arguments: [11, 12, 13] as [UInt64])

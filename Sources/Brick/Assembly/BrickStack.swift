@@ -131,7 +131,7 @@ public final class BrickStack: Sendable {
                 metrics.recordForward(to: member, took: took, failed: failed)
             }
         }
-        let profiler = BrickProfiler(policy: policy, directoryPath: { posix.directoryPath($0) })
+        let profiler = BrickProfiler(policy: policy, directoryPaths: { await posix.directoryPaths($0) })
         let service = BrickService(
             locks: locks, endpoints: endpoints, security: security, budget: budget,
             policy: policy, eventLoopGroup: eventLoopGroup, logger: logger, handoff: handoff?.server, metrics: metrics,

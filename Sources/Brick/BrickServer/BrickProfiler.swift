@@ -16,13 +16,14 @@ import Synchronization
 /// `Limits.profileTopTrackedMax` files each nor the name table more than `Limits.profileNamesRememberedMax`.
 public final class BrickProfiler: Sendable {
     private let policy: ServerPolicy
-    /// A directory's path in the volume, for naming the hottest files; nil when the brick cannot say.
-    private let directoryPath: @Sendable (FileID) -> String?
+    /// The volume paths of directories, for naming the hottest files (those the brick cannot place are left out);
+    /// asked once per report, off the event loop.
+    private let directoryPaths: @Sendable (Set<FileID>) async -> [FileID: String]
     private let state = Mutex(State())
 
-    public init(policy: ServerPolicy, directoryPath: @escaping @Sendable (FileID) -> String?) {
+    public init(policy: ServerPolicy, directoryPaths: @escaping @Sendable (Set<FileID>) async -> [FileID: String]) {
         self.policy = policy
-        self.directoryPath = directoryPath
+        self.directoryPaths = directoryPaths
     }
 
     /// Whether requests are counted now; read once per request, before it runs.
@@ -35,10 +36,16 @@ public final class BrickProfiler: Sendable {
         var tops: [TopKind: TopTable] = [:]
         var names: [FileID: (parent: FileID, name: String)] = [:]
 
-        /// The state for `generation`: as it is, or fresh when profiling was (re)started since.
-        mutating func follow(_ generation: UInt64) {
-            guard self.generation != generation else { return }
+        /// The state for `generation`: as it is, or fresh when profiling was (re)started since. False for a
+        /// generation older than the one counted (a request that read the switch before a restart): it must not
+        /// wipe the newer counts, and is not counted.
+        mutating func follow(_ generation: UInt64) -> Bool {
+            if let current = self.generation {
+                if generation == current { return true }
+                if generation < current { return false }
+            }
             self = State(generation: generation)
+            return true
         }
     }
 
@@ -55,7 +62,7 @@ public final class BrickProfiler: Sendable {
         let nanoseconds = UInt64(clamping: elapsed.nanosecondCount)
         let moved = request.bytesMoved(reply: reply)
         state.withLock { state in
-            state.follow(switchState.generation)
+            guard state.follow(switchState.generation) else { return }
             state.cumulative.operations[request.opcode, default: OperationCounts()].add(
                 nanoseconds, failed: failed, read: moved.read, written: moved.written)
             state.interval.operations[request.opcode, default: OperationCounts()].add(
@@ -79,7 +86,7 @@ public final class BrickProfiler: Sendable {
                 state = State()
                 return BrickProfile(profiling: false)
             }
-            state.follow(switchState.generation)
+            _ = state.follow(switchState.generation)
             let now = ContinuousClock.now
             defer { state.interval = Period(started: now) }
             return BrickProfile(
@@ -97,26 +104,30 @@ public final class BrickProfiler: Sendable {
     }
 
     /// The `count` hottest files by `kind`, with their paths where the brick knows them.
-    func top(_ kind: TopKind, count: Int) -> BrickTop {
+    func top(_ kind: TopKind, count: Int) async -> BrickTop {
         let switchState = policy.profiling
         let (ranked, names): ([(FileID, TopTable.Counts)], [FileID: (parent: FileID, name: String)]) = state.withLock {
             state in
             guard switchState.isOn else { return ([], [:]) }
-            state.follow(switchState.generation)
+            _ = state.follow(switchState.generation)
             let ranked = state.tops[kind]?.ranked(count) ?? []
             return (ranked, Dictionary(uniqueKeysWithValues: ranked.compactMap { id, _ in state.names[id].map { (id, $0) } }))
         }
         guard switchState.isOn else { return BrickTop(profiling: false, entries: []) }
-        // Outside the lock: resolving a directory's path reads the brick's index.
+        // Outside the lock and off the loop: resolving directories reads the brick's index.
+        let directories = kind == .opendir ? Set(ranked.map(\.0)) : Set(names.values.map(\.parent))
+        let paths = await directoryPaths(directories)
         let entries = ranked.map { id, counts in
-            TopEntry(id: id, path: path(of: id, kind: kind, names: names), count: counts.count, bytes: counts.bytes)
+            TopEntry(id: id, path: path(of: id, kind: kind, names: names, paths: paths), count: counts.count, bytes: counts.bytes)
         }
         return BrickTop(profiling: true, entries: entries)
     }
 
-    private func path(of id: FileID, kind: TopKind, names: [FileID: (parent: FileID, name: String)]) -> String? {
-        if kind == .opendir, let path = directoryPath(id) { return path }
-        guard let (parent, name) = names[id], let directory = directoryPath(parent) else { return nil }
+    private func path(
+        of id: FileID, kind: TopKind, names: [FileID: (parent: FileID, name: String)], paths: [FileID: String]
+    ) -> String? {
+        if kind == .opendir, let path = paths[id] { return path }
+        guard let (parent, name) = names[id], let directory = paths[parent] else { return nil }
         return directory == "/" ? "/" + name : directory + "/" + name
     }
 }
@@ -147,7 +158,7 @@ struct OperationCounts {
     /// The 99th percentile to the upper bound of its bucket, capped by the maximum.
     var p99: UInt64 {
         guard calls > 0 else { return 0 }
-        let wanted = (calls * 99 + 99) / 100
+        let wanted = calls / 100 * 99 + (calls % 100 * 99 + 99) / 100
         var seen: UInt64 = 0
         for (index, count) in buckets.enumerated() {
             seen &+= count

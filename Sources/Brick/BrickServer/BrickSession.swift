@@ -126,7 +126,7 @@ final class BrickSession: RequestSession {
                 .permissionDenied,
                 "a \(control.name) is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not send one")
         }
-        if case .control(let control) = request, let answer = try diagnostics(control) { return answer }
+        if case .control(let control) = request, let answer = try await diagnostics(control) { return answer }
         if given.replication.role == .client, let clientRefusal { throw clientRefusal }
         let context = policy.context(for: given)
         if case .release(let file) = request {
@@ -158,7 +158,7 @@ final class BrickSession: RequestSession {
 
     /// The brick process's answers about itself (metrics, profile, top, connections), not its stack's; nil for
     /// any other control message.
-    private func diagnostics(_ control: ControlRequest) throws -> Reply? {
+    private func diagnostics(_ control: ControlRequest) async throws -> Reply? {
         switch control {
         case .metrics:
             let text = metrics?.exposition() ?? ""
@@ -171,7 +171,7 @@ final class BrickSession: RequestSession {
         case .profile:
             return Reply(ControlReply.profile(profiler?.profile() ?? BrickProfile(profiling: false)))
         case .top(let kind, let count):
-            return Reply(ControlReply.top(profiler?.top(kind, count: count) ?? BrickTop(profiling: false, entries: [])))
+            return Reply(ControlReply.top(await profiler?.top(kind, count: count) ?? BrickTop(profiling: false, entries: [])))
         case .clients:
             return Reply(ControlReply.clients(clients?.report(excluding: connectionID) ?? BrickClients(total: 0, clients: [])))
         case .heal, .recordMissed, .reconcile, .settleBarrier, .installView, .memberStatus:

@@ -1,8 +1,9 @@
 import MortarCore
 import Synchronization
 
-/// The connections a brick serves, for `volume status VOL clients`: each session is listed from its accepted
-/// hello until it closes. Bounded by the brick's connection budget (`Limits.brickConnectionsMax`).
+/// The connections a brick serves, for `volume status VOL clients`: each session is listed from its admission
+/// until it closes (a client that leaves before its welcome is closed too: ``RequestServer``), so the table is
+/// bounded by the brick's connection budget (`Limits.brickConnectionsMax`).
 final class ClientTable: Sendable {
     private let sessions = Mutex<[UInt64: BrickSession]>([:])
 

@@ -101,11 +101,21 @@ extension PosixStorage {
 }
 
 extension PosixStorage {
-    /// The volume path of the directory with FileID `id` ("/" for the root), for reports that name files
-    /// (`volume top`); nil for anything else, or a directory the index no longer leads to. Reads the index on the
-    /// calling thread.
-    public func directoryPath(_ id: FileID) -> String? {
-        // A report's best effort: a FileID the brick cannot place is reported without a path.
-        try? index.withLocation(id) { location in location.isDirectory ? location.subject : nil }
+    /// The volume paths of the directories among `ids` ("/" for the root), for reports that name files (`volume
+    /// top`): one job on the I/O pool, which reads the index. A FileID that is not a directory, or one the index no
+    /// longer leads to, has none.
+    public func directoryPaths(_ ids: Set<FileID>) async -> [FileID: String] {
+        do {
+            return try await run { [index] in
+                var paths: [FileID: String] = [:]
+                for id in ids {
+                    // A report's best effort: a FileID the brick cannot place is reported without a path.
+                    if let path = try? index.withLocation(id, { $0.isDirectory ? $0.subject : nil }) { paths[id] = path }
+                }
+                return paths
+            }
+        } catch {
+            return [:]  // the pool is shutting down with the brick: no paths, the report still answers
+        }
     }
 }

@@ -73,13 +73,17 @@ public final class ClientMetrics: Sendable {
         operations[operation.rawValue].increment()
         durations[operation.rawValue].recordNanoseconds(elapsed.nanosecondCount)
         guard let error else { return }
+        // The errno came over the wire: one the C library has no name for is counted as "other", so a faulty or
+        // hostile brick cannot make a series per number.
         let code = FileSystemError.wrapping(error).code
-        let key = ErrorKey(operation: operation.rawValue, errno: code.rawValue)
+        let name = code.symbolicName
+        let known = !name.hasPrefix("errno ")
+        let key = ErrorKey(operation: operation.rawValue, errno: known ? code.rawValue : -1)
         let counter = errors.withLock { counters in
             if let counter = counters[key] { return counter }
             let counter = CoreMetrics.Counter(
                 label: "mortar_client_operation_errors_total",
-                dimensions: [("volume", volume), ("operation", "\(operation)"), ("errno", code.symbolicName)],
+                dimensions: [("volume", volume), ("operation", "\(operation)"), ("errno", known ? name : "other")],
                 factory: registry.factory)
             counters[key] = counter
             return counter

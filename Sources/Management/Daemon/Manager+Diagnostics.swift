@@ -7,9 +7,10 @@ import MortarWire
 import NIOCore
 
 /// `volume profile`, `volume top` and `volume status VOL clients`: the daemon asks every brick of the volume at
-/// once, over the brick's TCP port with this host's certificate (control messages are for cluster hosts), each
-/// within `Limits.brickDiagnosticsMilliseconds`. A brick that is not running, does not answer in time or refuses
-/// is reported with why; the others' answers still come back.
+/// once (at most `Limits.brickDiagnosticsConcurrencyMax` at a time), over the brick's TCP port with this host's
+/// certificate (control messages are for cluster hosts), each within `Limits.brickDiagnosticsMilliseconds`. A brick
+/// that is not running, does not answer in time or refuses is reported with why; the others' answers still come
+/// back. Lists are cut so the whole answer fits in a reply (the busiest kept; the client list keeps its total).
 extension Manager {
     func volumeProfile(name: String) async throws(FileSystemError) -> VolumeProfile {
         let volume = try existingVolume(name)
@@ -25,8 +26,10 @@ extension Manager {
         guard (1...Limits.profileTopCountMax).contains(count) else {
             throw FileSystemError.invalidArgument("top of \(count) files: the count is 1 to \(Limits.profileTopCountMax)")
         }
+        let budget = Self.perBrickBudget(volume.bricks.count)
         let answers = await ask(volume.bricks, .top(kind, count: count)) { reply throws(FileSystemError) -> BrickTop in
-            guard case .top(let top) = reply else { throw Self.mismatch("top", reply) }
+            guard case .top(var top) = reply else { throw Self.mismatch("top", reply) }
+            top.entries = Self.fitting(top.entries, budget) { 160 + ($0.path?.utf8.count ?? 0) }
             return top
         }
         return VolumeTop(volume: name, kind: kind, bricks: answers)
@@ -34,11 +37,34 @@ extension Manager {
 
     func volumeClients(name: String) async throws(FileSystemError) -> VolumeClients {
         let volume = try existingVolume(name)
+        let budget = Self.perBrickBudget(volume.bricks.count)
         let answers = await ask(volume.bricks, .clients) { reply throws(FileSystemError) -> BrickClients in
-            guard case .clients(let clients) = reply else { throw Self.mismatch("client list", reply) }
+            guard case .clients(var clients) = reply else { throw Self.mismatch("client list", reply) }
+            clients.clients = Self.fitting(clients.clients, budget) {
+                240 + $0.address.utf8.count + $0.name.utf8.count + ($0.certificate?.utf8.count ?? 0)
+            }
             return clients
         }
         return VolumeClients(volume: name, bricks: answers)
+    }
+
+    /// What each brick's list may take of a reply (as JSON), so that the whole answer fits in one: half of a
+    /// management message, shared among the bricks.
+    private static func perBrickBudget(_ bricks: Int) -> Int {
+        Limits.managementMessageByteCountMax / 2 / max(1, bricks)
+    }
+
+    /// The first of `items` whose estimated sizes fit `budget` (at least one, so every brick shows its busiest);
+    /// the busiest come first, so the cut drops the least busy.
+    private static func fitting<Item>(_ items: [Item], _ budget: Int, size: (Item) -> Int) -> [Item] {
+        var used = 0
+        var kept = 0
+        for item in items {
+            used += size(item)
+            guard kept == 0 || used <= budget else { break }
+            kept += 1
+        }
+        return Array(items.prefix(kept))
     }
 
     private static func mismatch(_ wanted: String, _ reply: ControlReply) -> FileSystemError {
@@ -53,7 +79,12 @@ extension Manager {
         let security = security
         let group = eventLoopGroup
         return await withTaskGroup(of: BrickAnswer<Value>.self) { tasks in
-            for brick in bricks {
+            var answers: [BrickAnswer<Value>] = []
+            // At most `brickDiagnosticsConcurrencyMax` bricks asked at once: each is a connection of its own.
+            for (position, brick) in bricks.enumerated() {
+                if position >= Limits.brickDiagnosticsConcurrencyMax, let answer = await tasks.next() {
+                    answers.append(answer)
+                }
                 tasks.addTask {
                     let name = "\(brick.host):\(brick.path)"
                     do {
@@ -64,7 +95,6 @@ extension Manager {
                     }
                 }
             }
-            var answers: [BrickAnswer<Value>] = []
             for await answer in tasks { answers.append(answer) }
             return answers.sorted { $0.index < $1.index }
         }

@@ -27,7 +27,14 @@ struct Router: HTTPResponder {
             // Every request is answered from the catalog as it is now: a change acknowledged through another daemon
             // is seen, and a change is never refused on a stale copy (it could name a host that joined a moment ago).
             await manager.refresh(force: true)
-            return Response(status: .ok, body: try await route(method, rest, body, query))
+            let answer = try await route(method, rest, body, query)
+            // Never an answer a client would refuse for its size: say why instead.
+            guard answer.readableBytes <= Limits.managementMessageByteCountMax else {
+                throw FileSystemError(
+                    .fileTooLarge,
+                    "the answer to \(method) \(path) takes \(answer.readableBytes) bytes, more than the \(Limits.managementMessageByteCountMax) a reply may")
+            }
+            return Response(status: .ok, body: answer)
         } catch {
             return Self.failure(error)
         }
@@ -44,8 +51,9 @@ struct Router: HTTPResponder {
     }
 
     /// Who may do what. Hosts (daemons and their bricks) may do everything; only they may call another host's agent
-    /// or report a replica member's state. Admins may change the cluster. Anyone else with a certificate of the
-    /// cluster's CA may read, and fetch what it needs to connect to volumes whose `auth.ssl-allow` names it.
+    /// or report a replica member's state. Admins may change the cluster, and see a volume's hottest files and its
+    /// clients (`top`, `clients`). Anyone else with a certificate of the cluster's CA may read the rest, and fetch
+    /// what it needs to connect to volumes whose `auth.ssl-allow` names it.
     private func authorize(_ method: HTTPMethod, _ segments: [String], _ identity: PeerIdentity) async throws {
         guard identity.role != .host else { return }
         let area = segments.first ?? ""
@@ -77,8 +85,9 @@ struct Router: HTTPResponder {
     static func query(_ text: Substring) -> [String: String] {
         var values: [String: String] = [:]
         for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            values[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = parts.first, !name.isEmpty else { continue }
+            values[String(name)] = parts.count > 1 ? String(parts[1]) : ""
         }
         return values
     }
@@ -173,7 +182,7 @@ struct Router: HTTPResponder {
                 throw FileSystemError.invalidArgument(
                     "top kind '\(kindName)': one of \(TopKind.allCases.map(\.name).joined(separator: ", "))")
             }
-            let countText = query["count"] ?? "10"
+            let countText = query["count"] ?? "\(Limits.profileTopCountDefault)"
             guard let count = Int(countText) else { throw FileSystemError.invalidArgument("top count '\(countText)' is not a number") }
             return try ManagementJSON.encode(try await manager.volumeTop(name: rest[0], kind: kind, count: count))
         case (.GET, 2, "clients"):
