@@ -10,6 +10,7 @@ public enum MetricCatalog {
         "mortar_brick_read_bytes_total": "Bytes a brick returned to read requests.",
         "mortar_brick_written_bytes_total": "Bytes a brick accepted in write requests.",
         "mortar_brick_requests_in_flight": "Requests a brick is working on now.",
+        "mortar_brick_requests_queued": "Requests of a brick waiting for an I/O thread now.",
         "mortar_brick_connections": "Client connections a brick holds now.",
         "mortar_brick_open_files": "Files a brick holds open now, for all its connections.",
         "mortar_brick_refused_connections_total":

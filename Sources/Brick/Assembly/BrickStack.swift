@@ -124,6 +124,7 @@ public final class BrickStack: Sendable {
         let metrics = labels.map { labels in
             BrickMetrics(
                 volume: labels.volume, brick: labels.brick, export: export, openFiles: { posix.openHandleCount },
+                queued: { posix.queuedJobCount },
                 replica: readReplica)
         }
         if let metrics, let replicaMember {

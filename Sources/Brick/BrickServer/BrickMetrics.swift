@@ -27,6 +27,7 @@ public final class BrickMetrics: Sendable {
     private let inFlightCount = Atomic<Int>(0)
     private let connectionCount = Atomic<Int>(0)
     let openFiles: CoreMetrics.Meter
+    private let queued: CoreMetrics.Meter
 
     private struct ErrorKey: Hashable {
         var opcode: UInt8
@@ -35,6 +36,8 @@ public final class BrickMetrics: Sendable {
 
     /// How many files the brick holds open, read at each scrape.
     private let openFileCount: @Sendable () -> Int
+    /// How many requests wait for an I/O pool thread, read at each scrape.
+    private let queuedCount: @Sendable () -> Int
     /// A replica member's view, position and status, read at each scrape; nil for a brick of no replica set.
     private let replica: (@Sendable () -> ReplicaReading)?
     /// Gauges of replication whose labels depend on the set (members, states), made on first use.
@@ -64,10 +67,12 @@ public final class BrickMetrics: Sendable {
     public init(
         volume: String, brick: Int, export: String, registry: MetricsRegistry = MetricsRegistry(),
         openFiles openFileCount: @escaping @Sendable () -> Int = { 0 },
+        queued queuedCount: @escaping @Sendable () -> Int = { 0 },
         replica: (@Sendable () -> ReplicaReading)? = nil
     ) {
         self.registry = registry
         self.openFileCount = openFileCount
+        self.queuedCount = queuedCount
         self.replica = replica
         let labels = [("volume", volume), ("brick", "\(brick)"), ("export", export)]
         self.labels = labels
@@ -89,6 +94,7 @@ public final class BrickMetrics: Sendable {
         inFlight = CoreMetrics.Meter(label: "mortar_brick_requests_in_flight", dimensions: labels, factory: factory)
         connections = CoreMetrics.Meter(label: "mortar_brick_connections", dimensions: labels, factory: factory)
         openFiles = CoreMetrics.Meter(label: "mortar_brick_open_files", dimensions: labels, factory: factory)
+        queued = CoreMetrics.Meter(label: "mortar_brick_requests_queued", dimensions: labels, factory: factory)
         healedBytes = CoreMetrics.Counter(label: "mortar_heal_copied_bytes_total", dimensions: labels, factory: factory)
         refusals = Dictionary(uniqueKeysWithValues: RequestServer.Refusal.allCases.map { why in
             (why, CoreMetrics.Counter(
@@ -126,6 +132,7 @@ public final class BrickMetrics: Sendable {
     /// The brick's metrics in Prometheus's text format, as of now.
     public func exposition() -> String {
         openFiles.set(openFileCount())
+        queued.set(queuedCount())
         inFlight.set(inFlightCount.load(ordering: .relaxed))
         connections.set(connectionCount.load(ordering: .relaxed))
         if let replica { observe(replica()) }

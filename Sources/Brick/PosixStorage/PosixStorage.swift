@@ -25,6 +25,11 @@ public final class PosixStorage: FileOperations {
     /// cannot answer without waiting.
     let cachedReads = Atomic<Bool>(true)
     let cachedReadCount = Atomic<UInt64>(0)
+    /// Jobs handed to the I/O pool that no pool thread has started yet.
+    let queuedJobs = Atomic<Int>(0)
+
+    /// Requests waiting for an I/O pool thread now: the disk (or the pool) is behind when this stays above zero.
+    public var queuedJobCount: Int { queuedJobs.load(ordering: .relaxed) }
 
     /// Reads answered from the page cache on the calling thread, without the I/O pool (since the brick started).
     public var readsServedFromCache: UInt64 { cachedReadCount.load(ordering: .relaxed) }
@@ -130,9 +135,15 @@ public final class PosixStorage: FileOperations {
     /// A pool that no longer runs means the brick is shutting down: that is ENOTCONN ("this brick is going away",
     /// which clients answer by reconnecting and retrying), not an I/O error on the file.
     func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        // Counted out when a thread takes the job, or below when the pool refused it (the job never ran).
+        queuedJobs.add(1, ordering: .relaxed)
         do {
-            return try await threadPool.runIfActive(body)
+            return try await threadPool.runIfActive { [self] in
+                queuedJobs.subtract(1, ordering: .relaxed)
+                return try body()
+            }
         } catch is NIOThreadPoolError.ThreadPoolInactive {
+            queuedJobs.subtract(1, ordering: .relaxed)
             throw FileSystemError.notConnected("brick \(index.root) is shutting down")
         } catch {
             throw FileSystemError.wrapping(error)
