@@ -52,7 +52,7 @@ extension VolumeCommand {
                     let answered = profile.bricks.compactMap(\.value)
                     if !answered.isEmpty, answered.allSatisfy({ !$0.profiling }) {
                         throw FileSystemError(
-                            .invalidArgument, "profile on volume \(name) is not started: mortar volume profile \(name) start")
+                            .invalidArgument, "profile on volume \(name) is not started (start it with mortar volume profile \(name) start)")
                     }
                     if json { return try printJSON(profile) }
                     print(ProfileFormatting.profile(profile), terminator: "")
@@ -113,7 +113,7 @@ extension VolumeCommand {
                 if !answered.isEmpty, answered.allSatisfy({ !$0.profiling }) {
                     throw FileSystemError(
                         .invalidArgument,
-                        "volume \(name) is not profiled, so its bricks count no files: mortar volume profile \(name) start")
+                        "volume \(name) is not profiled, so its bricks count no files (start with mortar volume profile \(name) start)")
                 }
                 if json { return try printJSON(top) }
                 print(ProfileFormatting.top(top), terminator: "")
