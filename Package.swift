@@ -129,7 +129,7 @@ let package = Package(
                 swiftSettings: strictSettings),
         // The libgfapi-compatible C library: `glfs_*` functions that convert C arguments and forward to `Mortar`.
         .target(name: "CMortarGFAPI", path: "Sources/GFAPI/CShims"),
-        .target(name: "MortarGFAPI", dependencies: ["Mortar", "CMortarGFAPI", "MortarCore", nio, nioPosix, logging],
+        .target(name: "MortarGFAPI", dependencies: ["Mortar", "CMortarGFAPI", "MortarCore", nio, nioPosix, nioConcurrency, logging],
                 path: "Sources/GFAPI/Library", swiftSettings: strictSettings,
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(gfapiVersionScript)",
                                                "-Xlinker", "-soname=libgfapi.so.0"])]),

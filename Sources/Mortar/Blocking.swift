@@ -13,6 +13,8 @@ import NIOConcurrencyHelpers
 /// for a reply only it can read), nor from a task on the cooperative pool.
 public enum Blocking {
     public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        // A thread copied by fork from one that used the library must not run the call's jobs: see ForkedThread.
+        if ForkedThread.isCopy { return try ForkedThread.onFreshThread { try run(body) } }
         let executor = CallingThreadExecutor.borrow()
         defer { executor.giveBack() }
         let outcome = NIOLockedValueBox<Result<T, any Error>?>(nil)

@@ -32,7 +32,7 @@ final class ClientInstance: Sendable {
     }
 
     let volumeName: String
-    let state = Mutex(State())
+    let state = ForkSafeMutex(State())
     /// Lock owner for `glfs_posix_lock`: one per instance, so two instances in one process conflict as two
     /// processes would.
     let lockOwner = UInt64.random(in: 1...UInt64.max)

@@ -1,6 +1,5 @@
 import Mortar
 import MortarCore
-import Synchronization
 
 /// What a `glfs_fd_t` stands for: an open file or an open directory stream of one client instance.
 final class Descriptor: Sendable {
@@ -61,7 +60,7 @@ extension Directory: OpenObject {}
 /// is released on the bricks when the last of them closes.
 final class SharedFile: Sendable {
     let file: File
-    private let openCount = Mutex(1)
+    private let openCount = ForkSafeMutex(1)
 
     init(_ file: File) {
         self.file = file

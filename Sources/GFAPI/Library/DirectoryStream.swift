@@ -1,7 +1,6 @@
 import Glibc
 import Mortar
 import MortarCore
-import Synchronization
 
 /// An open directory as `glfs_readdir` and friends see it: `.` and `..` first (POSIX callers expect them; the
 /// volume does not store them), then the volume's entries page by page, with `telldir` positions that `seekdir`
@@ -30,7 +29,7 @@ final class DirectoryStream: @unchecked Sendable {
     let path: String
     let directory: Directory
     private let dots: [DirectoryEntry]
-    private let state = Mutex(State())
+    private let state = ForkSafeMutex(State())
     /// The entry `glfs_readdir`/`glfs_readdirplus` return a pointer to; valid until the next call on the stream.
     let entryBuffer = UnsafeMutablePointer<dirent>.allocate(capacity: 1)
 

@@ -2,7 +2,6 @@ import CMortarGFAPI
 import Glibc
 import Mortar
 import MortarCore
-import Synchronization
 
 // Creating, configuring, connecting and finishing a client instance (`glfs_t`).
 

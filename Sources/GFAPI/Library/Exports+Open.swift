@@ -2,7 +2,6 @@ import CMortarGFAPI
 import Glibc
 import Mortar
 import MortarCore
-import Synchronization
 
 // Opening, duplicating and closing descriptors (`glfs_fd_t`).
 

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The opaque pointers handed to C callers (`glfs_t *`, `glfs_fd_t *`) and the objects behind them.
 ///
@@ -19,7 +18,7 @@ final class HandleTable<Object: AnyObject & Sendable>: Sendable {
 
     private let kind: UInt8
     private let capacity: Int
-    private let state = Mutex(State())
+    private let state = ForkSafeMutex(State())
 
     /// `kind` tells the tables apart (it is part of every handle); `capacity` bounds the live handles.
     init(kind: UInt8, capacity: Int) {

@@ -1,7 +1,6 @@
 import Glibc
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The threads the library runs on. They start on the first `glfs_init`, never when the library is loaded: fio
 /// loads it and then forks its job processes, and threads do not survive a fork. A child that initialises a
@@ -23,9 +22,9 @@ final class LibraryRuntime: Sendable {
     static let connectionThreadCount = min(max(System.coreCount, 1), 4)
     static let callbackThreadCount = 2
 
-    private static let shared = Mutex<LibraryRuntime?>(nil)
+    private static let shared = ForkSafeMutex<LibraryRuntime?>(nil)
     /// Runtimes of a parent process, kept (never shut down) in a forked child: their threads do not exist there.
-    private static let abandoned = Mutex<[LibraryRuntime]>([])
+    private static let abandoned = ForkSafeMutex<[LibraryRuntime]>([])
 
     /// The runtime of this process, started on first use with every signal blocked, so the library's threads
     /// never take signals meant for the application (fio's SIGINT, tgtd's signalfd).

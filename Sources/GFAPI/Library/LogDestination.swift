@@ -1,14 +1,13 @@
 import Glibc
 import Logging
 import MortarCore
-import Synchronization
 
 /// Where a client instance logs (`glfs_set_logging`): a file opened for appending, or standard error for "-".
 final class LogDestination: Sendable {
     let level: Logger.Level?
     private let descriptor: Int32
     private let ownsDescriptor: Bool
-    private let writeLock = Mutex(())
+    private let writeLock = ForkSafeMutex(())
 
     /// Logs warnings and errors to standard error until the application chooses.
     static let standard = LogDestination(descriptor: STDERR_FILENO, owns: false, level: .warning)
