@@ -15,16 +15,11 @@ enum BrickProbe {
     ) async -> Result<FileSystemStatistics, any Error> {
         do {
             return .success(
-                try await withDeadline(.seconds(timeoutSeconds), "the brick's answer") {
-                    let connection = try await BrickConnection.connect(
-                        to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-cli/probe",
-                        security: security, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-                        requestTimeout: .seconds(Int64(timeoutSeconds)))
-                    defer { connection.close() }
-                    let reply = try await connection.call(
-                        .fileSystemStatistics, credentials: WireCredentials(OperationContext()))
-                    return try reply.statistics()
-                })
+                try await BrickConnection.callOnce(
+                    .fileSystemStatistics, to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-cli/probe",
+                    security: security, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                    within: .seconds(timeoutSeconds)
+                ).statistics())
         } catch {
             return .failure(error)
         }

@@ -18,6 +18,22 @@ public final class BrickConnection: Sendable {
         self.channel = channel
     }
 
+    /// One request on a connection of its own, all of it — connecting, the handshake, the answer — within
+    /// `limit`; the connection is closed afterwards. For the daemon's and the CLI's questions to bricks (metrics,
+    /// profile, top, clients, `statfs`): a brick that accepts connections but hangs fails here in time.
+    public static func callOnce(
+        _ request: Request, to endpoint: Endpoint, clientName: String, security: TransportSecurity,
+        eventLoopGroup: any EventLoopGroup, within limit: Duration
+    ) async throws -> Reply {
+        try await withDeadline(limit, "an answer from brick \(endpoint)") {
+            let connection = try await connect(
+                to: endpoint, clientName: clientName, security: security, eventLoopGroup: eventLoopGroup,
+                requestTimeout: TimeAmount(limit))
+            defer { connection.close() }
+            return try await connection.call(request, credentials: WireCredentials(OperationContext()))
+        }
+    }
+
     /// Connects, performs the handshake and returns a ready connection. Fails with ECONNREFUSED/ENOTCONN naming
     /// the endpoint, with EACCES and the reason when TLS fails (an unknown CA, a server that is not a host), or
     /// with the brick's reason when it rejects the hello. TCP connections use TLS when `security` has

@@ -84,4 +84,16 @@ struct ExpositionTests {
         #expect(FileSystemError.Code.notFound.symbolicName == "ENOENT")
         #expect(FileSystemError.Code.membershipChanged.symbolicName == "EREMCHG")
     }
+
+    /// Error counters stay bounded whatever errnos a peer sends: every errno without a name is one series.
+    @Test func unnamedErrnosShareOneSeries() {
+        let registry = MetricsRegistry()
+        let errors = ErrorCounters(label: "mortar_client_operation_errors_total", dimensions: [("volume", "v")], registry: registry)
+        errors.increment(operation: "read", code: .notFound)
+        for number in 5_000..<7_000 { errors.increment(operation: "read", code: FileSystemError.Code(rawValue: Int32(number))) }
+        let lines = registry.exposition().split(separator: "\n").filter { $0.hasPrefix("mortar_client_operation_errors_total{") }
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.contains { $0.contains("errno=\"ENOENT\"") && $0.hasSuffix(" 1") }, "\(lines)")
+        #expect(lines.contains { $0.contains("errno=\"other\"") && $0.hasSuffix(" 2000") }, "\(lines)")
+    }
 }

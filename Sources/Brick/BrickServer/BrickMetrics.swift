@@ -19,7 +19,7 @@ public final class BrickMetrics: Sendable {
     private let labels: [(String, String)]
     private let operations: [CoreMetrics.Counter?]
     private let durations: [CoreMetrics.Timer?]
-    private let errors = Mutex<[ErrorKey: CoreMetrics.Counter]>([:])
+    private let errors: ErrorCounters
     private let readBytes: CoreMetrics.Counter
     private let writtenBytes: CoreMetrics.Counter
     private let inFlight: CoreMetrics.Meter
@@ -28,11 +28,6 @@ public final class BrickMetrics: Sendable {
     private let connectionCount = Atomic<Int>(0)
     let openFiles: CoreMetrics.Meter
     private let queued: CoreMetrics.Meter
-
-    private struct ErrorKey: Hashable {
-        var opcode: UInt8
-        var errno: Int32
-    }
 
     /// How many files the brick holds open, read at each scrape.
     private let openFileCount: @Sendable () -> Int
@@ -88,6 +83,7 @@ public final class BrickMetrics: Sendable {
         }
         self.operations = operations
         self.durations = durations
+        errors = ErrorCounters(label: "mortar_brick_operation_errors_total", dimensions: labels, registry: registry)
         readBytes = CoreMetrics.Counter(label: "mortar_brick_read_bytes_total", dimensions: labels, factory: factory)
         writtenBytes = CoreMetrics.Counter(
             label: "mortar_brick_written_bytes_total", dimensions: labels, factory: factory)
@@ -122,7 +118,7 @@ public final class BrickMetrics: Sendable {
         durations[Int(opcode.rawValue)]?.recordNanoseconds(elapsed.nanosecondCount)
         if let error {
             let code = (error as? FileSystemError)?.code ?? .inputOutput
-            errorCounter(opcode, code).increment()
+            errors.increment(operation: "\(opcode)", code: code)
             return
         }
         if moved.written > 0 { writtenBytes.increment(by: Int64(moved.written)) }
@@ -198,18 +194,5 @@ public final class BrickMetrics: Sendable {
     /// A connection opened (+1) or closed (-1).
     func connection(_ change: Int) {
         connectionCount.add(change, ordering: .relaxed)
-    }
-
-    private func errorCounter(_ opcode: Opcode, _ code: FileSystemError.Code) -> CoreMetrics.Counter {
-        let key = ErrorKey(opcode: opcode.rawValue, errno: code.rawValue)
-        return errors.withLock { errors in
-            if let counter = errors[key] { return counter }
-            let counter = CoreMetrics.Counter(
-                label: "mortar_brick_operation_errors_total",
-                dimensions: labels + [("operation", "\(opcode)"), ("errno", code.symbolicName)],
-                factory: registry.factory)
-            errors[key] = counter
-            return counter
-        }
     }
 }

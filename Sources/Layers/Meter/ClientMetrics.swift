@@ -22,23 +22,16 @@ enum MeteredOperation: Int, CaseIterable {
 /// update. Error counters are made on the first error of each operation and errno.
 public final class ClientMetrics: Sendable {
     public let registry: MetricsRegistry
-    private let volume: String
     private let operations: [CoreMetrics.Counter]
     private let durations: [CoreMetrics.Timer]
-    private let errors = Mutex<[ErrorKey: CoreMetrics.Counter]>([:])
+    private let errors: ErrorCounters
     private let readBytes: CoreMetrics.Counter
     private let writtenBytes: CoreMetrics.Counter
     private let inFlight: CoreMetrics.Meter
     private let inFlightCount = Atomic<Int>(0)
 
-    private struct ErrorKey: Hashable {
-        var operation: Int
-        var errno: Int32
-    }
-
     public init(volume: String, registry: MetricsRegistry = MetricsRegistry()) {
         self.registry = registry
-        self.volume = volume
         let factory = registry.factory
         let labels = [("volume", volume)]
         operations = MeteredOperation.allCases.map { operation in
@@ -51,6 +44,7 @@ public final class ClientMetrics: Sendable {
                 label: "mortar_client_operation_duration_seconds", dimensions: labels + [("operation", "\(operation)")],
                 factory: factory)
         }
+        errors = ErrorCounters(label: "mortar_client_operation_errors_total", dimensions: labels, registry: registry)
         readBytes = CoreMetrics.Counter(label: "mortar_client_read_bytes_total", dimensions: labels, factory: factory)
         writtenBytes = CoreMetrics.Counter(label: "mortar_client_written_bytes_total", dimensions: labels, factory: factory)
         inFlight = CoreMetrics.Meter(label: "mortar_client_requests_in_flight", dimensions: labels, factory: factory)
@@ -73,22 +67,7 @@ public final class ClientMetrics: Sendable {
         operations[operation.rawValue].increment()
         durations[operation.rawValue].recordNanoseconds(elapsed.nanosecondCount)
         guard let error else { return }
-        // The errno came over the wire: one the C library has no name for is counted as "other", so a faulty or
-        // hostile brick cannot make a series per number.
-        let code = FileSystemError.wrapping(error).code
-        let name = code.symbolicName
-        let known = !name.hasPrefix("errno ")
-        let key = ErrorKey(operation: operation.rawValue, errno: known ? code.rawValue : -1)
-        let counter = errors.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(
-                label: "mortar_client_operation_errors_total",
-                dimensions: [("volume", volume), ("operation", "\(operation)"), ("errno", known ? name : "other")],
-                factory: registry.factory)
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
+        errors.increment(operation: "\(operation)", code: FileSystemError.wrapping(error).code)
     }
 
     func read(_ count: Int) {

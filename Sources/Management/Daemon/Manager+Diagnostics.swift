@@ -103,13 +103,10 @@ extension Manager {
     private static func ask(
         _ brick: Brick, _ request: ControlRequest, security: TransportSecurity, eventLoopGroup: any EventLoopGroup
     ) async throws -> ControlReply {
-        let bound = Limits.brickDiagnosticsMilliseconds
-        return try await withDeadline(.milliseconds(bound), "brick \(brick.host):\(brick.path)'s answer") {
-            let connection = try await BrickConnection.connect(
-                to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-daemon/diagnostics",
-                security: security, eventLoopGroup: eventLoopGroup, requestTimeout: .milliseconds(bound))
-            defer { connection.close() }
-            return try await connection.call(.control(request), credentials: WireCredentials(OperationContext())).control()
-        }
+        try await BrickConnection.callOnce(
+            .control(request), to: .tcp(host: brick.host, port: brick.port), clientName: "mortar-daemon/diagnostics",
+            security: security, eventLoopGroup: eventLoopGroup,
+            within: .milliseconds(Limits.brickDiagnosticsMilliseconds)
+        ).control()
     }
 }

@@ -68,21 +68,15 @@ struct MetricsEndpoint: HTTPResponder {
 
     /// One brick's exposition, within `Limits.metricsBrickScrapeMilliseconds`.
     private func scrape(_ brick: AgentBrick, host: String) async -> Result<String, any Error> {
-        let bound = Limits.metricsBrickScrapeMilliseconds
         do {
-            return .success(
-                try await withDeadline(.milliseconds(bound), "the brick's metrics") {
-                    let connection = try await BrickConnection.connect(
-                        to: .tcp(host: host, port: brick.port), clientName: "mortar-daemon/metrics",
-                        security: security, eventLoopGroup: eventLoopGroup, requestTimeout: .milliseconds(bound))
-                    defer { connection.close() }
-                    let reply = try await connection.call(
-                        .control(.metrics), credentials: WireCredentials(OperationContext()))
-                    guard case .metrics(let text) = try reply.control() else {
-                        throw FileSystemError.protocolError("a metrics request was answered without metrics")
-                    }
-                    return text
-                })
+            let reply = try await BrickConnection.callOnce(
+                .control(.metrics), to: .tcp(host: host, port: brick.port), clientName: "mortar-daemon/metrics",
+                security: security, eventLoopGroup: eventLoopGroup,
+                within: .milliseconds(Limits.metricsBrickScrapeMilliseconds))
+            guard case .metrics(let text) = try reply.control() else {
+                throw FileSystemError.protocolError("a metrics request was answered without metrics")
+            }
+            return .success(text)
         } catch {
             return .failure(error)
         }
