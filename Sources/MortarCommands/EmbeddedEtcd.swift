@@ -38,16 +38,24 @@ struct EmbeddedEtcd {
             executable, member.arguments(cluster: [member], dataDirectory: root + "/etcd", token: "mortar-up"),
             log: logPath)
         try Data("\(process.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: pidPath), options: .atomic)
-        let deadline = ContinuousClock.now + .seconds(30)
+        let started = ContinuousClock.now
+        let bound = Duration.seconds(Limits.embeddedEtcdStartSeconds)
+        var reported = started
         while let refusal = await refusal() {
             guard process.isRunning else {
                 // The log is read only to explain the exit; an unreadable one leaves the plain message.
                 let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
                 throw Self.startFailure(log: log, logPath: logPath, directory: root)
             }
-            guard ContinuousClock.now < deadline else {
+            let now = ContinuousClock.now
+            guard now < started + bound else {
                 throw FileSystemError(
-                    .timedOut, "etcd did not accept a write within 30 seconds (\(refusal.message)); see \(logPath)")
+                    .timedOut,
+                    "etcd did not accept a write within \(Limits.embeddedEtcdStartSeconds) seconds (\(refusal.message)); see \(logPath)")
+            }
+            if now - reported >= .seconds(10) {
+                reported = now
+                print("Still waiting for etcd to accept a write (\(Int((now - started).components.seconds)) s so far): \(refusal.message)")
             }
             try await Task.sleep(for: .milliseconds(100))
         }

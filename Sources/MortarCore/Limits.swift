@@ -178,6 +178,10 @@ public enum Limits {
     /// lost leader, a request can hang on a member that has not noticed yet, and the next member should be asked
     /// well before the 5 s above. etcd answers these in milliseconds otherwise.
     public static let etcdUrgentRequestTimeoutMilliseconds: Int64 = 1_500
+    /// How long `mortar up` waits for the etcd it starts to accept its first write. Alone that takes under a
+    /// second; on a machine busy with other work it has taken tens of seconds, and giving up early leaves an etcd
+    /// running that the next `mortar up` would find half-started. Progress is printed every 10 s.
+    public static let embeddedEtcdStartSeconds: Int64 = 90
     /// Largest catalog written to etcd: its JSON, base64-encoded, must fit etcd's default request limit (1.5 MiB).
     public static let etcdCatalogByteCountMax = 1 << 20
     /// Largest reply read from etcd (the catalog is one value; etcd's own request limit is 1.5 MiB).

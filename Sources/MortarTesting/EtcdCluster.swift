@@ -93,12 +93,20 @@ public final class EtcdTestCluster: @unchecked Sendable {
         }
     }
 
-    /// Polls a write until the cluster accepts one (it has a leader); at most 30 s.
+    /// Polls a write until the cluster accepts one (it has a leader); at most 120 s, a generous bound: at the start
+    /// of the whole suite, with hundreds of tests starting at once on two cores, a fresh etcd has taken over 30 s
+    /// (it answers in under a second alone). Measured: the first put came back after 19–34 s, although the client
+    /// gives a member 5 s — the suite's synchronous tests held both cooperative threads that the reply's (or the
+    /// timeout's) continuation needed. A start that never comes fails with the last lines of every member's log, which CI
+    /// shows.
     public func waitUntilWritable() async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let started = ContinuousClock.now
+        let deadline = started + .seconds(120)
         var last: FileSystemError?
+        var attempts = 0
         let client = try client()
         while ContinuousClock.now < deadline {
+            attempts += 1
             do {
                 try await client.put("/mortar-test/ready", Array("1".utf8))
                 return
@@ -107,8 +115,14 @@ public final class EtcdTestCluster: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+        let logs = members.map { member in
+            // The logs only explain the failure; an unreadable one says so in its place.
+            let text = (try? String(contentsOfFile: "\(directory)/\(member.name).log", encoding: .utf8)) ?? "(no log)"
+            return "\(member.name): " + text.split(separator: "\n").suffix(4).joined(separator: " | ")
+        }
         throw FileSystemError(
-            .timedOut, "etcd under \(directory) did not accept a write within 30 s (\(last?.message ?? "")); see its logs")
+            .timedOut,
+            "etcd under \(directory) did not accept a write within 120 s (\(attempts) attempts; last: \(last?.message ?? "")); logs: \(logs.joined(separator: "; "))")
     }
 
     deinit {
