@@ -23,6 +23,24 @@ struct MountTablesTests {
         #expect(table.id(of: InodeTable.rootNode) == .root, "the root is never forgotten")
     }
 
+    /// A node remembers whether the kernel last saw it as a small regular file: its open then fetches the file's
+    /// bytes with it.
+    @Test func nodesRememberWhetherTheyAreSmallFiles() throws {
+        var table = InodeTable()
+        let id = FileID.random()
+        let small = FileAttributes(id: id, type: .regular, permissions: 0o644, size: 4096)
+        let node = try table.remember(small)
+        #expect(table.isSmallFile(node))
+        var grown = small
+        grown.size = UInt64(Limits.quickReadByteCountMax)
+        #expect(try table.remember(grown) == node)
+        #expect(!table.isSmallFile(node), "the latest attributes decide")
+        let directory = try table.remember(FileAttributes(id: .random(), type: .directory, permissions: 0o755))
+        #expect(!table.isSmallFile(directory))
+        #expect(!table.isSmallFile(try table.remember(FileID.random())), "unknown attributes: not small")
+        #expect(!table.isSmallFile(9_999), "an unknown node")
+    }
+
     @Test func inodeTableIsBounded() throws {
         var table = InodeTable(capacity: 3)
         _ = try table.remember(.random())

@@ -1,5 +1,6 @@
 import Foundation
 import MortarCore
+import MortarManagementAPI
 import MortarSecurity
 import MortarTesting
 import Testing
@@ -162,6 +163,34 @@ struct MountTests {
             let viaUmount = try await MountedVolume.runProgram("/bin/umount", [mounted.mountPoint])
             #expect(viaUmount.succeeded, "umount: \(viaUmount.output)")
             try await waitUntil("the mount is gone", seconds: 10) { !MountedVolume.isMounted(mounted.mountPoint) }
+        }
+    }
+
+    /// A small file read through the mount comes with its open: the brick sees one `openAndRead` per file and no
+    /// open, read or local-read grant — the kernel's reads are answered from the bytes the open brought — and every
+    /// byte is right, the file's end included.
+    @Test func smallFilesAreReadWithTheirOpen() async throws {
+        try await MountedVolume.with(bricks: 1) { mounted in
+            var contents: [String: Data] = [:]
+            for index in 0..<20 {
+                let path = mounted.mountPoint + "/small-\(index)"
+                let data = Data((0..<(index * 3_001 + 1)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) })
+                try data.write(to: URL(fileURLWithPath: path))
+                contents[path] = data
+            }
+            try await mounted.cluster.expectSuccess("volume", "profile", mounted.volume, "start")
+            for (path, data) in contents {
+                let read = try Data(contentsOf: URL(fileURLWithPath: path))
+                #expect(read == data, "\(path): \(read.count) bytes read, \(data.count) written")
+            }
+            let result = try await mounted.cluster.expectSuccess("volume", "profile", mounted.volume, "info", "--json")
+            let profile = try JSONDecoder().decode(VolumeProfile.self, from: Data(result.output.utf8))
+            let brick = try #require(profile.bricks.first?.value)
+            func calls(_ operation: String) -> UInt64 {
+                brick.cumulative.operations.first { $0.operation == operation }?.calls ?? 0
+            }
+            #expect(calls("openAndRead") == 20, "\(brick.cumulative.operations.map { "\($0.operation) \($0.calls)" })")
+            #expect(calls("open") == 0 && calls("read") == 0 && calls("grantLocalRead") == 0)
         }
     }
 

@@ -16,6 +16,9 @@ struct InodeTable: Sendable {
     struct Inode: Sendable {
         var id: FileID
         var lookupCount: UInt64
+        /// Whether the attributes last handed to the kernel with this node were those of a regular file under
+        /// `Limits.quickReadByteCountMax`: its open fetches the whole file in the same exchange (``FileHead``).
+        var isSmallFile = false
     }
 
     private var inodes: [UInt64: Inode] = [InodeTable.rootNode: Inode(id: .root, lookupCount: 1)]
@@ -33,6 +36,23 @@ struct InodeTable: Sendable {
     /// The FileID a node stands for, or nil for a node the kernel should not know (forgotten already).
     func id(of node: UInt64) -> FileID? {
         inodes[node]?.id
+    }
+
+    /// Whether `attributes` are those of a file whose open should fetch its head.
+    static func isSmallFile(_ attributes: FileAttributes) -> Bool {
+        attributes.type == .regular && attributes.size < UInt64(Limits.quickReadByteCountMax)
+    }
+
+    /// Whether `node` was a small regular file when the kernel last learned its attributes from a lookup.
+    func isSmallFile(_ node: UInt64) -> Bool {
+        inodes[node]?.isSmallFile ?? false
+    }
+
+    /// The node for `attributes`' file, counting one lookup: the caller is about to hand it to the kernel.
+    mutating func remember(_ attributes: FileAttributes) throws -> UInt64 {
+        let node = try remember(attributes.id)
+        inodes[node]?.isSmallFile = Self.isSmallFile(attributes)
+        return node
     }
 
     /// The node for `id`, counting one lookup: the caller is about to hand it to the kernel.

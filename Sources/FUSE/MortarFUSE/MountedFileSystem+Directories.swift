@@ -87,7 +87,7 @@ extension MountedFileSystem {
         guard needed <= remaining else { return false }
         if let attributes = entry.attributes {
             // The inode table is full: the page ends here, and the kernel asks again from this entry.
-            guard let node = try? inodes.withLock({ try $0.remember(attributes.id) }) else { return false }
+            guard let node = try? inodes.withLock({ try $0.remember(attributes) }) else { return false }
             parameters = entryParameters(node: node, attributes)
         }
         buffer.withUnsafeMutableBufferPointer { pointer in

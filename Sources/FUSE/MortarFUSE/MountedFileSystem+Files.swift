@@ -1,6 +1,7 @@
 import CFuse
 import Glibc
 import Logging
+import Mortar
 import MortarCore
 import Synchronization
 import NIOCore
@@ -12,8 +13,16 @@ extension MountedFileSystem {
         serve(request) { context in
             let id = try self.fileID(of: node)
             let flags = self.brickFlags(forKernel: info.flags)
-            let file = try await self.stack.open(id, flags: flags, context: context)
-            try await self.replyOpen(request, file: file, flags: flags, info: info, context: context)
+            // A small file is read right after its open (cat, cp, a compiler's headers): its bytes come with the
+            // open, and the kernel's reads are answered from them (one exchange where there were two).
+            guard self.inodes.withLock({ $0.isSmallFile(node) }) else {
+                let file = try await self.stack.open(id, flags: flags, context: context)
+                try await self.replyOpen(request, file: file, head: nil, flags: flags, info: info, context: context)
+                return
+            }
+            let opened = try await self.volume.openFetchingHead(id, flags: flags, context: context)
+            try await self.replyOpen(
+                request, file: opened.file, head: opened.head, flags: flags, info: info, context: context)
         }
     }
 
@@ -33,7 +42,7 @@ extension MountedFileSystem {
                 throw error
             }
             self.setCaching(&reply, posixFlags: info.flags)
-            let node = try self.inodes.withLock { try $0.remember(created.attributes.id) }
+            let node = try self.inodes.withLock { try $0.remember(created.attributes) }
             var entry = self.entryParameters(node: node, created.attributes)
             if fuse_reply_create(request.raw, &entry, &reply) != 0 {
                 // The creating process was interrupted and never sees the file handle or the node.
@@ -44,11 +53,12 @@ extension MountedFileSystem {
     }
 
     private func replyOpen(
-        _ request: Request, file: OpenFile, flags: OpenFlags, info: fuse_file_info, context: OperationContext
+        _ request: Request, file: OpenFile, head: FileHead?, flags: OpenFlags, info: fuse_file_info,
+        context: OperationContext
     ) async throws {
         var reply = info
         do {
-            reply.fh = try files.withLock { try $0.add(OpenHandle(file: file, flags: flags)) }
+            reply.fh = try files.withLock { try $0.add(OpenHandle(file: file, flags: flags, head: head)) }
         } catch {
             // Cleanup: the kernel never got this handle, and the error already answered it.
             try? await stack.release(file, context: context)
@@ -62,9 +72,14 @@ extension MountedFileSystem {
 
     func read(_ request: Request, handle: UInt64, count: Int, offset: Int64) {
         serve(request) { context in
-            let file = try self.files.withLock { try $0.handle(handle) }.file
-            let data = try await self.stack.read(
-                from: file, at: UInt64(max(0, offset)), count: min(count, Limits.ioByteCountMax), context: context)
+            let open = try self.files.withLock { try $0.handle(handle) }
+            let offset = UInt64(max(0, offset))
+            let count = min(count, Limits.ioByteCountMax)
+            if let bytes = open.head?.read(at: offset, count: count) {
+                bytes.withUnsafeReadableBytes { request.reply(bytes: $0) }
+                return
+            }
+            let data = try await self.stack.read(from: open.file, at: offset, count: count, context: context)
             data.withUnsafeReadableBytes { request.reply(bytes: $0) }
         }
     }

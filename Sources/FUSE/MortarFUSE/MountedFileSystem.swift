@@ -105,7 +105,7 @@ final class MountedFileSystem: Sendable {
     /// Replies with an entry for `attributes`, counting the lookup the kernel then holds; if the reply does not
     /// reach the kernel (the request was interrupted) the count is taken back.
     func replyEntry(_ request: Request, _ attributes: FileAttributes) throws {
-        let node = try inodes.withLock { try $0.remember(attributes.id) }
+        let node = try inodes.withLock { try $0.remember(attributes) }
         var entry = entryParameters(node: node, attributes)
         if fuse_reply_entry(request.raw, &entry) != 0 {
             inodes.withLock { $0.forget(node, count: 1) }

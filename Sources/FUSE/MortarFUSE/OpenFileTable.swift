@@ -1,10 +1,19 @@
 import Glibc
+import Mortar
 import MortarCore
 
 /// What the kernel's file handle (`fi->fh`) on this mount stands for.
 struct OpenHandle: Sendable {
     var file: OpenFile
     var flags: OpenFlags
+    /// The file's first bytes, fetched with the open, that answer the kernel's first reads (small files only).
+    var head: FileHead?
+
+    init(file: OpenFile, flags: OpenFlags, head: FileHead? = nil) {
+        self.file = file
+        self.flags = flags
+        self.head = head
+    }
 }
 
 /// Open files on this mount, by the handle number the kernel echoes back in every request.
