@@ -34,27 +34,67 @@ public struct FileID: Hashable, Sendable, Comparable, CustomStringConvertible {
         self == .root ? 1 : (high ^ low) | 2
     }
 
-    /// Canonical lower-case hexadecimal form with dashes, as UUIDs are written.
+    /// Canonical lower-case hexadecimal form with dashes, as UUIDs are written. Written straight into the string's
+    /// storage: bricks format a FileID for every index path they resolve, and the generic formatting this replaced
+    /// was an eighth of a brick's CPU answering lookups.
     public var description: String {
-        let hex = Self.hex(high, width: 16) + Self.hex(low, width: 16)
-        let characters = Array(hex)
-        let groups = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32]
-        return groups.map { String(characters[$0]) }.joined(separator: "-")
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var position = 0
+            func put(_ value: UInt64, nibbles: Int, shift: Int) {
+                for index in 0..<nibbles {
+                    let nibble = Int((value >> UInt64(shift - 4 * index)) & 0xF)
+                    buffer[position] = digits.utf8Start[nibble]
+                    position += 1
+                }
+            }
+            func dash() {
+                buffer[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            put(high, nibbles: 8, shift: 60)
+            dash()
+            put(high, nibbles: 4, shift: 28)
+            dash()
+            put(high, nibbles: 4, shift: 12)
+            dash()
+            put(low, nibbles: 4, shift: 60)
+            dash()
+            put(low, nibbles: 12, shift: 44)
+            return position
+        }
     }
 
-    /// Parses the form ``description`` prints (dashes optional).
+    /// Parses the form ``description`` prints (dashes optional; either case).
     public init?(_ text: String) {
-        let digits = text.filter { $0 != "-" }
-        guard digits.count == 32, let high = UInt64(digits.prefix(16), radix: 16),
-            let low = UInt64(digits.suffix(16), radix: 16)
-        else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var count = 0
+        for byte in text.utf8 where byte != UInt8(ascii: "-") {
+            let value: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            guard count < 32 else { return nil }
+            if count < 16 { high = high << 4 | UInt64(value) } else { low = low << 4 | UInt64(value) }
+            count += 1
+        }
+        guard count == 32 else { return nil }
         self.init(high: high, low: low)
     }
 
     /// The 16 bytes, big-endian, as stored in the brick's `trusted.mortar.id` extended attribute.
     public var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+        [UInt8](unsafeUninitializedCapacity: 16) { buffer, count in
+            for index in 0..<8 {
+                buffer[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * index))
+                buffer[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * index))
+            }
+            count = 16
+        }
     }
 
     public init?(bytes: some Collection<UInt8>) {
@@ -71,8 +111,4 @@ public struct FileID: Hashable, Sendable, Comparable, CustomStringConvertible {
         (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }
 
-    private static func hex(_ value: UInt64, width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: width - digits.count) + digits
-    }
 }

@@ -71,14 +71,16 @@ extension MountedFileSystem {
     }
 
     func read(_ request: Request, handle: UInt64, count: Int, offset: Int64) {
+        let offset = UInt64(max(0, offset))
+        let count = min(count, Limits.ioByteCountMax)
+        // Bytes the open brought are answered on libfuse's thread, with no task and no thread switch. (An unknown
+        // handle goes to the task, which answers EBADF.)
+        if let open = try? files.withLock({ try $0.handle(handle) }), let bytes = open.head?.read(at: offset, count: count) {
+            bytes.withUnsafeReadableBytes { request.reply(bytes: $0) }
+            return
+        }
         serve(request) { context in
             let open = try self.files.withLock { try $0.handle(handle) }
-            let offset = UInt64(max(0, offset))
-            let count = min(count, Limits.ioByteCountMax)
-            if let bytes = open.head?.read(at: offset, count: count) {
-                bytes.withUnsafeReadableBytes { request.reply(bytes: $0) }
-                return
-            }
             let data = try await self.stack.read(from: open.file, at: offset, count: count, context: context)
             data.withUnsafeReadableBytes { request.reply(bytes: $0) }
         }
@@ -96,6 +98,15 @@ extension MountedFileSystem {
     /// Every close(2) of a descriptor: the closing process's POSIX locks on the file go (as POSIX says), and
     /// whatever the layers buffer for the file is written out so close can report a failure.
     func flush(_ request: Request, handle: UInt64, lockOwner: UInt64) {
+        // A descriptor that could not write and holds no locks has nothing to write out or drop: its close is
+        // answered on libfuse's thread. (A write-behind failure of the file is then left for a descriptor that
+        // wrote, whose close or fsync reports it. An unknown handle goes to the task, which answers EBADF.)
+        if let open = try? files.withLock({ try $0.handle(handle) }), !open.flags.contains(.write),
+            !files.withLock({ $0.isLocked(open.file.id) })
+        {
+            request.succeed()
+            return
+        }
         serve(request) { context in
             let open = try self.files.withLock { try $0.handle(handle) }
             if self.files.withLock({ $0.isLocked(open.file.id) }) {

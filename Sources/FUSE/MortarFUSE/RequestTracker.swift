@@ -15,7 +15,13 @@ import Synchronization
 /// session it replies to.
 final class RequestTracker: Sendable {
     private struct State {
+        /// Every task started and not finished, by token; a task appears here once ``start(_:)`` has registered
+        /// it, which may be after it finished (then it is in `finishedEarly` and never registered).
         var tasks: [UInt64: Task<Void, Never>] = [:]
+        /// Tasks that finished before ``start(_:)`` registered them (at most the in-flight bound).
+        var finishedEarly: Set<UInt64> = []
+        /// Tasks started and not finished, registered or not.
+        var running = 0
         var nextToken: UInt64 = 1
     }
 
@@ -31,35 +37,50 @@ final class RequestTracker: Sendable {
         slots = DispatchSemaphore(value: capacity)
     }
 
-    var count: Int { state.withLock { $0.tasks.count } }
+    var count: Int { state.withLock { $0.running } }
 
     /// Runs `body` as a tracked task, after waiting for a free slot. Returns the token that names it.
+    ///
+    /// The task is created outside the lock: creating it enqueues it on the event loop, which may run it to the
+    /// end at once — with the lock held, its ``finish(_:)`` waited for this thread on every short request (a
+    /// kernel-assisted wait: an eighth of the mount's CPU reading small files). A task that finishes before it is
+    /// registered is remembered as finished instead.
     @discardableResult
     func start(_ body: @escaping @Sendable () async -> Void) -> UInt64 {
         slots.wait()
-        // The task is created while the lock is held, so it cannot finish (and unregister) before it is registered.
-        return state.withLock { state in
+        let token = state.withLock { state in
             let token = state.nextToken
             state.nextToken += 1
-            state.tasks[token] = Task(executorPreference: executor) {
-                await body()
-                self.finish(token)
-            }
+            state.running += 1
             return token
         }
+        let task = Task(executorPreference: executor) {
+            await body()
+            self.finish(token)
+        }
+        state.withLock { state in
+            if state.finishedEarly.remove(token) == nil { state.tasks[token] = task }
+        }
+        return token
     }
 
     private func finish(_ token: UInt64) {
-        let removed = state.withLock { $0.tasks.removeValue(forKey: token) }
-        if removed != nil { slots.signal() }
+        state.withLock { state in
+            if state.tasks.removeValue(forKey: token) == nil { state.finishedEarly.insert(token) }
+            state.running -= 1
+        }
+        slots.signal()
     }
 
     /// Cancels every task and waits until they are gone or `milliseconds` passed. Returns whether all finished.
+    /// (A task still being registered when this runs is not cancelled, only waited for: it was started a moment
+    /// ago, and its request ends on its own.)
     func cancelAll(waitingAtMost milliseconds: Int64) async -> Bool {
         for task in state.withLock({ Array($0.tasks.values) }) { task.cancel() }
         let deadline = ContinuousClock.now + .milliseconds(milliseconds)
         while count > 0 {
             guard ContinuousClock.now < deadline else { return false }
+            // The wait only paces the polling; cancellation of the caller ends it early, which is fine.
             try? await Task.sleep(for: .milliseconds(10))
         }
         return true
