@@ -86,24 +86,30 @@ extension Replicate {
     public func lookupAndRead(
         _ name: String, in parent: FileID, flags: OpenFlags, count: Int, context: OperationContext
     ) async throws -> FoundFile {
-        // To the directory's primary, as a lookup; it opens the file only when it is the file's primary too, and
-        // otherwise the file's primary is asked by FileID (a second exchange, for the files the two differ on).
-        let (member, found) = try await run(.primary(of: parent), context: context) { member, stamped in
-            let found = try await children[member].lookupAndRead(
-                name, in: parent, flags: flags, count: count, context: stamped)
-            return (member, found)
+        // To the directory's primary, as a lookup, and beside it to the other in-sync members: the directory's
+        // primary answers for the name, and whichever member is the file's primary opens it and reads its head
+        // (see ``lookUpAndReadBeside(_:in:flags:count:primary:context:)``). A file whose primary could not be
+        // asked that way is opened by FileID, a second exchange.
+        let (member, found, beside) = try await run(.primary(of: parent), context: context) { member, stamped in
+            let (found, beside) = try await lookUpAndReadBeside(
+                name, in: parent, flags: flags, count: count, primary: member, context: stamped)
+            return (member, found, beside)
         }
-        guard let opened = found.opened else {
-            guard found.attributes.type == .regular else { return found }
-            do {
-                let opened = try await openAndRead(found.attributes.id, flags: flags, count: count, context: context)
-                return FoundFile(attributes: found.attributes, opened: opened)
-            } catch let error as FileSystemError where error.code == .permissionDenied {
-                return found  // the caller's own open reports it
-            }
+        if let opened = found.opened {
+            let file = register(found.attributes.id, flags: flags, member: member, file: opened.file)
+            return FoundFile(attributes: found.attributes, opened: OpenedFile(file: file, head: opened.head))
         }
-        let file = register(found.attributes.id, flags: flags, member: member, file: opened.file)
-        return FoundFile(attributes: found.attributes, opened: OpenedFile(file: file, head: opened.head))
+        if let beside {
+            let file = register(found.attributes.id, flags: flags, member: beside.member, file: beside.opened.file)
+            return FoundFile(attributes: found.attributes, opened: OpenedFile(file: file, head: beside.opened.head))
+        }
+        guard found.attributes.type == .regular else { return found }
+        do {
+            let opened = try await openAndRead(found.attributes.id, flags: flags, count: count, context: context)
+            return FoundFile(attributes: found.attributes, opened: opened)
+        } catch let error as FileSystemError where error.code == .permissionDenied {
+            return found  // the caller's own open reports it
+        }
     }
 
     public func release(_ file: OpenFile, context: OperationContext) async throws {
