@@ -58,7 +58,7 @@ struct ReplicatedSmallFileTests {
                 _ = try await client.write(ByteBuffer(string: "file \(index)"), to: created.file, at: 0, context: context)
                 try await client.release(created.file, context: context)
             }
-            let view = try set.manager.view(ofSet: 0)
+            let view = set.manager.view(ofSet: 0)
             for member in members { member.clearRecorded() }
             for index in 0..<count {
                 let found = try await client.lookupAndRead("g\(index)", in: .root, flags: .read, count: 100, context: context)

@@ -34,6 +34,7 @@ extension HandleIndex {
 
     /// Points a renamed directory's entry at its new parent and name, atomically (new link, then rename over).
     func rewriteDirectoryEntry(id: FileID, parent: FileID, name: String) throws {
+        directories.remove(id)  // its descriptor would still be right, but its path for messages would not
         try makeBucket(for: id)
         let entry = entry(of: id)
         let temporary = ObjectPath(
@@ -52,6 +53,7 @@ extension HandleIndex {
 
     /// Removes an entry; a missing one is fine (the object was never indexed or already cleaned up).
     func removeEntry(of id: FileID) throws {
+        directories.remove(id)
         do {
             try SystemCall.unlink(entry(of: id), "index entry of FileID \(id)")
         } catch let error as FileSystemError where error.code == .notFound {

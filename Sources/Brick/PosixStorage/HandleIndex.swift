@@ -50,6 +50,8 @@ struct HandleIndex: Sendable {
     let stagingDescriptor: Int32
     /// Adoptions and repairs are worth an info line: they mean someone changed the brick directory by hand.
     let logger: Logger
+    /// Directories located lately, open, so the next request in one skips the walk (see the type).
+    let directories = DirectoryDescriptorCache()
 
     static let hiddenName = ".mortar"
     /// The root's entry points four levels up: `handles/00/00` are three directories below `.mortar`.
@@ -95,6 +97,7 @@ struct HandleIndex: Sendable {
 
     /// Closes the descriptors; the index is unusable afterwards.
     func close() {
+        directories.close()
         SystemCall.close(stagingDescriptor)
         SystemCall.close(handlesDescriptor)
         SystemCall.close(rootDescriptor)
@@ -123,9 +126,11 @@ struct HandleIndex: Sendable {
         "../../" + bucket(of: parent) + "/" + parent.description + "/" + name
     }
 
-    /// Runs `body` with the object of FileID `id`, closing whatever was opened to reach it afterwards.
-    func withLocation<Result>(_ id: FileID, _ body: (Location) throws -> Result) throws -> Result {
-        let location = try locate(id)
+    /// Runs `body` with the object of FileID `id`, closing whatever was opened to reach it afterwards. A directory
+    /// comes from ``directories`` when it is there, unless `cached` is false: its `subject` is then the path it
+    /// has now, not where it was first found.
+    func withLocation<Result>(_ id: FileID, cached: Bool = true, _ body: (Location) throws -> Result) throws -> Result {
+        let location = try locate(id, cached: cached)
         defer { location.close() }
         return try body(location)
     }
@@ -133,8 +138,13 @@ struct HandleIndex: Sendable {
     /// Finds an object by FileID. Throws ENOENT for an unknown FileID and ESTALE when a directory's chain no
     /// longer leads to that directory (someone renamed it behind the brick's back). A directory's location owns
     /// an open descriptor: use ``withLocation(_:_:)``.
-    private func locate(_ id: FileID) throws -> Location {
+    private func locate(_ id: FileID, cached: Bool = true) throws -> Location {
         if id == .root { return rootLocation }
+        if cached, let cached = directories.descriptor(of: id) {
+            return Location(
+                id: id, isDirectory: true, object: ObjectPath(directory: cached.descriptor, name: nil),
+                subject: cached.subject, ownsDescriptor: true)
+        }
         let entry = entry(of: id)
         let target: String
         do {
@@ -159,6 +169,7 @@ struct HandleIndex: Sendable {
             SystemCall.close(descriptor)
             throw error
         }
+        directories.keep(descriptor, of: id, subject: subject)
         return Location(
             id: id, isDirectory: true, object: ObjectPath(directory: descriptor, name: nil), subject: subject,
             ownsDescriptor: true)

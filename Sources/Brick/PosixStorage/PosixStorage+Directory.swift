@@ -110,7 +110,10 @@ extension PosixStorage {
                 var paths: [FileID: String] = [:]
                 for id in ids {
                     // A report's best effort: a FileID the brick cannot place is reported without a path.
-                    if let path = try? index.withLocation(id, { $0.isDirectory ? $0.subject : nil }) { paths[id] = path }
+                    // Walked afresh: a cached directory's path is where it was first found.
+                    if let path = try? index.withLocation(id, cached: false, { $0.isDirectory ? $0.subject : nil }) {
+                        paths[id] = path
+                    }
                 }
                 return paths
             }
