@@ -168,9 +168,11 @@ struct MountTests {
 
     /// A small file read through the mount comes with its open: the brick sees one `openAndRead` per file and no
     /// open, read or local-read grant — the kernel's reads are answered from the bytes the open brought — and every
-    /// byte is right, the file's end included.
+    /// byte is right, the file's end included. Writing a file just created asks no brick for extended attributes
+    /// (the kernel's security.capability question before a write).
     @Test func smallFilesAreReadWithTheirOpen() async throws {
         try await MountedVolume.with(bricks: 1) { mounted in
+            try await mounted.cluster.expectSuccess("volume", "profile", mounted.volume, "start")
             var contents: [String: Data] = [:]
             for index in 0..<20 {
                 let path = mounted.mountPoint + "/small-\(index)"
@@ -178,7 +180,10 @@ struct MountTests {
                 try data.write(to: URL(fileURLWithPath: path))
                 contents[path] = data
             }
-            try await mounted.cluster.expectSuccess("volume", "profile", mounted.volume, "start")
+            let written = try await mounted.cluster.expectSuccess("volume", "profile", mounted.volume, "info", "--json")
+            let writes = try #require(try JSONDecoder().decode(VolumeProfile.self, from: Data(written.output.utf8)).bricks.first?.value)
+            #expect(writes.cumulative.operations.first { $0.operation == "create" }?.calls == 20)
+            #expect(writes.cumulative.operations.first { $0.operation == "extendedAttribute" } == nil, "\(writes.cumulative.operations)")
             for (path, data) in contents {
                 let read = try Data(contentsOf: URL(fileURLWithPath: path))
                 #expect(read == data, "\(path): \(read.count) bytes read, \(data.count) written")
@@ -187,7 +192,7 @@ struct MountTests {
             let profile = try JSONDecoder().decode(VolumeProfile.self, from: Data(result.output.utf8))
             let brick = try #require(profile.bricks.first?.value)
             func calls(_ operation: String) -> UInt64 {
-                brick.cumulative.operations.first { $0.operation == operation }?.calls ?? 0
+                brick.interval.operations.first { $0.operation == operation }?.calls ?? 0
             }
             #expect(calls("openAndRead") == 20, "\(brick.cumulative.operations.map { "\($0.operation) \($0.calls)" })")
             #expect(calls("open") == 0 && calls("read") == 0 && calls("grantLocalRead") == 0)

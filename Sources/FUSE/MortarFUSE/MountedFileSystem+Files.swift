@@ -42,6 +42,9 @@ extension MountedFileSystem {
                 throw error
             }
             self.setCaching(&reply, posixFlags: info.flags)
+            // The kernel asks for security.capability before the first write; a file just made has none (file
+            // capabilities are only ever set, never inherited), so the answer needs no brick.
+            self.absentAttributes.withLock { $0.noteAbsent("security.capability", on: created.attributes.id) }
             let node = try self.inodes.withLock { try $0.remember(created.attributes) }
             var entry = self.entryParameters(node: node, created.attributes)
             if fuse_reply_create(request.raw, &entry, &reply) != 0 {
