@@ -12,10 +12,15 @@ public struct DescriptorBudget: Sendable, Hashable, CustomStringConvertible {
     public let connectionsPerAddressMax: Int
     public let openFilesMax: Int
     public let openFilesPerConnectionMax: Int
+    /// Directories the brick keeps open after locating them (its `DirectoryDescriptorCache`).
+    public let directoriesCachedMax: Int
 
     /// The budget for a brick whose descriptor limit (`RLIMIT_NOFILE`, soft) is `descriptors`.
     public init(descriptors: Int) {
-        let usable = max(descriptors - Limits.brickReservedDescriptors, 2)
+        let available = max(descriptors - Limits.brickReservedDescriptors, 2)
+        // A sixteenth for open directories (they only save work), up to the limit.
+        directoriesCachedMax = min(Limits.directoryDescriptorsCachedMax, available / 16)
+        let usable = max(available - directoriesCachedMax, 2)
         // A quarter for connections, the rest for open files: a client holds many files over one connection.
         connectionsMax = max(1, min(Limits.brickConnectionsMax, usable / 4))
         connectionsPerAddressMax = min(Limits.brickConnectionsPerAddressMax, connectionsMax)
@@ -28,6 +33,6 @@ public struct DescriptorBudget: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "\(connectionsMax) connections (\(connectionsPerAddressMax) per address), \(openFilesMax) open files "
-            + "(\(openFilesPerConnectionMax) per connection)"
+            + "(\(openFilesPerConnectionMax) per connection), \(directoriesCachedMax) directories kept open"
     }
 }

@@ -115,8 +115,8 @@ public enum Limits {
     /// event loops, logs, connections to other members, directory streams) out of its `RLIMIT_NOFILE`.
     public static let brickReservedDescriptors = 512
     /// Directories a brick keeps open after locating them, so the next request in one skips the walk through its
-    /// index chain (part of the reserve above).
-    public static let directoryDescriptorsCachedMax = 64
+    /// index chain; the brick's descriptor budget gives them a sixteenth of its descriptors, up to this.
+    public static let directoryDescriptorsCachedMax = 1_024
     /// Byte-range locks one brick keeps (all clients together), and waiters for a blocking lock.
     public static let locksPerBrickMax = 1_000_000
     public static let lockWaitersPerBrickMax = 4096

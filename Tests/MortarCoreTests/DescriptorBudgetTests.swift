@@ -7,7 +7,10 @@ struct DescriptorBudgetTests {
     @Test(arguments: [1024, 4096, 20_000, 65_536, 1_048_576, 1 << 40])
     func theBudgetFitsTheLimit(_ descriptors: Int) {
         let budget = DescriptorBudget(descriptors: descriptors)
-        #expect(budget.connectionsMax + budget.openFilesMax + Limits.brickReservedDescriptors <= descriptors)
+        #expect(
+            budget.connectionsMax + budget.openFilesMax + budget.directoriesCachedMax + Limits.brickReservedDescriptors
+                <= max(descriptors, Limits.brickReservedDescriptors + 2))
+        #expect(budget.directoriesCachedMax <= Limits.directoryDescriptorsCachedMax)
         #expect(budget.connectionsPerAddressMax <= budget.connectionsMax)
         #expect(budget.openFilesPerConnectionMax * 2 <= budget.openFilesMax)
         #expect(budget.connectionsMax <= Limits.brickConnectionsMax)
@@ -20,9 +23,10 @@ struct DescriptorBudgetTests {
     /// hits the per-connection bound long before the brick runs out.
     @Test func aTwentyThousandDescriptorBrick() {
         let budget = DescriptorBudget(descriptors: 20_000)
+        #expect(budget.directoriesCachedMax == 1_024)
         #expect(budget.connectionsMax == 4096)
-        #expect(budget.openFilesMax == 20_000 - 512 - 4096)
-        #expect(budget.openFilesPerConnectionMax == (20_000 - 512 - 4096) / 2)
+        #expect(budget.openFilesMax == 20_000 - 512 - 1_024 - 4096)
+        #expect(budget.openFilesPerConnectionMax == (20_000 - 512 - 1_024 - 4096) / 2)
     }
 
     /// Below the reserve a brick still gets one of each rather than a zero that would refuse everything.

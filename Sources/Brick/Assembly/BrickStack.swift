@@ -84,7 +84,7 @@ public final class BrickStack: Sendable {
         let handoff = localSocket.flatMap { localReadHandoff(besides: $0, security: security, logger: logger) }
         let posix = try await PosixStorage.prepare(
             root: export, threadPool: threadPool, logger: logger, openFilesMax: budget.openFilesMax,
-            localReads: handoff?.grants)
+            directoriesCachedMax: budget.directoriesCachedMax, localReads: handoff?.grants)
         let storage = aboveStorage(posix)
         var replicaMember: ReplicaMemberLayer?
         var healWorker: HealWorker?

@@ -15,8 +15,8 @@ import Synchronization
 /// - Callers get a duplicate (`dup`), which they own and close; the cache's own descriptors are duplicated only
 ///   under the lock and closed only once they have left the table, so a duplicate is never made of a closed (or
 ///   reused) number.
-/// - At most `capacity` descriptors are held (part of `Limits.brickReservedDescriptors`); the least recently used
-///   goes first.
+/// - At most `capacity` descriptors are held (the brick's `DescriptorBudget.directoriesCachedMax`); the least
+///   recently used goes first.
 ///
 /// The one thing the cache cannot see is a directory moved out of the brick by hand (root on the server, outside
 /// Mortar); until it is evicted, requests for that FileID reach it where it went.

@@ -51,7 +51,7 @@ struct HandleIndex: Sendable {
     /// Adoptions and repairs are worth an info line: they mean someone changed the brick directory by hand.
     let logger: Logger
     /// Directories located lately, open, so the next request in one skips the walk (see the type).
-    let directories = DirectoryDescriptorCache()
+    let directories: DirectoryDescriptorCache
 
     static let hiddenName = ".mortar"
     /// The root's entry points four levels up: `handles/00/00` are three directories below `.mortar`.
@@ -59,7 +59,9 @@ struct HandleIndex: Sendable {
 
     /// Opens the brick directory `root` and its handle index, creating the index if it is missing. The caller
     /// closes both descriptors (``close()``) when the storage goes.
-    static func open(root: String, logger: Logger) throws -> HandleIndex {
+    static func open(
+        root: String, logger: Logger, directoriesCachedMax: Int = Limits.directoryDescriptorsCachedMax
+    ) throws -> HandleIndex {
         let subject = "brick directory \(root)"
         let rootDescriptor: Int32
         do {
@@ -88,7 +90,8 @@ struct HandleIndex: Sendable {
             }
             return HandleIndex(
                 root: root, rootDescriptor: rootDescriptor, handlesDescriptor: handlesDescriptor,
-                stagingDescriptor: stagingDescriptor, logger: logger)
+                stagingDescriptor: stagingDescriptor, logger: logger,
+                directories: DirectoryDescriptorCache(capacity: directoriesCachedMax))
         } catch {
             SystemCall.close(rootDescriptor)
             throw error

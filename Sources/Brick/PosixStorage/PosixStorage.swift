@@ -74,7 +74,8 @@ public final class PosixStorage: FileOperations {
     ///   - inlineMetadataSlowMicroseconds: the same for lookups and attribute reads.
     public static func prepare(
         root: String, threadPool: NIOThreadPool, logger: Logger,
-        openFilesMax: Int = Limits.openFilesPerBrickMax, localReads: LocalReadGrants? = nil,
+        openFilesMax: Int = Limits.openFilesPerBrickMax,
+        directoriesCachedMax: Int = Limits.directoryDescriptorsCachedMax, localReads: LocalReadGrants? = nil,
         inlineWriteSlowMicroseconds: Int64 = Limits.brickInlineWriteSlowMicroseconds,
         inlineMetadataSlowMicroseconds: Int64 = Limits.brickInlineMetadataSlowMicroseconds
     ) async throws -> PosixStorage {
@@ -87,7 +88,9 @@ public final class PosixStorage: FileOperations {
         let index: HandleIndex
         let brickDirectory = trimmed
         do {
-            index = try await threadPool.runIfActive { try HandleIndex.open(root: brickDirectory, logger: logger) }
+            index = try await threadPool.runIfActive {
+                try HandleIndex.open(root: brickDirectory, logger: logger, directoriesCachedMax: directoriesCachedMax)
+            }
         } catch {
             throw FileSystemError.wrapping(error)
         }
