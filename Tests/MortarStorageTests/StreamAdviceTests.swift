@@ -78,6 +78,9 @@ struct StreamAdviceTests {
 /// cached, the end of the file — goes to the I/O pool, with the same bytes either way.
 @Suite("Reads from the page cache")
 struct CachedReadTests {
+    /// How often a test evicts a page and reads it before concluding that reads of evicted pages stay inline.
+    static let evictionTries = 5
+
     @Test func cachedReadsSkipThePoolAndReadTheSameBytes() async throws {
         try await TestBrick.with { brick in
             let created = try await brick.createFile("cached")
@@ -93,19 +96,23 @@ struct CachedReadTests {
             #expect(Array(buffer: tail) == Array(bytes[(60 << 10)...]))
             #expect(brick.storage.readsServedFromCache == before + 1)
 
-            // Not cached: from the pool (when the file system can drop the pages; tmpfs cannot).
+            // Not cached: from the pool (when the file system can drop the pages; tmpfs cannot). The kernel starts
+            // reading a missing page even for RWF_NOWAIT, and on a loaded machine that read can finish before the
+            // attempt looks again, which then finds the page: so an evicted read must go to the pool in at least
+            // one of a few tries (a brick that always read inline would in none), and every try reads right.
             let path = brick.root + "/cached"
-            let descriptor = open(path, O_RDONLY)
-            try #require(descriptor >= 0)
-            fdatasync(descriptor)
-            _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
-            close(descriptor)
-            if try StreamAdviceTests.isResident(path, at: 0) {
-                Issue.record("the pages of \(path) stay resident after POSIX_FADV_DONTNEED: this file system cannot show an uncached read")
+            var wentToThePool = false
+            for _ in 0..<CachedReadTests.evictionTries where !wentToThePool {
+                try StreamAdviceTests.evict(path)
+                try #require(
+                    try !StreamAdviceTests.isResident(path, at: 0),
+                    "the pages of \(path) stay resident after POSIX_FADV_DONTNEED: this file system cannot show an uncached read")
+                let counted = brick.storage.readsServedFromCache
+                let cold = try await brick.storage.read(from: created.file, at: 0, count: 4096, context: brick.context)
+                #expect(Array(buffer: cold) == Array(bytes[0..<4096]))
+                wentToThePool = brick.storage.readsServedFromCache == counted
             }
-            let cold = try await brick.storage.read(from: created.file, at: 0, count: 4096, context: brick.context)
-            #expect(Array(buffer: cold) == Array(bytes[0..<4096]))
-            #expect(brick.storage.readsServedFromCache == before + 1, "an evicted page was read on the calling thread")
+            #expect(wentToThePool, "an evicted page was read on the calling thread in every try")
         }
     }
 }
