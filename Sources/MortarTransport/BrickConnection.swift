@@ -132,9 +132,14 @@ public final class BrickConnection: Sendable {
         }
         // A lock the caller stopped waiting for could still be granted, and nobody would release it: lock calls
         // wait for their answer even when cancelled (the mount polls instead, so its interrupts stay prompt).
+        // An open the caller gives up on is released when its reply comes (see AbandonedOpens).
+        var orphan: (@Sendable (Frame) -> Void)?
+        if request.opensFile {
+            orphan = { @Sendable [self] frame in releaseAbandoned(frame, credentials: credentials) }
+        }
         let frame = try await send(
             kind: .request, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely,
-            cancellable: !isLock, watch: watch)
+            cancellable: !isLock, watch: watch, orphan: orphan)
         switch frame.kind {
         case .reply: return try Reply.decode(frame.payload)
         case .errorReply: throw try ErrorReply.decode(frame.payload)
@@ -182,42 +187,69 @@ public final class BrickConnection: Sendable {
         return promise
     }
 
+    /// Sends a frame and waits for its answer. A caller that gives up (cancelled, or abandoned by its `watch`)
+    /// stops waiting at once; with `orphan`, a reply that comes after that goes to it, and to nobody otherwise.
     private func send(
         kind: FrameKind, payload: ByteBuffer, trailer: ByteBuffer? = nil, waitsIndefinitely: Bool = false,
-        cancellable: Bool = true, watch: ReplyWatch? = nil
+        cancellable: Bool = true, watch: ReplyWatch? = nil, orphan: (@Sendable (Frame) -> Void)? = nil
     ) async throws -> Frame {
         guard channel.isActive else {
             throw FileSystemError(.notConnected, "the connection to brick \(endpoint) is closed")
         }
         let waiter = watch.map { _ in ReplyWaiter() }
-        let promise = dispatch(
+        let wire = dispatch(
             kind: kind, payload: payload, trailer: trailer, waitsIndefinitely: waitsIndefinitely,
             overdue: watch.map { watch in
                 OverdueNotice(after: TimeAmount(watch.grace)) { [waiter] in waiter?.noticeOverdue() }
             })
+        // The promise the caller waits on, and how it gives up. Without `orphan` it is the multiplexer's own (a
+        // reply after giving up is dropped); with it, a promise of the caller's, which the reply completes only if
+        // the caller is still waiting.
+        let promise: EventLoopPromise<Frame>
+        let giveUp: @Sendable (any Error) -> Void
+        if let orphan {
+            let caller = channel.eventLoop.makePromise(of: Frame.self)
+            let claim = ReplyClaim()
+            wire.futureResult.whenComplete { result in
+                if claim.take() {
+                    caller.completeWith(result)
+                } else if case .success(let frame) = result {
+                    orphan(frame)
+                }
+            }
+            promise = caller
+            giveUp = { error in if claim.take() { caller.fail(error) } }
+        } else {
+            promise = wire
+            giveUp = { error in wire.fail(error) }
+        }
+        let endpoint = self.endpoint
         guard let watch, let waiter else {
             guard cancellable else { return try await promise.futureResult.get() }
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
             } onCancel: {
-                promise.fail(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+                giveUp(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
             }
         }
         promise.futureResult.whenComplete { waiter.received($0) }
-        guard cancellable else { return try await Self.awaitWatched(promise, waiter: waiter, watch: watch) }
-        // A cancelled caller stops waiting at once (its reply, if one comes, is dropped): a task group that cancels
-        // a call to a member that is cut off must not wait for the whole request timeout to await it.
+        guard cancellable else {
+            return try await Self.awaitWatched(promise, giveUp: giveUp, waiter: waiter, watch: watch)
+        }
+        // A cancelled caller stops waiting at once: a task group that cancels a call to a member that is cut off
+        // must not wait for the whole request timeout to await it.
         return try await withTaskCancellationHandler {
-            try await Self.awaitWatched(promise, waiter: waiter, watch: watch)
+            try await Self.awaitWatched(promise, giveUp: giveUp, waiter: waiter, watch: watch)
         } onCancel: {
-            promise.fail(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+            giveUp(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
         }
     }
 
     /// Waits for a watched call's reply; each time the multiplexer says it is overdue, asks the watch, whose error
-    /// fails the call.
+    /// ends the call (`giveUp`).
     private static func awaitWatched(
-        _ promise: EventLoopPromise<Frame>, waiter: ReplyWaiter, watch: ReplyWatch
+        _ promise: EventLoopPromise<Frame>, giveUp: @Sendable (any Error) -> Void, waiter: ReplyWaiter,
+        watch: ReplyWatch
     ) async throws -> Frame {
         while true {
             switch await waiter.next() {
@@ -225,13 +257,22 @@ public final class BrickConnection: Sendable {
                 return try result.get()
             case .overdue:
                 guard let abandoned = await watch.check() else { continue }
-                // Done either way: a reply that came while the check ran wins (failing a completed promise does
+                // Done either way: a reply that came while the check ran wins (giving up on a completed call does
                 // nothing); otherwise the call ends with the watch's error. Not back to the waiter, whose queue may
                 // hold more overdue notices from a loaded loop, each of which would ask the watch again.
-                promise.fail(abandoned)
+                giveUp(abandoned)
                 return try await promise.futureResult.get()
             }
         }
+    }
+
+    /// Releases the file an abandoned call's late reply opened. Sent without a slot of its own: there is one such
+    /// release per abandoned open, whose call held a slot until it gave up. Its answer is dropped.
+    private func releaseAbandoned(_ frame: Frame, credentials: WireCredentials) {
+        guard let file = Self.openedFile(in: frame), channel.isActive else { return }
+        var payload = channel.allocator.buffer(capacity: 64)
+        let trailer = Request.release(file).encodeHead(credentials: credentials, into: &payload)
+        _ = dispatch(kind: .request, payload: payload, trailer: trailer)
     }
 
     /// Closes the connection; calls in flight fail with ENOTCONN.

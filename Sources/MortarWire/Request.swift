@@ -85,6 +85,21 @@ public enum Request: Sendable {
         }
     }
 
+    /// Whether the request's answer can hand over an open file, which the client must release even if it stopped
+    /// waiting for the answer. Every operation is listed: a new one must choose.
+    public var opensFile: Bool {
+        switch self {
+        case .create, .open, .openAndRead, .lookupAndRead:
+            true
+        case .lookup, .attributes, .attributesOfOpen, .checkAccess, .read, .readDirectory, .readSymbolicLink,
+            .fileSystemStatistics, .extendedAttribute, .extendedAttributeNames, .seek, .testLock, .flush,
+            .synchronize, .write, .truncate, .discard, .zeroFill, .allocate, .setAttributes, .grantLocalRead,
+            .release, .lock, .unlink, .makeDirectory, .removeDirectory, .rename, .link, .makeSymbolicLink, .makeNode,
+            .setExtendedAttribute, .removeExtendedAttribute, .control:
+            false
+        }
+    }
+
     /// Whether running the request twice has the same effect as running it once. Only these are retried after a
     /// connection is re-established. Every operation is listed: a new one must choose.
     public var isIdempotent: Bool {

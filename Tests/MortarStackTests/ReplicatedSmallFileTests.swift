@@ -32,7 +32,6 @@ struct ReplicatedSmallFileTests {
                 try await client.release(opened.file, context: context)
             }
             let opens = set.storages.map { $0.count(of: .openAndRead) }
-            #expect(set.storages.map { $0.count(of: .lookup) } == [count, count, count], "every member looked each name up")
             #expect(opens.reduce(0, +) == count, "files opened per member: \(opens)")
             // The FileIDs are random: with 24 files, the chance that one member is the primary of all is 3^-23.
             #expect(opens.filter { $0 > 0 }.count >= 2, "every file was served by one member: \(opens)")
@@ -66,6 +65,8 @@ struct ReplicatedSmallFileTests {
                 #expect(String(buffer: opened.head) == "file \(index)")
                 try await client.release(opened.file, context: context)
             }
+            // Every member is asked (a side request cancelled once the file's primary answered may never reach
+            // its brick, so this is counted on the client's side).
             #expect(members.map { $0.count(of: .lookupAndRead) } == [count, count, count])
             #expect(members.map { $0.count(of: .openAndRead) } == [0, 0, 0], "a second exchange was needed")
 

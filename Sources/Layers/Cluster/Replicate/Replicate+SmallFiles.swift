@@ -18,8 +18,9 @@ extension Replicate {
     /// Asks `primary` (the directory's) and, beside it, every other in-sync member of the view `context` is stamped
     /// with. Returns the primary's answer, and the open of the member that is the file's primary when that is
     /// another member and it opened the file the primary named. Side answers are waited for only until that
-    /// member's has come; the others are cancelled (they open nothing) — and a side request that fails just leaves
-    /// the caller to open the file by FileID.
+    /// member's has come; the others are cancelled (they open nothing, and should a rename racing the lookup have
+    /// made one open something, its connection releases the late answer's file) — and a side request that fails
+    /// just leaves the caller to open the file by FileID.
     func lookUpAndReadBeside(
         _ name: String, in parent: FileID, flags: OpenFlags, count: Int, primary: Int, context: OperationContext
     ) async throws -> (FoundFile, BesideOpen?) {
