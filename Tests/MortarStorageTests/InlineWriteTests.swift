@@ -107,22 +107,13 @@ struct InlineMetadataTests {
             #expect(brick.storage.metadataAnsweredInline == metadata + 1 && brick.storage.readsServedFromCache == cached + 1)
             try await brick.storage.release(opened.file, context: brick.context)
 
-            // Evicted, the head goes to the pool — in at least one of a few tries: see CachedReadTests, the kernel's
-            // own read of a missing page can finish before an RWF_NOWAIT attempt looks again.
-            let path = brick.root + "/small"
-            var wentToThePool = false
-            for _ in 0..<CachedReadTests.evictionTries where !wentToThePool {
-                try StreamAdviceTests.evict(path)
-                try #require(
-                    try !StreamAdviceTests.isResident(path, at: 0),
-                    "the pages of \(path) stay resident after POSIX_FADV_DONTNEED: this file system cannot show the pool's read")
-                let counted = brick.storage.readsServedFromCache
+            // Evicted, the head goes to the pool (in one of a few tries: see CachedReadTests).
+            let wentToThePool = try await CachedReadTests.someReadAfterEvictionWentToThePool(brick, "small") {
                 let again = try await brick.storage.lookupAndRead(
                     "small", in: .root, flags: .read, count: 64 << 10, context: brick.context)
                 let reopened = try #require(again.opened)
                 #expect(String(buffer: reopened.head) == contents)
                 try await brick.storage.release(reopened.file, context: brick.context)
-                wentToThePool = brick.storage.readsServedFromCache == counted
             }
             #expect(wentToThePool, "an evicted head was read on the calling thread in every try")
         }

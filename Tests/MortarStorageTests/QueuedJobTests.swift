@@ -1,5 +1,6 @@
 import Foundation
 import MortarCore
+import MortarTesting
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -26,9 +27,9 @@ struct QueuedJobTests {
                     release.wait()
                 }
             }
-            try await waitFor("the pool's thread to be held") { holding.value.load(ordering: .relaxed) }
+            try await eventually("the pool's thread being held") { holding.value.load(ordering: .relaxed) }
             for _ in 0..<3 { group.addTask { try await storage.run {} } }
-            try await waitFor("three jobs queued behind it") { storage.queuedJobCount == 3 }
+            try await eventually("three jobs queued behind it") { storage.queuedJobCount == 3 }
             release.signal()
             try await group.waitForAll()
         }
@@ -38,17 +39,5 @@ struct QueuedJobTests {
 
     private final class HeldFlag: Sendable {
         let value = Atomic(false)
-    }
-
-    /// Polls `condition` every 10 ms for at most 30 s (a generous bound: a hang fails).
-    private func waitFor(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("waited 30 s for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
     }
 }
