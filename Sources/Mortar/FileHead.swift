@@ -24,14 +24,15 @@ public final class FileHead: Sendable {
     private let fetched: ContinuousClock.Instant
     private let budget: ReadAheadBudget
 
-    init(bytes: ByteBuffer, requested: Int, generation: UInt64, fetched: ContinuousClock.Instant, budget: ReadAheadBudget) {
+    /// Takes over `head`'s reservation, fetched from `fetched` on (the time before the fetch began).
+    init(_ head: Volume.PendingHead, fetched: ContinuousClock.Instant, budget: ReadAheadBudget) {
+        let bytes = head.opened.head
         // The reservation was `requested`; only what came back stays held.
-        let kept = min(bytes.readableBytes, requested)
-        budget.release(requested - kept)
-        let slice = bytes.getSlice(at: bytes.readerIndex, length: kept) ?? ByteBuffer()
-        held = Mutex(Held(bytes: slice, reserved: kept))
-        isWholeFile = bytes.readableBytes < requested
-        self.generation = generation
+        let kept = min(bytes.readableBytes, head.requested)
+        budget.release(head.requested - kept)
+        held = Mutex(Held(bytes: bytes.getSlice(at: bytes.readerIndex, length: kept) ?? ByteBuffer(), reserved: kept))
+        isWholeFile = bytes.readableBytes < head.requested
+        generation = head.generation
         self.fetched = fetched
         self.budget = budget
     }
@@ -44,23 +45,23 @@ public final class FileHead: Sendable {
     public func read(at offset: UInt64, count: Int, now: ContinuousClock.Instant = .now) -> ByteBuffer? {
         let isFresh = budget.generation == generation
             && now - fetched < .milliseconds(Limits.readAheadStaleMilliseconds)
-        let reserved: Int? = held.withLock { held in
-            guard !isFresh, let current = held else { return nil }
-            held = nil
-            return current.reserved
+        let (bytes, dropped) = held.withLock { held -> (ByteBuffer?, Int) in
+            guard let current = held else { return (nil, 0) }
+            guard isFresh else {
+                held = nil
+                return (nil, current.reserved)
+            }
+            let length = UInt64(current.bytes.readableBytes)
+            guard count >= 0, (offset <= length && UInt64(count) <= length - offset) || isWholeFile else {
+                return (nil, 0)
+            }
+            guard offset < length else { return (ByteBuffer(), 0) }
+            let slice = current.bytes.getSlice(
+                at: current.bytes.readerIndex + Int(offset), length: Int(min(UInt64(count), length - offset)))
+            return (slice, 0)
         }
-        if let reserved {
-            budget.release(reserved)
-            return nil
-        }
-        return held.withLock { held -> ByteBuffer? in
-            guard let bytes = held?.bytes, count >= 0 else { return nil }
-            let length = UInt64(bytes.readableBytes)
-            let isInside = offset <= length && UInt64(count) <= length - offset
-            guard isInside || isWholeFile else { return nil }
-            guard offset < length else { return ByteBuffer() }
-            return bytes.getSlice(at: bytes.readerIndex + Int(offset), length: Int(min(UInt64(count), length - offset)))
-        }
+        if dropped > 0 { budget.release(dropped) }
+        return bytes
     }
 
     deinit {
@@ -76,21 +77,11 @@ extension Volume {
     public func openFetchingHead(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws
         -> (file: OpenFile, head: FileHead?)
     {
-        let requested = Limits.quickReadByteCountMax
-        guard readsAhead, flags.contains(.read), flags.isDisjoint(with: OpenFlags.changing.union([.direct, .directory])),
-            readAheadBudget.reserve(requested)
-        else { return (try await stack.open(file, flags: flags, context: context), nil) }
-        let generation = readAheadBudget.generation
         let started = ContinuousClock.now
-        let opened: OpenedFile
-        do {
-            opened = try await stack.openAndRead(file, flags: flags, count: requested, context: context)
-        } catch {
-            readAheadBudget.release(requested)
-            throw error
-        }
-        let head = FileHead(
-            bytes: opened.head, requested: requested, generation: generation, fetched: started, budget: readAheadBudget)
-        return (opened.file, head)
+        let fetched = try await fetchingHead(flags: flags) { count in
+            try await stack.openAndRead(file, flags: flags, count: count, context: context)
+        } head: { $0 }
+        guard let head = fetched?.head else { return (try await stack.open(file, flags: flags, context: context), nil) }
+        return (head.opened.file, FileHead(head, fetched: started, budget: readAheadBudget))
     }
 }

@@ -106,7 +106,7 @@ extension Volume {
     /// volume's read-ahead memory are reserved for the duration of `fetch`, and kept for the head `head` finds
     /// in its answer (priming the file's window gives back what the head does not use). Nil when the open does not
     /// qualify or the memory is spent.
-    private func fetchingHead<Answer>(
+    func fetchingHead<Answer>(
         flags: OpenFlags, _ fetch: (Int) async throws -> Answer, head: (Answer) -> OpenedFile?
     ) async throws -> (answer: Answer, head: PendingHead?)? {
         let requested = Limits.quickReadByteCountMax
@@ -127,8 +127,8 @@ extension Volume {
     }
 
     /// An open file and its head, whose memory is reserved in the read-ahead budget until ``file(_:flags:path:)``
-    /// hands it to the file's window.
-    private struct PendingHead {
+    /// hands it to the file's window (or a ``FileHead`` holds it).
+    struct PendingHead {
         var opened: OpenedFile
         var requested: Int
         var generation: UInt64

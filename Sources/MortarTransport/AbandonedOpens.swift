@@ -19,6 +19,39 @@ final class ReplyClaim: Sendable {
     }
 }
 
+/// What a caller waits on, and how it gives up. Plainly the multiplexer's own promise: a reply after giving up is
+/// dropped. With an orphan handler, a promise of the caller's, which the reply completes only if the caller is still
+/// waiting; a reply that comes after the caller gave up goes to the handler instead.
+struct PendingReply: Sendable {
+    let promise: EventLoopPromise<Frame>
+    private let claim: ReplyClaim?
+
+    init(_ wire: EventLoopPromise<Frame>) {
+        promise = wire
+        claim = nil
+    }
+
+    init(_ wire: EventLoopPromise<Frame>, orphan: @escaping @Sendable (Frame) -> Void) {
+        let caller = wire.futureResult.eventLoop.makePromise(of: Frame.self)
+        let claim = ReplyClaim()
+        wire.futureResult.whenComplete { result in
+            if claim.take() {
+                caller.completeWith(result)
+            } else if case .success(let frame) = result {
+                orphan(frame)
+            }
+        }
+        promise = caller
+        self.claim = claim
+    }
+
+    /// Ends the wait with `error`, unless the reply came first.
+    func giveUp(_ error: any Error) {
+        guard claim?.take() ?? true else { return }
+        promise.fail(error)
+    }
+}
+
 extension BrickConnection {
     /// The open file a brick's reply hands over, if any.
     static func openedFile(in frame: Frame) -> OpenFile? {

@@ -202,55 +202,32 @@ public final class BrickConnection: Sendable {
             overdue: watch.map { watch in
                 OverdueNotice(after: TimeAmount(watch.grace)) { [waiter] in waiter?.noticeOverdue() }
             })
-        // The promise the caller waits on, and how it gives up. Without `orphan` it is the multiplexer's own (a
-        // reply after giving up is dropped); with it, a promise of the caller's, which the reply completes only if
-        // the caller is still waiting.
-        let promise: EventLoopPromise<Frame>
-        let giveUp: @Sendable (any Error) -> Void
-        if let orphan {
-            let caller = channel.eventLoop.makePromise(of: Frame.self)
-            let claim = ReplyClaim()
-            wire.futureResult.whenComplete { result in
-                if claim.take() {
-                    caller.completeWith(result)
-                } else if case .success(let frame) = result {
-                    orphan(frame)
-                }
-            }
-            promise = caller
-            giveUp = { error in if claim.take() { caller.fail(error) } }
-        } else {
-            promise = wire
-            giveUp = { error in wire.fail(error) }
-        }
+        let pending = orphan.map { PendingReply(wire, orphan: $0) } ?? PendingReply(wire)
         let endpoint = self.endpoint
         guard let watch, let waiter else {
-            guard cancellable else { return try await promise.futureResult.get() }
+            guard cancellable else { return try await pending.promise.futureResult.get() }
             return try await withTaskCancellationHandler {
-                try await promise.futureResult.get()
+                try await pending.promise.futureResult.get()
             } onCancel: {
-                giveUp(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+                pending.giveUp(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
             }
         }
-        promise.futureResult.whenComplete { waiter.received($0) }
-        guard cancellable else {
-            return try await Self.awaitWatched(promise, giveUp: giveUp, waiter: waiter, watch: watch)
-        }
+        pending.promise.futureResult.whenComplete { waiter.received($0) }
+        guard cancellable else { return try await Self.awaitWatched(pending, waiter: waiter, watch: watch) }
         // A cancelled caller stops waiting at once: a task group that cancels a call to a member that is cut off
         // must not wait for the whole request timeout to await it.
         return try await withTaskCancellationHandler {
-            try await Self.awaitWatched(promise, giveUp: giveUp, waiter: waiter, watch: watch)
+            try await Self.awaitWatched(pending, waiter: waiter, watch: watch)
         } onCancel: {
-            giveUp(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
+            pending.giveUp(FileSystemError(.canceled, "the call to brick \(endpoint) was cancelled"))
         }
     }
 
     /// Waits for a watched call's reply; each time the multiplexer says it is overdue, asks the watch, whose error
-    /// ends the call (`giveUp`).
-    private static func awaitWatched(
-        _ promise: EventLoopPromise<Frame>, giveUp: @Sendable (any Error) -> Void, waiter: ReplyWaiter,
-        watch: ReplyWatch
-    ) async throws -> Frame {
+    /// ends the call.
+    private static func awaitWatched(_ pending: PendingReply, waiter: ReplyWaiter, watch: ReplyWatch) async throws
+        -> Frame
+    {
         while true {
             switch await waiter.next() {
             case .reply(let result):
@@ -260,8 +237,8 @@ public final class BrickConnection: Sendable {
                 // Done either way: a reply that came while the check ran wins (giving up on a completed call does
                 // nothing); otherwise the call ends with the watch's error. Not back to the waiter, whose queue may
                 // hold more overdue notices from a loaded loop, each of which would ask the watch again.
-                giveUp(abandoned)
-                return try await promise.futureResult.get()
+                pending.giveUp(abandoned)
+                return try await pending.promise.futureResult.get()
             }
         }
     }

@@ -141,7 +141,7 @@ struct HandleIndex: Sendable {
     /// Finds an object by FileID. Throws ENOENT for an unknown FileID and ESTALE when a directory's chain no
     /// longer leads to that directory (someone renamed it behind the brick's back). A directory's location owns
     /// an open descriptor: use ``withLocation(_:_:)``.
-    private func locate(_ id: FileID, cached: Bool = true) throws -> Location {
+    private func locate(_ id: FileID, cached: Bool) throws -> Location {
         if id == .root { return rootLocation }
         if cached, let cached = directories.descriptor(of: id) {
             return Location(

@@ -104,9 +104,11 @@ extension MountedFileSystem {
         // A descriptor that could not write and holds no locks has nothing to write out or drop: its close is
         // answered on libfuse's thread. (A write-behind failure of the file is then left for a descriptor that
         // wrote, whose close or fsync reports it. An unknown handle goes to the task, which answers EBADF.)
-        if let open = try? files.withLock({ try $0.handle(handle) }), !open.flags.contains(.write),
-            !files.withLock({ $0.isLocked(open.file.id) })
-        {
+        let answersHere = files.withLock { table in
+            guard let open = try? table.handle(handle) else { return false }
+            return !open.flags.contains(.write) && !table.isLocked(open.file.id)
+        }
+        if answersHere {
             request.succeed()
             return
         }
