@@ -124,6 +124,12 @@ public enum Limits {
     public static let symbolicLinkFollowsMax = 40
     /// Bricks one volume may have.
     public static let bricksPerVolumeMax = 1024
+    /// Changes one volume's layout history may hold (`add-brick`s over its life). Each adds at most a few ranges
+    /// per child to every directory's layout, and lookups of files not yet moved try each generation's child.
+    public static let layoutChangesMax = 64
+    /// Directory layouts a distribute layer keeps computed: one per rotation of the first generation, so at most
+    /// that generation's child count (≤ ``bricksPerVolumeMax``).
+    public static let layoutsCachedMax = bricksPerVolumeMax
     /// Members one replica set may have. Every write waits for every in-sync member and the primary sends each
     /// change to all the others, so a write's latency is the slowest member's and its network cost grows with
     /// each replica; past five copies that buys almost no durability (any two of five may fail already) and
@@ -289,6 +295,9 @@ public enum Limits {
     public static let replicaRetryPauseMilliseconds: Int64 = 300
     /// How often a client or brick that waits for a newer replica-set view asks the manager for it.
     public static let membershipPollMilliseconds: Int64 = 100
+    /// How often at most a client asks the manager for its volume's spec because a name was found on no brick it
+    /// knows (another client may have grown the volume): misses within this share the last answer.
+    public static let specRefreshMilliseconds: Int64 = 1000
     /// Separate changed ranges a heal record keeps per file; past it the whole file is copied (a random-write
     /// storm would otherwise grow the record without bound).
     public static let healRangesPerFileMax = 1_024

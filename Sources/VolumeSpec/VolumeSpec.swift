@@ -90,12 +90,51 @@ public indirect enum LayerSpec: Codable, Sendable, Hashable {
 /// Options of the distribute layer.
 public struct DistributeOptions: Codable, Sendable, Hashable {
     /// Looks for a name on every child when its hashed child does not have it, before answering ENOENT. Turning
-    /// it off makes misses cheaper but finds files only where the layout says they are.
+    /// it off makes misses cheaper but finds files only where the layout says they are (or said, in an earlier
+    /// generation of the layout).
     public var lookupEverywhere: Bool
+    /// How the children came to be: the child count the volume was created with and each change since. Nil for
+    /// a volume that never changed (and from daemons before volumes could grow): one generation of every child.
+    public var layout: LayoutHistory?
 
-    public init(lookupEverywhere: Bool = true) {
+    public init(lookupEverywhere: Bool = true, layout: LayoutHistory? = nil) {
         self.lookupEverywhere = lookupEverywhere
+        self.layout = layout
     }
+}
+
+/// The generations of a volume's placement (GlusterFS rewrites a layout per directory, which needs a crawl before
+/// new bricks get files; here it is one value for the whole volume, so `add-brick` moves placement at once). The
+/// distribute layer computes every directory's layout from it; children are never renumbered: a change appends.
+public struct LayoutHistory: Codable, Sendable, Hashable {
+    /// The children of the first generation.
+    public var initialChildCount: Int
+    /// The changes since, oldest first: each is one more generation.
+    public var changes: [LayoutChange]
+
+    public init(initialChildCount: Int, changes: [LayoutChange] = []) {
+        self.initialChildCount = initialChildCount
+        self.changes = changes
+    }
+
+    /// The children of the newest generation.
+    public var childCount: Int {
+        changes.reduce(initialChildCount) { count, change in
+            switch change {
+            case .added(let added): count + added
+            }
+        }
+    }
+
+    /// How many generations there are: the first and one per change.
+    public var generationCount: Int { changes.count + 1 }
+}
+
+/// One change of a volume's placement.
+public enum LayoutChange: Codable, Sendable, Hashable {
+    /// This many children joined after the existing ones (`volume add-brick`): each existing child gives up the
+    /// share of its hash ranges that makes all of them even, and only that moves.
+    case added(Int)
 }
 
 /// Options of the replicate layer: which replica set it serves. The set's membership (epoch, which members are in

@@ -14,7 +14,8 @@ struct Cluster {
 
     init(childCount: Int = 3, lookupEverywhere: Bool = true) {
         children = (0..<childCount).map { _ in MemoryFileSystem() }
-        layer = Distribute(
+        // Three to five children and a valid default history: this cannot throw.
+        layer = try! Distribute(
             children: children, options: DistributeOptions(lookupEverywhere: lookupEverywhere),
             logger: Logger(label: "test.distribute"))
     }
@@ -219,7 +220,7 @@ struct DistributeTests {
         let memories = (0..<5).map { _ in MemoryFileSystem() }
         let ids: [UInt64] = [7, 7, 9, 0, 0]
         let children = zip(memories, ids).map { SharedDisk(next: $0, fileSystemID: $1) }
-        let layer = Distribute(children: children, logger: Logger(label: "test.distribute"))
+        let layer = try Distribute(children: children, logger: Logger(label: "test.distribute"))
         let context = OperationContext()
         let one = try await memories[0].fileSystemStatistics(context: context)
         let total = try await layer.fileSystemStatistics(context: context)
@@ -247,7 +248,7 @@ struct DistributeFaultTests {
     func failedFanOutIsRepaired() async throws {
         let memories = (0..<3).map { _ in MemoryFileSystem() }
         let harnesses = memories.map { LayerHarness(next: $0) }
-        let layer = Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
+        let layer = try Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
         let context = OperationContext()
         harnesses[2].failNext(.makeDirectory, with: FileSystemError(.inputOutput, "injected disk error"))
         let id = FileID.random()
@@ -266,7 +267,7 @@ struct DistributeFaultTests {
     func linkFileChecksPropagateErrors() async throws {
         let memories = (0..<2).map { _ in MemoryFileSystem() }
         let harnesses = memories.map { LayerHarness(next: $0) }
-        let layer = Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
+        let layer = try Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
         let context = OperationContext()
         let layout = Layout.default(childCount: 2, directory: .root)
         let name = try #require((0..<1_000).map { "moved-\($0)" }.first { layout.child(for: $0) == 1 })
@@ -294,7 +295,7 @@ struct DistributeFaultTests {
     @Test("operations on an open file go only to the child that opened it")
     func openFilesStayOnTheirChild() async throws {
         let harnesses = (0..<3).map { _ in LayerHarness(next: MemoryFileSystem()) }
-        let layer = Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
+        let layer = try Distribute(children: harnesses, logger: Logger(label: "test.distribute"))
         let context = OperationContext()
         let created = try await layer.create(
             "only-here", in: .root, id: .random(), permissions: 0o644, flags: [.readWrite, .create], context: context)

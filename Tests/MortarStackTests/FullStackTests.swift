@@ -24,7 +24,7 @@ final class ThreeBrickStack: Sendable {
     private init(bricks: [LoopbackBrick]) {
         self.bricks = bricks
         clients = bricks.map { $0.makeClient() }
-        distribute = Distribute(children: clients, options: DistributeOptions(), logger: OperationContext.silentLogger)
+        distribute = try! Distribute(children: clients, options: DistributeOptions(), logger: OperationContext.silentLogger)
         volume = Volume(stack: distribute, name: "stack")
     }
 

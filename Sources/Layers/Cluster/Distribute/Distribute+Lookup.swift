@@ -21,6 +21,19 @@ extension Distribute {
     /// on any child. Repairs a directory missing on some children and learns the placement.
     func resolve(_ name: String, in parent: FileID, context: OperationContext) async throws -> Resolution {
         try EntryName.validate(name)
+        let known = children.count
+        do {
+            return try await resolveOnce(name, in: parent, context: context)
+        } catch where isNotFound(error) {
+            // Found nowhere this layer knows: another client may have grown the volume and put it on a child this
+            // one has not heard of. Ask once (the owner bounds how often it asks the manager) and try again if so.
+            await catchUp()
+            guard children.count > known else { throw error }
+            return try await resolveOnce(name, in: parent, context: context)
+        }
+    }
+
+    private func resolveOnce(_ name: String, in parent: FileID, context: OperationContext) async throws -> Resolution {
         let hashed = hashedChild(name, in: parent)
         var skipped: Set<Int> = []
         do {
@@ -31,6 +44,14 @@ extension Distribute {
             skipped.insert(hashed)  // a link file whose target has lost the name
         } catch where isNotFound(error) {
             skipped.insert(hashed)
+        }
+        // Where earlier generations of the layout put it: a file not moved since the volume grew.
+        for earlier in earlierChildren(name, in: parent) {
+            skipped.insert(earlier)
+            guard let attributes = try await lookupIfPresent(name, in: parent, on: earlier, context: context),
+                let resolution = try await classify(attributes, name: name, in: parent, on: earlier, context: context)
+            else { continue }
+            return resolution
         }
         guard options.lookupEverywhere else {
             throw FileSystemError.notFound("no entry '\(name)' in \(parent) on its hashed child \(hashed)")

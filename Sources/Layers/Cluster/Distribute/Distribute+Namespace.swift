@@ -25,6 +25,7 @@ extension Distribute {
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
         context: OperationContext
     ) async throws -> CreatedFile {
+        await catchUp()  // a new name goes by the newest layout this client can know
         var child = hashedChild(name, in: parent)
         var isNew = false
         // With one child there is nowhere else the name could be (no link files, no directory copies elsewhere):
@@ -42,8 +43,10 @@ extension Distribute {
                 isNew = true
             }
         }
-        let created = try await children[child].create(
-            name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
+        let (placed, created) = try await placeNew(name, in: parent, on: child, isNew: isNew) { target in
+            try await target.create(name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
+        }
+        child = placed
         state.withLock { $0.learn(created.file.id, .child(child)) }
         if isNew { await touchDirectory(parent, changedOn: child, context: context) }
         let file = try await register(child: child, file: created.file, context: context)
@@ -53,10 +56,11 @@ extension Distribute {
     public func makeSymbolicLink(
         _ name: String, in parent: FileID, id: FileID, target: String, context: OperationContext
     ) async throws -> FileAttributes {
+        await catchUp()
         try await requireAbsent(name, in: parent, context: context)
-        let child = hashedChild(name, in: parent)
-        let made = try await children[child].makeSymbolicLink(
-            name, in: parent, id: id, target: target, context: context)
+        let (child, made) = try await placeNew(name, in: parent, on: hashedChild(name, in: parent)) {
+            try await $0.makeSymbolicLink(name, in: parent, id: id, target: target, context: context)
+        }
         state.withLock { $0.learn(id, .child(child)) }
         await touchDirectory(parent, changedOn: child, context: context)
         return made
@@ -69,13 +73,36 @@ extension Distribute {
         guard type != .directory, type != .symbolicLink else {
             throw FileSystemError.invalidArgument("makeNode cannot make a \(type); use makeDirectory or makeSymbolicLink")
         }
+        await catchUp()
         try await requireAbsent(name, in: parent, context: context)
-        let child = hashedChild(name, in: parent)
-        let made = try await children[child].makeNode(
-            name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
+        let (child, made) = try await placeNew(name, in: parent, on: hashedChild(name, in: parent)) {
+            try await $0.makeNode(
+                name, in: parent, id: id, type: type, permissions: permissions, device: device, context: context)
+        }
         state.withLock { $0.learn(id, .child(child)) }
         await touchDirectory(parent, changedOn: child, context: context)
         return made
+    }
+
+    /// Makes a new name on `child`; when that child lacks the directory (it joined the volume after the directory
+    /// was made, and no lookup has repaired it there yet) the name goes where earlier generations of the layout
+    /// place it, newest first: lookups look there too, and a rebalance moves it later. Returns where it went.
+    func placeNew<Result: Sendable>(
+        _ name: String, in parent: FileID, on child: Int, isNew: Bool = true,
+        _ body: (any FileOperations) async throws -> Result
+    ) async throws -> (child: Int, result: Result) {
+        do {
+            return (child, try await body(children[child]))
+        } catch where isNew && isNotFound(error) {
+            for earlier in earlierChildren(name, in: parent) where earlier != child {
+                do {
+                    return (earlier, try await body(children[earlier]))
+                } catch where isNotFound(error) {
+                    continue
+                }
+            }
+            throw error
+        }
     }
 
     public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
@@ -113,6 +140,7 @@ extension Distribute {
     public func makeDirectory(
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, context: OperationContext
     ) async throws -> FileAttributes {
+        await catchUp()  // a directory goes on every child, new ones included
         try await requireAbsent(name, in: parent, context: context)
         let made = try await everyChild("makeDirectory") {
             try await $0.makeDirectory(name, in: parent, id: id, permissions: permissions, context: context)

@@ -11,6 +11,9 @@ extension Distribute {
     {
         guard countMax > 0 else { throw FileSystemError.invalidArgument("countMax \(countMax) must be positive") }
         let wanted = min(countMax, Limits.directoryPageEntriesMax)
+        // A listing from its start shows children another client's add-brick gave the volume.
+        if cookie == 0 { await catchUp() }
+        let children = children
         var (child, childCookie) = DirectoryCookie.decode(cookie)
         guard children.indices.contains(child) else {
             throw FileSystemError.invalidArgument(

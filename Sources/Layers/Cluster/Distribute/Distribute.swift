@@ -21,27 +21,92 @@ import Synchronization
 /// child's error and the children already changed stay changed: a directory made on some children is completed by
 /// the next lookup; a removal or rename stops where it failed, and the error names the child. Listings take
 /// directories from child 0, so a directory missing there is listed again once a lookup has repaired it.
+///
+/// **Growing.** A volume's placement has generations (``LayoutHistory``): ``grow(adding:history:)`` appends
+/// children and makes the newest generation the one new names go by. Children are never renumbered, so an index
+/// taken from an earlier snapshot of ``children`` stays valid. A name the newest generation places on a child that
+/// does not have it yet (its file not moved there) is looked for where each earlier generation placed it, newest
+/// first, before lookup-everywhere; a name created in a directory the new child does not have yet goes where the
+/// previous generation places it.
 public final class Distribute: FileOperations {
-    public let children: [any FileOperations]
     let options: DistributeOptions
     let logger: Logger
     let state = Mutex(DistributeState())
+    let topology: Mutex<DistributeTopology>
+    /// Asks for a newer layout when a name is found nowhere: set by the owner that can fetch the volume's spec.
+    let staleness = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    /// The children, in order; only ever appended to.
+    public var children: [any FileOperations] {
+        topology.withLock { $0.children }
+    }
 
     /// Name of the extended attribute of a link file that names the child holding the data.
     public static let linkToAttribute = "trusted.mortar.linkto"
     /// Permissions that mark a link file (sticky bit only).
     public static let linkFilePermissions: UInt32 = 0o1000
 
-    public init(children: [any FileOperations], options: DistributeOptions = DistributeOptions(), logger: Logger) {
-        precondition(!children.isEmpty, "distribute needs at least one child")
-        precondition(children.count <= 1 << DirectoryCookie.childIndexBits, "too many children: \(children.count)")
-        self.children = children
+    /// A distribute layer over `children`. Throws EINVAL when `options.layout` does not end with as many children.
+    public init(children: [any FileOperations], options: DistributeOptions = DistributeOptions(), logger: Logger)
+        throws(FileSystemError)
+    {
+        guard !children.isEmpty, children.count <= Limits.bricksPerVolumeMax else {
+            throw FileSystemError.invalidArgument("distribute layer with \(children.count) children")
+        }
+        let history = options.layout ?? LayoutHistory(initialChildCount: children.count)
+        try history.validate(childCount: children.count)
         self.options = options
         self.logger = logger
+        topology = Mutex(DistributeTopology(children: children, history: history))
+    }
+
+    /// Appends `added` children under `history`, whose newest generation places names over all of them; new
+    /// names go by it at once. Throws EINVAL when `history` does not extend the current one by exactly them.
+    public func grow(adding added: [any FileOperations], history: LayoutHistory) throws(FileSystemError) {
+        try topology.withLock { (topology) throws(FileSystemError) in
+            let current = topology.history
+            try history.validate(childCount: topology.children.count + added.count)
+            guard !added.isEmpty, history.initialChildCount == current.initialChildCount,
+                history.changes.starts(with: current.changes)
+            else {
+                throw FileSystemError.invalidArgument("layout history \(history) does not extend \(current)")
+            }
+            topology = DistributeTopology(children: topology.children + added, history: history)
+        }
+        logger.info("distribute grew to \(history.childCount) children (generation \(history.generationCount))")
+    }
+
+    /// Has `refresh` asked for whenever this layer may be behind the volume (another client may have grown it):
+    /// before it places a new name, when a name is found on no child (the lookup is then tried once more if the
+    /// layer grew), and when a listing starts. The owner bounds how often it really asks the manager.
+    public func whenStale(_ refresh: @escaping @Sendable () async -> Void) {
+        staleness.withLock { $0 = refresh }
+    }
+
+    /// Lets the owner bring this layer up to date if it is due to ask (see ``whenStale(_:)``).
+    func catchUp() async {
+        guard let refresh = staleness.withLock({ $0 }) else { return }
+        await refresh()
+    }
+
+    /// Every generation of `directory`'s layout, oldest first: the last is the one new names go by.
+    func layouts(of directory: FileID) -> [Layout] {
+        topology.withLock { $0.layouts(of: directory) }
     }
 
     func layout(of directory: FileID) -> Layout {
-        .default(childCount: children.count, directory: directory)
+        let generations = layouts(of: directory)
+        return generations[generations.count - 1]
+    }
+
+    /// The children earlier generations placed `name` on, newest generation first, without repeats and without
+    /// the newest generation's own child.
+    func earlierChildren(_ name: String, in parent: FileID) -> [Int] {
+        let generations = layouts(of: parent)
+        guard generations.count > 1 else { return [] }
+        let hash = Layout.nameHash(name)
+        var seen: Set<Int> = [generations[generations.count - 1].child(forHash: hash)]
+        return generations.dropLast().reversed().map { $0.child(forHash: hash) }.filter { seen.insert($0).inserted }
     }
 
     func hashedChild(_ name: String, in parent: FileID) -> Int {
@@ -87,9 +152,18 @@ public final class Distribute: FileOperations {
             _ = try await child.link(id, as: name, in: parent, context: context)
             return
         }
-        let created = try await child.create(
-            name, in: parent, id: id, permissions: Self.linkFilePermissions, flags: [.write, .create, .exclusive],
-            context: context)
+        let created: CreatedFile
+        do {
+            created = try await child.create(
+                name, in: parent, id: id, permissions: Self.linkFilePermissions, flags: [.write, .create, .exclusive],
+                context: context)
+        } catch where isNotFound(error) {
+            // The hashed child joined after the directory was made and lacks it still: no link file can go there.
+            // Lookups find the name on its holder anyway (earlier generations, then every child); a rebalance
+            // moves the file onto its hashed child later.
+            logger.notice("no link file for '\(name)' in \(parent): child \(hashed) lacks the directory yet")
+            return
+        }
         try await child.release(created.file, context: context)
         try await child.setExtendedAttribute(
             Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: id, context: context)

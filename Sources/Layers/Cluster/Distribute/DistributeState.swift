@@ -1,4 +1,5 @@
 import MortarCore
+import MortarVolumeSpec
 
 /// Where a FileID lives among the children.
 enum Placement: Sendable, Hashable {
@@ -71,5 +72,27 @@ enum DirectoryCookie {
 
     static func decode(_ cookie: UInt64) -> (child: Int, cookie: UInt64) {
         (Int(cookie >> childCookieBits), cookie & childCookieMask)
+    }
+}
+
+/// The children and the layout history they are placed by, replaced whole when the volume grows, with each
+/// rotation's generations computed once (see ``Layout/rotation(of:initialChildCount:)``).
+struct DistributeTopology: Sendable {
+    let children: [any FileOperations]
+    let history: LayoutHistory
+    /// Rotation → every generation's layout, oldest first; at most `history.initialChildCount` entries.
+    private var computed: [Int: [Layout]] = [:]
+
+    init(children: [any FileOperations], history: LayoutHistory) {
+        self.children = children
+        self.history = history
+    }
+
+    mutating func layouts(of directory: FileID) -> [Layout] {
+        let rotation = Layout.rotation(of: directory, initialChildCount: history.initialChildCount)
+        if let known = computed[rotation] { return known }
+        let layouts = Layout.generations(history, directory: directory)
+        computed[rotation] = layouts
+        return layouts
     }
 }

@@ -40,7 +40,8 @@ public struct Layout: Sendable, Hashable {
         self.ranges = sorted
     }
 
-    private init(validated ranges: [Range]) {
+    /// A layout from ranges already known to be sorted and to cover the hash space exactly once.
+    init(validatedRanges ranges: [Range]) {
         self.ranges = ranges
     }
 
@@ -57,7 +58,7 @@ public struct Layout: Sendable, Hashable {
             return Range(
                 childIndex: (position + rotation) % childCount, start: UInt32(start), end: UInt32(end))
         }
-        return Layout(validated: ranges)
+        return Layout(validatedRanges: ranges)
     }
 
     /// The child that holds `name` in this directory.
