@@ -8,6 +8,7 @@ import MortarVolumeGraph
 import MortarVolumeSpec
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A management daemon that serves volume specs: `HOST[:PORT]`, port 24007 by default.
 public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
@@ -75,9 +76,18 @@ extension Volume {
             spec, clientName: "mortar-client/\(getpid())", security: security, eventLoopGroup: group, logger: logger,
             membership: membership)
         membership?.watchSpec { newer in graph.follow(newer) }
+        let refresher = SpecRefresher(volume: volume, logger: logger) {
+            try await ManagementClient.fetchVolumeSpec(
+                volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, security: security,
+                eventLoopGroup: group)
+        }
+        graph.whenStale { await refresher.refresh(graph) }
         let connected = Volume(
             stack: metrics.map { MeterLayer(next: graph.root, metrics: $0) } ?? graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
+        // Once the stack grew, walk paths afresh: a lookup by name makes a directory on the new bricks, so that
+        // new files in it go there rather than where the previous layout put them.
+        refresher.whenGrown { [weak connected] in connected?.forgetDirectoryEntries() }
         connected.readsAhead = spec.client.readAhead
         connected.writesBehind = spec.client.writeBehind
         do {
@@ -100,5 +110,53 @@ extension Volume {
             servers: servers.map { ManagementClient.Address(host: $0.host, port: $0.port) }, security: security,
             eventLoopGroup: eventLoopGroup)
         return try await ManagedMembership.fetch(spec: spec, client: client)
+    }
+}
+
+/// Fetches a volume's newest spec for its client stack (see `VolumeGraph.follow`) when the stack is about to place
+/// a new name, finds a name on no brick it knows, or starts a listing — another client may have grown the volume:
+/// at most once per `Limits.specRefreshMilliseconds`; callers at the same time share one request.
+final class SpecRefresher: Sendable {
+    private let volume: String
+    private let logger: Logger
+    private let fetch: @Sendable () async throws -> VolumeSpec
+    private let lastAsked = Mutex<ContinuousClock.Instant?>(nil)
+    private let flights = SingleFlight<Int, Void>()
+    private let grown = Mutex<(@Sendable () -> Void)?>(nil)
+
+    init(volume: String, logger: Logger, fetch: @escaping @Sendable () async throws -> VolumeSpec) {
+        self.volume = volume
+        self.logger = logger
+        self.fetch = fetch
+    }
+
+    /// Has `handler` called after the stack grew.
+    func whenGrown(_ handler: @escaping @Sendable () -> Void) {
+        grown.withLock { $0 = handler }
+    }
+
+    /// Whether the interval since the last question has passed; with `claim`, starts a new one if so.
+    private func isDue(claim: Bool) -> Bool {
+        let now = ContinuousClock.now
+        return lastAsked.withLock { last in
+            guard last.map({ now - $0 >= .milliseconds(Limits.specRefreshMilliseconds) }) ?? true else { return false }
+            if claim { last = now }
+            return true
+        }
+    }
+
+    func refresh(_ graph: VolumeGraph) async {
+        // Most calls (every new name a client makes) fall inside the interval and cost this one lock.
+        guard isDue(claim: false) else { return }
+        do {
+            try await flights.run(0) {
+                guard isDue(claim: true) else { return }
+                if graph.follow(try await fetch()), let handler = grown.withLock({ $0 }) { handler() }
+            }
+        } catch {
+            // The manager unreachable, or this caller cancelled: the stack keeps what it knows, and the caller's
+            // lookup answers from that (ENOENT); the next miss after the interval asks again.
+            logger.debug("could not refresh the spec of volume \(volume): \(error)")
+        }
     }
 }

@@ -2,13 +2,13 @@ import ArgumentParser
 import MortarManagementAPI
 import MortarSecurity
 
-/// `mortar volume create|start|stop|delete|info|status|list|heal|replace-brick|set|get|reset|profile|top`, in
+/// `mortar volume create|start|stop|delete|info|status|list|heal|add-brick|replace-brick|set|get|reset|profile|top`, in
 /// GlusterFS's style.
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, start, stop, delete and inspect volumes.",
         subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self, Heal.self,
-                      ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self, Profile.self, Top.self])
+                      AddBrick.self, ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self, Profile.self, Top.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -38,6 +38,30 @@ struct VolumeCommand: AsyncParsableCommand {
                     name: name, bricks: arguments.bricks, replicaCount: arguments.replicaCount,
                     minInSync: arguments.minInSync, force: force)
                 print("volume create: \(volume.name): success: please start the volume to access data")
+            }
+        }
+    }
+
+    struct AddBrick: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-brick",
+            abstract: "Add bricks to a volume that is not replicated.",
+            usage: "mortar volume add-brick NAME HOST:/PATH… [--force]",
+            discussion: """
+                New files go to the new bricks at once: the volume's layout gains a generation, and files already \
+                stored stay where they are and are still found. A started volume's new bricks are started.
+                """)
+        @OptionGroup var options: ManagerOptions
+        @Argument(help: "The volume's name.") var name: String
+        @Argument(help: "The new bricks, as HOST:/PATH.")
+        var bricks: [String]
+        @Flag(help: "Create missing brick directories.")
+        var force = false
+
+        func run() async throws {
+            try await reportingFailure {
+                let volume = try await options.client().addBricks(volume: name, bricks: bricks, force: force)
+                print("volume add-brick: \(name): success: \(bricks.count) added, \(volume.bricks.count) bricks in all")
             }
         }
     }

@@ -12,16 +12,18 @@ import Synchronization
 
 /// A volume's client stack built from its spec: the root to send operations to, and the protocol clients at the
 /// leaves so the stack can be shut down.
+///
+/// The root is always a distribute layer, over one child for a volume of one brick or one replica set, so that
+/// the stack can grow with the volume (`add-brick`): ``follow(_:)`` appends the new children a newer spec names.
 public struct VolumeGraph: Sendable {
     public let root: any FileOperations
-    public let protocolClients: [ProtocolClient]
-    /// The bricks the protocol clients talk to, as the spec last named them.
-    private let placements: Placements
+    let distribute: Distribute
+    /// The leaves and what they were built from, growing with the volume.
+    private let shape: GraphShape
 
-    init(root: any FileOperations, protocolClients: [ProtocolClient], bricks: [ProtocolClientOptions]) {
-        self.root = root
-        self.protocolClients = protocolClients
-        placements = Placements(bricks)
+    /// Every brick's protocol client, in brick order.
+    public var protocolClients: [ProtocolClient] {
+        shape.withLock { $0.clients }
     }
 
     /// Builds the layers the spec names, bottom-up. Each layer type appears once in the switch below; a new layer
@@ -34,11 +36,23 @@ public struct VolumeGraph: Sendable {
         var builder = Builder(
             clientName: clientName, security: security, eventLoopGroup: eventLoopGroup, logger: logger,
             membership: membership, readsLocally: spec.client.localReads)
-        let root = try builder.build(spec.graph, replicated: false)
-        return VolumeGraph(root: root, protocolClients: builder.clients, bricks: spec.graph.bricks)
+        let (options, childSpecs) = spec.graph.distributed
+        let children = try childSpecs.map { try builder.build($0, replicated: false) }
+        let distribute = try Distribute(children: children, options: options, logger: logger)
+        let shape = GraphShape(
+            GraphShape.State(
+                builder: builder, clients: builder.clients, bricks: spec.graph.bricks, childSpecs: childSpecs))
+        builder.clients = []
+        return VolumeGraph(root: distribute, distribute: distribute, shape: shape)
     }
 
-    private struct Builder {
+    /// Has `refresh` asked for when a name is found on no child the stack knows (see ``Distribute/whenStale(_:)``):
+    /// the owner that can fetch the volume's spec passes it to ``follow(_:)``, at most as often as it sees fit.
+    public func whenStale(_ refresh: @escaping @Sendable () async -> Void) {
+        distribute.whenStale(refresh)
+    }
+
+    struct Builder: Sendable {
         let clientName: String
         let security: TransportSecurity
         let eventLoopGroup: any EventLoopGroup
@@ -66,7 +80,7 @@ public struct VolumeGraph: Sendable {
                     throw FileSystemError.invalidArgument("distribute layer with \(children.count) children")
                 }
                 let built = try children.map { try build($0, replicated: replicated) }
-                return Distribute(children: built, options: options, logger: logger)
+                return try Distribute(children: built, options: options, logger: logger)
             case .replicate(let options, let children):
                 guard let membership else {
                     throw FileSystemError.invalidArgument("a replicated volume's graph needs its membership")
@@ -129,22 +143,46 @@ public struct VolumeGraph: Sendable {
         LocalBrick.endpoint(for: options)
     }
 
-    /// Points the protocol clients at the bricks of a newer spec of the same volume (replace-brick moves a brick:
-    /// same position, new place). Leaves are in brick order in both specs; a client whose brick is where it was is
-    /// left alone (its connection and the requests on it carry on).
-    public func follow(_ newer: VolumeSpec) {
+    /// Follows a newer spec of the same volume: protocol clients whose brick moved (replace-brick: same position,
+    /// new place) are pointed at it, and children the spec adds (add-brick) are built and appended to the root,
+    /// whose newest layout generation then places new names over them. Leaves are in brick order in both specs; a
+    /// client whose brick is where it was is left alone (its connection and the requests on it carry on). A spec
+    /// that does not extend this one (fewer children, a child of another shape, a brick out of range, a layout
+    /// history that is not this one's continued) is not followed: the stack keeps what it has, and says why.
+    /// Returns whether the stack grew.
+    @discardableResult
+    public func follow(_ newer: VolumeSpec) -> Bool {
+        let (options, childSpecs) = newer.graph.distributed
         let bricks = newer.graph.bricks
-        // A spec that does not fit (another brick count, a brick out of range) is not followed: the clients keep
-        // talking to the bricks they know.
-        guard bricks.count == protocolClients.count,
-            bricks.allSatisfy({ (try? VolumeGraph.check($0)) != nil })
-        else { return }
-        let moved = placements.withLock { known -> [Int] in
-            let moved = bricks.indices.filter { known[$0] != bricks[$0] }
-            known = bricks
-            return moved
+        do {
+            for brick in bricks { try VolumeGraph.check(brick) }
+            return try shape.withLock { (state) throws -> Bool in
+                guard childSpecs.count >= state.childSpecs.count,
+                    zip(state.childSpecs, childSpecs).allSatisfy({ $0.sameShape(as: $1) })
+                else {
+                    throw FileSystemError.invalidArgument(
+                        "the spec has \(childSpecs.count) children that do not extend the \(state.childSpecs.count) known")
+                }
+                var moved: [Int] = []
+                var grew = false
+                for index in state.bricks.indices where state.bricks[index] != bricks[index] { moved.append(index) }
+                if childSpecs.count > state.childSpecs.count {
+                    var builder = state.builder
+                    let added = try childSpecs[state.childSpecs.count...].map { try builder.build($0, replicated: false) }
+                    let history = options.layout ?? LayoutHistory(initialChildCount: childSpecs.count)
+                    try distribute.grow(adding: added, history: history)
+                    state.clients += builder.clients
+                    state.childSpecs = childSpecs
+                    grew = true
+                }
+                for index in moved { state.clients[index].retarget(to: LocalBrick.endpoint(for: bricks[index])) }
+                state.bricks = bricks
+                return grew
+            }
+        } catch {
+            shape.logger.warning("not following the volume's newer spec (catalog version \(newer.catalogVersion)): \(error)")
+            return false
         }
-        for index in moved { protocolClients[index].retarget(to: LocalBrick.endpoint(for: bricks[index])) }
     }
 
     /// Closes every brick connection.
@@ -153,15 +191,48 @@ public struct VolumeGraph: Sendable {
     }
 }
 
-/// The bricks a graph's clients talk to, updated as the volume's spec changes.
-final class Placements: Sendable {
-    private let bricks: Mutex<[ProtocolClientOptions]>
-
-    init(_ bricks: [ProtocolClientOptions]) {
-        self.bricks = Mutex(bricks)
+/// What a graph was built from and what it holds, updated as the volume's spec changes.
+final class GraphShape: Sendable {
+    struct State: Sendable {
+        /// Builds the children a newer spec adds, as the first ones were built.
+        var builder: VolumeGraph.Builder
+        var clients: [ProtocolClient]
+        var bricks: [ProtocolClientOptions]
+        var childSpecs: [LayerSpec]
     }
 
-    func withLock<Result>(_ body: (inout [ProtocolClientOptions]) -> Result) -> Result {
-        bricks.withLock { body(&$0) }
+    private let state: Mutex<State>
+    let logger: Logger
+
+    init(_ state: State) {
+        logger = state.builder.logger
+        self.state = Mutex(state)
+    }
+
+    func withLock<Result, Failure: Error>(_ body: (inout State) throws(Failure) -> Result) throws(Failure) -> Result {
+        try state.withLock { (state) throws(Failure) in try body(&state) }
+    }
+}
+
+extension LayerSpec {
+    /// The root's distribute options and children: a graph whose root is not a distribute layer is its one child.
+    var distributed: (DistributeOptions, [LayerSpec]) {
+        if case .distribute(let options, let children) = self { return (options, children) }
+        return (DistributeOptions(), [self])
+    }
+
+    /// Whether `other` is the same child in a newer spec: the same kind of layer over the same number of bricks
+    /// (which may have moved).
+    func sameShape(as other: LayerSpec) -> Bool {
+        switch (self, other) {
+        case (.replicate(let mine, let myChildren), .replicate(let theirs, let theirChildren)):
+            mine.setIndex == theirs.setIndex && myChildren.count == theirChildren.count
+        case (.protocolClient(let mine), .protocolClient(let theirs)):
+            mine.brickIndex == theirs.brickIndex
+        case (.distribute, .distribute):
+            self.bricks.count == other.bricks.count
+        default:
+            false
+        }
     }
 }

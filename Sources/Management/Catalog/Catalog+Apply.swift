@@ -1,5 +1,6 @@
 import MortarCore
 import MortarMembership
+import MortarVolumeSpec
 
 extension Catalog {
     /// Validates `command` against the catalog; on success changes the catalog, bumps ``version`` if anything
@@ -20,6 +21,8 @@ extension Catalog {
             return outcome.changed ? [.persist] : []
         case .replaceBrick(let volume, let old, let new, let force):
             return try replaceBrick(volume: volume, old: old, new: new, force: force)
+        case .addBricks(let volume, let bricks, let force):
+            return try addBricks(volume: volume, locations: bricks, force: force)
         case .setOption(let volume, let name, let value):
             var changed = try existingVolume(volume)
             changed.options[name] = try VolumeOptions.validate(name, value)
@@ -86,6 +89,50 @@ extension Catalog {
         replaceVolumes(volumes + [volume])
         bumpVersion()
         return [.persist]
+    }
+
+    /// `force` is for the host agents (a missing directory is made); every rule here holds regardless.
+    private mutating func addBricks(volume name: String, locations: [BrickLocation], force: Bool)
+        throws(FileSystemError) -> [CatalogDirective]
+    {
+        var volume = try existingVolume(name)
+        guard !locations.isEmpty else {
+            throw FileSystemError.invalidArgument("add-brick to volume \(name) names no brick")
+        }
+        guard volume.bricks.count + locations.count <= Limits.bricksPerVolumeMax else {
+            throw FileSystemError.invalidArgument(
+                "volume \(name) would have \(volume.bricks.count + locations.count) bricks; at most "
+                    + "\(Limits.bricksPerVolumeMax) are allowed")
+        }
+        // Replica sets cannot be added yet: the members and clients of a replicated volume check every answer
+        // about its sets against the set count they started with, so a volume that gained sets would stop their
+        // membership updates (and with them failover) until they restarted.
+        guard !volume.isReplicated else {
+            throw FileSystemError(
+                .notSupported, "volume \(name) is replicated; adding replica sets is not supported yet")
+        }
+        var history = volume.layoutHistory
+        guard history.changes.count < Limits.layoutChangesMax else {
+            throw FileSystemError.invalidArgument(
+                "volume \(name) has grown \(history.changes.count) times, the most its layout history keeps")
+        }
+        var added: [Brick] = []
+        for location in locations {
+            let path = try Self.normalizedBrickPath(location)
+            try checkHostIsKnown(location.host)
+            let candidate = BrickLocation(host: location.host, path: path)
+            try checkNoConflict(candidate, newBricks: added)
+            let port = try allocatePort(host: location.host, newBricks: added)
+            added.append(Brick(host: location.host, path: path, port: port, index: volume.bricks.count + added.count))
+        }
+        history.changes.append(.added(added.count))
+        volume.bricks += added
+        volume.layout = history
+        replace(volume)
+        guard volume.state == .started else { return [.persist] }
+        var startAdded = volume
+        startAdded.bricks = added
+        return [.persist] + brickDirectives(startAdded, start: true)
     }
 
     private mutating func startVolume(name: String) throws(FileSystemError) -> [CatalogDirective] {

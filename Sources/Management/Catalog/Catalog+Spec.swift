@@ -27,7 +27,7 @@ extension Catalog {
                 clients
             }
         let graph: LayerSpec =
-            children.count == 1 ? children[0] : .distribute(DistributeOptions(), children: children)
+            children.count == 1 ? children[0] : .distribute(DistributeOptions(layout: volume.layout), children: children)
         // Every option was validated when it was set; a catalog written by hand that holds a bad one gets the
         // defaults here, and `volume set` names the problem.
         let options = (try? VolumeOptions(volume.options)) ?? VolumeOptions()

@@ -1,5 +1,6 @@
 import MortarCore
 import MortarMembership
+import MortarVolumeSpec
 
 /// The cluster's management state as a pure value: which peers belong to the cluster and which volumes exist,
 /// with their bricks. The daemon that owns it (the manager) feeds it ``CatalogCommand``s and carries out the
@@ -133,6 +134,9 @@ public struct Volume: Codable, Sendable, Hashable {
     public var replicaSets: [ReplicaSetMembership]
     /// The options set with `volume set` (valid by ``VolumeOptions``); the others take their defaults.
     public var options: [String: String] = [:]
+    /// How the volume's distribute children (bricks, or replica sets) came to be, once it has grown; nil until
+    /// then (one generation of all of them). See ``layoutHistory``.
+    public var layout: LayoutHistory?
 
     public init(
         name: String, id: String, state: VolumeState, bricks: [Brick], replicaCount: Int = 1,
@@ -158,6 +162,18 @@ public struct Volume: Codable, Sendable, Hashable {
         replicaSets = try container.decodeIfPresent([ReplicaSetMembership].self, forKey: .replicaSets) ?? []
         // Catalogs written before volume options existed have none set.
         options = try container.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
+        // Catalogs written before volumes could grow: their volumes never did.
+        layout = try container.decodeIfPresent(LayoutHistory.self, forKey: .layout)
+    }
+
+    /// The children of distribute: one per brick, or one per replica set.
+    public var distributeChildCount: Int {
+        bricks.count / max(replicaCount, 1)
+    }
+
+    /// The volume's layout history: the recorded one, or one generation of all its children.
+    public var layoutHistory: LayoutHistory {
+        layout ?? LayoutHistory(initialChildCount: distributeChildCount)
     }
 
     /// Whether each file is kept on several bricks.

@@ -187,6 +187,9 @@ struct Router: HTTPResponder {
             return try ManagementJSON.encode(try await manager.volumeTop(name: rest[0], kind: kind, count: count))
         case (.GET, 2, "clients"):
             return try ManagementJSON.encode(try await manager.volumeClients(name: rest[0]))
+        case (.POST, 2, "add-brick"):
+            let request = try ManagementJSON.decode(VolumeAddBrickRequest.self, from: body)
+            return try ManagementJSON.encode(try await manager.addBricks(volume: rest[0], request))
         case (.POST, 2, "replace-brick"):
             let request = try ManagementJSON.decode(VolumeReplaceBrickRequest.self, from: body)
             return try ManagementJSON.encode(try await manager.replaceBrick(volume: rest[0], request))

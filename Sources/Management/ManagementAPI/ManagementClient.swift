@@ -293,15 +293,6 @@ public struct ManagementClient: Sendable {
         return try await send(.POST, "/v1/volumes", body: request)
     }
 
-    /// Puts a new, empty brick `newBrick` in the place of `oldBrick` (both `HOST:/PATH`) in a replicated volume.
-    public func replaceBrick(
-        volume: String, oldBrick: String, newBrick: String, force: Bool = false
-    ) async throws -> VolumeInfo {
-        try await send(
-            .POST, "/v1/volumes/\(volume)/replace-brick",
-            body: VolumeReplaceBrickRequest(oldBrick: oldBrick, newBrick: newBrick, force: force))
-    }
-
     /// Tells the manager what a member saw; returns the replica set's view afterwards.
     public func reportMembership(volume: String, setIndex: Int, event: MembershipEvent) async throws
         -> ReplicaSetView

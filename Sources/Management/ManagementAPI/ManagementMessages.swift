@@ -115,6 +115,19 @@ public struct VolumeReplaceBrickRequest: Codable, Sendable, Hashable {
     }
 }
 
+/// `POST /v1/volumes/NAME/add-brick`: add bricks to a volume that is not replicated, after the others.
+public struct VolumeAddBrickRequest: Codable, Sendable, Hashable {
+    /// The new bricks, as `HOST:/PATH`, in order.
+    public var bricks: [String]
+    /// Create missing brick directories.
+    public var force: Bool
+
+    public init(bricks: [String], force: Bool) {
+        self.bricks = bricks
+        self.force = force
+    }
+}
+
 /// A volume's configuration, as `volume info` shows it.
 public struct VolumeInfo: Codable, Sendable, Hashable {
     public var name: String

@@ -1,0 +1,92 @@
+import Foundation
+import Mortar
+import MortarCore
+import NIOCore
+import Testing
+
+/// `mortar volume add-brick` with real processes: a one-brick volume grows to three while two clients hold it open.
+/// Files written before are all still read by both; files created afterwards by either client land on the new
+/// bricks too (new placement at once, no crawl), and the client that did not add anything sees the other's files.
+@Suite("volume add-brick", .serialized)
+struct GrowthTests {
+    static func write(_ text: String, to path: String, on volume: Mortar.Volume) async throws {
+        let file = try await volume.create(path, flags: [.readWrite, .create, .exclusive])
+        _ = try await file.write(ByteBuffer(string: text), at: 0)
+        try await file.close()
+    }
+
+    static func read(_ path: String, on volume: Mortar.Volume) async throws -> String {
+        let file = try await volume.open(path, flags: .read)
+        let bytes = try await file.read(count: 4096, at: 0)
+        try await file.close()
+        return String(buffer: bytes)
+    }
+
+    /// The names directly in `directory` of a brick's exported tree (the brick's own `.mortar` left out).
+    static func names(onBrick brick: String, in directory: String) -> Set<String> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: brick + directory)) ?? []).filter { $0 != ".mortar" })
+    }
+
+    @Test func aVolumeGrowsUnderItsClients() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let bricks = try (0..<3).map { try cluster.makeBrickDirectory("g\($0)") }
+        try await cluster.expectSuccess("volume", "create", "grow", "127.0.0.1:" + bricks[0])
+        try await cluster.expectSuccess("volume", "start", "grow")
+        let first = try await cluster.connect("grow")
+        let second = try await cluster.connect("grow")
+        _ = try await first.makeDirectory("/d")
+        for index in 0..<40 { try await Self.write("before \(index)", to: "/d/before-\(index)", on: first) }
+
+        let grown = try await cluster.expectSuccess(
+            ["volume", "add-brick", "grow"] + bricks[1...].map { "127.0.0.1:" + $0 })
+        #expect(grown.output.contains("3 bricks in all"), "\(grown.output)")
+        let info = try await cluster.expectSuccess("volume", "info", "grow")
+        #expect(info.output.contains(bricks[2]), "\(info.output)")
+        try await waitUntil("the new bricks are online", seconds: 90) {
+            try await cluster.brickProcesses("grow").allSatisfy(\.online)
+        }
+
+        // The first client learns of the new bricks within `Limits.specRefreshMilliseconds` of its next new name:
+        // create files until one lands on a new brick (a generous bound; the time is printed), then 60 more.
+        let started = ContinuousClock.now
+        var created = 0
+        while Self.names(onBrick: bricks[1], in: "/d").union(Self.names(onBrick: bricks[2], in: "/d")).isEmpty {
+            guard ContinuousClock.now - started < .seconds(60) else {
+                Issue.record("no new file reached a new brick within 60 s (\(created) created)")
+                return
+            }
+            try await Self.write("after \(created)", to: "/d/after-\(created)", on: first)
+            created += 1
+        }
+        print("the first file on a new brick was the \(created)th, \(ContinuousClock.now - started) after add-brick")
+        let before = created
+        for _ in 0..<60 {
+            try await Self.write("after \(created)", to: "/d/after-\(created)", on: first)
+            created += 1
+        }
+        let onNew = Self.names(onBrick: bricks[1], in: "/d").union(Self.names(onBrick: bricks[2], in: "/d"))
+        let lateOnNew = onNew.filter { Int($0.dropFirst("after-".count)).map { $0 >= before } ?? false }
+        #expect(lateOnNew.count > 25, "only \(lateOnNew.count) of the last 60 new files on the new bricks")
+        #expect(onNew.allSatisfy { $0.hasPrefix("after-") }, "files written before the growth stay where they are")
+
+        // Both clients read every file, old and new, and list each once.
+        for client in [first, second] {
+            for index in 0..<40 { #expect(try await Self.read("/d/before-\(index)", on: client) == "before \(index)") }
+            for index in 0..<created { #expect(try await Self.read("/d/after-\(index)", on: client) == "after \(index)") }
+            let listed = try await client.listDirectory("/d").map(\.name).filter { $0 != "." && $0 != ".." }
+            #expect(listed.count == 40 + created && Set(listed).count == 40 + created, "\(listed.count) names listed")
+        }
+
+        // A replicated volume refuses to grow, in one line.
+        let replicated = try (0..<3).map { try cluster.makeBrickDirectory("r\($0)") }
+        try await cluster.expectSuccess(["volume", "create", "rep", "replica", "3"] + replicated.map { "127.0.0.1:" + $0 } + ["--force"])
+        try await cluster.expectFailure(
+            ["volume", "add-brick", "rep"] + (0..<3).map { "127.0.0.1:" + replicated[0] + "-more\($0)" },
+            mentioning: "adding replica sets is not supported yet")
+
+        await first.close()
+        await second.close()
+        await cluster.tearDown()
+    }
+}
