@@ -76,7 +76,7 @@ extension Volume {
             spec, clientName: "mortar-client/\(getpid())", security: security, eventLoopGroup: group, logger: logger,
             membership: membership)
         membership?.watchSpec { newer in graph.follow(newer) }
-        let refresher = SpecRefresher(volume: volume, logger: logger) {
+        let refresher = SpecRefresher(volume: volume, membership: membership, logger: logger) {
             try await ManagementClient.fetchVolumeSpec(
                 volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, security: security,
                 eventLoopGroup: group)
@@ -118,14 +118,20 @@ extension Volume {
 /// at most once per `Limits.specRefreshMilliseconds`; callers at the same time share one request.
 final class SpecRefresher: Sendable {
     private let volume: String
+    /// A replicated volume's views: the sets a grown spec adds are fetched into it before the stack grows.
+    private let membership: ManagedMembership?
     private let logger: Logger
     private let fetch: @Sendable () async throws -> VolumeSpec
     private let lastAsked = Mutex<ContinuousClock.Instant?>(nil)
     private let flights = SingleFlight<Int, Void>()
     private let grown = Mutex<(@Sendable () -> Void)?>(nil)
 
-    init(volume: String, logger: Logger, fetch: @escaping @Sendable () async throws -> VolumeSpec) {
+    init(
+        volume: String, membership: ManagedMembership?, logger: Logger,
+        fetch: @escaping @Sendable () async throws -> VolumeSpec
+    ) {
         self.volume = volume
+        self.membership = membership
         self.logger = logger
         self.fetch = fetch
     }
@@ -151,7 +157,9 @@ final class SpecRefresher: Sendable {
         do {
             try await flights.run(0) {
                 guard isDue(claim: true) else { return }
-                if graph.follow(try await fetch()), let handler = grown.withLock({ $0 }) { handler() }
+                let spec = try await fetch()
+                try await membership?.grow(to: spec)
+                if graph.follow(spec), let handler = grown.withLock({ $0 }) { handler() }
             }
         } catch {
             // The manager unreachable, or this caller cancelled: the stack keeps what it knows, and the caller's

@@ -45,7 +45,7 @@ struct VolumeCommand: AsyncParsableCommand {
     struct AddBrick: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-brick",
-            abstract: "Add bricks to a volume that is not replicated.",
+            abstract: "Add bricks to a volume: any number to a plain volume, whole replica sets to a replicated one.",
             usage: "mortar volume add-brick NAME HOST:/PATH… [--force]",
             discussion: """
                 New files go to the new bricks at once: the volume's layout gains a generation, and files already \
@@ -53,9 +53,9 @@ struct VolumeCommand: AsyncParsableCommand {
                 """)
         @OptionGroup var options: ManagerOptions
         @Argument(help: "The volume's name.") var name: String
-        @Argument(help: "The new bricks, as HOST:/PATH.")
+        @Argument(help: "The new bricks, as HOST:/PATH; consecutive runs of the replica count form the new sets.")
         var bricks: [String]
-        @Flag(help: "Create missing brick directories.")
+        @Flag(help: "Create missing brick directories; allow two bricks of one new replica set on one host.")
         var force = false
 
         func run() async throws {

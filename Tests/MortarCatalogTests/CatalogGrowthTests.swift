@@ -84,8 +84,35 @@ import Testing
         rules.expectFailure(&catalog, try addBricks("vol", ["node3:/b/9"]), code: .notFound, mentioning: "peer probe")
         rules.expectFailure(&catalog, try addBricks("vol", ["node1:relative"]), code: .invalidArgument,
                             mentioning: "relative")
+        rules.expectFailure(&catalog, try addBricks("rep", ["node1:/r/3", "node2:/r/4"]), code: .invalidArgument,
+                            mentioning: "whole replica sets")
         rules.expectFailure(&catalog, try addBricks("rep", ["node1:/r/3", "node2:/r/4", "node1:/r/5"]),
-                            code: .notSupported, mentioning: "replicated")
+                            code: .invalidArgument, mentioning: "node1")
+    }
+
+    @Test func aReplicatedVolumeGainsWholeSetsInSync() throws {
+        var catalog = try rules.catalog(peers: ["node2", "node3"])
+        let bricks = ["node1:/r/0", "node2:/r/0", "node3:/r/0"]
+        _ = try catalog.apply(
+            .createVolume(
+                name: "rep", id: "id-rep", bricks: try bricks.map { try BrickLocation(parsing: $0) }, replicaCount: 3,
+                minInSync: 2, force: false))
+        _ = try catalog.apply(try addBricks("rep", ["node1:/r/1", "node2:/r/1", "node3:/r/1"]))
+        let volume = try #require(catalog.volume(named: "rep"))
+        #expect(volume.bricks.count == 6)
+        #expect(volume.replicaSets.count == 2)
+        let added = volume.replicaSets[1].view
+        #expect(added.setIndex == 1 && added.minInSync == 2)
+        #expect(added.members.allSatisfy { $0 == .inSync }, "\(added)")
+        #expect(volume.layoutHistory == LayoutHistory(initialChildCount: 1, changes: [.added(1)]))
+        guard case .distribute(let options, let children) = catalog.spec(for: volume).graph,
+            case .replicate(let second, let members) = children.last
+        else {
+            Issue.record("a 2 x 3 volume's graph is a distribute layer over two replicate layers")
+            return
+        }
+        #expect(children.count == 2 && second.setIndex == 1 && members.count == 3)
+        #expect(options.layout == volume.layoutHistory)
     }
 
     @Test func theHistoryIsBounded() throws {

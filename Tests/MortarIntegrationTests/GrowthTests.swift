@@ -78,12 +78,62 @@ struct GrowthTests {
             #expect(listed.count == 40 + created && Set(listed).count == 40 + created, "\(listed.count) names listed")
         }
 
-        // A replicated volume refuses to grow, in one line.
-        let replicated = try (0..<3).map { try cluster.makeBrickDirectory("r\($0)") }
-        try await cluster.expectSuccess(["volume", "create", "rep", "replica", "3"] + replicated.map { "127.0.0.1:" + $0 } + ["--force"])
+        await first.close()
+        await second.close()
+        await cluster.tearDown()
+    }
+
+    /// A replica-3 volume grows from 1 x 3 to 2 x 3 under a client: the new set's three members each hold the files
+    /// placed on it, old files are read from the first set, and a second client that connected before the growth
+    /// reads the new set's files. Each set's members are on one host here (`--force`); `tests/netns` has hosts.
+    @Test func aReplicatedVolumeGainsASet() async throws {
+        let cluster = try ProcessCluster()
+        try await cluster.startDaemon()
+        let bricks = try (0..<6).map { try cluster.makeBrickDirectory("s\($0)") }
+        try await cluster.expectSuccess(
+            ["volume", "create", "rep", "replica", "3"] + bricks[0..<3].map { "127.0.0.1:" + $0 } + ["--force"])
+        try await cluster.expectSuccess("volume", "start", "rep")
+        let first = try await cluster.connect("rep")
+        let second = try await cluster.connect("rep")
+        for index in 0..<20 { try await Self.write("before \(index)", to: "/before-\(index)", on: first) }
+
         try await cluster.expectFailure(
-            ["volume", "add-brick", "rep"] + (0..<3).map { "127.0.0.1:" + replicated[0] + "-more\($0)" },
-            mentioning: "adding replica sets is not supported yet")
+            ["volume", "add-brick", "rep"] + bricks[3..<5].map { "127.0.0.1:" + $0 } + ["--force"],
+            mentioning: "whole replica sets")
+        try await cluster.expectSuccess(["volume", "add-brick", "rep"] + bricks[3...].map { "127.0.0.1:" + $0 } + ["--force"])
+        try await waitUntil("the new set's members are online", seconds: 90) {
+            let processes = try await cluster.brickProcesses("rep")
+            return processes.count == 6 && processes.allSatisfy(\.online)
+        }
+        let started = ContinuousClock.now
+        var created = 0
+        while Self.names(onBrick: bricks[3], in: "/").isEmpty {
+            guard ContinuousClock.now - started < .seconds(60) else {
+                Issue.record("no new file reached the new set within 60 s (\(created) created)")
+                return
+            }
+            try await Self.write("after \(created)", to: "/after-\(created)", on: first)
+            created += 1
+        }
+        print("the first file on the new set was the \(created)th, \(ContinuousClock.now - started) after add-brick")
+        for _ in 0..<40 {
+            try await Self.write("after \(created)", to: "/after-\(created)", on: first)
+            created += 1
+        }
+        // Every member of the new set holds what was placed on it; the old set kept every file written before.
+        let onNewSet = (3..<6).map { Self.names(onBrick: bricks[$0], in: "/") }
+        #expect(onNewSet[0].count > 10, "only \(onNewSet[0].count) files on the new set")
+        #expect(onNewSet[1] == onNewSet[0] && onNewSet[2] == onNewSet[0], "members differ: \(onNewSet)")
+        #expect((0..<20).allSatisfy { Self.names(onBrick: bricks[0], in: "/").contains("before-\($0)") })
+        for client in [first, second] {
+            for index in 0..<20 { #expect(try await Self.read("/before-\(index)", on: client) == "before \(index)") }
+            for index in 0..<created { #expect(try await Self.read("/after-\(index)", on: client) == "after \(index)") }
+            let listed = try await client.listDirectory("/").map(\.name).filter { !$0.hasPrefix(".") }
+            #expect(listed.count == 20 + created, "\(listed.count) names listed")
+        }
+        // The new set is a replica set like the first: `volume status` shows its members in sync.
+        let status = try await cluster.expectSuccess("volume", "status", "rep")
+        #expect(status.output.contains(bricks[5]), "\(status.output)")
 
         await first.close()
         await second.close()

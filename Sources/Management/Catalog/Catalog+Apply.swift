@@ -91,7 +91,8 @@ extension Catalog {
         return [.persist]
     }
 
-    /// `force` is for the host agents (a missing directory is made); every rule here holds regardless.
+    /// `force` accepts two members of one new replica set on one host, and the host agents honour it by making a
+    /// missing directory; every other rule holds regardless.
     private mutating func addBricks(volume name: String, locations: [BrickLocation], force: Bool)
         throws(FileSystemError) -> [CatalogDirective]
     {
@@ -104,12 +105,10 @@ extension Catalog {
                 "volume \(name) would have \(volume.bricks.count + locations.count) bricks; at most "
                     + "\(Limits.bricksPerVolumeMax) are allowed")
         }
-        // Replica sets cannot be added yet: the members and clients of a replicated volume check every answer
-        // about its sets against the set count they started with, so a volume that gained sets would stop their
-        // membership updates (and with them failover) until they restarted.
-        guard !volume.isReplicated else {
-            throw FileSystemError(
-                .notSupported, "volume \(name) is replicated; adding replica sets is not supported yet")
+        guard locations.count % volume.replicaCount == 0 else {
+            throw FileSystemError.invalidArgument(
+                "volume \(name) is replica \(volume.replicaCount): add whole replica sets, a multiple of "
+                    + "\(volume.replicaCount) bricks, not \(locations.count)")
         }
         var history = volume.layoutHistory
         guard history.changes.count < Limits.layoutChangesMax else {
@@ -125,7 +124,15 @@ extension Catalog {
             let port = try allocatePort(host: location.host, newBricks: added)
             added.append(Brick(host: location.host, path: path, port: port, index: volume.bricks.count + added.count))
         }
-        history.changes.append(.added(added.count))
+        if volume.isReplicated {
+            try checkReplicaSetHosts(added, replicaCount: volume.replicaCount, force: force)
+            let minInSync = volume.replicaSets.first?.view.minInSync ?? volume.replicaCount / 2 + 1
+            let firstSet = volume.replicaSets.count
+            volume.replicaSets += (0..<added.count / volume.replicaCount).map { offset in
+                ReplicaSetMembership(setIndex: firstSet + offset, memberCount: volume.replicaCount, minInSync: minInSync)
+            }
+        }
+        history.changes.append(.added(added.count / volume.replicaCount))
         volume.bricks += added
         volume.layout = history
         replace(volume)

@@ -19,9 +19,10 @@ public enum CatalogCommand: Sendable, Hashable {
     /// Puts a new, empty brick in the place of `old` in a replicated volume: same index, same member position,
     /// out of sync until healed. `force` as for ``createVolume(name:id:bricks:replicaCount:minInSync:force:)``.
     case replaceBrick(volume: String, old: BrickLocation, new: BrickLocation, force: Bool)
-    /// Adds bricks to a plain volume (`volume add-brick`), after its others (replicated volumes refuse it, for
-    /// now). The new bricks become new children of distribute, and the volume's layout history gains a generation
-    /// that places new names over them at once.
+    /// Adds bricks to a volume (`volume add-brick`), after its others: any number to a plain volume, whole replica
+    /// sets (a multiple of the replica count, one member per host unless `force`) to a replicated one, in sync
+    /// from the start (they are empty). The new bricks (or sets) become new children of distribute, and the
+    /// volume's layout history gains a generation that places new names over them at once.
     case addBricks(volume: String, bricks: [BrickLocation], force: Bool)
     /// Sets a volume option (`volume set`); the value must pass ``VolumeOptions/validate(_:_:)``.
     case setOption(volume: String, name: String, value: String)

@@ -11,11 +11,11 @@ import Synchronization
 public final class ManagedMembership: MembershipSource, Sendable {
     let client: ManagementClient
     let volume: String
-    /// How many members each replica set has, by set index, from the volume's spec. Every view from the manager is
-    /// checked against it before it is installed: the replicate layers and the member layer index their members
-    /// by the view's positions, and a view that named a set or a member the spec does not have would trap them.
-    let memberCounts: [Int]
-    /// One valid view per set, always `memberCounts.count` of them: installs replace a view, never add or drop one.
+    /// One valid view per set known from the volume's spec: installs replace a view, never drop one, and only
+    /// ``grow(to:)`` adds sets (add-brick gave the volume more). Every view from the manager is checked against
+    /// the set's member count (``memberCounts``) before it is installed: the replicate layers and the member layer
+    /// index their members by the view's positions, and a view that named a set or a member the spec does not
+    /// have would trap them.
     private let views: Mutex<[ReplicaSetView]>
     /// Told of every view installed, under the same lock as the install (see ``observeViews(ofSet:_:)``).
     private let observers = Mutex<[(setIndex: Int, handler: @Sendable (ReplicaSetView) -> Void)]>([])
@@ -48,9 +48,13 @@ public final class ManagedMembership: MembershipSource, Sendable {
     init(volume: String, client: ManagementClient, memberCounts: [Int], views: [ReplicaSetView]) throws(FileSystemError) {
         self.volume = volume
         self.client = client
-        self.memberCounts = memberCounts
         self.views = Mutex(try Self.validated(views, volume: volume, memberCounts: memberCounts))
         (specNotices, specNoticeSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// How many members each known replica set has, by set index: from the spec, as its views were checked.
+    var memberCounts: [Int] {
+        views.withLock { $0.map(\.members.count) }
     }
 
     /// The member count of each replica set in `graph`, by set index. The spec comes from the manager too: its
@@ -84,18 +88,40 @@ public final class ManagedMembership: MembershipSource, Sendable {
     }
 
     /// A whole answer of `GET /v1/volumes/NAME/membership`, checked: one view per set of the spec, in set order,
-    /// each consistent on its own and the size of its set.
+    /// each consistent on its own and the size of its set. Views of sets past the spec's (the volume grew since
+    /// the spec was fetched) are left out: ``grow(to:)`` takes them with the spec that has them.
     static func validated(
         _ views: [ReplicaSetView], volume: String, memberCounts: [Int]
     ) throws(FileSystemError) -> [ReplicaSetView] {
-        guard views.count == memberCounts.count else {
+        guard views.count >= memberCounts.count, views.count <= Limits.bricksPerVolumeMax else {
             throw FileSystemError.protocolError(
                 "the manager sent \(views.count) replica-set views for volume \(volume), which has \(memberCounts.count) sets")
         }
-        for (setIndex, view) in views.enumerated() {
+        let known = Array(views.prefix(memberCounts.count))
+        for (setIndex, view) in known.enumerated() {
             _ = try view.validated(setIndex: setIndex, memberCount: memberCounts[setIndex])
         }
-        return views
+        return known
+    }
+
+    /// Takes the sets a newer spec of the volume adds (add-brick), with their views from the manager; the sets
+    /// known stay as they are. A spec that adds none changes nothing; one whose sets do not extend the known ones
+    /// (another count of members for a known set) is refused with EPROTO.
+    public func grow(to spec: VolumeSpec) async throws {
+        let counts = try Self.memberCounts(of: spec.graph)
+        let known = memberCounts
+        guard counts.count > known.count else { return }
+        guard counts.starts(with: known) else {
+            throw FileSystemError.protocolError(
+                "volume \(volume)'s spec has sets of \(counts) members, which do not extend the known \(known)")
+        }
+        let answer = try Self.validated(
+            try await client.volumeMembership(name: volume), volume: volume, memberCounts: counts)
+        views.withLock { views in
+            guard views.count < answer.count else { return }  // another caller grew them meanwhile
+            views += answer[views.count...]
+        }
+        for view in answer { installChecked(view) }  // newer views of the known sets, as any answer
     }
 
     /// The newest valid view of set `setIndex`; EIO for a set the volume's spec does not have (a caller's graph
@@ -147,11 +173,12 @@ public final class ManagedMembership: MembershipSource, Sendable {
     /// Installs a view the manager returned to a report or pushed to a member; kept only if newer than the one
     /// known. A view that does not fit the spec (``ReplicaSetView/validated(setIndex:memberCount:)``) is refused.
     public func install(_ view: ReplicaSetView) throws(FileSystemError) {
-        guard memberCounts.indices.contains(view.setIndex) else {
+        let counts = memberCounts
+        guard counts.indices.contains(view.setIndex) else {
             throw FileSystemError.protocolError(
-                "view of replica set \(view.setIndex); volume \(volume) has \(memberCounts.count) sets")
+                "view of replica set \(view.setIndex); volume \(volume) has \(counts.count) sets")
         }
-        installChecked(try view.validated(setIndex: view.setIndex, memberCount: memberCounts[view.setIndex]))
+        installChecked(try view.validated(setIndex: view.setIndex, memberCount: counts[view.setIndex]))
     }
 
     /// Calls `handler` with set `setIndex`'s view now and with every newer view when it is installed — before
@@ -201,7 +228,7 @@ public final class ManagedMembership: MembershipSource, Sendable {
         }
     }
 
-    /// Fetches the spec for the handler if a set moved since the last fetch.
+    /// Fetches the spec for the handler if a set moved since the last fetch, and takes the sets it adds.
     func followSpecIfMoved() async {
         guard let handler = specHandler.withLock({ $0 }) else { return }
         guard specMoved.withLock({ moved in defer { moved = false }; return moved }) else { return }
@@ -210,6 +237,14 @@ public final class ManagedMembership: MembershipSource, Sendable {
             // (or the next notice) asks again.
             specMoved.withLock { $0 = true }
             return
+        }
+        do {
+            try await grow(to: spec)
+        } catch {
+            // The new sets' views could not be fetched or did not fit: the handler still follows moved bricks of
+            // the known sets; a stack that grows with this spec finds the new sets without a view (EIO) until
+            // the next spec fetch grows them.
+            specMoved.withLock { $0 = true }
         }
         handler(spec)
     }

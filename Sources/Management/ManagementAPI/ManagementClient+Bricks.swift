@@ -10,7 +10,7 @@ extension ManagementClient {
             body: VolumeReplaceBrickRequest(oldBrick: oldBrick, newBrick: newBrick, force: force))
     }
 
-    /// Adds `bricks` (each `HOST:/PATH`) to a volume that is not replicated.
+    /// Adds `bricks` (each `HOST:/PATH`) to a volume: whole replica sets to a replicated one.
     public func addBricks(volume: String, bricks: [String], force: Bool = false) async throws -> VolumeInfo {
         try await send(
             .POST, "/v1/volumes/\(volume)/add-brick", body: VolumeAddBrickRequest(bricks: bricks, force: force))

@@ -115,11 +115,11 @@ public struct VolumeReplaceBrickRequest: Codable, Sendable, Hashable {
     }
 }
 
-/// `POST /v1/volumes/NAME/add-brick`: add bricks to a volume that is not replicated, after the others.
+/// `POST /v1/volumes/NAME/add-brick`: add bricks (whole replica sets to a replicated volume) after the others.
 public struct VolumeAddBrickRequest: Codable, Sendable, Hashable {
-    /// The new bricks, as `HOST:/PATH`, in order.
+    /// The new bricks, as `HOST:/PATH`, in order: consecutive runs of the replica count form the new sets.
     public var bricks: [String]
-    /// Create missing brick directories.
+    /// Create missing brick directories, and accept two members of one new replica set on one host.
     public var force: Bool
 
     public init(bricks: [String], force: Bool) {
