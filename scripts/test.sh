@@ -59,6 +59,9 @@ python3 bench/compare/test_report.py
 echo "== three hosts in network namespaces"
 bash tests/netns/three-hosts.sh
 
+echo "== a replica-3 volume grows 1 x 3 -> 2 x 3 across three hosts under a mount (network namespaces)"
+bash tests/netns/grow.sh
+
 echo "== volume access options: auth.allow, auth.reject, root squash (network namespaces)"
 bash tests/netns/access.sh
 

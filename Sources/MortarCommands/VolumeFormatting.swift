@@ -19,6 +19,12 @@ enum VolumeFormatting {
         if replicated, let minInSync = volume.minInSync {
             lines.append("Min In Sync: \(minInSync) of \(volume.replicaCount) members of each replica set")
         }
+        if let counts = volume.layoutChildCounts, counts.count > 1 {
+            // Files keep the place their generation gave them until they are moved: say how the volume grew.
+            lines.append(
+                "Layout: \(counts.count) generations, \(counts.map(String.init).joined(separator: " -> ")) "
+                    + (replicated ? "replica sets" : "bricks"))
+        }
         lines.append("Bricks:")
         for brick in volume.bricks {
             lines.append("Brick\(brick.index + 1): \(brick.host):\(brick.path) (port \(brick.port))")

@@ -43,6 +43,7 @@ struct GrowthTests {
         #expect(grown.output.contains("3 bricks in all"), "\(grown.output)")
         let info = try await cluster.expectSuccess("volume", "info", "grow")
         #expect(info.output.contains(bricks[2]), "\(info.output)")
+        #expect(info.output.contains("Layout: 2 generations, 1 -> 3 bricks"), "\(info.output)")
         try await waitUntil("the new bricks are online", seconds: 90) {
             try await cluster.brickProcesses("grow").allSatisfy(\.online)
         }

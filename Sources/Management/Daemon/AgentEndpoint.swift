@@ -2,6 +2,7 @@ import MortarCatalog
 import MortarCore
 import MortarManagementAPI
 import MortarMembership
+import MortarVolumeSpec
 
 /// How the manager reaches a host's agent: its own in-process agent, or another daemon over HTTP.
 protocol AgentEndpoint: Sendable {
@@ -45,7 +46,14 @@ extension VolumeInfo {
         self.init(
             name: volume.name, id: volume.id, state: volume.state.rawValue,
             bricks: volume.bricks.map { BrickInfo(host: $0.host, path: $0.path, port: $0.port, index: $0.index) },
-            replicaCount: volume.replicaCount, minInSync: volume.replicaSets.first?.view.minInSync)
+            replicaCount: volume.replicaCount, minInSync: volume.replicaSets.first?.view.minInSync,
+            layoutChildCounts: volume.layout.map { history in
+                history.changes.reduce(into: [history.initialChildCount]) { counts, change in
+                    switch change {
+                    case .added(let added): counts.append(counts[counts.count - 1] + added)
+                    }
+                }
+            })
     }
 }
 

@@ -139,9 +139,13 @@ public struct VolumeInfo: Codable, Sendable, Hashable {
     public var replicaCount: Int
     /// In-sync members each replica set needs to accept changes; nil for a volume that is not replicated.
     public var minInSync: Int?
+    /// The distribute children (bricks, or replica sets) of each generation of the volume's layout, oldest first;
+    /// nil for a volume that never grew.
+    public var layoutChildCounts: [Int]?
 
     public init(
-        name: String, id: String, state: String, bricks: [BrickInfo], replicaCount: Int = 1, minInSync: Int? = nil
+        name: String, id: String, state: String, bricks: [BrickInfo], replicaCount: Int = 1, minInSync: Int? = nil,
+        layoutChildCounts: [Int]? = nil
     ) {
         self.name = name
         self.id = id
@@ -149,6 +153,7 @@ public struct VolumeInfo: Codable, Sendable, Hashable {
         self.bricks = bricks
         self.replicaCount = replicaCount
         self.minInSync = minInSync
+        self.layoutChildCounts = layoutChildCounts
     }
 
     /// An older daemon sends no replication fields: its volumes are not replicated.
@@ -161,6 +166,13 @@ public struct VolumeInfo: Codable, Sendable, Hashable {
         replicaCount = try container.decodeIfPresent(Int.self, forKey: .replicaCount, within: 1...Limits.replicaCountMax)
             ?? 1
         minInSync = try container.decodeIfPresent(Int.self, forKey: .minInSync, within: 1...replicaCount)
+        layoutChildCounts = try container.decodeIfPresent([Int].self, forKey: .layoutChildCounts)
+        if let counts = layoutChildCounts,
+            counts.count > Limits.layoutChangesMax + 1 || !counts.allSatisfy((1...Limits.bricksPerVolumeMax).contains)
+        {
+            throw DecodingError.dataCorruptedError(
+                forKey: .layoutChildCounts, in: container, debugDescription: "layout generations \(counts) out of range")
+        }
         guard bricks.count <= Limits.bricksPerVolumeMax else {
             throw DecodingError.dataCorruptedError(
                 forKey: .bricks, in: container, debugDescription: "\(bricks.count) bricks in one volume")
