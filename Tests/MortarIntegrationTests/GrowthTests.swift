@@ -22,6 +22,31 @@ struct GrowthTests {
         return String(buffer: bytes)
     }
 
+    /// Writes `DIRECTORY/after-N` (N = 0, 1, …) through `volume` until `placed` says one reached a new brick (a
+    /// client learns of a growth within `Limits.specRefreshMilliseconds` of its next new name; 60 s is the
+    /// generous bound, and the time is printed), then `more` files. Returns how many were written before the first
+    /// placed one and in all.
+    static func writeUntilPlaced(
+        in directory: String, through volume: Mortar.Volume, then more: Int, _ placed: () -> Bool
+    ) async throws -> (before: Int, created: Int) {
+        let started = ContinuousClock.now
+        var created = 0
+        while !placed() {
+            guard ContinuousClock.now - started < .seconds(60) else {
+                throw FileSystemError(.timedOut, "no new file reached a new brick within 60 s (\(created) written)")
+            }
+            try await write("after \(created)", to: "\(directory)/after-\(created)", on: volume)
+            created += 1
+        }
+        print("the first file on a new brick was number \(created), \(ContinuousClock.now - started) after add-brick")
+        let before = created
+        for _ in 0..<more {
+            try await write("after \(created)", to: "\(directory)/after-\(created)", on: volume)
+            created += 1
+        }
+        return (before, created)
+    }
+
     /// The names directly in `directory` of a brick's exported tree (the brick's own `.mortar` left out).
     static func names(onBrick brick: String, in directory: String) -> Set<String> {
         Set(((try? FileManager.default.contentsOfDirectory(atPath: brick + directory)) ?? []).filter { $0 != ".mortar" })
@@ -50,21 +75,8 @@ struct GrowthTests {
 
         // The first client learns of the new bricks within `Limits.specRefreshMilliseconds` of its next new name:
         // create files until one lands on a new brick (a generous bound; the time is printed), then 60 more.
-        let started = ContinuousClock.now
-        var created = 0
-        while Self.names(onBrick: bricks[1], in: "/d").union(Self.names(onBrick: bricks[2], in: "/d")).isEmpty {
-            guard ContinuousClock.now - started < .seconds(60) else {
-                Issue.record("no new file reached a new brick within 60 s (\(created) created)")
-                return
-            }
-            try await Self.write("after \(created)", to: "/d/after-\(created)", on: first)
-            created += 1
-        }
-        print("the first file on a new brick was the \(created)th, \(ContinuousClock.now - started) after add-brick")
-        let before = created
-        for _ in 0..<60 {
-            try await Self.write("after \(created)", to: "/d/after-\(created)", on: first)
-            created += 1
+        let (before, created) = try await Self.writeUntilPlaced(in: "/d", through: first, then: 60) {
+            !Self.names(onBrick: bricks[1], in: "/d").union(Self.names(onBrick: bricks[2], in: "/d")).isEmpty
         }
         let onNew = Self.names(onBrick: bricks[1], in: "/d").union(Self.names(onBrick: bricks[2], in: "/d"))
         let lateOnNew = onNew.filter { Int($0.dropFirst("after-".count)).map { $0 >= before } ?? false }
@@ -106,20 +118,8 @@ struct GrowthTests {
             let processes = try await cluster.brickProcesses("rep")
             return processes.count == 6 && processes.allSatisfy(\.online)
         }
-        let started = ContinuousClock.now
-        var created = 0
-        while Self.names(onBrick: bricks[3], in: "/").isEmpty {
-            guard ContinuousClock.now - started < .seconds(60) else {
-                Issue.record("no new file reached the new set within 60 s (\(created) created)")
-                return
-            }
-            try await Self.write("after \(created)", to: "/after-\(created)", on: first)
-            created += 1
-        }
-        print("the first file on the new set was the \(created)th, \(ContinuousClock.now - started) after add-brick")
-        for _ in 0..<40 {
-            try await Self.write("after \(created)", to: "/after-\(created)", on: first)
-            created += 1
+        let (_, created) = try await Self.writeUntilPlaced(in: "", through: first, then: 40) {
+            !Self.names(onBrick: bricks[3], in: "/").isEmpty
         }
         // Every member of the new set holds what was placed on it; the old set kept every file written before.
         let onNewSet = (3..<6).map { Self.names(onBrick: bricks[$0], in: "/") }

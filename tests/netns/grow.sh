@@ -24,19 +24,8 @@ netns_up
 mortar_credentials "$mortar" "$work" "$work/h1/state/tls" "$work/h2/state/tls" "$work/h3/state/tls"
 export MORTAR_TLS_DIR="$work/admin"
 
-for i in 1 2 3; do
-    mkdir -p "$work/h$i/state" "$work/h$i/a" "$work/h$i/b"
-    on "h$i" "$mortar" daemon --state-dir "$work/h$i/state" --listen "$subnet.$i:24007" \
-        --advertise "$subnet.$i" --pid-file "$work/h$i/daemon.pid" >>"$work/h$i/daemon.log" 2>&1 &
-done
-for i in 1 2 3; do
-    up=0
-    for _ in $(seq 1 300); do
-        on h4 "$mortar" peer status --manager "$subnet.$i:24007" >/dev/null 2>&1 && { up=1; break; }
-        sleep 0.1
-    done
-    [ "$up" = 1 ] || { cat "$work/h$i/daemon.log" >&2; fail "daemon on host $i did not answer within 30 s"; }
-done
+for i in 1 2 3; do mkdir -p "$work/h$i/a" "$work/h$i/b"; netns_daemon "$i"; done
+for i in 1 2 3; do netns_wait_daemon grow "$i"; done
 manager="--manager $subnet.1:24007"
 on h1 "$mortar" peer probe $manager "$subnet.2"
 on h1 "$mortar" peer probe $manager "$subnet.3"

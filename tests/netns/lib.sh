@@ -48,3 +48,24 @@ netns_down() {
 
 # on HOST COMMAND…: runs a command in that host's namespace.
 on() { local host=$1; shift; ip netns exec "$prefix-$host" "$@"; }
+
+# netns_daemon N: starts host hN's daemon in the background, listening on $subnet.N:24007, with its state in
+# $work/hN/state (certificates in its tls/), its pid in $work/hN/daemon.pid and its log in $work/hN/daemon.log.
+netns_daemon() {
+    local i=$1
+    mkdir -p "$work/h$i/state"
+    on "h$i" "$mortar" daemon --state-dir "$work/h$i/state" --listen "$subnet.$i:24007" \
+        --advertise "$subnet.$i" --pid-file "$work/h$i/daemon.pid" >>"$work/h$i/daemon.log" 2>&1 &
+}
+
+# netns_wait_daemon TEST N: waits up to 30 s for host hN's daemon to answer; else shows its log and fails TEST.
+netns_wait_daemon() {
+    local i=$2
+    for _ in $(seq 1 300); do
+        on "h$i" "$mortar" peer status --manager "$subnet.$i:24007" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    cat "$work/h$i/daemon.log" >&2
+    echo "$1: FAILED: the daemon on host $i did not answer within 30 s" >&2
+    exit 1
+}

@@ -61,21 +61,6 @@ export MORTAR_TLS_DIR="$work/admin"
 manager=(--manager "$subnet.1:24007")
 volume="mortar://$subnet.1/rep"
 
-start_daemon() {
-    local i=$1
-    mkdir -p "$work/h$i/state" "$work/h$i/brick"
-    on "h$i" "$mortar" daemon --state-dir "$work/h$i/state" --listen "$subnet.$i:24007" \
-        --advertise "$subnet.$i" --pid-file "$work/h$i/daemon.pid" >>"$work/h$i/daemon.log" 2>&1 &
-}
-wait_for_daemon() {
-    local i=$1
-    for _ in $(seq 1 100); do
-        on c "$mortar" peer status --manager "$subnet.$i:24007" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    fail "daemon on host $i did not answer within 10 s"
-}
-
 # The replica set as the manager reports it: its epoch and its members' states ("in-sync in-sync out-of-sync").
 set_json() { on c "$mortar" volume status "${manager[@]}" rep --json 2>/dev/null | jq -c '.replicaSets[0]'; }
 epoch_of() { jq -r '.epoch' <<<"$1"; }
@@ -148,8 +133,8 @@ EOF
 }
 
 start_volume() {
-    for i in 1 2 3; do start_daemon "$i"; done
-    for i in 1 2 3; do wait_for_daemon "$i"; done
+    for i in 1 2 3; do mkdir -p "$work/h$i/brick"; netns_daemon "$i"; done
+    for i in 1 2 3; do netns_wait_daemon replica-partition "$i"; done
     on c "$mortar" peer probe "${manager[@]}" "$subnet.2" >/dev/null
     on c "$mortar" peer probe "${manager[@]}" "$subnet.3" >/dev/null
     # One member per host, so no --force.

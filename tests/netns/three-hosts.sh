@@ -26,24 +26,9 @@ netns_up
 mortar_credentials "$mortar" "$work" "$work/h1/state/tls" "$work/h2/state/tls" "$work/h3/state/tls"
 export MORTAR_TLS_DIR="$work/admin"
 
-start_daemon() {
-    local i=$1
-    mkdir -p "$work/h$i/state" "$work/h$i/brick"
-    on "h$i" "$mortar" daemon --state-dir "$work/h$i/state" --listen "$subnet.$i:24007" \
-        --advertise "$subnet.$i" --pid-file "$work/h$i/daemon.pid" >>"$work/h$i/daemon.log" 2>&1 &
-}
-wait_for_daemon() {
-    local i=$1
-    for _ in $(seq 1 100); do
-        on h4 "$mortar" peer status --manager "$subnet.$i:24007" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    cat "$work/h$i/daemon.log" >&2
-    fail "daemon on host $i did not answer within 10 s"
-}
-
-for i in 1 2 3; do start_daemon "$i"; done
-for i in 1 2 3; do wait_for_daemon "$i"; done
+mkdir -p "$work/h1/brick" "$work/h2/brick" "$work/h3/brick"
+for i in 1 2 3; do netns_daemon "$i"; done
+for i in 1 2 3; do netns_wait_daemon three-hosts "$i"; done
 echo "three daemons up"
 
 manager="--manager $subnet.1:24007"
@@ -79,8 +64,8 @@ mkdir -p "$work/while-down"
 on h4 "$mortar" cp -r "$volume/data" "$work/while-down/data"
 diff -r "$work/source" "$work/while-down/data" || fail "files read while host 2's daemon was down differ"
 echo "three-hosts: all 30 files read back while host 2's daemon was down (its brick, pid $brick2, kept serving)"
-start_daemon 2
-wait_for_daemon 2
+netns_daemon 2
+netns_wait_daemon three-hosts 2
 for _ in $(seq 1 100); do
     on h4 "$mortar" volume status $manager spread --json 2>/dev/null | grep -q '"online" *: *false' || break
     sleep 0.1

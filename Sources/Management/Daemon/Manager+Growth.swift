@@ -37,15 +37,19 @@ extension Manager {
         logger.info("bricks added", metadata: ["volume": "\(name)", "bricks": "\(request.bricks)"])
         for directive in directives {
             guard case .startBricks(let host, let assignments) = directive else { continue }
-            do {
-                try await agent(for: host).start(agentBricks(assignments, host: host))
-            } catch {
-                let failure = FileSystemError.wrapping(error)
-                throw FileSystemError(
-                    failure.code,
-                    "bricks were added to volume \(name), but cannot be started on \(host): \(failure.message)")
-            }
+            try await startBricks(assignments, on: host, after: "bricks were added to volume \(name)")
         }
         return try volumeInfo(name: name)
+    }
+
+    /// Has `host`'s agent start bricks a committed change gave it; a failure says what was done (`done`), since
+    /// the catalog already records it, and why the start failed.
+    func startBricks(_ assignments: [BrickAssignment], on host: String, after done: String) async throws(FileSystemError) {
+        do {
+            try await agent(for: host).start(agentBricks(assignments, host: host))
+        } catch {
+            let failure = FileSystemError.wrapping(error)
+            throw FileSystemError(failure.code, "\(done), but the bricks cannot start on \(host): \(failure.message)")
+        }
     }
 }

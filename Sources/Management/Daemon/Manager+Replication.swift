@@ -41,14 +41,7 @@ extension Manager {
                     ])
                 }
             case .startBricks(let host, let assignments):
-                do {
-                    try await agent(for: host).start(agentBricks(assignments, host: host))
-                } catch {
-                    let failure = FileSystemError.wrapping(error)
-                    throw FileSystemError(
-                        failure.code,
-                        "\(new) replaced \(old) in volume \(name), but cannot start it on \(host): \(failure.message)")
-                }
+                try await startBricks(assignments, on: host, after: "\(new) replaced \(old) in volume \(name)")
             }
         }
         return try volumeInfo(name: name)
