@@ -122,7 +122,8 @@ final class SpecRefresher: Sendable {
     private let membership: ManagedMembership?
     private let logger: Logger
     private let fetch: @Sendable () async throws -> VolumeSpec
-    private let lastAsked = Mutex<ContinuousClock.Instant?>(nil)
+    /// When the spec was last fetched: the stack was just built from one, so the first question waits an interval.
+    private let lastAsked = Mutex(ContinuousClock.now)
     private let flights = SingleFlight<Int, Void>()
     private let grown = Mutex<(@Sendable () -> Void)?>(nil)
 
@@ -145,7 +146,7 @@ final class SpecRefresher: Sendable {
     private func isDue(claim: Bool) -> Bool {
         let now = ContinuousClock.now
         return lastAsked.withLock { last in
-            guard last.map({ now - $0 >= .milliseconds(Limits.specRefreshMilliseconds) }) ?? true else { return false }
+            guard now - last >= .milliseconds(Limits.specRefreshMilliseconds) else { return false }
             if claim { last = now }
             return true
         }

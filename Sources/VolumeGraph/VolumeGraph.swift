@@ -185,8 +185,9 @@ public struct VolumeGraph: Sendable {
         }
     }
 
-    /// Closes every brick connection.
+    /// Closes every brick connection, and stops asking for newer specs.
     public func shutdown() {
+        distribute.whenStale(nil)
         for client in protocolClients { client.shutdown() }
     }
 }

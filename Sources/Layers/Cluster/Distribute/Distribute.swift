@@ -78,8 +78,9 @@ public final class Distribute: FileOperations {
 
     /// Has `refresh` asked for whenever this layer may be behind the volume (another client may have grown it):
     /// before it places a new name, when a name is found on no child (the lookup is then tried once more if the
-    /// layer grew), and when a listing starts. The owner bounds how often it really asks the manager.
-    public func whenStale(_ refresh: @escaping @Sendable () async -> Void) {
+    /// layer grew), and when a listing starts. The owner bounds how often it really asks the manager. Nil stops
+    /// asking (the owner's closure usually holds the stack that holds this layer: shutting down breaks the cycle).
+    public func whenStale(_ refresh: (@Sendable () async -> Void)?) {
         staleness.withLock { $0 = refresh }
     }
 
