@@ -10,9 +10,16 @@ extension ByteBuffer {
     /// `text`, cut to at most `byteCountMax` bytes of whole characters.
     mutating func writeBoundedString(_ text: String, byteCountMax: Int) {
         guard text.utf8.count > byteCountMax else { return writeWireString(text) }
-        var clipped = Substring(text)
-        while clipped.utf8.count > byteCountMax { clipped = clipped.dropLast() }
-        writeWireString(String(clipped))
+        // The longest prefix of whole characters within the bound, in one pass (dropping the last character until
+        // it fit counted the rest again each time: quadratic, and seconds of CPU for one long path).
+        var end = text.startIndex
+        var byteCount = 0
+        for character in text {
+            byteCount += character.utf8.count
+            guard byteCount <= byteCountMax else { break }
+            end = text.index(after: end)
+        }
+        writeWireString(String(text[..<end]))
     }
 
     mutating func writeBrickProfile(_ profile: BrickProfile) {
