@@ -44,8 +44,10 @@ export MORTAR_BINARY="$PWD/.build/debug/mortar"
 # The synchronous CPU-bound tests (the frame fuzzer, every split of a TLS stream, the write-behind window's and the
 # read-ahead budget's simulations) run on their own too: at the suite's start they held both cooperative threads
 # for a minute and more in a debug build (perf of the test process), and every test waiting with a bound beside
-# them — daemons starting, etcd's first write, a write-behind test — ran out of its bound.
-cpu_bound="FrameParserTests|TLSFramingTests|windowInvariantsHold|volumeBudget"
+# them — daemons starting, etcd's first write — ran out of its bound. So does the write-behind ordering test, which
+# reorders writes with thousands of Task.yield()s: each waits behind every ready task of the whole suite, and in
+# three full runs it passed its 60 s bound (1.3 s alone).
+cpu_bound="FrameParserTests|TLSFramingTests|windowInvariantsHold|volumeBudget|overlappingWritesKeepTheirOrder"
 swift_test --skip ResourceBoundTests --skip TLSFrameFuzzTests --skip ManagementTLSFuzzTests \
     --skip ReplicationThrashTests --skip ReplicationFaultTests --skip "$cpu_bound"
 echo "== fuzzers and simulations that keep both cores busy (alone)"
