@@ -76,18 +76,20 @@ extension Volume {
             spec, clientName: "mortar-client/\(getpid())", security: security, eventLoopGroup: group, logger: logger,
             membership: membership)
         membership?.watchSpec { newer in graph.follow(newer) }
-        let refresher = SpecRefresher(volume: volume, membership: membership, logger: logger) {
-            try await ManagementClient.fetchVolumeSpec(
-                volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, security: security,
-                eventLoopGroup: group)
-        }
-        graph.whenStale { await refresher.refresh(graph) }
         let connected = Volume(
             stack: metrics.map { MeterLayer(next: graph.root, metrics: $0) } ?? graph.root, name: spec.name, volumeID: spec.volumeID, logger: logger,
             onClose: { graph.shutdown() })
         // Once the stack grew, walk paths afresh: a lookup by name makes a directory on the new bricks, so that
         // new files in it go there rather than where the previous layout put them.
-        refresher.whenGrown { [weak connected] in connected?.forgetDirectoryEntries() }
+        let refresher = SpecRefresher(
+            volume: volume, membership: membership, logger: logger,
+            grown: { [weak connected] in connected?.forgetDirectoryEntries() },
+            fetch: {
+                try await ManagementClient.fetchVolumeSpec(
+                    volume: volume, servers: servers.map { (host: $0.host, port: $0.port) }, security: security,
+                    eventLoopGroup: group)
+            })
+        graph.whenStale { await refresher.refresh(graph) }
         connected.readsAhead = spec.client.readAhead
         connected.writesBehind = spec.client.writeBehind
         do {
@@ -125,21 +127,18 @@ final class SpecRefresher: Sendable {
     /// When the spec was last fetched: the stack was just built from one, so the first question waits an interval.
     private let lastAsked = Mutex(ContinuousClock.now)
     private let flights = SingleFlight<Int, Void>()
-    private let grown = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Called after the stack grew.
+    private let grown: @Sendable () -> Void
 
     init(
-        volume: String, membership: ManagedMembership?, logger: Logger,
+        volume: String, membership: ManagedMembership?, logger: Logger, grown: @escaping @Sendable () -> Void,
         fetch: @escaping @Sendable () async throws -> VolumeSpec
     ) {
         self.volume = volume
         self.membership = membership
         self.logger = logger
+        self.grown = grown
         self.fetch = fetch
-    }
-
-    /// Has `handler` called after the stack grew.
-    func whenGrown(_ handler: @escaping @Sendable () -> Void) {
-        grown.withLock { $0 = handler }
     }
 
     /// Whether the interval since the last question has passed; with `claim`, starts a new one if so.
@@ -160,7 +159,7 @@ final class SpecRefresher: Sendable {
                 guard isDue(claim: true) else { return }
                 let spec = try await fetch()
                 try await membership?.grow(to: spec)
-                if graph.follow(spec), let handler = grown.withLock({ $0 }) { handler() }
+                if graph.follow(spec) { grown() }
             }
         } catch {
             // The manager unreachable, or this caller cancelled: the stack keeps what it knows, and the caller's

@@ -46,8 +46,8 @@ public struct VolumeGraph: Sendable {
         return VolumeGraph(root: distribute, distribute: distribute, shape: shape)
     }
 
-    /// Has `refresh` asked for when a name is found on no child the stack knows (see ``Distribute/whenStale(_:)``):
-    /// the owner that can fetch the volume's spec passes it to ``follow(_:)``, at most as often as it sees fit.
+    /// Has `refresh` asked for whenever the stack may be behind the volume (see ``Distribute/whenStale(_:)``): the
+    /// owner that can fetch the volume's spec passes it to ``follow(_:)``, at most as often as it sees fit.
     public func whenStale(_ refresh: @escaping @Sendable () async -> Void) {
         distribute.whenStale(refresh)
     }
@@ -168,9 +168,15 @@ public struct VolumeGraph: Sendable {
                 for index in state.bricks.indices where state.bricks[index] != bricks[index] { moved.append(index) }
                 if childSpecs.count > state.childSpecs.count {
                     var builder = state.builder
-                    let added = try childSpecs[state.childSpecs.count...].map { try builder.build($0, replicated: false) }
-                    let history = options.layout ?? LayoutHistory(initialChildCount: childSpecs.count)
-                    try distribute.grow(adding: added, history: history)
+                    do {
+                        let added = try childSpecs[state.childSpecs.count...].map { try builder.build($0, replicated: false) }
+                        let history = options.layout ?? LayoutHistory(initialChildCount: childSpecs.count)
+                        try distribute.grow(adding: added, history: history)
+                    } catch {
+                        // The clients built for children the stack did not take would otherwise stay open.
+                        for client in builder.clients { client.shutdown() }
+                        throw error
+                    }
                     state.clients += builder.clients
                     state.childSpecs = childSpecs
                     grew = true

@@ -117,13 +117,18 @@ public struct LayoutHistory: Codable, Sendable, Hashable {
         self.changes = changes
     }
 
-    /// The children of the newest generation.
-    public var childCount: Int {
-        changes.reduce(initialChildCount) { count, change in
+    /// The children of each generation, oldest first.
+    public var childCounts: [Int] {
+        changes.reduce(into: [initialChildCount]) { counts, change in
             switch change {
-            case .added(let added): count + added
+            case .added(let added): counts.append(counts[counts.count - 1] + added)
             }
         }
+    }
+
+    /// The children of the newest generation.
+    public var childCount: Int {
+        childCounts[childCounts.count - 1]
     }
 
     /// How many generations there are: the first and one per change.

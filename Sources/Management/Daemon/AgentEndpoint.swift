@@ -47,13 +47,7 @@ extension VolumeInfo {
             name: volume.name, id: volume.id, state: volume.state.rawValue,
             bricks: volume.bricks.map { BrickInfo(host: $0.host, path: $0.path, port: $0.port, index: $0.index) },
             replicaCount: volume.replicaCount, minInSync: volume.replicaSets.first?.view.minInSync,
-            layoutChildCounts: volume.layout.map { history in
-                history.changes.reduce(into: [history.initialChildCount]) { counts, change in
-                    switch change {
-                    case .added(let added): counts.append(counts[counts.count - 1] + added)
-                    }
-                }
-            })
+            layoutChildCounts: volume.layout?.childCounts)
     }
 }
 

@@ -6,8 +6,8 @@ import MortarManagementAPI
 extension Manager {
     /// Adds bricks to a volume. The catalog's rules come first (no I/O), then each new brick's host checks its
     /// directory, then the catalog records the change (written before anything else happens), and on a started
-    /// volume the new bricks are started. Clients follow the new spec when they next miss a name or list a
-    /// directory from its start (at most once a second each); new names go to the new bricks from then on.
+    /// volume the new bricks are started. Clients follow the new spec the next time they place a name, miss one or
+    /// start a listing (asking at most once a second each); new names go to the new bricks from then on.
     func addBricks(volume name: String, _ request: VolumeAddBrickRequest) async throws(FileSystemError) -> VolumeInfo {
         await lock.acquire()
         defer { lock.release() }

@@ -241,10 +241,10 @@ public final class ManagedMembership: MembershipSource, Sendable {
         do {
             try await grow(to: spec)
         } catch {
-            // The new sets' views could not be fetched or did not fit: the handler still follows moved bricks of
-            // the known sets; a stack that grows with this spec finds the new sets without a view (EIO) until
-            // the next spec fetch grows them.
+            // The new sets' views could not be fetched or did not fit: a stack following this spec would grow
+            // replicate layers that have no view. The move stays noted, so the next wait or notice tries again.
             specMoved.withLock { $0 = true }
+            return
         }
         handler(spec)
     }

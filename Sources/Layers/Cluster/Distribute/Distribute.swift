@@ -33,13 +33,16 @@ public final class Distribute: FileOperations {
     let logger: Logger
     let state = Mutex(DistributeState())
     let topology: Mutex<DistributeTopology>
-    /// Asks for a newer layout when a name is found nowhere: set by the owner that can fetch the volume's spec.
+    /// Asks the owner for a newer layout (see ``whenStale(_:)``); nil when nobody can fetch the volume's spec.
     let staleness = Mutex<(@Sendable () async -> Void)?>(nil)
 
     /// The children, in order; only ever appended to.
     public var children: [any FileOperations] {
         topology.withLock { $0.children }
     }
+
+    /// The most children this layer takes: a volume's bricks, and no more than a listing cookie can name.
+    static let childCountMax = min(Limits.bricksPerVolumeMax, 1 << DirectoryCookie.childIndexBits)
 
     /// Name of the extended attribute of a link file that names the child holding the data.
     public static let linkToAttribute = "trusted.mortar.linkto"
@@ -50,7 +53,7 @@ public final class Distribute: FileOperations {
     public init(children: [any FileOperations], options: DistributeOptions = DistributeOptions(), logger: Logger)
         throws(FileSystemError)
     {
-        guard !children.isEmpty, children.count <= Limits.bricksPerVolumeMax else {
+        guard !children.isEmpty, children.count <= Self.childCountMax else {
             throw FileSystemError.invalidArgument("distribute layer with \(children.count) children")
         }
         let history = options.layout ?? LayoutHistory(initialChildCount: children.count)
@@ -66,7 +69,7 @@ public final class Distribute: FileOperations {
         try topology.withLock { (topology) throws(FileSystemError) in
             let current = topology.history
             try history.validate(childCount: topology.children.count + added.count)
-            guard !added.isEmpty, history.initialChildCount == current.initialChildCount,
+            guard !added.isEmpty, topology.children.count + added.count <= Self.childCountMax, history.initialChildCount == current.initialChildCount,
                 history.changes.starts(with: current.changes)
             else {
                 throw FileSystemError.invalidArgument("layout history \(history) does not extend \(current)")
