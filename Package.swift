@@ -143,6 +143,7 @@ let package = Package(
         // The `mortar` command: CLI, daemon, brick process.
         .target(name: "MortarCommands", dependencies: ["MortarSecurity", "Mortar", "MortarMeter", "MortarFUSE", "MortarDaemon", "MortarManagementAPI", "MortarEtcd",
                                                        "MortarBrick", "MortarBrickServer", "MortarTransport", "MortarMembership",
+                                                       "MortarVolumeGraph", "MortarVolumeSpec",
                                                        "MortarWire", "CMortarLinux",
                                                        "MortarCore", argumentParser,
                                                        logging, serviceLifecycle, nio, nioPosix,

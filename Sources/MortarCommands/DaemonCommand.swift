@@ -6,6 +6,7 @@ import MortarDaemon
 import MortarEtcd
 import MortarManagementAPI
 import MortarSecurity
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -82,7 +83,11 @@ struct DaemonCommand: AsyncParsableCommand {
             // Cleanup at exit: a stale pid file is checked against the running process anyway.
             defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [DaemonService(configuration: configuration, logger: logger)],
+                services: [
+                    DaemonService(
+                        configuration: configuration, logger: logger,
+                        rebalancer: VolumeRebalancer(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger))
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }

@@ -2,13 +2,13 @@ import ArgumentParser
 import MortarManagementAPI
 import MortarSecurity
 
-/// `mortar volume create|start|stop|delete|info|status|list|heal|add-brick|replace-brick|set|get|reset|profile|top`, in
+/// `mortar volume create|start|stop|delete|info|status|list|heal|add-brick|rebalance|replace-brick|set|get|reset|profile|top`, in
 /// GlusterFS's style.
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Create, start, stop, delete and inspect volumes.",
         subcommands: [Create.self, Start.self, Stop.self, Delete.self, Info.self, Status.self, List.self, Heal.self,
-                      AddBrick.self, ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self, Profile.self, Top.self])
+                      AddBrick.self, Rebalance.self, ReplaceBrick.self, SetOption.self, GetOption.self, ResetOption.self, Profile.self, Top.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -79,6 +79,10 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
         /// A replica set's membership changed under the request (its epoch is not the member's): the sender
         /// fetches the new membership and sends again. Never reaches applications; no brick uses EREMCHG else.
         public static let membershipChanged = Code(rawValue: EREMCHG)
+        /// A rebalance is moving the file to another brick (``ControlRequest/fence(_:)``): the distribute layer
+        /// waits a moment and asks where the file lives again. Never reaches applications within
+        /// `Limits.migrationWaitMilliseconds`; no brick uses EINPROGRESS else.
+        public static let beingMoved = Code(rawValue: EINPROGRESS)
 
         public var description: String {
             guard let text = strerror(rawValue) else { return "errno \(rawValue)" }

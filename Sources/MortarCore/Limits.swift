@@ -298,6 +298,22 @@ public enum Limits {
     /// How often at most a client asks the manager for its volume's spec because a name was found on no brick it
     /// knows (another client may have grown the volume): misses within this share the last answer.
     public static let specRefreshMilliseconds: Int64 = 1000
+    /// How long a client waits, in all, for a file a rebalance has fenced (``FileSystemError/Code/beingMoved``)
+    /// before the operation fails with ETIMEDOUT, and how long it pauses between tries. A fence is held for the
+    /// few exchanges of the final switch, so the wait is normally one pause.
+    public static let migrationWaitMilliseconds: Int64 = 30_000
+    public static let migrationRetryPauseMilliseconds: Int64 = 20
+    /// Copies a rebalance makes of one file that keeps changing under it before it leaves the file for later.
+    public static let migrationAttemptsMax = 3
+    /// Files one brick keeps fenced for moves at once (every rebalance connection together).
+    public static let migrationFencesPerBrickMax = 1024
+    /// Files a rebalance moves at once: `cluster.rebal-throttle` lazy (one, pausing as long as each move took),
+    /// normal and aggressive.
+    public static let rebalanceFilesInFlight = (lazy: 1, normal: 2, aggressive: 4)
+    /// Entries of one directory a rebalance holds while it crawls it (names sorted, so a resume knows what it did).
+    public static let rebalanceDirectoryEntriesMax = 1_000_000
+    /// How often a running rebalance stores its cursor and counters in the catalog (and after every directory).
+    public static let rebalanceProgressMilliseconds: Int64 = 1000
     /// Separate changed ranges a heal record keeps per file; past it the whole file is copied (a random-write
     /// storm would otherwise grow the record without bound).
     public static let healRangesPerFileMax = 1_024

@@ -32,13 +32,21 @@ public enum ControlRequest: Sendable, Hashable {
     case top(TopKind, count: Int)
     /// The daemon → a brick, for `volume status VOL clients`: the connections it serves (``ControlReply/clients(_:)``).
     case clients
+    /// A rebalance → the brick holding `file` (through a replicated volume's primary), before it moves the file
+    /// to another brick: refuse new opens of it and changes to it from every other connection (they get
+    /// ``FileSystemError/Code/beingMoved`` and ask again), and say how many of its opens other connections hold
+    /// (``ControlReply/fenced(openElsewhere:)``). The fence lasts until ``unfence(_:)`` or until the sender's
+    /// connection closes, so a rebalance that dies fences nothing for ever. Answered by the brick's server.
+    case fence(FileID)
+    /// Lifts the sender's ``fence(_:)`` of a file.
+    case unfence(FileID)
 
     /// Whether sending the message twice has the same effect as sending it once (a reconnect may repeat it).
     /// A heal copy, a recorded note and a reconcile are not repeated: their sender learns of a lost reply and
     /// retries at a point it chooses.
     public var isIdempotent: Bool {
         switch self {
-        case .settleBarrier, .installView, .memberStatus, .metrics, .top, .clients: true
+        case .settleBarrier, .installView, .memberStatus, .metrics, .top, .clients, .fence, .unfence: true
         // Each one ends the profile's interval.
         case .profile: false
         case .heal, .recordMissed, .reconcile: false
@@ -58,6 +66,8 @@ public enum ControlRequest: Sendable, Hashable {
         case .profile: "profile request"
         case .top: "top request"
         case .clients: "client list request"
+        case .fence: "migration fence"
+        case .unfence: "migration unfence"
         }
     }
 }
@@ -71,6 +81,8 @@ public enum ControlReply: Sendable, Hashable {
     case profile(BrickProfile)
     case top(BrickTop)
     case clients(BrickClients)
+    /// A file fenced for a move (``ControlRequest/fence(_:)``), and how many opens of it other connections hold.
+    case fenced(openElsewhere: Int)
 
     /// The member's status, or a protocol error naming what came instead.
     public func status() throws(FileSystemError) -> MemberStatus {

@@ -20,7 +20,7 @@ public struct VolumeOptions: Sendable, Hashable {
         "auth.allow": "*", "auth.reject": "", "server.root-squash": "off", "server.all-squash": "off",
         "server.anonuid": "65534", "server.anongid": "65534", "auth.ssl-allow": "*",
         "performance.read-ahead": "on", "performance.write-behind": "on", "performance.local-reads": "on",
-        "diagnostics.profile": "off",
+        "diagnostics.profile": "off", "cluster.rebal-throttle": "normal",
     ]
 
     public var allow: [AddressPattern] = [.everyone]
@@ -43,6 +43,9 @@ public struct VolumeOptions: Sendable, Hashable {
     /// Bricks count every request per operation and per file for `volume profile` and `volume top`
     /// (`diagnostics.profile`, which `volume profile VOL start|stop` sets). A brick option.
     public var profile = false
+    /// How many files a rebalance moves at once (`cluster.rebal-throttle`: `lazy`, `normal` or `aggressive`, as
+    /// GlusterFS names them). A daemon option: the manager's rebalance reads it when a run starts.
+    public var rebalanceThrottle = "normal"
 
     public init() {}
 
@@ -73,6 +76,11 @@ public struct VolumeOptions: Sendable, Hashable {
         case "performance.write-behind": options.writeBehind = try flag(name, value)
         case "performance.local-reads": options.localReads = try flag(name, value)
         case "diagnostics.profile": options.profile = try flag(name, value)
+        case "cluster.rebal-throttle":
+            guard ["lazy", "normal", "aggressive"].contains(value) else {
+                throw FileSystemError.invalidArgument("\(name) is lazy, normal or aggressive, not '\(value)'")
+            }
+            options.rebalanceThrottle = value
         default:
             let known = defaults.keys.sorted().joined(separator: ", ")
             throw FileSystemError.invalidArgument("unknown volume option '\(name)'; the options are \(known)")

@@ -14,6 +14,8 @@ public enum ControlKind: UInt8, CaseIterable, Sendable {
     case profile = 8
     case top = 9
     case clients = 10
+    case fence = 11
+    case unfence = 12
 
     public init(_ request: ControlRequest) {
         switch request {
@@ -27,6 +29,8 @@ public enum ControlKind: UInt8, CaseIterable, Sendable {
         case .profile: self = .profile
         case .top: self = .top
         case .clients: self = .clients
+        case .fence: self = .fence
+        case .unfence: self = .unfence
         }
     }
 }
@@ -60,6 +64,8 @@ extension ByteBuffer {
         case .top(let kind, let count):
             writeInteger(kind.rawValue)
             writeInteger(UInt16(clamping: count))
+        case .fence(let file), .unfence(let file):
+            writeFileID(file)
         case .installView(let view):
             writeInteger(UInt32(clamping: view.setIndex))
             writeInteger(view.epoch)
@@ -147,6 +153,8 @@ extension WireReader {
             }
             return .top(kind, count: count)
         case .clients: return .clients
+        case .fence: return .fence(try fileID("fenced file"))
+        case .unfence: return .unfence(try fileID("unfenced file"))
         }
     }
 

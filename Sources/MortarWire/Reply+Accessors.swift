@@ -82,6 +82,8 @@ extension Reply {
         case .profile(let profile): return .profile(profile)
         case .top(let top): return .top(top)
         case .clients(let clients): return .clients(clients)
+        // Only a migration fence answers with a number.
+        case .number(let count): return .fenced(openElsewhere: Int(clamping: count))
         default: throw mismatch("control reply")
         }
     }
@@ -105,6 +107,7 @@ extension Reply {
         case .profile(let profile): self = .profile(profile)
         case .top(let top): self = .top(top)
         case .clients(let clients): self = .clients(clients)
+        case .fenced(let count): self = .number(UInt64(clamping: count))
         }
     }
 }

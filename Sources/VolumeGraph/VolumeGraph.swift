@@ -191,6 +191,19 @@ public struct VolumeGraph: Sendable {
         }
     }
 
+    /// Crawls the volume from `progress` and moves every file to the brick (or replica set) the newest layout
+    /// places it on (``Rebalance``); `report` stores progress as it goes. Run as root: a rebalance moves every
+    /// file, whoever owns it (bricks do not squash a cluster host's root).
+    public func rebalance(
+        from progress: RebalanceProgress, throttle: RebalanceThrottle, logger: Logger,
+        report: @escaping @Sendable (RebalanceProgress) async throws -> Void
+    ) async throws -> RebalanceProgress {
+        let context = OperationContext(userID: 0, groupID: 0, logger: logger)
+        return try await Rebalance(
+            distribute: distribute, from: progress, throttle: throttle, context: context, report: report
+        ).run()
+    }
+
     /// Closes every brick connection, and stops asking for newer specs.
     public func shutdown() {
         distribute.whenStale(nil)

@@ -30,14 +30,17 @@ import Testing
         Reply.memberStatus(status).encode(into: &buffer)
         #expect(try Reply.decode(buffer).control() == .memberStatus(status))
         #expect(try Reply.none.control() == .done)
-        #expect(throws: FileSystemError.self) { try Reply.number(1).control() }
+        // A fence's answer is the number of opens elsewhere; any other shape is no control reply.
+        #expect(try Reply(ControlReply.fenced(openElsewhere: 2)).control() == .fenced(openElsewhere: 2))
+        #expect(try Reply.number(UInt64.max).control() == .fenced(openElsewhere: Int.max))
+        #expect(throws: FileSystemError.self) { try Reply.text("1").control() }
         #expect(throws: FileSystemError.self) { try ControlReply.done.status() }
     }
 
     /// Each malformed body is refused with a message naming what was wrong.
     @Test(arguments: [
         ([0], "invalid control message kind 0"),
-        ([11], "invalid control message kind 11"),
+        ([13], "invalid control message kind 13"),
         // Top: an unknown kind, no files, more files than a brick sends.
         ([9, 5, 0, 10], "invalid top kind 5"),
         ([9, 1, 0, 0], "top of 0 files"),

@@ -69,6 +69,8 @@ enum Samples {
         .profile,
         .top(.write, count: 10),
         .clients,
+        .fence(id),
+        .unfence(id),
     ]
 
     /// Every request: one per opcode, then every control message.

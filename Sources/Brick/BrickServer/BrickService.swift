@@ -50,6 +50,7 @@ public final class BrickService: Service {
         var refused: (@Sendable (RequestServer.Refusal) -> Void)?
         if let metrics { refused = { why in metrics.refused(why) } }
         let clients = ClientTable()
+        let fences = MigrationFences()
         self.server = RequestServer(logger: logger, security: security, budget: budget, refused: refused) {
             connectionID, peer in
             // Root on the Unix socket may be this host's other bricks (which forward and heal) or an application
@@ -66,7 +67,7 @@ public final class BrickService: Service {
                 openFilesMax: budget.openFilesPerConnectionMax, policy: policy, peer: peer.identity,
                 trustsClaimedRoles: security.context == nil || peer.identity?.role == .host,
                 clientRefusal: clientRefusal, metrics: metrics, profiler: profiler, clients: clients,
-                location: peer.location, clientName: peer.name, logger: logger)
+                location: peer.location, clientName: peer.name, fences: fences, logger: logger)
             clients.add(connectionID, session)
             return session
         }

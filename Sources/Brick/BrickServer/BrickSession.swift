@@ -24,6 +24,8 @@ final class BrickSession: RequestSession {
     private let clientRefusal: FileSystemError?
     private let logger: Logger
     private let handles = Mutex(Handles())
+    /// The brick's open files and rebalance fences, shared by all its connections.
+    private let fences: MigrationFences
     /// What the brick counts of its requests; nil where nobody reads them (tests).
     private let metrics: BrickMetrics?
     /// `volume profile` and `top`, and the brick's list of connections; nil in tests that do not ask.
@@ -49,8 +51,10 @@ final class BrickSession: RequestSession {
         stack: any FileOperations, locks: LockLayer, connectionID: UInt64, openFilesMax: Int, policy: ServerPolicy,
         peer: PeerIdentity?, trustsClaimedRoles: Bool, clientRefusal: FileSystemError? = nil,
         metrics: BrickMetrics? = nil, profiler: BrickProfiler? = nil, clients: ClientTable? = nil,
-        location: String = "local", clientName: String = "", logger: Logger
+        location: String = "local", clientName: String = "", fences: MigrationFences = MigrationFences(),
+        logger: Logger
     ) {
+        self.fences = fences
         self.metrics = metrics
         self.profiler = profiler
         self.clients = clients
@@ -127,12 +131,18 @@ final class BrickSession: RequestSession {
                 "a \(control.name) is for cluster hosts; \(peer.map { "certificate \($0)" } ?? "this client") may not send one")
         }
         if case .control(let control) = request, let answer = try await diagnostics(control) { return answer }
+        if case .control(let control) = request, let answer = try migration(control) { return answer }
         if given.replication.role == .client, let clientRefusal { throw clientRefusal }
-        let context = policy.context(for: given)
+        // A cluster host (the daemon's rebalance) acts for the cluster, not for a user: its root is not squashed.
+        // It could claim the forwarded role, which is not squashed either, so this opens nothing new.
+        let context = peer?.role == .host ? given : policy.context(for: given)
         if case .release(let file) = request {
             try checkOwnership(file, releasing: true)
             // Gone from the connection whether or not the storage's release succeeds: the client has let go of it.
-            defer { _ = handles.withLock { $0.releasing.removeValue(forKey: file.handle) } }
+            defer {
+                _ = handles.withLock { $0.releasing.removeValue(forKey: file.handle) }
+                fences.closed(file.id, by: connectionID)
+            }
             return try await request.perform(on: stack, context: context)
         }
         if let file = request.openFile { try checkOwnership(file, releasing: false) }
@@ -140,20 +150,94 @@ final class BrickSession: RequestSession {
         if case .open = request { try checkRoomForAnotherFile(context) }
         if case .openAndRead = request { try checkRoomForAnotherFile(context) }
         if case .lookupAndRead = request { try checkRoomForAnotherFile(context) }
+        // Only clients' requests: what a primary forwards or a heal copies was ordered where it entered.
+        if fences.isActive, context.replication.role == .client { try await checkFences(request, context: context) }
         let reply = try await request.perform(on: stack, context: context)
         switch (request, reply) {
         case (.create, .created(let created)):
-            handles.withLock { $0.open[created.file.handle] = created.file }
+            try await own(created.file, context: context)
         case (.open, .opened(let file)):
-            handles.withLock { $0.open[file.handle] = file }
+            try await own(file, context: context)
         case (.openAndRead, .openedWithHead(let opened)):
-            handles.withLock { $0.open[opened.file.handle] = opened.file }
+            try await own(opened.file, context: context)
         case (.lookupAndRead, .found(let found)):
-            if let opened = found.opened { handles.withLock { $0.open[opened.file.handle] = opened.file } }
+            guard let opened = found.opened else { break }
+            do {
+                try await own(opened.file, context: context)
+            } catch let error as FileSystemError where error.code == .beingMoved {
+                // The lookup stands; the client opens the usual way, and waits for the move there.
+                return .found(FoundFile(attributes: found.attributes, opened: nil))
+            }
         default:
             break
         }
         return reply
+    }
+
+    /// Makes a file the storage just opened this connection's, unless a rebalance fences it: then it is released
+    /// again and the client gets EINPROGRESS (it waits and asks where the file lives).
+    private func own(_ file: OpenFile, context: OperationContext) async throws {
+        guard context.replication.role == .client else {
+            // A member's forwarded copy of a client's open: the primary counted the client's.
+            handles.withLock { $0.open[file.handle] = file }
+            return
+        }
+        do {
+            try fences.opened(file.id, by: connectionID)
+        } catch {
+            do {
+                try await stack.release(file, context: context)
+            } catch let releaseError {
+                logger.warning("could not release fenced file \(file.id) after refusing its open: \(releaseError)")
+            }
+            throw error
+        }
+        handles.withLock { $0.open[file.handle] = file }
+    }
+
+    /// While a rebalance fences files: refuses, with EINPROGRESS, a change to a fenced file from any other
+    /// connection — by FileID, or by a name that a lookup finds is the fenced file (an unlink, a rename from or
+    /// over it). Opens are checked again when they are counted (``own(_:context:)``), under the fence's lock.
+    private func checkFences(_ request: Request, context: OperationContext) async throws {
+        switch request {
+        case .open(let file, _), .openAndRead(let file, _, _), .setAttributes(_, let file),
+            .setExtendedAttribute(_, _, _, let file), .removeExtendedAttribute(_, let file), .link(let file, _, _):
+            try fences.check(file, for: connectionID)
+        case .unlink(let name, let parent):
+            try await checkFenced(name, in: parent, context: context)
+        case .rename(let name, let parent, let newName, let newParent, _):
+            try await checkFenced(name, in: parent, context: context)
+            try await checkFenced(newName, in: newParent, context: context)
+        case .lookup, .attributes, .attributesOfOpen, .checkAccess, .create, .lookupAndRead, .release, .read,
+            .grantLocalRead, .write, .truncate, .synchronize, .flush, .allocate, .discard, .zeroFill, .seek, .lock,
+            .testLock, .makeDirectory, .removeDirectory, .readDirectory, .makeSymbolicLink, .readSymbolicLink,
+            .makeNode, .fileSystemStatistics, .extendedAttribute, .extendedAttributeNames, .control:
+            // Reads change nothing; an open file's operations act on a file counted as open, which a rebalance
+            // does not move; creates and opens are checked when counted.
+            break
+        }
+    }
+
+    private func checkFenced(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        // Only ENOENT means there is nothing to protect; any other failure to look is the request's own to meet.
+        guard let found = try await FileSystemError.nilIfNotFound({
+            try await stack.lookup(name, in: parent, context: context)
+        }) else { return }
+        try fences.check(found.id, for: connectionID)
+    }
+
+    /// A rebalance's fence and its lifting; nil for any other control message.
+    private func migration(_ control: ControlRequest) throws -> Reply? {
+        switch control {
+        case .fence(let file):
+            return Reply(ControlReply.fenced(openElsewhere: try fences.fence(file, by: connectionID)))
+        case .unfence(let file):
+            fences.unfence(file, by: connectionID)
+            return Reply(ControlReply.done)
+        case .heal, .recordMissed, .reconcile, .settleBarrier, .installView, .memberStatus, .metrics, .profile, .top,
+            .clients:
+            return nil
+        }
     }
 
     /// The brick process's answers about itself (metrics, profile, top, connections), not its stack's; nil for
@@ -174,12 +258,13 @@ final class BrickSession: RequestSession {
             return Reply(ControlReply.top(await profiler?.top(kind, count: count) ?? BrickTop(profiling: false, entries: [])))
         case .clients:
             return Reply(ControlReply.clients(clients?.report(excluding: connectionID) ?? BrickClients(total: 0, clients: [])))
-        case .heal, .recordMissed, .reconcile, .settleBarrier, .installView, .memberStatus:
+        case .heal, .recordMissed, .reconcile, .settleBarrier, .installView, .memberStatus, .fence, .unfence:
             return nil
         }
     }
 
     func close() async {
+        fences.connectionClosed(connectionID)
         clients?.remove(connectionID)
         metrics?.connection(-1)
         locks.releaseLocks(ofConnection: connectionID)

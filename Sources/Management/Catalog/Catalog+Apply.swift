@@ -23,6 +23,12 @@ extension Catalog {
             return try replaceBrick(volume: volume, old: old, new: new, force: force)
         case .addBricks(let volume, let bricks, let force):
             return try addBricks(volume: volume, locations: bricks, force: force)
+        case .startRebalance(let volume):
+            return try startRebalance(volume: volume)
+        case .stopRebalance(let volume):
+            return try stopRebalance(volume: volume)
+        case .recordRebalance(let volume, let run, let progress, let state, let failure):
+            return try recordRebalance(volume: volume, run: run, progress: progress, state: state, failure: failure)
         case .setOption(let volume, let name, let value):
             var changed = try existingVolume(volume)
             changed.options[name] = try VolumeOptions.validate(name, value)
@@ -135,6 +141,7 @@ extension Catalog {
         history.changes.append(.added(added.count / volume.replicaCount))
         volume.bricks += added
         volume.layout = history
+        Self.restartRebalance(of: &volume)
         replace(volume)
         guard volume.state == .started else { return [.persist] }
         var startAdded = volume
@@ -158,6 +165,7 @@ extension Catalog {
             throw FileSystemError.invalidArgument("volume \(name) is not started")
         }
         volume.state = .stopped
+        Self.stopRebalance(of: &volume)
         replace(volume)
         return [.persist] + brickDirectives(volume, start: false)
     }

@@ -137,6 +137,8 @@ public struct Volume: Codable, Sendable, Hashable {
     /// How the volume's distribute children (bricks, or replica sets) came to be, once it has grown; nil until
     /// then (one generation of all of them). See ``layoutHistory``.
     public var layout: LayoutHistory?
+    /// The volume's rebalance, once one was started; see ``RebalanceRecord``.
+    public var rebalance: RebalanceRecord?
 
     public init(
         name: String, id: String, state: VolumeState, bricks: [Brick], replicaCount: Int = 1,
@@ -164,6 +166,7 @@ public struct Volume: Codable, Sendable, Hashable {
         options = try container.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
         // Catalogs written before volumes could grow: their volumes never did.
         layout = try container.decodeIfPresent(LayoutHistory.self, forKey: .layout)
+        rebalance = try container.decodeIfPresent(RebalanceRecord.self, forKey: .rebalance)
     }
 
     /// The children of distribute: one per brick, or one per replica set.

@@ -1,5 +1,6 @@
 import MortarCore
 import MortarMembership
+import MortarVolumeSpec
 
 /// A change requested of the catalog. ``Catalog/apply(_:)`` validates it and either changes the catalog and
 /// returns what the shell must do, or throws and leaves the catalog as it was.
@@ -24,6 +25,13 @@ public enum CatalogCommand: Sendable, Hashable {
     /// from the start (they are empty). The new bricks (or sets) become new children of distribute, and the
     /// volume's layout history gains a generation that places new names over them at once.
     case addBricks(volume: String, bricks: [BrickLocation], force: Bool)
+    /// `rebalance VOL start`: a new rebalance, or the stopped or failed one resumed (``RebalanceRecord``).
+    case startRebalance(volume: String)
+    /// `rebalance VOL stop`.
+    case stopRebalance(volume: String)
+    /// What the runner of rebalance run `run` reports: its progress, and `.completed` or `.failed` (with why)
+    /// when it ends, `.inProgress` while it goes on.
+    case recordRebalance(volume: String, run: Int, progress: RebalanceProgress, state: RebalanceState, failure: String?)
     /// Sets a volume option (`volume set`); the value must pass ``VolumeOptions/validate(_:_:)``.
     case setOption(volume: String, name: String, value: String)
     /// Returns an option to its default, or every option when `name` is nil (`volume reset`).

@@ -13,6 +13,8 @@ public final class Daemon: Sendable {
     let manager: Manager
     let agent: HostAgent
     let monitor: ReplicaMonitor
+    /// Runs the rebalances in progress while this daemon holds the manager role.
+    let rebalances: RebalanceWorker
     /// The `GET /metrics` listener and what it answers, when the configuration asks for one.
     let metrics: (server: ManagementServer, endpoint: MetricsEndpoint)?
     let logger: Logger
@@ -20,9 +22,10 @@ public final class Daemon: Sendable {
     private let stopsBricks = Atomic<Bool>(false)
 
     /// Loads (or creates) the state directory and binds the listener; serving begins with ``run()``.
+    /// `rebalancer` runs `volume rebalance` (a daemon without one records a rebalance it should run as failed).
     public static func start(
         configuration: DaemonConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "mortar.daemon")
+        logger: Logger = Logger(label: "mortar.daemon"), rebalancer: (any VolumeRebalancing)? = nil
     ) async throws(FileSystemError) -> Daemon {
         try AtomicFile.makeDirectory(configuration.stateDirectory)
         let security: TransportSecurity = try configuration.tlsDirectory.map { directory throws(FileSystemError) in
@@ -69,12 +72,14 @@ public final class Daemon: Sendable {
         }
         return Daemon(
             configuration: configuration, server: server, manager: manager, agent: agent, monitor: monitor,
-            metrics: metrics, logger: logger)
+            rebalances: RebalanceWorker(manager: manager, rebalancer: rebalancer, logger: logger), metrics: metrics,
+            logger: logger)
     }
 
     private init(configuration: DaemonConfiguration, server: ManagementServer, manager: Manager, agent: HostAgent,
-                 monitor: ReplicaMonitor, metrics: (server: ManagementServer, endpoint: MetricsEndpoint)?,
-                 logger: Logger) {
+                 monitor: ReplicaMonitor, rebalances: RebalanceWorker,
+                 metrics: (server: ManagementServer, endpoint: MetricsEndpoint)?, logger: Logger) {
+        self.rebalances = rebalances
         self.metrics = metrics
         self.monitor = monitor
         self.configuration = configuration
@@ -105,6 +110,7 @@ public final class Daemon: Sendable {
             await withDiscardingTaskGroup { heartbeats in
                 heartbeats.addTask { await self.monitor.run() }
                 heartbeats.addTask { await self.manager.role.run() }
+                heartbeats.addTask { await self.rebalances.run() }
                 if let metrics {
                     logger.info("serving metrics", metadata: ["address": "\(metrics.server.listener.channel.localAddress.map { "\($0)" } ?? "?")"])
                     heartbeats.addTask { await metrics.server.serve(metrics.endpoint) }

@@ -10,16 +10,21 @@ public struct DaemonService: Service {
     public let configuration: DaemonConfiguration
     public let eventLoopGroup: any EventLoopGroup
     public let logger: Logger
+    /// What runs `volume rebalance` (see ``VolumeRebalancing``).
+    public let rebalancer: (any VolumeRebalancing)?
 
     public init(configuration: DaemonConfiguration,
-                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+                rebalancer: (any VolumeRebalancing)? = nil) {
+        self.rebalancer = rebalancer
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
 
     public func run() async throws {
-        let daemon = try await Daemon.start(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let daemon = try await Daemon.start(
+            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, rebalancer: rebalancer)
         await withGracefulShutdownHandler {
             await daemon.run()
         } onGracefulShutdown: {

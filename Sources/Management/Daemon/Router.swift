@@ -187,6 +187,12 @@ struct Router: HTTPResponder {
             return try ManagementJSON.encode(try await manager.volumeTop(name: rest[0], kind: kind, count: count))
         case (.GET, 2, "clients"):
             return try ManagementJSON.encode(try await manager.volumeClients(name: rest[0]))
+        case (.GET, 2, "rebalance"):
+            return try ManagementJSON.encode(try await manager.rebalanceStatus(volume: rest[0]))
+        case (.POST, 3, "start") where rest[1] == "rebalance":
+            return try ManagementJSON.encode(try await manager.startRebalance(volume: rest[0]))
+        case (.POST, 3, "stop") where rest[1] == "rebalance":
+            return try ManagementJSON.encode(try await manager.stopRebalance(volume: rest[0]))
         case (.POST, 2, "add-brick"):
             let request = try ManagementJSON.decode(VolumeAddBrickRequest.self, from: body)
             return try ManagementJSON.encode(try await manager.addBricks(volume: rest[0], request))

@@ -24,7 +24,7 @@ extension ReplicaMemberLayer {
         case .memberStatus:
             // Answered in any epoch: the heartbeat asks whether the brick answers and what it has recorded.
             return .memberStatus(status)
-        case .metrics, .profile, .top, .clients:
+        case .metrics, .profile, .top, .clients, .fence, .unfence:
             throw FileSystemError(.notSupported, "a \(request.name) is answered by the brick's server, not its stack")
         }
         return .done

@@ -22,7 +22,10 @@ extension Distribute {
         _ name: String, in parent: FileID, to newName: String, in newParent: FileID, flags: RenameFlags,
         context: OperationContext
     ) async throws {
-        try await moveEntry(name, in: parent, to: newName, in: newParent, flags: flags, context: context)
+        // A rebalance may hold the file fenced for a moment: the rename waits and starts again.
+        try await waitingForMoves {
+            try await moveEntry(name, in: parent, to: newName, in: newParent, flags: flags, context: context)
+        }
         guard children.count > 1 else { return }
         await touchDirectory(parent, changedOn: 1, context: context)
         if newParent != parent { await touchDirectory(newParent, changedOn: 1, context: context) }

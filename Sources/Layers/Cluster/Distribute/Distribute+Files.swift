@@ -32,18 +32,26 @@ extension Distribute {
     }
 
     public func open(_ file: FileID, flags: OpenFlags, context: OperationContext) async throws -> OpenFile {
-        let child = try await readingChild(for: file, context: context)
-        let opened = try await children[child].open(file, flags: flags, context: context)
-        return try await register(child: child, file: opened, context: context)
+        try await waitingForMoves(of: file) {
+            let holder = try await readingChild(for: file, context: context)
+            let (child, opened) = try await followingMoves(of: file, from: holder, context: context) {
+                ($0, try await children[$0].open(file, flags: flags, context: context))
+            }
+            return try await register(child: child, file: opened, context: context)
+        }
     }
 
     public func openAndRead(_ file: FileID, flags: OpenFlags, count: Int, context: OperationContext) async throws
         -> OpenedFile
     {
-        let child = try await readingChild(for: file, context: context)
-        let opened = try await children[child].openAndRead(file, flags: flags, count: count, context: context)
-        let registered = try await register(child: child, file: opened.file, context: context)
-        return OpenedFile(file: registered, head: opened.head)
+        try await waitingForMoves(of: file) {
+            let holder = try await readingChild(for: file, context: context)
+            let (child, opened) = try await followingMoves(of: file, from: holder, context: context) {
+                ($0, try await children[$0].openAndRead(file, flags: flags, count: count, context: context))
+            }
+            let registered = try await register(child: child, file: opened.file, context: context)
+            return OpenedFile(file: registered, head: opened.head)
+        }
     }
 
     /// On the name's hashed child in one exchange when the name is a plain file there; anything else — a link file

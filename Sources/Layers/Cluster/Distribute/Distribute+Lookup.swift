@@ -175,15 +175,24 @@ extension Distribute {
     func query<Result: Sendable>(
         _ id: FileID, context: OperationContext, _ body: (any FileOperations) async throws -> Result
     ) async throws -> Result {
-        switch try await placement(of: id, context: context) {
-        case .child(let index):
-            return try await body(children[index])
-        case .everyChild:
-            for index in children.indices.dropLast() {
-                do { return try await body(children[index]) } catch where isNotFound(error) { continue }
+        try await waitingForMoves(of: id) {
+            switch try await placement(of: id, context: context) {
+            case .child(let index):
+                return try await followingMoves(of: id, from: index, context: context) { try await body(children[$0]) }
+            case .everyChild:
+                return try await queryDirectory(body)
             }
-            return try await body(children[children.count - 1])
         }
+    }
+
+    /// A directory's query: child 0's answer, else the next child's while they answer ENOENT.
+    private func queryDirectory<Result: Sendable>(_ body: (any FileOperations) async throws -> Result) async throws
+        -> Result
+    {
+        for index in children.indices.dropLast() {
+            do { return try await body(children[index]) } catch where isNotFound(error) { continue }
+        }
+        return try await body(children[children.count - 1])
     }
 
     /// Runs a change on the child that holds `id`, or on every child for a directory; returns the first result.
@@ -191,13 +200,15 @@ extension Distribute {
         _ id: FileID, _ operation: String, context: OperationContext,
         _ body: (any FileOperations) async throws -> Result
     ) async throws -> Result {
-        switch try await placement(of: id, context: context) {
-        case .child(let index):
-            return try await body(children[index])
-        case .everyChild:
-            let results = try await everyChild(operation, body)
-            guard let first = results.first else { throw FileSystemError.inputOutput("distribute has no children") }
-            return first
+        try await waitingForMoves(of: id) {
+            switch try await placement(of: id, context: context) {
+            case .child(let index):
+                return try await followingMoves(of: id, from: index, context: context) { try await body(children[$0]) }
+            case .everyChild:
+                let results = try await everyChild(operation, body)
+                guard let first = results.first else { throw FileSystemError.inputOutput("distribute has no children") }
+                return first
+            }
         }
     }
 }

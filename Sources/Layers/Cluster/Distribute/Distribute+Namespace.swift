@@ -25,6 +25,16 @@ extension Distribute {
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
         context: OperationContext
     ) async throws -> CreatedFile {
+        // Opening an existing file a rebalance fences waits for the move, then starts again where it lives.
+        try await waitingForMoves {
+            try await createOnce(name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
+        }
+    }
+
+    private func createOnce(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
+        context: OperationContext
+    ) async throws -> CreatedFile {
         await catchUp()  // a new name goes by the newest layout this client can know
         var child = hashedChild(name, in: parent)
         var isNew = false
@@ -106,6 +116,10 @@ extension Distribute {
     }
 
     public func unlink(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try await waitingForMoves { try await unlinkOnce(name, in: parent, context: context) }
+    }
+
+    private func unlinkOnce(_ name: String, in parent: FileID, context: OperationContext) async throws {
         switch try await resolve(name, in: parent, context: context) {
         case .directory:
             throw FileSystemError(.isDirectory, "'\(name)' in \(parent) is a directory; use removeDirectory")
@@ -123,6 +137,12 @@ extension Distribute {
     }
 
     public func link(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws
+        -> FileAttributes
+    {
+        try await waitingForMoves(of: file) { try await linkOnce(file, as: name, in: parent, context: context) }
+    }
+
+    private func linkOnce(_ file: FileID, as name: String, in parent: FileID, context: OperationContext) async throws
         -> FileAttributes
     {
         guard case .child(let holder) = try await placement(of: file, context: context) else {

@@ -119,12 +119,13 @@ public final class Distribute: FileOperations {
 
     // MARK: Link files
 
-    /// The child a link file points at, or `nil` when `attributes` are not those of a link file on `child`.
-    /// Whether `attributes` look like a link file's (``linkTarget(of:on:context:)`` then asks the child).
+    /// Whether `attributes` look like a link file's (``linkTarget(of:on:context:)`` then asks the child). Any
+    /// size: a file a rebalance is copying is a link file with data until the move's switch.
     static func mayBeLinkFile(_ attributes: FileAttributes) -> Bool {
-        attributes.type == .regular && attributes.permissions == linkFilePermissions && attributes.size == 0
+        attributes.type == .regular && attributes.permissions == linkFilePermissions
     }
 
+    /// The child a link file points at, or `nil` when `attributes` are not those of a link file on `child`.
     func linkTarget(of attributes: FileAttributes, on child: Int, context: OperationContext) async throws -> Int? {
         guard Self.mayBeLinkFile(attributes) else { return nil }
         let value: [UInt8]

@@ -351,9 +351,18 @@ extension Replicate {
         }
     }
 
-    /// Control messages go to one brick through its protocol client, never through a volume's client stack.
+    /// A rebalance's fence goes to the file's primary, which every open of the file goes to; every other control
+    /// message goes to one brick through its protocol client, never through a volume's client stack.
     public func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
-        throw FileSystemError.notAReplicaMember(request, "the replicate layer")
+        switch request {
+        case .fence(let file), .unfence(let file):
+            return try await run(.primary(of: file), context: context) { member, stamped in
+                try await children[member].control(request, context: stamped)
+            }
+        case .heal, .recordMissed, .reconcile, .settleBarrier, .installView, .memberStatus, .metrics, .profile, .top,
+            .clients:
+            throw FileSystemError.notAReplicaMember(request, "the replicate layer")
+        }
     }
 
     /// EEXIST on a retry after a failover: the name holds the object this very call made (same FileID).
