@@ -23,11 +23,15 @@ public final class Rebalance {
     private let elapsedBefore: Double
     private let started = ContinuousClock.now
     private var reportedAt = ContinuousClock.now
+    private let reportEvery: Duration
 
+    /// `reportEvery` is how often progress is reported at most (tests report after every batch).
     public init(
         distribute: Distribute, from progress: RebalanceProgress, throttle: RebalanceThrottle,
-        context: OperationContext, report: @escaping @Sendable (RebalanceProgress) async throws -> Void
+        context: OperationContext, reportEvery: Duration = .milliseconds(Limits.rebalanceProgressMilliseconds),
+        report: @escaping @Sendable (RebalanceProgress) async throws -> Void
     ) {
+        self.reportEvery = reportEvery
         self.distribute = distribute
         self.progress = progress
         self.throttle = throttle
@@ -147,7 +151,7 @@ public final class Rebalance {
     }
 
     private func reportIfDue() async throws {
-        guard ContinuousClock.now - reportedAt >= .milliseconds(Limits.rebalanceProgressMilliseconds) else { return }
+        guard ContinuousClock.now - reportedAt >= reportEvery else { return }
         stamp()
         try await report(progress)
         reportedAt = ContinuousClock.now
