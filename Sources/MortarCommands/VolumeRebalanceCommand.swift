@@ -70,8 +70,8 @@ extension VolumeCommand {
             ]
             let widths = zip(columns, row).map { max($0.count, $1.count) }
             func line(_ cells: [String]) -> String {
-                zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ")
+                let padded = zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                return (padded.dropLast() + [cells[cells.count - 1]]).joined(separator: "  ")
             }
             var lines = [line(columns), line(widths.map { String(repeating: "-", count: $0) }), line(row)]
             if let left = status.secondsLeft {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A replica-3 volume grows from 1 x 3 to 2 x 3 across three hosts, each in its own network namespace, while a
 # client on a fourth host holds it mounted: files copied in before stay on the first set; files copied in after
-# `add-brick` reach the new set within a bound, every member of it holding the same ones; every file reads back byte
-# for byte through the mount and through a new client.
+# `add-brick` reach the new set within a bound, every member of it holding the same ones; a rebalance then moves the
+# early files the new layout places on the new set there, while the mount goes on copying, replicated on all three
+# members and leaving no link file; every file reads back byte for byte through the mount and through a new client.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mortar="${MORTAR_BINARY:-$PWD/.build/debug/mortar}"
@@ -77,9 +78,37 @@ on h4 bash -c '
     echo "grow: $count of 60 late files on the new set; its three members hold the same files"
     diff -r "$work/before" "$mnt/before" || fail "files copied before the growth read back different"
     diff -r "$work/after" "$mnt/late" || fail "files copied after the growth read back different"
+
+    # Rebalance: the files copied before move to the new set where the newest layout places them, while the mount
+    # goes on copying; the manager on host 1 runs it, through each set'"'"'s primary, so every copy is replicated.
+    "$mortar" volume rebalance $manager vms start
+    cp -r "$work/after" "$mnt/during" &
+    copier=$!
+    started=$SECONDS
+    timeout 300 "$mortar" volume rebalance $manager vms status --watch >"$work/rebalance.txt" \
+        || { cat "$work/rebalance.txt"; fail "the rebalance did not complete within 300 s"; }
+    wait "$copier" || fail "copying through the mount failed during the rebalance"
+    echo "grow: rebalance completed in $((SECONDS - started)) s:"
+    sed -n 1,3p "$work/rebalance.txt"
+    moved=$(files_in "$work/h1/b/before" | wc -l)
+    [ "$moved" -gt 5 ] || fail "only $moved of the 30 files copied before the growth moved to the new set"
+    [ $(( moved + $(files_in "$work/h1/a/before" | wc -l) )) = 30 ] || fail "a file copied before is on both sets or neither"
+    for set in a b; do
+        for i in 2 3; do
+            [ "$(files_in "$work/h$i/$set")" = "$(files_in "$work/h1/$set")" ] \
+                || fail "member $i of set $set holds other files after the rebalance"
+        done
+    done
+    left=$(find "$work"/h[123]/[ab] -path "*/.mortar" -prune -o -type f -perm 1000 -print | wc -l)
+    [ "$left" = 0 ] || fail "$left link files left on the bricks after the rebalance"
+    echo "grow: $moved of 30 early files moved to the new set, on all three of its members; no link file left"
+    diff -r "$work/before" "$mnt/before" || fail "files moved by the rebalance read back different"
+    diff -r "$work/after" "$mnt/during" || fail "files copied during the rebalance read back different"
 ' grow-client "$mortar" "$work" "$subnet" || fail "the client on host 4 (see above)"
 
 mkdir -p "$work/back"
 on h4 "$mortar" cp -r "mortar://$subnet.1/vms/late" "$work/back/late"
 diff -r "$work/after" "$work/back/late" || fail "a new client reads the late files back different"
+on h4 "$mortar" cp -r "mortar://$subnet.1/vms/before" "$work/back/before"
+diff -r "$work/before" "$work/back/before" || fail "a new client reads the moved files back different"
 echo "grow: every file reads back identical through the mount and through a new client"
