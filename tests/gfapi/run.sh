@@ -55,5 +55,8 @@ bash "$here/write-behind.sh"
 echo "== gfapi: glfs_init in a loop on a replica 3 volume, and the reasons a connect fails"
 bash "$here/init-loop.sh"
 
+echo "== gfapi: a volume grows from 2 bricks to 4 and rebalances under fio and the mount"
+bash "$here/rebalance.sh"
+
 echo "== gfapi: fio, qemu, tgt and Samba"
 bash "$here/programs.sh"
