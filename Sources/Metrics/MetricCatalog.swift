@@ -18,6 +18,11 @@ public enum MetricCatalog {
         // The daemon: what it runs, and what it could not read from its bricks.
         "mortar_daemon_bricks": "Bricks this daemon runs, by state.",
         "mortar_daemon_brick_scrape_errors_total": "Scrapes of a brick's metrics that failed or timed out.",
+        // Rebalances, from the catalog, on the daemon holding the manager role (which runs them).
+        "mortar_rebalance_running": "1 while the volume's rebalance is in progress, else 0.",
+        "mortar_rebalance_files": "Files the volume's rebalance has handled, by outcome (scanned, moved, skipped, failed).",
+        "mortar_rebalance_moved_bytes": "Bytes of data the volume's rebalance has moved.",
+        "mortar_rebalance_seconds": "Seconds the volume's rebalance has run, over all its runs.",
         // Replica members: the view each holds, and what each has recorded for the others to heal.
         "mortar_replica_member_epoch": "The epoch of the replica set view this member holds.",
         "mortar_replica_set_members": "Members of the replica set in this member's view, by state.",

@@ -199,3 +199,27 @@ public struct LockRequest: Hashable, Sendable {
         length == 0 ? UInt64.max : start &+ (length - 1) < start ? UInt64.max : start + (length - 1)
     }
 }
+
+extension FileOperations {
+    /// The data segments of an open file below `size` (`SEEK_DATA` / `SEEK_HOLE`), in order: what a copy must
+    /// read and write so that holes stay holes (a heal, a rebalance's move).
+    public func dataSegments(of file: OpenFile, size: UInt64, context: OperationContext) async throws
+        -> [Range<UInt64>]
+    {
+        var segments: [Range<UInt64>] = []
+        var position: UInt64 = 0
+        while position < size {
+            let start: UInt64
+            do {
+                start = try await seek(file, from: position, to: .data, context: context)
+            } catch let error as FileSystemError where error.code == .noSuchDeviceOrAddress {
+                break  // ENXIO: no data after `position`
+            }
+            let end = min(try await seek(file, from: start, to: .hole, context: context), size)
+            guard end > start else { break }
+            segments.append(start..<end)
+            position = end
+        }
+        return segments
+    }
+}

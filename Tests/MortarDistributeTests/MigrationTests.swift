@@ -100,14 +100,18 @@ struct MigrationTests {
         #expect(RebalanceProgress(cursor: ["a"]).isAfterCursor(["é"]) && !RebalanceProgress(cursor: ["a"]).isAfterCursor(["B"]))
     }
 
+    /// The generations of `directory`'s layout after the growth, and the first of its 60 files the newest one
+    /// places on a new child.
+    static func fileDueToMove(in directory: FileID) throws -> (generations: [Layout], index: Int) {
+        let generations = Layout.generations(LayoutHistory(initialChildCount: 2, changes: [.added(2)]), directory: directory)
+        let index = try #require((0..<60).first { generations[1].child(for: "f\($0)") >= 2 }, "no file hashes to a new child")
+        return (generations, index)
+    }
+
     @Test("a moved file keeps its content, attributes and identity, and leaves nothing behind")
     func movesOneFile() async throws {
         let (layer, children, directory) = try await Self.grown(files: 60)
-        let generations = Layout.generations(LayoutHistory(initialChildCount: 2, changes: [.added(2)]), directory: directory)
-        guard let index = (0..<60).first(where: { generations[1].child(for: "f\($0)") >= 2 }) else {
-            Issue.record("no file hashes to a new child")
-            return
-        }
+        let (generations, index) = try Self.fileDueToMove(in: directory)
         let name = "f\(index)"
         let before = try await layer.lookup(name, in: directory, context: Self.client)
         try await layer.setExtendedAttribute("user.kept", to: [1, 2, 3], mode: .createOrReplace, of: before.id, context: Self.client)
@@ -126,11 +130,7 @@ struct MigrationTests {
     @Test("a file open elsewhere is left where it is, with no copy left on the target")
     func leavesAnOpenFile() async throws {
         let (layer, children, directory) = try await Self.grown(files: 60)
-        let generations = Layout.generations(LayoutHistory(initialChildCount: 2, changes: [.added(2)]), directory: directory)
-        guard let index = (0..<60).first(where: { generations[1].child(for: "f\($0)") >= 2 }) else {
-            Issue.record("no file hashes to a new child")
-            return
-        }
+        let (generations, index) = try Self.fileDueToMove(in: directory)
         let name = "f\(index)"
         let found = try await layer.lookup(name, in: directory, context: Self.client)
         let holder = generations[0].child(for: name)

@@ -88,7 +88,7 @@ struct RebalanceTests {
     }
 
     @Test func aRebalanceMovesFilesWhileClientsUseThem() async throws {
-        let cluster = try ProcessCluster()
+        let cluster = try ProcessCluster(metrics: true)
         try await cluster.startDaemon()
         let count = 2000
         let (bricks, client) = try await Self.grownVolume(cluster, name: "reb", files: count)
@@ -131,6 +131,13 @@ struct RebalanceTests {
         let even = Double(count + 1) / 4
         #expect(counts.allSatisfy { abs(Double($0) - even) <= 0.15 * even }, "files per brick: \(counts)")
         #expect(Int(final["Rebalanced-files"] ?? "") == counts[2] + counts[3], "\(final) vs \(counts)")
+        // The daemon running it exports the same figures.
+        let text = try MetricsTests.scrape(cluster)
+        #expect(MetricsTests.value(text, "mortar_rebalance_files", ["volume": "reb", "outcome": "moved"]) == Double(counts[2] + counts[3]))
+        #expect(MetricsTests.value(text, "mortar_rebalance_files", ["volume": "reb", "outcome": "scanned"]) == Double(count + 1))
+        #expect(MetricsTests.value(text, "mortar_rebalance_running", ["volume": "reb"]) == 0)
+        let checked = try MetricsTests.run("/usr/bin/promtool", ["check", "metrics"], input: text)
+        #expect(checked.succeeded, "promtool check metrics: \(checked.output) \(checked.error)")
 
         // Contents, holes, attributes: through a client connected before the moves and through a new one.
         let fresh = try await cluster.connect("reb")

@@ -62,7 +62,7 @@ public final class Daemon: Sendable {
                     requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds, security: .insecure,
                     group: eventLoopGroup, logger: logger)
                 let endpoint = MetricsEndpoint(
-                    metrics: DaemonMetrics(), supervisor: agent.supervisor, security: security,
+                    metrics: DaemonMetrics(), supervisor: agent.supervisor, manager: manager, security: security,
                     eventLoopGroup: eventLoopGroup, logger: logger)
                 metrics = (metricsServer, endpoint)
             } catch {

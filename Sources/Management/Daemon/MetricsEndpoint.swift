@@ -1,10 +1,12 @@
 import CoreMetrics
 import Logging
+import MortarCatalog
 import MortarCore
 import MortarManagementAPI
 import MortarMetrics
 import MortarSecurity
 import MortarTransport
+import MortarVolumeSpec
 import MortarWire
 import NIOCore
 import NIOHTTP1
@@ -21,6 +23,9 @@ import Synchronization
 struct MetricsEndpoint: HTTPResponder {
     let metrics: DaemonMetrics
     let supervisor: BrickSupervisor
+    /// Where the rebalances' progress is read (exported by the daemon holding the manager role only, so a
+    /// cluster's series are not repeated by every host).
+    let manager: Manager
     let security: TransportSecurity
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
@@ -37,6 +42,11 @@ struct MetricsEndpoint: HTTPResponder {
     func scrape() async -> String {
         let bricks = await supervisor.bricks()
         metrics.observe(bricks: bricks)
+        if manager.role.isHeld {
+            metrics.observe(rebalances: await manager.refresh().volumes.compactMap { volume in
+                volume.rebalance.map { (volume.name, $0) }
+            })
+        }
         let host = await supervisor.brickHost
         let texts = await withTaskGroup(of: (AgentBrick, Result<String, any Error>).self) { group in
             for (brick, isRunning) in bricks where isRunning {
@@ -89,6 +99,15 @@ final class DaemonMetrics: Sendable {
     private let running: CoreMetrics.Meter
     private let stopped: CoreMetrics.Meter
     private let scrapeErrors = Mutex<[String: CoreMetrics.Counter]>([:])
+    /// Volume → its rebalance gauges.
+    private let rebalances = Mutex<[String: RebalanceGauges]>([:])
+
+    struct RebalanceGauges {
+        var running: CoreMetrics.Meter
+        var files: [String: CoreMetrics.Meter]
+        var bytes: CoreMetrics.Meter
+        var seconds: CoreMetrics.Meter
+    }
 
     init() {
         running = CoreMetrics.Meter(
@@ -101,6 +120,33 @@ final class DaemonMetrics: Sendable {
         let up = bricks.filter(\.isRunning).count
         running.set(up)
         stopped.set(bricks.count - up)
+    }
+
+    /// Sets each volume's rebalance gauges from its record in the catalog.
+    func observe(rebalances records: [(volume: String, record: RebalanceRecord)]) {
+        rebalances.withLock { gauges in
+            for (volume, record) in records {
+                let factory = registry.factory
+                let meter = { (label: String, extra: [(String, String)]) in
+                    CoreMetrics.Meter(label: label, dimensions: [("volume", volume)] + extra, factory: factory)
+                }
+                let set = gauges[volume] ?? RebalanceGauges(
+                    running: meter("mortar_rebalance_running", []),
+                    files: Dictionary(uniqueKeysWithValues: ["scanned", "moved", "skipped", "failed"].map {
+                        ($0, meter("mortar_rebalance_files", [("outcome", $0)]))
+                    }),
+                    bytes: meter("mortar_rebalance_moved_bytes", []), seconds: meter("mortar_rebalance_seconds", []))
+                gauges[volume] = set
+                let counters = record.progress.counters
+                set.running.set(record.state == .inProgress ? 1 : 0)
+                set.files["scanned"]?.set(Double(counters.scannedFiles))
+                set.files["moved"]?.set(Double(counters.movedFiles))
+                set.files["skipped"]?.set(Double(counters.skippedFiles))
+                set.files["failed"]?.set(Double(counters.failedFiles))
+                set.bytes.set(Double(counters.movedBytes))
+                set.seconds.set(counters.elapsedSeconds)
+            }
+        }
     }
 
     func scrapeFailed(_ brick: AgentBrick) {

@@ -178,7 +178,7 @@ extension ReplicaMemberLayer {
         if let ranges {
             segments = ranges
         } else {
-            segments = try await dataSegments(of: source, size: size, context: local)
+            segments = try await next.dataSegments(of: source, size: size, context: local)  // a sparse image heals its data only
         }
         for segment in segments {
             var offset = segment.lowerBound
@@ -194,27 +194,6 @@ extension ReplicaMemberLayer {
                 offset = chunkEnd
             }
         }
-    }
-
-    /// The file's data segments (SEEK_DATA / SEEK_HOLE), so a sparse VM image heals its data only.
-    private func dataSegments(of file: OpenFile, size: UInt64, context: OperationContext) async throws
-        -> [Range<UInt64>]
-    {
-        var segments: [Range<UInt64>] = []
-        var position: UInt64 = 0
-        while position < size {
-            let start: UInt64
-            do {
-                start = try await next.seek(file, from: position, to: .data, context: context)
-            } catch let error as FileSystemError where error.code == .noSuchDeviceOrAddress {
-                break
-            }
-            let end = min(try await next.seek(file, from: start, to: .hole, context: context), size)
-            guard end > start else { break }
-            segments.append(start..<end)
-            position = end
-        }
-        return segments
     }
 
     /// Mode, owner, times and extended attributes, as this member has them.

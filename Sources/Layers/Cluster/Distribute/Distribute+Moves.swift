@@ -199,17 +199,9 @@ extension Distribute {
         from input: OpenFile, on source: any FileOperations, to output: OpenFile, on destination: any FileOperations,
         size: UInt64, context: OperationContext
     ) async throws -> UInt64 {
-        var offset: UInt64 = 0
         var copied: UInt64 = 0
-        while offset < size {
-            let start: UInt64
-            do {
-                start = try await source.seek(input, from: offset, to: .data, context: context)
-            } catch let error as FileSystemError where error.code == .noSuchDeviceOrAddress {
-                break  // ENXIO: no data after `offset`
-            }
-            guard start < size else { break }
-            let end = min(try await source.seek(input, from: start, to: .hole, context: context), size)
+        for segment in try await source.dataSegments(of: input, size: size, context: context) {
+            let (start, end) = (segment.lowerBound, segment.upperBound)
             var position = start
             while position < end {
                 let count = Int(min(UInt64(Limits.ioByteCountMax), end - position))
@@ -231,7 +223,6 @@ extension Distribute {
                 position += length
                 copied += length
             }
-            offset = end
         }
         return copied
     }
