@@ -19,7 +19,18 @@ final class FencingChild: Layer, Sendable {
     /// Files a test holds open elsewhere: a fence of them reports one open.
     let heldOpen = Mutex<Set<FileID>>([])
 
+    /// Run after every create this child answers, with the created name (a test looks at the volume then).
+    let afterCreate = Mutex<(@Sendable (String) async -> Void)?>(nil)
+
     init(_ next: any FileOperations) { self.next = next }
+
+    func create(
+        _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags, context: OperationContext
+    ) async throws -> CreatedFile {
+        let created = try await next.create(name, in: parent, id: id, permissions: permissions, flags: flags, context: context)
+        if let hook = afterCreate.withLock({ $0 }) { await hook(name) }
+        return created
+    }
 
     func control(_ request: ControlRequest, context: OperationContext) async throws -> ControlReply {
         switch request {
@@ -125,6 +136,42 @@ struct MigrationTests {
         #expect(try await layer.extendedAttribute("user.kept", of: after.id, context: Self.client) == [1, 2, 3])
         #expect(try await DistributeGrowthTests.read(name, in: directory, on: layer) == Self.content(index))
         #expect(await layer.migrate(name, in: directory, context: Self.mover) == .inPlace)
+    }
+
+    /// The moment the copy is made on the target, another client looking the name up or listing the directory
+    /// sees the file as it is on its holder: never an empty or partial copy, never twice.
+    @Test("a copy in the making is never seen by lookups or listings")
+    func copiesInTheMakingAreInvisible() async throws {
+        let (layer, children, directory) = try await Self.grown(files: 60)
+        let other = try Self.secondClient(children)
+        let (generations, index) = try Self.fileDueToMove(in: directory)
+        let name = "f\(index)"
+        let size = try await layer.lookup(name, in: directory, context: Self.client).size
+        let seen = Mutex<[String]>([])
+        children[generations[1].child(for: name)].afterCreate.withLock {
+            $0 = { created in
+                do {
+                    let found = try await other.lookup(name, in: directory, context: Self.client)
+                    let page = try await other.readDirectory(directory, after: 0, countMax: 1000, context: Self.client)
+                    let listed = page.entries.filter { $0.name == name }
+                    let hidden = page.entries.filter { $0.name.hasPrefix(Distribute.movingPrefix) }
+                    seen.withLock {
+                        $0.append("created \(created): lookup size \(found.size), listed \(listed.map(\.attributes.size)), hidden listed \(hidden.count)")
+                    }
+                    #expect(found.size == size && listed.map(\.attributes.size) == [size] && hidden.isEmpty)
+                } catch {
+                    Issue.record("while the copy was made: \(error)")
+                }
+            }
+        }
+        #expect(await layer.migrate(name, in: directory, context: Self.mover) == .moved(bytes: size))
+        #expect(!seen.withLock { $0.isEmpty }, "the copy was never made")
+        // Names of copies in the making are the rebalance's: clients can neither make nor find them.
+        await #expect(throws: FileSystemError.self) {
+            _ = try await other.create(
+                Distribute.movingPrefix + "x", in: directory, id: .random(), permissions: 0o644,
+                flags: [.readWrite, .create], context: Self.client)
+        }
     }
 
     @Test("a file open elsewhere is left where it is, with no copy left on the target")

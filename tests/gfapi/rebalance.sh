@@ -22,8 +22,10 @@ cluster=$work/cluster
 mnt=$work/mnt
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    mountpoint -q "$mnt" && umount "$mnt" 2>/dev/null || true
+    touch "$work/done"
+    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if mountpoint -q "$mnt"; then umount "$mnt" 2>/dev/null || umount -l "$mnt" || true; fi
     mortar down --dir "$cluster" >/dev/null 2>&1 || true
     if [ "${KEEP_WORK:-0}" = 1 ]; then echo "rebalance.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
@@ -49,7 +51,14 @@ for n in $(seq 1 200); do head -c $(( 100 + n * 13 )) /dev/urandom >"$work/late/
 total=$(wc -l <"$work/sums")
 [ "$total" = 10240 ] || fail "made $total files, not 10240"
 started=$SECONDS
-mortar cp -r "$work/src" mortar://127.0.0.1/grow/data >/dev/null
+mortar mkdir mortar://127.0.0.1/grow/data
+# Four copies at once: one `mortar cp` creates its files one after another.
+for part in 0 1 2 3; do
+    (for d in $(seq "$part" 4 19); do mortar cp -r "$work/src/d$d" "mortar://127.0.0.1/grow/data/d$d" >/dev/null; done) &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || fail "copying the files in failed"; done
+pids=()
 echo "rebalance.sh: $total files stored on 2 bricks in $((SECONDS - started)) s"
 
 mortar mount mortar://127.0.0.1/grow "$mnt"
@@ -82,9 +91,10 @@ late_on_new=$(( $(files_in "$work/b2" | grep -c '^./late/' || true) + $(files_in
 echo "rebalance.sh: $late_on_new of 200 files copied right after add-brick are on the new bricks"
 
 started=$SECONDS
+mortar volume set grow cluster.rebal-throttle aggressive >/dev/null
 mortar volume rebalance grow start >/dev/null
-timeout 900 mortar volume rebalance grow status --watch >"$work/status.txt" 2>"$work/watch.txt" \
-    || { cat "$work/status.txt"; fail "the rebalance did not complete"; }
+timeout 900 "$MORTAR_BINARY" volume rebalance grow status --watch >"$work/status.txt" 2>"$work/watch.txt" \
+    || { cat "$work/status.txt" "$work/watch.txt"; fail "the rebalance did not complete"; }
 elapsed=$((SECONDS - started))
 touch "$work/done"
 cat "$work/status.txt"

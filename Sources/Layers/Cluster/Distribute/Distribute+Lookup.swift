@@ -21,6 +21,9 @@ extension Distribute {
     /// on any child. Repairs a directory missing on some children and learns the placement.
     func resolve(_ name: String, in parent: FileID, context: OperationContext) async throws -> Resolution {
         try EntryName.validate(name)
+        guard !name.hasPrefix(Self.movingPrefix) else {
+            throw FileSystemError.notFound("no entry '\(name)' in \(parent): the name is a rebalance's")
+        }
         let known = children.count
         do {
             return try await resolveOnce(name, in: parent, context: context)

@@ -8,16 +8,18 @@ import Synchronization
 ///
 /// A file moves from its holder to the child the newest layout generation places its name on, in three steps:
 ///
-/// 1. **Copy.** The target gets the file in link-file shape — same FileID, mode 0o1000, `trusted.mortar.linkto`
-///    naming the holder — so lookups through it still reach the holder while the data is copied: the data's
-///    extents only (holes stay holes), then extended attributes.
+/// 1. **Copy.** The target gets the file under the hidden name `.mortar-moving.<FileID>` (``movingPrefix``: never
+///    listed or found, refused as a client's name), same FileID: the data's extents only (holes stay holes), then
+///    extended attributes. Lookups meanwhile still reach the holder. (Where the target already has the file's link
+///    file, left by a rename, the copy is made in it: a link file stays one until the switch.)
 /// 2. **Fence.** The holder's brick refuses new opens of the file and changes to it from every other connection
 ///    (``ControlRequest/fence(_:)``), and says whether anyone holds it open. An open file is left where it is
 ///    (skipped; a later rebalance moves it). A file whose name, size or times changed since the copy began is
-///    skipped too.
-/// 3. **Switch**, under the fence: owner, mode and times go to the copy (the moment its mode is no longer 0o1000
-///    it is the file), the link attribute goes, the holder's name is unlinked, a stale link file elsewhere goes,
-///    and the fence is lifted.
+///    copied again, up to `Limits.migrationAttemptsMax` times, then skipped.
+/// 3. **Switch**, under the fence: owner, mode and times go to the copy, which then takes the file's name on the
+///    target (a rename that refuses to replace; a link file instead stops being one when its mode changes) — from
+///    here on it is the file; the holder's name is unlinked, a stale link file elsewhere goes, and the fence is
+///    lifted. Should the holder refuse the unlink, the switch is undone: two copies never stay.
 ///
 /// Clients meet a move as EINPROGRESS from the fenced holder (``waitingForMoves(of:_:)`` pauses and asks again)
 /// or as ENOENT from a holder they remembered (``followingMoves(of:from:context:_:)`` asks where it went).
@@ -100,7 +102,9 @@ extension Distribute {
         guard let copy else { return .skipped("'\(name)' on child \(target) is another file") }
         let bytes: UInt64
         do {
-            bytes = try await copyContent(of: found, from: holder, to: target, context: context)
+            var isEmpty = false
+            if case .hidden(_, _, true) = copy { isEmpty = true }
+            bytes = try await copyContent(of: found, from: holder, to: target, emptyFirst: !isEmpty, context: context)
         } catch {
             await abandonCopy(name, in: parent, copy, context: context)
             throw error
@@ -122,44 +126,53 @@ extension Distribute {
         return outcome
     }
 
-    /// How the copy's place on the target came to be: made for this move, or a link file that was there.
+    /// Where the copy is made on the target.
     enum CopyPlace {
-        case made(on: Int)
+        /// Under the hidden name `.mortar-moving.<FileID>` (``movingPrefix``), renamed to the file's name at the
+        /// switch: the name never shows a copy that is not complete (a file made under it and given its link
+        /// attribute afterwards would be, for one exchange, an empty file to every lookup and listing).
+        case hidden(on: Int, name: String, isNew: Bool)
+        /// In the file's link file there (made by a rename before), which stays a link file until the switch.
         case linkFile(on: Int)
     }
 
-    /// The target's entry for the copy: its link file for the name, or a new one. Nil when the target holds
-    /// another file under the name (not this file's link file).
+    /// The copy's place on the target: the file's link file there if it has one, else a hidden name (one an earlier
+    /// move of the file left behind is taken again). Nil when the target holds another file under the name.
     private func prepareCopy(
         _ name: String, in parent: FileID, of found: FileAttributes, holder: Int, target: Int,
         context: OperationContext
     ) async throws -> CopyPlace? {
         let destination = children[target]
-        let place: CopyPlace
         if let existing = try await FileSystemError.nilIfNotFound({
             try await destination.lookup(name, in: parent, context: context)
         }) {
             guard existing.id == found.id, try await linkTarget(of: existing, on: target, context: context) != nil
             else { return nil }
-            place = .linkFile(on: target)
-        } else {
-            let created = try await destination.create(
-                name, in: parent, id: found.id, permissions: Self.linkFilePermissions,
-                flags: [.write, .create, .exclusive], context: context)
-            try await destination.release(created.file, context: context)
-            place = .made(on: target)
+            try await destination.setExtendedAttribute(
+                Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: found.id,
+                context: context)
+            return .linkFile(on: target)
         }
-        try await destination.setExtendedAttribute(
-            Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: found.id,
-            context: context)
-        return place
+        let hidden = Self.movingPrefix + "\(found.id)"
+        do {
+            let created = try await destination.create(
+                hidden, in: parent, id: found.id, permissions: 0o600, flags: [.write, .create, .exclusive],
+                context: context)
+            try await destination.release(created.file, context: context)
+            return .hidden(on: target, name: hidden, isNew: true)
+        } catch let error as FileSystemError where error.code == .exists {
+            // An earlier move of this file stopped after making its copy: that copy is taken again.
+            let left = try await destination.lookup(hidden, in: parent, context: context)
+            guard left.id == found.id else { return nil }
+            return .hidden(on: target, name: hidden, isNew: false)
+        }
     }
 
     /// Copies the file's data extents and extended attributes from `holder` to the copy on `target`; returns the
-    /// bytes of data copied. The copy is emptied first: a copy an earlier move abandoned must not show through
-    /// the holes.
+    /// bytes of data copied. A copy that was there before is emptied first: what an earlier move left must not
+    /// show through the holes.
     private func copyContent(
-        of found: FileAttributes, from holder: Int, to target: Int, context: OperationContext
+        of found: FileAttributes, from holder: Int, to target: Int, emptyFirst: Bool, context: OperationContext
     ) async throws -> UInt64 {
         let source = children[holder]
         let destination = children[target]
@@ -173,7 +186,7 @@ extension Distribute {
         }
         var copied: UInt64 = 0
         do {
-            try await destination.truncate(output, to: 0, context: context)
+            if emptyFirst { try await destination.truncate(output, to: 0, context: context) }
             copied = try await copyExtents(from: input, on: source, to: output, on: destination, size: found.size,
                                            context: context)
             try await destination.truncate(output, to: found.size, context: context)
@@ -247,7 +260,8 @@ extension Distribute {
             throw ChangedDuringCopy()
         }
         let destination = children[target]
-        // Owner first (a chown clears set-ID bits), then mode and times: from here on the copy is the file.
+        // Owner first (a chown clears set-ID bits), then mode and times; then the copy takes the file's name on the
+        // target (or, in a link file, stops being one): from here on it is the file.
         _ = try await destination.setAttributes(
             AttributeChanges(userID: now.userID, groupID: now.groupID), of: found.id, context: context)
         _ = try await destination.setAttributes(
@@ -255,17 +269,27 @@ extension Distribute {
                 permissions: now.permissions, accessTime: .set(now.accessTime),
                 modificationTime: .set(now.modificationTime)),
             of: found.id, context: context)
+        if case .hidden(_, let hidden, _) = copy {
+            do {
+                try await destination.rename(hidden, in: parent, to: name, in: parent, flags: [.noReplace], context: context)
+            } catch let error as FileSystemError where error.code == .exists {
+                await abandonCopy(name, in: parent, copy, context: context)
+                return .skipped("'\(name)' was made on child \(target) while the file was copied")
+            }
+        }
         do {
             try await children[holder].unlink(name, in: parent, context: context)
         } catch {
-            // Two real copies must never stay: the target's goes back to being a link file.
-            await restoreLinkFile(found.id, pointingAt: holder, on: target, context: context)
+            // Two real copies must never stay: the target's goes back to what it was before the switch.
+            await undoSwitch(name, in: parent, found.id, copy, holder: holder, context: context)
             throw error
         }
-        do {
-            try await destination.removeExtendedAttribute(Self.linkToAttribute, of: found.id, context: context)
-        } catch let error as FileSystemError where error.code == .noData {
-            // Already gone: nothing to clean.
+        if case .linkFile = copy {
+            do {
+                try await destination.removeExtendedAttribute(Self.linkToAttribute, of: found.id, context: context)
+            } catch let error as FileSystemError where error.code == .noData {
+                // Already gone: nothing to clean.
+            }
         }
         if let staleLink, staleLink != target {
             do {
@@ -278,13 +302,13 @@ extension Distribute {
         return .moved(bytes: bytes)
     }
 
-    /// Undoes a copy that will not become the file: a link file this move made goes; one that was there is
-    /// emptied again. Failures are logged: the copy is still a link file to the holder, which lookups follow.
+    /// Undoes a copy that will not become the file: a hidden copy goes; a link file is emptied again. Failures are
+    /// logged: a hidden copy is invisible, a link file still leads to the holder, and the next move takes either.
     private func abandonCopy(_ name: String, in parent: FileID, _ copy: CopyPlace, context: OperationContext) async {
         do {
             switch copy {
-            case .made(let target):
-                try await children[target].unlink(name, in: parent, context: context)
+            case .hidden(let target, let hidden, _):
+                try await children[target].unlink(hidden, in: parent, context: context)
             case .linkFile(let target):
                 let found = try await children[target].lookup(name, in: parent, context: context)
                 _ = try await children[target].setAttributes(AttributeChanges(size: 0), of: found.id, context: context)
@@ -294,14 +318,25 @@ extension Distribute {
         }
     }
 
-    private func restoreLinkFile(_ id: FileID, pointingAt holder: Int, on target: Int, context: OperationContext) async {
+    /// After the holder refused to let go of the name: the target's copy stops being the file (its name back to the
+    /// hidden one and dropped, or back to an empty link file to the holder).
+    private func undoSwitch(
+        _ name: String, in parent: FileID, _ id: FileID, _ copy: CopyPlace, holder: Int, context: OperationContext
+    ) async {
         do {
-            _ = try await children[target].setAttributes(
-                AttributeChanges(permissions: Self.linkFilePermissions, size: 0), of: id, context: context)
-            try await children[target].setExtendedAttribute(
-                Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: id, context: context)
+            switch copy {
+            case .hidden(let target, let hidden, _):
+                try await children[target].rename(name, in: parent, to: hidden, in: parent, flags: [.noReplace], context: context)
+                await abandonCopy(name, in: parent, copy, context: context)
+            case .linkFile(let target):
+                _ = try await children[target].setAttributes(
+                    AttributeChanges(permissions: Self.linkFilePermissions, size: 0), of: id, context: context)
+                try await children[target].setExtendedAttribute(
+                    Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: id,
+                    context: context)
+            }
         } catch {
-            logger.error("file \(id) has a copy on child \(target) and on child \(holder): \(error)")
+            logger.error("file \(id) '\(name)' in \(parent) has a copy on its new child and on child \(holder): \(error)")
         }
     }
 

@@ -14,8 +14,9 @@ extension Distribute {
         }
     }
 
-    /// EEXIST when `name` already exists in `parent`.
+    /// EEXIST when `name` already exists in `parent`; EINVAL for a name reserved for rebalancing.
     func requireAbsent(_ name: String, in parent: FileID, context: OperationContext) async throws {
+        try Self.refuseReserved(name)
         if try await resolveIfPresent(name, in: parent, context: context) != nil {
             throw FileSystemError(.exists, "'\(name)' already exists in directory \(parent)")
         }
@@ -35,6 +36,7 @@ extension Distribute {
         _ name: String, in parent: FileID, id: FileID, permissions: UInt32, flags: OpenFlags,
         context: OperationContext
     ) async throws -> CreatedFile {
+        try Self.refuseReserved(name)
         await catchUp()  // a new name goes by the newest layout this client can know
         var child = hashedChild(name, in: parent)
         var isNew = false

@@ -70,6 +70,7 @@ extension Distribute {
     ) async throws -> [DirectoryEntry] {
         var visible: [DirectoryEntry] = []
         for entry in page.entries {
+            if entry.name.hasPrefix(Self.movingPrefix) { continue }  // a copy a rebalance is making
             if entry.attributes.type == .directory {
                 if child == 0 { visible.append(entry) }
                 continue

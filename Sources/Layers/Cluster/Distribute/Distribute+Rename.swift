@@ -20,6 +20,7 @@ extension Distribute {
         }
         let source = try await resolve(name, in: parent, context: context)
         try EntryName.validate(newName)
+        try Self.refuseReserved(newName)
         let target = try await resolveIfPresent(newName, in: newParent, context: context)
         if flags.contains(.noReplace), target != nil {
             throw FileSystemError(.exists, "rename: '\(newName)' already exists in \(newParent)")

@@ -48,6 +48,16 @@ public final class Distribute: FileOperations {
     public static let linkToAttribute = "trusted.mortar.linkto"
     /// Permissions that mark a link file (sticky bit only).
     public static let linkFilePermissions: UInt32 = 0o1000
+    /// Names beginning with this are a rebalance's copies in the making (`.mortar-moving.<FileID>`): never listed,
+    /// never found by name, and refused as new names, so a copy appears under its real name only when complete.
+    public static let movingPrefix = ".mortar-moving."
+
+    /// EINVAL for a name a client may not make: one reserved for a rebalance's copies.
+    static func refuseReserved(_ name: String) throws(FileSystemError) {
+        guard !name.hasPrefix(movingPrefix) else {
+            throw FileSystemError.invalidArgument("names beginning with '\(movingPrefix)' are reserved for rebalancing")
+        }
+    }
 
     /// A distribute layer over `children`. Throws EINVAL when `options.layout` does not end with as many children.
     public init(children: [any FileOperations], options: DistributeOptions = DistributeOptions(), logger: Logger)
