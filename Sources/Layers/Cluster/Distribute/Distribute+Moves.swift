@@ -98,13 +98,14 @@ extension Distribute {
         guard found.linkCount == 1 else {
             return .skipped("'\(name)' has \(found.linkCount) hard links; they would have to move together")
         }
-        let copy = try await prepareCopy(name, in: parent, of: found, holder: holder, target: target, context: context)
-        guard let copy else { return .skipped("'\(name)' on child \(target) is another file") }
+        let prepared = try await prepareCopy(
+            name, in: parent, of: found, holder: holder, target: target, hasLinkFile: linkFileChild == target,
+            context: context)
+        guard let prepared else { return .skipped("'\(name)' on child \(target) is another file") }
+        let copy = prepared.place
         let bytes: UInt64
         do {
-            var isEmpty = false
-            if case .hidden(_, _, true) = copy { isEmpty = true }
-            bytes = try await copyContent(of: found, from: holder, to: target, emptyFirst: !isEmpty, context: context)
+            bytes = try await copyContent(of: found, from: holder, to: target, into: prepared.made?.file, context: context)
         } catch {
             await abandonCopy(name, in: parent, copy, context: context)
             throw error
@@ -117,7 +118,8 @@ extension Distribute {
         do {
             outcome = try await switchOver(
                 name, in: parent, found: found, holder: holder, target: target, staleLink: linkFileChild,
-                openElsewhere: openElsewhere, copy: copy, bytes: bytes, context: context)
+                openElsewhere: openElsewhere, copy: copy, copyAttributes: prepared.made?.attributes, bytes: bytes,
+                context: context)
         } catch {
             await unfence(found.id, on: holder, context: context)
             throw error
@@ -136,60 +138,74 @@ extension Distribute {
         case linkFile(on: Int)
     }
 
-    /// The copy's place on the target: the file's link file there if it has one, else a hidden name (one an earlier
-    /// move of the file left behind is taken again). Nil when the target holds another file under the name.
+    /// The copy's place on the target, and the copy itself when it was just made (open for writing, empty).
+    struct PreparedCopy {
+        var place: CopyPlace
+        var made: CreatedFile?
+    }
+
+    /// The copy's place on the target: the file's link file there if the lookup found one (`hasLinkFile`), else a
+    /// hidden name (one an earlier move of the file left behind is taken again). Nil when the hidden name holds
+    /// another file. A name made on the target meanwhile is found at the switch, whose rename does not replace.
     private func prepareCopy(
-        _ name: String, in parent: FileID, of found: FileAttributes, holder: Int, target: Int,
+        _ name: String, in parent: FileID, of found: FileAttributes, holder: Int, target: Int, hasLinkFile: Bool,
         context: OperationContext
-    ) async throws -> CopyPlace? {
+    ) async throws -> PreparedCopy? {
         let destination = children[target]
-        if let existing = try await FileSystemError.nilIfNotFound({
-            try await destination.lookup(name, in: parent, context: context)
-        }) {
-            guard existing.id == found.id, try await linkTarget(of: existing, on: target, context: context) != nil
-            else { return nil }
+        if hasLinkFile {
             try await destination.setExtendedAttribute(
                 Self.linkToAttribute, to: Array(String(holder).utf8), mode: .createOrReplace, of: found.id,
                 context: context)
-            return .linkFile(on: target)
+            return PreparedCopy(place: .linkFile(on: target))
         }
         let hidden = Self.movingPrefix + "\(found.id)"
         do {
             let created = try await destination.create(
                 hidden, in: parent, id: found.id, permissions: 0o600, flags: [.write, .create, .exclusive],
                 context: context)
-            try await destination.release(created.file, context: context)
-            return .hidden(on: target, name: hidden, isNew: true)
+            return PreparedCopy(place: .hidden(on: target, name: hidden, isNew: true), made: created)
         } catch let error as FileSystemError where error.code == .exists {
             // An earlier move of this file stopped after making its copy: that copy is taken again.
             let left = try await destination.lookup(hidden, in: parent, context: context)
             guard left.id == found.id else { return nil }
-            return .hidden(on: target, name: hidden, isNew: false)
+            return PreparedCopy(place: .hidden(on: target, name: hidden, isNew: false))
         }
     }
 
-    /// Copies the file's data extents and extended attributes from `holder` to the copy on `target`; returns the
-    /// bytes of data copied. A copy that was there before is emptied first: what an earlier move left must not
-    /// show through the holes.
+    /// Copies the file's data extents and extended attributes from `holder` to the copy on `target` (`made`, the
+    /// copy just made and still open, or opened here); returns the bytes of data copied. A copy that was there
+    /// before is emptied first: what an earlier move left must not show through the holes.
     private func copyContent(
-        of found: FileAttributes, from holder: Int, to target: Int, emptyFirst: Bool, context: OperationContext
+        of found: FileAttributes, from holder: Int, to target: Int, into made: OpenFile?, context: OperationContext
     ) async throws -> UInt64 {
         let source = children[holder]
         let destination = children[target]
-        let input = try await source.open(found.id, flags: [.read, .noAccessTime], context: context)
+        let input: OpenFile
+        do {
+            input = try await source.open(found.id, flags: [.read, .noAccessTime], context: context)
+        } catch {
+            if let made { try? await destination.release(made, context: context) }  // cleanup: the open's error is reported
+            throw error
+        }
         let output: OpenFile
         do {
-            output = try await destination.open(found.id, flags: [.write], context: context)
+            if let made {
+                output = made
+            } else {
+                output = try await destination.open(found.id, flags: [.write], context: context)
+            }
         } catch {
             try? await source.release(input, context: context)  // cleanup: the open's error is the one to report
             throw error
         }
         var copied: UInt64 = 0
         do {
-            if emptyFirst { try await destination.truncate(output, to: 0, context: context) }
-            copied = try await copyExtents(from: input, on: source, to: output, on: destination, size: found.size,
-                                           context: context)
-            try await destination.truncate(output, to: found.size, context: context)
+            if made == nil { try await destination.truncate(output, to: 0, context: context) }
+            let end: UInt64
+            (copied, end) = try await copyExtents(
+                from: input, on: source, to: output, on: destination, size: found.size, context: context)
+            // A hole at the end: the size, which no write set.
+            if end < found.size { try await destination.truncate(output, to: found.size, context: context) }
             for attribute in try await source.extendedAttributeNames(of: found.id, context: context)
             where !attribute.hasPrefix("trusted.mortar.") {
                 let value = try await source.extendedAttribute(attribute, of: found.id, context: context)
@@ -207,17 +223,23 @@ extension Distribute {
     }
 
     /// Copies `[0, size)` of `input` to `output` extent by extent: `SEEK_DATA` finds each extent's start and
-    /// `SEEK_HOLE` its end, so holes are never read or written.
+    /// `SEEK_HOLE` its end, so holes are never read or written (a file of one block at most is copied whole: it
+    /// has no hole worth two more exchanges). Returns the bytes copied and where the last extent ended.
     private func copyExtents(
         from input: OpenFile, on source: any FileOperations, to output: OpenFile, on destination: any FileOperations,
         size: UInt64, context: OperationContext
-    ) async throws -> UInt64 {
+    ) async throws -> (copied: UInt64, end: UInt64) {
         var copied: UInt64 = 0
-        for segment in try await source.dataSegments(of: input, size: size, context: context) {
-            let (start, end) = (segment.lowerBound, segment.upperBound)
-            var position = start
-            while position < end {
-                let count = Int(min(UInt64(Limits.ioByteCountMax), end - position))
+        var end: UInt64 = 0
+        let segments =
+            size <= Self.wholeCopyByteCountMax
+            ? (size > 0 ? [0..<size] : [])
+            : try await source.dataSegments(of: input, size: size, context: context)
+        for segment in segments {
+            end = segment.upperBound
+            var position = segment.lowerBound
+            while position < segment.upperBound {
+                let count = Int(min(UInt64(Limits.ioByteCountMax), segment.upperBound - position))
                 let data = try await source.read(from: input, at: position, count: count, context: context)
                 guard data.readableBytes > 0 else {
                     throw FileSystemError.inputOutput("file \(input.id) ended at \(position) while being copied")
@@ -237,14 +259,14 @@ extension Distribute {
                 copied += length
             }
         }
-        return copied
+        return (copied, end)
     }
 
     /// Under the holder's fence: skips a file someone holds open or that changed since the copy began, and
     /// otherwise makes the copy the file and removes it from the holder.
     private func switchOver(
         _ name: String, in parent: FileID, found: FileAttributes, holder: Int, target: Int, staleLink: Int?,
-        openElsewhere: Int, copy: CopyPlace, bytes: UInt64, context: OperationContext
+        openElsewhere: Int, copy: CopyPlace, copyAttributes: FileAttributes?, bytes: UInt64, context: OperationContext
     ) async throws -> MigrationOutcome {
         guard openElsewhere == 0 else {
             await abandonCopy(name, in: parent, copy, context: context)
@@ -262,8 +284,10 @@ extension Distribute {
         let destination = children[target]
         // Owner first (a chown clears set-ID bits), then mode and times; then the copy takes the file's name on the
         // target (or, in a link file, stops being one): from here on it is the file.
-        _ = try await destination.setAttributes(
-            AttributeChanges(userID: now.userID, groupID: now.groupID), of: found.id, context: context)
+        if copyAttributes.map({ ($0.userID, $0.groupID) != (now.userID, now.groupID) }) ?? true {
+            _ = try await destination.setAttributes(
+                AttributeChanges(userID: now.userID, groupID: now.groupID), of: found.id, context: context)
+        }
         _ = try await destination.setAttributes(
             AttributeChanges(
                 permissions: now.permissions, accessTime: .set(now.accessTime),
@@ -339,6 +363,9 @@ extension Distribute {
             logger.error("file \(id) '\(name)' in \(parent) has a copy on its new child and on child \(holder): \(error)")
         }
     }
+
+    /// Files this small are copied with one read, without asking where their holes are.
+    static let wholeCopyByteCountMax: UInt64 = 4096
 
     /// The file's name, size or times changed between the start of its copy and the fence.
     struct ChangedDuringCopy: Error {}
