@@ -312,6 +312,11 @@ public enum Limits {
     public static let rebalanceFilesInFlight = (lazy: 1, normal: 2, aggressive: 4)
     /// Entries of one directory a rebalance holds while it crawls it (names sorted, so a resume knows what it did).
     public static let rebalanceDirectoryEntriesMax = 1_000_000
+    /// Files a rebalance run keeps to try again after its crawl (skipped because open or changing), the rounds it
+    /// tries them and the pause before each round.
+    public static let rebalanceRetriesMax = 10_000
+    public static let rebalanceRetryRounds = 3
+    public static let rebalanceRetryPauseMilliseconds: Int64 = 1000
     /// How often a running rebalance stores its cursor and counters in the catalog (and after every directory).
     public static let rebalanceProgressMilliseconds: Int64 = 1000
     /// Separate changed ranges a heal record keeps per file; past it the whole file is copied (a random-write

@@ -54,7 +54,7 @@ public struct RebalanceCounters: Codable, Sendable, Hashable {
         case .moved(let bytes):
             movedFiles += 1
             movedBytes += bytes
-        case .skipped: skippedFiles += 1
+        case .skipped, .skippedForNow: skippedFiles += 1
         case .failed: failedFiles += 1
         }
     }
@@ -65,8 +65,12 @@ public enum MigrationOutcome: Sendable, Hashable {
     /// Already on the brick the newest layout places it on.
     case inPlace
     case moved(bytes: UInt64)
-    /// Left where it is, found there by every client; a later rebalance moves it. The reason says why.
+    /// Left where it is, found there by every client, for a reason that will not pass by itself (a hard-linked
+    /// file, a symbolic link, another file under its name on the target). The reason says which.
     case skipped(String)
+    /// Left where it is for now: open somewhere, or changing under its copy. The run tries it again after its
+    /// crawl; a later run moves it otherwise.
+    case skippedForNow(String)
     case failed(String)
 }
 

@@ -182,12 +182,38 @@ struct MigrationTests {
         let found = try await layer.lookup(name, in: directory, context: Self.client)
         let holder = generations[0].child(for: name)
         children[holder].heldOpen.withLock { _ = $0.insert(found.id) }
-        guard case .skipped = await layer.migrate(name, in: directory, context: Self.mover) else {
+        guard case .skippedForNow = await layer.migrate(name, in: directory, context: Self.mover) else {
             Issue.record("an open file was moved")
             return
         }
         #expect(await Self.holders(name, in: directory, children) == [holder])
         #expect(!children.contains { $0.isFencing })
+    }
+
+    /// A file open while the crawl passes it is tried again once the crawl is done: closed by then, it moves, and
+    /// the counts say moved, not skipped.
+    @Test("a file closed after the crawl passed it moves in the run's retries")
+    func retriesWhatWasOpen() async throws {
+        let (layer, children, directory) = try await Self.grown(files: 60)
+        let (generations, index) = try Self.fileDueToMove(in: directory)
+        let name = "f\(index)"
+        let found = try await layer.lookup(name, in: directory, context: Self.client)
+        let holder = children[generations[0].child(for: name)]
+        holder.heldOpen.withLock { _ = $0.insert(found.id) }
+        let crawled = Atomic<Bool>(false)
+        let rebalance = Rebalance(
+            distribute: layer, from: RebalanceProgress(), throttle: .normal, context: Self.mover, reportEvery: .zero
+        ) { progress in
+            // The file is closed once the crawl has counted it skipped.
+            if progress.counters.skippedFiles > 0, !crawled.exchange(true, ordering: .relaxed) {
+                holder.heldOpen.withLock { _ = $0.remove(found.id) }
+            }
+        }
+        let final = try await rebalance.run()
+        let wasSkipped = crawled.load(ordering: .relaxed)
+        #expect(wasSkipped, "the open file was never skipped")
+        #expect(final.counters.skippedFiles == 0 && final.counters.failedFiles == 0, "\(final.counters)")
+        #expect(await Self.holders(name, in: directory, children) == [generations[1].child(for: name)])
     }
 
     @Test("a client that remembers where a file was follows it after the move, and waits out a fence")

@@ -68,6 +68,12 @@ extension Distribute {
     /// Moves `name` in `parent` to the child the newest layout places it on, if it lives elsewhere. Never throws:
     /// what went wrong is the outcome's reason, and the file stays readable where it was.
     public func migrate(_ name: String, in parent: FileID, context: OperationContext) async -> MigrationOutcome {
+        let outcome = await migrateOnce(name, in: parent, context: context)
+        if case .skipped(let reason) = outcome { logger.notice("left where it is: \(reason)") }
+        return outcome
+    }
+
+    private func migrateOnce(_ name: String, in parent: FileID, context: OperationContext) async -> MigrationOutcome {
         do {
             // A file changed during its copy is copied again at once, a few times: it may just have been touched.
             for _ in 1..<Limits.migrationAttemptsMax {
@@ -79,7 +85,7 @@ extension Distribute {
             }
             return try await move(name, in: parent, context: context)
         } catch is ChangedDuringCopy {
-            return .skipped("'\(name)' changed while it was copied, \(Limits.migrationAttemptsMax) times; it moves next time")
+            return .skippedForNow("'\(name)' changed while it was copied, \(Limits.migrationAttemptsMax) times")
         } catch {
             let failure = FileSystemError.wrapping(error)
             logger.warning("could not move '\(name)' in \(parent): \(failure)")
@@ -270,7 +276,7 @@ extension Distribute {
     ) async throws -> MigrationOutcome {
         guard openElsewhere == 0 else {
             await abandonCopy(name, in: parent, copy, context: context)
-            return .skipped("'\(name)' is open (\(openElsewhere) opens); it moves once closed")
+            return .skippedForNow("'\(name)' is open (\(openElsewhere) opens); it moves once closed")
         }
         let now = try await FileSystemError.nilIfNotFound {
             try await children[holder].lookup(name, in: parent, context: context)

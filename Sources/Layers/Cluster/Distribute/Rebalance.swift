@@ -24,6 +24,9 @@ public final class Rebalance {
     private let started = ContinuousClock.now
     private var reportedAt = ContinuousClock.now
     private let reportEvery: Duration
+    /// Files this run skipped (open, or changing under their copy), to try again once the crawl is done; at most
+    /// `Limits.rebalanceRetriesMax`, the rest wait for the next run.
+    private var skipped: [(directory: FileID, name: String)] = []
 
     /// `reportEvery` is how often progress is reported at most (tests report after every batch).
     public init(
@@ -51,8 +54,40 @@ public final class Rebalance {
             reportedAt = ContinuousClock.now
         }
         try await crawl(.root, path: [])
+        try await retrySkipped()
         stamp()
         return progress
+    }
+
+    /// Tries the files the crawl skipped again, `Limits.rebalanceRetryRounds` times at most, a pause apart: a file
+    /// open then may be closed now. What moves leaves the skipped count for the moved one. (Not stored: a run that
+    /// dies here leaves them skipped, found where they are, for the next run.)
+    private func retrySkipped() async throws {
+        for _ in 0..<Limits.rebalanceRetryRounds where !skipped.isEmpty {
+            try await Task.sleep(for: .milliseconds(Limits.rebalanceRetryPauseMilliseconds))
+            var still: [(directory: FileID, name: String)] = []
+            for file in skipped {
+                try Task.checkCancellation()
+                let outcome = await distribute.migrate(file.name, in: file.directory, context: context)
+                switch outcome {
+                case .skippedForNow:
+                    still.append(file)
+                    continue
+                case .skipped:
+                    continue  // for good this run: still counted as skipped
+                case .moved(let bytes):
+                    progress.counters.movedFiles += 1
+                    progress.counters.movedBytes += bytes
+                case .failed:
+                    progress.counters.failedFiles += 1
+                case .inPlace:
+                    break  // moved or removed by someone else meanwhile
+                }
+                progress.counters.skippedFiles -= 1
+                try await reportIfDue()
+            }
+            skipped = still
+        }
     }
 
     private var filesInFlight: Int {
@@ -95,15 +130,22 @@ public final class Rebalance {
         guard let last = names.last else { return }
         try Task.checkCancellation()
         let began = ContinuousClock.now
-        let outcomes = await withTaskGroup(of: MigrationOutcome.self) { group in
+        let outcomes = await withTaskGroup(of: (String, MigrationOutcome).self) { group in
             for name in names {
-                group.addTask { [distribute, context] in await distribute.migrate(name, in: directory, context: context) }
+                group.addTask { [distribute, context] in
+                    (name, await distribute.migrate(name, in: directory, context: context))
+                }
             }
-            var outcomes: [MigrationOutcome] = []
+            var outcomes: [(String, MigrationOutcome)] = []
             for await outcome in group { outcomes.append(outcome) }
             return outcomes
         }
-        for outcome in outcomes { progress.counters.count(outcome) }
+        for (name, outcome) in outcomes {
+            progress.counters.count(outcome)
+            if case .skippedForNow = outcome, skipped.count < Limits.rebalanceRetriesMax {
+                skipped.append((directory, name))
+            }
+        }
         progress.cursor = path + [last]
         try await reportIfDue()
         if throttle == .lazy {
