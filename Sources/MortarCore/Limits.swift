@@ -307,6 +307,11 @@ public enum Limits {
     public static let migrationAttemptsMax = 3
     /// Files one brick keeps fenced for moves at once (every rebalance connection together).
     public static let migrationFencesPerBrickMax = 1024
+    /// How long a file counts as open after the connection that held it open closed (its client reconnects and
+    /// reopens it there), and how many such files a brick remembers (past it, the oldest expired ones go first and
+    /// the rest are not remembered: a rebalance then may move one while its client reconnects).
+    public static let migrationReopenGraceMilliseconds: Int64 = 60_000
+    public static let migrationDroppedOpensMax = 100_000
     /// Files a rebalance moves at once: `cluster.rebal-throttle` lazy (one, pausing as long as each move took),
     /// normal and aggressive.
     public static let rebalanceFilesInFlight = (lazy: 1, normal: 2, aggressive: 4)

@@ -11,6 +11,8 @@ import Synchronization
 ///   that sees no other open under its fence knows nobody can write the file until it lifts the fence.
 /// - Everything a connection registered goes with the connection (``connectionClosed(_:)``): a rebalance that
 ///   dies leaves no fence behind.
+/// - A file a connection held open when it closed counts as open for `reopenGrace` more: a client whose connection
+///   dropped reopens its files on the new one, and the file must still be where it reopens it.
 public final class MigrationFences: Sendable {
     private struct State {
         /// File → connection → opens of it the connection holds.
@@ -19,13 +21,18 @@ public final class MigrationFences: Sendable {
         var filesOfConnection: [UInt64: Set<FileID>] = [:]
         /// File → the connection that fenced it.
         var fences: [FileID: UInt64] = [:]
+        /// File → when the last connection that held it open closed (within `reopenGrace`).
+        var dropped: [FileID: ContinuousClock.Instant] = [:]
     }
 
     private let state = Mutex(State())
+    private let reopenGrace: Duration
     /// How many files are fenced: requests that name files by name pay a lookup only while this is above zero.
     private let fenceCount = Atomic<Int>(0)
 
-    public init() {}
+    public init(reopenGrace: Duration = .milliseconds(Limits.migrationReopenGraceMilliseconds)) {
+        self.reopenGrace = reopenGrace
+    }
 
     /// Whether any file is fenced now.
     var isActive: Bool { fenceCount.load(ordering: .relaxed) > 0 }
@@ -45,7 +52,11 @@ public final class MigrationFences: Sendable {
                 state.fences[file] = connection
                 fenceCount.add(1, ordering: .relaxed)
             }
-            return (state.opens[file] ?? [:]).reduce(0) { $0 + ($1.key == connection ? 0 : $1.value) }
+            let open = (state.opens[file] ?? [:]).reduce(0) { $0 + ($1.key == connection ? 0 : $1.value) }
+            guard let when = state.dropped[file] else { return open }
+            if ContinuousClock.now - when < reopenGrace { return open + 1 }
+            state.dropped[file] = nil
+            return open
         }
     }
 
@@ -96,7 +107,13 @@ public final class MigrationFences: Sendable {
                 state.fences[file] = nil
                 fenceCount.subtract(1, ordering: .relaxed)
             }
-            for file in state.filesOfConnection.removeValue(forKey: connection) ?? [] {
+            let now = ContinuousClock.now
+            let files = state.filesOfConnection.removeValue(forKey: connection) ?? []
+            if state.dropped.count + files.count > Limits.migrationDroppedOpensMax {
+                state.dropped = state.dropped.filter { now - $0.value < reopenGrace }
+            }
+            for file in files {
+                if state.dropped.count < Limits.migrationDroppedOpensMax { state.dropped[file] = now }
                 state.opens[file]?[connection] = nil
                 if state.opens[file]?.isEmpty == true { state.opens[file] = nil }
             }
