@@ -61,5 +61,5 @@ extension Manager {
     }
 
     /// Where this daemon's own management API answers (the rebalance's client fetches the volume's spec there).
-    var ownAddress: (host: String, port: Int) { (localHostName, listenPort) }
+    var ownAddress: (host: String, port: Int) { (localHost, listenPort) }
 }

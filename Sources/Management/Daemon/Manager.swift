@@ -36,8 +36,7 @@ actor Manager {
     private(set) var listenPort = 0
     /// Where this daemon answers from its own host (``DaemonConfiguration/localHost``); its own bricks reach it
     /// there.
-    private let localHost: String
-    var localHostName: String { localHost }
+    let localHost: String
     /// The name other hosts use for this one: the catalog's local host, whoever wrote the copy read.
     private let advertisedHost: String
     /// The software and API version reported by hello.
